@@ -1,0 +1,379 @@
+# SPDX-License-Identifier: Apache-2.0
+#
+# ember's build. `make help` lists the targets. Everything generated goes
+# to $(O) (default build/). Honours CC CROSS_COMPILE ARCH CFLAGS LDFLAGS
+# PKG_CONFIG SYSROOT O= V=1 DESTDIR prefix.
+
+VERSION := 0.1.0
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := all
+.SUFFIXES:
+.DELETE_ON_ERROR:
+
+O ?= build
+override O := $(patsubst %/,%,$(O))
+
+ifeq ($(V),1)
+Q :=
+quiet := @:
+else
+Q := @
+quiet := @printf '  %-9s %s\n'
+endif
+
+# Debian ships kconfiglib as modules for its own python3 only.
+PYTHON ?= /usr/bin/python3
+export srctree := $(CURDIR)
+export KCONFIG_CONFIG := $(O)/.config
+
+# ---------------------------------------------------------------------------
+# Architecture and flavour
+#
+# FLAVOUR=static  the product: stripped, static, musl (default)
+# FLAVOUR=dev     glibc, dynamic, ASan+UBSan: unit tests and debugging
+# FLAVOUR=fuzz    clang, libFuzzer instrumentation: fuzz harnesses
+
+HOSTARCH := $(shell uname -m)
+ifneq ($(CROSS_COMPILE),)
+ARCH ?= $(firstword $(subst -, ,$(notdir $(CROSS_COMPILE))))
+endif
+ARCH ?= $(HOSTARCH)
+override ARCH := $(patsubst arm64,aarch64,$(patsubst amd64,x86_64,$(ARCH)))
+ifneq ($(ARCH),$(HOSTARCH))
+CROSS_COMPILE ?= $(ARCH)-linux-gnu-
+endif
+
+FLAVOUR ?= static
+
+# Goals that never compile ember itself, so they must not build the sysroot
+# (they may run before the packages it needs are installed).
+NOBUILD_GOALS := help clean distclean deps check check-unit check-fuzz \
+	check-integration check-cross fuzz demo dev bench sizes menuconfig \
+	defconfig olddefconfig savedefconfig allnoconfig allyesconfig \
+	alldefconfig %_defconfig
+BUILD_GOALS := $(if $(MAKECMDGOALS),$(filter-out $(NOBUILD_GOALS),$(MAKECMDGOALS)),all)
+
+ifeq ($(FLAVOUR),static)
+  # Our own sysroot of static libraries built from Debian sources, unless
+  # the caller (Buildroot, Yocto, a developer) brings a toolchain.
+  ifeq ($(origin CC)$(SYSROOT),default)
+    ifneq ($(BUILD_GOALS),)
+      include $(O)/toolchain-$(ARCH).mk
+    endif
+  else
+    CC := $(if $(filter default,$(origin CC)),$(CROSS_COMPILE)gcc,$(CC))
+    AR := $(if $(filter default,$(origin AR)),$(CROSS_COMPILE)ar,$(AR))
+    STRIP ?= $(CROSS_COMPILE)strip
+    ifneq ($(SYSROOT),)
+      PKG_CONFIG ?= PKG_CONFIG_LIBDIR=$(SYSROOT)/usr/lib/pkgconfig:$(SYSROOT)/lib/pkgconfig PKG_CONFIG_SYSROOT_DIR=$(SYSROOT) pkg-config
+    endif
+  endif
+  CFLAGS ?= -Os
+  FLAVOUR_CFLAGS := -ffunction-sections -fdata-sections \
+	-fno-asynchronous-unwind-tables -fno-unwind-tables
+  FLAVOUR_LDFLAGS := -static -Wl,--gc-sections
+  PKG_STATIC := --static
+  DEFCONFIG_FILE ?= defconfig
+else ifeq ($(FLAVOUR),dev)
+  ifeq ($(origin CC),default)
+    CC := gcc
+  endif
+  CFLAGS ?= -O1 -g
+  SANITIZE ?= -fsanitize=address,undefined -fno-sanitize-recover=all
+  FLAVOUR_CFLAGS := -fno-omit-frame-pointer $(SANITIZE)
+  FLAVOUR_LDFLAGS := $(SANITIZE)
+  DEFCONFIG_FILE ?= board/full/defconfig
+else ifeq ($(FLAVOUR),fuzz)
+  ifeq ($(origin CC),default)
+    CC := clang
+  endif
+  CFLAGS ?= -O1 -g
+  FLAVOUR_CFLAGS := -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined
+  FLAVOUR_LDFLAGS := -fsanitize=address,undefined
+  DEFCONFIG_FILE ?= board/full/defconfig
+else
+  $(error FLAVOUR must be static, dev or fuzz, not "$(FLAVOUR)")
+endif
+
+AR ?= ar
+STRIP ?= strip
+PKG_CONFIG ?= pkg-config
+
+# ---------------------------------------------------------------------------
+# Configuration (Kconfig)
+
+KCONFIG_FILES := Kconfig $(wildcard src/*/Kconfig)
+AUTOCONF := $(O)/include/generated/autoconf.h
+AUTOCONF_MK := $(O)/include/config/auto.conf
+
+ifneq ($(BUILD_GOALS),)
+-include $(AUTOCONF_MK)
+endif
+
+kconfig = $(Q)mkdir -p $(O) && $(PYTHON) -m
+
+$(O)/.config:
+	$(quiet) DEFCONFIG $(DEFCONFIG_FILE)
+	$(kconfig) defconfig --kconfig Kconfig $(DEFCONFIG_FILE) >/dev/null
+
+# genconfig leaves unchanged files alone, so objects rebuild only when the
+# configuration really changed; auto.conf is touched to record the check.
+$(AUTOCONF_MK): $(O)/.config $(KCONFIG_FILES)
+	$(quiet) GEN $(AUTOCONF)
+	$(Q)mkdir -p $(dir $(AUTOCONF)) $(dir $(AUTOCONF_MK))
+	$(Q)$(PYTHON) -m olddefconfig Kconfig >/dev/null
+	$(Q)$(PYTHON) -m genconfig --header-path $(AUTOCONF) --config-out $@ Kconfig
+	$(Q)touch $@
+
+$(AUTOCONF): $(AUTOCONF_MK) ;
+
+defconfig:
+	$(kconfig) defconfig --kconfig Kconfig defconfig
+
+%_defconfig: board/%/defconfig
+	$(kconfig) defconfig --kconfig Kconfig $<
+
+menuconfig olddefconfig allnoconfig allyesconfig alldefconfig:
+	$(kconfig) $@ Kconfig
+
+savedefconfig: $(O)/.config
+	$(kconfig) savedefconfig --kconfig Kconfig --out $(O)/defconfig
+	@echo "wrote $(O)/defconfig"
+
+# ---------------------------------------------------------------------------
+# Toolchain (static flavour, no toolchain given): the sysroot script builds
+# or reuses a cached sysroot and describes it in a make fragment.
+
+$(O)/toolchain-$(ARCH).mk: board/sysroot/sysroot.sh
+	$(quiet) SYSROOT $(ARCH)
+	$(Q)mkdir -p $(O)
+	$(Q)board/sysroot/sysroot.sh --arch $(ARCH) --out $@
+
+# ---------------------------------------------------------------------------
+# Sources. Each component's Makefile.inc adds to:
+#   lib-y   objects of libember (the client library), also in the binary
+#   obj-y   the rest of the binary, except src/main.c
+#   idl-y   .varlink interface files the daemon serves
+
+lib-y :=
+obj-y :=
+idl-y :=
+include $(sort $(wildcard src/*/Makefile.inc))
+
+OBJDIR := $(O)/obj
+LIB_OBJS := $(addprefix $(OBJDIR)/,$(sort $(lib-y)))
+ALL_OBJS := $(LIB_OBJS) $(addprefix $(OBJDIR)/,$(sort $(obj-y)))
+MAIN_OBJ := $(OBJDIR)/main.o
+GEN := $(O)/gen
+
+PKGS := jansson
+# Asked once, on first use (never for goals that do not compile).
+pkg-cflags = $(eval pkg-cflags := $(shell $(PKG_CONFIG) --cflags $(PKGS)))$(pkg-cflags)
+pkg-libs = $(eval pkg-libs := $(shell $(PKG_CONFIG) $(PKG_STATIC) --libs $(PKGS)))$(pkg-libs)
+cmocka-cflags = $(eval cmocka-cflags := $(shell $(PKG_CONFIG) --cflags cmocka))$(cmocka-cflags)
+cmocka-libs = $(eval cmocka-libs := $(shell $(PKG_CONFIG) $(PKG_STATIC) --libs cmocka))$(cmocka-libs)
+
+EMBER_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -Wvla -Wshadow \
+	-Wmissing-prototypes -Wstrict-prototypes -Wno-sign-compare \
+	-D_GNU_SOURCE -include $(AUTOCONF) -I$(GEN) -Iinclude -Isrc \
+	$(FLAVOUR_CFLAGS)
+
+# A change of compiler, flags or flavour rebuilds everything.
+BUILD_ID := $(CC) | $(CFLAGS) | $(EMBER_CFLAGS) | $(LDFLAGS) | $(FLAVOUR)
+$(O)/.build-id: FORCE
+	@mkdir -p $(O)
+	@if [ "$$(cat $@ 2>/dev/null)" != '$(BUILD_ID)' ]; then echo '$(BUILD_ID)' > $@; fi
+
+$(OBJDIR)/%.o: src/%.c $(AUTOCONF) $(O)/.build-id | $(GEN)/ember-version.h $(GEN)/ember-features.h
+	$(quiet) CC $<
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(EMBER_CFLAGS) $(pkg-cflags) -MMD -MP -c $< -o $@
+
+$(OBJDIR)/gen/%.o: $(GEN)/%.c $(AUTOCONF) $(O)/.build-id
+	$(quiet) CC $<
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(EMBER_CFLAGS) -c $< -o $@
+
+-include $(shell find $(OBJDIR) -name '*.d' 2>/dev/null)
+
+# version.h changes only when the version or the git revision does.
+REVISION := $(shell git describe --always --dirty --abbrev=12 2>/dev/null || echo unknown)
+$(GEN)/ember-version.h: FORCE
+	@mkdir -p $(GEN)
+	@printf '#define EMBER_VERSION "%s"\n#define EMBER_REVISION "%s"\n' '$(VERSION)' '$(REVISION)' > $@.tmp
+	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv -f $@.tmp $@
+
+# The compiled-in features, for `ember version`: every bool that is on.
+$(GEN)/ember-features.h: $(AUTOCONF_MK)
+	@mkdir -p $(GEN)
+	$(Q)sed -n 's/^CONFIG_\([A-Z0-9_]*\)=y$$/\1/p' $< | tr 'A-Z_' 'a-z-' | sort | \
+		sed 's/.*/"&",/' > $@
+
+$(GEN)/idl.c: $(idl-y) src/api/embed-idl.sh
+	$(quiet) GEN $@
+	$(Q)mkdir -p $(GEN)
+	$(Q)src/api/embed-idl.sh $(idl-y) > $@
+
+ifneq ($(idl-y),)
+ALL_OBJS += $(OBJDIR)/gen/idl.o
+endif
+
+# ---------------------------------------------------------------------------
+# Products
+
+$(O)/libember.a: $(LIB_OBJS)
+	$(quiet) AR $@
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+# Everything but main.o, for unit tests and fuzz harnesses.
+$(O)/libember-all.a: $(ALL_OBJS)
+	$(quiet) AR $@
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(O)/ember.unstripped: $(MAIN_OBJ) $(ALL_OBJS)
+	$(quiet) LD $@
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $(FLAVOUR_LDFLAGS) $^ $(pkg-libs) -o $@
+
+ifeq ($(FLAVOUR),static)
+$(O)/ember: $(O)/ember.unstripped
+	$(quiet) STRIP $@
+	$(Q)$(STRIP) -o $@ $<
+else
+$(O)/ember: $(O)/ember.unstripped
+	$(Q)cp -f $< $@
+endif
+
+$(O)/ember.pc: Makefile
+	@printf 'prefix=%s\nincludedir=%s\nlibdir=%s\n\nName: ember\nDescription: client library for the ember container daemon\nVersion: %s\nRequires.private: jansson\nCflags: -I$${includedir}\nLibs: -L$${libdir} -lember\n' \
+		'$(prefix)' '$(includedir)' '$(libdir)' '$(VERSION)' > $@
+
+all: $(O)/ember $(O)/libember.a $(O)/ember.pc
+
+# ---------------------------------------------------------------------------
+# Tests (built in whatever flavour is current; `make check` picks them)
+
+UNIT_SRCS := $(sort $(wildcard tests/unit/test-*.c))
+UNIT_BINS := $(patsubst tests/unit/%.c,$(O)/tests/unit/%,$(UNIT_SRCS))
+FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz-*.c))
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(O)/tests/fuzz/%,$(FUZZ_SRCS))
+
+$(O)/tests/unit/%: tests/unit/%.c tests/unit/unit.h $(O)/libember-all.a
+	$(quiet) CC $<
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(EMBER_CFLAGS) $(pkg-cflags) -Wno-missing-prototypes \
+		$(cmocka-cflags) $(LDFLAGS) $(FLAVOUR_LDFLAGS) \
+		$< $(O)/libember-all.a $(pkg-libs) $(cmocka-libs) -o $@
+
+$(O)/tests/fuzz/%: tests/fuzz/%.c $(O)/libember-all.a
+	$(quiet) CC $<
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(EMBER_CFLAGS) $(pkg-cflags) -Wno-missing-prototypes \
+		-fsanitize=fuzzer $(LDFLAGS) $(FLAVOUR_LDFLAGS) $< $(O)/libember-all.a $(pkg-libs) -o $@
+
+unit-tests: $(UNIT_BINS)
+fuzzers: $(FUZZ_BINS)
+
+# ---------------------------------------------------------------------------
+# Orchestration: these recurse, so each step gets its own flavour and O.
+
+DEV_O := $(O)/dev
+FUZZ_O := $(O)/fuzz
+CROSS_O := $(O)/aarch64
+FUZZ_SECONDS ?= 10
+
+deps:
+	board/deps.sh build
+
+dev:
+	$(MAKE) FLAVOUR=dev O=$(DEV_O) all unit-tests
+
+fuzz:
+	board/deps.sh check
+	$(MAKE) FLAVOUR=fuzz O=$(FUZZ_O) fuzzers
+	tests/run.sh --fuzz-only --fuzz $(FUZZ_O)/tests/fuzz --fuzz-seconds $(or $(FUZZ_TIME),300)
+
+check:
+	board/deps.sh check
+	$(MAKE) all
+	$(MAKE) FLAVOUR=dev O=$(DEV_O) all unit-tests
+	$(MAKE) FLAVOUR=fuzz O=$(FUZZ_O) fuzzers
+	tests/run.sh --bin $(abspath $(O)/ember) --unit $(DEV_O)/tests/unit \
+		--fuzz $(FUZZ_O)/tests/fuzz --fuzz-seconds $(FUZZ_SECONDS)
+
+check-unit:
+	$(MAKE) FLAVOUR=dev O=$(DEV_O) unit-tests
+	tests/run.sh --unit-only --unit $(DEV_O)/tests/unit
+
+check-integration:
+	$(MAKE) all
+	tests/run.sh --integration-only --bin $(abspath $(O)/ember) $(if $(T),--filter '$(T)')
+
+check-cross:
+	board/deps.sh cross
+	$(MAKE) ARCH=aarch64 O=$(CROSS_O) all unit-tests
+	tests/run.sh --cross qemu-aarch64-static --bin $(abspath $(CROSS_O)/ember) --unit $(CROSS_O)/tests/unit
+
+demo:
+	board/deps.sh demo
+	$(MAKE) all
+	tests/demo.sh $(abspath $(O)/ember)
+
+bench:
+	board/deps.sh bench
+	$(MAKE) all
+	tests/bench/run.sh $(abspath $(O)/ember)
+
+# Stripped size of the product for each board configuration.
+sizes:
+	@for d in board/*/defconfig; do b=$$(basename $$(dirname $$d)); \
+		$(MAKE) -s O=$(O)/size-$$b $${b}_defconfig >/dev/null && \
+		$(MAKE) -s O=$(O)/size-$$b all >/dev/null && \
+		printf '%-6s %8d bytes\n' $$b $$(stat -c %s $(O)/size-$$b/ember); done
+
+# ---------------------------------------------------------------------------
+# Install
+
+prefix ?= /usr/local
+bindir ?= $(prefix)/bin
+includedir ?= $(prefix)/include
+libdir ?= $(prefix)/lib
+
+install: all
+	install -D -m 0755 $(O)/ember $(DESTDIR)$(bindir)/ember
+	ln -sf ember $(DESTDIR)$(bindir)/emberd
+	install -d $(DESTDIR)$(includedir)/ember $(DESTDIR)$(libdir)/pkgconfig
+	install -m 0644 include/ember/*.h $(DESTDIR)$(includedir)/ember/
+	install -m 0644 $(O)/libember.a $(DESTDIR)$(libdir)/libember.a
+	install -m 0644 $(O)/ember.pc $(DESTDIR)$(libdir)/pkgconfig/ember.pc
+
+clean:
+	rm -rf $(OBJDIR) $(GEN) $(O)/ember $(O)/ember.unstripped $(O)/libember*.a \
+		$(O)/ember.pc $(O)/tests $(O)/.build-id $(DEV_O) $(FUZZ_O) $(CROSS_O) $(O)/size-*
+
+distclean:
+	rm -rf $(O)
+
+help:
+	@echo 'Build:'
+	@echo '  all (default)     static musl ember + libember.a in O=$(O)'
+	@echo '  dev               glibc build with ASan/UBSan in $(DEV_O)'
+	@echo '  install           DESTDIR= prefix=$(prefix)'
+	@echo '  sizes             stripped size for every board/*/defconfig'
+	@echo 'Configure:'
+	@echo '  defconfig menuconfig olddefconfig savedefconfig allnoconfig allyesconfig'
+	@echo '  <board>_defconfig for board/<board>/defconfig:' $(notdir $(patsubst %/defconfig,%,$(wildcard board/*/defconfig)))
+	@echo 'Test:'
+	@echo '  check             install test deps, build, run unit, fuzz and integration tests'
+	@echo '  check-unit check-integration [T=regex] check-cross fuzz [FUZZ_TIME=s]'
+	@echo '  demo              the main job end to end'
+	@echo '  bench             benchmarks against the peers'
+	@echo 'Variables: O= V=1 ARCH= CROSS_COMPILE= CC= CFLAGS= LDFLAGS= SYSROOT= PKG_CONFIG='
+
+$(GEN):
+	@mkdir -p $@
+
+FORCE:
+.PHONY: all dev check check-unit check-integration check-cross fuzz demo bench deps \
+	install clean distclean help sizes unit-tests fuzzers defconfig menuconfig \
+	olddefconfig allnoconfig allyesconfig alldefconfig savedefconfig FORCE

@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef EMBER_CLI_H
+#define EMBER_CLI_H
+
+/*
+ * The command-line client: a ctr-shaped command tree. Each command group
+ * lives in its own file with its usage text and option table next to its
+ * code; cli.c parses, dispatches and prints help from those tables.
+ *
+ * Exit codes: 0 success, 1 the operation failed, 2 usage error.
+ */
+
+#include <jansson.h>
+
+#include <ember/client.h>
+
+#include "util/cleanup.h"
+
+#define CLI_OK 0
+#define CLI_FAILED 1
+#define CLI_USAGE 2
+
+struct cli {
+	const char *address;   /* --address, $EMBER_ADDRESS, or the default */
+	const char *namespace; /* --namespace, $EMBER_NAMESPACE, or "default" */
+	int namespace_set;     /* given explicitly */
+	int json;
+	int debug;
+	ember_client *client;
+};
+
+struct cli_opt {
+	const char *name;  /* long name, without "--" */
+	char short_name;   /* or 0 */
+	const char *arg;   /* placeholder of its value; NULL for a flag */
+	const char *help;
+};
+
+struct cli_args {
+	/* Options in the order given (a repeated option appears repeatedly). */
+	struct cli_arg_value {
+		const struct cli_opt *opt;
+		const char *value; /* NULL for a flag */
+	} *opts;
+	int nopts;
+	char **pos; /* positional arguments */
+	int npos;
+};
+
+/* Last value of an option, or NULL. */
+const char *cli_arg(const struct cli_args *a, const char *name);
+/* How many times a flag or option was given. */
+int cli_flag(const struct cli_args *a, const char *name);
+
+#define CLI_STOP_AT_ARGS 1u /* the first positional ends option parsing */
+
+struct cli_command {
+	const char *name;
+	const char *aliases; /* space-separated, or NULL */
+	const char *args;    /* usage of the positionals, e.g. "NAME [KEY=VALUE...]" */
+	const char *summary; /* one line */
+	const char *help;    /* more text; use CLI_HELP() */
+	const struct cli_opt *opts; /* terminated by a NULL name, or NULL */
+	int min_args, max_args;     /* max_args < 0: unlimited */
+	unsigned flags;
+	int (*run)(struct cli *cli, const struct cli_args *args);
+	const struct cli_command *const *sub; /* subcommands, NULL-terminated */
+};
+
+/* Long help texts cost flash; CONFIG_CLI_HELP_VERBOSE drops them. */
+#define CLI_HELP(text) (ENABLED(CONFIG_CLI_HELP_VERBOSE) ? (text) : NULL)
+
+#ifdef CONFIG_CLI
+int cli_main(int argc, char **argv);
+#else
+static inline int cli_main(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	return 127;
+}
+#endif
+
+/* The command tree, for help and completion. */
+extern const struct cli_command cli_root;
+
+/* Command groups (one file each). */
+extern const struct cli_command cli_cmd_namespaces;
+extern const struct cli_command cli_cmd_info;
+extern const struct cli_command cli_cmd_events;
+extern const struct cli_command cli_cmd_call;
+extern const struct cli_command cli_cmd_completion;
+
+/* ---- helpers for commands ---- */
+
+/* Call a method; params is consumed (NULL for {}). On failure prints
+   "ember: <message>" and returns -1; on success *reply (if not NULL)
+   holds the reply's parameters. */
+int cli_call(struct cli *cli, const char *method, json_t *params, json_t **reply);
+
+/* Connect lazily; prints the error and returns -1 on failure. */
+int cli_connect(struct cli *cli);
+
+/* Print an error line: "ember: <message>" (with the API name under --debug). */
+void cli_error(const struct cli *cli, const struct ember_error *e);
+/* Print "ember: <message>" and return CLI_USAGE. */
+int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Parse KEY=VALUE words into an object of strings ("KEY=" gives ""). */
+int cli_parse_labels(char **words, int n, json_t **out);
+/* "k1=v1,k2=v2", sorted by key; the caller frees. */
+char *cli_format_labels(json_t *labels);
+
+void cli_print_json(json_t *j);
+
+/* A simple aligned table on stdout. */
+struct cli_table;
+struct cli_table *cli_table_new(const char *const *headers, int ncols);
+void cli_table_add(struct cli_table *t, const char *const *cells);
+void cli_table_print_free(struct cli_table *t);
+
+#endif

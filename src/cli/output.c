@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Output helpers shared by the commands: tables, JSON, labels. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "util/cleanup.h"
+
+struct cli_table {
+	int ncols;
+	int nrows, cap;
+	char **cells; /* nrows * ncols, row-major; row 0 is the header */
+};
+
+struct cli_table *cli_table_new(const char *const *headers, int ncols)
+{
+	struct cli_table *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return NULL;
+	t->ncols = ncols;
+	cli_table_add(t, headers);
+	return t;
+}
+
+void cli_table_add(struct cli_table *t, const char *const *cells)
+{
+	if (!t)
+		return;
+	if (t->nrows == t->cap) {
+		int cap = t->cap ? t->cap * 2 : 16;
+		char **c = realloc(t->cells, (size_t)cap * (size_t)t->ncols * sizeof(*c));
+		if (!c)
+			return;
+		t->cells = c;
+		t->cap = cap;
+	}
+	for (int i = 0; i < t->ncols; i++)
+		t->cells[t->nrows * t->ncols + i] = strdup(cells[i] ? cells[i] : "");
+	t->nrows++;
+}
+
+/* Columns padded to their widest cell plus three spaces, like ctr's output. */
+void cli_table_print_free(struct cli_table *t)
+{
+	if (!t)
+		return;
+	_cleanup_free_ size_t *width = calloc((size_t)t->ncols, sizeof(*width));
+	for (int r = 0; width && r < t->nrows; r++)
+		for (int c = 0; c < t->ncols; c++) {
+			const char *s = t->cells[r * t->ncols + c];
+			size_t n = s ? strlen(s) : 0;
+			if (n > width[c])
+				width[c] = n;
+		}
+	for (int r = 0; width && r < t->nrows; r++) {
+		for (int c = 0; c < t->ncols; c++) {
+			const char *s = t->cells[r * t->ncols + c];
+			if (c == t->ncols - 1)
+				printf("%s\n", s ? s : "");
+			else
+				printf("%-*s   ", (int)width[c], s ? s : "");
+		}
+	}
+	for (int i = 0; i < t->nrows * t->ncols; i++)
+		free(t->cells[i]);
+	free(t->cells);
+	free(t);
+}
+
+void cli_print_json(json_t *j)
+{
+	char *s = json_dumps(j, JSON_INDENT(2) | JSON_ENCODE_ANY);
+
+	if (s) {
+		puts(s);
+		free(s);
+	}
+}
+
+int cli_parse_labels(char **words, int n, json_t **out)
+{
+	json_t *labels = json_object();
+
+	for (int i = 0; i < n; i++) {
+		const char *eq = strchr(words[i], '=');
+		if (!eq || eq == words[i]) {
+			json_decref(labels);
+			return cli_usage_error("\"%s\" is not a label: use KEY=VALUE (KEY= removes it)", words[i]);
+		}
+		_cleanup_free_ char *key = strndup(words[i], (size_t)(eq - words[i]));
+		json_object_set_new(labels, key, json_string(eq + 1));
+	}
+	*out = labels;
+	return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+char *cli_format_labels(json_t *labels)
+{
+	size_t n = json_object_size(labels), i = 0, len = 1;
+	const char *key;
+	json_t *v;
+
+	_cleanup_free_ const char **keys = calloc(n + 1, sizeof(*keys));
+	if (!keys)
+		return NULL;
+	json_object_foreach(labels, key, v) {
+		keys[i++] = key;
+		len += strlen(key) + json_string_length(v) + 2;
+	}
+	qsort(keys, n, sizeof(*keys), cmp_str);
+	char *out = malloc(len);
+	if (!out)
+		return NULL;
+	out[0] = '\0';
+	for (i = 0; i < n; i++) {
+		strcat(out, i ? "," : "");
+		strcat(out, keys[i]);
+		strcat(out, "=");
+		strcat(out, json_string_value(json_object_get(labels, keys[i])));
+	}
+	return out;
+}

@@ -1,0 +1,232 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "daemon/config.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <jansson.h>
+
+#include "util/cleanup.h"
+#include "util/toml.h"
+
+static int replace_str(char **field, const char *value)
+{
+	char *s = strdup(value);
+
+	if (!s)
+		return -ENOMEM;
+	free(*field);
+	*field = s;
+	return 0;
+}
+
+static void add_warning(struct daemon_config *cfg, const char *path, const char *key)
+{
+	size_t old = cfg->warnings ? strlen(cfg->warnings) : 0;
+	size_t add = strlen(path) + strlen(key) + 48;
+	char *w = realloc(cfg->warnings, old + add);
+
+	if (!w)
+		return;
+	snprintf(w + old, add, "%s%s: unknown key \"%s\" ignored", old ? "\n" : "", path, key);
+	cfg->warnings = w;
+}
+
+struct key {
+	const char *name;
+	int (*apply)(struct daemon_config *cfg, json_t *v, const char *path, const char *key,
+		     struct ember_error *e);
+};
+
+static int want_string(json_t *v, const char *path, const char *key, struct ember_error *e)
+{
+	if (!json_is_string(v) || json_string_length(v) == 0)
+		return err_set(e, EINVAL, "%s: \"%s\" must be a non-empty string", path, key);
+	if (strlen(json_string_value(v)) != json_string_length(v))
+		return err_set(e, EINVAL, "%s: \"%s\" holds a NUL byte", path, key);
+	return 0;
+}
+
+static int want_path(json_t *v, const char *path, const char *key, struct ember_error *e)
+{
+	if (want_string(v, path, key, e) < 0)
+		return -e->code;
+	if (json_string_value(v)[0] != '/')
+		return err_set(e, EINVAL, "%s: \"%s\" must be an absolute path, not \"%s\"", path, key,
+			       json_string_value(v));
+	return 0;
+}
+
+#define APPLY_PATH(field)                                                                     \
+	static int apply_##field(struct daemon_config *cfg, json_t *v, const char *path,      \
+				 const char *key, struct ember_error *e)                      \
+	{                                                                                     \
+		if (want_path(v, path, key, e) < 0)                                           \
+			return -e->code;                                                      \
+		if (replace_str(&cfg->field, json_string_value(v)) < 0)                        \
+			return err_set(e, ENOMEM, "out of memory");                           \
+		return 0;                                                                     \
+	}
+
+APPLY_PATH(root)
+APPLY_PATH(state)
+APPLY_PATH(address)
+
+static int apply_version(struct daemon_config *cfg, json_t *v, const char *path, const char *key,
+			 struct ember_error *e)
+{
+	(void)cfg;
+	if (!json_is_integer(v) || json_integer_value(v) != 1)
+		return err_set(e, EINVAL, "%s: \"%s\" must be 1 (the only format this ember knows)", path, key);
+	return 0;
+}
+
+static int apply_group(struct daemon_config *cfg, json_t *v, const char *path, const char *key,
+		       struct ember_error *e)
+{
+	char num[32];
+	const char *value;
+
+	if (json_is_integer(v)) {
+		if (json_integer_value(v) < 0 || json_integer_value(v) > 0x7fffffff)
+			return err_set(e, EINVAL, "%s: \"%s\" is not a group id", path, key);
+		snprintf(num, sizeof(num), "%lld", (long long)json_integer_value(v));
+		value = num;
+	} else {
+		if (want_string(v, path, key, e) < 0)
+			return -e->code;
+		value = json_string_value(v);
+	}
+	if (replace_str(&cfg->group, value) < 0)
+		return err_set(e, ENOMEM, "out of memory");
+	return 0;
+}
+
+static int apply_level(struct daemon_config *cfg, json_t *v, const char *path, const char *key,
+		       struct ember_error *e)
+{
+	if (want_string(v, path, key, e) < 0)
+		return -e->code;
+	if (log_level_parse(json_string_value(v), &cfg->level) < 0)
+		return err_set(e, EINVAL, "%s: \"%s\": unknown level \"%s\" (debug, info, warn, error)",
+			       path, key, json_string_value(v));
+	return 0;
+}
+
+static int apply_log(struct daemon_config *cfg, json_t *v, const char *path, const char *key,
+		     struct ember_error *e)
+{
+	if (want_string(v, path, key, e) < 0)
+		return -e->code;
+	if (!strcmp(json_string_value(v), "syslog"))
+		cfg->use_syslog = 1;
+	else if (!strcmp(json_string_value(v), "stderr"))
+		cfg->use_syslog = 0;
+	else
+		return err_set(e, EINVAL, "%s: \"%s\" must be \"stderr\" or \"syslog\"", path, key);
+	return 0;
+}
+
+static const struct key top_keys[] = {
+	{ "version", apply_version }, { "root", apply_root }, { "state", apply_state }, { NULL, NULL },
+};
+static const struct key api_keys[] = {
+	{ "address", apply_address }, { "group", apply_group }, { NULL, NULL },
+};
+static const struct key debug_keys[] = {
+	{ "level", apply_level }, { "log", apply_log }, { NULL, NULL },
+};
+static const struct {
+	const char *name;
+	const struct key *keys;
+} tables[] = { { "api", api_keys }, { "debug", debug_keys } };
+
+static int apply_table(struct daemon_config *cfg, json_t *obj, const struct key *keys,
+		       const char *prefix, const char *path, struct ember_error *e)
+{
+	const char *name;
+	json_t *v;
+	char full[256];
+
+	json_object_foreach(obj, name, v) {
+		const struct key *k;
+		snprintf(full, sizeof(full), "%s%s%s", prefix, prefix[0] ? "." : "", name);
+		for (k = keys; k->name; k++)
+			if (!strcmp(k->name, name))
+				break;
+		if (k->name) {
+			if (k->apply(cfg, v, path, full, e) < 0)
+				return -e->code;
+			continue;
+		}
+		size_t t;
+		for (t = 0; !prefix[0] && t < ARRAY_SIZE(tables); t++)
+			if (!strcmp(tables[t].name, name))
+				break;
+		if (!prefix[0] && t < ARRAY_SIZE(tables)) {
+			if (!json_is_object(v))
+				return err_set(e, EINVAL, "%s: \"%s\" must be a table", path, name);
+			if (apply_table(cfg, v, tables[t].keys, name, path, e) < 0)
+				return -e->code;
+			continue;
+		}
+		add_warning(cfg, path, full);
+	}
+	return 0;
+}
+
+int config_load(struct daemon_config *cfg, const char *path, int required, struct ember_error *e)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->level = LOG_LEVEL_INFO;
+	if (replace_str(&cfg->root, CONFIG_DEFAULT_ROOT) < 0 ||
+	    replace_str(&cfg->state, CONFIG_DEFAULT_STATE) < 0 ||
+	    replace_str(&cfg->address, CONFIG_DEFAULT_ADDRESS) < 0) {
+		config_done(cfg);
+		return err_set(e, ENOMEM, "out of memory");
+	}
+	json_t *doc = toml_parse_file(path, e);
+	if (!doc) {
+		if (e->code == ENOENT && !required)
+			return 0;
+		config_done(cfg);
+		return err_wrap(e, "config");
+	}
+	int r = apply_table(cfg, doc, top_keys, "", path, e);
+	json_decref(doc);
+	if (r < 0) {
+		config_done(cfg);
+		return err_wrap(e, "config");
+	}
+	return 0;
+}
+
+void config_done(struct daemon_config *cfg)
+{
+	free(cfg->root);
+	free(cfg->state);
+	free(cfg->address);
+	free(cfg->group);
+	free(cfg->warnings);
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+int config_group_resolve(const char *group, gid_t *gid, struct ember_error *e)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(group, &end, 10);
+	if (*group && !*end && errno == 0 && v <= 0x7fffffff) {
+		*gid = (gid_t)v;
+		return 0;
+	}
+	struct group *g = getgrnam(group);
+	if (!g)
+		return err_set(e, ENOENT, "group \"%s\" does not exist", group);
+	*gid = g->gr_gid;
+	return 0;
+}

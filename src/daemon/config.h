@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef EMBER_DAEMON_CONFIG_H
+#define EMBER_DAEMON_CONFIG_H
+
+/*
+ * The daemon's configuration file, containerd-shaped (TOML subset, see
+ * util/toml.h):
+ *
+ *   version = 1
+ *   root  = "/var/lib/ember"         # persistent store
+ *   state = "/run/ember"             # runtime state (tmpfs)
+ *
+ *   [api]
+ *   address = "/run/ember/ember.sock"
+ *   group   = "ember"                # name or number: may use the API
+ *
+ *   [debug]
+ *   level = "info"                   # debug, info, warn, error
+ *   log   = "stderr"                 # or "syslog"
+ *
+ * Unknown keys are reported as warnings and ignored, so a newer file still
+ * starts an older daemon. Wrong types and bad values are errors.
+ */
+
+#include <sys/types.h>
+
+#include "util/err.h"
+#include "util/log.h"
+
+struct daemon_config {
+	char *root;
+	char *state;
+	char *address;
+	char *group;      /* NULL: only root (and the daemon's uid) */
+	enum log_level level;
+	int use_syslog;
+	char *warnings;   /* newline-separated, for the caller to log */
+};
+
+/* Defaults, then the file (a missing file is fine unless required). */
+int config_load(struct daemon_config *cfg, const char *path, int required, struct ember_error *e);
+void config_done(struct daemon_config *cfg);
+
+/* Resolve a group name or number. */
+int config_group_resolve(const char *group, gid_t *gid, struct ember_error *e);
+
+#endif

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef EMBER_DAEMON_H
+#define EMBER_DAEMON_H
+
+/*
+ * The daemon role: state shared by the API handlers (daemon/svc-*.c).
+ * One struct, owned by daemon_main(); nothing here is global.
+ */
+
+#include <stdint.h>
+#include <jansson.h>
+
+#include "daemon/config.h"
+#include "daemon/loop.h"
+#include "daemon/server.h"
+#include "metadata/metadata.h"
+#include "util/log.h"
+
+struct subscriber;
+
+struct events {
+	struct subscriber *head;
+};
+
+struct daemon {
+	struct logger log;
+	struct daemon_config cfg;
+	struct loop *loop;
+	struct server *server;
+	struct events events;
+	struct meta meta;
+	int root_fd;
+	int lock_fd;
+	uint64_t start_ms;
+	char started_at[40];
+};
+
+#ifdef CONFIG_DAEMON
+int daemon_main(int argc, char **argv);
+#else
+static inline int daemon_main(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	return 127;
+}
+#endif
+
+/* Publish an event to every subscriber whose filters match; takes
+   ownership of payload. ns is the namespace the event concerns. */
+void events_publish(struct daemon *d, const char *ns, const char *topic, json_t *payload);
+/* End every event stream (daemon shutdown). */
+void events_shutdown(struct daemon *d);
+
+/* Embedded .varlink files (generated from src/api/idl/ when
+   CONFIG_API_INTROSPECTION is on). */
+struct idl_file {
+	const char *interface;
+	const char *text;
+};
+#ifdef CONFIG_API_INTROSPECTION
+extern const struct idl_file idl_files[];
+extern const unsigned idl_files_count;
+#else
+static const struct idl_file idl_files[1];
+#define idl_files_count 0u
+#endif
+
+#endif

@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef EMBER_METADATA_H
+#define EMBER_METADATA_H
+
+/*
+ * Metadata records: one JSON file per object, written only through
+ * fs_write_atomic() (DESIGN.md §4):
+ *
+ *   <root>/meta/<namespace>/namespace.json        {"name", "labels", "created_at", "updated_at"}
+ *   <root>/meta/<namespace>/{images,containers,leases}/<escaped-name>.json
+ *
+ * A namespace is created by building its directory under a temporary name
+ * and renaming it into place, and deleted by renaming it to a temporary name
+ * first, so a crash leaves it either fully there or absent; meta_recover()
+ * removes the leftovers.
+ */
+
+#include <jansson.h>
+
+#include <ember/error.h>
+
+struct meta {
+	int dir_fd; /* <root>/meta */
+};
+
+/* The object kinds a namespace holds, in the order Info reports them. */
+#define META_KINDS { "images", "containers", "leases" }
+
+int meta_open(struct meta *m, int root_fd, struct ember_error *e);
+void meta_close(struct meta *m);
+
+struct meta_recovery {
+	unsigned removed_tmp; /* temporary files and half-made or half-deleted namespaces */
+};
+
+/* Start-up recovery: cost grows with the number of namespaces, not objects. */
+int meta_recover(struct meta *m, struct meta_recovery *stats, struct ember_error *e);
+
+/* containerd's identifier rule: [A-Za-z0-9]+ joined by single . _ or -,
+   at most 76 characters. kind names the object in the error ("namespace"). */
+int meta_identifier_check(const char *kind, const char *name, struct ember_error *e);
+
+/* Labels: an object of string values; keys 1..1024 bytes of printable
+   text, key + value at most 4096 bytes, at most 64 KiB in all. */
+int meta_labels_check(json_t *labels, struct ember_error *e);
+
+/* Each returns new references in *out. */
+int meta_namespace_list(struct meta *m, json_t **out, struct ember_error *e);
+int meta_namespace_get(struct meta *m, const char *name, json_t **out, struct ember_error *e);
+int meta_namespace_create(struct meta *m, const char *name, json_t *labels, json_t **out,
+			  struct ember_error *e);
+/* Refuses (FailedPrecondition) a namespace that still holds objects. */
+int meta_namespace_delete(struct meta *m, const char *name, struct ember_error *e);
+/* Merge labels (an empty value removes a key), or replace them all. */
+int meta_namespace_set_labels(struct meta *m, const char *name, json_t *labels, int replace,
+			      json_t **out, struct ember_error *e);
+
+/* Records of one kind across all namespaces (for Info). */
+long meta_count(struct meta *m, const char *kind);
+
+#endif

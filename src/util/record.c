@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "util/record.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "util/cleanup.h"
+#include "util/err.h"
+#include "util/fs.h"
+
+int record_read(int dirfd, const char *name, json_t **out, struct ember_error *e)
+{
+	_cleanup_free_ char *data = NULL;
+	size_t len;
+	json_error_t je;
+	int r;
+
+	r = fs_read_file(dirfd, name, RECORD_MAX_SIZE, &data, &len, e);
+	if (r < 0)
+		return r;
+	json_t *j = json_loadb(data, len, JSON_REJECT_DUPLICATES, &je);
+	if (!j)
+		return err_set(e, EBADMSG, "%s: damaged record: %s at byte %d", name, je.text, je.position);
+	if (!json_is_object(j)) {
+		json_decref(j);
+		return err_set(e, EBADMSG, "%s: damaged record: not an object", name);
+	}
+	*out = j;
+	return 0;
+}
+
+int record_write(int dirfd, const char *name, json_t *record, struct ember_error *e)
+{
+	_cleanup_free_ char *data = json_dumps(record, JSON_COMPACT | JSON_SORT_KEYS);
+
+	if (!data)
+		return err_set(e, ENOMEM, "write %s: out of memory", name);
+	return fs_write_atomic(dirfd, name, data, strlen(data), 0644, e);
+}
+
+void record_timestamp(char out[40])
+{
+	struct timespec ts;
+	struct tm tm;
+	char base[24];
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out, 40, "%s.%09ldZ", base, ts.tv_nsec);
+}
