@@ -176,7 +176,7 @@ cmocka-libs = $(eval cmocka-libs := $(shell $(PKG_CONFIG) $(PKG_STATIC) --libs c
 
 EMBER_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -Wvla -Wshadow \
 	-Wmissing-prototypes -Wstrict-prototypes -Wno-sign-compare \
-	-D_GNU_SOURCE -include $(AUTOCONF) -I$(GEN) -Iinclude -Isrc \
+	-D_GNU_SOURCE -I$(O)/include -include src/util/kconfig.h -I$(GEN) -Iinclude -Isrc \
 	$(FLAVOUR_CFLAGS)
 
 # A change of compiler, flags or flavour rebuilds everything.

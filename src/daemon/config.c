@@ -177,7 +177,7 @@ static int apply_table(struct daemon_config *cfg, json_t *obj, const struct key 
 	return 0;
 }
 
-int config_load(struct daemon_config *cfg, const char *path, int required, struct ember_error *e)
+static int config_defaults(struct daemon_config *cfg, struct ember_error *e)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->level = LOG_LEVEL_INFO;
@@ -187,6 +187,32 @@ int config_load(struct daemon_config *cfg, const char *path, int required, struc
 		config_done(cfg);
 		return err_set(e, ENOMEM, "out of memory");
 	}
+	return 0;
+}
+
+int config_parse(struct daemon_config *cfg, const char *text, size_t len, const char *source,
+		 struct ember_error *e)
+{
+	if (config_defaults(cfg, e) < 0)
+		return -e->code;
+	json_t *doc = toml_parse(text, len, source, e);
+	if (!doc) {
+		config_done(cfg);
+		return err_wrap(e, "config");
+	}
+	int r = apply_table(cfg, doc, top_keys, "", source, e);
+	json_decref(doc);
+	if (r < 0) {
+		config_done(cfg);
+		return err_wrap(e, "config");
+	}
+	return 0;
+}
+
+int config_load(struct daemon_config *cfg, const char *path, int required, struct ember_error *e)
+{
+	if (config_defaults(cfg, e) < 0)
+		return -e->code;
 	json_t *doc = toml_parse_file(path, e);
 	if (!doc) {
 		if (e->code == ENOENT && !required)

@@ -39,6 +39,9 @@ struct daemon_config {
 
 /* Defaults, then the file (a missing file is fine unless required). */
 int config_load(struct daemon_config *cfg, const char *path, int required, struct ember_error *e);
+/* The same from text in memory (source names it in messages). */
+int config_parse(struct daemon_config *cfg, const char *text, size_t len, const char *source,
+		 struct ember_error *e);
 void config_done(struct daemon_config *cfg);
 
 /* Resolve a group name or number. */

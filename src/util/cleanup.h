@@ -62,11 +62,4 @@ static inline void fclosep(FILE **f)
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
-/* 0/1 for a Kconfig bool, usable in a plain `if` (see STYLE.md §14). */
-#define ENABLED(option) __enabled_one(option)
-#define __enabled_one(x) __enabled_two(__ENABLED_ARG_##x)
-#define __ENABLED_ARG_1 0,
-#define __enabled_two(x) __enabled_three(x 1, 0)
-#define __enabled_three(_ignored, val, ...) val
-
 #endif

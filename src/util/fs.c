@@ -70,6 +70,9 @@ int fs_write_atomic(int dirfd, const char *name, const void *data, size_t len, m
 	char suffix[13];
 	int r;
 
+	/* The temporary file must sit in the same directory as the target. */
+	if (!fs_name_is_component(name))
+		return err_set(e, EINVAL, "write %s: not a file name in its directory", name);
 	fs_random_suffix(suffix);
 	if ((size_t)snprintf(tmp, sizeof(tmp), FS_TMP_PREFIX "%s-%.180s", suffix, name) >= sizeof(tmp))
 		return err_set(e, ENAMETOOLONG, "write %s: name too long", name);

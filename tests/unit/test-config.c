@@ -1,0 +1,146 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "unit.h"
+
+#include "daemon/config.h"
+
+static int parse(struct daemon_config *c, const char *text, struct ember_error *e)
+{
+	return config_parse(c, text, strlen(text), "config.toml", e);
+}
+
+static void test_defaults(void **state)
+{
+	struct daemon_config c;
+	struct ember_error e;
+
+	(void)state;
+	assert_int_equal(parse(&c, "", &e), 0);
+	assert_string_equal(c.root, CONFIG_DEFAULT_ROOT);
+	assert_string_equal(c.state, CONFIG_DEFAULT_STATE);
+	assert_string_equal(c.address, CONFIG_DEFAULT_ADDRESS);
+	assert_null(c.group);
+	assert_int_equal(c.level, LOG_LEVEL_INFO);
+	assert_int_equal(c.use_syslog, 0);
+	assert_null(c.warnings);
+	config_done(&c);
+}
+
+static void test_full_file(void **state)
+{
+	static const char text[] =
+		"# ember\n"
+		"version = 1\n"
+		"root = \"/data/ember\"\n"
+		"state = '/run/e'\n"
+		"[api]\n"
+		"address = \"/run/e/e.sock\"\n"
+		"group = \"ember\"\n"
+		"[debug]\n"
+		"level = \"debug\"\n"
+		"log = \"syslog\"\n";
+	struct daemon_config c;
+	struct ember_error e;
+
+	(void)state;
+	assert_int_equal(parse(&c, text, &e), 0);
+	assert_string_equal(c.root, "/data/ember");
+	assert_string_equal(c.state, "/run/e");
+	assert_string_equal(c.address, "/run/e/e.sock");
+	assert_string_equal(c.group, "ember");
+	assert_int_equal(c.level, LOG_LEVEL_DEBUG);
+	assert_int_equal(c.use_syslog, 1);
+	config_done(&c);
+
+	/* A numeric group, containerd's level names. */
+	assert_int_equal(parse(&c, "[api]\ngroup = 4242\n[debug]\nlevel = \"warning\"\n", &e), 0);
+	assert_string_equal(c.group, "4242");
+	assert_int_equal(c.level, LOG_LEVEL_WARN);
+	config_done(&c);
+}
+
+static void test_unknown_keys_warn(void **state)
+{
+	struct daemon_config c;
+	struct ember_error e;
+
+	(void)state;
+	assert_int_equal(parse(&c, "rooot = \"/x\"\n[api]\nadress = \"/y\"\n[plugins.x]\na = 1\n", &e), 0);
+	assert_non_null(c.warnings);
+	assert_non_null(strstr(c.warnings, "unknown key \"rooot\""));
+	assert_non_null(strstr(c.warnings, "unknown key \"api.adress\""));
+	assert_non_null(strstr(c.warnings, "unknown key \"plugins\""));
+	assert_string_equal(c.root, CONFIG_DEFAULT_ROOT);
+	config_done(&c);
+}
+
+static void test_errors(void **state)
+{
+	static const struct {
+		const char *text, *needle;
+	} cases[] = {
+		{ "root = 5\n", "\"root\" must be a non-empty string" },
+		{ "root = \"relative/path\"\n", "absolute path" },
+		{ "root = \"\"\n", "non-empty" },
+		{ "version = 2\n", "\"version\" must be 1" },
+		{ "[api]\naddress = true\n", "\"api.address\"" },
+		{ "[api]\ngroup = -1\n", "not a group id" },
+		{ "[debug]\nlevel = \"loud\"\n", "unknown level \"loud\"" },
+		{ "[debug]\nlog = \"file\"\n", "\"stderr\" or \"syslog\"" },
+		{ "api = 1\n", "\"api\" must be a table" },
+		{ "root = \"/a\"\nroot = \"/b\"\n", "config.toml:2:" },
+		{ "[api\n", "config.toml:1:" },
+		{ "\n\nroot = 1.5\n", "config.toml:3:" },
+	};
+	struct daemon_config c;
+	struct ember_error e;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		if (parse(&c, cases[i].text, &e) == 0)
+			fail_msg("accepted: %s", cases[i].text);
+		assert_int_equal(e.code, EINVAL);
+		assert_memory_equal(e.message, "config: ", 8);
+		assert_msg_contains(&e, cases[i].needle);
+	}
+}
+
+static void test_load_missing_file(void **state)
+{
+	struct daemon_config c;
+	struct ember_error e;
+
+	(void)state;
+	/* The default file may be absent; a file asked for must exist. */
+	assert_int_equal(config_load(&c, "/nonexistent/ember.toml", 0, &e), 0);
+	assert_string_equal(c.root, CONFIG_DEFAULT_ROOT);
+	config_done(&c);
+	assert_int_equal(config_load(&c, "/nonexistent/ember.toml", 1, &e), -ENOENT);
+	assert_msg_contains(&e, "/nonexistent/ember.toml");
+}
+
+static void test_group_resolve(void **state)
+{
+	struct ember_error e;
+	gid_t gid;
+
+	(void)state;
+	assert_int_equal(config_group_resolve("4242", &gid, &e), 0);
+	assert_int_equal(gid, 4242);
+	assert_int_equal(config_group_resolve("root", &gid, &e), 0);
+	assert_int_equal(gid, 0);
+	assert_int_equal(config_group_resolve("no-such-group-xyz", &gid, &e), -ENOENT);
+	assert_msg_contains(&e, "no-such-group-xyz");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_full_file),
+		cmocka_unit_test(test_unknown_keys_warn),
+		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_load_missing_file),
+		cmocka_unit_test(test_group_resolve),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
