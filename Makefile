@@ -193,7 +193,7 @@ $(OBJDIR)/%.o: src/%.c $(AUTOCONF) $(O)/.build-id | $(GEN)/ember-version.h $(GEN
 $(OBJDIR)/gen/%.o: $(GEN)/%.c $(AUTOCONF) $(O)/.build-id
 	$(quiet) CC $<
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(EMBER_CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(EMBER_CFLAGS) $(pkg-cflags) -c $< -o $@
 
 -include $(shell find $(OBJDIR) -name '*.d' 2>/dev/null)
 

@@ -55,9 +55,13 @@ void cli_table_print_free(struct cli_table *t)
 				width[c] = n;
 		}
 	for (int r = 0; width && r < t->nrows; r++) {
-		for (int c = 0; c < t->ncols; c++) {
+		/* Pad every column but the last, and never end a line in blanks. */
+		int last = t->ncols - 1;
+		while (last > 0 && (!t->cells[r * t->ncols + last] || !*t->cells[r * t->ncols + last]))
+			last--;
+		for (int c = 0; c <= last; c++) {
 			const char *s = t->cells[r * t->ncols + c];
-			if (c == t->ncols - 1)
+			if (c == last)
 				printf("%s\n", s ? s : "");
 			else
 				printf("%-*s   ", (int)width[c], s ? s : "");

@@ -1,0 +1,59 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# Install the Debian packages a task needs, only those missing.
+#   board/deps.sh build|dev|fuzz|integration|check|cross|demo|bench ...
+# Needs root to install; without root it prints the command to run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# The static sysroot's own needs live next to its script.
+sysroot_pkgs() {
+	sed -n "s/^$1: *//p" board/sysroot/host-packages.txt
+}
+
+group_pkgs() {
+	case "$1" in
+	build) echo make gcc libc6-dev python3 python3-kconfiglib pkg-config git "$(sysroot_pkgs x86_64)" ;;
+	dev) echo gcc libc6-dev libjansson-dev libcmocka-dev pkg-config python3 python3-kconfiglib ;;
+	fuzz) echo clang libclang-rt-14-dev libjansson-dev pkg-config ;;
+	integration) echo bats python3 util-linux procps ;;
+	check) group_pkgs build; group_pkgs dev; group_pkgs fuzz; group_pkgs integration ;;
+	cross) group_pkgs build; sysroot_pkgs aarch64 ;;
+	demo) group_pkgs build; echo python3 ;;
+	bench) group_pkgs build; echo hyperfine containerd runc crun procps ;;
+	*) echo "deps.sh: unknown group \"$1\" (build dev fuzz integration check cross demo bench)" >&2
+	   return 2 ;;
+	esac
+}
+
+wanted=()
+for group in "$@"; do
+	list=$(group_pkgs "$group") || exit 2
+	wanted+=($list)
+done
+
+missing=()
+for p in $(printf '%s\n' "${wanted[@]}" | sort -u); do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+		missing+=("$p")
+	fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" != 0 ]; then
+	echo "deps.sh: missing packages: ${missing[*]}" >&2
+	echo "deps.sh: run as root: apt-get install ${missing[*]}" >&2
+	exit 1
+fi
+echo "deps.sh: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+log=$(mktemp /tmp/ember-deps.XXXXXX)
+# A fresh machine may have no package lists yet: update once if needed.
+if ! apt-get install -y -q --no-install-recommends "${missing[@]}" >"$log" 2>&1; then
+	if ! { apt-get update -q && apt-get install -y -q --no-install-recommends "${missing[@]}"; } >>"$log" 2>&1; then
+		tail -20 "$log" >&2
+		echo "deps.sh: apt-get install failed (log: $log)" >&2
+		exit 1
+	fi
+fi
+rm -f "$log"
