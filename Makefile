@@ -295,15 +295,16 @@ fuzz:
 
 check:
 	board/deps.sh check
-	$(MAKE) all
+	$(MAKE) all unit-tests
 	$(MAKE) FLAVOUR=dev O=$(DEV_O) all unit-tests
 	$(MAKE) FLAVOUR=fuzz O=$(FUZZ_O) fuzzers
-	tests/run.sh --bin $(abspath $(O)/ember) --unit $(DEV_O)/tests/unit \
-		--fuzz $(FUZZ_O)/tests/fuzz --fuzz-seconds $(FUZZ_SECONDS)
+	tests/run.sh --bin $(abspath $(O)/ember) --unit $(DEV_O)/tests/unit --unit $(O)/tests/unit \
+		--fuzz $(FUZZ_O)/tests/fuzz --fuzz-seconds $(FUZZ_SECONDS) --configs $(O)
 
 check-unit:
 	$(MAKE) FLAVOUR=dev O=$(DEV_O) unit-tests
-	tests/run.sh --unit-only --unit $(DEV_O)/tests/unit
+	$(MAKE) unit-tests
+	tests/run.sh --unit-only --unit $(DEV_O)/tests/unit --unit $(O)/tests/unit
 
 check-integration:
 	$(MAKE) all
@@ -349,7 +350,8 @@ install: all
 
 clean:
 	rm -rf $(OBJDIR) $(GEN) $(O)/ember $(O)/ember.unstripped $(O)/libember*.a \
-		$(O)/ember.pc $(O)/tests $(O)/.build-id $(DEV_O) $(FUZZ_O) $(CROSS_O) $(O)/size-*
+		$(O)/ember.pc $(O)/tests $(O)/.build-id $(DEV_O) $(FUZZ_O) $(CROSS_O) $(O)/size-* \
+		$(O)/cfg-*
 
 distclean:
 	rm -rf $(O)

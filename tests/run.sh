@@ -4,18 +4,21 @@
 #
 #   tests/run.sh [--bin EMBER] [--unit DIR] [--fuzz DIR] [--fuzz-seconds N]
 #                [--cross QEMU] [--unit-only|--integration-only|--fuzz-only]
-#                [--filter REGEX]
+#                [--filter REGEX] [--configs BUILD_DIR]
+# --unit may be given several times (e.g. the ASan build and the musl build).
 #
 # Unit tests are cmocka binaries (TAP output), integration tests are bats
 # files driving the real binary, fuzz harnesses run briefly over their corpus.
 set -u
 cd "$(dirname "$0")/.."
 
-bin= unit= fuzz= fuzz_seconds=10 cross= only= filter=
+bin= fuzz= fuzz_seconds=10 cross= only= filter= configs=
+units=()
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--bin) bin=$2; shift ;;
-	--unit) unit=$2; shift ;;
+	--unit) units+=("$2"); shift ;;
+	--configs) configs=$2; shift ;;
 	--fuzz) fuzz=$2; shift ;;
 	--fuzz-seconds) fuzz_seconds=$2; shift ;;
 	--cross) cross=$2; shift ;;
@@ -45,11 +48,11 @@ count_tap() {
 }
 
 run_unit() {
-	local t name out rc
+	local unit=$1 t name out rc
 	for t in "$unit"/test-*; do
 		[ -x "$t" ] || continue
-		name=$(basename "$t")
-		out=$log/$name.tap
+		name="$(basename "$t") ($unit)"
+		out=$log/$(basename "$t").tap
 		if [ -n "$cross" ]; then
 			CMOCKA_MESSAGE_OUTPUT=TAP "$cross" "$t" >"$out" 2>&1
 		else
@@ -111,9 +114,16 @@ run_integration() {
 	fi
 }
 
-if [ -n "$unit" ] && { [ -z "$only" ] || [ "$only" = unit ]; }; then
-	echo "# unit tests ($unit)"
-	run_unit
+if [ -z "$only" ] || [ "$only" = unit ]; then
+	for u in "${units[@]}"; do
+		echo "# unit tests ($u)"
+		run_unit "$u"
+	done
+fi
+if [ -n "$configs" ] && [ -z "$only" ]; then
+	echo "# Kconfig configurations ($configs)"
+	tests/configs.sh "$configs" | tee "$log/configs.tap"
+	count_tap "$log/configs.tap" configs
 fi
 if [ -n "$cross" ] && [ -n "$bin" ]; then
 	run_cross_version

@@ -53,7 +53,7 @@ void events_publish(struct daemon *d, const char *ns, const char *topic, json_t 
 void events_shutdown(struct daemon *d);
 
 /* Embedded .varlink files (generated from src/api/idl/ when
-   CONFIG_API_INTROSPECTION is on). */
+   CONFIG_API_INTROSPECTION is on): the description of an interface, or NULL. */
 struct idl_file {
 	const char *interface;
 	const char *text;
@@ -61,9 +61,13 @@ struct idl_file {
 #ifdef CONFIG_API_INTROSPECTION
 extern const struct idl_file idl_files[];
 extern const unsigned idl_files_count;
+const char *idl_lookup(const char *interface);
 #else
-static const struct idl_file idl_files[1];
-#define idl_files_count 0u
+static inline const char *idl_lookup(const char *interface)
+{
+	(void)interface;
+	return NULL;
+}
 #endif
 
 #endif

@@ -51,11 +51,10 @@ void svc_varlink_get_interface_description(struct api_call *call, json_t *params
 			  "interface descriptions are not compiled in (CONFIG_API_INTROSPECTION)");
 		return;
 	}
-	for (unsigned i = 0; i < idl_files_count; i++) {
-		if (!strcmp(idl_files[i].interface, iface)) {
-			api_reply(call, json_pack("{s:s}", "description", idl_files[i].text));
-			return;
-		}
+	const char *text = idl_lookup(iface);
+	if (text) {
+		api_reply(call, json_pack("{s:s}", "description", text));
+		return;
 	}
 	api_error(call, EMBER_VARLINK_INTERFACE_NOT_FOUND, json_pack("{s:s}", "interface", iface),
 		  "unknown interface %s", iface);

@@ -1,0 +1,78 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# Builds the product in several Kconfig configurations and checks that a
+# feature switched off leaves no code behind (its symbols are absent from
+# the unstripped binary) and that what remains works. Prints TAP.
+#   tests/configs.sh BUILD_DIR
+set -u
+cd "$(dirname "$0")/.."
+out=${1:?usage: configs.sh BUILD_DIR}
+n=0
+
+ok() { n=$((n + 1)); echo "ok $n - $*"; }
+not_ok() { n=$((n + 1)); echo "not ok $n - $*"; }
+check() { # check NAME COMMAND...
+	local name=$1; shift
+	if "$@" >/dev/null 2>&1; then ok "$name"; else not_ok "$name"; fi
+}
+
+# build NAME: configure from $fragment (or a make target), then build.
+build() {
+	local name=$1 how=$2 o=$out/cfg-$1
+	mkdir -p "$o"
+	case "$how" in
+	*_defconfig|allnoconfig|allyesconfig) make -s O="$o" "$how" >/dev/null ;;
+	*) printf '%b' "$how" >"$o/.config"; make -s O="$o" olddefconfig >/dev/null ;;
+	esac
+	if make -s O="$o" all >"$o/build.log" 2>&1; then
+		ok "config $name builds"
+	else
+		not_ok "config $name builds"; tail -20 "$o/build.log" | sed 's/^/# /'
+		return 1
+	fi
+}
+
+has() { nm "$out/cfg-$1/ember.unstripped" 2>/dev/null | grep -qw "$2"; }
+lacks() { ! has "$@"; }
+
+if build full full_defconfig; then
+	b=$out/cfg-full/ember
+	for sym in completion_run call_run idl_files syslog daemon_main cli_main; do
+		check "full has $sym" has full "$sym"
+	done
+	check "full: ember version lists cli-completion" sh -c "'$b' version | grep -q cli-completion"
+fi
+
+if build tiny tiny_defconfig; then
+	b=$out/cfg-tiny/ember
+	for sym in completion_run call_run idl_files syslog openlog; do
+		check "tiny lacks $sym" lacks tiny "$sym"
+	done
+	check "tiny: still has the daemon and the CLI" sh -c "nm '$out/cfg-tiny/ember.unstripped' | grep -qw daemon_main && nm '$out/cfg-tiny/ember.unstripped' | grep -qw cli_main"
+	check "tiny: ember version does not list cli-completion" sh -c "! '$b' version | grep -q cli-completion"
+	check "tiny: ember completion is an unknown command (exit 2)" sh -c "'$b' completion bash; [ \$? -eq 2 ]"
+	check "tiny: --log syslog is refused" sh -c "'$b' daemon --log syslog --root /nonexistent/x 2>&1 | grep -q 'not compiled in'"
+	check "tiny is smaller than full" test "$(stat -c %s "$b")" -lt "$(stat -c %s "$out/cfg-full/ember")"
+fi
+
+if build daemon-only 'CONFIG_DAEMON=y\n# CONFIG_CLI is not set\n'; then
+	b=$out/cfg-daemon-only/ember
+	check "daemon-only lacks the CLI" lacks daemon-only cli_main
+	check "daemon-only: ember daemon --help works" "$b" daemon --help
+	check "daemon-only: a client command exits 127" sh -c "'$b' namespaces ls; [ \$? -eq 127 ]"
+fi
+
+if build client-only '# CONFIG_DAEMON is not set\nCONFIG_CLI=y\n'; then
+	b=$out/cfg-client-only/ember
+	for sym in daemon_main server_listen loop_run meta_namespace_create toml_parse; do
+		check "client-only lacks $sym" lacks client-only "$sym"
+	done
+	check "client-only: ember daemon is not a command (exit 2)" sh -c "'$b' daemon; [ \$? -eq 2 ]"
+fi
+
+if build allno allnoconfig; then
+	check "allnoconfig: ember version works" "$out/cfg-allno/ember" version
+fi
+build allyes allyesconfig || true
+
+echo "1..$n"
