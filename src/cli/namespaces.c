@@ -67,11 +67,11 @@ static int ns_rm(struct cli *cli, const struct cli_args *a)
 
 static void print_labels(json_t *labels)
 {
-	const char *key;
-	json_t *v;
+	size_t n;
+	_cleanup_free_ const char **keys = cli_sorted_keys(labels, &n);
 
-	json_object_foreach(labels, key, v)
-		printf("%s=%s\n", key, json_string_value(v));
+	for (size_t i = 0; keys && i < n; i++)
+		printf("%s=%s\n", keys[i], json_string_value(json_object_get(labels, keys[i])));
 }
 
 static int ns_label(struct cli *cli, const struct cli_args *a)

@@ -105,25 +105,36 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-char *cli_format_labels(json_t *labels)
+const char **cli_sorted_keys(json_t *obj, size_t *n)
 {
-	size_t n = json_object_size(labels), i = 0, len = 1;
 	const char *key;
 	json_t *v;
+	size_t i = 0;
+	const char **keys = calloc(json_object_size(obj) + 1, sizeof(*keys));
 
-	_cleanup_free_ const char **keys = calloc(n + 1, sizeof(*keys));
 	if (!keys)
 		return NULL;
-	json_object_foreach(labels, key, v) {
+	json_object_foreach(obj, key, v)
 		keys[i++] = key;
-		len += strlen(key) + json_string_length(v) + 2;
-	}
-	qsort(keys, n, sizeof(*keys), cmp_str);
+	qsort(keys, i, sizeof(*keys), cmp_str);
+	*n = i;
+	return keys;
+}
+
+char *cli_format_labels(json_t *labels)
+{
+	size_t n, len = 1;
+	_cleanup_free_ const char **keys = cli_sorted_keys(labels, &n);
+
+	if (!keys)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		len += strlen(keys[i]) + json_string_length(json_object_get(labels, keys[i])) + 2;
 	char *out = malloc(len);
 	if (!out)
 		return NULL;
 	out[0] = '\0';
-	for (i = 0; i < n; i++) {
+	for (size_t i = 0; i < n; i++) {
 		strcat(out, i ? "," : "");
 		strcat(out, keys[i]);
 		strcat(out, "=");

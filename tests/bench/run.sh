@@ -1,0 +1,116 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# Benchmarks of ember next to its peers (containerd 1.6 + ctr, runc, crun
+# from Debian), measured in the same run and reported as ratios. Not a
+# pass/fail test: this machine is noisy, only same-run ratios mean much.
+#   tests/bench/run.sh path/to/ember [tiny-ember]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+EMBER=$(realpath "${1:?usage: run.sh path/to/ember [path/to/tiny-ember]}")
+TINY=${2:+$(realpath "$2")}
+T=$(mktemp -d /tmp/ember-bench.XXXXXX)
+PIDS=()
+cleanup() {
+	for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+median_ms() { # hyperfine JSON -> "name median_ms" lines
+	/usr/bin/python3 -c '
+import json, statistics, sys
+for r in json.load(open(sys.argv[1]))["results"]:
+    print("%s\t%.3f" % (r["command"], statistics.median(r["times"]) * 1000))' "$1"
+}
+
+rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+pss_kib() { awk '/^Pss:/ {print $2}' "/proc/$1/smaps_rollup"; }
+
+echo "# ember benchmarks, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, kernel $(uname -r)"
+echo
+
+# ---- size on disk --------------------------------------------------------
+size_of() { stat -L -c %s "$1"; }
+peer_bytes=0
+for f in /usr/bin/containerd /usr/bin/ctr /usr/bin/containerd-shim-runc-v2 /usr/sbin/runc; do
+	[ -e "$f" ] && peer_bytes=$((peer_bytes + $(size_of "$f")))
+done
+ember_bytes=$(size_of "$EMBER")
+echo "## Size on disk"
+echo
+echo "| what | bytes | ratio to ember |"
+echo "|---|---:|---:|"
+echo "| ember (one static binary: daemon + client) | $ember_bytes | 1 |"
+[ -n "$TINY" ] && echo "| ember, tiny board config | $(size_of "$TINY") | $(awk -v a="$(size_of "$TINY")" -v b="$ember_bytes" 'BEGIN{printf "%.2f", a/b}') |"
+echo "| containerd + ctr + shim + runc (Debian, dynamic) | $peer_bytes | $(awk -v a="$peer_bytes" -v b="$ember_bytes" 'BEGIN{printf "%.0f", a/b}') |"
+[ -e /usr/bin/crun ] && echo "| crun alone (dynamic, without its 10 shared libraries) | $(size_of /usr/bin/crun) | $(awk -v a="$(size_of /usr/bin/crun)" -v b="$ember_bytes" 'BEGIN{printf "%.2f", a/b}') |"
+echo
+
+# ---- daemons: start, idle memory, API round trip -------------------------
+: >"$T/empty.toml"
+"$EMBER" daemon --config "$T/empty.toml" --root "$T/ember/root" --state "$T/ember/state" \
+	--address "$T/ember.sock" 2>"$T/ember.log" &
+EPID=$!
+PIDS+=("$EPID")
+
+# containerd 1.6 writes to /run/containerd whatever its flags say: give it
+# a private /run in its own mount namespace so nothing leaks onto the host.
+mkdir -p "$T/ctd"
+printf 'version = 2\n' >"$T/ctd/config.toml"
+unshare --mount --propagation private sh -c \
+	'mount -t tmpfs tmpfs /run && exec containerd --config "$1/config.toml" --root "$1/root" --state "$1/state" --address "$1/c.sock"' \
+	sh "$T/ctd" >"$T/ctd.log" 2>&1 &
+CPID=$!
+PIDS+=("$CPID")
+
+for _ in $(seq 200); do
+	[ -S "$T/ember.sock" ] && [ -S "$T/ctd/c.sock" ] && break
+	sleep 0.05
+done
+"$EMBER" -a "$T/ember.sock" info >/dev/null
+ctr --address "$T/ctd/c.sock" version >/dev/null
+sleep 2 # let both settle
+
+e_rss=$(rss_kib "$EPID") e_pss=$(pss_kib "$EPID")
+c_rss=$(rss_kib "$CPID") c_pss=$(pss_kib "$CPID")
+echo "## Idle daemon memory (after start-up and one API call)"
+echo
+echo "| daemon | RSS KiB | PSS KiB | ratio (PSS) |"
+echo "|---|---:|---:|---:|"
+echo "| ember daemon | $e_rss | $e_pss | 1 |"
+echo "| containerd 1.6 (default plugins) | $c_rss | $c_pss | $(awk -v a="$c_pss" -v b="$e_pss" 'BEGIN{printf "%.0f", a/b}') |"
+echo
+
+# ---- command latency ------------------------------------------------------
+H="hyperfine -N --warmup 20 --runs 200 --style none"
+$H --export-json "$T/local.json" \
+	"/bin/true" \
+	"$EMBER version" \
+	"ctr --version" \
+	"runc --version" \
+	"crun --version" >/dev/null 2>&1
+$H --export-json "$T/api.json" \
+	"$EMBER -a $T/ember.sock call io.ember.System.Version" \
+	"ctr --address $T/ctd/c.sock version" \
+	"$EMBER -a $T/ember.sock namespaces ls" \
+	"ctr --address $T/ctd/c.sock namespaces ls" >/dev/null 2>&1
+
+echo "## Command latency (hyperfine -N, median of 200 runs)"
+echo
+echo "| command | median ms | ratio to ember |"
+echo "|---|---:|---:|"
+show_group() { # file ember-pattern
+	local base
+	base=$(median_ms "$1" | awk -F'\t' -v p="$2" 'index($1, p) {print $2; exit}')
+	median_ms "$1" | while IFS=$'\t' read -r cmd ms; do
+		cmd=${cmd//$T/\$T}; cmd=${cmd//$EMBER/ember}
+		echo "| \`$cmd\` | $ms | $(awk -v a="$ms" -v b="$base" 'BEGIN{printf "%.2f", a/b}') |"
+	done
+}
+show_group "$T/local.json" "version"
+show_group "$T/api.json" "System.Version"
+echo
+echo "Ratios above 1 mean the peer is slower. In the API group the base is"
+echo "\`ember call io.ember.System.Version\` (client start + connect + one call)."

@@ -1,0 +1,81 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
+# libember as a program outside the tree uses it: the C example in README.md,
+# built with the commands README.md shows, against a real daemon.
+
+bats_require_minimum_version 1.5.0
+load helpers
+
+REPO=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
+
+setup_file() {
+	# README: make FLAVOUR=dev SANITIZE= O=build/host
+	export HOST_O=$BATS_FILE_TMPDIR/host
+	make -C "$REPO" -s FLAVOUR=dev SANITIZE= O="$HOST_O" all >"$BATS_FILE_TMPDIR/make.log" 2>&1 || {
+		cat "$BATS_FILE_TMPDIR/make.log" >&2
+		return 1
+	}
+	# The block after <!-- example-agent --> in README.md.
+	awk '/<!-- example-agent -->/ {on=1; next} on && /^```c/ {code=1; next} code && /^```/ {exit} code' \
+		"$REPO/README.md" >"$BATS_FILE_TMPDIR/ota-agent.c"
+	[ -s "$BATS_FILE_TMPDIR/ota-agent.c" ]
+	cc -Wall -Wextra -Werror -o "$BATS_FILE_TMPDIR/ota-agent" "$BATS_FILE_TMPDIR/ota-agent.c" \
+		-I"$REPO/include" "$HOST_O/libember.a" -ljansson
+}
+
+setup() { setup_dirs; }
+teardown() {
+	[ -n "${AGENT_PID:-}" ] && kill "$AGENT_PID" 2>/dev/null; wait "${AGENT_PID:-}" 2>/dev/null || true
+	cleanup_daemon
+}
+
+@test "library: the README's agent creates its namespace and sees its events" {
+	start_daemon
+	"$BATS_FILE_TMPDIR/ota-agent" >"$T/agent.out" 2>"$T/agent.err" &
+	AGENT_PID=$!
+	for _ in $(seq 100); do e namespaces ls -q | grep -qx ota && break; sleep 0.05; done
+	run -0 e namespaces label ota
+	[ "$output" = "owner=fleet" ]
+	e namespaces create other
+	e namespaces label other x=1 >/dev/null
+	e namespaces label ota channel=stable >/dev/null
+	for _ in $(seq 100); do grep -q channel "$T/agent.out" && break; sleep 0.05; done
+	# Only its namespace's events, and the update it caused.
+	run -0 cat "$T/agent.out"
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *'"topic":"/namespaces/update"'* ]]
+	[[ "$output" == *'"channel":"stable"'* ]]
+	# When the daemon stops, the agent's stream ends with a clear error.
+	stop_daemon
+	wait "$AGENT_PID" && rc=0 || rc=$?
+	AGENT_PID=
+	[ "$rc" -eq 1 ]
+	grep -q "shutting down" "$T/agent.err"
+}
+
+@test "library: a second run finds the namespace already there and still works" {
+	start_daemon
+	e namespaces create ota
+	"$BATS_FILE_TMPDIR/ota-agent" >"$T/agent.out" 2>"$T/agent.err" &
+	AGENT_PID=$!
+	sleep 0.3
+	kill -0 "$AGENT_PID"   # still streaming: AlreadyExists was not fatal
+	[ ! -s "$T/agent.err" ]
+}
+
+@test "library: no daemon gives a clear error and exit 1" {
+	run -1 "$BATS_FILE_TMPDIR/ota-agent"
+	[[ "$output" == *"$SOCK"*"is the ember daemon running"* ]]
+}
+
+@test "library: ember.pc and the headers install where pkg-config finds them" {
+	make -C "$REPO" -s install DESTDIR="$T/stage" prefix=/usr O="$HOST_O" >/dev/null
+	[ -f "$T/stage/usr/include/ember/client.h" ]
+	[ -f "$T/stage/usr/include/ember/error.h" ]
+	[ -f "$T/stage/usr/lib/libember.a" ]
+	[ -L "$T/stage/usr/bin/emberd" ]
+	run -0 env PKG_CONFIG_PATH="$T/stage/usr/lib/pkgconfig" PKG_CONFIG_SYSROOT_DIR="$T/stage" \
+		pkg-config --static --cflags --libs ember
+	[[ "$output" == *"-I$T/stage/usr/include"* ]]
+	[[ "$output" == *"-lember"* && "$output" == *"-ljansson"* ]]
+}
