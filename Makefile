@@ -323,7 +323,9 @@ demo:
 bench:
 	board/deps.sh bench
 	$(MAKE) all
-	tests/bench/run.sh $(abspath $(O)/ember)
+	$(MAKE) O=$(O)/size-tiny tiny_defconfig >/dev/null
+	$(MAKE) O=$(O)/size-tiny all
+	tests/bench/run.sh $(abspath $(O)/ember) $(abspath $(O)/size-tiny/ember)
 
 # Stripped size of the product for each board configuration.
 sizes:

@@ -103,7 +103,9 @@ size_t vl_writer_queued(const struct vl_writer *w)
 
 int vl_writer_append(struct vl_writer *w, const char *data, size_t len)
 {
-	if (vl_writer_queued(w) + len > w->max)
+	/* max bounds the backlog behind a message: an empty writer takes any
+	   message (its size is the caller's to bound). */
+	if (vl_writer_queued(w) > 0 && vl_writer_queued(w) + len > w->max)
 		return -ENOBUFS;
 	if (w->off > 0 && w->len + len > w->cap) {
 		memmove(w->buf, w->buf + w->off, w->len - w->off);

@@ -58,8 +58,8 @@ struct vl_writer {
 
 void vl_writer_init(struct vl_writer *w, size_t max);
 void vl_writer_done(struct vl_writer *w);
-/* Queue bytes; -ENOBUFS when that would exceed max (the peer is not
-   reading), -ENOMEM. */
+/* Queue bytes; -ENOBUFS when bytes are already waiting and the total would
+   exceed max (the peer is not reading), -ENOMEM. */
 int vl_writer_append(struct vl_writer *w, const char *data, size_t len);
 /* Write what the socket takes: 0 when everything is sent, 1 when bytes
    remain (EAGAIN), -errno on a dead peer. */

@@ -140,6 +140,13 @@ static int load_settings(const struct flags *f, struct daemon_config *cfg, struc
 		free(*paths[i].field);
 		*paths[i].field = strdup(paths[i].flag);
 	}
+	/* Refuse before creating any directory for it. */
+	if (strlen(cfg->address) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+		size_t n = strlen(cfg->address);
+		config_done(cfg);
+		return err_set(e, ENAMETOOLONG, "socket path is %zu bytes, longer than the limit of %zu",
+			       n, sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
+	}
 	if (f->level && log_level_parse(f->level, &cfg->level) < 0) {
 		config_done(cfg);
 		return err_set(e, EINVAL, "--log-level: unknown level \"%s\" (debug, info, warn, error)", f->level);
@@ -360,8 +367,11 @@ static int daemon_start(struct daemon *d, const struct flags *flags, struct relo
 	}
 	if (server_listen(d->server, d->cfg.address, gid, d->cfg.group != NULL, e) < 0)
 		return -e->code;
-	if (flags->pidfile && write_pidfile(flags->pidfile, e) < 0)
-		return -e->code;
+	if (flags->pidfile) {
+		if (write_pidfile(flags->pidfile, e) < 0)
+			return -e->code;
+		d->wrote_pidfile = 1;
+	}
 	return 0;
 }
 
@@ -371,13 +381,16 @@ static void daemon_stop(struct daemon *d, const struct flags *flags)
 		events_shutdown(d);
 	d->server = server_free(d->server);
 	d->loop = loop_free(d->loop);
-	if (flags->pidfile)
+	/* Only ours: a daemon refused by the lock must not remove the pidfile
+	   of the one that holds it. */
+	if (d->wrote_pidfile)
 		(void)unlink(flags->pidfile);
 	if (d->meta.dir_fd >= 0)
 		meta_close(&d->meta);
 	close_keep_errno(d->lock_fd); /* releases the lock */
 	close_keep_errno(d->root_fd);
 	config_done(&d->cfg);
+	log_info(&d->log, "stopped");
 	(void)log_set_syslog(&d->log, 0, &(struct ember_error){ 0 });
 }
 
@@ -421,6 +434,5 @@ int daemon_main(int argc, char **argv)
 	if (r < 0)
 		log_error(&d.log, "%s", e.message);
 	daemon_stop(&d, &flags);
-	log_info(&d.log, "stopped");
 	return r < 0 ? 1 : 0;
 }

@@ -31,6 +31,7 @@ struct daemon {
 	struct meta meta;
 	int root_fd;
 	int lock_fd;
+	int wrote_pidfile;
 	uint64_t start_ms;
 	char started_at[40];
 };

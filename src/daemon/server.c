@@ -16,6 +16,9 @@
 #include "api/varlink.h"
 #include "util/cleanup.h"
 
+/* The most a client (libember) accepts in one message. */
+#define API_MAX_REPLY (16u << 20)
+
 struct conn {
 	struct server *srv;
 	int fd;
@@ -28,6 +31,7 @@ struct conn {
 	uint64_t partial_since;   /* when an incomplete message started, or 0 */
 	uint32_t events;          /* epoll interest */
 	int eof;                  /* the peer shut its writing side */
+	int denied;               /* refused by the peer policy: answer, then close */
 	int closing;              /* flush what is queued, then free */
 	int dead;                 /* free at the next deferred run */
 	int dispatching;
@@ -149,8 +153,10 @@ static int call_send(struct api_call *call, json_t *params, const char *error, i
 	json_decref(params);
 	if (!msg)
 		return -ENOMEM;
-	/* One reply larger than a whole backlog: answer with an error instead. */
-	if (len > c->srv->limits.max_output && vl_writer_queued(&c->out) == 0) {
+	/* The backlog limit applies behind a reply, so one large reply (a long
+	   list) still goes out; only a reply beyond any client's reading limit
+	   is replaced by an error. */
+	if (len > API_MAX_REPLY) {
 		free(msg);
 		json_t *p = json_pack("{s:s}", "message", "reply larger than the API output limit");
 		msg = vl_reply_encode(p, EMBER_ERROR_RESOURCE_EXHAUSTED, 0, &len);
@@ -436,11 +442,21 @@ static void conn_process(struct conn *c)
 	size_t len;
 	int r;
 
+	int progress = 0;
+
 	c->dispatching = 1;
 	while (!c->current && !c->closing && !c->dead) {
 		r = vl_reader_next(&c->in, &msg, &len);
 		if (r == 0)
 			break;
+		if (c->denied) {
+			char text[128];
+			snprintf(text, sizeof(text),
+				 "permission denied: uid %u is not root and not in the socket's group",
+				 (unsigned)c->peer.uid);
+			conn_reject(c, EMBER_VARLINK_PERMISSION_DENIED, text);
+			break;
+		}
 		if (r == -EMSGSIZE) {
 			char text[96];
 			snprintf(text, sizeof(text), "message larger than the limit of %zu bytes",
@@ -450,9 +466,18 @@ static void conn_process(struct conn *c)
 		}
 		conn_dispatch(c, msg, len);
 		vl_reader_consume(&c->in);
+		progress = 1;
 	}
 	c->dispatching = 0;
-	c->partial_since = vl_reader_pending(&c->in) ? (c->partial_since ? c->partial_since : loop_now_ms()) : 0;
+	/* The read timeout runs from the start of each message: a client that
+	   keeps completing messages, however slowly, is not stalled. A refused
+	   peer's clock never restarts. */
+	if (!c->denied) {
+		if (c->current || !vl_reader_pending(&c->in))
+			c->partial_since = 0;
+		else if (progress || !c->partial_since)
+			c->partial_since = loop_now_ms();
+	}
 	if (c->eof && !c->current)
 		c->closing = 1; /* nothing more can come: done once flushed */
 	conn_update_events(c);
@@ -654,15 +679,14 @@ static void server_accept(struct loop_source *s, int fd, uint32_t events, void *
 			srv->conns->prev = c;
 		srv->conns = c;
 		srv->nconns++;
-		int allowed = peer_allowed(srv, cfd, &c->peer);
-		if (!allowed) {
-			/* The answer to the client's first call: varlink replies in order. */
+		/* A refused peer gets its answer when its first message arrives:
+		   closing at once would make its write fail before it could read
+		   why. Until then it only holds a slot, bounded by the read timeout. */
+		if (!peer_allowed(srv, cfd, &c->peer)) {
+			c->denied = 1;
+			c->partial_since = loop_now_ms();
 			log_warn(srv->log, "api: refused pid %d uid %u gid %u: not root and not in the socket's group",
 				 (int)c->peer.pid, (unsigned)c->peer.uid, (unsigned)c->peer.gid);
-			char msg[128];
-			snprintf(msg, sizeof(msg), "permission denied: uid %u is not root and not in the socket's group",
-				 (unsigned)c->peer.uid);
-			conn_reject(c, EMBER_VARLINK_PERMISSION_DENIED, msg);
 		}
 	}
 }
@@ -679,8 +703,8 @@ static void server_sweep(struct loop_source *s, void *userdata)
 		if (c->dead || !c->partial_since)
 			continue;
 		if (now - c->partial_since > srv->limits.read_timeout_ms) {
-			log_warn(srv->log, "api: client pid %d sent half a message and stalled; disconnecting",
-				 (int)c->peer.pid);
+			log_warn(srv->log, "api: client pid %d %s; disconnecting", (int)c->peer.pid,
+				 c->denied ? "was refused and sent no call" : "sent half a message and stalled");
 			conn_close(c);
 		}
 	}

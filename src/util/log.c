@@ -7,6 +7,7 @@
 #include <string.h>
 #include <syslog.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "util/cleanup.h"
 
@@ -45,6 +46,9 @@ int log_set_syslog(struct logger *log, int on, struct ember_error *e)
 			return err_set(e, EOPNOTSUPP, "syslog logging is not compiled in (CONFIG_LOG_SYSLOG)");
 		return 0;
 	}
+	/* Without a syslog daemon every line would vanish without a trace. */
+	if (on && access("/dev/log", W_OK) < 0)
+		return err_sys(e, errno, "log to syslog: /dev/log");
 	if (on && !log->use_syslog)
 		openlog("ember", LOG_PID | LOG_NDELAY, LOG_DAEMON);
 	else if (!on && log->use_syslog)

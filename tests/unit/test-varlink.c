@@ -109,6 +109,11 @@ static void test_writer_limit_and_flush(void **state)
 	assert_int_equal(vl_writer_queued(&w), 0);
 	assert_int_equal(read(sv[1], buf, sizeof(buf)), 6);
 	assert_string_equal(buf, "hello");
+	/* The limit is on the backlog: an empty writer takes one big message. */
+	assert_int_equal(vl_writer_append(&w, "0123456789abcdef", 17), 0);
+	assert_int_equal(vl_writer_append(&w, "x", 1), -ENOBUFS);
+	assert_int_equal(vl_writer_flush(&w, sv[0]), 0);
+	assert_int_equal(read(sv[1], buf, sizeof(buf)), 17);
 	close(sv[1]);
 	/* A dead peer is an error, not a signal. */
 	assert_int_equal(vl_writer_append(&w, "again", 6), 0);
