@@ -16,10 +16,10 @@ group_pkgs() {
 	build) echo make gcc libc6-dev python3 python3-kconfiglib pkg-config git "$(sysroot_pkgs x86_64)" ;;
 	dev) echo gcc libc6-dev libjansson-dev libcmocka-dev pkg-config python3 python3-kconfiglib ;;
 	fuzz) echo clang libclang-rt-14-dev libjansson-dev pkg-config ;;
-	integration) echo bats python3 util-linux procps ;;
+	integration) echo bats python3 util-linux procps file binutils ;;
 	check) group_pkgs build; group_pkgs dev; group_pkgs fuzz; group_pkgs integration ;;
 	cross) group_pkgs build; sysroot_pkgs aarch64 ;;
-	demo) group_pkgs build; echo python3 ;;
+	demo) group_pkgs build; echo python3 file ;;
 	bench) group_pkgs build; echo hyperfine containerd runc crun procps ;;
 	*) echo "deps.sh: unknown group \"$1\" (build dev fuzz integration check cross demo bench)" >&2
 	   return 2 ;;

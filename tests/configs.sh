@@ -75,4 +75,17 @@ if build allno allnoconfig; then
 fi
 build allyes allyesconfig || true
 
+# A caller's toolchain, as Buildroot and Yocto pass it: no sysroot of ours.
+o=$out/cfg-caller
+mkdir -p "$o"
+if make -s O="$o" CC=gcc PKG_CONFIG=pkg-config CFLAGS="-O2 -DEMBER_CALLER_FLAG" \
+	LDFLAGS="-Wl,--build-id=none" defconfig all >"$o/build.log" 2>&1; then
+	ok "a caller's CC, CFLAGS, LDFLAGS and PKG_CONFIG build the product"
+	check "caller's build: no sysroot fragment was made" test ! -e "$o/toolchain-$(uname -m).mk"
+	check "caller's build: CFLAGS reached the compiler" grep -q -- "-DEMBER_CALLER_FLAG" "$o/.build-id"
+	check "caller's build: static and runs" sh -c "file '$o/ember' | grep -q 'statically linked' && '$o/ember' version"
+else
+	not_ok "a caller's CC, CFLAGS, LDFLAGS and PKG_CONFIG build the product"; tail -20 "$o/build.log" | sed 's/^/# /'
+fi
+
 echo "1..$n"
