@@ -385,21 +385,29 @@ static int sync_collect(ember_client *c, const char *parameters, unsigned flags,
 	return 0;
 }
 
+/* Send a call whose callback fills s, and wait for its last reply. */
+static int call_and_wait(ember_client *c, const char *method, const char *parameters, unsigned flags,
+			 ember_reply_fn fn, struct sync_state *s, struct ember_error *err)
+{
+	int r = ember_call_async(c, method, parameters, flags, fn, s, err);
+
+	if (r < 0)
+		return r;
+	r = wait_until(c, &s->done, err);
+	if (r == 0 && s->result < 0) {
+		if (err)
+			*err = s->error;
+		r = s->result;
+	}
+	return r;
+}
+
 int ember_call(ember_client *c, const char *method, const char *parameters, char **reply,
 	       struct ember_error *err)
 {
 	struct sync_state s = { 0 };
-	int r;
+	int r = call_and_wait(c, method, parameters, 0, sync_collect, &s, err);
 
-	r = ember_call_async(c, method, parameters, 0, sync_collect, &s, err);
-	if (r < 0)
-		return r;
-	r = wait_until(c, &s.done, err);
-	if (r == 0 && s.result < 0) {
-		if (err)
-			*err = s.error;
-		r = s.result;
-	}
 	if (r == 0 && reply)
 		*reply = TAKE_PTR(s.reply);
 	free(s.reply);
@@ -429,16 +437,6 @@ int ember_call_more(ember_client *c, const char *method, const char *parameters,
 		    void *userdata, struct ember_error *err)
 {
 	struct sync_state s = { .fn = fn, .userdata = userdata };
-	int r;
 
-	r = ember_call_async(c, method, parameters, EMBER_CALL_MORE, more_forward, &s, err);
-	if (r < 0)
-		return r;
-	r = wait_until(c, &s.done, err);
-	if (r == 0 && s.result < 0) {
-		if (err)
-			*err = s.error;
-		r = s.result;
-	}
-	return r;
+	return call_and_wait(c, method, parameters, EMBER_CALL_MORE, more_forward, &s, err);
 }

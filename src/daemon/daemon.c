@@ -18,6 +18,7 @@
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/record.h"
+#include "util/timestamp.h"
 #include "util/version.h"
 
 struct flags {
@@ -419,7 +420,7 @@ int daemon_main(int argc, char **argv)
 	}
 	log_warnings(&d, &d.cfg);
 	d.start_ms = loop_now_ms();
-	record_timestamp(d.started_at);
+	timestamp_now(d.started_at);
 
 	if (daemon_start(&d, &flags, &rc, &e) < 0) {
 		log_error(&d.log, "%s", e.message);

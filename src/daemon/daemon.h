@@ -15,6 +15,7 @@
 #include "daemon/server.h"
 #include "metadata/metadata.h"
 #include "util/log.h"
+#include "util/timestamp.h"
 
 struct subscriber;
 
@@ -33,7 +34,7 @@ struct daemon {
 	int lock_fd;
 	int wrote_pidfile;
 	uint64_t start_ms;
-	char started_at[40];
+	char started_at[TIMESTAMP_LEN];
 };
 
 #ifdef CONFIG_DAEMON

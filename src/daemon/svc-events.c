@@ -7,6 +7,7 @@
 #include "daemon/daemon.h"
 #include "daemon/services.h"
 #include "util/record.h"
+#include "util/timestamp.h"
 
 struct subscriber {
 	struct subscriber *next, *prev;
@@ -53,14 +54,14 @@ static int matches(const struct subscriber *s, const char *ns, const char *topic
 
 void events_publish(struct daemon *d, const char *ns, const char *topic, json_t *payload)
 {
-	char now[40];
+	char now[TIMESTAMP_LEN];
 	struct subscriber *s, *next;
 
 	if (!d->events.head) {
 		json_decref(payload);
 		return;
 	}
-	record_timestamp(now);
+	timestamp_now(now);
 	json_t *event = json_pack("{s:s, s:s, s:s, s:o}", "timestamp", now, "namespace", ns,
 				  "topic", topic, "event", payload ? payload : json_object());
 	for (s = d->events.head; s; s = next) {

@@ -15,6 +15,7 @@
 #include "util/err.h"
 #include "util/fs.h"
 #include "util/record.h"
+#include "util/timestamp.h"
 
 #define NAMESPACE_RECORD "namespace.json"
 
@@ -124,7 +125,7 @@ static int renameat_noreplace(int olddirfd, const char *oldpath, int newdirfd, c
 int meta_namespace_create(struct meta *m, const char *name, json_t *labels, json_t **out,
 			  struct ember_error *e)
 {
-	char tmp[128], now[40], suffix[13];
+	char tmp[128], now[TIMESTAMP_LEN], suffix[13];
 	int r;
 
 	if (meta_identifier_check("namespace", name, e) < 0)
@@ -134,7 +135,7 @@ int meta_namespace_create(struct meta *m, const char *name, json_t *labels, json
 	if (faccessat(m->dir_fd, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
 		return err_set_name(e, EMBER_ERROR_ALREADY_EXISTS, EEXIST, "namespace \"%s\" already exists", name);
 
-	record_timestamp(now);
+	timestamp_now(now);
 	json_t *rec = json_pack("{s:s, s:o, s:s, s:s}", "name", name, "labels",
 				labels ? json_deep_copy(labels) : json_object(), "created_at", now,
 				"updated_at", now);
@@ -228,7 +229,7 @@ int meta_namespace_set_labels(struct meta *m, const char *name, json_t *labels, 
 {
 	const char *key;
 	json_t *v, *rec;
-	char now[40];
+	char now[TIMESTAMP_LEN];
 	_cleanup_close_ int fd = ns_open(m, name, e);
 
 	if (fd < 0)
@@ -255,7 +256,7 @@ int meta_namespace_set_labels(struct meta *m, const char *name, json_t *labels, 
 		json_decref(rec);
 		return err_wrap(e, "namespace %s", name);
 	}
-	record_timestamp(now);
+	timestamp_now(now);
 	json_object_set_new(rec, "labels", next);
 	json_object_set_new(rec, "updated_at", json_string(now));
 	if (record_write(fd, NAMESPACE_RECORD, rec, e) < 0) {

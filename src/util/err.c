@@ -13,49 +13,49 @@ static void set_message(struct ember_error *e, const char *fmt, va_list ap)
 		e->message[0] = '\0';
 }
 
+static int err_setv(struct ember_error *e, const char *name, int code, const char *fmt, va_list ap)
+{
+	if (code <= 0)
+		code = EIO; /* a caller's bug, but still an error */
+	e->code = code;
+	snprintf(e->name, sizeof(e->name), "%s", name ? name : "");
+	set_message(e, fmt, ap);
+	return -code;
+}
+
 int err_set(struct ember_error *e, int code, const char *fmt, ...)
 {
 	va_list ap;
+	int r;
 
-	if (code <= 0)
-		code = EIO;
-	e->code = code;
-	e->name[0] = '\0';
 	va_start(ap, fmt);
-	set_message(e, fmt, ap);
+	r = err_setv(e, NULL, code, fmt, ap);
 	va_end(ap);
-	return -code;
+	return r;
 }
 
 int err_set_name(struct ember_error *e, const char *name, int code, const char *fmt, ...)
 {
 	va_list ap;
+	int r;
 
-	if (code <= 0)
-		code = EIO;
-	e->code = code;
-	snprintf(e->name, sizeof(e->name), "%s", name ? name : "");
 	va_start(ap, fmt);
-	set_message(e, fmt, ap);
+	r = err_setv(e, name, code, fmt, ap);
 	va_end(ap);
-	return -code;
+	return r;
 }
 
 int err_sys(struct ember_error *e, int code, const char *fmt, ...)
 {
 	va_list ap;
-	size_t len;
+	int r;
 
-	if (code <= 0)
-		code = EIO;
-	e->code = code;
-	e->name[0] = '\0';
 	va_start(ap, fmt);
-	set_message(e, fmt, ap);
+	r = err_setv(e, NULL, code, fmt, ap);
 	va_end(ap);
-	len = strlen(e->message);
-	snprintf(e->message + len, sizeof(e->message) - len, ": %s", strerror(code));
-	return -code;
+	size_t len = strlen(e->message);
+	snprintf(e->message + len, sizeof(e->message) - len, ": %s", strerror(-r));
+	return r;
 }
 
 int err_wrap(struct ember_error *e, const char *fmt, ...)

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "util/cleanup.h"
+#include "util/timestamp.h"
 
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
 
@@ -73,14 +74,10 @@ void log_msg(const struct logger *log, enum log_level level, const char *fmt, ..
 	if (ENABLED(CONFIG_LOG_SYSLOG) && log->use_syslog) {
 		syslog(priorities[level], "%s", msg);
 	} else {
-		struct timespec ts;
-		struct tm tm;
-		char stamp[32];
+		char stamp[TIMESTAMP_LEN];
 
-		clock_gettime(CLOCK_REALTIME, &ts);
-		gmtime_r(&ts.tv_sec, &tm);
-		strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
-		fprintf(stderr, "%s.%06ldZ %-5s %s\n", stamp, ts.tv_nsec / 1000, level_names[level], msg);
+		timestamp_now(stamp);
+		fprintf(stderr, "%s %-5s %s\n", stamp, level_names[level], msg);
 	}
 	errno = saved;
 }

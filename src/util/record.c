@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "util/cleanup.h"
 #include "util/err.h"
@@ -39,16 +38,4 @@ int record_write(int dirfd, const char *name, json_t *record, struct ember_error
 	if (!data)
 		return err_set(e, ENOMEM, "write %s: out of memory", name);
 	return fs_write_atomic(dirfd, name, data, strlen(data), 0644, e);
-}
-
-void record_timestamp(char out[40])
-{
-	struct timespec ts;
-	struct tm tm;
-	char base[24];
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(out, 40, "%s.%09ldZ", base, ts.tv_nsec);
 }

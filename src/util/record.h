@@ -15,7 +15,4 @@
 int record_read(int dirfd, const char *name, json_t **out, struct ember_error *e);
 int record_write(int dirfd, const char *name, json_t *record, struct ember_error *e);
 
-/* The current UTC time as RFC 3339 with nanoseconds ("...T..:..:..123456789Z"). */
-void record_timestamp(char out[40]);
-
 #endif

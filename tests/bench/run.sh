@@ -59,8 +59,8 @@ PIDS+=("$EPID")
 # a private /run in its own mount namespace so nothing leaks onto the host.
 mkdir -p "$T/ctd"
 printf 'version = 2\n' >"$T/ctd/config.toml"
-unshare --mount --propagation private sh -c \
-	'mount -t tmpfs tmpfs /run && exec containerd --config "$1/config.toml" --root "$1/root" --state "$1/state" --address "$1/c.sock"' \
+unshare --mount --propagation unchanged sh -c \
+	'mount --make-rprivate /run && mount -t tmpfs tmpfs /run && exec containerd --config "$1/config.toml" --root "$1/root" --state "$1/state" --address "$1/c.sock"' \
 	sh "$T/ctd" >"$T/ctd.log" 2>&1 &
 CPID=$!
 PIDS+=("$CPID")

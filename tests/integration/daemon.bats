@@ -461,14 +461,16 @@ print(s.recv(4096).decode(), flush=True)' "$name" "$T/listening" >"$T/notify.out
 	[ ! -e "$T/r" ] && [ ! -e "$T/s" ] && [ ! -e "$(dirname "$long")" ]
 }
 
-# In a private mount namespace: an empty /dev with only null, so /dev/log
-# is ours to create or leave absent. Expects the test dir in $1.
-PRIVATE_DEV='mkdir -p "$1/hostdev" && mount --bind /dev "$1/hostdev" && mount -t tmpfs tmpfs /dev && touch /dev/null && mount --bind "$1/hostdev/null" /dev/null'
+# In a new mount namespace: a private, empty /dev with only null, so
+# /dev/log is ours to create or leave absent. Only /dev is made private
+# (unshare's default makes / private, which fails where / is not a mount
+# point, as in a chroot); nothing else is mounted, so nothing can leak.
+PRIVATE_DEV='mount --make-rprivate /dev && mount -t tmpfs tmpfs /dev && mknod -m 666 /dev/null c 1 3'
 
 @test "daemon: --log syslog without a syslog socket (/dev/log) is refused, not silent" {
 	# A private mount namespace where /dev/log surely does not exist.
 	: >"$T/empty.toml"
-	run -1 unshare --mount --propagation private sh -c \
+	run -1 unshare --mount --propagation unchanged sh -c \
 		"$PRIVATE_DEV"'; exec "$0" daemon --config "$1/empty.toml" --root "$1/r" --state "$1/s" --address "$1/s/e.sock" --log syslog' \
 		"$EMBER" "$T"
 	[[ "$output" == *"log to syslog: /dev/log: No such file or directory"* ]]
@@ -487,7 +489,7 @@ with open(sys.argv[1], "ab", buffering=0) as out:
         out.write(s.recv(4096) + b"\n")
 PY
 	: >"$T/empty.toml"
-	unshare --mount --propagation private sh -c "$PRIVATE_DEV"'
+	unshare --mount --propagation unchanged sh -c "$PRIVATE_DEV"'
 		/usr/bin/python3 "$1/syslogd.py" "$1/syslog.out" & sl=$!
 		while [ ! -e "$1/syslog.out" ]; do sleep 0.05; done
 		"$2" daemon --config "$1/empty.toml" --root "$1/r" --state "$1/s" --address "$1/s/e.sock" --log syslog & d=$!

@@ -7,6 +7,7 @@
 
 #include "util/fs.h"
 #include "util/record.h"
+#include "util/timestamp.h"
 
 static int count_entries(const char *dir)
 {
@@ -145,7 +146,7 @@ static void test_record_roundtrip(void **state)
 	char *dir = unit_mkdtemp();
 	struct ember_error e;
 	json_t *in = json_pack("{s:s, s:{s:s}}", "name", "x", "labels", "k", "v"), *out;
-	char ts[40];
+	char ts[TIMESTAMP_LEN];
 
 	(void)state;
 	int fd = open(dir, O_RDONLY | O_DIRECTORY);
@@ -158,7 +159,7 @@ static void test_record_roundtrip(void **state)
 	assert_msg_contains(&e, "damaged record");
 	assert_int_equal(fs_write_atomic(fd, "arr.json", "[]", 2, 0600, &e), 0);
 	assert_int_equal(record_read(fd, "arr.json", &out, &e), -EBADMSG);
-	record_timestamp(ts);
+	timestamp_now(ts);
 	assert_int_equal(strlen(ts), 30);
 	assert_int_equal(ts[29], 'Z');
 	json_decref(in);
