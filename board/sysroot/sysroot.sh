@@ -197,23 +197,66 @@ apt_uris() {
 		sed -n "s/^'\([^']*\)' \([^ ]*\) \([0-9]*\) SHA256:\([0-9a-f]*\)\$/\1 \2 \3 \4/p"
 }
 
-# Fills DSC[pkg]=file and DSC_SHA[pkg]=sha256 from the signed Sources index.
+# Fills DSC[pkg]=file and DSC_SHA[pkg]=sha256 from the signed Sources index,
+# and makes sure the files are in $CACHE/src. A mirror may list a version
+# (typically a fresh security update) whose files it does not serve yet; then
+# the next older version in the index is used, with a warning, rather than
+# failing the whole build.
 resolve_sources() {
-	local file sha pkg
+	local pkg ver uris dir=$CACHE/src
 	declare -gA DSC=() DSC_SHA=()
-	SOURCE_URIS=$(apt_uris src -o APT::Get::Only-Source=true source "${SOURCE_PACKAGES[@]}") ||
-		die "apt-get source --print-uris failed (log: $CACHE/logs/apt-uris-src.log)"
-	while read -r _ file _ sha; do
-		[[ $file == *.dsc ]] || continue
-		pkg=${file%%_*}
-		DSC[$pkg]=$file DSC_SHA[$pkg]=$sha
-	done <<<"$SOURCE_URIS"
+	mkdir -p "$dir"
 	for pkg in "${SOURCE_PACKAGES[@]}"; do
-		[[ -n ${DSC[$pkg]:-} ]] || die "source package $pkg not found in the private Sources index"
+		local found=
+		for ver in $(source_versions "$pkg"); do
+			uris=$(apt_uris src -o APT::Get::Only-Source=true source "$pkg=$ver") || uris=
+			[[ -n $uris ]] || continue
+			if ! have_files "$dir" <<<"$uris"; then
+				if ! (cd "$dir" && apt_private src -o APT::Get::Only-Source=true source \
+					--download-only "$pkg=$ver") >>"$CACHE/logs/apt-source.log" 2>&1; then
+					say "warning: the mirror does not serve $pkg $ver (log: $CACHE/logs/apt-source.log); trying an older version"
+					continue
+				fi
+			fi
+			have_files "$dir" <<<"$uris" || continue
+			found=$ver
+			break
+		done
+		[[ -n $found ]] || die "no version of source package $pkg could be downloaded (log: $CACHE/logs/apt-source.log)"
+		local file sha
+		while read -r _ file _ sha; do
+			[[ $file == *.dsc ]] && DSC[$pkg]=$file DSC_SHA[$pkg]=$sha
+		done <<<"$uris"
 		local up; up=$(upstream_version "$pkg")
 		[[ -z ${TESTED_UPSTREAM[$pkg]:-} || $up == "${TESTED_UPSTREAM[$pkg]}" ]] ||
 			say "warning: $pkg $up is not the tested ${TESTED_UPSTREAM[$pkg]}; its configure flags may need review"
 	done
+}
+
+# The versions of source package $1 in the private index, newest first.
+source_versions() {
+	local v sorted=() i
+	while read -r v; do
+		i=${#sorted[@]}
+		sorted+=("$v")
+		while ((i > 0)) && dpkg --compare-versions "${sorted[i - 1]}" lt "$v"; do
+			sorted[i]=${sorted[i - 1]} sorted[i - 1]=$v
+			i=$((i - 1))
+		done
+	done < <(apt-cache -o Dir::Etc::SourceList="$CACHE/apt/src/sources.list" \
+		-o Dir::Etc::SourceParts=/nonexistent -o Dir::State::Lists="$CACHE/apt/src/lists" \
+		-o Dir::Cache="$CACHE/apt/src/cache" -o Dir::Cache::pkgcache= -o Dir::Cache::srcpkgcache= \
+		showsrc "$1" 2>/dev/null | awk -v p="$1" '/^Package:/ { ok = ($2 == p) } ok && /^Version:/ { print $2 }' | sort -u)
+	printf '%s\n' "${sorted[@]}"
+}
+
+# True when every file of an "url file size sha256" list on stdin is in $1.
+have_files() {
+	local file
+	while read -r _ file _ _; do
+		[[ -f $1/$file ]] || return 1
+	done
+	return 0
 }
 
 # "curl_7.88.1-10+deb12u15.dsc" -> "7.88.1" ("+dfsg" repacks keep the upstream number).
@@ -224,21 +267,10 @@ upstream_version() {
 	echo "${v%%+*}"
 }
 
-# Download (or reuse) the sources and check every file: the .dsc against the
-# signed index, everything else against the .dsc's Checksums-Sha256.
-fetch_sources() {
-	local dir=$CACHE/src file sha complete=1
-	mkdir -p "$dir"
-	while read -r _ file _ _; do
-		[[ -f $dir/$file ]] || complete=0
-	done <<<"$SOURCE_URIS"
-	if ((!complete)); then
-		say "fetching sources into $dir (log: $CACHE/logs/apt-source.log)"
-		(cd "$dir" && apt_private src -o APT::Get::Only-Source=true source --download-only \
-			"${SOURCE_PACKAGES[@]}") >"$CACHE/logs/apt-source.log" 2>&1 ||
-			{ tail -n 30 "$CACHE/logs/apt-source.log" >&2; die "downloading sources failed"; }
-	fi
-	local pkg
+# Check every source file: the .dsc against the signed index, everything
+# else against the .dsc's Checksums-Sha256.
+verify_sources() {
+	local dir=$CACHE/src pkg sha file
 	for pkg in "${SOURCE_PACKAGES[@]}"; do
 		check_sha256 "$dir/${DSC[$pkg]}" "${DSC_SHA[$pkg]}" "the Sources index"
 		while read -r sha _ file; do
@@ -526,7 +558,7 @@ build_sysroot() {
 	# We hold the lock, so any other temporary tree is left over from an
 	# interrupted or failed run (and a $SYSROOT without stamp is not ours).
 	rm -rf "$CACHE"/.sysroot-*.tmp "$CACHE"/build-* "$SYSROOT"
-	fetch_sources
+	verify_sources
 	mkdir -p "$S" "$BUILD" "$LOGS"
 	: >"$LOGS/times.txt"
 
