@@ -167,10 +167,24 @@ ALL_OBJS := $(LIB_OBJS) $(addprefix $(OBJDIR)/,$(sort $(obj-y)))
 MAIN_OBJ := $(OBJDIR)/main.o
 GEN := $(O)/gen
 
-PKGS := jansson
+PKGS := jansson $(if $(filter y,$(CONFIG_PULL)),libcurl) \
+	$(if $(filter y,$(CONFIG_IMAGE_ARCHIVE)),libarchive)
+# BearSSL (SHA-256, and curl's TLS) ships no .pc in Debian's -dev package;
+# our sysroot has one. A caller may set BEARSSL_CFLAGS/BEARSSL_LIBS.
+ifeq ($(CONFIG_CONTENT),y)
+  ifeq ($(FLAVOUR),static)
+    BEARSSL_PKG := $(shell $(PKG_CONFIG) --exists bearssl 2>/dev/null && echo bearssl)
+  endif
+  ifneq ($(BEARSSL_PKG),)
+    PKGS += bearssl
+  else
+    BEARSSL_CFLAGS ?= $(if $(filter static,$(FLAVOUR)),,-I/usr/include/bearssl)
+    BEARSSL_LIBS ?= -lbearssl
+  endif
+endif
 # Asked once, on first use (never for goals that do not compile).
-pkg-cflags = $(eval pkg-cflags := $(shell $(PKG_CONFIG) --cflags $(PKGS)))$(pkg-cflags)
-pkg-libs = $(eval pkg-libs := $(shell $(PKG_CONFIG) $(PKG_STATIC) --libs $(PKGS)))$(pkg-libs)
+pkg-cflags = $(eval pkg-cflags := $(shell $(PKG_CONFIG) --cflags $(PKGS)) $(BEARSSL_CFLAGS))$(pkg-cflags)
+pkg-libs = $(eval pkg-libs := $(shell $(PKG_CONFIG) $(PKG_STATIC) --libs $(PKGS)) $(BEARSSL_LIBS))$(pkg-libs)
 cmocka-cflags = $(eval cmocka-cflags := $(shell $(PKG_CONFIG) --cflags cmocka))$(cmocka-cflags)
 cmocka-libs = $(eval cmocka-libs := $(shell $(PKG_CONFIG) $(PKG_STATIC) --libs cmocka))$(cmocka-libs)
 

@@ -14,8 +14,8 @@ sysroot_pkgs() {
 group_pkgs() {
 	case "$1" in
 	build) echo make gcc libc6-dev python3 python3-kconfiglib pkg-config git "$(sysroot_pkgs x86_64)" ;;
-	dev) echo gcc libc6-dev libjansson-dev libcmocka-dev pkg-config python3 python3-kconfiglib ;;
-	fuzz) echo clang libclang-rt-14-dev libjansson-dev pkg-config ;;
+	dev) echo gcc libc6-dev libjansson-dev libcmocka-dev libbearssl-dev libcurl4-openssl-dev libarchive-dev pkg-config python3 python3-kconfiglib ;;
+	fuzz) echo clang libclang-rt-14-dev libjansson-dev libbearssl-dev libcurl4-openssl-dev libarchive-dev pkg-config ;;
 	integration) echo bats python3 util-linux procps file binutils ;;
 	check) group_pkgs build; group_pkgs dev; group_pkgs fuzz; group_pkgs integration ;;
 	cross) group_pkgs build; sysroot_pkgs aarch64 ;;
