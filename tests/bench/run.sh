@@ -65,12 +65,20 @@ unshare --mount --propagation unchanged sh -c \
 CPID=$!
 PIDS+=("$CPID")
 
-for _ in $(seq 200); do
-	[ -S "$T/ember.sock" ] && [ -S "$T/ctd/c.sock" ] && break
-	sleep 0.05
-done
-"$EMBER" -a "$T/ember.sock" info >/dev/null
-ctr --address "$T/ctd/c.sock" version >/dev/null
+# containerd's first start on a new machine (or a loaded one) takes seconds.
+wait_api() { # what command...
+	local what=$1 i
+	shift
+	for i in $(seq 600); do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	echo "bench: $what did not answer within 60 s; its log:" >&2
+	cat "$T/$what.log" >&2
+	return 1
+}
+wait_api ember "$EMBER" -a "$T/ember.sock" info
+wait_api ctd ctr --address "$T/ctd/c.sock" version
 sleep 2 # let both settle
 
 e_rss=$(rss_kib "$EPID") e_pss=$(pss_kib "$EPID")
