@@ -25,8 +25,10 @@
 #define LEGACY_DOMAIN "index.docker.io"
 #define OFFICIAL_PREFIX "library/"
 
-/* Longer input cannot be valid: name, ':' tag, '@' digest. */
-#define REFERENCE_INPUT_MAX (REFERENCE_NAME_MAX + 1 + REFERENCE_TAG_MAX + DIGEST_MAX)
+/* Longer input cannot be valid: a name (which "index.docker.io/" makes
+   longer than normalised), ':' tag, '@' digest (DIGEST_MAX counts the '@'). */
+#define REFERENCE_INPUT_MAX \
+	(REFERENCE_NAME_MAX + sizeof(LEGACY_DOMAIN) + 1 + REFERENCE_TAG_MAX + DIGEST_MAX)
 
 static bool is_lower_alnum(int c)
 {
@@ -214,7 +216,7 @@ int reference_parse(const char *s, struct reference *ref, struct ember_error *e)
 
 	size_t n = strlen(s);
 	if (n > REFERENCE_INPUT_MAX)
-		return bad(e, s, n, "longer than %d characters", (int)REFERENCE_INPUT_MAX);
+		return bad(e, s, n, "longer than %zu characters", REFERENCE_INPUT_MAX);
 	if (strstr(s, "://"))
 		return bad(e, s, n, "references have no scheme (write host/path, not a URL)");
 	if (n == DIGEST_HEX_LEN && strspn(s, "0123456789abcdef") == n)

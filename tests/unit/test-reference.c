@@ -261,6 +261,20 @@ static void test_lengths(void **state)
 	free(s);
 	free(tag);
 
+	/* The longest valid input: legacy domain, full name, tag and digest. */
+	comp = rep('c', 255 - strlen("docker.io/u/"));
+	tag = rep('t', 128);
+	assert_int_equal(asprintf(&s, "index.docker.io/u/%s:%s@" D64, comp, tag) > 0, 1);
+	assert_int_equal(reference_parse(s, &ref, &e), 0);
+	assert_string_equal(ref.tag, tag);
+	free(s);
+	s = reference_name(&ref);
+	assert_int_equal(strlen(s), 255);
+	reference_done(&ref);
+	free(s);
+	free(tag);
+	free(comp);
+
 	/* Absurdly long input is refused before any work. */
 	s = rep('a', 100000);
 	assert_int_equal(reference_parse(s, &ref, &e), -EINVAL);
