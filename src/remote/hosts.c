@@ -486,8 +486,8 @@ static int check_domain(const char *domain, struct ember_error *e)
 		return err_set_name(e, EMBER_ERROR_INVALID_ARGUMENT, EINVAL, "no registry host given");
 	why = remote_host_check(domain, strlen(domain));
 	if (why)
-		return err_set_name(e, EMBER_ERROR_INVALID_ARGUMENT, EINVAL, "invalid registry host \"%s\": %s",
-				    QUOTE(domain), why);
+		return err_set_name(e, EMBER_ERROR_INVALID_ARGUMENT, EINVAL,
+				    "invalid registry host \"%s\": %s", QUOTE(domain), why);
 	return 0;
 }
 
@@ -500,7 +500,8 @@ static int parse_doc(struct ctx *c, const json_t *doc, const char *domain, struc
 
 	if (hosts && !json_is_object(hosts))
 		return fail(c, doc, "host", "\"host\" must be a table of [host.\"URL\"] tables");
-	if (server && (!json_is_string(server) || strlen(json_string_value(server)) != json_string_length(server)))
+	if (server && (!json_is_string(server) ||
+		       strlen(json_string_value(server)) != json_string_length(server)))
 		return fail(c, doc, "server", "\"server\" must be a string (a URL)");
 	if (hosts) {
 		const char *url;

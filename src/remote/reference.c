@@ -265,9 +265,9 @@ int reference_parse(const char *s, struct reference *ref, struct ember_error *e)
 	}
 
 	/* Normalise. */
-	bool docker = !has_domain ||
-		      (dlen == strlen(LEGACY_DOMAIN) && !memcmp(s, LEGACY_DOMAIN, dlen)) ||
-		      (dlen == strlen(REFERENCE_DEFAULT_DOMAIN) && !memcmp(s, REFERENCE_DEFAULT_DOMAIN, dlen));
+	bool docker = !has_domain || (dlen == strlen(LEGACY_DOMAIN) && !memcmp(s, LEGACY_DOMAIN, dlen)) ||
+		      (dlen == strlen(REFERENCE_DEFAULT_DOMAIN) &&
+		       !memcmp(s, REFERENCE_DEFAULT_DOMAIN, dlen));
 	const char *domain = docker ? REFERENCE_DEFAULT_DOMAIN : s;
 	size_t domain_len = docker ? strlen(REFERENCE_DEFAULT_DOMAIN) : dlen;
 	bool official = docker && !memchr(path, '/', plen);

@@ -78,8 +78,8 @@ int base64_decode(const char *s, size_t len, unsigned char **out, size_t *outlen
 	}
 	for (size_t i = 0; i < n; i++)
 		if (value_of((unsigned char)s[i]) < 0)
-			return invalid(e, s[i] == '=' ? "'=' before the end" : "character outside the alphabet",
-				       i);
+			return invalid(e, s[i] == '=' ? "'=' before the end"
+						       : "character outside the alphabet", i);
 	if (pad && len % 4)
 		return invalid(e, "padding that does not end a group of four", len - pad);
 	if (n % 4 == 1)

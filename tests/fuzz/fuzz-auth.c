@@ -39,7 +39,8 @@ static void challenge(const char *s)
 	}
 	CHECK(r == 0 && c.scheme);
 	if (!strcmp(c.scheme, "bearer"))
-		CHECK(c.realm && (!strncasecmp(c.realm, "http://", 7) || !strncasecmp(c.realm, "https://", 8)));
+		CHECK(c.realm && (!strncasecmp(c.realm, "http://", 7) ||
+				  !strncasecmp(c.realm, "https://", 8)));
 	else
 		CHECK(!strcmp(c.scheme, "basic"));
 	auth_challenge_done(&c);
