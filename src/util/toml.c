@@ -69,6 +69,18 @@ struct keypath {
 	size_t cap;
 };
 
+struct toml_line_rec {
+	const json_t *table;
+	char *key;
+	size_t line;
+};
+
+struct toml_lines {
+	struct toml_line_rec *v;
+	size_t n;
+	size_t cap;
+};
+
 struct parser {
 	const char *s;
 	size_t len;
@@ -81,6 +93,9 @@ struct parser {
 	unsigned cur_depth;
 	struct flagmap flags;
 	struct buf buf; /* the string being scanned */
+	struct toml_lines *lines; /* NULL: not asked for */
+	size_t line_pos;          /* line_no is the line of this offset */
+	size_t line_no;
 };
 
 /* json_decrefp() comes with jansson (>= 2.9). */
@@ -117,6 +132,42 @@ static int fail(struct parser *p, size_t at, const char *fmt, ...)
 static int oom(struct parser *p)
 {
 	return err_set(p->e, ENOMEM, "%s: out of memory", p->source);
+}
+
+/*
+ * Record that key of table was written at offset `at`. Keys are met in
+ * increasing offsets, so counting line breaks on from the last record keeps
+ * this linear in the input.
+ */
+static int note_line(struct parser *p, const json_t *table, const char *key, size_t at)
+{
+	struct toml_lines *l = p->lines;
+
+	if (!l)
+		return 0;
+	if (at < p->line_pos) {
+		p->line_pos = p->origin;
+		p->line_no = 1;
+	}
+	for (; p->line_pos < at && p->line_pos < p->len; p->line_pos++)
+		if (p->s[p->line_pos] == '\n')
+			p->line_no++;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
+		struct toml_line_rec *v = realloc(l->v, cap * sizeof(*v));
+
+		if (!v)
+			return oom(p);
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n].key = strdup(key);
+	if (!l->v[l->n].key)
+		return oom(p);
+	l->v[l->n].table = table;
+	l->v[l->n].line = p->line_no;
+	l->n++;
+	return 0;
 }
 
 /* ---- input ---- */
@@ -1060,6 +1111,8 @@ static int parse_keyval(struct parser *p, json_t *table, unsigned depth)
 			if (!child || json_object_set_new(table, k.part[i].name, child) < 0)
 				return oom(p);
 			r = flags_set(p, child, T_DOTTED);
+			if (r == 0)
+				r = note_line(p, table, k.part[i].name, k.part[i].pos);
 			if (r < 0)
 				return r;
 		} else {
@@ -1084,7 +1137,7 @@ static int parse_keyval(struct parser *p, json_t *table, unsigned depth)
 		return r;
 	if (json_object_set_new(table, last->name, v) < 0)
 		return oom(p);
-	return 0;
+	return note_line(p, table, last->name, last->pos);
 }
 
 /* A header's path runs into `what` (parts [0, n)), which is no table. */
@@ -1131,6 +1184,8 @@ static int parse_header(struct parser *p)
 			if (!child || json_object_set_new(t, k.part[i].name, child) < 0)
 				return oom(p);
 			r = flags_set(p, child, T_IMPLICIT);
+			if (r == 0)
+				r = note_line(p, t, k.part[i].name, k.part[i].pos);
 			if (r < 0)
 				return r;
 			t = child;
@@ -1162,6 +1217,8 @@ static int parse_header(struct parser *p)
 			if (!child || json_object_set_new(t, k.part[k.n - 1].name, child) < 0)
 				return oom(p);
 			r = flags_set(p, child, A_TABLES);
+			if (r == 0)
+				r = note_line(p, t, k.part[k.n - 1].name, k.part[k.n - 1].pos);
 			if (r < 0)
 				return r;
 		} else if (!json_is_array(child) || !(f & A_TABLES)) {
@@ -1188,6 +1245,9 @@ static int parse_header(struct parser *p)
 		child = json_object();
 		if (!child || json_object_set_new(t, k.part[k.n - 1].name, child) < 0)
 			return oom(p);
+		r = note_line(p, t, k.part[k.n - 1].name, k.part[k.n - 1].pos);
+		if (r < 0)
+			return r;
 	} else if (!json_is_object(child)) {
 		if (json_is_array(child) && (f & A_TABLES))
 			return fail(p, start,
@@ -1250,13 +1310,16 @@ static void parser_done(struct parser *p)
 	free(p->buf.data);
 }
 
-json_t *toml_parse(const char *text, size_t len, const char *source, struct ember_error *e)
+static json_t *parse(const char *text, size_t len, const char *source, struct toml_lines *lines,
+		     struct ember_error *e)
 {
 	_cleanup_(parser_done) struct parser p = {
 		.s = text,
 		.len = len,
 		.source = source ? source : "<input>",
 		.e = e,
+		.lines = lines,
+		.line_no = 1,
 	};
 
 	if (!text && len > 0) {
@@ -1270,7 +1333,7 @@ json_t *toml_parse(const char *text, size_t len, const char *source, struct embe
 	if (check_encoding(&p) < 0)
 		return NULL;
 	if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0)
-		p.pos = p.origin = 3;
+		p.pos = p.origin = p.line_pos = 3;
 	p.root = json_object();
 	if (!p.root) {
 		oom(&p);
@@ -1282,6 +1345,50 @@ json_t *toml_parse(const char *text, size_t len, const char *source, struct embe
 	if (parse_document(&p) < 0)
 		return NULL;
 	return TAKE_PTR(p.root);
+}
+
+json_t *toml_parse(const char *text, size_t len, const char *source, struct ember_error *e)
+{
+	return parse(text, len, source, NULL, e);
+}
+
+json_t *toml_parse_lines(const char *text, size_t len, const char *source,
+			 struct toml_lines **lines, struct ember_error *e)
+{
+	struct toml_lines *l = calloc(1, sizeof(*l));
+	json_t *doc;
+
+	*lines = NULL;
+	if (!l) {
+		err_set(e, ENOMEM, "%s: out of memory", source ? source : "<input>");
+		return NULL;
+	}
+	doc = parse(text, len, source, l, e);
+	if (!doc)
+		toml_lines_free(l);
+	else
+		*lines = l;
+	return doc;
+}
+
+size_t toml_line(const struct toml_lines *lines, const json_t *table, const char *key)
+{
+	if (!lines || !table || !key)
+		return 0;
+	for (size_t i = 0; i < lines->n; i++)
+		if (lines->v[i].table == table && strcmp(lines->v[i].key, key) == 0)
+			return lines->v[i].line;
+	return 0;
+}
+
+void toml_lines_free(struct toml_lines *lines)
+{
+	if (!lines)
+		return;
+	for (size_t i = 0; i < lines->n; i++)
+		free(lines->v[i].key);
+	free(lines->v);
+	free(lines);
 }
 
 json_t *toml_parse_file(const char *path, struct ember_error *e)

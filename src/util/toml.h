@@ -102,6 +102,24 @@
 json_t *toml_parse(const char *text, size_t len, const char *source, struct ember_error *e);
 
 /*
+ * Where keys were written, for messages about values that parse but do not
+ * fit (a wrong type, a bad URL): toml_parse_lines() is toml_parse() that
+ * also records, for every key set in every table (including tables made by
+ * headers, dotted keys and inline tables), the line it was written on. On
+ * error *lines is NULL. The records point at tables of the returned
+ * document, so use them only while it lives.
+ */
+struct toml_lines;
+
+json_t *toml_parse_lines(const char *text, size_t len, const char *source,
+			 struct toml_lines **lines, struct ember_error *e);
+
+/* The line (from 1) where key was set in table, or 0 if it is not known. */
+size_t toml_line(const struct toml_lines *lines, const json_t *table, const char *key);
+
+void toml_lines_free(struct toml_lines *lines);
+
+/*
  * Read and parse the file at path. Errors name the path: open and read
  * errors carry their errno (e.g. ENOENT), a file larger than TOML_MAX_SIZE
  * fails with EFBIG, parse errors as toml_parse().

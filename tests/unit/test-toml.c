@@ -1166,6 +1166,72 @@ static void test_file_too_big(void **state)
 	free(big);
 }
 
+static void test_lines(void **state)
+{
+	static const char text[] = "\xEF\xBB\xBF# hosts\n"
+				   "server = 'https://r'\r\n"
+				   "\n"
+				   "[host.\"https://m1\"]\n"
+				   "  ca = '''\n"
+				   "x\n"
+				   "'''\n"
+				   "  client = [\n"
+				   "    'a',\n"
+				   "  ]\n"
+				   "[host.\"https://m1\".header]\n"
+				   "  x-a = { b.c = 1 }\n"
+				   "a.b.c = 2\n"
+				   "[[t]]\n"
+				   "[[t]]\n"
+				   "k = 3\n";
+	struct ember_error e = { 0 };
+	struct toml_lines *lines = (struct toml_lines *)1;
+	json_t *doc = toml_parse_lines(text, sizeof(text) - 1, "h.toml", &lines, &e);
+	json_t *host, *m1, *hdr, *xa, *a, *b, *t;
+
+	(void)state;
+	assert_non_null(doc);
+	assert_non_null(lines);
+	assert_int_equal(toml_line(lines, doc, "server"), 2);
+	assert_int_equal(toml_line(lines, doc, "host"), 4);
+	host = json_object_get(doc, "host");
+	m1 = json_object_get(host, "https://m1");
+	assert_int_equal(toml_line(lines, host, "https://m1"), 4);
+	assert_int_equal(toml_line(lines, m1, "ca"), 5);
+	assert_int_equal(toml_line(lines, m1, "client"), 8);
+	assert_int_equal(toml_line(lines, m1, "header"), 11);
+	hdr = json_object_get(m1, "header");
+	assert_int_equal(toml_line(lines, hdr, "x-a"), 12);
+	xa = json_object_get(hdr, "x-a");
+	assert_int_equal(toml_line(lines, xa, "b"), 12);
+	assert_int_equal(toml_line(lines, json_object_get(xa, "b"), "c"), 12);
+	assert_int_equal(toml_line(lines, hdr, "a"), 13);
+	a = json_object_get(hdr, "a");
+	b = json_object_get(a, "b");
+	assert_int_equal(toml_line(lines, a, "b"), 13);
+	assert_int_equal(toml_line(lines, b, "c"), 13);
+	assert_int_equal(toml_line(lines, doc, "t"), 14);
+	t = json_object_get(doc, "t");
+	assert_int_equal(toml_line(lines, json_array_get(t, 1), "k"), 16);
+	/* Unknown keys, other tables and NULLs are 0. */
+	assert_int_equal(toml_line(lines, doc, "nope"), 0);
+	assert_int_equal(toml_line(lines, hdr, "server"), 0);
+	assert_int_equal(toml_line(NULL, doc, "server"), 0);
+	assert_int_equal(toml_line(lines, NULL, "server"), 0);
+	assert_int_equal(e.code, 0);
+	toml_lines_free(lines);
+	json_decref(doc);
+	toml_lines_free(NULL);
+
+	/* On error: no document, no lines, the usual message. */
+	lines = (struct toml_lines *)1;
+	doc = toml_parse_lines("a = 1\na = 2\n", 12, "h.toml", &lines, &e);
+	assert_null(doc);
+	assert_null(lines);
+	assert_int_equal(e.code, EINVAL);
+	assert_string_equal(e.message, "h.toml:2:1: duplicate key 'a'");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1206,6 +1272,7 @@ int main(void)
 		cmocka_unit_test(test_file_unsized),
 		cmocka_unit_test(test_file_too_big),
 		cmocka_unit_test(test_null_text),
+		cmocka_unit_test(test_lines),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
