@@ -18,9 +18,11 @@ group_pkgs() {
 	fuzz) echo clang libclang-rt-14-dev libjansson-dev libbearssl-dev libcurl4-openssl-dev libarchive-dev pkg-config ;;
 	# The registry tests: Debian's docker-registry, skopeo and umoci as
 	# independent oracles, busybox-static for the test images, openssl for
-	# certificates and token signatures, htpasswd (apache2-utils), curl.
+	# certificates and token signatures, htpasswd (apache2-utils), curl,
+	# zstd for the zstd layer, ss (iproute2) to see what listens where.
 	integration) echo bats python3 util-linux procps file binutils \
-		docker-registry skopeo umoci busybox-static openssl apache2-utils curl zstd gzip jq ;;
+		docker-registry skopeo umoci busybox-static openssl apache2-utils curl zstd gzip \
+		iproute2 ;;
 	check) group_pkgs build; group_pkgs dev; group_pkgs fuzz; group_pkgs integration ;;
 	cross) group_pkgs build; sysroot_pkgs aarch64 ;;
 	demo) group_pkgs build; echo python3 file ;;
