@@ -49,7 +49,8 @@ whenever the control file's content changes). One fault per rule:
 Every request is logged as one JSON line to the log file: time, method, path,
 query, range, status (what the client got), length (declared
 Content-Length), bytes (body bytes sent), upstream (the upstream's status,
-or null), fault (null or its name), rule (index or null), auth (whether the
+or null, or its error when it could not be reached: the client then gets
+502), fault (null or its name), rule (index or null), auth (whether the
 request had an Authorization header). For a complete answer the line is
 written before its last bytes go out, so a client that has its answer finds
 it in the log.
@@ -263,7 +264,16 @@ def make_handler(opts, rules, upstream):
                 self.forward(upath, query, body, rule, fault, extra, redirected)
             except Closed:
                 pass
-            except (BrokenPipeError, ConnectionResetError, socket.timeout, ssl.SSLError):
+            except (BrokenPipeError, ConnectionResetError, socket.timeout, ssl.SSLError, OSError,
+                    http.client.HTTPException) as e:
+                if self.rec["status"] is None and not isinstance(e, (BrokenPipeError, ConnectionResetError)):
+                    # Nothing sent yet: the upstream failed.
+                    self.rec["upstream"] = str(e)
+                    try:
+                        self.simple(502, json.dumps({"errors": [{"code": "UNAVAILABLE",
+                                    "message": "faultproxy: upstream: %s" % e}]}).encode() + b"\n")
+                    except OSError:
+                        pass
                 self.close_connection = True
             finally:
                 self.log_json()

@@ -27,7 +27,7 @@
 . "$(dirname "${BASH_SOURCE[0]}")/common.bash"
 
 _image_build() {
-	local dir=$1 cache key info
+	local dir=$1 cache key
 	shift
 	key=$(echo "$*" | tr ' /' '__')
 	if [ -n "${BATS_RUN_TMPDIR:-}" ]; then

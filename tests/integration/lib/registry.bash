@@ -407,7 +407,7 @@ registry_digest() {
 # starts with / is taken relative to the registry's URL. In token mode a
 # token for SCOPE (default: none) is fetched first.
 registry_curl() {
-	local v args=() a scope= url mode ca cert key creds tok
+	local v args=() scope='' url mode ca cert key creds tok
 	v=REGISTRY_$(infra_var "$1")
 	shift
 	url=${v}_URL mode=${v}_MODE ca=${v}_CA cert=${v}_CLIENT_CERT key=${v}_CLIENT_KEY creds=${v}_CREDS
@@ -437,7 +437,7 @@ registry_curl() {
 # ---- the fault proxy ----------------------------------------------------------
 
 faultproxy_start() {
-	local name=$1 up=$2 t d v url ca= pid upname=
+	local name=$1 up=$2 t d v url ca='' pid upname=''
 	[ -n "$name" ] && [ -n "$up" ] || { echo "usage: faultproxy_start NAME UPSTREAM" >&2; return 2; }
 	t=$(infra_tmp) || return 1
 	d=$t/proxy-$name
