@@ -613,15 +613,27 @@ last_log() {
 	[ "${#lines[@]}" -ge 2 ]
 }
 
-@test "proxy: in front of a TLS registry with token auth" {
+@test "proxy: in front of a TLS registry with token auth, as HTTP and as HTTPS" {
 	registry_start up tls-token
 	push_busybox "$REGISTRY_UP_ADDR"
 	faultproxy_start p up
+	[[ "$PROXY_P_URL" == http://* ]]
 	registry_pull_oci "$PROXY_P_ADDR/test/busybox:latest" "$T/back"
 	[ "$(image_digest "$T/back")" = "$(image_digest "$T/bb")" ]
 	run -0 faultproxy_log p 'r["status"] == 401'
 	[ "${#lines[@]}" -ge 1 ]
 	grep -q '"auth": "basic"' "$REGISTRY_UP_TOKEN_LOG"
+	# HTTPS, TLS 1.2, with the registry's certificate; redirects stay HTTPS.
+	faultproxy_start s up tls
+	[[ "$PROXY_S_URL" == https://127.0.0.1:* ]]
+	faultproxy_set s '{"rules": [{"path": "/blobs/sha256:", "method": "GET", "redirect": true}]}'
+	registry_pull_oci "$PROXY_S_ADDR/test/busybox:latest" "$T/back2"
+	[ "$(image_digest "$T/back2")" = "$(image_digest "$T/bb")" ]
+	run -0 faultproxy_log s 'r["path"].startswith("/_redirect/") and r["status"] == 200'
+	[ "${#lines[@]}" -ge 1 ]
+	run -0 curl -s --tlsv1.2 --tls-max 1.2 --cacert "$PROXY_S_CA" -D - -o /dev/null "$PROXY_S_URL/v2/"
+	[[ "$output" == *" 401 "* ]]
+	[ "$(grep -ci '^date:' <<<"$output")" = 1 ]
 }
 
 # ---- nothing outside the tests' directories ----------------------------------------------

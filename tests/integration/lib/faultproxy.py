@@ -73,6 +73,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization",
        "te", "trailer", "trailers", "transfer-encoding", "upgrade", "content-length"}
+# Set by the proxy itself (send_response), not relayed twice.
+OWN = {"date", "server"}
 FAULTS = ["drop_after", "stall_after", "corrupt", "truncate", "oversize", "status", "redirect"]
 CHUNK = 64 * 1024
 
@@ -299,7 +301,8 @@ def make_handler(opts, rules, upstream):
             conn.endheaders(body)
             resp = conn.getresponse()
             self.rec["upstream"] = resp.status
-            headers = [(k, v) for k, v in resp.getheaders() if k.lower() not in HOP] + extra
+            headers = [(k, v) for k, v in resp.getheaders()
+                       if k.lower() not in HOP and k.lower() not in OWN] + extra
             try:
                 self.relay(resp, headers, rule, fault)
             finally:
@@ -435,7 +438,9 @@ def main():
     if opts.tls_cert:
         sctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         sctx.load_cert_chain(opts.tls_cert, opts.tls_key)
-        srv.socket = sctx.wrap_socket(srv.socket, server_side=True)
+        # The handshake happens in the request's thread, on its first read:
+        # a silent client cannot hold up the accept loop.
+        srv.socket = sctx.wrap_socket(srv.socket, server_side=True, do_handshake_on_connect=False)
     tmp = opts.port_file + ".tmp"
     with open(tmp, "w") as f:
         f.write("%d\n" % srv.server_address[1])

@@ -49,9 +49,12 @@
 #   registry_curl NAME CURL-ARGS... curl with NAME's CA and credentials
 #                                 (basic; for token mode a fresh token)
 #
-#   faultproxy_start NAME UPSTREAM-REGISTRY-NAME|URL
+#   faultproxy_start NAME UPSTREAM-REGISTRY-NAME|URL [tls]
 #     exports PROXY_N_ADDR, PROXY_N_URL, PROXY_N_PID, PROXY_N_CONTROL (the
-#     rules, see faultproxy.py; empty = no faults), PROXY_N_LOG (JSON lines)
+#     rules, see faultproxy.py; empty = no faults), PROXY_N_LOG (JSON lines),
+#     PROXY_N_DIR, PROXY_N_UPSTREAM (the registry's name). With "tls" (for a
+#     TLS registry) the proxy serves HTTPS with the registry's certificate:
+#     PROXY_N_CA, PROXY_N_CERTDIR are the registry's.
 #   faultproxy_set NAME JSON      writes the rules (atomically)
 #   faultproxy_clear NAME         no faults
 #   faultproxy_stop NAME
@@ -327,10 +330,15 @@ _infra_skopeo_flags() {
 	fi
 	read -r kind n <<<"$owner"
 	if [ "$kind" = proxy ]; then
-		# Credentials of the registry behind it.
+		# Its TLS, and the credentials of the registry behind it.
+		v=PROXY_$(infra_var "$n")_CERTDIR
+		if [ -n "${!v:-}" ]; then
+			echo "${p}cert-dir=${!v}"
+		else
+			echo "${p}tls-verify=false"
+		fi
 		v=PROXY_$(infra_var "$n")_UPSTREAM
 		n=${!v:-}
-		echo "${p}tls-verify=false"
 		[ -n "$n" ] || return 0
 		v=REGISTRY_$(infra_var "$n")
 		creds=${v}_CREDS
@@ -437,8 +445,11 @@ registry_curl() {
 # ---- the fault proxy ----------------------------------------------------------
 
 faultproxy_start() {
-	local name=$1 up=$2 t d v url ca='' pid upname=''
-	[ -n "$name" ] && [ -n "$up" ] || { echo "usage: faultproxy_start NAME UPSTREAM" >&2; return 2; }
+	local name=$1 up=$2 tls=${3:-} t d v url ca='' pid upname='' scheme=http
+	if [ -z "$name" ] || [ -z "$up" ]; then
+		echo "usage: faultproxy_start NAME UPSTREAM [tls]" >&2
+		return 2
+	fi
 	t=$(infra_tmp) || return 1
 	d=$t/proxy-$name
 	v=PROXY_$(infra_var "$name")
@@ -459,6 +470,16 @@ faultproxy_start() {
 	rm -f "$d/port"
 	local args=(--upstream "$url" --control "$d/control.json" --log "$d/log.jsonl" --port-file "$d/port")
 	[ -n "$ca" ] && args+=(--upstream-ca "$ca")
+	if [ "$tls" = tls ]; then
+		local rd=REGISTRY_$(infra_var "$up")_DIR cd=REGISTRY_$(infra_var "$up")_CERTDIR
+		if [ -z "$ca" ]; then
+			echo "faultproxy_start $name: tls needs a TLS registry upstream" >&2
+			return 2
+		fi
+		args+=(--tls-cert "${!rd}/tls/server.pem" --tls-key "${!rd}/tls/server.key")
+		export "${v}_CA=$ca" "${v}_CERTDIR=${!cd}"
+		scheme=https
+	fi
 	"$INFRA_PYTHON" "$INFRA_LIB/faultproxy.py" "${args[@]}" >>"$d/proxy.err" 2>&1 3>&- &
 	pid=$!
 	export "${v}_PID=$pid" "${v}_CONTROL=$d/control.json" "${v}_LOG=$d/log.jsonl" \
@@ -471,7 +492,7 @@ faultproxy_start() {
 	fi
 	export "${v}_ADDR=127.0.0.1:$(cat "$d/port")"
 	local a=${v}_ADDR
-	export "${v}_URL=http://${!a}"
+	export "${v}_URL=$scheme://${!a}"
 }
 
 faultproxy_set() {
