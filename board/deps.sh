@@ -16,7 +16,13 @@ group_pkgs() {
 	build) echo make gcc libc6-dev python3 python3-kconfiglib pkg-config git "$(sysroot_pkgs x86_64)" ;;
 	dev) echo gcc libc6-dev libjansson-dev libcmocka-dev libbearssl-dev libcurl4-openssl-dev libarchive-dev pkg-config python3 python3-kconfiglib ;;
 	fuzz) echo clang libclang-rt-14-dev libjansson-dev libbearssl-dev libcurl4-openssl-dev libarchive-dev pkg-config ;;
-	integration) echo bats python3 util-linux procps file binutils ;;
+	# The registry tests: Debian's docker-registry, skopeo and umoci as
+	# independent oracles, busybox-static for the test images, openssl for
+	# certificates and token signatures, htpasswd (apache2-utils), curl,
+	# zstd for the zstd layer, ss (iproute2) to see what listens where.
+	integration) echo bats python3 util-linux procps file binutils \
+		docker-registry skopeo umoci busybox-static openssl apache2-utils curl zstd gzip \
+		iproute2 ;;
 	check) group_pkgs build; group_pkgs dev; group_pkgs fuzz; group_pkgs integration ;;
 	cross) group_pkgs build; sysroot_pkgs aarch64 ;;
 	demo) group_pkgs build; echo python3 file ;;
@@ -47,6 +53,15 @@ if [ "$(id -u)" != 0 ]; then
 fi
 echo "deps.sh: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
+# docker-registry's package starts a system-wide registry on :5000 (all
+# interfaces) where an init system lets it. Tests start their own on
+# 127.0.0.1: where no policy-rc.d exists, one denies service starts for the
+# length of the install.
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+	printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+	chmod 755 /usr/sbin/policy-rc.d
+	trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+fi
 log=$(mktemp /tmp/ember-deps.XXXXXX)
 # A fresh machine may have no package lists yet: update once if needed.
 if ! apt-get install -y -q --no-install-recommends "${missing[@]}" >"$log" 2>&1; then

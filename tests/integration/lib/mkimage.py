@@ -1,0 +1,377 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
+"""Builds OCI image layouts for the tests, offline and deterministically.
+
+    mkimage.py busybox DIR          BusyBox from Debian's busybox-static
+    mkimage.py big DIR [MB [zstd|gzip]]
+                                    5 layers (whiteouts, hard links), ~MB MB
+                                    (default 40); layer 2 is zstd unless gzip
+    mkimage.py multiarch DIR        an index: the host's busybox + fake platforms
+
+Every byte is a function of the inputs (the host's /bin/busybox, a few
+/usr/share and /usr/lib trees, fixed seeds): fixed mtimes, uid/gid 0, sorted
+entries, gzip without name or time. Building twice gives the same digests.
+Prints one JSON object: the digests and sizes of what it wrote.
+"""
+import gzip
+import hashlib
+import io
+import json
+import os
+import platform
+import random
+import stat
+import subprocess
+import sys
+import sysconfig
+import tarfile
+
+MTIME = 1700000000  # 2023-11-14T22:13:20Z, for every file and the configs
+CREATED = "2023-11-14T22:13:20Z"
+PATH_ENV = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+MT_INDEX = "application/vnd.oci.image.index.v1+json"
+MT_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+MT_CONFIG = "application/vnd.oci.image.config.v1+json"
+MT_LAYER_GZIP = "application/vnd.oci.image.layer.v1.tar+gzip"
+MT_LAYER_ZSTD = "application/vnd.oci.image.layer.v1.tar+zstd"
+REF_NAME = "org.opencontainers.image.ref.name"
+
+APPLETS = ["sh", "ls", "cat", "echo", "true", "false", "sleep", "env", "id",
+           "mkdir", "rm", "touch", "wc", "printf", "test", "[", "hostname",
+           "ps", "kill", "uname", "sha256sum", "head", "tail", "grep", "sed",
+           "stat", "readlink", "find", "du"]
+
+
+def canonical(obj):
+    return json.dumps(obj, sort_keys=True, separators=(",", ":")).encode()
+
+
+def sha256(data):
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def host_platform():
+    m = platform.machine()
+    if m in ("x86_64", "amd64"):
+        return {"architecture": "amd64", "os": "linux"}
+    if m in ("aarch64", "arm64"):
+        return {"architecture": "arm64", "os": "linux", "variant": "v8"}
+    if m.startswith("armv7"):
+        return {"architecture": "arm", "os": "linux", "variant": "v7"}
+    if m.startswith("armv6"):
+        return {"architecture": "arm", "os": "linux", "variant": "v6"}
+    return {"architecture": m, "os": "linux"}
+
+
+class Layout:
+    """An OCI image layout directory being written."""
+
+    def __init__(self, path):
+        self.path = path
+        self.blobs = os.path.join(path, "blobs", "sha256")
+        os.makedirs(self.blobs, exist_ok=True)
+        with open(os.path.join(path, "oci-layout"), "wb") as f:
+            f.write(canonical({"imageLayoutVersion": "1.0.0"}))
+
+    def put(self, data, media_type, **extra):
+        digest = sha256(data)
+        p = os.path.join(self.blobs, digest[7:])
+        if not os.path.exists(p):
+            with open(p + ".tmp", "wb") as f:
+                f.write(data)
+            os.rename(p + ".tmp", p)
+        d = {"mediaType": media_type, "digest": digest, "size": len(data)}
+        d.update(extra)
+        return d
+
+    def write_index(self, manifests):
+        index = {"schemaVersion": 2, "mediaType": MT_INDEX, "manifests": manifests}
+        with open(os.path.join(self.path, "index.json"), "wb") as f:
+            f.write(canonical(index))
+
+
+class Tar:
+    """A layer's entries, written sorted with fixed metadata."""
+
+    def __init__(self):
+        self.entries = {}  # name -> (TarInfo, bytes or None)
+
+    def _info(self, name, kind, mode):
+        ti = tarfile.TarInfo(name)
+        ti.type = kind
+        ti.mode = mode
+        ti.mtime = MTIME
+        ti.uid = ti.gid = 0
+        ti.uname = ti.gname = ""
+        return ti
+
+    def _parents(self, name):
+        parts = name.split("/")[:-1]
+        for i in range(1, len(parts) + 1):
+            d = "/".join(parts[:i])
+            if d not in self.entries:
+                self.entries[d] = (self._info(d, tarfile.DIRTYPE, 0o755), None)
+
+    def dir(self, name, mode=0o755):
+        self._parents(name)
+        self.entries[name] = (self._info(name, tarfile.DIRTYPE, mode), None)
+
+    def file(self, name, data, mode=0o644):
+        self._parents(name)
+        ti = self._info(name, tarfile.REGTYPE, mode)
+        ti.size = len(data)
+        self.entries[name] = (ti, data)
+
+    def symlink(self, name, target):
+        self._parents(name)
+        ti = self._info(name, tarfile.SYMTYPE, 0o777)
+        ti.linkname = target
+        self.entries[name] = (ti, None)
+
+    def hardlink(self, name, target):
+        self._parents(name)
+        ti = self._info(name, tarfile.LNKTYPE, 0o644)
+        ti.linkname = target
+        self.entries[name] = (ti, None)
+
+    def whiteout(self, name):
+        """Deletes NAME (a file or directory of a lower layer)."""
+        d, _, base = name.rpartition("/")
+        self.file((d + "/" if d else "") + ".wh." + base, b"", 0o644)
+
+    def opaque(self, dirname):
+        """Hides everything the lower layers had in DIRNAME."""
+        self.file(dirname + "/.wh..wh..opq", b"", 0o644)
+
+    def copy_tree(self, src, dest, budget):
+        """Copies SRC (regular files, directories, symlinks) to DEST in the
+        layer, in sorted order, until BUDGET bytes of file data. Returns the
+        bytes copied."""
+        used = 0
+        for root, dirs, files in os.walk(src):
+            dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+            rel = os.path.relpath(root, src)
+            base = dest if rel == "." else dest + "/" + rel
+            st = os.lstat(root)
+            self.dir(base, stat.S_IMODE(st.st_mode))
+            for name in sorted(files + [d for d in dirs if os.path.islink(os.path.join(root, d))]):
+                p = os.path.join(root, name)
+                st = os.lstat(p)
+                if stat.S_ISLNK(st.st_mode):
+                    self.symlink(base + "/" + name, os.readlink(p))
+                elif stat.S_ISREG(st.st_mode):
+                    if used + st.st_size > budget:
+                        return used
+                    with open(p, "rb") as f:
+                        self.file(base + "/" + name, f.read(), stat.S_IMODE(st.st_mode))
+                    used += st.st_size
+        return used
+
+    def bytes(self):
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tf:
+            for name in sorted(self.entries):
+                ti, data = self.entries[name]
+                tf.addfile(ti, io.BytesIO(data) if data is not None else None)
+        return buf.getvalue()
+
+
+def compress(data, how):
+    if how == "gzip":
+        # What `gzip -n` gives: no name, no time.
+        return gzip.compress(data, compresslevel=6, mtime=0), MT_LAYER_GZIP
+    if how == "zstd":
+        out = subprocess.run(["zstd", "-q", "-c", "-3", "-T1", "--no-progress"],
+                             input=data, stdout=subprocess.PIPE, check=True).stdout
+        return out, MT_LAYER_ZSTD
+    raise ValueError(how)
+
+
+def add_layer(layout, tar, how="gzip"):
+    raw = tar.bytes()
+    blob, mt = compress(raw, how)
+    return layout.put(blob, mt), sha256(raw)
+
+
+def add_image(layout, layers, plat, cmd=("sh",), labels=None, history=None):
+    """Writes config and manifest; LAYERS is [(descriptor, diff_id)]."""
+    config = {
+        "created": CREATED,
+        "architecture": plat["architecture"],
+        "os": plat["os"],
+        "config": {"Env": [PATH_ENV], "Cmd": list(cmd), "WorkingDir": "/"},
+        "rootfs": {"type": "layers", "diff_ids": [d for _, d in layers]},
+        "history": [{"created": CREATED, "created_by": h} for h in
+                    (history or ["ember tests: layer %d" % i for i in range(len(layers))])],
+    }
+    if "variant" in plat:
+        config["variant"] = plat["variant"]
+    if labels:
+        config["config"]["Labels"] = labels
+    cdesc = layout.put(canonical(config), MT_CONFIG)
+    manifest = {"schemaVersion": 2, "mediaType": MT_MANIFEST, "config": cdesc,
+                "layers": [d for d, _ in layers]}
+    return layout.put(canonical(manifest), MT_MANIFEST)
+
+
+def busybox_tar():
+    t = Tar()
+    with open("/bin/busybox", "rb") as f:
+        t.file("bin/busybox", f.read(), 0o755)
+    for a in APPLETS:
+        t.symlink("bin/" + a, "busybox")
+    t.file("etc/passwd", b"root:x:0:0:root:/root:/bin/sh\n"
+                         b"nobody:x:65534:65534:nobody:/nonexistent:/bin/false\n")
+    t.file("etc/group", b"root:x:0:\nnobody:x:65534:\n")
+    t.dir("root", 0o700)
+    t.dir("tmp", 0o1777)
+    return t
+
+
+def build_busybox(layout):
+    layer = add_layer(layout, busybox_tar())
+    return add_image(layout, [layer], host_platform(), history=["ember tests: busybox"])
+
+
+def text_block(rng, n):
+    words = ["ember", "layer", "blob", "digest", "manifest", "index", "config",
+             "snapshot", "overlay", "registry", "resume", "range", "token",
+             "push", "pull", "whiteout", "opaque", "zstd", "gzip", "tar"]
+    out, size = [], 0
+    while size < n:
+        line = " ".join(rng.choice(words) for _ in range(rng.randint(4, 14))) + "\n"
+        out.append(line)
+        size += len(line)
+    return "".join(out).encode()[:n]
+
+
+def build_big(layout, mb, layer2="zstd"):
+    total = int(mb * 1024 * 1024)
+    rng = random.Random(20231114)
+    layers = []
+    # 1: the busybox base, the same blob as the busybox image's layer.
+    layers.append(add_layer(layout, busybox_tar()))
+    # 2 (zstd unless LAYER2 is gzip): real files from the host, about half of MB before compression.
+    t = Tar()
+    budget = total // 2
+    stdlib = "/usr/lib/python3.%d" % sys.version_info[1]
+    for src in ["/usr/share/zoneinfo", stdlib, "/usr/share/perl", "/usr/share/man"]:
+        if budget <= 0:
+            break
+        if os.path.isdir(src):
+            budget -= t.copy_tree(src, src.lstrip("/"), budget)
+    t.file("etc/motd", b"big image, layer 2\n")
+    layers.append(add_layer(layout, t, layer2))
+    # 3: incompressible data, about 3/4 of MB.
+    t = Tar()
+    left, i = total * 3 // 4, 0
+    sizes = [left // 2, left // 4, left // 8]
+    sizes.append(left - sum(sizes))
+    for n in sizes:
+        t.file("data/random/random-%d.bin" % i, rng.randbytes(n))
+        i += 1
+    layers.append(add_layer(layout, t))
+    # 4: thousands of small text files, hard links, victims for layer 5.
+    t = Tar()
+    base = text_block(rng, 256 * 1024)
+    for i in range(3000):
+        off = rng.randrange(0, len(base) - 4096)
+        n = rng.randint(64, 3072)
+        t.file("data/many/d%02d/f%04d.txt" % (i % 50, i),
+               b"file %d\n" % i + base[off:off + n])
+    t.hardlink("data/many/hardlink-to-f0000.txt", "data/many/d00/f0000.txt")
+    t.symlink("data/many/symlink-to-f0001.txt", "d01/f0001.txt")
+    t.file("data/victim", b"deleted by layer 5\n")
+    for n in ("a", "b", "c"):
+        t.file("data/victim-dir/" + n, b"deleted with its directory by layer 5\n")
+        t.file("data/opaque/" + n, b"hidden by layer 5's opaque whiteout\n")
+    t.file("etc/motd", b"big image, layer 4\n")
+    layers.append(add_layer(layout, t))
+    # 5: whiteouts over layers 3 and 4, and a changed file.
+    t = Tar()
+    t.whiteout("data/victim")
+    t.whiteout("data/victim-dir")
+    t.whiteout("data/random/random-3.bin")
+    t.opaque("data/opaque")
+    t.file("data/opaque/new", b"the only file left in data/opaque\n")
+    t.file("etc/motd", b"big image, layer 5\n")
+    layers.append(add_layer(layout, t))
+    return add_image(layout, layers, host_platform(),
+                     history=["ember tests: busybox", "ember tests: host files (%s)" % layer2,
+                              "ember tests: random data", "ember tests: many small files",
+                              "ember tests: whiteouts"])
+
+
+def other_platforms(host):
+    every = [{"architecture": "arm", "os": "linux", "variant": "v7"},
+             {"architecture": "arm64", "os": "linux", "variant": "v8"},
+             {"architecture": "amd64", "os": "linux"}]
+    return [p for p in every if p["architecture"] != host["architecture"]
+            or p.get("variant") != host.get("variant")]
+
+
+def plat_name(p):
+    return "/".join([p["os"], p["architecture"]] + ([p["variant"]] if "variant" in p else []))
+
+
+def build_multiarch(layout):
+    host = host_platform()
+    entries = []
+    # The fakes come first: a client that takes the first entry gets the
+    # wrong one. Each is a small valid image naming its platform in
+    # /etc/platform (no binary that would run).
+    for p in other_platforms(host):
+        t = Tar()
+        t.file("etc/platform", (plat_name(p) + "\n").encode())
+        m = add_image(layout, [add_layer(layout, t)], p, cmd=("/bin/false",),
+                      history=["ember tests: fake " + plat_name(p)])
+        m["platform"] = p
+        entries.append(m)
+    m = build_busybox(layout)
+    m["platform"] = host
+    entries.append(m)
+    index = {"schemaVersion": 2, "mediaType": MT_INDEX, "manifests": entries}
+    return layout.put(canonical(index), MT_INDEX)
+
+
+def summary(layout, top):
+    """What was written: the top descriptor and, per manifest, its layers."""
+    def blob(d):
+        with open(os.path.join(layout.blobs, d["digest"][7:]), "rb") as f:
+            return json.load(f)
+    out = {"digest": top["digest"], "mediaType": top["mediaType"], "size": top["size"]}
+    manifests = [top] if top["mediaType"] == MT_MANIFEST else blob(top)["manifests"]
+    out["manifests"] = []
+    for m in manifests:
+        man = blob(m)
+        out["manifests"].append({
+            "digest": m["digest"], "platform": plat_name(m.get("platform") or host_platform()),
+            "config": man["config"]["digest"],
+            "layers": [{"digest": l["digest"], "size": l["size"], "mediaType": l["mediaType"]}
+                       for l in man["layers"]],
+            "total": sum(l["size"] for l in man["layers"]) + man["config"]["size"] + m["size"]})
+    return out
+
+
+def main(argv):
+    if len(argv) < 3 or argv[1] not in ("busybox", "big", "multiarch") or \
+            (len(argv) > 4 and argv[4] not in ("zstd", "gzip")):
+        print(__doc__.strip(), file=sys.stderr)
+        return 2
+    layout = Layout(argv[2])
+    if argv[1] == "busybox":
+        top = build_busybox(layout)
+    elif argv[1] == "big":
+        top = build_big(layout, float(argv[3]) if len(argv) > 3 else 40,
+                        argv[4] if len(argv) > 4 else "zstd")
+    else:
+        top = build_multiarch(layout)
+    top = dict(top, annotations={REF_NAME: "latest"})
+    layout.write_index([top])
+    print(json.dumps(summary(layout, top), sort_keys=True))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
