@@ -276,7 +276,7 @@ int platform_parse(const char *s, struct platform *p, struct ember_error *e)
 
 struct candidate {
 	const char *arch;
-	char variant[12];
+	char variant[PLATFORM_FIELD_MAX]; /* the want's own variant is first */
 };
 
 #define VECTOR_MAX 32
