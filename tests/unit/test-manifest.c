@@ -129,7 +129,8 @@ static const char oci_config[] =
 	"        \"User\": \"alice\",\n"
 	"        \"Memory\": 2048,\n"
 	"        \"ExposedPorts\": {\"8080/tcp\": {}},\n"
-	"        \"Env\": [\"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\", \"FOO=oci_is_a\"],\n"
+	"        \"Env\": [\"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\",\n"
+	"                \"FOO=oci_is_a\"],\n"
 	"        \"Entrypoint\": [\"/bin/my-app-binary\"],\n"
 	"        \"Cmd\": [\"--foreground\", \"--config\", \"/etc/my-app.d/default.cfg\"],\n"
 	"        \"Volumes\": {\"/var/job-result-data\": {}},\n"
@@ -146,18 +147,22 @@ static const char oci_config[] =
 	"      \"type\": \"layers\"\n"
 	"    },\n"
 	"    \"history\": [\n"
-	"      {\"created\": \"2015-10-31T22:22:54.690851953Z\", \"created_by\": \"/bin/sh -c #(nop) ADD file in /\"},\n"
-	"      {\"created\": \"2015-10-31T22:22:55.613815829Z\", \"created_by\": \"CMD [\\\"sh\\\"]\", \"empty_layer\": true}\n"
+	"      {\"created\": \"2015-10-31T22:22:54.690851953Z\",\n"
+	"       \"created_by\": \"/bin/sh -c #(nop) ADD file in /\"},\n"
+	"      {\"created\": \"2015-10-31T22:22:55.613815829Z\",\n"
+	"       \"created_by\": \"CMD [\\\"sh\\\"]\", \"empty_layer\": true}\n"
 	"    ]\n"
 	"}\n";
 
 /* What `docker build` writes: nulls, container_config, an arm variant. */
 static const char docker_config[] =
-	"{\"architecture\":\"arm\",\"variant\":\"v7\",\"config\":{\"Hostname\":\"\",\"Domainname\":\"\",\"User\":\"\","
-	"\"AttachStdin\":false,\"Tty\":false,\"Env\":[\"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\"],"
+	"{\"architecture\":\"arm\",\"variant\":\"v7\",\"config\":{\"Hostname\":\"\",\"Domainname\":\"\","
+	"\"User\":\"\",\"AttachStdin\":false,\"Tty\":false,"
+	"\"Env\":[\"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\"],"
 	"\"Cmd\":[\"sh\"],\"Image\":\"" DG("b0") "\",\"Volumes\":null,\"WorkingDir\":\"\",\"Entrypoint\":null,"
-	"\"OnBuild\":null,\"Labels\":null},\"container\":\"7a2d2b7b\",\"container_config\":{\"Cmd\":[\"/bin/sh\",\"-c\","
-	"\"#(nop) \",\"CMD [\\\"sh\\\"]\"]},\"created\":\"2023-07-18T23:19:33.655005962Z\",\"docker_version\":\"20.10.23\","
+	"\"OnBuild\":null,\"Labels\":null},\"container\":\"7a2d2b7b\","
+	"\"container_config\":{\"Cmd\":[\"/bin/sh\",\"-c\",\"#(nop) \",\"CMD [\\\"sh\\\"]\"]},"
+	"\"created\":\"2023-07-18T23:19:33.655005962Z\",\"docker_version\":\"20.10.23\","
 	"\"history\":[{\"created\":\"2023-07-18T23:19:33.538571854Z\",\"created_by\":\"ADD file:7e9 in / \"}],"
 	"\"os\":\"linux\",\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"" DG("b1") "\",\"" DG("b2") "\"]}}";
 
@@ -304,8 +309,8 @@ static void test_oci_manifest(void **state)
 	assert_string_equal(m.layers[0].digest, DG("a0"));
 	assert_int_equal(m.layers[0].size, 32654);
 	assert_string_equal(m.layers[1].media_type, MT_OCI_LAYER_ZSTD);
-	assert_string_equal(json_string_value(json_object_get(m.layers[1].annotations, "org.opencontainers.image.title")),
-			    "app.tar.zst");
+	json_t *title = json_object_get(m.layers[1].annotations, "org.opencontainers.image.title");
+	assert_string_equal(json_string_value(title), "app.tar.zst");
 	assert_string_equal(m.layers[2].digest, DG("a2"));
 	assert_int_equal(m.layers[2].size, 73109);
 	assert_string_equal(json_string_value(json_object_get(m.annotations, "com.example.key2")), "value2");
@@ -348,8 +353,9 @@ static void test_manifest_defaults(void **state)
 	assert_int_equal(m.n_layers, 0);
 	assert_null(m.layers);
 	manifest_done(&m);
-	static const char docker[] = "{\"schemaVersion\":2,\"mediaType\":null,\"config\":{\"mediaType\":\"" MT_DOCKER_CONFIG
-				     "\",\"digest\":\"" DG("c0") "\",\"size\":0},\"layers\":[" LAYER_OK "]}";
+	static const char docker[] = "{\"schemaVersion\":2,\"mediaType\":null,"
+				     "\"config\":{\"mediaType\":\"" MT_DOCKER_CONFIG "\",\"digest\":\"" DG("c0") "\","
+				     "\"size\":0},\"layers\":[" LAYER_OK "]}";
 	assert_int_equal(manifest_parse(docker, strlen(docker), &m, &e), 0);
 	assert_string_equal(m.media_type, MT_DOCKER_MANIFEST);
 	assert_int_equal(m.config.size, 0);
@@ -365,7 +371,8 @@ static void test_manifest_defaults(void **state)
 	manifest_done(&m);
 	free(art);
 	/* The limit itself is fine. */
-	char *big = many("{\"schemaVersion\":2,\"config\":" LAYER_OK ",\"layers\":[", LAYER_OK, IMAGE_MAX_LAYERS, "]}");
+	char *big = many("{\"schemaVersion\":2,\"config\":" LAYER_OK ",\"layers\":[", LAYER_OK, IMAGE_MAX_LAYERS,
+			 "]}");
 	assert_int_equal(manifest_parse(big, strlen(big), &m, &e), 0);
 	assert_int_equal(m.n_layers, IMAGE_MAX_LAYERS);
 	manifest_done(&m);
@@ -391,7 +398,8 @@ static void test_manifest_errors(void **state)
 		{ "{\"schemaVersion\":\"2\"}", EINVAL, "manifest: schemaVersion: not an integer" },
 		{ "{\"schemaVersion\":2.0}", EINVAL, "manifest: schemaVersion: not an integer" },
 		{ "{\"schemaVersion\":1,\"fsLayers\":[]}", ENOTSUP,
-		  "manifest: Docker schema 1 manifests are not supported (deprecated); re-push the image with a current tool" },
+		  "manifest: Docker schema 1 manifests are not supported (deprecated); "
+		  "re-push the image with a current tool" },
 		{ "{\"schemaVersion\":3}", ENOTSUP, "manifest: schemaVersion: 3 is not supported (want 2)" },
 		{ "{\"schemaVersion\":2,\"mediaType\":5}", EINVAL, "manifest: mediaType: not a string" },
 		{ "{\"schemaVersion\":2,\"mediaType\":\"" MT_OCI_INDEX "\"}", EINVAL,
@@ -466,7 +474,8 @@ static void test_manifest_errors(void **state)
 		  "manifest: layers[0].size: not an integer" },
 		{ "{\"mediaType\":\"" MT_OCI_LAYER "\",\"digest\":\"" DG("ab") "\",\"size\":1,\"annotations\":{\"k\":{}}}",
 		  EINVAL, "manifest: layers[0].annotations[\"k\"]: not a string" },
-		{ "{\"mediaType\":\"" MT_OCI_LAYER "\",\"digest\":\"" DG("ab") "\",\"size\":1,\"platform\":{\"os\":\"linux\"}}",
+		{ "{\"mediaType\":\"" MT_OCI_LAYER "\",\"digest\":\"" DG("ab") "\",\"size\":1,"
+		  "\"platform\":{\"os\":\"linux\"}}",
 		  EINVAL, "manifest: layers[0].platform.architecture: missing" },
 		{ "{\"mediaType\":\"" MT_OCI_LAYER "\",\"mediaType\":\"" MT_OCI_LAYER "\"}", EINVAL,
 		  "manifest: invalid JSON" },
@@ -729,7 +738,8 @@ static void test_index_select(void **state)
 	/* The brief's example: the error lists what the index has. */
 	static const char *const two[] = { MT_OCI_MANIFEST, P_AMD64, MT_OCI_MANIFEST, P_ARMV7 };
 	assert_int_equal(select_from(two, 4, "linux/ppc64le", &e), -ENOENT);
-	assert_string_equal(e.message, "no manifest for platform linux/ppc64le in index (has: linux/amd64, linux/arm/v7)");
+	assert_string_equal(e.message,
+			    "no manifest for platform linux/ppc64le in index (has: linux/amd64, linux/arm/v7)");
 	/* containerd's fallbacks: arm64 runs arm (AArch32), amd64 runs 386. */
 	assert_int_equal(select_from(two, 4, "linux/arm64/v8", &e), 1);
 	static const char *const only386[] = { MT_OCI_MANIFEST, P_ARMV6, MT_OCI_MANIFEST, P_386 };
@@ -737,7 +747,8 @@ static void test_index_select(void **state)
 	assert_int_equal(select_from(only386, 4, "linux/arm/v7", &e), 0);
 	assert_int_equal(select_from(only386, 4, "linux/arm64", &e), 0);
 	assert_int_equal(select_from(only386, 4, "linux/arm/v5", &e), -ENOENT);
-	assert_string_equal(e.message, "no manifest for platform linux/arm/v5 in index (has: linux/arm/v6, linux/386)");
+	assert_string_equal(e.message,
+			    "no manifest for platform linux/arm/v5 in index (has: linux/arm/v6, linux/386)");
 	/* The best score wins wherever it is; among equals the first. */
 	static const char *const levels[] = { MT_OCI_MANIFEST, P_386, MT_OCI_MANIFEST, P_AMD64, MT_OCI_MANIFEST,
 					      P_AMD64V2, MT_DOCKER_MANIFEST, P_AMD64V2 };
@@ -750,7 +761,8 @@ static void test_index_select(void **state)
 	assert_int_equal(select_from(arm64s, 6, "linux/arm64/v8", &e), 1);
 	/* Duplicates are listed once, normalised. */
 	assert_int_equal(select_from(arm64s, 6, "linux/s390x", &e), -ENOENT);
-	assert_string_equal(e.message, "no manifest for platform linux/s390x in index (has: linux/arm/v7, linux/arm64/v8)");
+	assert_string_equal(e.message,
+			    "no manifest for platform linux/s390x in index (has: linux/arm/v7, linux/arm64/v8)");
 
 	/* Entries that are not image manifests are skipped. */
 	static const char *const others[] = { MT_OCI_INDEX, P_AMD64, MT_DOCKER_SCHEMA1_SIGNED, P_AMD64,
@@ -853,7 +865,8 @@ static void test_index_errors(void **state)
 		assert_true(all_zero(&ix, sizeof(ix)));
 	}
 	char *entry;
-	assert_true(asprintf(&entry, "{\"mediaType\":\"" MT_OCI_MANIFEST "\",\"digest\":\"" DG("00") "\",\"size\":1}") > 0);
+	assert_true(asprintf(&entry, "{\"mediaType\":\"" MT_OCI_MANIFEST "\",\"digest\":\"" DG("00")
+			     "\",\"size\":1}") > 0);
 	char *big = many("{\"schemaVersion\":2,\"manifests\":[", entry, IMAGE_MAX_MANIFESTS + 1, "]}");
 	expect_error(index_parse(big, strlen(big), &ix, &e), &e, EINVAL,
 		     "index: manifests: 1001 entries, more than the limit of 1000");
@@ -865,7 +878,8 @@ static void test_index_errors(void **state)
 	free(big);
 	free(entry);
 	/* An empty index is valid. */
-	assert_int_equal(index_parse("{\"schemaVersion\":2,\"manifests\":[]}", strlen("{\"schemaVersion\":2,\"manifests\":[]}"), &ix, &e), 0);
+	static const char empty[] = "{\"schemaVersion\":2,\"manifests\":[]}";
+	assert_int_equal(index_parse(empty, strlen(empty), &ix, &e), 0);
 	assert_int_equal(ix.n_manifests, 0);
 	assert_null(ix.manifests);
 	index_done(&ix);
@@ -948,7 +962,8 @@ static void test_config_errors(void **state)
 		{ CFG("", "{\"type\":\"layer\",\"diff_ids\":[]}"), EINVAL,
 		  "image config: rootfs.type: \"layer\" is not \"layers\"" },
 		{ CFG("", "{\"type\":\"layers\"}"), EINVAL, "image config: rootfs.diff_ids: missing" },
-		{ CFG("", "{\"type\":\"layers\",\"diff_ids\":\"x\"}"), EINVAL, "image config: rootfs.diff_ids: not an array" },
+		{ CFG("", "{\"type\":\"layers\",\"diff_ids\":\"x\"}"), EINVAL,
+		  "image config: rootfs.diff_ids: not an array" },
 		{ CFG("", "{\"type\":\"layers\",\"diff_ids\":[\"" DG("f0") "\",\"sha256:f0\"]}"), EINVAL,
 		  "image config: rootfs.diff_ids[1]: malformed digest \"sha256:f0\"" },
 		{ CFG("", "{\"type\":\"layers\",\"diff_ids\":[null]}"), EINVAL,
