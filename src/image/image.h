@@ -220,7 +220,9 @@ struct image_config {
  * a current tool"; other document types are ENOTSUP too.
  * *media_type (may be NULL) gets one of the MT_* constants; for a document
  * told by shape, the OCI type (Docker's manifest type when the config is
- * Docker's). The caller still parses the document to use it.
+ * Docker's). The caller still parses the document to use it. Messages start
+ * with "manifest: ", as registries serve indexes and manifests alike from
+ * /manifests/.
  */
 int image_document_kind(const char *data, size_t len, const char *content_type, enum mt_kind *kind,
 			const char **media_type, struct ember_error *e);
