@@ -243,12 +243,14 @@ int image_check_layers(const struct manifest *m, const struct image_config *c, s
 
 /*
  * The best manifest of an index for want: the entry with the highest
- * platform_match() score, the first of equals. Entries whose media type is
- * not a manifest (nested indexes, schema 1, artifacts) are skipped, and so
- * are entries without a platform unless the index has exactly one manifest
- * entry. Returns its position in ix->manifests, or -ENOENT (io.ember.NotFound)
- * "no manifest for platform linux/arm64/v8 in index (has: linux/amd64,
- * linux/arm/v7)"; attestation entries (unknown/unknown) are not listed.
+ * platform_match() score, the first of equals. Skipped: entries whose media
+ * type is not a manifest (nested indexes, schema 1, artifacts), BuildKit's
+ * attestation manifests (vnd.docker.reference.type "attestation-manifest",
+ * or platform unknown/unknown), and entries without a platform unless the
+ * index has exactly one image manifest. Returns its position in
+ * ix->manifests, or -ENOENT (io.ember.NotFound) naming the (normalised)
+ * platforms it has, each once, e.g. "no manifest for platform linux/ppc64le
+ * in index (has: linux/amd64, linux/arm/v7)".
  */
 int index_select(const struct index *ix, const struct platform *want, struct ember_error *e);
 
