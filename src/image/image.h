@@ -1,0 +1,257 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef EMBER_IMAGE_H
+#define EMBER_IMAGE_H
+
+/*
+ * Image documents: OCI image-spec v1.1 and Docker manifest v2 schema 2
+ * media types, descriptors, manifests, indexes (manifest lists) and image
+ * configs, and platform matching with containerd's fallbacks.
+ *
+ * Everything here reads untrusted registry input, so the parsers are
+ * strict about what ember relies on and ignore what it does not use:
+ *
+ *   - a document is at most IMAGE_DOC_MAX bytes, nests at most
+ *     IMAGE_JSON_MAX_DEPTH deep, is one JSON object, and has no duplicate
+ *     keys; schemaVersion is the integer 2;
+ *   - a descriptor has mediaType (an RFC 6838 name), digest (sha256,
+ *     util/digest.h) and size (an integer, 0 .. 2^53); annotations, when
+ *     present, are a string-to-string map; urls, data and artifactType are
+ *     ignored;
+ *   - a manifest has at most IMAGE_MAX_LAYERS layers, an index at most
+ *     IMAGE_MAX_MANIFESTS manifests, a config at most IMAGE_MAX_LAYERS
+ *     diff_ids and rootfs.type "layers".
+ *
+ * Unknown media types of layers, configs and index entries are not an
+ * error when parsing (the OCI spec requires that they be ignored);
+ * image_check_layers() and image_layer_compression() refuse them where
+ * ember would have to unpack or run them.
+ *
+ * Errors are io.ember.InvalidArgument: EINVAL for malformed documents,
+ * ENOTSUP for formats ember does not handle (Docker schema 1, unknown
+ * document media types, unsupported layer types), EMSGSIZE for oversize
+ * documents. Messages are one line, start with the document and name the
+ * field, e.g.
+ *
+ *     manifest: layers[2].digest: malformed digest "sha256:zz" (want ...)
+ *
+ * Input-derived text in messages is cut to 80 characters and anything but
+ * printable ASCII is shown as '?'.
+ */
+
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+
+#include <ember/error.h>
+
+#include "util/digest.h"
+
+/* ---- media types ---- */
+
+#define MT_OCI_INDEX "application/vnd.oci.image.index.v1+json"
+#define MT_OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
+#define MT_OCI_CONFIG "application/vnd.oci.image.config.v1+json"
+#define MT_OCI_LAYER "application/vnd.oci.image.layer.v1.tar"
+#define MT_OCI_LAYER_GZIP "application/vnd.oci.image.layer.v1.tar+gzip"
+#define MT_OCI_LAYER_ZSTD "application/vnd.oci.image.layer.v1.tar+zstd"
+/* Deprecated in image-spec v1.1, still found in the wild. */
+#define MT_OCI_LAYER_ND "application/vnd.oci.image.layer.nondistributable.v1.tar"
+#define MT_OCI_LAYER_ND_GZIP "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip"
+#define MT_OCI_LAYER_ND_ZSTD "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd"
+
+#define MT_DOCKER_LIST "application/vnd.docker.distribution.manifest.list.v2+json"
+#define MT_DOCKER_MANIFEST "application/vnd.docker.distribution.manifest.v2+json"
+#define MT_DOCKER_CONFIG "application/vnd.docker.container.image.v1+json"
+#define MT_DOCKER_LAYER "application/vnd.docker.image.rootfs.diff.tar.gzip"
+#define MT_DOCKER_LAYER_FOREIGN "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip"
+/* Uncompressed Docker layers: not in the Docker spec, but containerd
+   reads (and some tools write) them. */
+#define MT_DOCKER_LAYER_TAR "application/vnd.docker.image.rootfs.diff.tar"
+#define MT_DOCKER_LAYER_FOREIGN_TAR "application/vnd.docker.image.rootfs.foreign.diff.tar"
+
+/* Docker schema 1: recognised only to be refused with a useful message. */
+#define MT_DOCKER_SCHEMA1 "application/vnd.docker.distribution.manifest.v1+json"
+#define MT_DOCKER_SCHEMA1_SIGNED "application/vnd.docker.distribution.manifest.v1+prettyjws"
+
+enum mt_kind { MT_KIND_UNKNOWN, MT_KIND_INDEX, MT_KIND_MANIFEST, MT_KIND_CONFIG, MT_KIND_LAYER };
+
+/* What a media type names; case-insensitive (RFC 6838), NULL is unknown.
+   Encrypted layers (+encrypted) and schema 1 are MT_KIND_UNKNOWN. */
+enum mt_kind image_media_kind(const char *media_type);
+
+enum layer_compression { LAYER_TAR, LAYER_GZIP, LAYER_ZSTD };
+
+/* The compression a layer media type declares. Anything that is not a
+   layer type is ENOTSUP. (Docker's uncompressed types are sometimes
+   compressed anyway, as containerd notes: the unpacker should sniff.) */
+int image_layer_compression(const char *media_type, enum layer_compression *c, struct ember_error *e);
+
+/* ---- limits ---- */
+
+#define IMAGE_DOC_MAX ((size_t)CONFIG_PULL_MAX_MANIFEST_KIB * 1024)
+#define IMAGE_JSON_MAX_DEPTH 32
+#define IMAGE_MAX_LAYERS 1000
+#define IMAGE_MAX_MANIFESTS 1000
+#define IMAGE_MAX_SIZE ((int64_t)1 << 53) /* largest size a descriptor may declare */
+
+/* ---- platforms ---- */
+
+/* Fixed-size fields: platforms never allocate, and normalising cannot
+   fail. Each field is [A-Za-z0-9._-]; variant and os_version are "" when
+   absent. */
+#define PLATFORM_FIELD_MAX 32
+#define PLATFORM_OS_VERSION_MAX 64
+#define PLATFORM_STRING_MAX (3 * PLATFORM_FIELD_MAX + PLATFORM_OS_VERSION_MAX + 4)
+
+struct platform {
+	char os[PLATFORM_FIELD_MAX];
+	char arch[PLATFORM_FIELD_MAX];
+	char variant[PLATFORM_FIELD_MAX];
+	char os_version[PLATFORM_OS_VERSION_MAX];
+};
+
+/* A user's platform specifier, normalised: "os[(os_version)]/arch[/variant]",
+   or one word: a known OS (with the host's architecture) or a known
+   architecture (on linux), e.g. "linux/arm64/v8", "linux/amd64", "arm64",
+   "armhf", "x86_64". */
+int platform_parse(const char *s, struct platform *p, struct ember_error *e);
+
+/* containerd's normalisation, plus uname and Debian spellings: lower case;
+   macos → darwin; x86_64, x86-64 → amd64 (variant v1 → ""); aarch64 → arm64;
+   arm64 variant "", 8, v8.0 → v8 and 9, v9.0 → v9; armhf → arm/v7;
+   armel → arm/v6; armv5*, armv6*, armv7*, armv8l → arm/vN; arm variant
+   "" or 7 → v7, 5, 6, 8 → vN; i386, i486, i586, i686 → 386; ppc64el →
+   ppc64le; mips64el → mips64le; mipsel → mipsle; loongarch64 → loong64;
+   an empty os → linux. */
+void platform_normalize(struct platform *p);
+
+/* The platform this binary runs containers for: its compile-time
+   architecture; on 32-bit arm the variant comes from uname(2) (armv7l →
+   v7), falling back to the compiler's __ARM_ARCH. amd64 is v1 (no
+   micro-architecture detection), arm64 is v8. Normalised. */
+void platform_default(struct platform *p);
+
+/* "os/arch[/variant]", with "(os_version)" after os when set; returns buf. */
+char *platform_string(const struct platform *p, char buf[PLATFORM_STRING_MAX]);
+
+/* Both normalised platforms are the same (os, arch, variant, os_version). */
+int platform_equal(const struct platform *a, const struct platform *b);
+
+#define PLATFORM_MATCH_EXACT 100
+
+/*
+ * Can an image built for have run where want is asked for? 0 when not,
+ * else a score, PLATFORM_MATCH_EXACT for the same (normalised) platform
+ * and less for each step down containerd's platforms.Only() fallbacks:
+ *
+ *   amd64/vN  → amd64/vN-1 … amd64 (v1) → 386
+ *   arm64/v9.N → v9.N-1 … v9 → v8.min(N+5, 9) … v8; arm64/v8.N → … v8;
+ *     then every arm64 → arm/v8 → arm/v7 → arm/v6 → arm/v5
+ *   arm/vN    → arm/vN-1 … arm/v5
+ *
+ * The os must be the same; os_version counts only when both have one.
+ */
+int platform_match(const struct platform *want, const struct platform *have);
+
+/* A platform object of a descriptor (architecture and os required, variant
+   and os.version optional; os.features and features ignored), as found;
+   not normalised. where names it in errors ("manifests[3].platform"). */
+int platform_from_json(json_t *obj, const char *where, struct platform *p, struct ember_error *e);
+/* A new platform object, or NULL when out of memory. */
+json_t *platform_to_json(const struct platform *p);
+
+/* ---- descriptors ---- */
+
+struct descriptor {
+	char *media_type;
+	char digest[DIGEST_MAX];
+	int64_t size;               /* 0 .. IMAGE_MAX_SIZE */
+	struct platform *platform;  /* NULL when absent */
+	json_t *annotations;        /* a reference the descriptor owns; NULL when absent */
+};
+
+/* Parse obj into *d (zeroed first, and again on failure). where names the
+   descriptor in errors, "layers[2]" → "layers[2].digest: ...". */
+int descriptor_parse(json_t *obj, const char *where, struct descriptor *d, struct ember_error *e);
+void descriptor_done(struct descriptor *d);
+/* A new JSON object for d (for records), or NULL when out of memory. */
+json_t *descriptor_to_json(const struct descriptor *d);
+
+/* ---- documents ---- */
+
+struct manifest {
+	int schema_version;          /* 2 */
+	const char *media_type;      /* MT_OCI_MANIFEST or MT_DOCKER_MANIFEST (static) */
+	struct descriptor config;
+	struct descriptor *layers;   /* base layer first */
+	size_t n_layers;
+	json_t *annotations;         /* owned reference or NULL */
+};
+
+struct index {
+	int schema_version;          /* 2 */
+	const char *media_type;      /* MT_OCI_INDEX or MT_DOCKER_LIST (static) */
+	struct descriptor *manifests;
+	size_t n_manifests;
+	json_t *annotations;         /* owned reference or NULL */
+};
+
+struct image_config {
+	struct platform platform;    /* architecture, os, variant, os.version as found */
+	char (*diff_ids)[DIGEST_MAX];
+	size_t n_diff_ids;
+	/* The "config" object (Entrypoint, Cmd, Env, WorkingDir, User,
+	   StopSignal, Labels, ...), owned reference, or NULL when absent or
+	   null. Checked: User, WorkingDir, StopSignal are strings; Env,
+	   Entrypoint, Cmd arrays of strings; Labels a string map;
+	   ExposedPorts, Volumes objects (each may be null). */
+	json_t *config;
+};
+
+/*
+ * What a fetched document is. From content_type (the HTTP Content-Type,
+ * parameters ignored; NULL, "application/json", "text/plain" and
+ * "application/octet-stream" say nothing), else from its "mediaType" field,
+ * else by shape: manifests[] → index, layers[] → manifest, rootfs → config.
+ * When both the Content-Type and the mediaType field name a type they must
+ * be the same, and the shape must not contradict the kind (an index with
+ * layers, a manifest with manifests). Docker schema 1 is ENOTSUP, "Docker
+ * schema 1 manifests are not supported (deprecated); re-push the image with
+ * a current tool"; other document types are ENOTSUP too.
+ * *media_type (may be NULL) gets one of the MT_* constants; for a document
+ * told by shape, the OCI type (Docker's manifest type when the config is
+ * Docker's). The caller still parses the document to use it. Messages start
+ * with "manifest: ", as registries serve indexes and manifests alike from
+ * /manifests/.
+ */
+int image_document_kind(const char *data, size_t len, const char *content_type, enum mt_kind *kind,
+			const char **media_type, struct ember_error *e);
+
+/* Each fills its struct only on success; on failure it is zeroed, so the
+   _done() is safe either way. The _done()s accept NULL. */
+int manifest_parse(const char *data, size_t len, struct manifest *m, struct ember_error *e);
+int index_parse(const char *data, size_t len, struct index *ix, struct ember_error *e);
+int image_config_parse(const char *data, size_t len, struct image_config *c, struct ember_error *e);
+void manifest_done(struct manifest *m);
+void index_done(struct index *ix);
+void image_config_done(struct image_config *c);
+
+/* A manifest and its config describe one runnable image: the config
+   descriptor is an image config type, every layer has a supported layer
+   type (ENOTSUP otherwise) and there are as many layers as diff_ids. */
+int image_check_layers(const struct manifest *m, const struct image_config *c, struct ember_error *e);
+
+/*
+ * The best manifest of an index for want: the entry with the highest
+ * platform_match() score, the first of equals. Skipped: entries whose media
+ * type is not a manifest (nested indexes, schema 1, artifacts), BuildKit's
+ * attestation manifests (vnd.docker.reference.type "attestation-manifest",
+ * or platform unknown/unknown), and entries without a platform unless the
+ * index has exactly one image manifest. Returns its position in
+ * ix->manifests, or -ENOENT (io.ember.NotFound) naming the (normalised)
+ * platforms it has, each once, e.g. "no manifest for platform linux/ppc64le
+ * in index (has: linux/amd64, linux/arm/v7)".
+ */
+int index_select(const struct index *ix, const struct platform *want, struct ember_error *e);
+
+#endif
