@@ -25,8 +25,8 @@ group_pkgs() {
 		iproute2 ;;
 	check) group_pkgs build; group_pkgs dev; group_pkgs fuzz; group_pkgs integration ;;
 	cross) group_pkgs build; sysroot_pkgs aarch64 ;;
-	demo) group_pkgs build; echo python3 file ;;
-	bench) group_pkgs build; echo hyperfine containerd runc crun procps ;;
+	demo) group_pkgs build; echo python3 file docker-registry skopeo busybox-static curl ;;
+	bench) group_pkgs build; group_pkgs integration; echo hyperfine containerd runc crun procps ;;
 	*) echo "deps.sh: unknown group \"$1\" (build dev fuzz integration check cross demo bench)" >&2
 	   return 2 ;;
 	esac

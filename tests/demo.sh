@@ -11,6 +11,7 @@ DAEMON_PID=
 EVENTS_PID=
 
 cleanup() {
+	declare -F infra_cleanup >/dev/null && infra_cleanup >/dev/null 2>&1
 	[ -n "$EVENTS_PID" ] && kill "$EVENTS_PID" 2>/dev/null && wait "$EVENTS_PID" 2>/dev/null
 	if [ -n "$DAEMON_PID" ] && kill -0 "$DAEMON_PID" 2>/dev/null; then
 		kill -TERM "$DAEMON_PID"; wait "$DAEMON_PID" 2>/dev/null || true
@@ -60,6 +61,48 @@ show call io.ember.Namespaces.Get '{"name": "ota-agent"}'
 say "bad input gets a clear error and a non-zero exit"
 show namespaces create 'bad name' || echo "(exit $?)"
 show namespaces create ota-agent || echo "(exit $?)"
+
+say "a local registry (Debian's docker-registry on 127.0.0.1) and a BusyBox image built offline"
+export INFRA_TMPDIR=$T/infra
+mkdir -p "$INFRA_TMPDIR"
+cd "$(dirname "$0")/.."
+source tests/integration/lib/image.bash
+source tests/integration/lib/registry.bash
+image_busybox "$T/busybox" >/dev/null
+registry_start demo plain >/dev/null
+REG=$REGISTRY_DEMO_ADDR
+registry_push_oci "$T/busybox" "$REG/library/busybox:1.35" >/dev/null
+echo "registry at $REG; published $REG/library/busybox:1.35 ($IMAGE_DIGEST) with skopeo"
+
+say "pull it (progress streamed by the daemon; bars on a terminal, lines otherwise)"
+show pull --plain-http "$REG/library/busybox:1.35"
+show images ls
+show images check --verify "$REG/library/busybox:1.35"
+show content ls
+
+say "pull again: nothing is downloaded twice"
+show pull --plain-http "$REG/library/busybox:1.35"
+
+say "push it under another name (blobs are mounted, not uploaded again)"
+show images tag "$REG/library/busybox:1.35" "$REG/apps/shell:stable"
+show push --plain-http "$REG/apps/shell:stable"
+
+say "export to an OCI archive, import into another namespace"
+show images export "$T/busybox.tar" "$REG/library/busybox:1.35"
+tar tf "$T/busybox.tar" | sed 's/^/  /'
+show -n staging images import "$T/busybox.tar"
+show -n staging images ls -q
+
+say "bad input: a malformed reference, a missing tag"
+show pull 'Bad//Name' || echo "(exit $?)"
+show pull --plain-http "$REG/library/busybox:nope" || echo "(exit $?)"
+
+say "remove the image; garbage collection frees what nothing uses"
+show images rm "$REG/apps/shell:stable" "$REG/library/busybox:1.35"
+show content gc
+echo "(kept: the staging namespace still uses them)"
+show -n staging images rm "$REG/library/busybox:1.35"
+show content gc
 
 sleep 0.2
 kill "$EVENTS_PID" 2>/dev/null; wait "$EVENTS_PID" 2>/dev/null || true

@@ -102,6 +102,15 @@ int ember_call_async(ember_client *client, const char *method, const char *param
  */
 int ember_client_process(ember_client *client, struct ember_error *err);
 
+/*
+ * Send these file descriptors (SCM_RIGHTS) with the next call made on this
+ * connection, e.g. the file an export writes into. The daemon gets
+ * duplicates; the caller still owns and closes its own. At most
+ * EMBER_MAX_FDS; returns 0 or -E2BIG.
+ */
+#define EMBER_MAX_FDS 4
+int ember_client_attach_fds(ember_client *client, const int *fds, unsigned n);
+
 /* Calls sent and still waiting for their last reply. */
 int ember_client_pending(const ember_client *client);
 

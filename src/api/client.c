@@ -34,6 +34,8 @@ struct ember_client {
 	struct pending *head, *tail;
 	int npending;
 	int dead; /* 0, or the errno that ended the connection */
+	int fds[EMBER_MAX_FDS]; /* to send with the next call */
+	unsigned nfds;
 };
 
 static int set_error(struct ember_error *err, int code, const char *fmt, const char *arg)
@@ -243,6 +245,55 @@ int ember_client_process(ember_client *c, struct ember_error *err)
 	}
 }
 
+int ember_client_attach_fds(ember_client *c, const int *fds, unsigned n)
+{
+	if (n > EMBER_MAX_FDS)
+		return -E2BIG;
+	memcpy(c->fds, fds, n * sizeof(*fds));
+	c->nfds = n;
+	return 0;
+}
+
+static int send_with_fds(ember_client *c, const char *first)
+{
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int) * EMBER_MAX_FDS)];
+	} cm;
+	struct iovec iov = { (void *)first, 1 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.buf,
+			     .msg_controllen = CMSG_SPACE(sizeof(int) * c->nfds) };
+
+	while (vl_writer_queued(&c->out)) {
+		struct pollfd pfd = { .fd = c->fd, .events = POLLOUT };
+		if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
+			return -errno;
+		int r = vl_writer_flush(&c->out, c->fd);
+		if (r < 0)
+			return r;
+	}
+	memset(cm.buf, 0, sizeof(cm.buf));
+	struct cmsghdr *h = CMSG_FIRSTHDR(&mh);
+	h->cmsg_level = SOL_SOCKET;
+	h->cmsg_type = SCM_RIGHTS;
+	h->cmsg_len = CMSG_LEN(sizeof(int) * c->nfds);
+	memcpy(CMSG_DATA(h), c->fds, sizeof(int) * c->nfds);
+	c->nfds = 0;
+	for (;;) {
+		ssize_t n = sendmsg(c->fd, &mh, MSG_NOSIGNAL);
+		if (n == 1)
+			return 0;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			struct pollfd pfd = { .fd = c->fd, .events = POLLOUT };
+			(void)poll(&pfd, 1, -1);
+			continue;
+		}
+		return n < 0 ? -errno : -EIO;
+	}
+}
+
 int ember_call_async(ember_client *c, const char *method, const char *parameters, unsigned flags,
 		     ember_reply_fn fn, void *userdata, struct ember_error *err)
 {
@@ -286,6 +337,17 @@ int ember_call_async(ember_client *c, const char *method, const char *parameters
 			return err_set(err, ENOMEM, "out of memory");
 		p->fn = fn;
 		p->userdata = userdata;
+	}
+	if (c->nfds) {
+		/* The descriptors travel with the message's first byte, which
+		   must therefore leave now, after everything queued before it. */
+		r = send_with_fds(c, msg);
+		if (r < 0) {
+			free(p);
+			return client_kill(c, -r, strerror(-r), err);
+		}
+		memmove(msg, msg + 1, len - 1);
+		len--;
 	}
 	r = vl_writer_append(&c->out, msg, len);
 	if (r < 0) {

@@ -51,10 +51,25 @@ static const struct cli_command *const root_sub[] = {
 #ifdef CONFIG_CLI_COMPLETION
 	&cli_cmd_completion,
 #endif
+#ifdef CONFIG_CLI_IMAGES
+	&cli_cmd_content,
+#endif
 	&cli_cmd_events,
 	&cli_cmd_help,
+#ifdef CONFIG_CLI_IMAGES
+	&cli_cmd_images,
+#endif
 	&cli_cmd_info,
+#ifdef CONFIG_CLI_IMAGES
+	&cli_cmd_leases,
+#endif
 	&cli_cmd_namespaces,
+#ifdef CONFIG_CLI_IMAGES
+	&cli_cmd_pull,
+#endif
+#ifdef CONFIG_PUSH
+	&cli_cmd_push,
+#endif
 	&cli_cmd_version,
 	NULL,
 };

@@ -90,6 +90,14 @@ extern const struct cli_command cli_cmd_info;
 extern const struct cli_command cli_cmd_events;
 extern const struct cli_command cli_cmd_call;
 extern const struct cli_command cli_cmd_completion;
+extern const struct cli_command cli_cmd_images;
+extern const struct cli_command cli_cmd_pull;
+extern const struct cli_command cli_cmd_push;
+extern const struct cli_command cli_cmd_content;
+extern const struct cli_command cli_cmd_leases;
+
+/* "1.5 MiB" */
+void cli_format_size(int64_t n, char out[16]);
 
 /* ---- helpers for commands ---- */
 

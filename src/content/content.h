@@ -61,6 +61,19 @@ int content_blob_delete(struct content_store *cs, const char *digest, struct emb
 int content_blob_put(struct content_store *cs, const void *data, size_t len, const char *expected,
 		     char out[DIGEST_MAX], struct ember_error *e);
 
+/*
+ * A blob of unknown digest streamed into the store (imports): written to a
+ * temporary file in blobs/, then fsync'd, hashed and renamed to its
+ * digest. When expected is not NULL the bytes must hash to it (else
+ * -EBADMSG and nothing is stored). commit and abort free w.
+ */
+struct content_writer;
+int content_writer_open(struct content_store *cs, struct content_writer **w, struct ember_error *e);
+int content_writer_write(struct content_writer *w, const void *data, size_t len, struct ember_error *e);
+int content_writer_commit(struct content_writer *w, const char *expected, char digest[DIGEST_MAX],
+			  int64_t *size, struct ember_error *e);
+void content_writer_abort(struct content_writer *w);
+
 /* Call fn for every committed blob; a non-zero return stops the walk. */
 typedef int (*content_walk_fn)(const char *digest, int64_t size, int64_t mtime, void *userdata);
 int content_walk(struct content_store *cs, content_walk_fn fn, void *userdata, struct ember_error *e);

@@ -225,3 +225,88 @@ int content_recover(struct content_store *cs, struct content_recovery *st, struc
 	st->removed_tmp = (unsigned)r;
 	return content_ingest_recover(cs, st, e);
 }
+
+struct content_writer {
+	struct content_store *cs;
+	char tmp[64];
+	int fd;
+	struct digester d;
+};
+
+int content_writer_open(struct content_store *cs, struct content_writer **out, struct ember_error *e)
+{
+	struct content_writer *w = calloc(1, sizeof(*w));
+	char suffix[13];
+
+	if (!w)
+		return err_set(e, ENOMEM, "out of memory");
+	w->cs = cs;
+	fs_random_suffix(suffix);
+	snprintf(w->tmp, sizeof(w->tmp), FS_TMP_PREFIX "w-%s", suffix);
+	w->fd = openat(cs->blobs_fd, w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
+	if (w->fd < 0) {
+		free(w);
+		return err_sys(e, errno, "create a blob");
+	}
+	digest_init(&w->d);
+	*out = w;
+	return 0;
+}
+
+int content_writer_write(struct content_writer *w, const void *data, size_t len, struct ember_error *e)
+{
+	const char *p = data;
+
+	while (len > 0) {
+		ssize_t n = write(w->fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return err_sys(e, errno, "write a blob");
+		}
+		digest_update(&w->d, p, (size_t)n);
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+void content_writer_abort(struct content_writer *w)
+{
+	if (!w)
+		return;
+	close_keep_errno(w->fd);
+	(void)unlinkat(w->cs->blobs_fd, w->tmp, 0);
+	free(w);
+}
+
+int content_writer_commit(struct content_writer *w, const char *expected, char digest[DIGEST_MAX],
+			  int64_t *size, struct ember_error *e)
+{
+	struct content_store *cs = w->cs;
+	int r = 0;
+
+	digest_final(&w->d, digest);
+	if (size)
+		*size = (int64_t)w->d.bytes;
+	if (expected && strcmp(expected, digest))
+		r = err_set_name(e, EMBER_ERROR_INVALID_ARGUMENT, EBADMSG,
+				 "digest mismatch: expected %s, the content hashes to %s", expected, digest);
+	else if (fsync(w->fd) < 0)
+		r = err_sys(e, errno, "blob %s: sync", digest);
+	if (r < 0) {
+		content_writer_abort(w);
+		return r;
+	}
+	close_keep_errno(w->fd);
+	w->fd = -1;
+	if (faccessat(cs->blobs_fd, digest_hex(digest), F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+		(void)unlinkat(cs->blobs_fd, w->tmp, 0); /* had it already */
+	} else if (renameat(cs->blobs_fd, w->tmp, cs->blobs_fd, digest_hex(digest)) < 0 ||
+		   fsync(cs->blobs_fd) < 0) {
+		r = err_sys(e, errno, "blob %s: commit", digest);
+		(void)unlinkat(cs->blobs_fd, w->tmp, 0);
+	}
+	free(w);
+	return r;
+}

@@ -73,6 +73,17 @@ static int want_path(json_t *v, const char *path, const char *key, struct ember_
 APPLY_PATH(root)
 APPLY_PATH(state)
 APPLY_PATH(address)
+APPLY_PATH(certs_dir)
+APPLY_PATH(docker_config)
+
+static int apply_stall_timeout(struct daemon_config *cfg, json_t *v, const char *path,
+			       const char *key, struct ember_error *e)
+{
+	if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 3600)
+		return err_set(e, EINVAL, "%s: \"%s\" must be a number of seconds from 1 to 3600", path, key);
+	cfg->stall_timeout_s = (long)json_integer_value(v);
+	return 0;
+}
 
 static int apply_version(struct daemon_config *cfg, json_t *v, const char *path, const char *key,
 			 struct ember_error *e)
@@ -138,10 +149,16 @@ static const struct key api_keys[] = {
 static const struct key debug_keys[] = {
 	{ "level", apply_level }, { "log", apply_log }, { NULL, NULL },
 };
+static const struct key registry_keys[] = {
+	{ "config_path", apply_certs_dir },
+	{ "docker_config", apply_docker_config },
+	{ "stall_timeout", apply_stall_timeout },
+	{ NULL, NULL },
+};
 static const struct {
 	const char *name;
 	const struct key *keys;
-} tables[] = { { "api", api_keys }, { "debug", debug_keys } };
+} tables[] = { { "api", api_keys }, { "debug", debug_keys }, { "registry", registry_keys } };
 
 static int apply_table(struct daemon_config *cfg, json_t *obj, const struct key *keys,
 		       const char *prefix, const char *path, struct ember_error *e)
@@ -181,9 +198,11 @@ static int config_defaults(struct daemon_config *cfg, struct ember_error *e)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->level = LOG_LEVEL_INFO;
+	cfg->stall_timeout_s = 30;
 	if (replace_str(&cfg->root, CONFIG_DEFAULT_ROOT) < 0 ||
 	    replace_str(&cfg->state, CONFIG_DEFAULT_STATE) < 0 ||
-	    replace_str(&cfg->address, CONFIG_DEFAULT_ADDRESS) < 0) {
+	    replace_str(&cfg->address, CONFIG_DEFAULT_ADDRESS) < 0 ||
+	    replace_str(&cfg->certs_dir, CONFIG_DEFAULT_CERTS_DIR) < 0) {
 		config_done(cfg);
 		return err_set(e, ENOMEM, "out of memory");
 	}
@@ -235,6 +254,8 @@ void config_done(struct daemon_config *cfg)
 	free(cfg->state);
 	free(cfg->address);
 	free(cfg->group);
+	free(cfg->certs_dir);
+	free(cfg->docker_config);
 	free(cfg->warnings);
 	memset(cfg, 0, sizeof(*cfg));
 }

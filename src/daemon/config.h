@@ -18,6 +18,11 @@
  *   level = "info"                   # debug, info, warn, error
  *   log   = "stderr"                 # or "syslog"
  *
+ *   [registry]
+ *   config_path   = "/etc/ember/certs.d"  # <host>/hosts.toml, as containerd
+ *   docker_config = "/root/.docker/config.json"  # credentials (default: none)
+ *   stall_timeout = 30               # seconds without a byte before a retry
+ *
  * Unknown keys are reported as warnings and ignored, so a newer file still
  * starts an older daemon. Wrong types and bad values are errors.
  */
@@ -34,6 +39,9 @@ struct daemon_config {
 	char *group;      /* NULL: only root (and the daemon's uid) */
 	enum log_level level;
 	int use_syslog;
+	char *certs_dir;     /* [registry] config_path */
+	char *docker_config; /* NULL: none */
+	long stall_timeout_s;
 	char *warnings;   /* newline-separated, for the caller to log */
 };
 

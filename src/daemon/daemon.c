@@ -271,6 +271,12 @@ static void reload(struct daemon *d, const struct flags *flags)
 	d->cfg.group = cfg.group ? strdup(cfg.group) : NULL;
 	d->cfg.level = cfg.level;
 	d->cfg.use_syslog = cfg.use_syslog;
+	/* Registry settings are read by each pull: they apply at once. */
+	free(d->cfg.certs_dir);
+	d->cfg.certs_dir = TAKE_PTR(cfg.certs_dir);
+	free(d->cfg.docker_config);
+	d->cfg.docker_config = TAKE_PTR(cfg.docker_config);
+	d->cfg.stall_timeout_s = cfg.stall_timeout_s;
 	config_done(&cfg);
 	log_info(&d->log, "configuration reloaded (log level %s)", log_level_name(d->log.level));
 }
@@ -345,6 +351,8 @@ static int daemon_start(struct daemon *d, const struct flags *flags, struct relo
 	rc->flags = flags;
 	if (!loop_add_signals(d->loop, &set, on_signal, rc, e))
 		return -e->code;
+	if (images_start(d, e) < 0)
+		return err_wrap(e, "root %s", d->cfg.root);
 
 	struct server_limits limits = {
 		.max_message = (size_t)CONFIG_API_MAX_MESSAGE_KIB * 1024,
@@ -380,6 +388,7 @@ static void daemon_stop(struct daemon *d, const struct flags *flags)
 {
 	if (d->loop)
 		events_shutdown(d);
+	images_stop(d);
 	d->server = server_free(d->server);
 	d->loop = loop_free(d->loop);
 	/* Only ours: a daemon refused by the lock must not remove the pidfile

@@ -14,6 +14,12 @@
 #include "daemon/loop.h"
 #include "daemon/server.h"
 #include "metadata/metadata.h"
+#ifdef CONFIG_CONTENT_STORE
+#include "content/content.h"
+#endif
+#ifdef CONFIG_PULL
+#include "remote/remote.h"
+#endif
 #include "util/log.h"
 #include "util/timestamp.h"
 
@@ -23,6 +29,8 @@ struct events {
 	struct subscriber *head;
 };
 
+struct pull_call;
+
 struct daemon {
 	struct logger log;
 	struct daemon_config cfg;
@@ -30,6 +38,14 @@ struct daemon {
 	struct server *server;
 	struct events events;
 	struct meta meta;
+#ifdef CONFIG_CONTENT_STORE
+	struct content_store cs;
+#endif
+#ifdef CONFIG_PULL
+	struct remote remote;
+	struct pull_call *pulls; /* in progress */
+#endif
+	int images_up; /* images_start() succeeded */
 	int root_fd;
 	int lock_fd;
 	int wrote_pidfile;
@@ -53,6 +69,23 @@ static inline int daemon_main(int argc, char **argv)
 void events_publish(struct daemon *d, const char *ns, const char *topic, json_t *payload);
 /* End every event stream (daemon shutdown). */
 void events_shutdown(struct daemon *d);
+
+#ifdef CONFIG_CONTENT_STORE
+/* Start-up and shutdown of the image services (svc-images.c). */
+int images_start(struct daemon *d, struct ember_error *e);
+void images_stop(struct daemon *d);
+#else
+static inline int images_start(struct daemon *d, struct ember_error *e)
+{
+	(void)d;
+	(void)e;
+	return 0;
+}
+static inline void images_stop(struct daemon *d)
+{
+	(void)d;
+}
+#endif
 
 /* Embedded .varlink files (generated from src/api/idl/ when
    CONFIG_API_INTROSPECTION is on): the description of an interface, or NULL. */

@@ -6,7 +6,48 @@
 #include "util/cleanup.h"
 
 const struct api_method api_methods[] = {
+#ifdef CONFIG_CONTENT_STORE
+	{ "io.ember.Content.AbortIngest", svc_content_abort_ingest, 0 },
+	{ "io.ember.Content.Delete", svc_content_delete, 0 },
+	{ "io.ember.Content.GarbageCollect", svc_content_garbage_collect, 0 },
+	{ "io.ember.Content.Info", svc_content_info, 0 },
+	{ "io.ember.Content.List", svc_content_list, 0 },
+	{ "io.ember.Content.ListIngests", svc_content_list_ingests, 0 },
+	{ "io.ember.Content.SetLabels", svc_content_set_labels, 0 },
+#endif
 	{ "io.ember.Events.Subscribe", svc_events_subscribe, API_STREAM | API_ASYNC },
+#ifdef CONFIG_CONTENT_STORE
+	{ "io.ember.Images.Check", svc_images_check, 0 },
+	{ "io.ember.Images.Delete", svc_images_delete, 0 },
+#endif
+#ifdef CONFIG_IMAGE_ARCHIVE
+	{ "io.ember.Images.Export", svc_images_export, 0 },
+#endif
+#ifdef CONFIG_CONTENT_STORE
+	{ "io.ember.Images.Get", svc_images_get, 0 },
+#endif
+#ifdef CONFIG_IMAGE_ARCHIVE
+	{ "io.ember.Images.Import", svc_images_import, 0 },
+#endif
+#ifdef CONFIG_CONTENT_STORE
+	{ "io.ember.Images.List", svc_images_list, 0 },
+#endif
+#ifdef CONFIG_PULL
+	{ "io.ember.Images.Pull", svc_images_pull, API_STREAM | API_ASYNC },
+#endif
+#ifdef CONFIG_PUSH
+	{ "io.ember.Images.Push", svc_images_push, API_STREAM | API_ASYNC },
+#endif
+#ifdef CONFIG_CONTENT_STORE
+	{ "io.ember.Images.Tag", svc_images_tag, 0 },
+#endif
+#ifdef CONFIG_CONTENT_STORE
+	{ "io.ember.Leases.AddResource", svc_leases_add_resource, 0 },
+	{ "io.ember.Leases.Create", svc_leases_create, 0 },
+	{ "io.ember.Leases.Delete", svc_leases_delete, 0 },
+	{ "io.ember.Leases.DeleteResource", svc_leases_delete_resource, 0 },
+	{ "io.ember.Leases.List", svc_leases_list, 0 },
+#endif
 	{ "io.ember.Namespaces.Create", svc_namespaces_create, 0 },
 	{ "io.ember.Namespaces.Delete", svc_namespaces_delete, 0 },
 	{ "io.ember.Namespaces.Get", svc_namespaces_get, 0 },

@@ -35,6 +35,13 @@ struct conn {
 	int closing;              /* flush what is queued, then free */
 	int dead;                 /* free at the next deferred run */
 	int dispatching;
+	/* Descriptors received (SCM_RIGHTS) with the byte at stream offset
+	   fd_at[i]; a call takes those sent with its first byte. */
+	int fds[API_MAX_FDS];
+	uint64_t fd_at[API_MAX_FDS];
+	unsigned nfds;
+	uint64_t bytes_in;        /* stream offset of the next byte read */
+	uint64_t msg_start;       /* stream offset of the next message */
 	struct conn *next, *prev;
 };
 
@@ -45,6 +52,8 @@ struct api_call {
 	int finished;
 	api_cancel_fn cancel;
 	void *cancel_data;
+	int fds[API_MAX_FDS];
+	unsigned nfds;
 };
 
 struct server {
@@ -118,6 +127,8 @@ static int conn_send(struct conn *c, const char *msg, size_t len)
 
 static void call_free(struct api_call *call)
 {
+	for (unsigned i = 0; i < call->nfds; i++)
+		close_keep_errno(call->fds[i]);
 	vl_call_done(&call->msg);
 	free(call);
 }
@@ -238,6 +249,15 @@ static int call_error_code(struct api_call *call, const char *name, int code, co
 int api_error_from(struct api_call *call, const struct ember_error *e)
 {
 	return call_error_code(call, err_api_name(e), e->code, "%s", e->message);
+}
+
+int api_call_take_fd(struct api_call *call, unsigned index)
+{
+	if (index >= call->nfds || call->fds[index] < 0)
+		return -1;
+	int fd = call->fds[index];
+	call->fds[index] = -1;
+	return fd;
 }
 
 const char *api_call_method(const struct api_call *call)
@@ -401,6 +421,21 @@ static void conn_dispatch(struct conn *c, const char *text, size_t len)
 	}
 	call->conn = c;
 	c->current = call;
+	/* Descriptors that came with this message's bytes are the call's;
+	   any older ones belong to nobody and are closed. */
+	uint64_t end = c->msg_start + len + 1;
+	unsigned keep = 0;
+	for (unsigned i = 0; i < c->nfds; i++) {
+		if (c->fd_at[i] >= end) {
+			c->fds[keep] = c->fds[i];
+			c->fd_at[keep++] = c->fd_at[i];
+		} else if (c->fd_at[i] >= c->msg_start && call->nfds < API_MAX_FDS) {
+			call->fds[call->nfds++] = c->fds[i];
+		} else {
+			close_keep_errno(c->fds[i]);
+		}
+	}
+	c->nfds = keep;
 	const char *method = call->msg.method;
 	log_debug(c->srv->log, "api: pid %d calls %s", (int)c->peer.pid, method);
 
@@ -466,6 +501,7 @@ static void conn_process(struct conn *c)
 		}
 		conn_dispatch(c, msg, len);
 		vl_reader_consume(&c->in);
+		c->msg_start += len + 1;
 		progress = 1;
 	}
 	c->dispatching = 0;
@@ -508,6 +544,8 @@ static void conn_free(struct conn *c)
 	srv->nconns--;
 	loop_source_free(c->io);
 	loop_source_free(c->defer);
+	for (unsigned i = 0; i < c->nfds; i++)
+		close_keep_errno(c->fds[i]);
 	close_keep_errno(c->fd);
 	vl_reader_done(&c->in);
 	vl_writer_done(&c->out);
@@ -554,6 +592,33 @@ static void conn_deferred(struct loop_source *s, void *userdata)
 		conn_process(c);
 }
 
+/*
+ * Keep the descriptors a message carried; more than a call may take are
+ * closed. The kernel ends a read with the byte that carried descriptors
+ * (it may start with earlier plain bytes), and clients send them with a
+ * message's first byte: so they belong to the message starting at the
+ * last byte read.
+ */
+static void conn_take_fds(struct conn *c, struct msghdr *mh, size_t n_read)
+{
+	for (struct cmsghdr *h = CMSG_FIRSTHDR(mh); h; h = CMSG_NXTHDR(mh, h)) {
+		if (h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS)
+			continue;
+		size_t n = (h->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		int *fds = (int *)CMSG_DATA(h);
+		for (size_t i = 0; i < n; i++) {
+			int fd;
+			memcpy(&fd, fds + i, sizeof(fd));
+			if (c->nfds < API_MAX_FDS) {
+				c->fds[c->nfds] = fd;
+				c->fd_at[c->nfds++] = c->bytes_in + n_read - 1;
+			} else {
+				close_keep_errno(fd);
+			}
+		}
+	}
+}
+
 static void conn_read(struct conn *c)
 {
 	for (;;) {
@@ -561,7 +626,16 @@ static void conn_read(struct conn *c)
 		char *space = vl_reader_space(&c->in, &avail);
 		if (!space)
 			return; /* full: conn_process reports an oversized message */
-		ssize_t n = recv(c->fd, space, avail, MSG_DONTWAIT);
+		union {
+			struct cmsghdr h;
+			char buf[CMSG_SPACE(sizeof(int) * API_MAX_FDS)];
+		} cm;
+		struct iovec iov = { space, avail };
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.buf,
+				     .msg_controllen = sizeof(cm.buf) };
+		ssize_t n = recvmsg(c->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+		if (n > 0)
+			conn_take_fds(c, &mh, (size_t)n);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -574,6 +648,7 @@ static void conn_read(struct conn *c)
 			return;
 		}
 		vl_reader_commit(&c->in, (size_t)n);
+		c->bytes_in += (uint64_t)n;
 		if ((size_t)n < avail)
 			return;
 	}

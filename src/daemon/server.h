@@ -73,6 +73,10 @@ struct api_peer {
 };
 
 const char *api_call_method(const struct api_call *call);
+/* A file descriptor the client sent with the call (SCM_RIGHTS), now the
+   handler's to close; -1 when there is none at that index. */
+#define API_MAX_FDS 4
+int api_call_take_fd(struct api_call *call, unsigned index);
 const struct api_peer *api_call_peer(const struct api_call *call);
 int api_call_wants_more(const struct api_call *call);
 

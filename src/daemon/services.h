@@ -20,6 +20,27 @@ HANDLER(svc_namespaces_create);
 HANDLER(svc_namespaces_delete);
 HANDLER(svc_namespaces_set_labels);
 HANDLER(svc_events_subscribe);
+HANDLER(svc_images_list);
+HANDLER(svc_images_get);
+HANDLER(svc_images_delete);
+HANDLER(svc_images_tag);
+HANDLER(svc_images_pull);
+HANDLER(svc_images_push);
+HANDLER(svc_images_check);
+HANDLER(svc_images_export);
+HANDLER(svc_images_import);
+HANDLER(svc_leases_create);
+HANDLER(svc_leases_list);
+HANDLER(svc_leases_delete);
+HANDLER(svc_leases_add_resource);
+HANDLER(svc_leases_delete_resource);
+HANDLER(svc_content_list);
+HANDLER(svc_content_info);
+HANDLER(svc_content_delete);
+HANDLER(svc_content_set_labels);
+HANDLER(svc_content_list_ingests);
+HANDLER(svc_content_abort_ingest);
+HANDLER(svc_content_garbage_collect);
 
 #undef HANDLER
 

@@ -254,4 +254,38 @@ int image_check_layers(const struct manifest *m, const struct image_config *c, s
  */
 int index_select(const struct index *ix, const struct platform *want, struct ember_error *e);
 
+
+/* ---- store-level operations (walk.c, archive.c) ------------------------------ */
+
+struct content_store;
+
+/* fn for the target and every blob it reaches (depth first: an index, its
+   manifests, each manifest's config and layers); present says whether the
+   store holds it with the declared size. A non-zero return stops. */
+typedef int (*image_walk_fn)(const struct descriptor *d, int present, void *userdata);
+int image_walk(struct content_store *cs, const struct descriptor *target, image_walk_fn fn, void *userdata,
+	       struct ember_error *e);
+
+struct image_export_item {
+	char *name;               /* canonical reference */
+	struct descriptor target;
+};
+
+/* Write the images as an OCI image layout tar (plus docker's manifest.json)
+   to fd. Every blob must be in the store. */
+int image_export(struct content_store *cs, const struct image_export_item *items, size_t n, int fd,
+		 struct ember_error *e);
+
+struct image_import_result {
+	struct image_export_item *images;
+	size_t n;
+};
+
+/* Read an OCI layout or docker-save tar (optionally gzip or zstd) from fd
+   into the store; the images it names are returned, for the caller to
+   check and record. base_name names entries that carry only a tag. */
+int image_import(struct content_store *cs, int fd, const char *base_name, struct image_import_result *res,
+		 struct ember_error *e);
+void image_import_result_done(struct image_import_result *res);
+
 #endif

@@ -24,7 +24,7 @@ struct meta {
 };
 
 /* The object kinds a namespace holds, in the order Info reports them. */
-#define META_KINDS { "images", "containers", "leases" }
+#define META_KINDS { "images", "containers", "leases", "content" }
 
 int meta_open(struct meta *m, int root_fd, struct ember_error *e);
 void meta_close(struct meta *m);
@@ -54,6 +54,28 @@ int meta_namespace_delete(struct meta *m, const char *name, struct ember_error *
 /* Merge labels (an empty value removes a key), or replace them all. */
 int meta_namespace_set_labels(struct meta *m, const char *name, json_t *labels, int replace,
 			      json_t **out, struct ember_error *e);
+
+/*
+ * Object records of one kind ("images", "leases", "content", ...) in a
+ * namespace, keyed by a free-form name (escaped into a file name). label
+ * names the object in errors ("image"). put creates the namespace when it
+ * does not exist yet, as containerd does. get/delete: -ENOENT (NotFound).
+ */
+#define META_FILE_NAME_MAX 256
+void meta_object_file_name(const char *name, char out[META_FILE_NAME_MAX]);
+int meta_object_get(struct meta *m, const char *ns, const char *kind, const char *label,
+		    const char *name, json_t **out, struct ember_error *e);
+int meta_object_put(struct meta *m, const char *ns, const char *kind, const char *name, json_t *rec,
+		    struct ember_error *e);
+int meta_object_delete(struct meta *m, const char *ns, const char *kind, const char *label,
+		       const char *name, struct ember_error *e);
+/* A new array of the records, sorted by their "name". */
+int meta_object_list(struct meta *m, const char *ns, const char *kind, json_t **out,
+		     struct ember_error *e);
+/* fn for every record of kind in every namespace; non-zero stops. */
+typedef int (*meta_object_fn)(const char *ns, json_t *rec, void *userdata);
+int meta_object_walk_all(struct meta *m, const char *kind, meta_object_fn fn, void *userdata,
+			 struct ember_error *e);
 
 /* Records of one kind across all namespaces (for Info). */
 long meta_count(struct meta *m, const char *kind);

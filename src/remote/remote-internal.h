@@ -61,4 +61,11 @@ const char *remote_host_check(const char *s, size_t len);
 /* Length of the port-less host part of a checked host. */
 size_t remote_host_name_len(const char *s, size_t len);
 
+/* registry.c: the TLS settings of a host, for http_start(). */
+struct registry_host;
+struct http_tls;
+void registry_host_tls(const struct registry_host *h, struct http_tls *tls);
+/* registry.c: percent-encode for a URL query value (malloc'd). */
+char *url_escape(const char *s);
+
 #endif

@@ -15,3 +15,13 @@ void timestamp_now(char out[TIMESTAMP_LEN])
 	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
 	snprintf(out, TIMESTAMP_LEN, "%.19s.%09ldZ", base, ts.tv_nsec);
 }
+
+void timestamp_format(time_t t, char out[TIMESTAMP_LEN])
+{
+	struct tm tm;
+	char base[24];
+
+	gmtime_r(&t, &tm);
+	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out, TIMESTAMP_LEN, "%.19sZ", base);
+}

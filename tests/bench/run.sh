@@ -122,3 +122,72 @@ show_group "$T/api.json" "System.Version"
 echo
 echo "Ratios above 1 mean the peer is slower. In the API group the base is"
 echo "\`ember call io.ember.System.Version\` (client start + connect + one call)."
+echo
+
+# ---- pull (content only) --------------------------------------------------
+# The larger test image (5 layers, ~38 MB, one zstd) from a local
+# docker-registry; each run starts from an empty store (checked), the two
+# tools take turns, and each daemon's peak RSS is read from VmHWM after
+# resetting it (clear_refs 5) before the pull.
+INFRA_TMPDIR=$T/infra
+mkdir -p "$INFRA_TMPDIR"
+export INFRA_TMPDIR
+# shellcheck source=../integration/lib/image.bash
+source tests/integration/lib/image.bash
+# shellcheck source=../integration/lib/registry.bash
+source tests/integration/lib/registry.bash
+image_big "$T/big" 40 >/dev/null
+registry_start bench plain >/dev/null
+PIDS+=("$REGISTRY_BENCH_PID")
+registry_push_oci "$T/big" "$REGISTRY_BENCH_ADDR/big:latest" >/dev/null
+REF=$REGISTRY_BENCH_ADDR/big:latest
+image_bytes=$(/usr/bin/python3 -c 'import json,sys; i=json.load(open(sys.argv[1])); print(sum(l["size"] for m in i["manifests"] for l in m["layers"]))' <(echo "$IMAGE_INFO") 2>/dev/null || echo "?")
+
+hwm_reset() { echo 5 >"/proc/$1/clear_refs"; }
+hwm_kib() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }
+now_ms() { date +%s%3N; }
+
+ember_empty() {
+	local n
+	"$EMBER" -a "$T/ember.sock" images ls -q | xargs -r "$EMBER" -a "$T/ember.sock" images rm >/dev/null
+	"$EMBER" -a "$T/ember.sock" content gc >/dev/null
+	n=$("$EMBER" -a "$T/ember.sock" content ls -q | wc -l)
+	[ "$n" -eq 0 ] || { echo "bench: ember store not empty ($n blobs)" >&2; exit 1; }
+}
+ctd_empty() {
+	local n
+	ctr --address "$T/ctd/c.sock" images ls -q | xargs -r ctr --address "$T/ctd/c.sock" images rm >/dev/null 2>&1 || true
+	ctr --address "$T/ctd/c.sock" content ls -q | xargs -r ctr --address "$T/ctd/c.sock" content rm >/dev/null 2>&1 || true
+	n=$(ctr --address "$T/ctd/c.sock" content ls -q | wc -l)
+	[ "$n" -eq 0 ] || { echo "bench: containerd store not empty ($n blobs)" >&2; exit 1; }
+}
+
+e_times=() c_times=() e_hwm=0 c_hwm=0
+for round in 0 1 2 3 4 5; do
+	ember_empty
+	hwm_reset "$EPID"
+	t0=$(now_ms)
+	"$EMBER" -a "$T/ember.sock" pull --plain-http "$REF" >/dev/null
+	t1=$(now_ms)
+	h=$(hwm_kib "$EPID")
+	ctd_empty
+	hwm_reset "$CPID"
+	t2=$(now_ms)
+	ctr --address "$T/ctd/c.sock" content fetch --plain-http "$REF" >/dev/null 2>&1
+	t3=$(now_ms)
+	hc=$(hwm_kib "$CPID")
+	[ "$round" -eq 0 ] && continue # warm-up
+	e_times+=($((t1 - t0))) c_times+=($((t3 - t2)))
+	[ "$h" -gt "$e_hwm" ] && e_hwm=$h
+	[ "$hc" -gt "$c_hwm" ] && c_hwm=$hc
+done
+median() { printf '%s\n' "$@" | sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
+em=$(median "${e_times[@]}") cm=$(median "${c_times[@]}")
+echo "## Pull, content only ($image_bytes bytes in 5 layers, local docker-registry, median of 5)"
+echo
+echo "| | wall ms | ratio | peak daemon RSS KiB | ratio |"
+echo "|---|---:|---:|---:|---:|"
+echo "| \`ember pull --plain-http\` | $em | 1 | $e_hwm | 1 |"
+echo "| \`ctr content fetch --plain-http\` (containerd 1.6) | $cm | $(awk -v a="$cm" -v b="$em" 'BEGIN{printf "%.2f", a/b}') | $c_hwm | $(awk -v a="$c_hwm" -v b="$e_hwm" 'BEGIN{printf "%.1f", a/b}') |"
+echo
+echo "Runs (ms): ember ${e_times[*]}; ctr ${c_times[*]}."

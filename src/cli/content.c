@@ -1,0 +1,209 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* ember content ls|info|rm|label|active|abort|gc */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "util/cleanup.h"
+
+static json_t *ns_params(struct cli *cli, json_t *params)
+{
+	json_object_set_new(params, "namespace", json_string(cli->namespace));
+	return params;
+}
+
+static int content_ls(struct cli *cli, const struct cli_args *a)
+{
+	json_t *reply, *b;
+	size_t i;
+
+	if (cli_call(cli, "io.ember.Content.List", ns_params(cli, json_object()), &reply) < 0)
+		return CLI_FAILED;
+	json_t *list = json_object_get(reply, "blobs");
+	if (cli->json) {
+		cli_print_json(list);
+	} else if (cli_flag(a, "quiet")) {
+		json_array_foreach(list, i, b)
+			puts(json_string_value(json_object_get(b, "digest")));
+	} else {
+		static const char *const head[] = { "DIGEST", "SIZE", "AGE", "LABELS" };
+		struct cli_table *t = cli_table_new(head, 4);
+		json_array_foreach(list, i, b) {
+			char size[16];
+			cli_format_size(json_integer_value(json_object_get(b, "size")), size);
+			_cleanup_free_ char *labels = cli_format_labels(json_object_get(b, "labels"));
+			const char *created = json_string_value(json_object_get(b, "created_at"));
+			const char *row[] = { json_string_value(json_object_get(b, "digest")), size,
+					      created ? created : "", labels };
+			cli_table_add(t, row);
+		}
+		cli_table_print_free(t);
+	}
+	json_decref(reply);
+	return CLI_OK;
+}
+
+static int content_info(struct cli *cli, const struct cli_args *a)
+{
+	json_t *reply;
+
+	if (cli_call(cli, "io.ember.Content.Info", ns_params(cli, json_pack("{s:s}", "digest", a->pos[0])),
+		     &reply) < 0)
+		return CLI_FAILED;
+	cli_print_json(json_object_get(reply, "blob"));
+	json_decref(reply);
+	return CLI_OK;
+}
+
+static int content_rm(struct cli *cli, const struct cli_args *a)
+{
+	int failed = 0;
+
+	for (int i = 0; i < a->npos; i++) {
+		if (cli_call(cli, "io.ember.Content.Delete",
+			     ns_params(cli, json_pack("{s:s}", "digest", a->pos[i])), NULL) < 0) {
+			failed = 1;
+			continue;
+		}
+		puts(a->pos[i]);
+	}
+	return failed ? CLI_FAILED : CLI_OK;
+}
+
+static int content_label(struct cli *cli, const struct cli_args *a)
+{
+	json_t *labels, *reply;
+	int r = cli_parse_labels(a->pos + 1, a->npos - 1, &labels);
+
+	if (r)
+		return r;
+	if (cli_call(cli, "io.ember.Content.SetLabels",
+		     ns_params(cli, json_pack("{s:s, s:o, s:b}", "digest", a->pos[0], "labels", labels,
+					      "replace", cli_flag(a, "replace") > 0)), &reply) < 0)
+		return CLI_FAILED;
+	json_t *l = json_object_get(json_object_get(reply, "blob"), "labels");
+	if (cli->json) {
+		cli_print_json(l);
+	} else {
+		size_t n;
+		_cleanup_free_ const char **keys = cli_sorted_keys(l, &n);
+		for (size_t i = 0; keys && i < n; i++)
+			printf("%s=%s\n", keys[i], json_string_value(json_object_get(l, keys[i])));
+	}
+	json_decref(reply);
+	return CLI_OK;
+}
+
+static int content_active(struct cli *cli, const struct cli_args *a)
+{
+	json_t *reply, *g;
+	size_t i;
+
+	(void)a;
+	if (cli_call(cli, "io.ember.Content.ListIngests", ns_params(cli, json_object()), &reply) < 0)
+		return CLI_FAILED;
+	json_t *list = json_object_get(reply, "ingests");
+	if (cli->json) {
+		cli_print_json(list);
+	} else {
+		static const char *const head[] = { "KEY", "REF", "OFFSET", "SIZE" };
+		struct cli_table *t = cli_table_new(head, 4);
+		json_array_foreach(list, i, g) {
+			char off[16], size[16];
+			cli_format_size(json_integer_value(json_object_get(g, "offset")), off);
+			cli_format_size(json_integer_value(json_object_get(g, "size")), size);
+			const char *row[] = { json_string_value(json_object_get(g, "key")),
+					      json_string_value(json_object_get(g, "ref")), off, size };
+			cli_table_add(t, row);
+		}
+		cli_table_print_free(t);
+	}
+	json_decref(reply);
+	return CLI_OK;
+}
+
+static int content_abort(struct cli *cli, const struct cli_args *a)
+{
+	int failed = 0;
+
+	for (int i = 0; i < a->npos; i++) {
+		if (cli_call(cli, "io.ember.Content.AbortIngest",
+			     ns_params(cli, json_pack("{s:s}", "key", a->pos[i])), NULL) < 0) {
+			failed = 1;
+			continue;
+		}
+		puts(a->pos[i]);
+	}
+	return failed ? CLI_FAILED : CLI_OK;
+}
+
+static int content_gc(struct cli *cli, const struct cli_args *a)
+{
+	json_t *reply;
+
+	(void)a;
+	if (cli_call(cli, "io.ember.Content.GarbageCollect", ns_params(cli, json_object()), &reply) < 0)
+		return CLI_FAILED;
+	if (cli->json) {
+		cli_print_json(reply);
+	} else {
+		char size[16];
+		cli_format_size(json_integer_value(json_object_get(reply, "removed_bytes")), size);
+		printf("removed %" JSON_INTEGER_FORMAT " blob(s), %s; kept %" JSON_INTEGER_FORMAT "\n",
+		       json_integer_value(json_object_get(reply, "removed_blobs")), size,
+		       json_integer_value(json_object_get(reply, "kept_blobs")));
+	}
+	json_decref(reply);
+	return CLI_OK;
+}
+
+static const struct cli_opt ls_opts[] = {
+	{ "quiet", 'q', NULL, "print only the digests" },
+	{ NULL, 0, NULL, NULL },
+};
+static const struct cli_opt label_opts[] = {
+	{ "replace", 0, NULL, "make the given labels the only ones" },
+	{ NULL, 0, NULL, NULL },
+};
+
+static const struct cli_command content_ls_cmd = {
+	.name = "ls", .aliases = "list", .summary = "list blobs", .opts = ls_opts, .run = content_ls,
+};
+static const struct cli_command content_info_cmd = {
+	.name = "info", .args = "DIGEST", .summary = "print a blob's record as JSON",
+	.min_args = 1, .max_args = 1, .run = content_info,
+};
+static const struct cli_command content_rm_cmd = {
+	.name = "rm", .aliases = "remove delete", .args = "DIGEST...",
+	.summary = "delete blobs no image uses", .min_args = 1, .max_args = -1, .run = content_rm,
+};
+static const struct cli_command content_label_cmd = {
+	.name = "label", .args = "DIGEST [KEY=VALUE...]", .summary = "set or clear labels of a blob",
+	.help = CLI_HELP("ember.io/gc.root=1 (or containerd.io/gc.root) keeps a blob from garbage collection."),
+	.opts = label_opts, .min_args = 1, .max_args = -1, .run = content_label,
+};
+static const struct cli_command content_active_cmd = {
+	.name = "active", .aliases = "ingests", .summary = "list partial downloads",
+	.run = content_active,
+};
+static const struct cli_command content_abort_cmd = {
+	.name = "abort", .args = "KEY...", .summary = "delete partial downloads",
+	.min_args = 1, .max_args = -1, .run = content_abort,
+};
+static const struct cli_command content_gc_cmd = {
+	.name = "gc", .aliases = "prune", .summary = "delete blobs that no image uses",
+	.run = content_gc,
+};
+
+static const struct cli_command *const content_sub[] = {
+	&content_abort_cmd, &content_active_cmd, &content_gc_cmd, &content_info_cmd,
+	&content_label_cmd, &content_ls_cmd, &content_rm_cmd, NULL,
+};
+
+const struct cli_command cli_cmd_content = {
+	.name = "content",
+	.summary = "manage the content store",
+	.sub = content_sub,
+};

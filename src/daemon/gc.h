@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef EMBER_DAEMON_GC_H
+#define EMBER_DAEMON_GC_H
+
+/*
+ * Garbage collection of the content store: mark from the roots (every
+ * image record of every namespace, blobs labelled ember.io/gc.root or
+ * containerd.io/gc.root), following indexes and manifests to their
+ * manifests, configs and layers; then delete every unmarked blob. Deleting
+ * a blob is one unlink, so an interrupted GC leaves a consistent store.
+ */
+
+#include <stdint.h>
+
+#include "daemon/daemon.h"
+
+struct gc_stats {
+	uint64_t removed_blobs;
+	uint64_t removed_bytes;
+	uint64_t kept_blobs;
+};
+
+/* Also roots: leases that have not expired (expired ones are deleted),
+   and every blob a running pull has stored or will store. */
+int gc_run(struct daemon *d, struct gc_stats *st, struct ember_error *e);
+/* 1, with the image name in by, when a root reaches the blob; else 0. */
+int gc_blob_in_use(struct daemon *d, const char *digest, char *by, size_t len);
+
+#endif

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef EMBER_DAEMON_SVC_IMAGES_H
+#define EMBER_DAEMON_SVC_IMAGES_H
+
+/* Shared by svc-images.c, svc-pull.c and svc-content.c. */
+
+#include "daemon/daemon.h"
+#include "image/image.h"
+
+/* The namespace a call names, or "default". */
+const char *images_namespace(const char *ns);
+/* A user's image name in canonical form ("busybox" -> docker.io/library/busybox:latest),
+   or a copy of it when it is not a reference; malloc'd. */
+char *images_normalize(const char *name);
+/* Walk the image; missing gets the first blob absent from the store ("" when whole). */
+int images_check_complete(struct daemon *d, const struct descriptor *target, char missing[DIGEST_MAX],
+			  struct ember_error *e);
+
+#ifdef CONFIG_PULL
+/* Cancel every pull in progress (daemon shutdown). */
+void pulls_shutdown(struct daemon *d);
+/* How many pulls are running. */
+unsigned pulls_active(const struct daemon *d);
+/* Every blob running pulls have stored or will store: GC keeps them. */
+void pulls_foreach_digest(const struct daemon *d, void (*fn)(const char *digest, void *userdata),
+			  void *userdata);
+#else
+static inline unsigned pulls_active(const struct daemon *d)
+{
+	(void)d;
+	return 0;
+}
+static inline void pulls_foreach_digest(const struct daemon *d, void (*fn)(const char *, void *), void *u)
+{
+	(void)d;
+	(void)fn;
+	(void)u;
+}
+#endif
+
+#endif

@@ -1,0 +1,266 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* io.ember.Images.Pull and .Push: a job per call, with progress streamed to the caller. */
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/daemon.h"
+#include "daemon/services.h"
+#include "daemon/svc-images.h"
+#include "util/cleanup.h"
+
+struct pull_call {
+	struct daemon *d;
+	struct api_call *call;
+	struct pull *pull;  /* one of these two */
+	struct push *push;
+	char *ns;
+	struct pull_call *next;
+};
+
+static void job_cancel(struct pull_call *pc)
+{
+	pull_cancel(pc->pull);
+	push_cancel(pc->push);
+}
+
+static void unlink_call(struct pull_call *pc)
+{
+	for (struct pull_call **p = &pc->d->pulls; *p; p = &(*p)->next)
+		if (*p == pc) {
+			*p = pc->next;
+			break;
+		}
+	free(pc->ns);
+	free(pc);
+}
+
+static void send_progress(struct pull_call *pc, json_t *progress)
+{
+	if (api_call_wants_more(pc->call))
+		(void)api_notify(pc->call, progress); /* a vanished client cancels us */
+	else
+		json_decref(progress);
+}
+
+static void on_progress(struct pull *p, json_t *progress, void *userdata)
+{
+	(void)p;
+	send_progress(userdata, progress);
+}
+
+static void on_push_progress(struct push *p, json_t *progress, void *userdata)
+{
+	(void)p;
+	send_progress(userdata, progress);
+}
+
+static void on_push_done(struct push *p, const struct ember_error *err, void *userdata)
+{
+	struct pull_call *pc = userdata;
+
+	(void)p;
+	if (err) {
+		log_warn(&pc->d->log, "%s", err->message);
+		api_error_from(pc->call, err);
+	} else {
+		api_reply(pc->call, json_pack("{s:s}", "phase", "done"));
+	}
+	unlink_call(pc);
+}
+
+static void on_done(struct pull *p, json_t *image, const struct ember_error *err, void *userdata)
+{
+	struct pull_call *pc = userdata;
+	struct daemon *d = pc->d;
+
+	(void)p;
+	if (err) {
+		log_warn(&d->log, "%s", err->message);
+		api_error_from(pc->call, err);
+	} else {
+		log_info(&d->log, "pulled %s (namespace %s)", json_string_value(json_object_get(image, "name")), pc->ns);
+		/* A pull of an image we had already updates it. */
+		int fresh = json_equal(json_object_get(image, "created_at"), json_object_get(image, "updated_at"));
+		events_publish(d, pc->ns, fresh ? "/images/create" : "/images/update",
+			       json_pack("{s:O}", "name", json_object_get(image, "name")));
+		api_reply(pc->call, json_pack("{s:s, s:o}", "phase", "done", "image", image));
+	}
+	unlink_call(pc);
+}
+
+/* The client went away: stop the pull (what it fetched stays resumable). */
+static void on_cancel(struct api_call *call, void *userdata)
+{
+	struct pull_call *pc = userdata;
+
+	(void)call;
+	job_cancel(pc);
+	unlink_call(pc);
+}
+
+void pulls_shutdown(struct daemon *d)
+{
+	while (d->pulls) {
+		struct pull_call *pc = d->pulls;
+		struct api_call *call = pc->call;
+		job_cancel(pc);
+		unlink_call(pc);
+		api_error(call, EMBER_ERROR_UNAVAILABLE, NULL,
+			  "the ember daemon is shutting down (pull again to resume)");
+	}
+}
+
+unsigned pulls_active(const struct daemon *d)
+{
+	unsigned n = 0;
+	for (const struct pull_call *pc = d->pulls; pc; pc = pc->next)
+		n += pc->pull != NULL;
+	return n;
+}
+
+void pulls_foreach_digest(const struct daemon *d, void (*fn)(const char *digest, void *userdata),
+			  void *userdata)
+{
+	for (const struct pull_call *pc = d->pulls; pc; pc = pc->next)
+		if (pc->pull)
+			pull_foreach_digest(pc->pull, fn, userdata);
+}
+
+static struct pull_call *job_new(struct daemon *d, struct api_call *call, const char *ns)
+{
+	struct pull_call *pc = calloc(1, sizeof(*pc));
+	if (!pc || !(pc->ns = strdup(ns))) {
+		free(pc);
+		api_error(call, EMBER_ERROR_RESOURCE_EXHAUSTED, NULL, "out of memory");
+		return NULL;
+	}
+	pc->d = d;
+	pc->call = call;
+	return pc;
+}
+
+static void job_started(struct pull_call *pc)
+{
+	pc->next = pc->d->pulls;
+	pc->d->pulls = pc;
+	api_call_on_cancel(pc->call, on_cancel, pc);
+}
+
+static void registry_settings(const struct daemon *d, struct registry_config *rc, const char *user,
+			      const char *secret, int plain_http)
+{
+	rc->certs_dir = d->cfg.certs_dir;
+	rc->docker_config = d->cfg.docker_config;
+	rc->user = user;
+	rc->secret = secret;
+	rc->plain_http = plain_http;
+	rc->stall_timeout_s = d->cfg.stall_timeout_s;
+}
+
+#ifdef CONFIG_PUSH
+void svc_images_push(struct api_call *call, json_t *params, void *ctx)
+{
+	struct p {
+		const char *namespace, *reference, *source, *platform, *user, *secret;
+		int plain_http;
+		int64_t chunk_size;
+	} p = { 0 };
+	static const struct api_param table[] = {
+		{ "namespace", API_T_STRING, offsetof(struct p, namespace), 0 },
+		{ "reference", API_T_STRING, offsetof(struct p, reference), API_MANDATORY },
+		{ "source", API_T_STRING, offsetof(struct p, source), 0 },
+		{ "platform", API_T_STRING, offsetof(struct p, platform), 0 },
+		{ "plain_http", API_T_BOOL, offsetof(struct p, plain_http), 0 },
+		{ "user", API_T_STRING, offsetof(struct p, user), 0 },
+		{ "secret", API_T_STRING, offsetof(struct p, secret), 0 },
+		{ "chunk_size", API_T_INT, offsetof(struct p, chunk_size), 0 },
+		{ NULL, 0, 0, 0 },
+	};
+	struct daemon *d = ctx;
+	struct ember_error e;
+
+	if (api_params_parse(call, params, table, &p) < 0)
+		return;
+	if (p.chunk_size < 0) {
+		api_error(call, EMBER_ERROR_INVALID_ARGUMENT, NULL, "chunk_size must not be negative");
+		return;
+	}
+	const char *ns = images_namespace(p.namespace);
+	struct pull_call *pc = job_new(d, call, ns);
+	if (!pc)
+		return;
+	_cleanup_free_ char *source = p.source ? images_normalize(p.source) : NULL;
+	struct push_options o = {
+		.reference = p.reference,
+		.source = source,
+		.ns = ns,
+		.platform = p.platform,
+		.chunk_size = (uint64_t)p.chunk_size,
+		.on_progress = on_push_progress,
+		.on_done = on_push_done,
+		.userdata = pc,
+	};
+	registry_settings(d, &o.registry, p.user, p.secret, p.plain_http);
+	if (push_start(&d->remote, &o, &pc->push, &e) < 0) {
+		free(pc->ns);
+		free(pc);
+		api_error_from(call, &e);
+		return;
+	}
+	job_started(pc);
+}
+#endif
+
+void svc_images_pull(struct api_call *call, json_t *params, void *ctx)
+{
+	struct p {
+		const char *namespace, *reference, *platform, *user, *secret;
+		int all_platforms, plain_http;
+		json_t *labels;
+	} p = { 0 };
+	static const struct api_param table[] = {
+		{ "namespace", API_T_STRING, offsetof(struct p, namespace), 0 },
+		{ "reference", API_T_STRING, offsetof(struct p, reference), API_MANDATORY },
+		{ "platform", API_T_STRING, offsetof(struct p, platform), 0 },
+		{ "all_platforms", API_T_BOOL, offsetof(struct p, all_platforms), 0 },
+		{ "plain_http", API_T_BOOL, offsetof(struct p, plain_http), 0 },
+		{ "user", API_T_STRING, offsetof(struct p, user), 0 },
+		{ "secret", API_T_STRING, offsetof(struct p, secret), 0 },
+		{ "labels", API_T_STRING_MAP, offsetof(struct p, labels), 0 },
+		{ NULL, 0, 0, 0 },
+	};
+	struct daemon *d = ctx;
+	struct ember_error e;
+
+	if (api_params_parse(call, params, table, &p) < 0)
+		return;
+	const char *ns = images_namespace(p.namespace);
+	if (meta_identifier_check("namespace", ns, &e) < 0 ||
+	    (p.labels && meta_labels_check(p.labels, &e) < 0)) {
+		api_error_from(call, &e);
+		return;
+	}
+	struct pull_call *pc = job_new(d, call, ns);
+	if (!pc)
+		return;
+	struct pull_options o = {
+		.reference = p.reference,
+		.ns = ns,
+		.platform = p.platform,
+		.all_platforms = p.all_platforms,
+		.labels = p.labels,
+		.on_progress = on_progress,
+		.on_done = on_done,
+		.userdata = pc,
+	};
+	registry_settings(d, &o.registry, p.user, p.secret, p.plain_http);
+	if (pull_start(&d->remote, &o, &pc->pull, &e) < 0) {
+		free(pc->ns);
+		free(pc);
+		api_error_from(call, &e);
+		return;
+	}
+	job_started(pc);
+}

@@ -1,0 +1,908 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * A pull: resolve the reference, fetch the manifest (and the platform's
+ * manifest from an index), the config, then the layers, a few at a time,
+ * each streamed into a resumable ingest. The image record is written last
+ * (DESIGN.md §4), so an interrupted pull leaves no image, and the next pull
+ * finds every finished blob in the store and every partial one resumable.
+ */
+#include "remote/remote.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "image/image.h"
+#include "remote/remote-internal.h"
+#include "util/cleanup.h"
+#include "util/err.h"
+#include "util/timestamp.h"
+
+#define DOC_MAX ((size_t)CONFIG_PULL_MAX_MANIFEST_KIB * 1024)
+#define PROGRESS_INTERVAL_MS 200
+#define SPACE_MARGIN (16ll << 20)
+
+static const char *const ACCEPT[] = {
+	"Accept: " MT_OCI_INDEX ", " MT_OCI_MANIFEST ", " MT_DOCKER_LIST ", " MT_DOCKER_MANIFEST,
+	NULL,
+};
+
+enum blob_state { B_WAITING, B_FETCHING, B_RETRYING, B_DONE, B_EXISTS };
+static const char *const state_names[] = { "waiting", "downloading", "retrying", "done", "exists" };
+
+struct pull_blob {
+	struct pull *p;
+	char digest[DIGEST_MAX];
+	char *media_type;
+	int64_t size;
+	enum blob_state state;
+	int64_t offset;
+	int64_t attempt_start;    /* offset when this attempt began */
+	unsigned attempts;        /* attempts in a row without progress */
+	struct content_ingest *ing;
+	struct registry_call *call;
+	struct loop_source *timer;
+	int fatal;                /* the current attempt failed for good */
+};
+
+/* A document fetched into memory: manifest, index or config. */
+struct pull_doc {
+	char digest[DIGEST_MAX];  /* "" for the first (by tag) */
+	int64_t size;             /* -1 unknown */
+	char *buf;
+	size_t len;
+	char *content_type;
+	char *docker_digest;
+	int kind_blob;            /* fetched from /blobs/ (a config), not /manifests/ */
+	void (*then)(struct pull *p, struct pull_doc *d);
+	struct pull_doc *next;
+};
+
+struct pull {
+	struct remote *rm;
+	struct pull_options o;
+	char (*stored)[DIGEST_MAX]; /* documents stored so far (GC must keep them) */
+	size_t n_stored;
+	char *ns;
+	struct registry *reg;
+	struct platform want;
+	char *image_name;
+	struct descriptor target;
+	int have_target;
+	struct pull_doc *docs;   /* queue; the head is being fetched */
+	struct registry_call *doc_call;
+	struct pull_blob **blobs;
+	size_t n_blobs;
+	unsigned active;
+	int fetching;            /* layers phase */
+	uint64_t last_progress;
+	struct loop_source *progress_timer;
+	struct loop_source *finish;
+	struct ember_error err;
+	int failed;
+	json_t *image;
+};
+
+/* ---- helpers --------------------------------------------------------------- */
+
+static void blob_free(struct pull_blob *b)
+{
+	registry_call_cancel(b->call);
+	loop_source_free(b->timer);
+	content_ingest_close(b->ing);
+	free(b->media_type);
+	free(b);
+}
+
+static void doc_free(struct pull_doc *d)
+{
+	free(d->buf);
+	free(d->content_type);
+	free(d->docker_digest);
+	free(d);
+}
+
+static void pull_free(struct pull *p)
+{
+	registry_call_cancel(p->doc_call);
+	while (p->docs) {
+		struct pull_doc *d = p->docs;
+		p->docs = d->next;
+		doc_free(d);
+	}
+	for (size_t i = 0; i < p->n_blobs; i++)
+		blob_free(p->blobs[i]);
+	free(p->blobs);
+	free(p->stored);
+	loop_source_free(p->progress_timer);
+	loop_source_free(p->finish);
+	registry_close(p->reg);
+	descriptor_done(&p->target);
+	json_decref(p->image);
+	free(p->image_name);
+	free(p->ns);
+	free(p);
+}
+
+void pull_cancel(struct pull *p)
+{
+	if (p)
+		pull_free(p);
+}
+
+static json_t *progress_json(struct pull *p, const char *phase)
+{
+	json_t *blobs = json_array();
+	for (size_t i = 0; i < p->n_blobs; i++) {
+		struct pull_blob *b = p->blobs[i];
+		json_array_append_new(blobs, json_pack("{s:s, s:s, s:I, s:I, s:s}", "digest", b->digest,
+						       "mediaType", b->media_type, "size", (json_int_t)b->size,
+						       "offset", (json_int_t)b->offset, "status",
+						       state_names[b->state]));
+	}
+	return json_pack("{s:s, s:s, s:o}", "reference", p->image_name, "phase", phase, "blobs", blobs);
+}
+
+static void report(struct pull *p, int force)
+{
+	uint64_t now = loop_now_ms();
+
+	if (!p->o.on_progress || (!force && now - p->last_progress < PROGRESS_INTERVAL_MS))
+		return;
+	p->last_progress = now;
+	p->o.on_progress(p, progress_json(p, p->fetching ? "fetching" : "resolving"), p->o.userdata);
+}
+
+/* The end runs from a deferred source, outside any curl callback, since it
+   frees everything. */
+static void on_finish(struct loop_source *s, void *userdata)
+{
+	struct pull *p = userdata;
+
+	(void)s;
+	if (!p->failed && p->o.on_progress)
+		p->o.on_progress(p, progress_json(p, "done"), p->o.userdata);
+	json_t *image = TAKE_PTR(p->image);
+	struct ember_error err = p->err;
+	int failed = p->failed;
+	void (*done)(struct pull *, json_t *, const struct ember_error *, void *) = p->o.on_done;
+	void *ud = p->o.userdata;
+	/* Stop everything first: the callback may start another pull. */
+	for (size_t i = 0; i < p->n_blobs; i++) {
+		registry_call_cancel(p->blobs[i]->call);
+		p->blobs[i]->call = NULL;
+	}
+	done(p, failed ? NULL : image, failed ? &err : NULL, ud);
+	if (failed)
+		json_decref(image);
+	pull_free(p);
+}
+
+static void finish(struct pull *p)
+{
+	if (!p->finish) {
+		struct ember_error e;
+		p->finish = loop_add_defer(p->rm->loop, on_finish, p, "pull finish", &e);
+		if (!p->finish) {
+			/* Cannot even defer: nothing sensible is left but to stop here. */
+			return;
+		}
+	}
+	loop_defer_arm(p->finish);
+}
+
+static void pull_fail(struct pull *p, const struct ember_error *err)
+{
+	if (p->failed)
+		return;
+	p->failed = 1;
+	p->err = *err;
+	err_wrap(&p->err, "pull %s", p->image_name);
+	/* Stop the transfers now; partial blobs stay resumable. */
+	registry_call_cancel(p->doc_call);
+	p->doc_call = NULL;
+	for (size_t i = 0; i < p->n_blobs; i++) {
+		struct pull_blob *b = p->blobs[i];
+		registry_call_cancel(b->call);
+		b->call = NULL;
+		b->timer = loop_source_free(b->timer);
+		content_ingest_close(b->ing);
+		b->ing = NULL;
+	}
+	finish(p);
+}
+
+static void fail_with(struct pull *p, int code, const char *name, const char *fmt, const char *arg)
+{
+	struct ember_error e;
+	if (name)
+		err_set_name(&e, name, code, fmt, arg);
+	else
+		err_set(&e, code, fmt, arg);
+	pull_fail(p, &e);
+}
+
+static const char *status_name(long status)
+{
+	return status == 401 ? EMBER_ERROR_PERMISSION_DENIED
+	     : status == 403 ? EMBER_ERROR_PERMISSION_DENIED
+	     : status == 404 ? EMBER_ERROR_NOT_FOUND
+	     : status == 429 ? EMBER_ERROR_RESOURCE_EXHAUSTED
+	     : EMBER_ERROR_UNAVAILABLE;
+}
+
+static int status_errno(long status)
+{
+	return status == 401 || status == 403 ? EACCES : status == 404 ? ENOENT : status == 429 ? EAGAIN : EIO;
+}
+
+/* ---- documents (manifests, indexes, configs) -------------------------------- */
+
+static void start_next_doc(struct pull *p);
+static void start_layers(struct pull *p);
+
+static int doc_headers(struct registry_call *c, const struct http_response *resp, void *userdata)
+{
+	struct pull *p = userdata;
+	struct pull_doc *d = p->docs;
+
+	(void)c;
+	if (resp->status != 200)
+		return 0; /* the body is an error message: ignored */
+	if (resp->content_length > (int64_t)DOC_MAX) {
+		struct ember_error e;
+		err_set_name(&e, EMBER_ERROR_INVALID_ARGUMENT, EFBIG,
+			     "%s is %" PRId64 " bytes, over the limit of %zu", d->digest[0] ? d->digest : "manifest",
+			     resp->content_length, DOC_MAX);
+		registry_call_fail(c, &e);
+		return -1;
+	}
+	free(d->content_type);
+	d->content_type = resp->content_type ? strdup(resp->content_type) : NULL;
+	free(d->docker_digest);
+	d->docker_digest = resp->docker_digest ? strdup(resp->docker_digest) : NULL;
+	return 0;
+}
+
+static int doc_data(struct registry_call *c, const char *data, size_t len, void *userdata)
+{
+	struct pull *p = userdata;
+	struct pull_doc *d = p->docs;
+	struct ember_error e;
+
+	if (d->len + len > DOC_MAX || (d->size >= 0 && (int64_t)(d->len + len) > d->size)) {
+		if (d->size >= 0 && (int64_t)(d->len + len) > d->size)
+			err_set_name(&e, EMBER_ERROR_INVALID_ARGUMENT, EFBIG,
+				     "%s: the registry sent more than the %" PRId64 " bytes declared", d->digest,
+				     d->size);
+		else
+			err_set_name(&e, EMBER_ERROR_INVALID_ARGUMENT, EFBIG,
+				     "%s is over the limit of %zu bytes", d->digest[0] ? d->digest : "manifest", DOC_MAX);
+		registry_call_fail(c, &e);
+		return -1;
+	}
+	char *n = realloc(d->buf, d->len + len + 1);
+	if (!n) {
+		err_set(&e, ENOMEM, "out of memory");
+		registry_call_fail(c, &e);
+		return -1;
+	}
+	memcpy(n + d->len, data, len);
+	d->len += len;
+	n[d->len] = '\0';
+	d->buf = n;
+	return 0;
+}
+
+static int remember(struct pull *p, const char *digest, struct ember_error *e)
+{
+	void *v = realloc(p->stored, (p->n_stored + 1) * DIGEST_MAX);
+	if (!v)
+		return err_set(e, ENOMEM, "out of memory");
+	p->stored = v;
+	memcpy(p->stored[p->n_stored++], digest, DIGEST_MAX);
+	return 0;
+}
+
+void pull_foreach_digest(const struct pull *p, void (*fn)(const char *digest, void *userdata), void *userdata)
+{
+	for (size_t i = 0; i < p->n_stored; i++)
+		fn(p->stored[i], userdata);
+	for (size_t i = 0; i < p->n_blobs; i++)
+		fn(p->blobs[i]->digest, userdata);
+}
+
+/* A complete document: check it against what was asked and store it. */
+static int doc_accept(struct pull *p, struct pull_doc *d, struct ember_error *e)
+{
+	char got[DIGEST_MAX];
+
+	digest_buffer(d->buf ? d->buf : "", d->len, got);
+	if (d->digest[0]) {
+		if (strcmp(got, d->digest))
+			return err_set_name(e, EMBER_ERROR_INVALID_ARGUMENT, EBADMSG,
+					    "%s: digest mismatch: the registry sent bytes hashing to %s",
+					    d->digest, got);
+		if (d->size >= 0 && (int64_t)d->len != d->size)
+			return err_set_name(e, EMBER_ERROR_INVALID_ARGUMENT, EBADMSG,
+					    "%s: got %zu bytes, the descriptor says %" PRId64, d->digest, d->len,
+					    d->size);
+	} else if (d->docker_digest && !digest_check(d->docker_digest, e) && strcmp(d->docker_digest, got)) {
+		return err_set_name(e, EMBER_ERROR_INVALID_ARGUMENT, EBADMSG,
+				    "manifest: the registry says its digest is %.80s, its bytes hash to %s",
+				    d->docker_digest, got);
+	}
+	memcpy(d->digest, got, sizeof(got));
+	d->size = (int64_t)d->len;
+	return remember(p, got, e) < 0 ? -e->code
+	     : content_blob_put(p->rm->cs, d->buf ? d->buf : "", d->len, got, NULL, e) < 0 ? -e->code : 0;
+}
+
+static void doc_done(struct registry_call *c, int result, const struct http_response *resp,
+		     const struct ember_error *err, void *userdata)
+{
+	struct pull *p = userdata;
+	struct pull_doc *d = p->docs;
+	struct ember_error e;
+
+	(void)c;
+	p->doc_call = NULL;
+	if (result < 0) {
+		e = *err;
+		err_wrap(&e, "fetch %s", d->digest[0] ? d->digest : "manifest");
+		pull_fail(p, &e);
+		return;
+	}
+	if (resp->status != 200) {
+		const struct reference *ref = registry_reference(p->reg);
+		char what[200];
+		snprintf(what, sizeof(what), "%s", d->digest[0] ? d->digest : ref->tag ? ref->tag : ref->digest);
+		err_set_name(&e, status_name(resp->status), status_errno(resp->status),
+			     "%s: %s: HTTP %ld%s", registry_call_host(c), what, resp->status,
+			     resp->status == 404 ? " (not found)" : resp->status == 401 ? " (unauthorized)" : "");
+		pull_fail(p, &e);
+		return;
+	}
+	if (doc_accept(p, d, &e) < 0) {
+		pull_fail(p, &e);
+		return;
+	}
+	p->docs = d->next;
+	d->then(p, d);
+	doc_free(d);
+	if (!p->failed)
+		start_next_doc(p);
+}
+
+static void queue_doc(struct pull *p, const char *digest, int64_t size, int blob,
+		      void (*then)(struct pull *p, struct pull_doc *d))
+{
+	struct pull_doc *d = calloc(1, sizeof(*d)), **tail;
+
+	if (!d) {
+		fail_with(p, ENOMEM, NULL, "%s", "out of memory");
+		return;
+	}
+	if (digest)
+		snprintf(d->digest, sizeof(d->digest), "%s", digest);
+	d->size = size;
+	d->kind_blob = blob;
+	d->then = then;
+	for (tail = &p->docs; *tail; tail = &(*tail)->next)
+		;
+	*tail = d;
+}
+
+static void start_next_doc(struct pull *p)
+{
+	struct ember_error e;
+	char path[128];
+
+	while (p->docs && !p->failed) {
+		struct pull_doc *d = p->docs;
+		/* Already in the store (an earlier pull): no need to fetch it. */
+		if (d->digest[0] && content_blob_read(p->rm->cs, d->digest, DOC_MAX, &d->buf, &d->len, &e) == 0 &&
+		    remember(p, d->digest, &e) == 0) {
+			if (d->size >= 0 && (int64_t)d->len != d->size) {
+				free(d->buf);
+				d->buf = NULL;
+				d->len = 0;
+			} else {
+				p->docs = d->next;
+				d->then(p, d);
+				doc_free(d);
+				continue;
+			}
+		}
+		const struct reference *ref = registry_reference(p->reg);
+		snprintf(path, sizeof(path), "/%s/%s", d->kind_blob ? "blobs" : "manifests",
+			 d->digest[0] ? d->digest : ref->digest ? ref->digest : ref->tag);
+		struct registry_call_options o = {
+			.cap = d->digest[0] || ref->digest ? HOST_CAP_PULL : HOST_CAP_RESOLVE,
+			.headers = d->kind_blob ? NULL : ACCEPT,
+			.range_from = -1,
+			.body_fd = -1,
+			.on_headers = doc_headers,
+			.on_data = doc_data,
+			.on_done = doc_done,
+			.userdata = p,
+		};
+		if (registry_call(p->reg, path, &o, &p->doc_call, &e) < 0)
+			pull_fail(p, &e);
+		return;
+	}
+	if (!p->failed && !p->docs)
+		start_layers(p);
+}
+
+/* ---- what the documents say ------------------------------------------------ */
+
+static void add_blob(struct pull *p, const struct descriptor *desc)
+{
+	for (size_t i = 0; i < p->n_blobs; i++)
+		if (!strcmp(p->blobs[i]->digest, desc->digest))
+			return; /* shared by two platforms' manifests */
+	struct pull_blob **v = realloc(p->blobs, (p->n_blobs + 1) * sizeof(*v));
+	struct pull_blob *b = calloc(1, sizeof(*b));
+	if (!v || !b) {
+		free(b);
+		if (v)
+			p->blobs = v;
+		fail_with(p, ENOMEM, NULL, "%s", "out of memory");
+		return;
+	}
+	p->blobs = v;
+	b->p = p;
+	memcpy(b->digest, desc->digest, sizeof(b->digest));
+	b->media_type = strdup(desc->media_type ? desc->media_type : "");
+	b->size = desc->size;
+	p->blobs[p->n_blobs++] = b;
+}
+
+static void on_config(struct pull *p, struct pull_doc *d)
+{
+	struct image_config cfg;
+	struct ember_error e;
+
+	if (image_config_parse(d->buf ? d->buf : "", d->len, &cfg, &e) < 0) {
+		err_wrap(&e, "config %s", d->digest);
+		pull_fail(p, &e);
+		return;
+	}
+	image_config_done(&cfg);
+}
+
+static void on_manifest(struct pull *p, struct pull_doc *d)
+{
+	struct manifest m;
+	struct ember_error e;
+
+	if (manifest_parse(d->buf ? d->buf : "", d->len, &m, &e) < 0) {
+		err_wrap(&e, "manifest %s", d->digest);
+		pull_fail(p, &e);
+		return;
+	}
+	/* The config is small: fetched and checked before the layers. */
+	queue_doc(p, m.config.digest, m.config.size, 1, on_config);
+	for (size_t i = 0; i < m.n_layers && !p->failed; i++) {
+		if (image_layer_compression(m.layers[i].media_type, &(enum layer_compression){ 0 }, &e) < 0) {
+			err_wrap(&e, "manifest %s: layers[%zu]", d->digest, i);
+			pull_fail(p, &e);
+			break;
+		}
+		add_blob(p, &m.layers[i]);
+	}
+	manifest_done(&m);
+}
+
+static void on_index(struct pull *p, struct pull_doc *d)
+{
+	struct index ix;
+	struct ember_error e;
+
+	if (index_parse(d->buf ? d->buf : "", d->len, &ix, &e) < 0) {
+		err_wrap(&e, "index %s", d->digest);
+		pull_fail(p, &e);
+		return;
+	}
+	if (p->o.all_platforms) {
+		for (size_t i = 0; i < ix.n_manifests; i++)
+			if (image_media_kind(ix.manifests[i].media_type) == MT_KIND_MANIFEST)
+				queue_doc(p, ix.manifests[i].digest, ix.manifests[i].size, 0, on_manifest);
+	} else {
+		int i = index_select(&ix, &p->want, &e);
+		if (i < 0) {
+			pull_fail(p, &e);
+		} else {
+			queue_doc(p, ix.manifests[i].digest, ix.manifests[i].size, 0, on_manifest);
+		}
+	}
+	index_done(&ix);
+}
+
+/* The document the reference names: an index or a manifest. */
+static void on_target(struct pull *p, struct pull_doc *d)
+{
+	enum mt_kind kind;
+	const char *media_type = NULL;
+	struct ember_error e;
+
+	if (image_document_kind(d->buf ? d->buf : "", d->len, d->content_type, &kind, &media_type, &e) < 0) {
+		pull_fail(p, &e);
+		return;
+	}
+	p->target.media_type = strdup(media_type);
+	memcpy(p->target.digest, d->digest, sizeof(p->target.digest));
+	p->target.size = d->size;
+	p->have_target = 1;
+	if (kind == MT_KIND_INDEX)
+		on_index(p, d);
+	else if (kind == MT_KIND_MANIFEST)
+		on_manifest(p, d);
+	else
+		fail_with(p, ENOTSUP, EMBER_ERROR_INVALID_ARGUMENT,
+			  "the reference names a \"%.100s\", not an image manifest or index", media_type);
+}
+
+/* ---- layers ---------------------------------------------------------------- */
+
+static void schedule(struct pull *p);
+static void blob_start(struct pull_blob *b);
+
+static void blob_retry_timer(struct loop_source *s, void *userdata)
+{
+	struct pull_blob *b = userdata;
+
+	(void)s;
+	b->timer = loop_source_free(b->timer);
+	blob_start(b);
+}
+
+/* Try again later: back off exponentially, or as the server asked. */
+static void blob_retry(struct pull_blob *b, long retry_after_s, const struct ember_error *why)
+{
+	struct pull *p = b->p;
+	struct ember_error e;
+	unsigned max = p->o.max_attempts ? p->o.max_attempts : 6;
+
+	if (b->offset > b->attempt_start)
+		b->attempts = 0; /* it made progress: a flaky link, not a dead one */
+	if (++b->attempts >= max) {
+		e = *why;
+		err_wrap(&e, "blob %s: giving up after %u attempts", b->digest, b->attempts);
+		pull_fail(p, &e);
+		return;
+	}
+	uint64_t base = p->o.retry_base_ms ? p->o.retry_base_ms : 500;
+	uint64_t delay = base << (b->attempts - 1 < 6 ? b->attempts - 1 : 6);
+	if (delay > 30000)
+		delay = 30000;
+	if (retry_after_s >= 0)
+		delay = (uint64_t)(retry_after_s > 60 ? 60 : retry_after_s) * 1000;
+	b->state = B_RETRYING;
+	/* What we have is kept durable while we wait. */
+	if (b->ing && content_ingest_sync(b->ing, &e) < 0) {
+		pull_fail(p, &e);
+		return;
+	}
+	b->timer = loop_add_timer(p->rm->loop, delay ? delay : 1, 0, blob_retry_timer, b, "pull retry", &e);
+	if (!b->timer)
+		pull_fail(p, &e);
+	report(p, 1);
+}
+
+static int blob_headers(struct registry_call *c, const struct http_response *resp, void *userdata)
+{
+	struct pull_blob *b = userdata;
+	struct ember_error e;
+
+	if (resp->status == 200 && b->offset > 0) {
+		/* The server ignored our Range: start over. */
+		if (content_ingest_reset(b->ing, &e) < 0)
+			goto fail;
+		b->offset = b->attempt_start = 0;
+	} else if (resp->status == 206) {
+		long long start = -1;
+		if (!resp->range || sscanf(resp->range, "bytes %lld-", &start) != 1 || start != b->offset) {
+			err_set(&e, EPROTO, "blob %s: asked for bytes from %" PRId64 ", got range \"%.60s\"",
+				b->digest, b->offset, resp->range ? resp->range : "");
+			goto fail;
+		}
+	} else if (resp->status != 200) {
+		return 0; /* an error body: ignored, handled when done */
+	}
+	if (resp->content_length >= 0 && b->offset + resp->content_length > b->size) {
+		err_set_name(&e, EMBER_ERROR_INVALID_ARGUMENT, EFBIG,
+			     "blob %s: the registry sends %" PRId64 " bytes for a blob of %" PRId64, b->digest,
+			     b->offset + resp->content_length, b->size);
+		b->fatal = 1;
+		goto fail;
+	}
+	return 0;
+fail:
+	registry_call_fail(c, &e);
+	return -1;
+}
+
+static int blob_data(struct registry_call *c, const char *data, size_t len, void *userdata)
+{
+	struct pull_blob *b = userdata;
+	struct ember_error e;
+
+	if (content_ingest_write(b->ing, data, len, &e) < 0) {
+		if (e.code == EFBIG)
+			err_set_name(&e, EMBER_ERROR_INVALID_ARGUMENT, EFBIG,
+				     "blob %s: the registry sent more than the %" PRId64 " bytes declared",
+				     b->digest, b->size);
+		else if (e.code == ENOSPC)
+			e.code = ENOSPC, snprintf(e.name, sizeof(e.name), "%s", EMBER_ERROR_RESOURCE_EXHAUSTED);
+		b->fatal = 1;
+		registry_call_fail(c, &e);
+		return -1;
+	}
+	b->offset = content_ingest_offset(b->ing);
+	report(b->p, 0);
+	return 0;
+}
+
+static void blob_finished(struct pull_blob *b)
+{
+	struct pull *p = b->p;
+
+	p->active--;
+	report(p, 1);
+	schedule(p);
+}
+
+static void blob_done(struct registry_call *c, int result, const struct http_response *resp,
+		      const struct ember_error *err, void *userdata)
+{
+	struct pull_blob *b = userdata;
+	struct pull *p = b->p;
+	struct ember_error e;
+
+	(void)c;
+	b->call = NULL;
+	if (result < 0) {
+		if (b->fatal) {
+			pull_fail(p, err);
+			return;
+		}
+		e = *err;
+		err_wrap(&e, "blob %s", b->digest);
+		blob_retry(b, -1, &e);
+		return;
+	}
+	if (resp->status != 200 && resp->status != 206) {
+		err_set_name(&e, status_name(resp->status), status_errno(resp->status),
+			     "blob %s: %s: HTTP %ld", b->digest, registry_call_host(c), resp->status);
+		if (resp->status == 408 || resp->status == 429 || resp->status >= 500)
+			blob_retry(b, resp->retry_after, &e);
+		else
+			pull_fail(p, &e);
+		return;
+	}
+	if (b->offset < b->size) {
+		/* The body ended early without a transport error. */
+		err_set(&e, ECONNRESET, "blob %s: the body ended at byte %" PRId64 " of %" PRId64, b->digest,
+			b->offset, b->size);
+		blob_retry(b, -1, &e);
+		return;
+	}
+	int r = content_ingest_commit(TAKE_PTR(b->ing), &e);
+	if (r < 0) {
+		pull_fail(p, &e);
+		return;
+	}
+	b->state = B_DONE;
+	blob_finished(b);
+}
+
+static void blob_start(struct pull_blob *b)
+{
+	struct pull *p = b->p;
+	struct ember_error e;
+	char path[128];
+
+	if (!b->ing) {
+		int r = content_ingest_open(p->rm->cs, p->image_name, b->digest, b->size, &b->ing, &e);
+		if (r == -EEXIST) {
+			b->state = B_EXISTS;
+			b->offset = b->size;
+			blob_finished(b);
+			return;
+		}
+		if (r == -EBUSY) {
+			/* Another pull is fetching it: look again shortly. */
+			b->state = B_WAITING;
+			b->timer = loop_add_timer(p->rm->loop, 250, 0, blob_retry_timer, b, "pull wait", &e);
+			if (!b->timer)
+				pull_fail(p, &e);
+			return;
+		}
+		if (r < 0) {
+			pull_fail(p, &e);
+			return;
+		}
+	}
+	b->offset = b->attempt_start = content_ingest_offset(b->ing);
+	b->fatal = 0;
+	if (b->offset == b->size) {
+		/* All bytes were there (a crash right before commit). */
+		struct http_response none = { .status = 200, .content_length = -1, .retry_after = -1 };
+		b->state = B_FETCHING;
+		blob_done(NULL, 0, &none, NULL, b);
+		return;
+	}
+	snprintf(path, sizeof(path), "/blobs/%s", b->digest);
+	struct registry_call_options o = {
+		.range_from = b->offset > 0 ? b->offset : -1,
+		.body_fd = -1,
+		.on_headers = blob_headers,
+		.on_data = blob_data,
+		.on_done = blob_done,
+		.userdata = b,
+	};
+	b->state = B_FETCHING;
+	if (registry_call(p->reg, path, &o, &b->call, &e) < 0) {
+		blob_retry(b, -1, &e);
+		return;
+	}
+	report(p, 1);
+}
+
+static int all_done(const struct pull *p)
+{
+	for (size_t i = 0; i < p->n_blobs; i++)
+		if (p->blobs[i]->state != B_DONE && p->blobs[i]->state != B_EXISTS)
+			return 0;
+	return 1;
+}
+
+static int write_image(struct pull *p, struct ember_error *e)
+{
+	char now[TIMESTAMP_LEN];
+	json_t *old = NULL;
+	struct ember_error ignored;
+
+	timestamp_now(now);
+	json_t *target = descriptor_to_json(&p->target);
+	json_t *labels = p->o.labels ? json_deep_copy(p->o.labels) : json_object();
+	const char *created = now;
+	if (meta_object_get(p->rm->meta, p->ns, "images", "image", p->image_name, &old, &ignored) == 0 &&
+	    json_is_string(json_object_get(old, "created_at")))
+		created = json_string_value(json_object_get(old, "created_at"));
+	json_t *rec = json_pack("{s:s, s:o, s:o, s:s, s:s}", "name", p->image_name, "target", target,
+				"labels", labels, "created_at", created, "updated_at", now);
+	json_decref(old);
+	if (!rec)
+		return err_set(e, ENOMEM, "out of memory");
+	int r = meta_object_put(p->rm->meta, p->ns, "images", p->image_name, rec, e);
+	if (r < 0) {
+		json_decref(rec);
+		return err_wrap(e, "write image record");
+	}
+	p->image = rec;
+	return 0;
+}
+
+static void schedule(struct pull *p)
+{
+	unsigned max = p->o.concurrency ? p->o.concurrency : CONFIG_PULL_CONCURRENCY;
+	struct ember_error e;
+
+	if (p->failed)
+		return;
+	for (size_t i = 0; i < p->n_blobs && p->active < max; i++) {
+		struct pull_blob *b = p->blobs[i];
+		if (b->state != B_WAITING || b->timer)
+			continue;
+		p->active++;
+		blob_start(b);
+		if (p->failed)
+			return;
+	}
+	if (p->active == 0 && all_done(p)) {
+		if (write_image(p, &e) < 0)
+			pull_fail(p, &e);
+		else
+			finish(p);
+	}
+}
+
+struct space_ctx {
+	struct pull *p;
+	int64_t have; /* bytes already in ingests of this pull's blobs */
+};
+
+static int count_ingest(const struct content_ingest_info *info, void *userdata)
+{
+	struct space_ctx *sc = userdata;
+
+	for (size_t i = 0; i < sc->p->n_blobs; i++)
+		if (!strcmp(sc->p->blobs[i]->digest, info->digest))
+			sc->have += info->offset;
+	return 0;
+}
+
+static void start_layers(struct pull *p)
+{
+	struct ember_error e;
+	int64_t need = 0;
+	uint64_t avail;
+
+	p->fetching = 1;
+	for (size_t i = 0; i < p->n_blobs; i++) {
+		struct pull_blob *b = p->blobs[i];
+		int64_t size;
+		if (content_blob_stat(p->rm->cs, b->digest, &size, &e) == 0 && size == b->size) {
+			b->state = B_EXISTS;
+			b->offset = b->size;
+		} else {
+			need += b->size;
+		}
+	}
+	/* Fail before the first byte, not half-way. */
+	struct space_ctx sc = { p, 0 };
+	if (need > 0 && content_ingest_walk(p->rm->cs, count_ingest, &sc, &e) == 0 &&
+	    content_free_bytes(p->rm->cs, &avail, &e) == 0) {
+		need -= sc.have;
+		int64_t margin = SPACE_MARGIN + need / 20;
+		if ((uint64_t)(need + margin) > avail) {
+			err_set_name(&e, EMBER_ERROR_RESOURCE_EXHAUSTED, ENOSPC,
+				     "not enough free space: the pull needs %" PRId64 " bytes (plus a margin of %" PRId64
+				     "), the store has %" PRIu64 " bytes free", need, margin, avail);
+			pull_fail(p, &e);
+			return;
+		}
+	}
+	report(p, 1);
+	schedule(p);
+}
+
+/* ---- start ----------------------------------------------------------------- */
+
+int pull_start(struct remote *rm, const struct pull_options *o, struct pull **out, struct ember_error *e)
+{
+	struct pull *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return err_set(e, ENOMEM, "out of memory");
+	p->rm = rm;
+	p->o = *o;
+	p->ns = strdup(o->ns ? o->ns : "default");
+	if (!p->ns)
+		goto nomem;
+	if (o->platform) {
+		if (platform_parse(o->platform, &p->want, e) < 0)
+			goto fail;
+	} else {
+		platform_default(&p->want);
+	}
+	if (registry_open(rm->http, o->reference, &o->registry, &p->reg, e) < 0)
+		goto fail;
+	p->image_name = reference_string(registry_reference(p->reg));
+	if (!p->image_name)
+		goto nomem;
+	const struct reference *ref = registry_reference(p->reg);
+	queue_doc(p, ref->digest, -1, 0, on_target);
+	if (p->failed)
+		goto fail_async;
+	start_next_doc(p);
+	if (p->failed)
+		goto fail_async;
+	*out = p;
+	return 0;
+fail_async:
+	*e = p->err;
+	pull_free(p);
+	return -e->code;
+nomem:
+	err_set(e, ENOMEM, "out of memory");
+fail:
+	err_wrap(e, "pull %s", o->reference);
+	pull_free(p);
+	return -e->code;
+}

@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef EMBER_REMOTE_H
+#define EMBER_REMOTE_H
+
+/*
+ * The registry client (DESIGN.md §7): references, hosts.toml, auth, and
+ * pulls that stream blobs into the content store, resuming with HTTP Range
+ * after any interruption. Everything runs in the daemon's event loop.
+ */
+
+#include <stdint.h>
+#include <jansson.h>
+
+#include <ember/error.h>
+
+#include "content/content.h"
+#include "daemon/loop.h"
+#include "metadata/metadata.h"
+#include "remote/http.h"
+#include "remote/parse.h"
+
+/* ---- registry access ------------------------------------------------------- */
+
+struct registry_config {
+	const char *certs_dir;     /* e.g. /etc/ember/certs.d; NULL: none */
+	const char *docker_config; /* a docker config.json with credentials, or NULL */
+	const char *user;          /* explicit credentials win over the file */
+	const char *secret;
+	int plain_http;
+	long stall_timeout_s;
+};
+
+struct registry;
+struct registry_call;
+
+int registry_open(struct http *http, const char *reference, const struct registry_config *cfg,
+		  struct registry **out, struct ember_error *e);
+void registry_close(struct registry *reg);
+const struct reference *registry_reference(const struct registry *reg);
+/* "domain/path" */
+const char *registry_name(const struct registry *reg);
+
+typedef int (*registry_headers_fn)(struct registry_call *c, const struct http_response *resp, void *userdata);
+typedef int (*registry_data_fn)(struct registry_call *c, const char *data, size_t len, void *userdata);
+typedef void (*registry_done_fn)(struct registry_call *c, int result, const struct http_response *resp,
+				 const struct ember_error *err, void *userdata);
+
+struct registry_call_options {
+	unsigned cap;              /* HOST_CAP_PULL (default), _RESOLVE or _PUSH */
+	const char *method;
+	const char *const *headers;
+	int64_t range_from;        /* -1: none */
+	const void *body;
+	size_t body_len;
+	int body_fd;               /* -1: none */
+	int64_t body_offset, body_size;
+	int no_fallback;           /* do not move on to the next host */
+	registry_headers_fn on_headers;
+	registry_data_fn on_data;
+	registry_done_fn on_done;
+	void *userdata;
+};
+
+/* Send METHOD <host>/v2/<repository><path> with auth; *out (may be NULL)
+   is cleared when the call ends. A path that is a URL, or starts with
+   "/v2/" (an upload Location), is used as it is. */
+int registry_call(struct registry *reg, const char *path, const struct registry_call_options *o,
+		  struct registry_call **out, struct ember_error *e);
+void registry_call_cancel(struct registry_call *c);
+void registry_call_fail(struct registry_call *c, const struct ember_error *err);
+const char *registry_call_host(const struct registry_call *c);
+
+/* ---- pull ------------------------------------------------------------------ */
+
+struct remote {
+	struct loop *loop;
+	struct http *http;
+	struct content_store *cs;
+	struct meta *meta;
+};
+
+struct pull;
+
+struct pull_options {
+	const char *reference;
+	const char *ns;
+	const char *platform;      /* NULL: the host's */
+	int all_platforms;
+	struct registry_config registry;
+	unsigned concurrency;      /* blobs at once; 0: CONFIG_PULL_CONCURRENCY */
+	unsigned max_attempts;     /* per blob; 0: 6 */
+	uint64_t retry_base_ms;    /* first back-off; 0: 500 */
+	json_t *labels;            /* for the image record, borrowed */
+	/* Progress reports (owned by the callee), at most every 200 ms and at
+	   every change of a blob's state. */
+	void (*on_progress)(struct pull *p, json_t *progress, void *userdata);
+	/* The end: image record (owned by the callee) or an error. */
+	void (*on_done)(struct pull *p, json_t *image, const struct ember_error *err, void *userdata);
+	void *userdata;
+};
+
+int pull_start(struct remote *rm, const struct pull_options *o, struct pull **out, struct ember_error *e);
+/* Stop; the done callback is not called. Partial blobs stay for a resume. */
+void pull_cancel(struct pull *p);
+/* Every blob the pull has stored or will store (GC keeps them). */
+void pull_foreach_digest(const struct pull *p, void (*fn)(const char *digest, void *userdata), void *userdata);
+
+/* ---- push ------------------------------------------------------------------ */
+
+struct push;
+
+struct push_options {
+	const char *reference;     /* where to: a registry reference */
+	const char *source;        /* the local image (canonical name); NULL: reference */
+	const char *ns;
+	const char *platform;      /* push only this platform's manifest of an index */
+	struct registry_config registry;
+	uint64_t chunk_size;       /* 0: each blob in one PUT; else PATCH chunks of this size */
+	void (*on_progress)(struct push *p, json_t *progress, void *userdata);
+	void (*on_done)(struct push *p, const struct ember_error *err, void *userdata);
+	void *userdata;
+};
+
+int push_start(struct remote *rm, const struct push_options *o, struct push **out, struct ember_error *e);
+void push_cancel(struct push *p);
+
+#endif
