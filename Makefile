@@ -178,7 +178,8 @@ ifeq ($(CONFIG_CONTENT),y)
   ifneq ($(BEARSSL_PKG),)
     PKGS += bearssl
   else
-    BEARSSL_CFLAGS ?= $(if $(filter static,$(FLAVOUR)),,-I/usr/include/bearssl)
+    # Debian keeps the headers in include/bearssl/; Buildroot in include/.
+    BEARSSL_CFLAGS ?= $(if $(wildcard $(SYSROOT)/usr/include/bearssl/bearssl_hash.h),-I$(SYSROOT)/usr/include/bearssl)
     BEARSSL_LIBS ?= -lbearssl
   endif
 endif

@@ -70,16 +70,41 @@ if build client-only '# CONFIG_DAEMON is not set\nCONFIG_CLI=y\n'; then
 	check "client-only: ember daemon is not a command (exit 2)" sh -c "'$b' daemon; [ \$? -eq 2 ]"
 fi
 
+if build no-pull 'CONFIG_DAEMON=y\nCONFIG_CLI=y\nCONFIG_CONTENT=y\n# CONFIG_PULL is not set\n'; then
+	for sym in pull_start http_new curl_multi_init registry_open br_ssl_client_init_full; do
+		check "no-pull lacks $sym" lacks no-pull "$sym"
+	done
+	check "no-pull keeps the content store" has no-pull content_walk
+	check "no-pull keeps import" has no-pull image_import
+fi
+
+if build no-archive 'CONFIG_DAEMON=y\nCONFIG_CLI=y\nCONFIG_CONTENT=y\nCONFIG_PULL=y\n# CONFIG_IMAGE_ARCHIVE is not set\n# CONFIG_PUSH is not set\n'; then
+	for sym in image_import image_export archive_read_new archive_write_new push_start; do
+		check "no-archive lacks $sym" lacks no-archive "$sym"
+	done
+	check "no-archive still pulls" has no-archive pull_start
+fi
+
+if build no-content 'CONFIG_DAEMON=y\nCONFIG_CLI=y\n# CONFIG_CONTENT is not set\n'; then
+	for sym in content_open digest_check manifest_parse images_start br_sha256_init; do
+		check "no-content lacks $sym" lacks no-content "$sym"
+	done
+fi
+
 if build allno allnoconfig; then
 	check "allnoconfig: ember version works" "$out/cfg-allno/ember" version
 fi
 build allyes allyesconfig || true
 
-# A caller's toolchain, as Buildroot and Yocto pass it: no sysroot of ours.
+# A caller's toolchain and sysroot, as Buildroot and Yocto pass them (here
+# musl-gcc and the static libraries our sysroot script built, handed over
+# by hand): no sysroot fragment of ours is made or read.
 o=$out/cfg-caller
 mkdir -p "$o"
-if make -s O="$o" CC=gcc PKG_CONFIG=pkg-config CFLAGS="-O2 -DEMBER_CALLER_FLAG" \
-	LDFLAGS="-Wl,--build-id=none" defconfig all >"$o/build.log" 2>&1; then
+frag=$out/toolchain-$(uname -m).mk
+sysroot=$(sed -n 's/^SYSROOT := //p' "$frag" 2>/dev/null)
+if [ -n "$sysroot" ] && make -s O="$o" CC=musl-gcc SYSROOT="$sysroot" PKG_CONFIG="$sysroot/bin/pkg-config" \
+	CFLAGS="-O2 -DEMBER_CALLER_FLAG" LDFLAGS="-Wl,--build-id=none" defconfig all >"$o/build.log" 2>&1; then
 	ok "a caller's CC, CFLAGS, LDFLAGS and PKG_CONFIG build the product"
 	check "caller's build: no sysroot fragment was made" test ! -e "$o/toolchain-$(uname -m).mk"
 	check "caller's build: CFLAGS reached the compiler" grep -q -- "-DEMBER_CALLER_FLAG" "$o/.build-id"

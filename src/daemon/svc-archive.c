@@ -28,6 +28,7 @@ static int load_target(struct daemon *d, const char *ns, const char *name, struc
 	return r < 0 ? err_wrap(e, "image %s: damaged record", name) : 0;
 }
 
+#ifdef CONFIG_IMAGE_ARCHIVE
 /* The platform's manifest of an index target (export/push of one platform). */
 static int pick_platform(struct daemon *d, struct descriptor *t, const char *platform, struct ember_error *e)
 {
@@ -75,7 +76,6 @@ static int take_file(struct api_call *call, int *fd)
 	return 0;
 }
 
-#ifdef CONFIG_IMAGE_ARCHIVE
 void svc_images_export(struct api_call *call, json_t *params, void *ctx)
 {
 	struct p {

@@ -22,7 +22,9 @@ struct pull_call {
 static void job_cancel(struct pull_call *pc)
 {
 	pull_cancel(pc->pull);
+#ifdef CONFIG_PUSH
 	push_cancel(pc->push);
+#endif
 }
 
 static void unlink_call(struct pull_call *pc)
@@ -48,26 +50,6 @@ static void on_progress(struct pull *p, json_t *progress, void *userdata)
 {
 	(void)p;
 	send_progress(userdata, progress);
-}
-
-static void on_push_progress(struct push *p, json_t *progress, void *userdata)
-{
-	(void)p;
-	send_progress(userdata, progress);
-}
-
-static void on_push_done(struct push *p, const struct ember_error *err, void *userdata)
-{
-	struct pull_call *pc = userdata;
-
-	(void)p;
-	if (err) {
-		log_warn(&pc->d->log, "%s", err->message);
-		api_error_from(pc->call, err);
-	} else {
-		api_reply(pc->call, json_pack("{s:s}", "phase", "done"));
-	}
-	unlink_call(pc);
 }
 
 static void on_done(struct pull *p, json_t *image, const struct ember_error *err, void *userdata)
@@ -160,6 +142,26 @@ static void registry_settings(const struct daemon *d, struct registry_config *rc
 }
 
 #ifdef CONFIG_PUSH
+static void on_push_progress(struct push *p, json_t *progress, void *userdata)
+{
+	(void)p;
+	send_progress(userdata, progress);
+}
+
+static void on_push_done(struct push *p, const struct ember_error *err, void *userdata)
+{
+	struct pull_call *pc = userdata;
+
+	(void)p;
+	if (err) {
+		log_warn(&pc->d->log, "%s", err->message);
+		api_error_from(pc->call, err);
+	} else {
+		api_reply(pc->call, json_pack("{s:s}", "phase", "done"));
+	}
+	unlink_call(pc);
+}
+
 void svc_images_push(struct api_call *call, json_t *params, void *ctx)
 {
 	struct p {

@@ -321,7 +321,7 @@ static size_t platform_vector(const struct platform *want, struct candidate *v)
 	if (!strcmp(a, "amd64")) {
 		level = variant_number(var);
 		for (int l = level - 1; l >= 1; l--) {
-			char s[12];
+			char s[16];
 			snprintf(s, sizeof(s), "v%d", l);
 			push(v, &n, "amd64", l == 1 ? "" : s);
 		}
@@ -329,7 +329,7 @@ static size_t platform_vector(const struct platform *want, struct candidate *v)
 	} else if (!strcmp(a, "arm")) {
 		level = variant_number(var);
 		for (int l = level - 1; l >= 5; l--) {
-			char s[12];
+			char s[16];
 			snprintf(s, sizeof(s), "v%d", l);
 			push(v, &n, "arm", s);
 		}
