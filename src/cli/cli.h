@@ -96,6 +96,13 @@ extern const struct cli_command cli_cmd_push;
 extern const struct cli_command cli_cmd_content;
 extern const struct cli_command cli_cmd_leases;
 
+/* An unnamed temporary file (for "-": the daemon reads and writes only
+   regular files), and a copy loop; both return -errno on failure. */
+int cli_tmp_file(void);
+int cli_copy_fd(int from, int to);
+
+extern const struct cli_command cli_cmd_content_fetch;
+
 /* "1.5 MiB" */
 void cli_format_size(int64_t n, char out[16]);
 

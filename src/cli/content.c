@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* ember content ls|info|rm|label|active|abort|gc */
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "util/cleanup.h"
@@ -54,6 +57,29 @@ static int content_info(struct cli *cli, const struct cli_args *a)
 		return CLI_FAILED;
 	cli_print_json(json_object_get(reply, "blob"));
 	json_decref(reply);
+	return CLI_OK;
+}
+
+static int content_get(struct cli *cli, const struct cli_args *a)
+{
+	const char *out = cli_arg(a, "output");
+	int to_stdout = !out || !strcmp(out, "-");
+	_cleanup_close_ int fd = to_stdout ? cli_tmp_file() : open(out, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+
+	if (fd < 0) {
+		fprintf(stderr, "ember: content get: %s: %s\n", to_stdout ? "temporary file" : out, strerror(errno));
+		return CLI_FAILED;
+	}
+	if (cli_connect(cli) < 0)
+		return CLI_FAILED;
+	ember_client_attach_fds(cli->client, &fd, 1);
+	if (cli_call(cli, "io.ember.Content.Read", ns_params(cli, json_pack("{s:s}", "digest", a->pos[0])),
+		     NULL) < 0)
+		return CLI_FAILED;
+	if (to_stdout && (lseek(fd, 0, SEEK_SET) < 0 || cli_copy_fd(fd, 1) < 0)) {
+		fprintf(stderr, "ember: content get: write to standard output: %s\n", strerror(errno));
+		return CLI_FAILED;
+	}
 	return CLI_OK;
 }
 
@@ -163,6 +189,10 @@ static const struct cli_opt ls_opts[] = {
 	{ "quiet", 'q', NULL, "print only the digests" },
 	{ NULL, 0, NULL, NULL },
 };
+static const struct cli_opt get_opts[] = {
+	{ "output", 'o', "FILE", "write to FILE (default: standard output)" },
+	{ NULL, 0, NULL, NULL },
+};
 static const struct cli_opt label_opts[] = {
 	{ "replace", 0, NULL, "make the given labels the only ones" },
 	{ NULL, 0, NULL, NULL },
@@ -174,6 +204,10 @@ static const struct cli_command content_ls_cmd = {
 static const struct cli_command content_info_cmd = {
 	.name = "info", .args = "DIGEST", .summary = "print a blob's record as JSON",
 	.min_args = 1, .max_args = 1, .run = content_info,
+};
+static const struct cli_command content_get_cmd = {
+	.name = "get", .args = "DIGEST", .summary = "write a blob's bytes out",
+	.opts = get_opts, .min_args = 1, .max_args = 1, .run = content_get,
 };
 static const struct cli_command content_rm_cmd = {
 	.name = "rm", .aliases = "remove delete", .args = "DIGEST...",
@@ -198,7 +232,8 @@ static const struct cli_command content_gc_cmd = {
 };
 
 static const struct cli_command *const content_sub[] = {
-	&content_abort_cmd, &content_active_cmd, &content_gc_cmd, &content_info_cmd,
+	&content_abort_cmd, &content_active_cmd, &cli_cmd_content_fetch, &content_gc_cmd, &content_get_cmd,
+	&content_info_cmd,
 	&content_label_cmd, &content_ls_cmd, &content_rm_cmd, NULL,
 };
 

@@ -280,9 +280,9 @@ static int run_job(struct cli *cli, const char *method, json_t *params, const ch
 	return CLI_OK;
 }
 
-static int images_pull(struct cli *cli, const struct cli_args *a)
+static int pull_or_fetch(struct cli *cli, const struct cli_args *a, int content_only)
 {
-	json_t *params = with_ns(cli, json_pack("{s:s}", "reference", a->pos[0]));
+	json_t *params = with_ns(cli, json_pack("{s:s, s:b}", "reference", a->pos[0], "content_only", content_only));
 	int r = registry_flags(a, params);
 
 	if (r) {
@@ -306,7 +306,17 @@ static int images_pull(struct cli *cli, const struct cli_args *a)
 		snprintf(key, sizeof(key), "%.*s", (int)(eq - a->opts[i].value), a->opts[i].value);
 		json_object_set_new(labels, key, json_string(eq + 1));
 	}
-	return run_job(cli, "io.ember.Images.Pull", params, "pulled");
+	return run_job(cli, "io.ember.Images.Pull", params, content_only ? "fetched" : "pulled");
+}
+
+static int images_pull(struct cli *cli, const struct cli_args *a)
+{
+	return pull_or_fetch(cli, a, 0);
+}
+
+static int content_fetch(struct cli *cli, const struct cli_args *a)
+{
+	return pull_or_fetch(cli, a, 1);
 }
 
 static int images_push(struct cli *cli, const struct cli_args *a)
@@ -334,38 +344,11 @@ static int images_push(struct cli *cli, const struct cli_args *a)
 	return run_job(cli, "io.ember.Images.Push", params, "pushed");
 }
 
-/* A temporary file for "-" (the daemon needs a regular file). */
-static int tmp_file(void)
-{
-	const char *dir = getenv("TMPDIR");
-	return open(dir && *dir ? dir : "/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-}
-
-static int copy_fd(int from, int to)
-{
-	char buf[64 * 1024];
-	for (;;) {
-		ssize_t n = read(from, buf, sizeof(buf));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : 0;
-		for (ssize_t off = 0; off < n;) {
-			ssize_t w = write(to, buf + off, (size_t)(n - off));
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w < 0)
-				return -errno;
-			off += w;
-		}
-	}
-}
-
 static int images_export(struct cli *cli, const struct cli_args *a)
 {
 	const char *file = a->pos[0];
 	int to_stdout = !strcmp(file, "-");
-	_cleanup_close_ int fd = to_stdout ? tmp_file() : open(file, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	_cleanup_close_ int fd = to_stdout ? cli_tmp_file() : open(file, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 
 	if (fd < 0) {
 		fprintf(stderr, "ember: export: %s: %s\n", to_stdout ? "temporary file" : file, strerror(errno));
@@ -384,7 +367,7 @@ static int images_export(struct cli *cli, const struct cli_args *a)
 	ember_client_attach_fds(cli->client, &fd, 1);
 	if (cli_call(cli, "io.ember.Images.Export", params, NULL) < 0)
 		return CLI_FAILED;
-	if (to_stdout && (lseek(fd, 0, SEEK_SET) < 0 || copy_fd(fd, 1) < 0)) {
+	if (to_stdout && (lseek(fd, 0, SEEK_SET) < 0 || cli_copy_fd(fd, 1) < 0)) {
 		fprintf(stderr, "ember: export: write to standard output: %s\n", strerror(errno));
 		return CLI_FAILED;
 	}
@@ -405,8 +388,8 @@ static int images_import(struct cli *cli, const struct cli_args *a)
 	}
 	if (!S_ISREG(st.st_mode)) {
 		/* A pipe: spool it, so the daemon reads a file at its own pace. */
-		int tmp = tmp_file();
-		if (tmp < 0 || copy_fd(fd, tmp) < 0 || lseek(tmp, 0, SEEK_SET) < 0) {
+		int tmp = cli_tmp_file();
+		if (tmp < 0 || cli_copy_fd(fd, tmp) < 0 || lseek(tmp, 0, SEEK_SET) < 0) {
 			fprintf(stderr, "ember: import: spool %s: %s\n", file, strerror(errno));
 			close_keep_errno(tmp);
 			return CLI_FAILED;
@@ -495,6 +478,18 @@ static const struct cli_opt pull_opts[] = {
 	{ "user", 'u', "USER:PASSWORD", "registry credentials" },
 	{ "label", 0, "KEY=VALUE", "label the image (repeatable)" },
 	{ NULL, 0, NULL, NULL },
+};
+
+const struct cli_command cli_cmd_content_fetch = {
+	.name = "fetch",
+	.args = "REF",
+	.summary = "fetch an image's blobs without recording an image",
+	.help = CLI_HELP("Like pull, but no image record is written: the blobs stay until garbage\n"
+			 "collection unless a lease or a gc.root label holds them."),
+	.opts = pull_opts,
+	.min_args = 1,
+	.max_args = 1,
+	.run = content_fetch,
 };
 
 static const struct cli_opt push_opts[] = {

@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Output helpers shared by the commands: tables, JSON, labels. */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
 #include "util/cleanup.h"
+
+#include <unistd.h>
 
 struct cli_table {
 	int ncols;
@@ -142,3 +146,31 @@ char *cli_format_labels(json_t *labels)
 	}
 	return out;
 }
+
+/* A temporary file for "-" (the daemon needs a regular file). */
+int cli_tmp_file(void)
+{
+	const char *dir = getenv("TMPDIR");
+	return open(dir && *dir ? dir : "/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+}
+
+int cli_copy_fd(int from, int to)
+{
+	char buf[64 * 1024];
+	for (;;) {
+		ssize_t n = read(from, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : 0;
+		for (ssize_t off = 0; off < n;) {
+			ssize_t w = write(to, buf + off, (size_t)(n - off));
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w < 0)
+				return -errno;
+			off += w;
+		}
+	}
+}
+

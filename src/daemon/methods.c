@@ -13,6 +13,7 @@ const struct api_method api_methods[] = {
 	{ "io.ember.Content.Info", svc_content_info, 0 },
 	{ "io.ember.Content.List", svc_content_list, 0 },
 	{ "io.ember.Content.ListIngests", svc_content_list_ingests, 0 },
+	{ "io.ember.Content.Read", svc_content_read, 0 },
 	{ "io.ember.Content.SetLabels", svc_content_set_labels, 0 },
 #endif
 	{ "io.ember.Events.Subscribe", svc_events_subscribe, API_STREAM | API_ASYNC },

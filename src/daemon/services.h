@@ -41,6 +41,7 @@ HANDLER(svc_content_set_labels);
 HANDLER(svc_content_list_ingests);
 HANDLER(svc_content_abort_ingest);
 HANDLER(svc_content_garbage_collect);
+HANDLER(svc_content_read);
 
 #undef HANDLER
 

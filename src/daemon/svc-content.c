@@ -4,11 +4,14 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "daemon/daemon.h"
 #include "daemon/gc.h"
 #include "daemon/services.h"
 #include "daemon/svc-images.h"
+#include "util/cleanup.h"
 #include "util/timestamp.h"
 
 struct content_params {
@@ -241,4 +244,54 @@ void svc_content_garbage_collect(struct api_call *call, json_t *params, void *ct
 	api_reply(call, json_pack("{s:I, s:I, s:I}", "removed_blobs", (json_int_t)st.removed_blobs,
 				  "removed_bytes", (json_int_t)st.removed_bytes, "kept_blobs",
 				  (json_int_t)st.kept_blobs));
+}
+
+void svc_content_read(struct api_call *call, json_t *params, void *ctx)
+{
+	struct daemon *d = ctx;
+	struct content_params p = { 0 };
+	struct ember_error e;
+	struct stat st;
+
+	if (api_params_parse(call, params, digest_table, &p) < 0)
+		return;
+	_cleanup_close_ int out = api_call_take_fd(call, 0);
+	if (out < 0 || fstat(out, &st) < 0 || !S_ISREG(st.st_mode)) {
+		api_error(call, EMBER_ERROR_INVALID_ARGUMENT, NULL,
+			  "Read needs a regular file's descriptor sent with the call");
+		return;
+	}
+	_cleanup_close_ int in = -1;
+	if (content_blob_open(&d->cs, p.digest, &in, &e) < 0) {
+		api_error_from(call, &e);
+		return;
+	}
+	if (ftruncate(out, 0) < 0 || lseek(out, 0, SEEK_SET) < 0) {
+		api_error(call, EMBER_ERROR_INTERNAL, NULL, "truncate the output: %s", strerror(errno));
+		return;
+	}
+	char buf[64 * 1024];
+	for (;;) {
+		ssize_t n = read(in, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			api_error(call, EMBER_ERROR_INTERNAL, NULL, "read blob %s: %s", p.digest, strerror(errno));
+			return;
+		}
+		if (n == 0)
+			break;
+		for (ssize_t off = 0; off < n;) {
+			ssize_t w = write(out, buf + off, (size_t)(n - off));
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w < 0) {
+				api_error(call, errno == ENOSPC ? EMBER_ERROR_RESOURCE_EXHAUSTED : EMBER_ERROR_INTERNAL,
+					  NULL, "write blob %s: %s", p.digest, strerror(errno));
+				return;
+			}
+			off += w;
+		}
+	}
+	api_reply(call, NULL);
 }

@@ -63,10 +63,11 @@ static void on_done(struct pull *p, json_t *image, const struct ember_error *err
 		api_error_from(pc->call, err);
 	} else {
 		log_info(&d->log, "pulled %s (namespace %s)", json_string_value(json_object_get(image, "name")), pc->ns);
-		/* A pull of an image we had already updates it. */
+		/* A pull of an image we had already updates it; a fetch records none. */
 		int fresh = json_equal(json_object_get(image, "created_at"), json_object_get(image, "updated_at"));
-		events_publish(d, pc->ns, fresh ? "/images/create" : "/images/update",
-			       json_pack("{s:O}", "name", json_object_get(image, "name")));
+		if (json_object_get(image, "created_at"))
+			events_publish(d, pc->ns, fresh ? "/images/create" : "/images/update",
+				       json_pack("{s:O}", "name", json_object_get(image, "name")));
 		api_reply(pc->call, json_pack("{s:s, s:o}", "phase", "done", "image", image));
 	}
 	unlink_call(pc);
@@ -219,7 +220,7 @@ void svc_images_pull(struct api_call *call, json_t *params, void *ctx)
 {
 	struct p {
 		const char *namespace, *reference, *platform, *user, *secret;
-		int all_platforms, plain_http;
+		int all_platforms, plain_http, content_only;
 		json_t *labels;
 	} p = { 0 };
 	static const struct api_param table[] = {
@@ -227,6 +228,7 @@ void svc_images_pull(struct api_call *call, json_t *params, void *ctx)
 		{ "reference", API_T_STRING, offsetof(struct p, reference), API_MANDATORY },
 		{ "platform", API_T_STRING, offsetof(struct p, platform), 0 },
 		{ "all_platforms", API_T_BOOL, offsetof(struct p, all_platforms), 0 },
+		{ "content_only", API_T_BOOL, offsetof(struct p, content_only), 0 },
 		{ "plain_http", API_T_BOOL, offsetof(struct p, plain_http), 0 },
 		{ "user", API_T_STRING, offsetof(struct p, user), 0 },
 		{ "secret", API_T_STRING, offsetof(struct p, secret), 0 },
@@ -252,6 +254,7 @@ void svc_images_pull(struct api_call *call, json_t *params, void *ctx)
 		.ns = ns,
 		.platform = p.platform,
 		.all_platforms = p.all_platforms,
+		.content_only = p.content_only,
 		.labels = p.labels,
 		.on_progress = on_progress,
 		.on_done = on_done,

@@ -805,10 +805,15 @@ static void schedule(struct pull *p)
 			return;
 	}
 	if (p->active == 0 && all_done(p)) {
-		if (write_image(p, &e) < 0)
-			pull_fail(p, &e);
-		else
+		if (p->o.content_only) {
+			/* What the done callback gets instead of a record. */
+			p->image = json_pack("{s:s, s:o}", "name", p->image_name, "target", descriptor_to_json(&p->target));
 			finish(p);
+		} else if (write_image(p, &e) < 0) {
+			pull_fail(p, &e);
+		} else {
+			finish(p);
+		}
 	}
 }
 

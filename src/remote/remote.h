@@ -86,6 +86,7 @@ struct pull_options {
 	const char *ns;
 	const char *platform;      /* NULL: the host's */
 	int all_platforms;
+	int content_only;          /* fetch the blobs, write no image record */
 	struct registry_config registry;
 	unsigned concurrency;      /* blobs at once; 0: CONFIG_PULL_CONCURRENCY */
 	unsigned max_attempts;     /* per blob; 0: 6 */
