@@ -484,8 +484,8 @@ const struct cli_command cli_cmd_content_fetch = {
 	.name = "fetch",
 	.args = "REF",
 	.summary = "fetch an image's blobs without recording an image",
-	.help = CLI_HELP("Like pull, but no image record is written: the blobs stay until garbage\n"
-			 "collection unless a lease or a gc.root label holds them."),
+	.help = CLI_HELP("Like pull, but no image record is written. A lease holds the blobs for\n"
+			 "24 hours (see `ember leases ls`)."),
 	.opts = pull_opts,
 	.min_args = 1,
 	.max_args = 1,

@@ -149,7 +149,41 @@ static const struct key api_keys[] = {
 static const struct key debug_keys[] = {
 	{ "level", apply_level }, { "log", apply_log }, { NULL, NULL },
 };
+/* [registry.auths."host"]: docker config.json's "auths" entries, in TOML. */
+static int apply_auths(struct daemon_config *cfg, json_t *v, const char *path, const char *key,
+		       struct ember_error *e)
+{
+	const char *host;
+	json_t *entry, *field;
+
+	if (!json_is_object(v))
+		return err_set(e, EINVAL, "%s: \"%s\" must be a table of registries", path, key);
+	json_object_foreach(v, host, entry) {
+		const char *name;
+		if (!json_is_object(entry))
+			return err_set(e, EINVAL, "%s: \"%s.%s\" must be a table", path, key, host);
+		json_object_foreach(entry, name, field) {
+			if (strcmp(name, "username") && strcmp(name, "password") && strcmp(name, "auth") &&
+			    strcmp(name, "identitytoken"))
+				return err_set(e, EINVAL,
+					       "%s: \"%s.%s.%s\": unknown key (username, password, auth, identitytoken)",
+					       path, key, host, name);
+			if (!json_is_string(field))
+				return err_set(e, EINVAL, "%s: \"%s.%s.%s\" must be a string", path, key, host, name);
+		}
+	}
+	json_t *doc = json_pack("{s:O}", "auths", v);
+	char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+	json_decref(doc);
+	if (!text)
+		return err_set(e, ENOMEM, "out of memory");
+	free(cfg->auths);
+	cfg->auths = text;
+	return 0;
+}
+
 static const struct key registry_keys[] = {
+	{ "auths", apply_auths },
 	{ "config_path", apply_certs_dir },
 	{ "docker_config", apply_docker_config },
 	{ "stall_timeout", apply_stall_timeout },
@@ -256,6 +290,7 @@ void config_done(struct daemon_config *cfg)
 	free(cfg->group);
 	free(cfg->certs_dir);
 	free(cfg->docker_config);
+	free(cfg->auths);
 	free(cfg->warnings);
 	memset(cfg, 0, sizeof(*cfg));
 }

@@ -23,6 +23,10 @@
  *   docker_config = "/root/.docker/config.json"  # credentials (default: none)
  *   stall_timeout = 30               # seconds without a byte before a retry
  *
+ *   [registry.auths."registry.example.com"]   # credentials, as in config.json
+ *   username = "fleet"
+ *   password = "..."                 # or auth = base64("user:password")
+ *
  * Unknown keys are reported as warnings and ignored, so a newer file still
  * starts an older daemon. Wrong types and bad values are errors.
  */
@@ -41,6 +45,7 @@ struct daemon_config {
 	int use_syslog;
 	char *certs_dir;     /* [registry] config_path */
 	char *docker_config; /* NULL: none */
+	char *auths;         /* [registry.auths] as docker config.json text, or NULL */
 	long stall_timeout_s;
 	char *warnings;   /* newline-separated, for the caller to log */
 };

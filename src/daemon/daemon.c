@@ -277,6 +277,8 @@ static void reload(struct daemon *d, const struct flags *flags)
 	free(d->cfg.docker_config);
 	d->cfg.docker_config = TAKE_PTR(cfg.docker_config);
 	d->cfg.stall_timeout_s = cfg.stall_timeout_s;
+	free(d->cfg.auths);
+	d->cfg.auths = TAKE_PTR(cfg.auths);
 	config_done(&cfg);
 	log_info(&d->log, "configuration reloaded (log level %s)", log_level_name(d->log.level));
 }

@@ -6,9 +6,26 @@
 #include <string.h>
 
 #include "daemon/daemon.h"
+#include "daemon/gc.h"
 #include "daemon/services.h"
 #include "daemon/svc-images.h"
 #include "util/timestamp.h"
+
+/* Images were removed: collect what they alone used, after this round of
+   calls (a burst of removals costs one collection). */
+static void gc_soon(struct loop_source *s, void *userdata)
+{
+	struct daemon *d = userdata;
+	struct gc_stats st;
+	struct ember_error e;
+
+	(void)s;
+	if (gc_run(d, &st, &e) < 0)
+		log_warn(&d->log, "garbage collection: %s", e.message);
+	else if (st.removed_blobs)
+		log_info(&d->log, "garbage collection: removed %llu blob(s), %llu bytes",
+			 (unsigned long long)st.removed_blobs, (unsigned long long)st.removed_bytes);
+}
 
 int images_start(struct daemon *d, struct ember_error *e)
 {
@@ -28,13 +45,14 @@ int images_start(struct daemon *d, struct ember_error *e)
 	d->remote.loop = d->loop;
 	d->remote.cs = &d->cs;
 	d->remote.meta = &d->meta;
-	d->remote.http = http_new(d->loop, e);
-	if (!d->remote.http) {
-		content_close(&d->cs);
-		return -e->code;
-	}
+	/* The HTTP engine (libcurl) starts with the first pull or push. */
 #endif
 	d->images_up = 1;
+	d->gc_soon = loop_add_defer(d->loop, gc_soon, d, "gc", e);
+	if (!d->gc_soon) {
+		images_stop(d);
+		return -e->code;
+	}
 	return 0;
 }
 
@@ -46,6 +64,7 @@ void images_stop(struct daemon *d)
 	pulls_shutdown(d);
 	d->remote.http = http_free(d->remote.http);
 #endif
+	d->gc_soon = loop_source_free(d->gc_soon);
 	content_close(&d->cs);
 	d->images_up = 0;
 }
@@ -135,6 +154,7 @@ void svc_images_delete(struct api_call *call, json_t *params, void *ctx)
 		api_error_from(call, &e);
 	} else {
 		events_publish(d, ns, "/images/delete", json_pack("{s:s}", "name", name));
+		loop_defer_arm(d->gc_soon);
 		api_reply(call, NULL);
 	}
 	free(name);

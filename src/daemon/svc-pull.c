@@ -3,12 +3,16 @@
 #include <errno.h>
 #include <stddef.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "daemon/daemon.h"
 #include "daemon/services.h"
 #include "daemon/svc-images.h"
 #include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/timestamp.h"
 
 struct pull_call {
 	struct daemon *d;
@@ -52,6 +56,35 @@ static void on_progress(struct pull *p, json_t *progress, void *userdata)
 	send_progress(userdata, progress);
 }
 
+static void add_resource(const char *digest, void *userdata)
+{
+	json_array_append_new(userdata, json_pack("{s:s, s:s}", "type", "content", "id", digest));
+}
+
+/* A fetch records no image: as containerd does, a lease keeps its blobs
+   for a day, long enough to use them (or to label them gc.root). */
+#define FETCH_LEASE_SECONDS (24 * 3600)
+static void lease_fetched(struct pull_call *pc, struct pull *p, json_t *image)
+{
+	char id[32], suffix[13], now[TIMESTAMP_LEN];
+	struct ember_error e;
+
+	fs_random_suffix(suffix);
+	snprintf(id, sizeof(id), "fetch-%s", suffix);
+	timestamp_now(now);
+	json_t *res = json_array();
+	pull_foreach_digest(p, add_resource, res);
+	json_t *rec = json_pack("{s:s, s:{s:s}, s:s, s:I, s:o}", "name", id, "labels", "ember.io/fetched",
+				json_string_value(json_object_get(image, "name")), "created_at", now, "expires_at",
+				(json_int_t)time(NULL) + FETCH_LEASE_SECONDS, "resources", res);
+	if (!rec || meta_object_put(&pc->d->meta, pc->ns, "leases", id, rec, &e) < 0)
+		log_warn(&pc->d->log, "fetch %s: lease: %s", json_string_value(json_object_get(image, "name")),
+			 rec ? e.message : "out of memory");
+	else
+		json_object_set_new(image, "lease", json_string(id));
+	json_decref(rec);
+}
+
 static void on_done(struct pull *p, json_t *image, const struct ember_error *err, void *userdata)
 {
 	struct pull_call *pc = userdata;
@@ -68,6 +101,8 @@ static void on_done(struct pull *p, json_t *image, const struct ember_error *err
 		if (json_object_get(image, "created_at"))
 			events_publish(d, pc->ns, fresh ? "/images/create" : "/images/update",
 				       json_pack("{s:O}", "name", json_object_get(image, "name")));
+		else
+			lease_fetched(pc, p, image);
 		api_reply(pc->call, json_pack("{s:s, s:o}", "phase", "done", "image", image));
 	}
 	unlink_call(pc);
@@ -136,6 +171,7 @@ static void registry_settings(const struct daemon *d, struct registry_config *rc
 {
 	rc->certs_dir = d->cfg.certs_dir;
 	rc->docker_config = d->cfg.docker_config;
+	rc->auths = d->cfg.auths;
 	rc->user = user;
 	rc->secret = secret;
 	rc->plain_http = plain_http;

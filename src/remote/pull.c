@@ -886,6 +886,8 @@ int pull_start(struct remote *rm, const struct pull_options *o, struct pull **ou
 	} else {
 		platform_default(&p->want);
 	}
+	if (!rm->http && !(rm->http = http_new(rm->loop, e)))
+		goto fail;
 	if (registry_open(rm->http, o->reference, &o->registry, &p->reg, e) < 0)
 		goto fail;
 	p->image_name = reference_string(registry_reference(p->reg));

@@ -587,6 +587,8 @@ int push_start(struct remote *rm, const struct push_options *o, struct push **ou
 		err_set(e, ENOMEM, "out of memory");
 		goto fail;
 	}
+	if (!rm->http && !(rm->http = http_new(rm->loop, e)))
+		goto fail;
 	if (registry_open(rm->http, o->reference, &o->registry, &p->reg, e) < 0)
 		goto fail;
 	p->target_name = reference_string(registry_reference(p->reg));

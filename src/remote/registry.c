@@ -36,6 +36,7 @@ struct registry {
 	struct registry_hosts hosts;
 	char *user, *secret;
 	int has_creds;
+	int use_basic;  /* a host asked for basic auth: send it up front from now on */
 	struct token *tokens;
 	long stall_timeout_s;
 };
@@ -98,11 +99,16 @@ static void load_creds(struct registry *reg, const struct registry_config *cfg)
 		reg->has_creds = reg->user && reg->secret;
 		return;
 	}
+	struct ember_error e;
+	if (cfg->auths &&
+	    auth_dockercfg_lookup(cfg->auths, strlen(cfg->auths), reg->ref.domain, &reg->user, &reg->secret, &e) == 0) {
+		reg->has_creds = 1;
+		return;
+	}
 	if (!cfg->docker_config || !*cfg->docker_config)
 		return;
 	char *text = NULL;
 	size_t len;
-	struct ember_error e;
 	if (fs_read_file(AT_FDCWD, cfg->docker_config, 1 << 20, &text, &len, &e) < 0)
 		return;
 	if (auth_dockercfg_lookup(text, len, reg->ref.domain, &reg->user, &reg->secret, &e) == 0)
@@ -302,6 +308,7 @@ static void answer_challenge(struct registry_call *c, const struct http_response
 			fail_call(c, &e);
 			return;
 		}
+		c->reg->use_basic = 1;
 		if (call_send(c, &e) < 0)
 			fail_call(c, &e);
 		return;
@@ -467,7 +474,7 @@ static int call_send(struct registry_call *c, struct ember_error *e)
 	char scope[600];
 	const char *want = c->challenge.scope ? c->challenge.scope : call_scope(c, scope, sizeof(scope));
 	const char *token = token_find(reg, h->host, want);
-	int basic = !token && reg->has_creds && c->challenge.scheme && !strcmp(c->challenge.scheme, "basic");
+	int basic = !token && reg->has_creds && reg->use_basic;
 	if (token) {
 		char *line;
 		if (asprintf(&line, "Authorization: Bearer %s", token) >= 0) {

@@ -24,6 +24,7 @@
 struct registry_config {
 	const char *certs_dir;     /* e.g. /etc/ember/certs.d; NULL: none */
 	const char *docker_config; /* a docker config.json with credentials, or NULL */
+	const char *auths;         /* the daemon config's credentials, config.json-shaped text, or NULL */
 	const char *user;          /* explicit credentials win over the file */
 	const char *secret;
 	int plain_http;
@@ -74,7 +75,7 @@ const char *registry_call_host(const struct registry_call *c);
 
 struct remote {
 	struct loop *loop;
-	struct http *http;
+	struct http *http;   /* made on first use: an idle daemon carries no libcurl state */
 	struct content_store *cs;
 	struct meta *meta;
 };

@@ -59,18 +59,18 @@ PIDS+=("$EPID")
 # a private /run in its own mount namespace so nothing leaks onto the host.
 mkdir -p "$T/ctd"
 printf 'version = 2\n' >"$T/ctd/config.toml"
-unshare --mount --propagation unchanged sh -c \
-	'mount --make-rprivate /run && mount -t tmpfs tmpfs /run && exec containerd --config "$1/config.toml" --root "$1/root" --state "$1/state" --address "$1/c.sock"' \
+unshare --mount --propagation private sh -c \
+	'mount -t tmpfs tmpfs /run && exec containerd --config "$1/config.toml" --root "$1/root" --state "$1/state" --address "$1/c.sock"' \
 	sh "$T/ctd" >"$T/ctd.log" 2>&1 &
 CPID=$!
 PIDS+=("$CPID")
 
 # containerd's first start on a new machine (or a loaded one) takes seconds.
 wait_api() { # what command...
-	local what=$1 i
+	local what=$1 end=$((SECONDS + 60))
 	shift
-	for i in $(seq 600); do
-		"$@" >/dev/null 2>&1 && return 0
+	while [ "$SECONDS" -lt "$end" ]; do
+		timeout 5 "$@" >/dev/null 2>&1 && return 0
 		sleep 0.1
 	done
 	echo "bench: $what did not answer within 60 s; its log:" >&2

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "unit.h"
 
+#include <jansson.h>
+
 #include "daemon/config.h"
 
 static int parse(struct daemon_config *c, const char *text, struct ember_error *e)
@@ -23,6 +25,53 @@ static void test_defaults(void **state)
 	assert_int_equal(c.use_syslog, 0);
 	assert_null(c.warnings);
 	config_done(&c);
+}
+
+static void test_registry_table(void **state)
+{
+	static const char text[] =
+		"[registry]\n"
+		"config_path = \"/etc/x/certs.d\"\n"
+		"docker_config = \"/root/.docker/config.json\"\n"
+		"stall_timeout = 5\n"
+		"[registry.auths.\"127.0.0.1:5000\"]\n"
+		"username = \"u\"\n"
+		"password = \"p\"\n";
+	struct daemon_config c;
+	struct ember_error e;
+
+	(void)state;
+	assert_int_equal(parse(&c, "", &e), 0);
+	assert_string_equal(c.certs_dir, CONFIG_DEFAULT_CERTS_DIR);
+	assert_null(c.docker_config);
+	assert_null(c.auths);
+	assert_int_equal(c.stall_timeout_s, 30);
+	config_done(&c);
+
+	assert_int_equal(parse(&c, text, &e), 0);
+	assert_string_equal(c.certs_dir, "/etc/x/certs.d");
+	assert_string_equal(c.docker_config, "/root/.docker/config.json");
+	assert_int_equal(c.stall_timeout_s, 5);
+	assert_non_null(c.auths);
+	json_t *j = json_loads(c.auths, 0, NULL);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(json_object_get(j, "auths"),
+									       "127.0.0.1:5000"), "username")), "u");
+	json_decref(j);
+	config_done(&c);
+
+	static const char *const bad[][2] = {
+		{ "[registry]\nstall_timeout = 0\n", "seconds from 1 to 3600" },
+		{ "[registry]\nstall_timeout = \"5\"\n", "seconds from 1 to 3600" },
+		{ "[registry]\nconfig_path = \"relative\"\n", "absolute path" },
+		{ "[registry.auths.\"h\"]\nuser = \"x\"\n", "unknown key" },
+		{ "[registry.auths.\"h\"]\npassword = 1\n", "must be a string" },
+		{ "[registry]\nauths = 1\n", "table of registries" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		if (parse(&c, bad[i][0], &e) == 0)
+			fail_msg("accepted: %s", bad[i][0]);
+		assert_msg_contains(&e, bad[i][1]);
+	}
 }
 
 static void test_full_file(void **state)
@@ -137,6 +186,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_full_file),
+		cmocka_unit_test(test_registry_table),
 		cmocka_unit_test(test_unknown_keys_warn),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_load_missing_file),
