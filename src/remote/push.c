@@ -157,6 +157,22 @@ static void fail_status(struct push *p, struct registry_call *c, const char *wha
 	push_fail(p, &e);
 }
 
+/* A call's end: 1 when it got one of the wanted statuses (0-terminated),
+   else the push has failed and 0. */
+static int answered(struct push *p, struct registry_call *c, int result, const struct http_response *resp,
+		    const struct ember_error *err, const char *what, const long *want)
+{
+	if (result < 0) {
+		push_fail(p, err);
+		return 0;
+	}
+	for (; *want; want++)
+		if (resp->status == *want)
+			return 1;
+	fail_status(p, c, what, resp);
+	return 0;
+}
+
 /* ---- blobs ----------------------------------------------------------------- */
 
 static void next_blob(struct push *p);
@@ -186,14 +202,8 @@ static void blob_put_done(struct registry_call *c, int result, const struct http
 	struct push *p = userdata;
 	struct push_blob *b = &p->blobs[p->cur_blob];
 
-	if (result < 0) {
-		push_fail(p, err);
+	if (!answered(p, c, result, resp, err, b->digest, (const long[]){ 201, 204, 0 }))
 		return;
-	}
-	if (resp->status != 201 && resp->status != 204) {
-		fail_status(p, c, b->digest, resp);
-		return;
-	}
 	b->state = P_DONE;
 	b->offset = b->size;
 	p->cur_blob++;
@@ -238,11 +248,9 @@ static void blob_patch_done(struct registry_call *c, int result, const struct ht
 	struct push_blob *b = &p->blobs[p->cur_blob];
 	uint64_t chunk = p->o.chunk_size;
 
-	if (result < 0) {
-		push_fail(p, err);
+	if (!answered(p, c, result, resp, err, b->digest, (const long[]){ 202, 0 }))
 		return;
-	}
-	if (resp->status != 202 || !resp->location) {
+	if (!resp->location) {
 		fail_status(p, c, b->digest, resp);
 		return;
 	}
@@ -387,14 +395,8 @@ static void manifest_put_done(struct registry_call *c, int result, const struct 
 	struct push *p = userdata;
 	struct push_manifest *m = &p->manifests[p->cur_manifest];
 
-	if (result < 0) {
-		push_fail(p, err);
+	if (!answered(p, c, result, resp, err, m->digest, (const long[]){ 200, 201, 0 }))
 		return;
-	}
-	if (resp->status != 201 && resp->status != 200) {
-		fail_status(p, c, m->digest, resp);
-		return;
-	}
 	p->cur_manifest++;
 	next_manifest(p);
 }
