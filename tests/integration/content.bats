@@ -403,3 +403,28 @@ EOF
 	run -0 raw call io.ember.Content.Info "{\"digest\": \"$M_LAYERS\"}"
 	[ "$(jget 'j["parameters"]["blob"]["size"]' <<<"$output")" = "$(bb_size "$M_LAYERS")" ]
 }
+
+@test "content: images check --verify finds a blob whose bytes changed on disk" {
+	import_bb
+	assert_complete "$BB"
+	local f
+	f=$(blob_path "$M_LAYERS")
+	chmod u+w "$f"
+	printf 'X' | dd of="$f" bs=1 seek=1000 conv=notrunc status=none
+	# Without --verify only presence is checked.
+	run -0 e images check "$BB"
+	[ "${lines[-1]}" = "$BB: complete (3/3 blobs)" ]
+	run -1 e images check --verify "$BB"
+	echo "$output"
+	[[ "$output" == *"$M_LAYERS"* ]]
+	[ "${lines[-1]}" = "$BB: incomplete (3/3 blobs, verified)" ]
+	run -1 e --json images check --verify "$BB"
+	[ "$(jget '[b["verified"] for b in j["blobs"] if b["digest"] == "'"$M_LAYERS"'"]' <<<"$output")" = "[false]" ]
+	[ "$(jget 'j["complete"]' <<<"$output")" = false ]
+	# A missing blob: incomplete, named.
+	rm -f "$(blob_path "$M_CONFIG")"
+	run -1 e images check "$BB"
+	echo "$output"
+	[[ "$output" == *"  missing $M_CONFIG"* ]]
+	[ "${lines[-1]}" = "$BB: incomplete (2/3 blobs)" ]
+}

@@ -413,3 +413,66 @@ gaps() {
 	assert_complete "$bbref"
 	stop_daemon
 }
+
+# ---- more -----------------------------------------------------------------------------------------
+
+@test "faults: garbage collection during a pull keeps what the pull has fetched so far" {
+	big_setup
+	rules "{\"path\": \"/blobs/$BIGL\", \"method\": \"GET\", \"first\": 1, \"stall_after\": 2000000, \"stall_seconds\": 60}"
+	daemon_up "stall_timeout = 3"
+	"$EMBER" --address "$SOCK" pull --plain-http "$REF" >"$T/pull.out" 2>&1 &
+	local pid=$!
+	bg_track "$pid"
+	wait_until 60 grep -q '"fault": "stall_after"' "$PROXY_P_LOG"
+	# The manifest and the config at least are in the store now; gc must
+	# leave them (and every finished layer) to the pull.
+	local before
+	before=$(store_digests)
+	grep -qx "$IMAGE_DIGEST" <<<"$before"
+	grep -qx "$M_CONFIG" <<<"$before"
+	run -0 e --json content gc
+	echo "$output"
+	[ "$(jget 'j["removed_blobs"]' <<<"$output")" = 0 ]
+	# (The pull goes on meanwhile: the store may have grown, not shrunk.)
+	local d after
+	after=$(store_digests)
+	for d in $before; do
+		grep -qx "$d" <<<"$after"
+	done
+	local r=0
+	wait "$pid" || r=$?
+	cat "$T/pull.out"
+	[ "$r" = 0 ]
+	[ "$(tail -1 "$T/pull.out")" = "$REF: pulled $IMAGE_DIGEST" ]
+	assert_complete "$REF"
+}
+
+@test "faults: a redirect to another host carries no credentials (basic and token)" {
+	local mode
+	for mode in basic token; do
+		registry_start "r$mode" "$mode"
+		image_busybox "$T/bb"
+		info_manifest
+		local a=REGISTRY_R${mode^^}_ADDR c=REGISTRY_R${mode^^}_CREDS
+		registry_push_oci "$T/bb" "${!a}/test/busybox:latest"
+		faultproxy_start "p$mode" "r$mode"
+		faultproxy_set "p$mode" '{"rules": [{"path": "/blobs/sha256:", "method": "GET", "redirect": true, "host": "localhost"}]}'
+	done
+	daemon_up
+	for mode in basic token; do
+		local pa=PROXY_P${mode^^}_ADDR c=REGISTRY_R${mode^^}_CREDS
+		REF=${!pa}/test/busybox:latest
+		run e pull --plain-http -u "${!c}" "$REF"
+		echo "$output"
+		[ "$status" -eq 0 ]
+		assert_complete "$REF"
+		# The first leg had them, the leg to localhost did not.
+		[ "$(plog_count "p$mode" "$(is_blob_get $M_LAYERS) and r['status'] == 307 and r['auth']")" = 1 ]
+		[ "$(plog_count "p$mode" "r['path'] == '/_redirect/v2/test/busybox/blobs/$M_LAYERS' and r['status'] == 200")" = 1 ]
+		[ "$(plog_count "p$mode" "r['path'].startswith('/_redirect/') and r['auth']")" = 0 ]
+		# A fresh store for the next mode (the blobs would be there).
+		e images rm "$REF"
+		e content gc
+		[ "$(store_digests)" = "" ]
+	done
+}

@@ -564,3 +564,78 @@ done = [r for r in recs if r["phase"] == "done" and "blobs" in r]
 assert done and all(b["status"] == "done" and b["offset"] == b["size"] for b in done[-1]["blobs"]), done
 EOF
 }
+
+# ---- more ---------------------------------------------------------------------------------
+
+@test "pull: two pulls of the same image at once both succeed, and each blob is fetched once" {
+	busybox_on r
+	faultproxy_start p r
+	# The layer takes a second: the pulls overlap.
+	faultproxy_set p "{\"rules\": [{\"path\": \"/blobs/$M_LAYERS\", \"delay\": 1}]}"
+	daemon_up
+	local ref=$PROXY_P_ADDR/test/busybox:latest
+	"$EMBER" --address "$SOCK" -n one pull --plain-http "$ref" >"$T/one.out" 2>&1 &
+	local p1=$!
+	"$EMBER" --address "$SOCK" -n two pull --plain-http "$ref" >"$T/two.out" 2>&1 &
+	local p2=$!
+	bg_track "$p1" "$p2"
+	local r1=0 r2=0
+	wait "$p1" || r1=$?
+	wait "$p2" || r2=$?
+	cat "$T/one.out" "$T/two.out"
+	[ "$r1" = 0 ] && [ "$r2" = 0 ]
+	[ "$(tail -1 "$T/one.out")" = "$ref: pulled $IMAGE_DIGEST" ]
+	[ "$(tail -1 "$T/two.out")" = "$ref: pulled $IMAGE_DIGEST" ]
+	assert_complete "$ref" one
+	assert_complete "$ref" two
+	[ "$(plog_count p "$(is_blob_get $M_LAYERS) and r['status'] == 200")" = 1 ]
+	[ "$(store_digests)" = "$(busybox_blobs)" ]
+}
+
+@test "pull: a token the registry stops taking (401 invalid_token) is replaced by a fresh one" {
+	busybox_on tok token
+	faultproxy_start p tok
+	# Once, the layer's request is refused as a registry refuses an expired
+	# or revoked token. (Tokens that expire by the clock are no test here:
+	# ember treats every token as good for at least 60 s, as the token
+	# spec says, and docker-registry allows 60 s of skew.)
+	local challenge="Bearer realm=\\\"$REGISTRY_TOK_TOKEN_REALM\\\",service=\\\"ember-test-registry\\\",scope=\\\"repository:test/busybox:pull\\\",error=\\\"invalid_token\\\""
+	faultproxy_set p "{\"rules\": [{\"path\": \"/blobs/$M_LAYERS\", \"method\": \"GET\", \"first\": 1, \"status\": 401, \"headers\": {\"WWW-Authenticate\": \"$challenge\"}}]}"
+	daemon_up
+	local ref=$PROXY_P_ADDR/test/busybox:latest before
+	before=$(grep -c '"account": "ember"' "$REGISTRY_TOK_TOKEN_LOG" || true)
+	run e pull --plain-http -u "$REGISTRY_TOK_CREDS" "$ref"
+	assert_pulled "$ref"
+	assert_complete "$ref"
+	[ "$(plog_count p "$(is_blob_get $M_LAYERS) and r['status'] == 401 and r['auth']")" = 1 ]
+	[ "$(plog_count p "$(is_blob_get $M_LAYERS) and r['status'] == 200 and r['auth']")" = 1 ]
+	# One token at the start, one after the refusal.
+	[ "$(grep -c '"account": "ember"' "$REGISTRY_TOK_TOKEN_LOG")" = $((before + 2)) ]
+}
+
+@test "pull: a hosts.toml with a wrong type is a clear error naming the file and line" {
+	busybox_on r
+	hosts_toml "$REGISTRY_R_ADDR" <<EOF
+server = "http://$REGISTRY_R_ADDR"
+ca = 5
+EOF
+	daemon_up
+	run -1 e --debug pull "$REF"
+	echo "$output"
+	[[ "$output" == *"$T/certs.d/$REGISTRY_R_ADDR/hosts.toml:2:"* ]]
+	[[ "$output" == *'"ca" must be a string or an array of strings'* ]]
+	[[ "$output" == *"io.ember.InvalidArgument"* ]]
+	assert_no_image "$REF"
+	hosts_toml "$REGISTRY_R_ADDR" <<EOF
+server = "ftp://$REGISTRY_R_ADDR"
+EOF
+	run -1 e pull "$REF"
+	echo "$output"
+	[[ "$output" == *"unsupported scheme"* ]]
+	# Fixed, it works (server with http://: no --plain-http needed).
+	hosts_toml "$REGISTRY_R_ADDR" <<EOF
+server = "http://$REGISTRY_R_ADDR"
+EOF
+	run e pull "$REF"
+	assert_pulled "$REF"
+}
