@@ -34,6 +34,14 @@ static int aerr(struct archive *a, struct ember_error *e, const char *what)
 	return err_set(e, code, "%s: %s", what, msg ? msg : "archive error");
 }
 
+/* The archive being imported cannot be read: bad input, not ember's fault. */
+static int bad_archive(struct archive *a, struct ember_error *e, const char *what)
+{
+	int r = aerr(a, e, what);
+	snprintf(e->name, sizeof(e->name), "%s", EMBER_ERROR_INVALID_ARGUMENT);
+	return r;
+}
+
 static int write_entry_header(struct archive *a, const char *name, int64_t size, struct ember_error *e)
 {
 	struct archive_entry *ent = archive_entry_new();
@@ -278,7 +286,8 @@ static int read_small(struct archive *a, const char *name, int64_t size, char **
 	la_ssize_t n = size ? archive_read_data(a, buf, (size_t)size) : 0;
 	if (n != size) {
 		free(buf);
-		return n < 0 ? aerr(a, e, name) : err_set(e, EPIPE, "%s: truncated", name);
+		return n < 0 ? bad_archive(a, e, name)
+			     : err_set_name(e, EMBER_ERROR_INVALID_ARGUMENT, EPIPE, "%s: truncated", name);
 	}
 	buf[size] = '\0';
 	*out = buf;
@@ -313,7 +322,7 @@ static int store_entry(struct import_ctx *ic, struct archive *a, const char *pat
 			break;
 		if (n < 0) {
 			content_writer_abort(w);
-			return aerr(a, e, path);
+			return bad_archive(a, e, path);
 		}
 		done += n;
 		if (done > size) {
@@ -355,7 +364,7 @@ static int read_archive(struct import_ctx *ic, int fd, struct ember_error *e)
 	archive_read_support_filter_gzip(a);
 	archive_read_support_filter_zstd(a);
 	if (archive_read_open_fd(a, fd, 64 * 1024) != ARCHIVE_OK) {
-		r = aerr(a, e, "not a tar archive");
+		r = bad_archive(a, e, "not a tar archive");
 		goto out;
 	}
 	for (;;) {
@@ -363,7 +372,7 @@ static int read_archive(struct import_ctx *ic, int fd, struct ember_error *e)
 		if (rr == ARCHIVE_EOF)
 			break;
 		if (rr != ARCHIVE_OK && rr != ARCHIVE_WARN) {
-			r = aerr(a, e, entries ? "damaged archive" : "not a tar archive");
+			r = bad_archive(a, e, entries ? "damaged archive" : "not a tar archive");
 			break;
 		}
 		if (++entries > ARCHIVE_MAX_ENTRIES) {

@@ -429,6 +429,8 @@ static void start_next_doc(struct pull *p)
 			.on_done = doc_done,
 			.userdata = p,
 		};
+		/* The "resolving" phase the API promises: one reply per document. */
+		report(p, 1);
 		if (registry_call(p->reg, path, &o, &p->doc_call, &e) < 0)
 			pull_fail(p, &e);
 		return;

@@ -51,6 +51,8 @@ struct registry_call {
 	struct http_request *token_req;
 	struct auth_challenge challenge;
 	int intercepted;    /* this response is ours (401): hide it from the caller */
+	int error_body;     /* this response is an error (not 2xx): its body is not data */
+	int64_t delivered;  /* body bytes handed to the caller, over every attempt */
 	char *token_body;
 	size_t token_len;
 	struct ember_error last_err;
@@ -245,6 +247,10 @@ static int on_headers(struct http_request *r, const struct http_response *resp, 
 	c->intercepted = resp->status == 401 && resp->www_authenticate && c->auth_tries < 2;
 	if (c->intercepted)
 		return 0;
+	/* The body of an error answer (404 from a mirror, 429, 500...) is a
+	   message, not the caller's data: a blob's ingest must not get it, and
+	   it must not keep the call from going on to the next host. */
+	c->error_body = resp->status < 200 || resp->status >= 300;
 	return c->o.on_headers ? c->o.on_headers(c, resp, c->o.userdata) : 0;
 }
 
@@ -253,8 +259,9 @@ static int on_data(struct http_request *r, const char *data, size_t len, void *u
 	struct registry_call *c = userdata;
 
 	(void)r;
-	if (c->intercepted)
+	if (c->intercepted || c->error_body)
 		return 0;
+	c->delivered += (int64_t)len;
 	return c->o.on_data ? c->o.on_data(c, data, len, c->o.userdata) : 0;
 }
 
@@ -416,7 +423,7 @@ static void on_done(struct http_request *r, int result, const struct http_respon
 	/* Mirrors: a host that cannot serve this is skipped for the next. */
 	size_t next = next_host(c->reg, c->host + 1, c->o.cap);
 	int try_next = next < c->reg->hosts.n && !c->o.no_fallback &&
-		       (result < 0 || retryable_status(resp->status)) && http_request_received(r) == 0;
+		       (result < 0 || retryable_status(resp->status)) && c->delivered == 0;
 	if (try_next) {
 		if (result < 0) {
 			c->last_err = *err;
@@ -507,6 +514,7 @@ static int call_send(struct registry_call *c, struct ember_error *e)
 		.userdata = c,
 	};
 	c->intercepted = 0;
+	c->error_body = 0;
 	c->req = http_start(reg->http, &o, e);
 	if (!c->req)
 		r = -e->code;
