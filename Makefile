@@ -194,8 +194,8 @@ EMBER_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -Wvla -Wshadow \
 	-D_GNU_SOURCE -I$(O)/include -include src/util/kconfig.h -I$(GEN) -Iinclude -Isrc \
 	$(FLAVOUR_CFLAGS)
 
-# A change of compiler, flags or flavour rebuilds everything.
-BUILD_ID := $(CC) | $(CFLAGS) | $(EMBER_CFLAGS) | $(LDFLAGS) | $(FLAVOUR)
+# A change of compiler, flags, sysroot (new libraries) or flavour rebuilds everything.
+BUILD_ID := $(CC) | $(SYSROOT) | $(CFLAGS) | $(EMBER_CFLAGS) | $(LDFLAGS) | $(FLAVOUR)
 $(O)/.build-id: FORCE
 	@mkdir -p $(O)
 	@if [ "$$(cat $@ 2>/dev/null)" != '$(BUILD_ID)' ]; then echo '$(BUILD_ID)' > $@; fi

@@ -77,7 +77,7 @@ setup_arch() {
 	else
 		die "cannot build for $ARCH on a $(uname -m) host"
 	fi
-	need_tools apt-get dpkg-source dpkg-deb dpkg-query make cmake pkg-config flock sha256sum
+	need_tools apt-get dpkg-source dpkg-deb dpkg-query make cmake pkg-config flock sha256sum patch
 	# The compiler's identity is part of the cache key.
 	COMPILER_ID=$("$ID_CC" --version | head -n 1)
 	KHEADERS_ID="$KHEADERS_PKG $(dpkg-query -W -f '${Version}' "$KHEADERS_PKG" 2>/dev/null)" ||
@@ -341,6 +341,7 @@ key_material() {
 	local pkg
 	echo "arch=$ARCH"
 	echo "script=$(sha256sum <"$SCRIPT" | cut -d' ' -f1)"
+	echo "patches=$(patches_id)"
 	echo "compiler=$COMPILER_ID"
 	echo "cflags=$SYSROOT_CFLAGS"
 	echo "libc=$LIBC_ID"
@@ -348,6 +349,12 @@ key_material() {
 	for pkg in "${SOURCE_PACKAGES[@]}"; do
 		echo "source=${DSC[$pkg]} ${DSC_SHA[$pkg]}"
 	done
+}
+
+# One hash over ember's patches to the libraries (names and contents).
+patches_id() {
+	(cd "$HERE" && find patches -type f -name '*.patch' 2>/dev/null | LC_ALL=C sort | xargs -r sha256sum) |
+		sha256sum | cut -d' ' -f1
 }
 
 # Offline: newest complete sysroot made by this script with this compiler and CFLAGS.
@@ -395,11 +402,17 @@ common_env() {
 	return 0
 }
 
-# Unpack a source package (Debian patches applied) into $BUILD/<pkg> and cd there.
+# Unpack a source package (Debian patches applied) into $BUILD/<pkg> and cd
+# there, then apply ember's own fixes from patches/<pkg>/ (each says why).
 unpack() {
+	local p
 	rm -rf "${BUILD:?}/$1"
 	dpkg-source -x "$CACHE/src/${DSC[$1]}" "$BUILD/$1"
 	cd "$BUILD/$1"
+	for p in "$HERE/patches/$1"/*.patch; do
+		[[ -f $p ]] || continue
+		patch -p1 --forward --no-backup-if-mismatch <"$p"
+	done
 }
 
 # The layout plus the pkg-config wrapper the later builds and the Makefile use.

@@ -21,6 +21,7 @@ struct http {
 	struct loop_source *timer;
 	struct http_request *requests;
 	int checking; /* inside check_done: frees are deferred to it */
+	int verbose;  /* $EMBER_HTTP_TRACE: libcurl's trace on stderr */
 };
 
 struct http_request {
@@ -373,6 +374,7 @@ struct http *http_new(struct loop *loop, struct ember_error *e)
 		return NULL;
 	}
 	h->loop = loop;
+	h->verbose = getenv("EMBER_HTTP_TRACE") != NULL;
 	h->multi = curl_multi_init();
 	if (!h->multi) {
 		free(h);
@@ -437,6 +439,8 @@ struct http_request *http_start(struct http *h, const struct http_options *o, st
 	SETOPT(CURLOPT_PRIVATE, (char *)r);
 	SETOPT(CURLOPT_ERRORBUFFER, r->errbuf);
 	SETOPT(CURLOPT_NOSIGNAL, 1L);
+	if (h->verbose)
+		SETOPT(CURLOPT_VERBOSE, 1L);
 	SETOPT(CURLOPT_PROTOCOLS_STR, "http,https");
 	SETOPT(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
 	SETOPT(CURLOPT_HEADERFUNCTION, on_header);
