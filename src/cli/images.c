@@ -417,6 +417,15 @@ static int images_import(struct cli *cli, const struct cli_args *a)
 	return CLI_OK;
 }
 
+static json_t *check_params(struct cli *cli, const struct cli_args *a, const char *name)
+{
+	json_t *params = with_ns(cli, json_pack("{s:s, s:b, s:b}", "name", name, "verify", cli_flag(a, "verify") > 0,
+						"all_platforms", cli_flag(a, "all-platforms") > 0));
+	if (cli_arg(a, "platform"))
+		json_object_set_new(params, "platform", json_string(cli_arg(a, "platform")));
+	return params;
+}
+
 static int images_check(struct cli *cli, const struct cli_args *a)
 {
 	int failed = 0;
@@ -424,8 +433,7 @@ static int images_check(struct cli *cli, const struct cli_args *a)
 	for (int i = 0; i < a->npos; i++) {
 		json_t *reply;
 		if (cli_call(cli, "io.ember.Images.Check",
-			     with_ns(cli, json_pack("{s:s, s:b}", "name", a->pos[i], "verify",
-						    cli_flag(a, "verify") > 0)), &reply) < 0) {
+			     check_params(cli, a, a->pos[i]), &reply) < 0) {
 			failed = 1;
 			continue;
 		}
@@ -463,6 +471,8 @@ static const struct cli_opt import_opts[] = {
 };
 static const struct cli_opt check_opts[] = {
 	{ "verify", 0, NULL, "hash every blob again" },
+	{ "platform", 0, "OS/ARCH[/VARIANT]", "of an index, check this platform (default: this machine's)" },
+	{ "all-platforms", 0, NULL, "of an index, check every platform" },
 	{ NULL, 0, NULL, NULL },
 };
 

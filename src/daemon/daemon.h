@@ -46,7 +46,6 @@ struct daemon {
 	struct pull_call *pulls; /* in progress */
 #endif
 	int images_up; /* images_start() succeeded */
-	struct loop_source *gc_soon; /* a GC after images were removed */
 	int root_fd;
 	int lock_fd;
 	int wrote_pidfile;

@@ -236,34 +236,46 @@ int images_check_complete(struct daemon *d, const struct descriptor *target, cha
 			  struct ember_error *e)
 {
 	struct check_ctx cc = { .d = d, .complete = 1, .missing = missing };
-	return image_walk(&d->cs, target, check_one, &cc, e);
+	/* An archive holds the platforms it holds, but each of them whole. */
+	return image_walk(&d->cs, target, NULL, IMAGE_WALK_PRESENT, check_one, &cc, e);
 }
 
 void svc_images_check(struct api_call *call, json_t *params, void *ctx)
 {
 	struct p {
-		const char *namespace, *name;
-		int verify;
+		const char *namespace, *name, *platform;
+		int verify, all_platforms;
 	} p = { 0 };
 	static const struct api_param table[] = {
 		{ "namespace", API_T_STRING, offsetof(struct p, namespace), 0 },
 		{ "name", API_T_STRING, offsetof(struct p, name), API_MANDATORY },
 		{ "verify", API_T_BOOL, offsetof(struct p, verify), 0 },
+		{ "platform", API_T_STRING, offsetof(struct p, platform), 0 },
+		{ "all_platforms", API_T_BOOL, offsetof(struct p, all_platforms), 0 },
 		{ NULL, 0, 0, 0 },
 	};
 	struct daemon *d = ctx;
 	struct ember_error e;
 	struct descriptor t;
+	struct platform want;
 
 	if (api_params_parse(call, params, table, &p) < 0)
 		return;
+	if (p.platform) {
+		if (platform_parse(p.platform, &want, &e) < 0) {
+			api_error_from(call, &e);
+			return;
+		}
+	} else {
+		platform_default(&want);
+	}
 	_cleanup_free_ char *name = images_normalize(p.name);
 	if (load_target(d, images_namespace(p.namespace), name, &t, &e) < 0) {
 		api_error_from(call, &e);
 		return;
 	}
 	struct check_ctx cc = { .d = d, .blobs = json_array(), .verify = p.verify, .complete = 1 };
-	int r = image_walk(&d->cs, &t, check_one, &cc, &e);
+	int r = image_walk(&d->cs, &t, p.all_platforms ? NULL : &want, 0, check_one, &cc, &e);
 	descriptor_done(&t);
 	if (r < 0) {
 		json_decref(cc.blobs);

@@ -11,15 +11,13 @@
 #include "daemon/svc-images.h"
 #include "util/timestamp.h"
 
-/* Images were removed: collect what they alone used, after this round of
-   calls (a burst of removals costs one collection). */
-static void gc_soon(struct loop_source *s, void *userdata)
+/* An image was removed: collect what it alone used, before answering, so
+   that what a client sees next is the store as it will stay. */
+static void gc_after_remove(struct daemon *d)
 {
-	struct daemon *d = userdata;
 	struct gc_stats st;
 	struct ember_error e;
 
-	(void)s;
 	if (gc_run(d, &st, &e) < 0)
 		log_warn(&d->log, "garbage collection: %s", e.message);
 	else if (st.removed_blobs)
@@ -48,11 +46,6 @@ int images_start(struct daemon *d, struct ember_error *e)
 	/* The HTTP engine (libcurl) starts with the first pull or push. */
 #endif
 	d->images_up = 1;
-	d->gc_soon = loop_add_defer(d->loop, gc_soon, d, "gc", e);
-	if (!d->gc_soon) {
-		images_stop(d);
-		return -e->code;
-	}
 	return 0;
 }
 
@@ -64,7 +57,6 @@ void images_stop(struct daemon *d)
 	pulls_shutdown(d);
 	d->remote.http = http_free(d->remote.http);
 #endif
-	d->gc_soon = loop_source_free(d->gc_soon);
 	content_close(&d->cs);
 	d->images_up = 0;
 }
@@ -154,7 +146,7 @@ void svc_images_delete(struct api_call *call, json_t *params, void *ctx)
 		api_error_from(call, &e);
 	} else {
 		events_publish(d, ns, "/images/delete", json_pack("{s:s}", "name", name));
-		loop_defer_arm(d->gc_soon);
+		gc_after_remove(d);
 		api_reply(call, NULL);
 	}
 	free(name);

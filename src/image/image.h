@@ -261,10 +261,14 @@ struct content_store;
 
 /* fn for the target and every blob it reaches (depth first: an index, its
    manifests, each manifest's config and layers); present says whether the
-   store holds it with the declared size. A non-zero return stops. */
+   store holds it with the declared size. Of an index, only the manifest
+   index_select() picks for want, or (want NULL) every manifest; with
+   IMAGE_WALK_PRESENT, every manifest the store holds. A non-zero return
+   stops. */
+#define IMAGE_WALK_PRESENT 1u
 typedef int (*image_walk_fn)(const struct descriptor *d, int present, void *userdata);
-int image_walk(struct content_store *cs, const struct descriptor *target, image_walk_fn fn, void *userdata,
-	       struct ember_error *e);
+int image_walk(struct content_store *cs, const struct descriptor *target, const struct platform *want,
+	       unsigned flags, image_walk_fn fn, void *userdata, struct ember_error *e);
 
 struct image_export_item {
 	char *name;               /* canonical reference */

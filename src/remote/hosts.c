@@ -75,6 +75,27 @@ static void host_done(struct registry_host *h)
 	memset(h, 0, sizeof(*h));
 }
 
+void hosts_dedupe(struct registry_hosts *hs)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < hs->n; i++) {
+		struct registry_host *h = &hs->v[i];
+		size_t k;
+		for (k = 0; k < n; k++)
+			if (!strcmp(hs->v[k].scheme, h->scheme) && !strcmp(hs->v[k].host, h->host) &&
+			    !strcmp(hs->v[k].path, h->path))
+				break;
+		if (k < n) {
+			hs->v[k].caps |= h->caps; /* its capabilities join the first one's */
+			host_done(h);
+			continue;
+		}
+		hs->v[n++] = *h;
+	}
+	hs->n = n;
+}
+
 void hosts_done(struct registry_hosts *h)
 {
 	if (!h)

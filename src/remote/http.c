@@ -12,6 +12,7 @@
 #include <curl/curl.h>
 
 #include "ember-version.h"
+#include "remote/tls.h"
 #include "util/cleanup.h"
 #include "util/err.h"
 
@@ -22,6 +23,8 @@ struct http {
 	struct http_request *requests;
 	int checking; /* inside check_done: frees are deferred to it */
 	int verbose;  /* $EMBER_HTTP_TRACE: libcurl's trace on stderr */
+	int bearssl;  /* curl's TLS is BearSSL: client certificates and IP checks are ours */
+	struct tls_identity *identities; /* client certificates, for as long as connections live */
 };
 
 struct http_request {
@@ -37,6 +40,8 @@ struct http_request {
 	struct ember_error fail;
 	int64_t received;
 	int64_t upload_pos;
+	const struct tls_identity *identity;
+	struct tls_ipcheck *ipcheck;
 	struct http_request *next;
 };
 
@@ -286,6 +291,7 @@ static void request_free(struct http_request *r)
 	curl_easy_cleanup(r->easy);
 	curl_slist_free_all(r->headers);
 	response_reset(&r->resp);
+	tls_ipcheck_free(r->ipcheck);
 	free(r->body);
 	free(r);
 }
@@ -375,6 +381,8 @@ struct http *http_new(struct loop *loop, struct ember_error *e)
 	}
 	h->loop = loop;
 	h->verbose = getenv("EMBER_HTTP_TRACE") != NULL;
+	const curl_version_info_data *vi = curl_version_info(CURLVERSION_NOW);
+	h->bearssl = vi && vi->ssl_version && !strncmp(vi->ssl_version, "BearSSL", 7);
 	h->multi = curl_multi_init();
 	if (!h->multi) {
 		free(h);
@@ -399,6 +407,7 @@ struct http *http_free(struct http *h)
 		request_free(h->requests);
 	loop_source_free(h->timer);
 	curl_multi_cleanup(h->multi);
+	tls_identities_free(&h->identities);
 	curl_global_cleanup();
 	free(h);
 	return NULL;
@@ -408,6 +417,66 @@ void http_cancel(struct http_request *r)
 {
 	if (r)
 		request_free(r);
+}
+
+static CURLcode ssl_ctx_cb(CURL *easy, void *sslctx, void *userdata)
+{
+	struct http_request *r = userdata;
+
+	(void)easy;
+	return tls_setup(sslctx, r->identity, r->ipcheck) < 0 ? CURLE_SSL_CERTPROBLEM : CURLE_OK;
+}
+
+/* The host of an http(s) URL, without port (brackets kept for IPv6). */
+static void url_host(const char *url, char *out, size_t len)
+{
+	const char *p = strstr(url, "://");
+	p = p ? p + 3 : url;
+	size_t n = strcspn(p, "/?#");
+	const char *at = memchr(p, '@', n);
+	if (at) {
+		n -= (size_t)(at + 1 - p);
+		p = at + 1;
+	}
+	if (*p == '[') {
+		const char *close = memchr(p, ']', n);
+		n = close ? (size_t)(close - p + 1) : n;
+	} else {
+		const char *colon = memchr(p, ':', n);
+		if (colon)
+			n = (size_t)(colon - p);
+	}
+	snprintf(out, len, "%.*s", (int)n, p);
+}
+
+/* curl's BearSSL backend has no client certificates and cannot verify a
+   host given as an IP address: the SSL context hook adds both. */
+static int bearssl_extras(struct http_request *r, const struct http_options *o, struct ember_error *e)
+{
+	char host[300];
+	unsigned char ip[16];
+	size_t iplen;
+
+	if (o->tls && o->tls->cert_file) {
+		r->identity = tls_identity_get(&r->h->identities, o->tls->cert_file, o->tls->key_file, e);
+		if (!r->identity)
+			return -e->code;
+	}
+	url_host(o->url, host, sizeof(host));
+	if (!(o->tls && o->tls->skip_verify) && tls_ip_parse(host, ip, &iplen)) {
+		r->ipcheck = tls_ipcheck_new(ip, iplen);
+		if (!r->ipcheck)
+			return err_set(e, ENOMEM, "out of memory");
+		/* The chain is still verified; the name check is ipcheck's. */
+		if (curl_easy_setopt(r->easy, CURLOPT_SSL_VERIFYHOST, 0L) != CURLE_OK)
+			return err_set(e, EINVAL, "libcurl refuses CURLOPT_SSL_VERIFYHOST");
+	}
+	if (!r->identity && !r->ipcheck)
+		return 0;
+	if (curl_easy_setopt(r->easy, CURLOPT_SSL_CTX_FUNCTION, ssl_ctx_cb) != CURLE_OK ||
+	    curl_easy_setopt(r->easy, CURLOPT_SSL_CTX_DATA, r) != CURLE_OK)
+		return err_set(e, ENOTSUP, "libcurl has no SSL context hook: client certificates and IP hosts need it");
+	return 0;
 }
 
 #define SETOPT(opt, val)                                                           \
@@ -468,15 +537,17 @@ struct http_request *http_start(struct http *h, const struct http_options *o, st
 	if (o->tls) {
 		if (o->tls->ca_file)
 			SETOPT(CURLOPT_CAINFO, o->tls->ca_file);
-		if (o->tls->cert_file)
+		if (o->tls->cert_file && !h->bearssl)
 			SETOPT(CURLOPT_SSLCERT, o->tls->cert_file);
-		if (o->tls->key_file)
+		if (o->tls->key_file && !h->bearssl)
 			SETOPT(CURLOPT_SSLKEY, o->tls->key_file);
 		if (o->tls->skip_verify) {
 			SETOPT(CURLOPT_SSL_VERIFYPEER, 0L);
 			SETOPT(CURLOPT_SSL_VERIFYHOST, 0L);
 		}
 	}
+	if (h->bearssl && !strncmp(o->url, "https://", 8) && bearssl_extras(r, o, e) < 0)
+		goto fail;
 	for (const char *const *hd = o->headers; hd && *hd; hd++) {
 		struct curl_slist *l = curl_slist_append(r->headers, *hd);
 		if (!l) {
@@ -524,6 +595,7 @@ fail:
 	curl_easy_cleanup(r->easy);
 	curl_slist_free_all(r->headers);
 	response_reset(&r->resp);
+	tls_ipcheck_free(r->ipcheck);
 	free(r->body);
 	free(r);
 	return NULL;

@@ -152,6 +152,11 @@ int hosts_default(const char *domain, int plain_http, struct registry_hosts *out
 int hosts_dir_names(const char *domain, char *names[HOSTS_DIRS_MAX], struct ember_error *e);
 
 void hosts_done(struct registry_hosts *h);
+/* Drop a host that repeats an earlier one's URL (scheme, host, path),
+   adding its capabilities to the earlier one's: the fallback server is
+   often the [host] entry that carries the CA or client certificate, and
+   trying it again without them only buries the first error. */
+void hosts_dedupe(struct registry_hosts *h);
 
 /* ---- authentication ---------------------------------------------------- */
 

@@ -56,6 +56,8 @@ struct pull_doc {
 	char *content_type;
 	char *docker_digest;
 	int kind_blob;            /* fetched from /blobs/ (a config), not /manifests/ */
+	unsigned attempts;        /* failed attempts so far */
+	int fatal;                /* the current attempt failed for good */
 	void (*then)(struct pull *p, struct pull_doc *d);
 	struct pull_doc *next;
 };
@@ -73,6 +75,7 @@ struct pull {
 	int have_target;
 	struct pull_doc *docs;   /* queue; the head is being fetched */
 	struct registry_call *doc_call;
+	struct loop_source *doc_timer; /* the head document's next attempt */
 	struct pull_blob **blobs;
 	size_t n_blobs;
 	unsigned active;
@@ -107,6 +110,7 @@ static void doc_free(struct pull_doc *d)
 static void pull_free(struct pull *p)
 {
 	registry_call_cancel(p->doc_call);
+	loop_source_free(p->doc_timer);
 	while (p->docs) {
 		struct pull_doc *d = p->docs;
 		p->docs = d->next;
@@ -203,6 +207,7 @@ static void pull_fail(struct pull *p, const struct ember_error *err)
 	/* Stop the transfers now; partial blobs stay resumable. */
 	registry_call_cancel(p->doc_call);
 	p->doc_call = NULL;
+	p->doc_timer = loop_source_free(p->doc_timer);
 	for (size_t i = 0; i < p->n_blobs; i++) {
 		struct pull_blob *b = p->blobs[i];
 		registry_call_cancel(b->call);
@@ -238,6 +243,26 @@ static int status_errno(long status)
 	return status == 401 || status == 403 ? EACCES : status == 404 ? ENOENT : status == 429 ? EAGAIN : EIO;
 }
 
+/* Statuses worth another try: the registry is busy or broken for now. */
+static int retryable(long status)
+{
+	return status == 408 || status == 429 || status >= 500;
+}
+
+/* Exponential back-off from retry_base_ms, capped at 30 s, or what the
+   server asked for (Retry-After, capped at 60 s). */
+static uint64_t backoff_ms(const struct pull *p, unsigned attempts, long retry_after_s)
+{
+	uint64_t base = p->o.retry_base_ms ? p->o.retry_base_ms : 500;
+	uint64_t delay = base << (attempts - 1 < 6 ? attempts - 1 : 6);
+
+	if (delay > 30000)
+		delay = 30000;
+	if (retry_after_s >= 0)
+		delay = (uint64_t)(retry_after_s > 60 ? 60 : retry_after_s) * 1000;
+	return delay ? delay : 1;
+}
+
 /* ---- documents (manifests, indexes, configs) -------------------------------- */
 
 static void start_next_doc(struct pull *p);
@@ -256,6 +281,7 @@ static int doc_headers(struct registry_call *c, const struct http_response *resp
 		err_set_name(&e, EMBER_ERROR_INVALID_ARGUMENT, EFBIG,
 			     "%s is %" PRId64 " bytes, over the limit of %zu", d->digest[0] ? d->digest : "manifest",
 			     resp->content_length, DOC_MAX);
+		d->fatal = 1;
 		registry_call_fail(c, &e);
 		return -1;
 	}
@@ -280,6 +306,7 @@ static int doc_data(struct registry_call *c, const char *data, size_t len, void 
 		else
 			err_set_name(&e, EMBER_ERROR_INVALID_ARGUMENT, EFBIG,
 				     "%s is over the limit of %zu bytes", d->digest[0] ? d->digest : "manifest", DOC_MAX);
+		d->fatal = 1;
 		registry_call_fail(c, &e);
 		return -1;
 	}
@@ -340,6 +367,35 @@ static int doc_accept(struct pull *p, struct pull_doc *d, struct ember_error *e)
 	     : content_blob_put(p->rm->cs, d->buf ? d->buf : "", d->len, got, NULL, e) < 0 ? -e->code : 0;
 }
 
+static void doc_retry_timer(struct loop_source *s, void *userdata)
+{
+	struct pull *p = userdata;
+
+	(void)s;
+	p->doc_timer = loop_source_free(p->doc_timer);
+	start_next_doc(p);
+}
+
+/* A transient failure of a document fetch: try it again after a pause. */
+static void doc_retry(struct pull *p, struct pull_doc *d, long retry_after_s, const struct ember_error *why)
+{
+	struct ember_error e;
+
+	if (++d->attempts >= (p->o.max_attempts ? p->o.max_attempts : 6)) {
+		e = *why;
+		err_wrap(&e, "giving up after %u attempts", d->attempts);
+		pull_fail(p, &e);
+		return;
+	}
+	free(d->buf);
+	d->buf = NULL;
+	d->len = 0;
+	p->doc_timer = loop_add_timer(p->rm->loop, backoff_ms(p, d->attempts, retry_after_s), 0,
+				      doc_retry_timer, p, "pull retry", &e);
+	if (!p->doc_timer)
+		pull_fail(p, &e);
+}
+
 static void doc_done(struct registry_call *c, int result, const struct http_response *resp,
 		     const struct ember_error *err, void *userdata)
 {
@@ -347,12 +403,15 @@ static void doc_done(struct registry_call *c, int result, const struct http_resp
 	struct pull_doc *d = p->docs;
 	struct ember_error e;
 
-	(void)c;
 	p->doc_call = NULL;
 	if (result < 0) {
 		e = *err;
 		err_wrap(&e, "fetch %s", d->digest[0] ? d->digest : "manifest");
-		pull_fail(p, &e);
+		/* A certificate or TLS failure does not go away by itself. */
+		if (d->fatal || e.code == EPROTO)
+			pull_fail(p, &e);
+		else
+			doc_retry(p, d, -1, &e);
 		return;
 	}
 	if (resp->status != 200) {
@@ -362,7 +421,10 @@ static void doc_done(struct registry_call *c, int result, const struct http_resp
 		err_set_name(&e, status_name(resp->status), status_errno(resp->status),
 			     "%s: %s: HTTP %ld%s", registry_call_host(c), what, resp->status,
 			     resp->status == 404 ? " (not found)" : resp->status == 401 ? " (unauthorized)" : "");
-		pull_fail(p, &e);
+		if (retryable(resp->status))
+			doc_retry(p, d, resp->retry_after, &e);
+		else
+			pull_fail(p, &e);
 		return;
 	}
 	if (doc_accept(p, d, &e) < 0) {
@@ -400,8 +462,9 @@ static void start_next_doc(struct pull *p)
 	struct ember_error e;
 	char path[128];
 
-	while (p->docs && !p->failed) {
+	while (p->docs && !p->failed && !p->doc_timer) {
 		struct pull_doc *d = p->docs;
+		d->fatal = 0;
 		/* Already in the store (an earlier pull): no need to fetch it. */
 		if (d->digest[0] && content_blob_read(p->rm->cs, d->digest, DOC_MAX, &d->buf, &d->len, &e) == 0 &&
 		    remember(p, d->digest, &e) == 0) {
@@ -435,7 +498,7 @@ static void start_next_doc(struct pull *p)
 			pull_fail(p, &e);
 		return;
 	}
-	if (!p->failed && !p->docs)
+	if (!p->failed && !p->docs && !p->doc_timer)
 		start_layers(p);
 }
 
@@ -577,19 +640,14 @@ static void blob_retry(struct pull_blob *b, long retry_after_s, const struct emb
 		pull_fail(p, &e);
 		return;
 	}
-	uint64_t base = p->o.retry_base_ms ? p->o.retry_base_ms : 500;
-	uint64_t delay = base << (b->attempts - 1 < 6 ? b->attempts - 1 : 6);
-	if (delay > 30000)
-		delay = 30000;
-	if (retry_after_s >= 0)
-		delay = (uint64_t)(retry_after_s > 60 ? 60 : retry_after_s) * 1000;
+	uint64_t delay = backoff_ms(p, b->attempts, retry_after_s);
 	b->state = B_RETRYING;
 	/* What we have is kept durable while we wait. */
 	if (b->ing && content_ingest_sync(b->ing, &e) < 0) {
 		pull_fail(p, &e);
 		return;
 	}
-	b->timer = loop_add_timer(p->rm->loop, delay ? delay : 1, 0, blob_retry_timer, b, "pull retry", &e);
+	b->timer = loop_add_timer(p->rm->loop, delay, 0, blob_retry_timer, b, "pull retry", &e);
 	if (!b->timer)
 		pull_fail(p, &e);
 	report(p, 1);
@@ -668,7 +726,7 @@ static void blob_done(struct registry_call *c, int result, const struct http_res
 	(void)c;
 	b->call = NULL;
 	if (result < 0) {
-		if (b->fatal) {
+		if (b->fatal || err->code == EPROTO) {
 			pull_fail(p, err);
 			return;
 		}
@@ -680,7 +738,7 @@ static void blob_done(struct registry_call *c, int result, const struct http_res
 	if (resp->status != 200 && resp->status != 206) {
 		err_set_name(&e, status_name(resp->status), status_errno(resp->status),
 			     "blob %s: %s: HTTP %ld", b->digest, registry_call_host(c), resp->status);
-		if (resp->status == 408 || resp->status == 429 || resp->status >= 500)
+		if (retryable(resp->status))
 			blob_retry(b, resp->retry_after, &e);
 		else
 			pull_fail(p, &e);

@@ -85,6 +85,7 @@ static int load_hosts(struct registry *reg, const struct registry_config *cfg, s
 						free(reg->hosts.v[i].scheme);
 						reg->hosts.v[i].scheme = strdup("http");
 					}
+			hosts_dedupe(&reg->hosts);
 			return 0;
 		}
 		if (r != -ENOENT)

@@ -226,9 +226,12 @@ fetched() {
 	[ "$(fetched "$o_manifest")" = 1 ] && [ "$(fetched "$o_config")" = 1 ] && [ "$(fetched "$o_layer")" = 1 ]
 	[ "$(store_digests)" = "$(sorted_words "$IMAGE_DIGEST" "$h_manifest" "$h_config" "$h_layer" \
 		"$v7_manifest" "$v7_config" "$v7_layer" "$o_manifest" "$o_config" "$o_layer")" ]
-	run -0 e -n all images check --verify "$REF"
+	run -0 e -n all images check --verify --all-platforms "$REF"
 	echo "$output"
 	[ "${lines[-1]}" = "$REF: complete (10/10 blobs, verified)" ]
+	# Without --all-platforms, check looks at this machine's platform: 4 blobs.
+	run -0 e -n all images check "$REF"
+	[ "${lines[-1]}" = "$REF: complete (4/4 blobs)" ]
 	# Nothing was fetched twice over the three pulls.
 	[ "$(plog_count p "'/blobs/' in r['path'] and r['status'] == 200")" = 6 ]
 }
@@ -280,6 +283,43 @@ EOF
 	run e pull "$REF"
 	assert_pulled "$REF"
 	assert_complete "$REF"
+}
+
+@test "pull: TLS to an IP address whose certificate does not name that address is refused" {
+	# A certificate from a CA we trust, for localhost only (no IP:127.0.0.1):
+	# the chain verifies, the address does not match.
+	local d=$T/noip port
+	mkdir -p "$d"
+	(
+		cd "$d"
+		openssl req -x509 -nodes -newkey rsa:2048 -keyout ca.key -out ca.pem -days 30 -subj "/CN=test CA" \
+			-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign
+		openssl req -new -nodes -newkey rsa:2048 -keyout srv.key -out srv.csr -subj "/CN=localhost"
+		printf '%s\n' "subjectAltName=DNS:localhost" "basicConstraints=critical,CA:FALSE" \
+			"keyUsage=critical,digitalSignature,keyEncipherment" "extendedKeyUsage=serverAuth" >srv.ext
+		openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -set_serial 5 -days 30 -extfile srv.ext -out srv.pem
+	) >"$d/openssl.log" 2>&1
+	port=$(infra_free_port)
+	"$PYTHON" -c '
+import http.server, ssl, sys
+srv = http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), http.server.SimpleHTTPRequestHandler)
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(sys.argv[2], sys.argv[3])
+srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+srv.serve_forever()' "$port" "$d/srv.pem" "$d/srv.key" >"$d/server.log" 2>&1 &
+	NOIP_PID=$!
+	infra_wait 10 curl -sk -o /dev/null "https://127.0.0.1:$port/"
+	hosts_toml "127.0.0.1:$port" <<EOF
+[host."https://127.0.0.1:$port"]
+  ca = "$d/ca.pem"
+EOF
+	daemon_up
+	run e pull "127.0.0.1:$port/test/busybox:latest"
+	kill "$NOIP_PID"; wait "$NOIP_PID" 2>/dev/null || true
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"expected server name was not found"* ]]
+	[ "$(e images ls -q)" = "" ]
 }
 
 @test "pull: TLS with the test CA in hosts.toml ([host.\"https://...\"] ca, or server + a relative ca)" {
