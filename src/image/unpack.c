@@ -385,11 +385,14 @@ static int open_dir(struct unpack *u, const char *path, int create, int flags)
 			if (errno != EAGAIN && errno != EINTR)
 				break;
 		}
-		/* Missing (ENOSYS), or refused by a seccomp filter or an old
-		   kernel's flag check: walk from now on. The walk also explains
-		   ELOOP and ENOTDIR, and creates what ENOENT says is missing. */
+		/* Missing (ENOSYS: from now on), or refused by a seccomp filter
+		   or an old kernel's flag check (this layer): walk. The walk
+		   also explains ELOOP and ENOTDIR, and creates what ENOENT
+		   says is missing. */
+		if (errno == ENOSYS)
+			openat2_missing = 1;
 		if (errno == ENOSYS || errno == EPERM || errno == EINVAL || errno == E2BIG)
-			u->walk = openat2_missing = 1;
+			u->walk = 1;
 		else if (errno != ENOENT && errno != ENOTDIR && errno != ELOOP && errno != EAGAIN)
 			return entry_sys(u, errno, "open \"%s\"", *path ? path : ".");
 		else if (errno == ENOENT && !create)

@@ -7,6 +7,8 @@
 #include "unit.h"
 
 #include <dirent.h>
+#include <grp.h>
+#include <sys/wait.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -157,16 +159,26 @@ static struct buf zstd_of(const struct buf *in)
 	return out;
 }
 
+/* A NUL-terminated octal field of width bytes. */
+static void octal(unsigned char *field, size_t width, uint64_t v)
+{
+	char tmp[32];
+
+	snprintf(tmp, sizeof(tmp), "%0*llo", (int)width - 1, (unsigned long long)v);
+	assert_int_equal(strlen(tmp), width - 1);
+	memcpy(field, tmp, width);
+}
+
 /* A ustar header block, checksummed (unless bad_sum). */
 static void ustar(unsigned char blk[512], const char *name, char type, uint64_t size, const char *link, int bad_sum)
 {
 	memset(blk, 0, 512);
 	snprintf((char *)blk, 100, "%s", name);
-	snprintf((char *)blk + 100, 8, "%07o", 0644);
-	snprintf((char *)blk + 108, 8, "%07o", 0);
-	snprintf((char *)blk + 116, 8, "%07o", 0);
-	snprintf((char *)blk + 124, 12, "%011llo", (unsigned long long)size);
-	snprintf((char *)blk + 136, 12, "%011o", 1600000000);
+	octal(blk + 100, 8, 0644);
+	octal(blk + 108, 8, 0);
+	octal(blk + 116, 8, 0);
+	octal(blk + 124, 12, size);
+	octal(blk + 136, 12, 1600000000);
 	blk[156] = (unsigned char)type;
 	if (link)
 		snprintf((char *)blk + 157, 100, "%s", link);
@@ -1234,6 +1246,154 @@ static void test_hostile_truncated(void **state)
 	free(tar.p);
 }
 
+
+/* A PAX extended header block setting path, then a ustar header. */
+static void pax_path_entry(struct buf *tar, const char *path, const char *data)
+{
+	unsigned char blk[512];
+	char rec[600];
+	size_t n = strlen(" path=\n") + strlen(path), len = n + 1;
+
+	while (snprintf(NULL, 0, "%zu", len) + n != len)
+		len++;
+	snprintf(rec, sizeof(rec), "%zu path=%s\n", len, path);
+	ustar(blk, "PaxHeaders/x", 'x', strlen(rec), NULL, 0);
+	buf_add(tar, blk, 512);
+	memset(blk, 0, 512);
+	memcpy(blk, rec, strlen(rec));
+	buf_add(tar, blk, 512);
+	ustar(blk, "placeholder", '0', strlen(data), NULL, 0);
+	buf_add(tar, blk, 512);
+	memset(blk, 0, 512);
+	memcpy(blk, data, strlen(data));
+	buf_add(tar, blk, 512);
+}
+
+/* Names are bytes: UTF-8 and latin-1 in ustar names, UTF-8 in a PAX path
+   record, come out as they went in, whatever the locale. */
+static void test_names_are_bytes(void **state)
+{
+	char longname[200];
+	unsigned char blk[512] = { 0 };
+	struct buf tar = { 0 };
+	struct box b;
+	struct ember_error e;
+
+	(void)state;
+	strcpy(longname, "\xe6\x97\xa5\xe6\x9c\xac/");
+	for (int i = 0; i < 60; i++)
+		strcat(longname, "\xc3\xbc");
+	ustar(blk, "caf\xc3\xa9", '0', 0, NULL, 0);
+	buf_add(&tar, blk, 512);
+	ustar(blk, "lat\xe9", '0', 0, NULL, 0);
+	buf_add(&tar, blk, 512);
+	pax_path_entry(&tar, longname, "pax path");
+	memset(blk, 0, 512);
+	buf_add(&tar, blk, 512);
+	buf_add(&tar, blk, 512);
+	box_open(&b);
+	if (unpack_buf(&b, &tar, NULL, NULL, &e) < 0)
+		fail_msg("%s", e.message);
+	check_file(b.root, "caf\xc3\xa9", "", 0644);
+	check_file(b.root, "lat\xe9", "", 0644);
+	check_file(b.root, longname, "pax path", 0644);
+	box_close(&b);
+	free(tar.p);
+}
+
+/* As an unprivileged user with same_owner 0: files are the caller's,
+   privileged xattrs are skipped and counted, devices and the overlay
+   opaque xattr are refused with EPERM, fifos and user.* xattrs work. */
+static int unprivileged_child(int root)
+{
+	static const struct ent ents[] = {
+		{ .path = "bin/", .type = AE_IFDIR, .mode = 0555 },
+		{ .path = "bin/ping", .type = AE_IFREG, .mode = 04755, .uid = 0, .data = "ping",
+		  .xname = "security.capability", .xval = fcap, .xlen = sizeof(fcap) },
+		{ .path = "bin/t", .type = AE_IFREG, .data = "t", .xname = "trusted.x", .xval = "1", .xlen = 1 },
+		{ .path = "bin/u", .type = AE_IFREG, .data = "u", .xname = "user.x", .xval = "1", .xlen = 1 },
+		{ .path = "bin/fifo", .type = AE_IFIFO },
+	};
+	static const struct ent dev[] = { { .path = "null", .type = AE_IFCHR, .major = 1, .minor = 3 } };
+	static const struct ent opq[] = { { .path = "d/.wh..wh..opq", .type = AE_IFREG } };
+	struct unpack_options o = { .whiteouts = UNPACK_WHITEOUT_DELETE, .compression = -1 };
+	struct ember_error e;
+	struct unpack_stats st;
+	struct stat sb;
+
+	struct buf tar = layer_of(ents, ARRAY_SIZE(ents));
+	int fd = memfd_create("layer", MFD_CLOEXEC);
+	if (write(fd, tar.p, tar.n) != (ssize_t)tar.n || lseek(fd, 0, SEEK_SET) != 0)
+		return 10;
+	if (image_unpack(fd, root, &o, &st, &e) < 0) {
+		fprintf(stderr, "unprivileged unpack: %s\n", e.message);
+		return 11;
+	}
+	close(fd);
+	/* libarchive's writer puts each xattr in two records (LIBARCHIVE.xattr
+	   and SCHILY.xattr), and its reader returns both. */
+	if (st.xattrs_skipped < 2)
+		return 12;
+	if (fstatat(root, "bin/ping", &sb, 0) < 0 || sb.st_uid != geteuid() || (sb.st_mode & 07777) != 04755)
+		return 13;
+	if (fstatat(root, "bin", &sb, 0) < 0 || (sb.st_mode & 07777) != 0555)
+		return 14;
+	if (fstatat(root, "bin/fifo", &sb, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISFIFO(sb.st_mode))
+		return 15;
+	char proc[64], v[4];
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d/bin/u", root);
+	if (getxattr(proc, "user.x", v, sizeof(v)) != 1)
+		return 16;
+	free(tar.p);
+
+	tar = layer_of(dev, 1);
+	fd = memfd_create("layer", MFD_CLOEXEC);
+	if (write(fd, tar.p, tar.n) != (ssize_t)tar.n || lseek(fd, 0, SEEK_SET) != 0)
+		return 20;
+	o.devices = 1;
+	if (image_unpack(fd, root, &o, &st, &e) != -EPERM || !strstr(e.message, "layer entry \"null\""))
+		return 21;
+	close(fd);
+	free(tar.p);
+
+	tar = layer_of(opq, 1);
+	fd = memfd_create("layer", MFD_CLOEXEC);
+	if (write(fd, tar.p, tar.n) != (ssize_t)tar.n || lseek(fd, 0, SEEK_SET) != 0)
+		return 30;
+	o.whiteouts = UNPACK_WHITEOUT_OVERLAY;
+	if (image_unpack(fd, root, &o, &st, &e) != -EPERM || !strstr(e.message, "needs CAP_SYS_ADMIN"))
+		return 31;
+	close(fd);
+	free(tar.p);
+	return 0;
+}
+
+static void test_unprivileged(void **state)
+{
+	struct box b;
+	int status;
+
+	(void)state;
+	if (!is_root())
+		skip(); /* needs a user to become */
+	box_open(&b);
+	assert_int_equal(fchown(b.root, 65534, 65534), 0);
+	/* The sandbox path must be searchable by that user. */
+	assert_int_equal(fchmod(b.fd, 0755), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		if (setgroups(0, NULL) < 0 || setgid(65534) < 0 || setuid(65534) < 0)
+			_exit(2);
+		_exit(unprivileged_child(b.root));
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	box_check(&b);
+	box_close(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1250,6 +1410,8 @@ int main(void)
 		cmocka_unit_test(test_whiteouts_overlay),
 		cmocka_unit_test(test_whiteout_bad_names),
 		cmocka_unit_test(test_hard_links),
+		cmocka_unit_test(test_names_are_bytes),
+		cmocka_unit_test(test_unprivileged),
 		cmocka_unit_test(test_hostile_dotdot),
 		cmocka_unit_test(test_hostile_absolute_confined),
 		cmocka_unit_test(test_hostile_symlink_parents),
