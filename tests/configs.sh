@@ -37,7 +37,7 @@ lacks() { ! has "$@"; }
 
 if build full full_defconfig; then
 	b=$out/cfg-full/ember
-	for sym in completion_run call_run idl_files syslog daemon_main cli_main image_unpack; do
+	for sym in completion_run call_run idl_files syslog daemon_main cli_main; do
 		check "full has $sym" has full "$sym"
 	done
 	check "full: ember version lists cli-completion" sh -c "'$b' version | grep -q cli-completion"
@@ -48,7 +48,6 @@ if build tiny tiny_defconfig; then
 	for sym in completion_run call_run idl_files syslog openlog; do
 		check "tiny lacks $sym" lacks tiny "$sym"
 	done
-	check "tiny: still unpacks layers" has tiny image_unpack
 	check "tiny: still has the daemon and the CLI" sh -c "nm '$out/cfg-tiny/ember.unstripped' | grep -qw daemon_main && nm '$out/cfg-tiny/ember.unstripped' | grep -qw cli_main"
 	check "tiny: ember version does not list cli-completion" sh -c "! '$b' version | grep -q cli-completion"
 	check "tiny: ember completion is an unknown command (exit 2)" sh -c "'$b' completion bash; [ \$? -eq 2 ]"
@@ -81,7 +80,7 @@ fi
 
 # No libarchive at all: neither image archives nor layer unpack.
 if build no-archive 'CONFIG_DAEMON=y\nCONFIG_CLI=y\nCONFIG_CONTENT=y\nCONFIG_PULL=y\n# CONFIG_IMAGE_ARCHIVE is not set\n# CONFIG_PUSH is not set\n# CONFIG_UNPACK is not set\n'; then
-	for sym in image_import image_export archive_read_new archive_write_new push_start image_unpack inflate \
+	for sym in image_import image_export archive_read_new archive_write_new push_start image_unpack \
 		ZSTD_decompressStream; do
 		check "no-archive lacks $sym" lacks no-archive "$sym"
 	done

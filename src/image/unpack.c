@@ -416,7 +416,7 @@ static int empty_dir(int top)
 {
 	struct level *stack = NULL;
 	size_t depth = 0, cap = 0;
-	int cur = dup(top), r = 0;
+	int cur = fcntl(top, F_DUPFD_CLOEXEC, 0), r = 0;
 
 	if (cur < 0)
 		return -errno;
@@ -429,17 +429,25 @@ static int empty_dir(int top)
 			break;
 		}
 		struct dirent *de;
-		int down = 0;
+		int down = 0, removed = 0;
 		while (!down && (errno = 0, de = readdir(d))) {
 			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 				continue;
-			if (unlinkat(cur, de->d_name, 0) == 0 || errno == ENOENT)
+			if (unlinkat(cur, de->d_name, 0) == 0) {
+				removed = 1;
+				continue;
+			}
+			if (errno == ENOENT)
 				continue;
 			if (errno != EISDIR) {
 				r = -errno;
 				break;
 			}
-			if (unlinkat(cur, de->d_name, AT_REMOVEDIR) == 0 || errno == ENOENT)
+			if (unlinkat(cur, de->d_name, AT_REMOVEDIR) == 0) {
+				removed = 1;
+				continue;
+			}
+			if (errno == ENOENT)
 				continue;
 			if (errno != ENOTEMPTY && errno != EEXIST) {
 				r = -errno;
@@ -481,7 +489,9 @@ static int empty_dir(int top)
 		closedir(d);
 		if (r < 0)
 			break;
-		if (down)
+		/* Down into a subdirectory; or read again what removals may
+		   have hidden from this pass (readdir is unspecified there). */
+		if (down || removed)
 			continue;
 		if (depth == 0)
 			break;
