@@ -300,16 +300,23 @@ void image_import_result_done(struct image_import_result *res);
  *     ("path escapes the root" when it climbs above it). Names are at most
  *     UNPACK_PATH_MAX bytes, components at most 255.
  *   - No symlink is ever followed, wherever it came from (an earlier entry or
- *     a lower layer): a parent that is a symlink is refused (ELOOP, "parent
- *     \"a/b\" is a symbolic link"), and the final component is always
- *     replaced (unlinked and created anew, O_EXCL|O_NOFOLLOW), never written
- *     through. Parents are opened with openat2(RESOLVE_IN_ROOT |
+ *     a lower layer): a parent that is a symlink is refused (ELOOP,
+ *     '"a/b" is a symbolic link (not followed)'), and the final component is
+ *     always replaced (unlinked and created anew, O_EXCL|O_NOFOLLOW), never
+ *     written through. Parents are opened with openat2(RESOLVE_IN_ROOT |
  *     RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS), or, where openat2 is
  *     missing (ENOSYS) or filtered, by a component walk with O_NOFOLLOW.
- *     Missing parents are created 0755 (tar's implicit directories).
+ *     Missing parents are created 0755 (tar's implicit directories); an
+ *     entry for a directory that is a symlink below replaces the symlink.
+ *     (containerd instead resolves a symlinked parent inside the root, so a
+ *     layer that writes "bin/x" without a "bin/" entry over a lower
+ *     "bin -> usr/bin" unpacks there and fails here. Layers diffed from a
+ *     real tree never do that; overlay upper dirs have no lower to follow.)
  *   - A hard link's target is resolved the same way, must exist below the root
  *     (an earlier entry, or a lower layer under UNPACK_WHITEOUT_DELETE) and
- *     must not be a directory.
+ *     must not be a directory; a symlink target links the symlink itself.
+ *   - An entry "./" (or "/") sets the root's own owner, xattrs, mode and
+ *     times; any other type for it is refused.
  *   - An entry over an existing path of another type removes it first (a
  *     whole tree when it is a directory); a directory over a directory keeps
  *     it and sets its owner, xattrs, mode and times (xattrs it already has
@@ -322,8 +329,10 @@ void image_import_result_done(struct image_import_result *res);
  *   - xattrs come from PAX SCHILY.xattr.* records. trusted.overlay.* and
  *     user.overlay.* from the layer are dropped (a layer must not forge
  *     overlayfs metadata); ENOTSUP from the filesystem, and EPERM on trusted.*
- *     or security.* when same_owner is 0, skip the xattr (counted in
- *     xattrs_skipped); any other failure is an error.
+ *     or security.* when same_owner is 0 (or on user.* of a symlink or
+ *     device), skip the xattr (counted in xattrs_skipped); any other failure
+ *     is an error. Symlinks and device nodes take xattrs through
+ *     /proc/self/fd. POSIX ACL records other than xattrs are ignored.
  *   - Char and block devices need devices; without it they are EPERM. Fifos
  *     carry no privilege and are always created.
  *   - Whiteouts (any entry whose name starts with ".wh."):
@@ -343,6 +352,11 @@ void image_import_result_done(struct image_import_result *res);
  *     not declare more than max_bytes; the uncompressed stream may not exceed
  *     max_bytes (EFBIG, "layer expands beyond N bytes"). It is read to its
  *     end, past the tar end-of-archive blocks, so diff_id covers all of it.
+ *     A tar that stops at an entry boundary without end-of-archive blocks
+ *     is taken as ended, as Go's archive/tar and GNU tar take it (the diff
+ *     ID check catches a layer cut there). DELETE mode remembers every name
+ *     of the layer, and directory times wait for the end: both within
+ *     64 MiB of names (E2BIG beyond).
  *
  * Errors name the entry: 'layer entry "etc/../../x": path escapes the root'
  * (io.ember.InvalidArgument for what the layer says; errno-named for the
