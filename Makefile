@@ -168,7 +168,8 @@ MAIN_OBJ := $(OBJDIR)/main.o
 GEN := $(O)/gen
 
 PKGS := jansson $(if $(filter y,$(CONFIG_PULL)),libcurl) \
-	$(if $(filter y,$(CONFIG_IMAGE_ARCHIVE)),libarchive)
+	$(if $(filter y,$(CONFIG_IMAGE_ARCHIVE) $(CONFIG_UNPACK)),libarchive) \
+	$(if $(filter y,$(CONFIG_UNPACK)),zlib libzstd)
 # BearSSL (SHA-256, and curl's TLS) ships no .pc in Debian's -dev package;
 # our sysroot has one. A caller may set BEARSSL_CFLAGS/BEARSSL_LIBS.
 ifeq ($(CONFIG_CONTENT),y)

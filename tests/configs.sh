@@ -78,8 +78,10 @@ if build no-pull 'CONFIG_DAEMON=y\nCONFIG_CLI=y\nCONFIG_CONTENT=y\n# CONFIG_PULL
 	check "no-pull keeps import" has no-pull image_import
 fi
 
-if build no-archive 'CONFIG_DAEMON=y\nCONFIG_CLI=y\nCONFIG_CONTENT=y\nCONFIG_PULL=y\n# CONFIG_IMAGE_ARCHIVE is not set\n# CONFIG_PUSH is not set\n'; then
-	for sym in image_import image_export archive_read_new archive_write_new push_start; do
+# No libarchive at all: neither image archives nor layer unpack.
+if build no-archive 'CONFIG_DAEMON=y\nCONFIG_CLI=y\nCONFIG_CONTENT=y\nCONFIG_PULL=y\n# CONFIG_IMAGE_ARCHIVE is not set\n# CONFIG_PUSH is not set\n# CONFIG_UNPACK is not set\n'; then
+	for sym in image_import image_export archive_read_new archive_write_new push_start image_unpack \
+		ZSTD_decompressStream; do
 		check "no-archive lacks $sym" lacks no-archive "$sym"
 	done
 	check "no-archive still pulls" has no-archive pull_start

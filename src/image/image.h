@@ -292,4 +292,114 @@ int image_import(struct content_store *cs, int fd, const char *base_name, struct
 		 struct ember_error *e);
 void image_import_result_done(struct image_import_result *res);
 
+/* ---- layer unpack (unpack.c, unpack-stream.c; CONFIG_UNPACK) ------------------ */
+
+/*
+ * image_unpack() applies one layer (an OCI image-spec layer changeset: a tar,
+ * optionally gzip or zstd) to the directory root_fd. The layer is untrusted:
+ *
+ *   - Every name is resolved inside root_fd: a leading "/" is dropped (OCI
+ *     names are relative to the root, as tar and containerd take them), "."
+ *     and empty components are skipped, and a ".." component is refused
+ *     ("path escapes the root" when it climbs above it). Names are at most
+ *     UNPACK_PATH_MAX bytes, components at most 255.
+ *   - No symlink is ever followed, wherever it came from (an earlier entry or
+ *     a lower layer): a parent that is a symlink is refused (ELOOP,
+ *     '"a/b" is a symbolic link (not followed)'), and the final component is
+ *     always replaced (unlinked and created anew, O_EXCL|O_NOFOLLOW), never
+ *     written through. Parents are opened with openat2(RESOLVE_IN_ROOT |
+ *     RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS), or, where openat2 is
+ *     missing (ENOSYS) or filtered, by a component walk with O_NOFOLLOW.
+ *     Missing parents are created 0755 (tar's implicit directories); an
+ *     entry for a directory that is a symlink below replaces the symlink.
+ *     (containerd instead resolves a symlinked parent inside the root, so a
+ *     layer that writes "bin/x" without a "bin/" entry over a lower
+ *     "bin -> usr/bin" unpacks there and fails here. Layers diffed from a
+ *     real tree never do that; overlay upper dirs have no lower to follow.)
+ *   - A hard link's target is resolved the same way, must exist below the root
+ *     (an earlier entry, or a lower layer under UNPACK_WHITEOUT_DELETE) and
+ *     must not be a directory; a symlink target links the symlink itself.
+ *   - An entry "./" (or "/") sets the root's own owner, xattrs, mode and
+ *     times; any other type for it is refused.
+ *   - An entry over an existing path of another type removes it first (a
+ *     whole tree when it is a directory); a directory over a directory keeps
+ *     it and sets its owner, xattrs, mode and times (xattrs it already has
+ *     stay). Existing inodes are never opened for writing.
+ *   - Regular files get their content, then owner (same_owner), xattrs, mode
+ *     (with setuid/setgid/sticky, after chown, which clears them) and times.
+ *     Directories get their mode and times at the end, so later entries
+ *     neither disturb the times nor need write permission. Symlinks get owner
+ *     and times with AT_SYMLINK_NOFOLLOW. Hard links share the target's inode.
+ *   - xattrs come from PAX SCHILY.xattr.* records. trusted.overlay.* and
+ *     user.overlay.* from the layer are dropped (a layer must not forge
+ *     overlayfs metadata); ENOTSUP from the filesystem, and EPERM on trusted.*
+ *     or security.* when same_owner is 0 (or on user.* of a symlink or
+ *     device), skip the xattr (counted in xattrs_skipped); any other failure
+ *     is an error. Symlinks and device nodes take xattrs through
+ *     /proc/self/fd. POSIX ACL records other than xattrs are ignored.
+ *   - Char and block devices need devices; without it they are EPERM. Fifos
+ *     carry no privilege and are always created.
+ *   - Whiteouts (any entry whose name starts with ".wh."):
+ *       OVERLAY: ".wh.<name>" becomes a 0/0 character device <name> (or, when
+ *         this layer already made <name> a directory, marks that directory
+ *         opaque); ".wh..wh..opq" sets trusted.overlay.opaque="y" on its
+ *         directory (needs CAP_SYS_ADMIN); a directory created over a
+ *         whiteout of the same layer is made opaque too.
+ *       DELETE: what the names removed from the tree below is removed; what
+ *         this layer itself created stays, whatever the order of the entries
+ *         (".wh..wh..opq" removes everything in its directory, recursively,
+ *         that no entry of this layer created or passed through).
+ *       Other ".wh..wh." names (aufs metadata) are ignored; ".wh.", ".wh.."
+ *       and ".wh..." are refused.
+ *   - The stream is read in bounded buffers, never whole. Each entry's data
+ *     is exactly its declared size (a short stream is an error); an entry may
+ *     not declare more than max_bytes; the uncompressed stream may not exceed
+ *     max_bytes (EFBIG, "layer expands beyond N bytes"). It is read to its
+ *     end, past the tar end-of-archive blocks, so diff_id covers all of it.
+ *     A tar that stops at an entry boundary without end-of-archive blocks
+ *     is taken as ended, as Go's archive/tar and GNU tar take it (the diff
+ *     ID check catches a layer cut there). DELETE mode remembers every name
+ *     of the layer, and directory times wait for the end: both within
+ *     64 MiB of names (E2BIG beyond).
+ *
+ * Errors name the entry: 'layer entry "etc/../../x": path escapes the root'
+ * (io.ember.InvalidArgument for what the layer says; errno-named for the
+ * system's failures, e.g. ENOSPC). On failure the tree is left part-written:
+ * the caller discards it (it never commits a snapshot whose unpack failed).
+ * root_fd is not closed; it may be an O_PATH descriptor. Thread-safe: no
+ * process-wide state is changed (no umask, no chdir).
+ */
+enum unpack_whiteouts {
+	UNPACK_WHITEOUT_OVERLAY, /* 0/0 char devices and trusted.overlay.opaque (overlay upper dirs) */
+	UNPACK_WHITEOUT_DELETE,  /* apply them to the tree below (native: a copy of the parent) */
+};
+
+#define UNPACK_COMPRESSION_SNIFF (-1)
+#define UNPACK_DEFAULT_MAX_BYTES ((uint64_t)64 << 30)
+#define UNPACK_PATH_MAX 4095
+
+struct unpack_options {
+	enum unpack_whiteouts whiteouts;
+	/* UNPACK_COMPRESSION_SNIFF: from the magic (gzip 1f8b, zstd 28b52ffd,
+	   else tar); else an enum layer_compression. Note that 0 is LAYER_TAR. */
+	int compression;
+	/* Limit on the uncompressed stream and on any entry's declared size;
+	   0: UNPACK_DEFAULT_MAX_BYTES. */
+	uint64_t max_bytes;
+	int same_owner; /* chown entries to their uid/gid (needs root); else the caller's ids */
+	int devices;    /* create char and block devices (needs CAP_MKNOD); else EPERM */
+};
+
+struct unpack_stats {
+	uint64_t entries;        /* tar entries read, whiteouts included */
+	uint64_t bytes;          /* uncompressed stream, all of it */
+	uint64_t xattrs_skipped; /* dropped or refused by the filesystem (see above) */
+	char diff_id[DIGEST_MAX]; /* sha256 of the uncompressed stream */
+};
+
+/* o NULL: overlay whiteouts, sniffed compression, defaults, no chown, no
+   devices. st may be NULL; it is filled only on success. */
+int image_unpack(int layer_fd, int root_fd, const struct unpack_options *o, struct unpack_stats *st,
+		 struct ember_error *e);
+
 #endif
