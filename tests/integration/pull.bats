@@ -574,9 +574,9 @@ EOF
 	faultproxy_set p "{\"rules\": [{\"path\": \"/blobs/$M_LAYERS\", \"delay\": 1}]}"
 	daemon_up
 	local ref=$PROXY_P_ADDR/test/busybox:latest
-	"$EMBER" --address "$SOCK" -n one pull --plain-http "$ref" >"$T/one.out" 2>&1 &
+	timeout 120 "$EMBER" --address "$SOCK" -n one pull --plain-http "$ref" >"$T/one.out" 2>&1 &
 	local p1=$!
-	"$EMBER" --address "$SOCK" -n two pull --plain-http "$ref" >"$T/two.out" 2>&1 &
+	timeout 120 "$EMBER" --address "$SOCK" -n two pull --plain-http "$ref" >"$T/two.out" 2>&1 &
 	local p2=$!
 	bg_track "$p1" "$p2"
 	local r1=0 r2=0
