@@ -171,12 +171,87 @@ const char *registry_name(const struct registry *reg)
 
 /* ---- tokens ---------------------------------------------------------------- */
 
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* "type:name:b,a" with the actions sorted; NULL when out of memory. */
+static char *sort_actions(const char *scope)
+{
+	const char *colon = strrchr(scope, ':');
+	char *out = malloc(strlen(scope) + 1), *acts[16], *save = NULL, *list;
+	size_t na = 0;
+
+	if (!out)
+		return NULL;
+	strcpy(out, scope);
+	if (!colon || !(list = strdup(colon + 1)))
+		return colon ? (free(out), NULL) : out;
+	for (char *a = strtok_r(list, ",", &save); a; a = strtok_r(NULL, ",", &save)) {
+		if (na == ARRAY_SIZE(acts)) {
+			free(list);
+			return out; /* more than anyone asks for: as it is */
+		}
+		acts[na++] = a;
+	}
+	qsort(acts, na, sizeof(*acts), cmp_str);
+	char *w = out + (colon + 1 - scope);
+	*w = '\0';
+	for (size_t k = 0; k < na; k++)
+		w += sprintf(w, "%s%s", k ? "," : "", acts[k]);
+	free(list);
+	return out;
+}
+
+/*
+ * The cache key of a scope: "repository:x:push,pull" and
+ * "repository:x:pull,push" ask for the same thing, and docker-registry
+ * names the actions of its challenges in either order (from a Go map), so
+ * the key lists each scope's actions sorted, and the scopes sorted.
+ * NULL when out of memory.
+ */
+static char *scope_key(const char *scope)
+{
+	char *copy = strdup(scope), *out = malloc(strlen(scope) + 1), *parts[16], *save = NULL;
+	size_t n = 0, len = 0;
+	int ok = copy && out;
+
+	for (char *s = ok ? strtok_r(copy, " ", &save) : NULL; s; s = strtok_r(NULL, " ", &save)) {
+		if (n == ARRAY_SIZE(parts) || !(parts[n] = sort_actions(s))) {
+			ok = 0;
+			break;
+		}
+		n++;
+	}
+	if (ok) {
+		qsort(parts, n, sizeof(*parts), cmp_str);
+		out[0] = '\0';
+		for (size_t i = 0; i < n; i++)
+			len += (size_t)sprintf(out + len, "%s%s", i ? " " : "", parts[i]);
+	} else if (out && copy && n == ARRAY_SIZE(parts)) {
+		strcpy(out, scope); /* more scopes than anyone sends: as it is */
+		ok = 1;
+	}
+	for (size_t i = 0; i < n; i++)
+		free(parts[i]);
+	free(copy);
+	if (!ok) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
 static const char *token_find(struct registry *reg, const char *host, const char *scope)
 {
 	time_t now = time(NULL);
+	_cleanup_free_ char *key = scope_key(scope);
 
+	if (!key)
+		return NULL;
 	for (struct token *t = reg->tokens; t; t = t->next)
-		if (!strcmp(t->host, host) && !strcmp(t->scope, scope) && t->expires > now)
+		if (!strcmp(t->host, host) && !strcmp(t->scope, key) && t->expires > now)
 			return t->value;
 	return NULL;
 }
@@ -191,8 +266,15 @@ static void token_store(struct registry *reg, const char *host, const char *scop
 		return;
 	}
 	t->host = strdup(host);
-	t->scope = strdup(scope);
+	t->scope = scope_key(scope);
 	t->value = value;
+	if (!t->host || !t->scope) {
+		free(t->host);
+		free(t->scope);
+		free(t->value);
+		free(t);
+		return;
+	}
 	/* A little early, so a token never expires on its way. */
 	t->expires = time(NULL) + (expires_in > 10 ? expires_in - 5 : expires_in);
 	t->next = reg->tokens;
