@@ -57,6 +57,7 @@ struct registry_call {
 	struct ember_error last_err;
 	int have_last_err;
 	struct registry_call **owner; /* cleared when the call ends */
+	char **headers;     /* our copy of o.headers: a call outlives its caller's frame */
 };
 
 /* ---- set-up ---------------------------------------------------------------- */
@@ -293,6 +294,29 @@ static const char *call_scope(const struct registry_call *c, char *buf, size_t l
 
 static int call_send(struct registry_call *c, struct ember_error *e);
 
+static void free_headers(char **h)
+{
+	for (size_t i = 0; h && h[i]; i++)
+		free(h[i]);
+	free(h);
+}
+
+/* A NULL-terminated copy of a NULL-terminated list; NULL when out of memory. */
+static char **copy_headers(const char *const *h)
+{
+	size_t n = 0;
+
+	while (h[n])
+		n++;
+	char **v = calloc(n + 1, sizeof(*v));
+	for (size_t i = 0; v && i < n; i++)
+		if (!(v[i] = strdup(h[i]))) {
+			free_headers(v);
+			return NULL;
+		}
+	return v;
+}
+
 static void call_finish(struct registry_call *c, int result, const struct http_response *resp,
 			const struct ember_error *err)
 {
@@ -304,6 +328,7 @@ static void call_finish(struct registry_call *c, int result, const struct http_r
 	auth_challenge_done(&c->challenge);
 	free(c->token_body);
 	free(c->path);
+	free_headers(c->headers);
 	free(c);
 }
 
@@ -611,9 +636,16 @@ int registry_call(struct registry *reg, const char *path, const struct registry_
 		c->o.cap = HOST_CAP_PULL;
 	c->path = strdup(path);
 	c->host = next_host(reg, 0, c->o.cap);
-	if (!c->path || c->host >= reg->hosts.n) {
-		int nomem = !c->path;
+	/* The caller's headers may live in its stack frame, and the call is
+	   sent again later (after a 401, or to the next host): keep a copy. */
+	if (o->headers) {
+		c->headers = copy_headers(o->headers);
+		c->o.headers = (const char *const *)c->headers;
+	}
+	if (!c->path || (o->headers && !c->headers) || c->host >= reg->hosts.n) {
+		int nomem = !c->path || (o->headers && !c->headers);
 		free(c->path);
+		free_headers(c->headers);
 		free(c);
 		if (nomem)
 			return err_set(e, ENOMEM, "out of memory");
@@ -623,6 +655,7 @@ int registry_call(struct registry *reg, const char *path, const struct registry_
 	}
 	if (call_send(c, e) < 0) {
 		free(c->path);
+		free_headers(c->headers);
 		free(c);
 		return -e->code;
 	}
@@ -643,6 +676,7 @@ void registry_call_cancel(struct registry_call *c)
 	auth_challenge_done(&c->challenge);
 	free(c->token_body);
 	free(c->path);
+	free_headers(c->headers);
 	free(c);
 }
 
