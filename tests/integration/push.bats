@@ -218,6 +218,26 @@ image_blob_count() {
 	readback "$dst" "$T/back" "$T/busybox"
 }
 
+@test "push: chunked and monolithic to a basic-auth registry (every request is sent twice: 401, then with credentials)" {
+	daemon_up
+	src_image busybox
+	registry_start b basic
+	faultproxy_start p b
+	run e push --plain-http -u "$REGISTRY_B_CREDS" --chunk-size 256k "$PROXY_P_ADDR/test/chunked:v1" "$SRC"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	# Each PATCH was challenged, then sent again, and taken.
+	[ "$(plog_count p "r['method'] == 'PATCH' and r['status'] == 401")" = 4 ]
+	[ "$(plog_count p "r['method'] == 'PATCH' and r['status'] == 202 and r['auth']")" = 4 ]
+	[ "$(registry_digest "$REGISTRY_B_ADDR/test/chunked:v1")" = "$IMAGE_DIGEST" ]
+	readback "$REGISTRY_B_ADDR/test/chunked:v1" "$T/back" "$T/busybox"
+	run e push --plain-http -u "$REGISTRY_B_CREDS" "$PROXY_P_ADDR/test/mono:v1" "$SRC"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(plog_count p "r['path'] == '/v2/test/mono/manifests/v1' and r['method'] == 'PUT' and r['status'] == 201")" = 1 ]
+	[ "$(registry_digest "$REGISTRY_B_ADDR/test/mono:v1")" = "$IMAGE_DIGEST" ]
+}
+
 @test "push: to a token-auth registry: a pull,push token, reused for the whole push" {
 	daemon_up
 	src_image big
