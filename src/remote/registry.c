@@ -58,6 +58,7 @@ struct registry_call {
 	struct ember_error last_err;
 	int have_last_err;
 	struct registry_call **owner; /* cleared when the call ends */
+	char **headers;     /* our copy of o.headers: a call outlives its caller's frame */
 };
 
 /* ---- set-up ---------------------------------------------------------------- */
@@ -178,12 +179,87 @@ const char *registry_name(const struct registry *reg)
 
 /* ---- tokens ---------------------------------------------------------------- */
 
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* "type:name:b,a" with the actions sorted; NULL when out of memory. */
+static char *sort_actions(const char *scope)
+{
+	const char *colon = strrchr(scope, ':');
+	char *out = malloc(strlen(scope) + 1), *acts[16], *save = NULL, *list;
+	size_t na = 0;
+
+	if (!out)
+		return NULL;
+	strcpy(out, scope);
+	if (!colon || !(list = strdup(colon + 1)))
+		return colon ? (free(out), NULL) : out;
+	for (char *a = strtok_r(list, ",", &save); a; a = strtok_r(NULL, ",", &save)) {
+		if (na == ARRAY_SIZE(acts)) {
+			free(list);
+			return out; /* more than anyone asks for: as it is */
+		}
+		acts[na++] = a;
+	}
+	qsort(acts, na, sizeof(*acts), cmp_str);
+	char *w = out + (colon + 1 - scope);
+	*w = '\0';
+	for (size_t k = 0; k < na; k++)
+		w += sprintf(w, "%s%s", k ? "," : "", acts[k]);
+	free(list);
+	return out;
+}
+
+/*
+ * The cache key of a scope: "repository:x:push,pull" and
+ * "repository:x:pull,push" ask for the same thing, and docker-registry
+ * names the actions of its challenges in either order (from a Go map), so
+ * the key lists each scope's actions sorted, and the scopes sorted.
+ * NULL when out of memory.
+ */
+static char *scope_key(const char *scope)
+{
+	char *copy = strdup(scope), *out = malloc(strlen(scope) + 1), *parts[16], *save = NULL;
+	size_t n = 0, len = 0;
+	int ok = copy && out;
+
+	for (char *s = ok ? strtok_r(copy, " ", &save) : NULL; s; s = strtok_r(NULL, " ", &save)) {
+		if (n == ARRAY_SIZE(parts) || !(parts[n] = sort_actions(s))) {
+			ok = 0;
+			break;
+		}
+		n++;
+	}
+	if (ok) {
+		qsort(parts, n, sizeof(*parts), cmp_str);
+		out[0] = '\0';
+		for (size_t i = 0; i < n; i++)
+			len += (size_t)sprintf(out + len, "%s%s", i ? " " : "", parts[i]);
+	} else if (out && copy && n == ARRAY_SIZE(parts)) {
+		strcpy(out, scope); /* more scopes than anyone sends: as it is */
+		ok = 1;
+	}
+	for (size_t i = 0; i < n; i++)
+		free(parts[i]);
+	free(copy);
+	if (!ok) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
 static const char *token_find(struct registry *reg, const char *host, const char *scope)
 {
 	time_t now = time(NULL);
+	_cleanup_free_ char *key = scope_key(scope);
 
+	if (!key)
+		return NULL;
 	for (struct token *t = reg->tokens; t; t = t->next)
-		if (!strcmp(t->host, host) && !strcmp(t->scope, scope) && t->expires > now)
+		if (!strcmp(t->host, host) && !strcmp(t->scope, key) && t->expires > now)
 			return t->value;
 	return NULL;
 }
@@ -198,8 +274,15 @@ static void token_store(struct registry *reg, const char *host, const char *scop
 		return;
 	}
 	t->host = strdup(host);
-	t->scope = strdup(scope);
+	t->scope = scope_key(scope);
 	t->value = value;
+	if (!t->host || !t->scope) {
+		free(t->host);
+		free(t->scope);
+		free(t->value);
+		free(t);
+		return;
+	}
 	/* A little early, so a token never expires on its way. */
 	t->expires = time(NULL) + (expires_in > 10 ? expires_in - 5 : expires_in);
 	t->next = reg->tokens;
@@ -218,6 +301,29 @@ static const char *call_scope(const struct registry_call *c, char *buf, size_t l
 
 static int call_send(struct registry_call *c, struct ember_error *e);
 
+static void free_headers(char **h)
+{
+	for (size_t i = 0; h && h[i]; i++)
+		free(h[i]);
+	free(h);
+}
+
+/* A NULL-terminated copy of a NULL-terminated list; NULL when out of memory. */
+static char **copy_headers(const char *const *h)
+{
+	size_t n = 0;
+
+	while (h[n])
+		n++;
+	char **v = calloc(n + 1, sizeof(*v));
+	for (size_t i = 0; v && i < n; i++)
+		if (!(v[i] = strdup(h[i]))) {
+			free_headers(v);
+			return NULL;
+		}
+	return v;
+}
+
 static void call_finish(struct registry_call *c, int result, const struct http_response *resp,
 			const struct ember_error *err)
 {
@@ -229,6 +335,7 @@ static void call_finish(struct registry_call *c, int result, const struct http_r
 	auth_challenge_done(&c->challenge);
 	free(c->token_body);
 	free(c->path);
+	free_headers(c->headers);
 	free(c);
 }
 
@@ -537,9 +644,16 @@ int registry_call(struct registry *reg, const char *path, const struct registry_
 		c->o.cap = HOST_CAP_PULL;
 	c->path = strdup(path);
 	c->host = next_host(reg, 0, c->o.cap);
-	if (!c->path || c->host >= reg->hosts.n) {
-		int nomem = !c->path;
+	/* The caller's headers may live in its stack frame, and the call is
+	   sent again later (after a 401, or to the next host): keep a copy. */
+	if (o->headers) {
+		c->headers = copy_headers(o->headers);
+		c->o.headers = (const char *const *)c->headers;
+	}
+	if (!c->path || (o->headers && !c->headers) || c->host >= reg->hosts.n) {
+		int nomem = !c->path || (o->headers && !c->headers);
 		free(c->path);
+		free_headers(c->headers);
 		free(c);
 		if (nomem)
 			return err_set(e, ENOMEM, "out of memory");
@@ -549,6 +663,7 @@ int registry_call(struct registry *reg, const char *path, const struct registry_
 	}
 	if (call_send(c, e) < 0) {
 		free(c->path);
+		free_headers(c->headers);
 		free(c);
 		return -e->code;
 	}
@@ -569,6 +684,7 @@ void registry_call_cancel(struct registry_call *c)
 	auth_challenge_done(&c->challenge);
 	free(c->token_body);
 	free(c->path);
+	free_headers(c->headers);
 	free(c);
 }
 

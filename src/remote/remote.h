@@ -49,7 +49,7 @@ typedef void (*registry_done_fn)(struct registry_call *c, int result, const stru
 struct registry_call_options {
 	unsigned cap;              /* HOST_CAP_PULL (default), _RESOLVE or _PUSH */
 	const char *method;
-	const char *const *headers;
+	const char *const *headers; /* copied: they may be in the caller's stack frame */
 	int64_t range_from;        /* -1: none */
 	const void *body;
 	size_t body_len;

@@ -18,9 +18,13 @@ setup() {
 
 teardown() {
 	kill_bg
+	# A clean exit on SIGTERM (with ASan: no leak report either).
+	local rc=0
+	stop_daemon || rc=$?
 	cleanup_daemon
 	infra_cleanup
 	assert_log_clean
+	return "$rc"
 }
 
 BB=example.com/bb:latest
@@ -275,7 +279,7 @@ ingest_offset_is() {
 	local ref=$PROXY_P_ADDR/test/busybox:latest size
 	size=$(ijson 'j["manifests"][0]["layers"][0]["size"]')
 	faultproxy_set p "{\"rules\": [{\"path\": \"/blobs/$M_LAYERS\", \"method\": \"GET\", \"first\": 1, \"stall_after\": 500000, \"stall_seconds\": 60}]}"
-	"$EMBER" --address "$SOCK" pull --plain-http "$ref" >"$T/pull.out" 2>&1 &
+	timeout 120 "$EMBER" --address "$SOCK" pull --plain-http "$ref" >"$T/pull.out" 2>&1 &
 	local pid=$!
 	bg_track "$pid"
 	wait_until 30 grep -q '"fault": "stall_after"' "$PROXY_P_LOG"
@@ -330,9 +334,9 @@ ingest_offset_is() {
 		[ "$(record_digest "$n")" = "$IMAGE_DIGEST" ]
 	done
 	# A bad target name: refused, the good ones still made.
-	run -1 e images tag "$BB" example.com/d:4 'Bad/Name:x'
-	[ "${lines[0]}" = example.com/d:4 ]
-	[[ "$output" == *"invalid reference"* ]]
+	run -1 --separate-stderr e images tag "$BB" example.com/d:4 'Bad/Name:x'
+	[ "$output" = example.com/d:4 ]
+	[[ "$stderr" == *"invalid reference"* ]]
 	run -0 e images rm example.com/a:1 example.com/b:2
 	[ "$output" = "$(printf '%s\n' example.com/a:1 example.com/b:2)" ]
 	run -1 e --debug images rm c:3 example.com/nope:0 example.com/d:4

@@ -19,12 +19,16 @@ setup() {
 
 teardown() {
 	kill_bg
+	# A clean exit on SIGTERM (with ASan: no leak report either).
+	local rc=0
+	stop_daemon || rc=$?
 	cleanup_daemon
 	infra_cleanup
 	if [ -n "$MOUNTED" ]; then
 		umount "$MOUNTED"
 	fi
 	assert_log_clean
+	return "$rc"
 }
 
 # big_setup [MB]: the big image (5 layers) on registry r as test/big:latest,
@@ -343,7 +347,7 @@ gaps() {
 	# Hold the big layer after 20 MB (two 8 MiB syncs have made 16 MiB durable).
 	rules "{\"path\": \"/blobs/$BIGL\", \"method\": \"GET\", \"first\": 1, \"stall_after\": 20000000, \"stall_seconds\": 120}"
 	daemon_up
-	"$EMBER" --address "$SOCK" pull --plain-http "$REF" >"$T/pull1.out" 2>&1 &
+	timeout 120 "$EMBER" --address "$SOCK" pull --plain-http "$REF" >"$T/pull1.out" 2>&1 &
 	local pull_pid=$!
 	bg_track "$pull_pid"
 	wait_until 60 grep -q '"fault": "stall_after"' "$PROXY_P_LOG"
@@ -420,7 +424,7 @@ gaps() {
 	big_setup
 	rules "{\"path\": \"/blobs/$BIGL\", \"method\": \"GET\", \"first\": 1, \"stall_after\": 2000000, \"stall_seconds\": 60}"
 	daemon_up "stall_timeout = 3"
-	"$EMBER" --address "$SOCK" pull --plain-http "$REF" >"$T/pull.out" 2>&1 &
+	timeout 120 "$EMBER" --address "$SOCK" pull --plain-http "$REF" >"$T/pull.out" 2>&1 &
 	local pid=$!
 	bg_track "$pid"
 	wait_until 60 grep -q '"fault": "stall_after"' "$PROXY_P_LOG"

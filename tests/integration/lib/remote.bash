@@ -4,6 +4,11 @@
 # about the store, the image records and the fault proxy's log.
 # Load after helpers, lib/image and lib/registry.
 
+# With the ASan build, catch reads of dead stack frames too (a request sent
+# again from the event loop once its caller has returned). Ignored by
+# builds without ASan.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_stack_use_after_return=1}
+
 # daemon_up [LINE...]: write $T/daemon.toml ([registry] config_path =
 # $T/certs.d, then the LINEs of that table) and start the daemon with it.
 daemon_up() {
