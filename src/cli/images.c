@@ -344,16 +344,39 @@ static int images_push(struct cli *cli, const struct cli_args *a)
 	return run_job(cli, "io.ember.Images.Push", params, "pushed");
 }
 
+static int export_to(struct cli *cli, const struct cli_args *a, int fd);
+
 static int images_export(struct cli *cli, const struct cli_args *a)
 {
 	const char *file = a->pos[0];
 	int to_stdout = !strcmp(file, "-");
-	_cleanup_close_ int fd = to_stdout ? cli_tmp_file() : open(file, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	/* Written beside FILE and renamed over it at the end: a failed export
+	   leaves no half archive, and an older FILE stays as it was. */
+	_cleanup_free_ char *tmp = NULL;
+	if (!to_stdout && asprintf(&tmp, "%s.ember-XXXXXX", file) < 0)
+		return CLI_FAILED;
+	_cleanup_close_ int fd = to_stdout ? cli_tmp_file() : mkostemp(tmp, O_CLOEXEC);
 
 	if (fd < 0) {
 		fprintf(stderr, "ember: export: %s: %s\n", to_stdout ? "temporary file" : file, strerror(errno));
 		return CLI_FAILED;
 	}
+	int r = export_to(cli, a, fd);
+	if (r == CLI_OK && !to_stdout && (fchmod(fd, 0644) < 0 || rename(tmp, file) < 0)) {
+		fprintf(stderr, "ember: export: %s: %s\n", file, strerror(errno));
+		r = CLI_FAILED;
+	}
+	if (r != CLI_OK && !to_stdout)
+		(void)unlink(tmp);
+	if (r == CLI_OK && to_stdout && (lseek(fd, 0, SEEK_SET) < 0 || cli_copy_fd(fd, 1) < 0)) {
+		fprintf(stderr, "ember: export: write to standard output: %s\n", strerror(errno));
+		r = CLI_FAILED;
+	}
+	return r;
+}
+
+static int export_to(struct cli *cli, const struct cli_args *a, int fd)
+{
 	json_t *names = json_array();
 	for (int i = 1; i < a->npos; i++)
 		json_array_append_new(names, json_string(a->pos[i]));
@@ -365,13 +388,7 @@ static int images_export(struct cli *cli, const struct cli_args *a)
 		return CLI_FAILED;
 	}
 	ember_client_attach_fds(cli->client, &fd, 1);
-	if (cli_call(cli, "io.ember.Images.Export", params, NULL) < 0)
-		return CLI_FAILED;
-	if (to_stdout && (lseek(fd, 0, SEEK_SET) < 0 || cli_copy_fd(fd, 1) < 0)) {
-		fprintf(stderr, "ember: export: write to standard output: %s\n", strerror(errno));
-		return CLI_FAILED;
-	}
-	return CLI_OK;
+	return cli_call(cli, "io.ember.Images.Export", params, NULL) < 0 ? CLI_FAILED : CLI_OK;
 }
 
 static int images_import(struct cli *cli, const struct cli_args *a)
