@@ -11,14 +11,20 @@ DAEMON_PID=
 EVENTS_PID=
 
 cleanup() {
-	declare -F infra_cleanup >/dev/null && infra_cleanup >/dev/null 2>&1
-	[ -n "$EVENTS_PID" ] && kill "$EVENTS_PID" 2>/dev/null && wait "$EVENTS_PID" 2>/dev/null
+	set +e # every step runs, whatever failed before
 	if [ -n "$DAEMON_PID" ] && kill -0 "$DAEMON_PID" 2>/dev/null; then
-		kill -TERM "$DAEMON_PID"; wait "$DAEMON_PID" 2>/dev/null || true
+		kill -TERM "$DAEMON_PID"
+		wait "$DAEMON_PID" 2>/dev/null
 	fi
+	if [ -n "$EVENTS_PID" ]; then
+		kill "$EVENTS_PID" 2>/dev/null
+		wait "$EVENTS_PID" 2>/dev/null
+	fi
+	declare -F infra_cleanup >/dev/null && infra_cleanup >/dev/null 2>&1
 	rm -rf "$T"
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 ember() { "$EMBER" --address "$SOCK" "$@"; }
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
