@@ -56,17 +56,18 @@ static int list_one(const char *digest, int64_t size, int64_t mtime, void *userd
 	return 0;
 }
 
+static const struct api_param ns_table[] = {
+	{ "namespace", API_T_STRING, offsetof(struct content_params, namespace), 0 },
+	{ NULL, 0, 0, 0 },
+};
+
 void svc_content_list(struct api_call *call, json_t *params, void *ctx)
 {
-	static const struct api_param table[] = {
-		{ "namespace", API_T_STRING, offsetof(struct content_params, namespace), 0 },
-		{ NULL, 0, 0, 0 },
-	};
 	struct daemon *d = ctx;
 	struct content_params p = { 0 };
 	struct ember_error e;
 
-	if (api_params_parse(call, params, table, &p) < 0)
+	if (api_params_parse(call, params, ns_table, &p) < 0)
 		return;
 	struct list_ctx lc = { d, images_namespace(p.namespace), json_array() };
 	if (content_walk(&d->cs, list_one, &lc, &e) < 0) {
@@ -186,15 +187,11 @@ static int ingest_one(const struct content_ingest_info *info, void *userdata)
 
 void svc_content_list_ingests(struct api_call *call, json_t *params, void *ctx)
 {
-	static const struct api_param table[] = {
-		{ "namespace", API_T_STRING, offsetof(struct content_params, namespace), 0 },
-		{ NULL, 0, 0, 0 },
-	};
 	struct daemon *d = ctx;
 	struct content_params p = { 0 };
 	struct ember_error e;
 
-	if (api_params_parse(call, params, table, &p) < 0)
+	if (api_params_parse(call, params, ns_table, &p) < 0)
 		return;
 	json_t *list = json_array();
 	if (content_ingest_walk(&d->cs, ingest_one, list, &e) < 0) {
@@ -226,16 +223,12 @@ void svc_content_abort_ingest(struct api_call *call, json_t *params, void *ctx)
 
 void svc_content_garbage_collect(struct api_call *call, json_t *params, void *ctx)
 {
-	static const struct api_param table[] = {
-		{ "namespace", API_T_STRING, offsetof(struct content_params, namespace), 0 },
-		{ NULL, 0, 0, 0 },
-	};
 	struct daemon *d = ctx;
 	struct content_params p = { 0 };
 	struct gc_stats st;
 	struct ember_error e;
 
-	if (api_params_parse(call, params, table, &p) < 0)
+	if (api_params_parse(call, params, ns_table, &p) < 0)
 		return;
 	if (gc_run(d, &st, &e) < 0) {
 		api_error_from(call, &e);

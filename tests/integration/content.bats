@@ -17,14 +17,7 @@ setup() {
 }
 
 teardown() {
-	kill_bg
-	# A clean exit on SIGTERM (with ASan: no leak report either).
-	local rc=0
-	stop_daemon || rc=$?
-	cleanup_daemon
-	infra_cleanup
-	assert_log_clean
-	return "$rc"
+	remote_teardown
 }
 
 BB=example.com/bb:latest

@@ -143,3 +143,15 @@ plog_lines() {
 ingests_json() {
 	e --json content active
 }
+
+# The teardown of the registry suites: background jobs, the daemon (a clean
+# exit on SIGTERM; with ASan, no leak report either), the registries.
+remote_teardown() {
+	kill_bg
+	local rc=0
+	stop_daemon || rc=$?
+	cleanup_daemon
+	infra_cleanup
+	assert_log_clean
+	return "$rc"
+}
