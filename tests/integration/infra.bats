@@ -646,7 +646,13 @@ last_log() {
 	# /etc/containers: skopeo works, and they are still empty afterwards.
 	# (Shared directories cannot be watched instead: other users of the
 	# machine may run skopeo at the same time.)
-	run unshare -m --propagation private env INFRA_TMPDIR="$T" A="$REGISTRY_PLAIN_ADDR" \
+	# Private propagation, so nothing mounted here reaches the machine. In a
+	# chroot whose / is not a mount point unshare cannot set it; there the
+	# mounts are already private (the chroot was made in a private mount
+	# namespace), and "unchanged" keeps them so.
+	local prop=private
+	unshare -m --propagation private true 2>/dev/null || prop=unchanged
+	run unshare -m --propagation "$prop" env INFRA_TMPDIR="$T" A="$REGISTRY_PLAIN_ADDR" \
 		bash -c '
 set -e
 dirs="/var/lib /root /var/tmp /run /etc/containers"
