@@ -19,17 +19,10 @@ int images_check_complete(struct daemon *d, const struct descriptor *target, cha
 #ifdef CONFIG_PULL
 /* Cancel every pull in progress (daemon shutdown). */
 void pulls_shutdown(struct daemon *d);
-/* How many pulls are running. */
-unsigned pulls_active(const struct daemon *d);
 /* Every blob running pulls have stored or will store: GC keeps them. */
 void pulls_foreach_digest(const struct daemon *d, void (*fn)(const char *digest, void *userdata),
 			  void *userdata);
 #else
-static inline unsigned pulls_active(const struct daemon *d)
-{
-	(void)d;
-	return 0;
-}
 static inline void pulls_foreach_digest(const struct daemon *d, void (*fn)(const char *, void *), void *u)
 {
 	(void)d;

@@ -130,14 +130,6 @@ void pulls_shutdown(struct daemon *d)
 	}
 }
 
-unsigned pulls_active(const struct daemon *d)
-{
-	unsigned n = 0;
-	for (const struct pull_call *pc = d->pulls; pc; pc = pc->next)
-		n += pc->pull != NULL;
-	return n;
-}
-
 void pulls_foreach_digest(const struct daemon *d, void (*fn)(const char *digest, void *userdata),
 			  void *userdata)
 {

@@ -32,7 +32,6 @@ struct token {
 struct registry {
 	struct http *http;
 	struct reference ref;
-	char *name;     /* "docker.io/library/busybox" */
 	struct registry_hosts hosts;
 	char *user, *secret;
 	int has_creds;
@@ -133,11 +132,6 @@ int registry_open(struct http *http, const char *reference, const struct registr
 		free(reg);
 		return -e->code;
 	}
-	reg->name = reference_name(&reg->ref);
-	if (!reg->name) {
-		registry_close(reg);
-		return err_set(e, ENOMEM, "out of memory");
-	}
 	if (load_hosts(reg, cfg, e) < 0) {
 		registry_close(reg);
 		return -e->code;
@@ -160,7 +154,6 @@ void registry_close(struct registry *reg)
 		free(t);
 	}
 	reference_done(&reg->ref);
-	free(reg->name);
 	hosts_done(&reg->hosts);
 	free(reg->user);
 	free(reg->secret);
@@ -172,10 +165,6 @@ const struct reference *registry_reference(const struct registry *reg)
 	return &reg->ref;
 }
 
-const char *registry_name(const struct registry *reg)
-{
-	return reg->name;
-}
 
 /* ---- tokens ---------------------------------------------------------------- */
 

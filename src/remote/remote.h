@@ -38,8 +38,6 @@ int registry_open(struct http *http, const char *reference, const struct registr
 		  struct registry **out, struct ember_error *e);
 void registry_close(struct registry *reg);
 const struct reference *registry_reference(const struct registry *reg);
-/* "domain/path" */
-const char *registry_name(const struct registry *reg);
 
 typedef int (*registry_headers_fn)(struct registry_call *c, const struct http_response *resp, void *userdata);
 typedef int (*registry_data_fn)(struct registry_call *c, const char *data, size_t len, void *userdata);
