@@ -113,6 +113,9 @@ void cli_format_size(int64_t n, char out[16]);
    holds the reply's parameters. */
 int cli_call(struct cli *cli, const char *method, json_t *params, json_t **reply);
 
+/* Add {"namespace": -n's value} to params (NULL passes through); returns params. */
+json_t *cli_with_namespace(const struct cli *cli, json_t *params);
+
 /* Connect lazily; prints the error and returns -1 on failure. */
 int cli_connect(struct cli *cli);
 

@@ -11,18 +11,12 @@
 #include "cli/cli.h"
 #include "util/cleanup.h"
 
-static json_t *ns_params(struct cli *cli, json_t *params)
-{
-	json_object_set_new(params, "namespace", json_string(cli->namespace));
-	return params;
-}
-
 static int content_ls(struct cli *cli, const struct cli_args *a)
 {
 	json_t *reply, *b;
 	size_t i;
 
-	if (cli_call(cli, "io.ember.Content.List", ns_params(cli, json_object()), &reply) < 0)
+	if (cli_call(cli, "io.ember.Content.List", cli_with_namespace(cli, json_object()), &reply) < 0)
 		return CLI_FAILED;
 	json_t *list = json_object_get(reply, "blobs");
 	if (cli->json) {
@@ -52,7 +46,7 @@ static int content_info(struct cli *cli, const struct cli_args *a)
 {
 	json_t *reply;
 
-	if (cli_call(cli, "io.ember.Content.Info", ns_params(cli, json_pack("{s:s}", "digest", a->pos[0])),
+	if (cli_call(cli, "io.ember.Content.Info", cli_with_namespace(cli, json_pack("{s:s}", "digest", a->pos[0])),
 		     &reply) < 0)
 		return CLI_FAILED;
 	cli_print_json(json_object_get(reply, "blob"));
@@ -73,7 +67,7 @@ static int content_get(struct cli *cli, const struct cli_args *a)
 	if (cli_connect(cli) < 0)
 		return CLI_FAILED;
 	ember_client_attach_fds(cli->client, &fd, 1);
-	if (cli_call(cli, "io.ember.Content.Read", ns_params(cli, json_pack("{s:s}", "digest", a->pos[0])),
+	if (cli_call(cli, "io.ember.Content.Read", cli_with_namespace(cli, json_pack("{s:s}", "digest", a->pos[0])),
 		     NULL) < 0)
 		return CLI_FAILED;
 	if (to_stdout && (lseek(fd, 0, SEEK_SET) < 0 || cli_copy_fd(fd, 1) < 0)) {
@@ -89,7 +83,7 @@ static int content_rm(struct cli *cli, const struct cli_args *a)
 
 	for (int i = 0; i < a->npos; i++) {
 		if (cli_call(cli, "io.ember.Content.Delete",
-			     ns_params(cli, json_pack("{s:s}", "digest", a->pos[i])), NULL) < 0) {
+			     cli_with_namespace(cli, json_pack("{s:s}", "digest", a->pos[i])), NULL) < 0) {
 			failed = 1;
 			continue;
 		}
@@ -106,7 +100,7 @@ static int content_label(struct cli *cli, const struct cli_args *a)
 	if (r)
 		return r;
 	if (cli_call(cli, "io.ember.Content.SetLabels",
-		     ns_params(cli, json_pack("{s:s, s:o, s:b}", "digest", a->pos[0], "labels", labels,
+		     cli_with_namespace(cli, json_pack("{s:s, s:o, s:b}", "digest", a->pos[0], "labels", labels,
 					      "replace", cli_flag(a, "replace") > 0)), &reply) < 0)
 		return CLI_FAILED;
 	json_t *l = json_object_get(json_object_get(reply, "blob"), "labels");
@@ -128,7 +122,7 @@ static int content_active(struct cli *cli, const struct cli_args *a)
 	size_t i;
 
 	(void)a;
-	if (cli_call(cli, "io.ember.Content.ListIngests", ns_params(cli, json_object()), &reply) < 0)
+	if (cli_call(cli, "io.ember.Content.ListIngests", cli_with_namespace(cli, json_object()), &reply) < 0)
 		return CLI_FAILED;
 	json_t *list = json_object_get(reply, "ingests");
 	if (cli->json) {
@@ -156,7 +150,7 @@ static int content_abort(struct cli *cli, const struct cli_args *a)
 
 	for (int i = 0; i < a->npos; i++) {
 		if (cli_call(cli, "io.ember.Content.AbortIngest",
-			     ns_params(cli, json_pack("{s:s}", "key", a->pos[i])), NULL) < 0) {
+			     cli_with_namespace(cli, json_pack("{s:s}", "key", a->pos[i])), NULL) < 0) {
 			failed = 1;
 			continue;
 		}
@@ -170,7 +164,7 @@ static int content_gc(struct cli *cli, const struct cli_args *a)
 	json_t *reply;
 
 	(void)a;
-	if (cli_call(cli, "io.ember.Content.GarbageCollect", ns_params(cli, json_object()), &reply) < 0)
+	if (cli_call(cli, "io.ember.Content.GarbageCollect", cli_with_namespace(cli, json_object()), &reply) < 0)
 		return CLI_FAILED;
 	if (cli->json) {
 		cli_print_json(reply);

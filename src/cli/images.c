@@ -13,14 +13,6 @@
 #include "cli/cli.h"
 #include "util/cleanup.h"
 
-/* Every call carries the namespace. */
-static json_t *with_ns(struct cli *cli, json_t *params)
-{
-	if (params)
-		json_object_set_new(params, "namespace", json_string(cli->namespace));
-	return params;
-}
-
 void cli_format_size(int64_t n, char out[16])
 {
 	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
@@ -42,7 +34,7 @@ static int images_ls(struct cli *cli, const struct cli_args *a)
 	json_t *reply, *img;
 	size_t i;
 
-	if (cli_call(cli, "io.ember.Images.List", with_ns(cli, json_object()), &reply) < 0)
+	if (cli_call(cli, "io.ember.Images.List", cli_with_namespace(cli, json_object()), &reply) < 0)
 		return CLI_FAILED;
 	json_t *list = json_object_get(reply, "images");
 	if (cli->json) {
@@ -73,7 +65,7 @@ static int images_inspect(struct cli *cli, const struct cli_args *a)
 {
 	json_t *reply;
 
-	if (cli_call(cli, "io.ember.Images.Get", with_ns(cli, json_pack("{s:s}", "name", a->pos[0])),
+	if (cli_call(cli, "io.ember.Images.Get", cli_with_namespace(cli, json_pack("{s:s}", "name", a->pos[0])),
 		     &reply) < 0)
 		return CLI_FAILED;
 	cli_print_json(json_object_get(reply, "image"));
@@ -87,7 +79,7 @@ static int images_rm(struct cli *cli, const struct cli_args *a)
 
 	for (int i = 0; i < a->npos; i++) {
 		if (cli_call(cli, "io.ember.Images.Delete",
-			     with_ns(cli, json_pack("{s:s}", "name", a->pos[i])), NULL) < 0) {
+			     cli_with_namespace(cli, json_pack("{s:s}", "name", a->pos[i])), NULL) < 0) {
 			failed = 1;
 			continue;
 		}
@@ -103,7 +95,7 @@ static int images_tag(struct cli *cli, const struct cli_args *a)
 	for (int i = 1; i < a->npos; i++) {
 		json_t *reply;
 		if (cli_call(cli, "io.ember.Images.Tag",
-			     with_ns(cli, json_pack("{s:s, s:s}", "source", a->pos[0], "target", a->pos[i])),
+			     cli_with_namespace(cli, json_pack("{s:s, s:s}", "source", a->pos[0], "target", a->pos[i])),
 			     &reply) < 0) {
 			failed = 1;
 			continue;
@@ -282,7 +274,7 @@ static int run_job(struct cli *cli, const char *method, json_t *params, const ch
 
 static int pull_or_fetch(struct cli *cli, const struct cli_args *a, int content_only)
 {
-	json_t *params = with_ns(cli, json_pack("{s:s, s:b}", "reference", a->pos[0], "content_only", content_only));
+	json_t *params = cli_with_namespace(cli, json_pack("{s:s, s:b}", "reference", a->pos[0], "content_only", content_only));
 	int r = registry_flags(a, params);
 
 	if (r) {
@@ -321,7 +313,7 @@ static int content_fetch(struct cli *cli, const struct cli_args *a)
 
 static int images_push(struct cli *cli, const struct cli_args *a)
 {
-	json_t *params = with_ns(cli, json_pack("{s:s}", "reference", a->pos[0]));
+	json_t *params = cli_with_namespace(cli, json_pack("{s:s}", "reference", a->pos[0]));
 	int r = registry_flags(a, params);
 
 	if (r) {
@@ -380,7 +372,7 @@ static int export_to(struct cli *cli, const struct cli_args *a, int fd)
 	json_t *names = json_array();
 	for (int i = 1; i < a->npos; i++)
 		json_array_append_new(names, json_string(a->pos[i]));
-	json_t *params = with_ns(cli, json_pack("{s:o}", "names", names));
+	json_t *params = cli_with_namespace(cli, json_pack("{s:o}", "names", names));
 	if (cli_arg(a, "platform"))
 		json_object_set_new(params, "platform", json_string(cli_arg(a, "platform")));
 	if (cli_connect(cli) < 0) {
@@ -414,7 +406,7 @@ static int images_import(struct cli *cli, const struct cli_args *a)
 		close(fd);
 		fd = tmp;
 	}
-	json_t *params = with_ns(cli, json_object());
+	json_t *params = cli_with_namespace(cli, json_object());
 	if (cli_arg(a, "base-name"))
 		json_object_set_new(params, "base_name", json_string(cli_arg(a, "base-name")));
 	if (cli_connect(cli) < 0) {
@@ -436,7 +428,7 @@ static int images_import(struct cli *cli, const struct cli_args *a)
 
 static json_t *check_params(struct cli *cli, const struct cli_args *a, const char *name)
 {
-	json_t *params = with_ns(cli, json_pack("{s:s, s:b, s:b}", "name", name, "verify", cli_flag(a, "verify") > 0,
+	json_t *params = cli_with_namespace(cli, json_pack("{s:s, s:b, s:b}", "name", name, "verify", cli_flag(a, "verify") > 0,
 						"all_platforms", cli_flag(a, "all-platforms") > 0));
 	if (cli_arg(a, "platform"))
 		json_object_set_new(params, "platform", json_string(cli_arg(a, "platform")));

@@ -7,18 +7,12 @@
 #include "cli/cli.h"
 #include "util/cleanup.h"
 
-static json_t *ns_params(struct cli *cli, json_t *params)
-{
-	json_object_set_new(params, "namespace", json_string(cli->namespace));
-	return params;
-}
-
 static int leases_ls(struct cli *cli, const struct cli_args *a)
 {
 	json_t *reply, *l;
 	size_t i;
 
-	if (cli_call(cli, "io.ember.Leases.List", ns_params(cli, json_object()), &reply) < 0)
+	if (cli_call(cli, "io.ember.Leases.List", cli_with_namespace(cli, json_object()), &reply) < 0)
 		return CLI_FAILED;
 	json_t *list = json_object_get(reply, "leases");
 	if (cli->json) {
@@ -70,7 +64,7 @@ static int leases_create(struct cli *cli, const struct cli_args *a)
 
 	if (r)
 		return r;
-	json_t *params = ns_params(cli, json_pack("{s:o}", "labels", labels));
+	json_t *params = cli_with_namespace(cli, json_pack("{s:o}", "labels", labels));
 	if (cli_arg(a, "id"))
 		json_object_set_new(params, "id", json_string(cli_arg(a, "id")));
 	if (cli_arg(a, "expires")) {
@@ -96,7 +90,7 @@ static int leases_rm(struct cli *cli, const struct cli_args *a)
 	int failed = 0;
 
 	for (int i = 0; i < a->npos; i++) {
-		if (cli_call(cli, "io.ember.Leases.Delete", ns_params(cli, json_pack("{s:s}", "id", a->pos[i])),
+		if (cli_call(cli, "io.ember.Leases.Delete", cli_with_namespace(cli, json_pack("{s:s}", "id", a->pos[i])),
 			     NULL) < 0) {
 			failed = 1;
 			continue;
@@ -111,7 +105,7 @@ static int change(struct cli *cli, const struct cli_args *a, const char *method)
 	int failed = 0;
 
 	for (int i = 1; i < a->npos; i++)
-		if (cli_call(cli, method, ns_params(cli, json_pack("{s:s, s:s, s:s}", "id", a->pos[0], "type",
+		if (cli_call(cli, method, cli_with_namespace(cli, json_pack("{s:s, s:s, s:s}", "id", a->pos[0], "type",
 								   "content", "resource", a->pos[i])), NULL) < 0)
 			failed = 1;
 	return failed ? CLI_FAILED : CLI_OK;

@@ -174,3 +174,10 @@ int cli_copy_fd(int from, int to)
 	}
 }
 
+
+json_t *cli_with_namespace(const struct cli *cli, json_t *params)
+{
+	if (params)
+		json_object_set_new(params, "namespace", json_string(cli->namespace));
+	return params;
+}
