@@ -70,6 +70,9 @@ static const struct cli_command *const root_sub[] = {
 #ifdef CONFIG_PUSH
 	&cli_cmd_push,
 #endif
+#ifdef CONFIG_CLI_SNAPSHOTS
+	&cli_cmd_snapshots,
+#endif
 	&cli_cmd_version,
 	NULL,
 };

@@ -95,6 +95,9 @@ extern const struct cli_command cli_cmd_pull;
 extern const struct cli_command cli_cmd_push;
 extern const struct cli_command cli_cmd_content;
 extern const struct cli_command cli_cmd_leases;
+extern const struct cli_command cli_cmd_snapshots;
+extern const struct cli_command cli_cmd_images_mount;
+extern const struct cli_command cli_cmd_images_unmount;
 
 /* An unnamed temporary file (for "-": the daemon reads and writes only
    regular files), and a copy loop; both return -errno on failure. */

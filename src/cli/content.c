@@ -171,9 +171,13 @@ static int content_gc(struct cli *cli, const struct cli_args *a)
 	} else {
 		char size[16];
 		cli_format_size(json_integer_value(json_object_get(reply, "removed_bytes")), size);
-		printf("removed %" JSON_INTEGER_FORMAT " blob(s), %s; kept %" JSON_INTEGER_FORMAT "\n",
+		json_int_t snaps = json_integer_value(json_object_get(reply, "removed_snapshots"));
+		printf("removed %" JSON_INTEGER_FORMAT " blob(s), %s; kept %" JSON_INTEGER_FORMAT,
 		       json_integer_value(json_object_get(reply, "removed_blobs")), size,
 		       json_integer_value(json_object_get(reply, "kept_blobs")));
+		if (snaps)
+			printf("; removed %" JSON_INTEGER_FORMAT " snapshot(s)", snaps);
+		putchar('\n');
 	}
 	json_decref(reply);
 	return CLI_OK;

@@ -115,6 +115,7 @@ struct pull_view {
 	json_t *seen;     /* digest -> last status printed (plain) */
 	uint64_t start_ms;
 	json_t *image;
+	int said_unpacking;
 };
 
 static uint64_t now_ms(void)
@@ -214,6 +215,11 @@ static int on_pull_reply(ember_client *c, const char *parameters, unsigned flags
 			else
 				print_plain(v, blobs);
 		}
+		if (phase && !strcmp(phase, "unpacking") && !v->said_unpacking && !v->tty) {
+			v->said_unpacking = 1;
+			puts("unpacking");
+			fflush(stdout);
+		}
 		if (phase && !strcmp(phase, "done") && json_object_get(p, "image")) {
 			json_decref(v->image);
 			v->image = json_incref(json_object_get(p, "image"));
@@ -283,6 +289,10 @@ static int pull_or_fetch(struct cli *cli, const struct cli_args *a, int content_
 	}
 	if (cli_flag(a, "all-platforms"))
 		json_object_set_new(params, "all_platforms", json_true());
+	if (cli_flag(a, "no-unpack"))
+		json_object_set_new(params, "no_unpack", json_true());
+	if (cli_arg(a, "snapshotter"))
+		json_object_set_new(params, "snapshotter", json_string(cli_arg(a, "snapshotter")));
 	for (int i = 0; i < a->nopts; i++) {
 		if (strcmp(a->opts[i].opt->name, "label"))
 			continue;
@@ -490,12 +500,19 @@ static const struct cli_opt ls_opts[] = {
 	{ NULL, 0, NULL, NULL },
 };
 
+#define FETCH_OPTS                                                                                     \
+	{ "platform", 0, "OS/ARCH[/VARIANT]", "pull for this platform (default: this machine's)" },  \
+	{ "all-platforms", 0, NULL, "pull every platform of an index" },                           \
+	{ "plain-http", 0, NULL, "talk HTTP, not HTTPS, to the registry" },                        \
+	{ "user", 'u', "USER:PASSWORD", "registry credentials" },                                  \
+	{ "label", 0, "KEY=VALUE", "label the image (repeatable)" }
+static const struct cli_opt fetch_opts[] = { FETCH_OPTS, { NULL, 0, NULL, NULL } };
 static const struct cli_opt pull_opts[] = {
-	{ "platform", 0, "OS/ARCH[/VARIANT]", "pull for this platform (default: this machine's)" },
-	{ "all-platforms", 0, NULL, "pull every platform of an index" },
-	{ "plain-http", 0, NULL, "talk HTTP, not HTTPS, to the registry" },
-	{ "user", 'u', "USER:PASSWORD", "registry credentials" },
-	{ "label", 0, "KEY=VALUE", "label the image (repeatable)" },
+	FETCH_OPTS,
+#ifdef CONFIG_CLI_SNAPSHOTS
+	{ "no-unpack", 0, NULL, "only fetch: do not unpack the layers into snapshots" },
+	{ "snapshotter", 0, "NAME", "unpack into overlay or native (default: the daemon's)" },
+#endif
 	{ NULL, 0, NULL, NULL },
 };
 
@@ -505,7 +522,7 @@ const struct cli_command cli_cmd_content_fetch = {
 	.summary = "fetch an image's blobs without recording an image",
 	.help = CLI_HELP("Like pull, but no image record is written. A lease holds the blobs for\n"
 			 "24 hours (see `ember leases ls`)."),
-	.opts = pull_opts,
+	.opts = fetch_opts,
 	.min_args = 1,
 	.max_args = 1,
 	.run = content_fetch,
@@ -540,7 +557,9 @@ const struct cli_command cli_cmd_pull = {
 			 "Progress goes to the terminal as bars, else as one line per blob and state\n"
 			 "(JSON lines with --json). An interrupted pull resumes where it stopped;\n"
 			 "blobs already in the store are not fetched again. Registry settings come\n"
-			 "from <config_path>/<host>/hosts.toml as in containerd."),
+			 "from <config_path>/<host>/hosts.toml as in containerd. Each layer is\n"
+			 "unpacked into a snapshot as soon as it is stored (unless --no-unpack); the\n"
+			 "image is recorded once every layer is committed."),
 	.opts = pull_opts,
 	.min_args = 1,
 	.max_args = 1,
@@ -583,11 +602,19 @@ static const struct cli_command images_check_cmd = {
 };
 
 static const struct cli_command *const images_sub[] = {
-	&images_check_cmd, &images_export_cmd, &images_import_cmd, &images_inspect_cmd, &images_ls_cmd, &cli_cmd_pull,
+	&images_check_cmd, &images_export_cmd, &images_import_cmd, &images_inspect_cmd, &images_ls_cmd,
+#ifdef CONFIG_CLI_SNAPSHOTS
+	&cli_cmd_images_mount,
+#endif
+	&cli_cmd_pull,
 #ifdef CONFIG_PUSH
 	&cli_cmd_push,
 #endif
-	&images_rm_cmd, &images_tag_cmd, NULL,
+	&images_rm_cmd, &images_tag_cmd,
+#ifdef CONFIG_CLI_SNAPSHOTS
+	&cli_cmd_images_unmount,
+#endif
+	NULL,
 };
 
 const struct cli_command cli_cmd_images = {

@@ -85,6 +85,30 @@ static int apply_stall_timeout(struct daemon_config *cfg, json_t *v, const char 
 	return 0;
 }
 
+static int apply_snapshotter(struct daemon_config *cfg, json_t *v, const char *path, const char *key,
+			     struct ember_error *e)
+{
+	if (want_string(v, path, key, e) < 0)
+		return -e->code;
+	const char *name = json_string_value(v);
+	if (!strcmp(name, "overlayfs"))
+		name = "overlay";
+	if (strcmp(name, "overlay") && strcmp(name, "native"))
+		return err_set(e, EINVAL, "%s: \"%s\" must be \"overlay\" or \"native\"", path, key);
+	if (replace_str(&cfg->snapshotter, name) < 0)
+		return err_set(e, ENOMEM, "out of memory");
+	return 0;
+}
+
+static int apply_drop_blobs(struct daemon_config *cfg, json_t *v, const char *path, const char *key,
+			    struct ember_error *e)
+{
+	if (!json_is_boolean(v))
+		return err_set(e, EINVAL, "%s: \"%s\" must be true or false", path, key);
+	cfg->drop_blobs = json_is_true(v);
+	return 0;
+}
+
 static int apply_version(struct daemon_config *cfg, json_t *v, const char *path, const char *key,
 			 struct ember_error *e)
 {
@@ -189,10 +213,18 @@ static const struct key registry_keys[] = {
 	{ "stall_timeout", apply_stall_timeout },
 	{ NULL, NULL },
 };
+static const struct key snapshots_keys[] = {
+	{ "default", apply_snapshotter },
+	{ "drop_blobs", apply_drop_blobs },
+	{ NULL, NULL },
+};
 static const struct {
 	const char *name;
 	const struct key *keys;
-} tables[] = { { "api", api_keys }, { "debug", debug_keys }, { "registry", registry_keys } };
+} tables[] = { { "api", api_keys },
+	       { "debug", debug_keys },
+	       { "registry", registry_keys },
+	       { "snapshots", snapshots_keys } };
 
 static int apply_table(struct daemon_config *cfg, json_t *obj, const struct key *keys,
 		       const char *prefix, const char *path, struct ember_error *e)
@@ -233,6 +265,9 @@ static int config_defaults(struct daemon_config *cfg, struct ember_error *e)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->level = LOG_LEVEL_INFO;
 	cfg->stall_timeout_s = 30;
+#ifdef CONFIG_UNPACK_DROP_BLOBS
+	cfg->drop_blobs = 1;
+#endif
 	if (replace_str(&cfg->root, CONFIG_DEFAULT_ROOT) < 0 ||
 	    replace_str(&cfg->state, CONFIG_DEFAULT_STATE) < 0 ||
 	    replace_str(&cfg->address, CONFIG_DEFAULT_ADDRESS) < 0 ||
@@ -290,6 +325,7 @@ void config_done(struct daemon_config *cfg)
 	free(cfg->group);
 	free(cfg->certs_dir);
 	free(cfg->docker_config);
+	free(cfg->snapshotter);
 	free(cfg->auths);
 	free(cfg->warnings);
 	memset(cfg, 0, sizeof(*cfg));

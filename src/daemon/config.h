@@ -27,6 +27,11 @@
  *   username = "fleet"
  *   password = "..."                 # or auth = base64("user:password")
  *
+ *   [snapshots]
+ *   default    = "overlay"           # or "native": for pull and images mount
+ *   drop_blobs = false               # remove a layer's blob once unpacked
+ *                                    # (default: CONFIG_UNPACK_DROP_BLOBS)
+ *
  * Unknown keys are reported as warnings and ignored, so a newer file still
  * starts an older daemon. Wrong types and bad values are errors.
  */
@@ -47,6 +52,8 @@ struct daemon_config {
 	char *docker_config; /* NULL: none */
 	char *auths;         /* [registry.auths] as docker config.json text, or NULL */
 	long stall_timeout_s;
+	char *snapshotter;   /* [snapshots] default; NULL: CONFIG_DEFAULT_SNAPSHOTTER */
+	int drop_blobs;      /* [snapshots] drop_blobs */
 	char *warnings;   /* newline-separated, for the caller to log */
 };
 

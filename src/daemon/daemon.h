@@ -30,6 +30,9 @@ struct events {
 };
 
 struct pull_call;
+struct snapshotter;
+struct unpacker;
+struct unpack_work;
 
 struct daemon {
 	struct logger log;
@@ -44,6 +47,13 @@ struct daemon {
 #ifdef CONFIG_PULL
 	struct remote remote;
 	struct pull_call *pulls; /* in progress */
+#endif
+#ifdef CONFIG_SNAPSHOTS_STORE
+	struct snapshotter *snapshotters[2]; /* by position in snapshot_backends */
+#endif
+#ifdef CONFIG_PULL_UNPACK
+	struct unpacker *unpackers;     /* at work */
+	struct unpack_work *unpack_works; /* threads running */
 #endif
 	int images_up; /* images_start() succeeded */
 	int root_fd;

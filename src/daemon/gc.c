@@ -251,5 +251,9 @@ int gc_run(struct daemon *d, struct gc_stats *st, struct ember_error *e)
 			(void)meta_object_walk_all(&d->meta, "content", drop_labels, &sw, e);
 	}
 	free(m.v);
+#ifdef CONFIG_SNAPSHOTS_STORE
+	if (r == 0)
+		r = gc_snapshots(d, st, e);
+#endif
 	return r < 0 ? r : 0;
 }

@@ -18,11 +18,20 @@ struct gc_stats {
 	uint64_t removed_blobs;
 	uint64_t removed_bytes;
 	uint64_t kept_blobs;
+	uint64_t removed_snapshots;
 };
 
 /* Also roots: leases that have not expired (expired ones are deleted),
    and every blob a running pull has stored or will store. */
 int gc_run(struct daemon *d, struct gc_stats *st, struct ember_error *e);
+#ifdef CONFIG_SNAPSHOTS_STORE
+/* Snapshots (gc-snapshots.c): committed snapshots that no image (its top
+   layer's chain ID, for every manifest the store holds), lease
+   ("snapshots/<name>" resources), gc.root label, unpack at work, or active
+   or view snapshot above them reaches. Active snapshots and views are
+   roots: they are someone's working tree (a container's rootfs, a mount). */
+int gc_snapshots(struct daemon *d, struct gc_stats *st, struct ember_error *e);
+#endif
 /* 1, with the image name in by, when a root reaches the blob; else 0. */
 int gc_blob_in_use(struct daemon *d, const char *digest, char *by, size_t len);
 

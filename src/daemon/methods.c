@@ -54,6 +54,17 @@ const struct api_method api_methods[] = {
 	{ "io.ember.Namespaces.Get", svc_namespaces_get, 0 },
 	{ "io.ember.Namespaces.List", svc_namespaces_list, 0 },
 	{ "io.ember.Namespaces.SetLabels", svc_namespaces_set_labels, 0 },
+#ifdef CONFIG_SNAPSHOTS_STORE
+	{ "io.ember.Snapshots.Commit", svc_snapshots_commit, 0 },
+	{ "io.ember.Snapshots.Info", svc_snapshots_info, 0 },
+	{ "io.ember.Snapshots.List", svc_snapshots_list, 0 },
+	{ "io.ember.Snapshots.Mounts", svc_snapshots_mounts, 0 },
+	{ "io.ember.Snapshots.Prepare", svc_snapshots_prepare, 0 },
+	{ "io.ember.Snapshots.Remove", svc_snapshots_remove, 0 },
+	{ "io.ember.Snapshots.SetLabels", svc_snapshots_set_labels, 0 },
+	{ "io.ember.Snapshots.Usage", svc_snapshots_usage, 0 },
+	{ "io.ember.Snapshots.View", svc_snapshots_view, 0 },
+#endif
 	{ "io.ember.System.Info", svc_system_info, 0 },
 	{ "io.ember.System.Version", svc_system_version, 0 },
 	{ "org.varlink.service.GetInfo", svc_varlink_get_info, 0 },

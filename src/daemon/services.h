@@ -42,6 +42,15 @@ HANDLER(svc_content_list_ingests);
 HANDLER(svc_content_abort_ingest);
 HANDLER(svc_content_garbage_collect);
 HANDLER(svc_content_read);
+HANDLER(svc_snapshots_list);
+HANDLER(svc_snapshots_info);
+HANDLER(svc_snapshots_prepare);
+HANDLER(svc_snapshots_view);
+HANDLER(svc_snapshots_commit);
+HANDLER(svc_snapshots_remove);
+HANDLER(svc_snapshots_mounts);
+HANDLER(svc_snapshots_usage);
+HANDLER(svc_snapshots_set_labels);
 
 #undef HANDLER
 

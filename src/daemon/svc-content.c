@@ -234,9 +234,9 @@ void svc_content_garbage_collect(struct api_call *call, json_t *params, void *ct
 		api_error_from(call, &e);
 		return;
 	}
-	api_reply(call, json_pack("{s:I, s:I, s:I}", "removed_blobs", (json_int_t)st.removed_blobs,
+	api_reply(call, json_pack("{s:I, s:I, s:I, s:I}", "removed_blobs", (json_int_t)st.removed_blobs,
 				  "removed_bytes", (json_int_t)st.removed_bytes, "kept_blobs",
-				  (json_int_t)st.kept_blobs));
+				  (json_int_t)st.kept_blobs, "removed_snapshots", (json_int_t)st.removed_snapshots));
 }
 
 void svc_content_read(struct api_call *call, json_t *params, void *ctx)

@@ -8,6 +8,7 @@
 #include "daemon/daemon.h"
 #include "daemon/gc.h"
 #include "daemon/services.h"
+#include "daemon/snapshots.h"
 #include "daemon/svc-images.h"
 #include "util/timestamp.h"
 
@@ -20,9 +21,10 @@ static void gc_after_remove(struct daemon *d)
 
 	if (gc_run(d, &st, &e) < 0)
 		log_warn(&d->log, "garbage collection: %s", e.message);
-	else if (st.removed_blobs)
-		log_info(&d->log, "garbage collection: removed %llu blob(s), %llu bytes",
-			 (unsigned long long)st.removed_blobs, (unsigned long long)st.removed_bytes);
+	else if (st.removed_blobs || st.removed_snapshots)
+		log_info(&d->log, "garbage collection: removed %llu blob(s), %llu bytes, %llu snapshot(s)",
+			 (unsigned long long)st.removed_blobs, (unsigned long long)st.removed_bytes,
+			 (unsigned long long)st.removed_snapshots);
 }
 
 int images_start(struct daemon *d, struct ember_error *e)
@@ -39,6 +41,12 @@ int images_start(struct daemon *d, struct ember_error *e)
 	log_info(&d->log, "content: removed %u temporary file(s) and %u stale ingest(s), kept %u resumable, in %llu ms",
 		 rec.removed_tmp, rec.removed_ingests, rec.kept_ingests,
 		 (unsigned long long)(loop_now_ms() - t0));
+#ifdef CONFIG_SNAPSHOTS_STORE
+	if (snapshots_start(d, e) < 0) {
+		content_close(&d->cs);
+		return -e->code;
+	}
+#endif
 #ifdef CONFIG_PULL
 	d->remote.loop = d->loop;
 	d->remote.cs = &d->cs;
@@ -56,6 +64,9 @@ void images_stop(struct daemon *d)
 #ifdef CONFIG_PULL
 	pulls_shutdown(d);
 	d->remote.http = http_free(d->remote.http);
+#endif
+#ifdef CONFIG_SNAPSHOTS_STORE
+	snapshots_stop(d);
 #endif
 	content_close(&d->cs);
 	d->images_up = 0;

@@ -130,13 +130,19 @@ static void change_resource(struct api_call *call, json_t *params, void *ctx, in
 
 	if (api_params_parse(call, params, table, &p) < 0)
 		return;
-	if (strcmp(p.type, "content")) {
+	/* As in containerd: "content" (a digest) or "snapshots/<snapshotter>" (a key). */
+	int snap = !strncmp(p.type, "snapshots/", 10) && (!strcmp(p.type + 10, "overlay") || !strcmp(p.type + 10, "native"));
+	if (strcmp(p.type, "content") && !snap) {
 		api_error(call, EMBER_ERROR_INVALID_ARGUMENT, NULL,
-			  "resource type \"%s\" is not known (content)", p.type);
+			  "resource type \"%s\" is not known (content, snapshots/overlay, snapshots/native)", p.type);
 		return;
 	}
-	if (digest_check(p.resource, &e) < 0) {
+	if (!snap && digest_check(p.resource, &e) < 0) {
 		api_error_from(call, &e);
+		return;
+	}
+	if (snap && (!*p.resource || strlen(p.resource) > 1024)) {
+		api_error(call, EMBER_ERROR_INVALID_ARGUMENT, NULL, "a snapshot key is 1 to 1024 bytes");
 		return;
 	}
 	const char *ns = images_namespace(p.namespace);

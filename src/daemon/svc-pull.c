@@ -9,6 +9,7 @@
 
 #include "daemon/daemon.h"
 #include "daemon/services.h"
+#include "daemon/snapshots.h"
 #include "daemon/svc-images.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -20,6 +21,10 @@ struct pull_call {
 	struct pull *pull;  /* one of these two */
 	struct push *push;
 	char *ns;
+#ifdef CONFIG_PULL_UNPACK
+	struct snapshotter *sn; /* unpack into it; NULL: fetch only */
+	struct unpacker *unpacker;
+#endif
 	struct pull_call *next;
 };
 
@@ -38,6 +43,9 @@ static void unlink_call(struct pull_call *pc)
 			*p = pc->next;
 			break;
 		}
+#ifdef CONFIG_PULL_UNPACK
+	unpacker_free(pc->unpacker);
+#endif
 	free(pc->ns);
 	free(pc);
 }
@@ -244,11 +252,56 @@ void svc_images_push(struct api_call *call, json_t *params, void *ctx)
 }
 #endif
 
+#ifdef CONFIG_PULL_UNPACK
+static void on_unpacked(struct unpacker *u, const struct ember_error *err, void *userdata)
+{
+	struct pull_call *pc = userdata;
+
+	(void)u;
+	pull_unpacked(pc->pull, err);
+}
+
+static int unpack_plan(struct pull *p, const struct manifest *m, const struct image_config *c, int *skip,
+		       void *userdata, struct ember_error *e)
+{
+	struct pull_call *pc = userdata;
+	struct image_layers l;
+
+	(void)p;
+	if (image_layers_from(m, c, &l, e) < 0)
+		return -e->code;
+	int r = unpacker_new(pc->d, pc->sn, pc->ns, &l, pc->d->cfg.drop_blobs, on_unpacked, pc, &pc->unpacker, e);
+	if (r == 0)
+		unpacker_skip(pc->unpacker, skip);
+	image_layers_done(&l);
+	return r;
+}
+
+static void unpack_blob(struct pull *p, const char *digest, void *userdata)
+{
+	struct pull_call *pc = userdata;
+
+	(void)p;
+	if (pc->unpacker)
+		unpacker_blob(pc->unpacker, digest);
+}
+
+static int unpack_wait(struct pull *p, void *userdata)
+{
+	struct pull_call *pc = userdata;
+
+	(void)p;
+	return pc->unpacker && unpacker_busy(pc->unpacker);
+}
+
+static const struct pull_unpack_hooks unpack_hooks = { unpack_plan, unpack_blob, unpack_wait };
+#endif
+
 void svc_images_pull(struct api_call *call, json_t *params, void *ctx)
 {
 	struct p {
-		const char *namespace, *reference, *platform, *user, *secret;
-		int all_platforms, plain_http, content_only;
+		const char *namespace, *reference, *platform, *user, *secret, *snapshotter;
+		int all_platforms, plain_http, content_only, no_unpack;
 		json_t *labels;
 	} p = { 0 };
 	static const struct api_param table[] = {
@@ -261,6 +314,8 @@ void svc_images_pull(struct api_call *call, json_t *params, void *ctx)
 		{ "user", API_T_STRING, offsetof(struct p, user), 0 },
 		{ "secret", API_T_STRING, offsetof(struct p, secret), 0 },
 		{ "labels", API_T_STRING_MAP, offsetof(struct p, labels), 0 },
+		{ "no_unpack", API_T_BOOL, offsetof(struct p, no_unpack), 0 },
+		{ "snapshotter", API_T_STRING, offsetof(struct p, snapshotter), 0 },
 		{ NULL, 0, 0, 0 },
 	};
 	struct daemon *d = ctx;
@@ -269,6 +324,18 @@ void svc_images_pull(struct api_call *call, json_t *params, void *ctx)
 	if (api_params_parse(call, params, table, &p) < 0)
 		return;
 	const char *ns = images_namespace(p.namespace);
+#ifdef CONFIG_PULL_UNPACK
+	struct snapshotter *sn = NULL;
+	if (!p.no_unpack && !p.content_only && !(sn = snapshots_get(d, p.snapshotter, &e))) {
+		api_error_from(call, &e);
+		return;
+	}
+#else
+	if (!p.no_unpack && !p.content_only && p.snapshotter) {
+		api_error(call, EMBER_ERROR_INVALID_ARGUMENT, NULL, "this ember was built without unpacking");
+		return;
+	}
+#endif
 	if (meta_identifier_check("namespace", ns, &e) < 0 ||
 	    (p.labels && meta_labels_check(p.labels, &e) < 0)) {
 		api_error_from(call, &e);
@@ -288,6 +355,13 @@ void svc_images_pull(struct api_call *call, json_t *params, void *ctx)
 		.on_done = on_done,
 		.userdata = pc,
 	};
+#ifdef CONFIG_PULL_UNPACK
+	if (sn) {
+		pc->sn = sn;
+		o.unpack = &unpack_hooks;
+		o.unpack_userdata = pc;
+	}
+#endif
 	registry_settings(d, &o.registry, p.user, p.secret, p.plain_http);
 	if (pull_start(&d->remote, &o, &pc->pull, &e) < 0) {
 		free(pc->ns);

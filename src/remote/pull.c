@@ -29,8 +29,8 @@ static const char *const ACCEPT[] = {
 	NULL,
 };
 
-enum blob_state { B_WAITING, B_FETCHING, B_RETRYING, B_DONE, B_EXISTS };
-static const char *const state_names[] = { "waiting", "downloading", "retrying", "done", "exists" };
+enum blob_state { B_WAITING, B_FETCHING, B_RETRYING, B_DONE, B_EXISTS, B_UNPACKED };
+static const char *const state_names[] = { "waiting", "downloading", "retrying", "done", "exists", "unpacked" };
 
 struct pull_blob {
 	struct pull *p;
@@ -86,6 +86,13 @@ struct pull {
 	struct ember_error err;
 	int failed;
 	json_t *image;
+	/* Unpack hooks: the manifest chosen for unpacking and its config. */
+	char unpack_manifest[DIGEST_MAX];
+	char unpack_config[DIGEST_MAX];
+	char *um_buf, *uc_buf;
+	size_t um_len, uc_len;
+	int unpack_waiting;   /* all blobs stored, the unpacker not finished */
+	int unpack_released;  /* the unpacker finished: write the record */
 };
 
 /* ---- helpers --------------------------------------------------------------- */
@@ -125,6 +132,8 @@ static void pull_free(struct pull *p)
 	registry_close(p->reg);
 	descriptor_done(&p->target);
 	json_decref(p->image);
+	free(p->um_buf);
+	free(p->uc_buf);
 	free(p->image_name);
 	free(p->ns);
 	free(p);
@@ -156,7 +165,7 @@ static void report(struct pull *p, int force)
 	if (!p->o.on_progress || (!force && now - p->last_progress < PROGRESS_INTERVAL_MS))
 		return;
 	p->last_progress = now;
-	p->o.on_progress(p, progress_json(p, p->fetching ? "fetching" : "resolving"), p->o.userdata);
+	p->o.on_progress(p, progress_json(p, p->unpack_waiting ? "unpacking" : p->fetching ? "fetching" : "resolving"), p->o.userdata);
 }
 
 /* The end runs from a deferred source, outside any curl callback, since it
@@ -537,6 +546,11 @@ static void on_config(struct pull *p, struct pull_doc *d)
 		return;
 	}
 	image_config_done(&cfg);
+	if (p->o.unpack && !p->uc_buf && !strcmp(d->digest, p->unpack_config) &&
+	    (p->uc_buf = malloc(d->len + 1))) {
+		memcpy(p->uc_buf, d->buf ? d->buf : "", d->len);
+		p->uc_len = d->len;
+	}
 }
 
 static void on_manifest(struct pull *p, struct pull_doc *d)
@@ -548,6 +562,12 @@ static void on_manifest(struct pull *p, struct pull_doc *d)
 		err_wrap(&e, "manifest %s", d->digest);
 		pull_fail(p, &e);
 		return;
+	}
+	if (p->o.unpack && !p->um_buf && !strcmp(d->digest, p->unpack_manifest) &&
+	    (p->um_buf = malloc(d->len + 1))) {
+		memcpy(p->um_buf, d->buf ? d->buf : "", d->len);
+		p->um_len = d->len;
+		memcpy(p->unpack_config, m.config.digest, DIGEST_MAX);
 	}
 	/* The config is small: fetched and checked before the layers. */
 	queue_doc(p, m.config.digest, m.config.size, 1, on_config);
@@ -573,6 +593,11 @@ static void on_index(struct pull *p, struct pull_doc *d)
 		return;
 	}
 	if (p->o.all_platforms) {
+		/* Unpacked: the manifest a single-platform pull would take. */
+		struct ember_error ignored;
+		int pick = index_select(&ix, &p->want, &ignored);
+		if (pick >= 0)
+			memcpy(p->unpack_manifest, ix.manifests[pick].digest, DIGEST_MAX);
 		for (size_t i = 0; i < ix.n_manifests; i++)
 			if (image_media_kind(ix.manifests[i].media_type) == MT_KIND_MANIFEST)
 				queue_doc(p, ix.manifests[i].digest, ix.manifests[i].size, 0, on_manifest);
@@ -581,6 +606,7 @@ static void on_index(struct pull *p, struct pull_doc *d)
 		if (i < 0) {
 			pull_fail(p, &e);
 		} else {
+			memcpy(p->unpack_manifest, ix.manifests[i].digest, DIGEST_MAX);
 			queue_doc(p, ix.manifests[i].digest, ix.manifests[i].size, 0, on_manifest);
 		}
 	}
@@ -604,8 +630,10 @@ static void on_target(struct pull *p, struct pull_doc *d)
 	p->have_target = 1;
 	if (kind == MT_KIND_INDEX)
 		on_index(p, d);
-	else if (kind == MT_KIND_MANIFEST)
+	else if (kind == MT_KIND_MANIFEST) {
+		memcpy(p->unpack_manifest, d->digest, DIGEST_MAX);
 		on_manifest(p, d);
+	}
 	else
 		fail_with(p, ENOTSUP, EMBER_ERROR_INVALID_ARGUMENT,
 			  "the reference names a \"%.100s\", not an image manifest or index", media_type);
@@ -707,10 +735,20 @@ static int blob_data(struct registry_call *c, const char *data, size_t len, void
 	return 0;
 }
 
+/* The blob is in the store: the unpacker may start on it. */
+static void blob_stored(struct pull_blob *b)
+{
+	struct pull *p = b->p;
+
+	if (p->o.unpack && !p->failed)
+		p->o.unpack->blob(p, b->digest, p->o.unpack_userdata);
+}
+
 static void blob_finished(struct pull_blob *b)
 {
 	struct pull *p = b->p;
 
+	blob_stored(b);
 	p->active--;
 	report(p, 1);
 	schedule(p);
@@ -816,7 +854,7 @@ static void blob_start(struct pull_blob *b)
 static int all_done(const struct pull *p)
 {
 	for (size_t i = 0; i < p->n_blobs; i++)
-		if (p->blobs[i]->state != B_DONE && p->blobs[i]->state != B_EXISTS)
+		if (p->blobs[i]->state != B_DONE && p->blobs[i]->state != B_EXISTS && p->blobs[i]->state != B_UNPACKED)
 			return 0;
 	return 1;
 }
@@ -865,6 +903,14 @@ static void schedule(struct pull *p)
 			return;
 	}
 	if (p->active == 0 && all_done(p)) {
+		if (p->unpack_waiting)
+			return;
+		if (p->o.unpack && !p->o.content_only && !p->unpack_released &&
+		    p->o.unpack->wait(p, p->o.unpack_userdata)) {
+			p->unpack_waiting = 1;
+			report(p, 1);
+			return;
+		}
 		if (p->o.content_only) {
 			/* What the done callback gets instead of a record. */
 			p->image = json_pack("{s:s, s:o}", "name", p->image_name, "target", descriptor_to_json(&p->target));
@@ -892,6 +938,58 @@ static int count_ingest(const struct content_ingest_info *info, void *userdata)
 	return 0;
 }
 
+/* The unpacker learns the layers and says which blobs it does not need
+   (layers whose snapshots exist, when compressed blobs are dropped). */
+static int plan_unpack(struct pull *p)
+{
+	struct manifest m;
+	struct image_config c;
+	struct ember_error e;
+
+	if (!p->um_buf || !p->uc_buf)
+		return 0; /* no manifest for this host among all platforms: nothing to unpack */
+	if (manifest_parse(p->um_buf, p->um_len, &m, &e) < 0) {
+		pull_fail(p, &e);
+		return -1;
+	}
+	if (image_config_parse(p->uc_buf, p->uc_len, &c, &e) < 0) {
+		manifest_done(&m);
+		pull_fail(p, &e);
+		return -1;
+	}
+	int *skip = calloc(m.n_layers + 1, sizeof(*skip));
+	int r = !skip ? err_set(&e, ENOMEM, "out of memory")
+	      : image_check_layers(&m, &c, &e) < 0 ? err_wrap(&e, "manifest %s", p->unpack_manifest)
+	      : p->o.unpack->plan(p, &m, &c, skip, p->o.unpack_userdata, &e);
+	for (size_t i = 0; r == 0 && i < m.n_layers; i++)
+		for (size_t k = 0; skip[i] && k < p->n_blobs; k++)
+			if (!strcmp(p->blobs[k]->digest, m.layers[i].digest)) {
+				p->blobs[k]->state = B_UNPACKED;
+				p->blobs[k]->offset = p->blobs[k]->size;
+			}
+	free(skip);
+	manifest_done(&m);
+	image_config_done(&c);
+	if (r < 0) {
+		pull_fail(p, &e);
+		return -1;
+	}
+	return 0;
+}
+
+void pull_unpacked(struct pull *p, const struct ember_error *err)
+{
+	if (p->failed || p->unpack_released)
+		return;
+	if (err) {
+		pull_fail(p, err);
+		return;
+	}
+	p->unpack_released = 1;
+	p->unpack_waiting = 0;
+	schedule(p);
+}
+
 static void start_layers(struct pull *p)
 {
 	struct ember_error e;
@@ -899,12 +997,19 @@ static void start_layers(struct pull *p)
 	uint64_t avail;
 
 	p->fetching = 1;
+	if (p->o.unpack && plan_unpack(p) < 0)
+		return;
 	for (size_t i = 0; i < p->n_blobs; i++) {
 		struct pull_blob *b = p->blobs[i];
 		int64_t size;
+		if (b->state == B_UNPACKED)
+			continue;
 		if (content_blob_stat(p->rm->cs, b->digest, &size, &e) == 0 && size == b->size) {
 			b->state = B_EXISTS;
 			b->offset = b->size;
+			blob_stored(b);
+			if (p->failed)
+				return;
 		} else {
 			need += b->size;
 		}

@@ -79,6 +79,25 @@ struct remote {
 };
 
 struct pull;
+struct manifest;
+struct image_config;
+
+/*
+ * Unpacking while the layers download (the daemon's unpacker implements
+ * these). plan: the manifest chosen for this host (of an index: the one a
+ * single-platform pull takes) and its config, at the start of the layers
+ * phase; set skip[i] for layers whose blobs need not be fetched. blob: a
+ * layer blob is in the store. wait: every blob is stored; return 1 when
+ * unpacking goes on (the hooks then call pull_unpacked() once), 0 when the
+ * image record may be written now. Not called with content_only, nor when
+ * the image has no manifest for this host (all_platforms).
+ */
+struct pull_unpack_hooks {
+	int (*plan)(struct pull *p, const struct manifest *m, const struct image_config *c, int *skip,
+		    void *userdata, struct ember_error *e);
+	void (*blob)(struct pull *p, const char *digest, void *userdata);
+	int (*wait)(struct pull *p, void *userdata);
+};
 
 struct pull_options {
 	const char *reference;
@@ -97,9 +116,14 @@ struct pull_options {
 	/* The end: image record (owned by the callee) or an error. */
 	void (*on_done)(struct pull *p, json_t *image, const struct ember_error *err, void *userdata);
 	void *userdata;
+	const struct pull_unpack_hooks *unpack; /* NULL: fetch only */
+	void *unpack_userdata;
 };
 
 int pull_start(struct remote *rm, const struct pull_options *o, struct pull **out, struct ember_error *e);
+/* The unpacking the hooks' wait() announced ended (err NULL: write the
+   image record now). */
+void pull_unpacked(struct pull *p, const struct ember_error *err);
 /* Stop; the done callback is not called. Partial blobs stay for a resume. */
 void pull_cancel(struct pull *p);
 /* Every blob the pull has stored or will store (GC keeps them). */

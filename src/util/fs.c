@@ -185,11 +185,19 @@ int fs_open_dir(int dirfd, const char *name, int create, mode_t mode, struct emb
 	return fd;
 }
 
-static int remove_children(int fd, int depth, struct ember_error *e)
-{
-	if (depth > 256)
-		return err_set(e, ELOOP, "directory tree too deep");
+/* Directories deeper than this are moved up into the top directory and
+   removed by the next pass, so a tree of any depth (an unpacked layer may
+   nest 2000 levels) is removed with a bounded number of open descriptors. */
+#define REMOVE_DEPTH 48
 
+struct remove_ctx {
+	int top;      /* the directory being emptied */
+	dev_t dev;    /* its file system */
+	int deferred; /* subtrees moved up during this pass */
+};
+
+static int remove_children(int fd, int depth, struct remove_ctx *rc, struct ember_error *e)
+{
 	DIR *d = fdopendir(fd);
 	if (!d) {
 		int saved = errno;
@@ -207,12 +215,32 @@ static int remove_children(int fd, int depth, struct ember_error *e)
 			r = err_sys(e, errno, "remove %s", de->d_name);
 			break;
 		}
+		if (depth >= REMOVE_DEPTH) {
+			char up[32], suffix[13];
+			fs_random_suffix(suffix);
+			snprintf(up, sizeof(up), FS_TMP_PREFIX "deep-%s", suffix);
+			if (renameat(dirfd(d), de->d_name, rc->top, up) < 0) {
+				r = err_sys(e, errno, "move %s", de->d_name);
+				break;
+			}
+			rc->deferred++;
+			continue;
+		}
 		int sub = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (sub < 0) {
 			r = err_sys(e, errno, "open %s", de->d_name);
 			break;
 		}
-		r = remove_children(sub, depth + 1, e);
+		/* Never empty a file system mounted below (a running container's
+		   overlay, a tmpfs): that is data loss, not clean-up. (A bind
+		   mount of the same file system is not told apart.) */
+		struct stat st;
+		if (fstat(sub, &st) == 0 && st.st_dev != rc->dev) {
+			close(sub);
+			r = err_set(e, EBUSY, "remove %s: another file system is mounted there", de->d_name);
+			break;
+		}
+		r = remove_children(sub, depth + 1, rc, e);
 		if (r == 0 && unlinkat(dirfd(d), de->d_name, AT_REMOVEDIR) < 0 && errno != ENOENT)
 			r = err_sys(e, errno, "remove %s", de->d_name);
 	}
@@ -227,12 +255,22 @@ int fs_remove_tree(int dirfd, const char *name, struct ember_error *e)
 	if (errno != EISDIR && errno != EPERM)
 		return err_sys(e, errno, "remove %s", name);
 
-	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
+	_cleanup_close_ int top = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (top < 0)
 		return err_sys(e, errno, "open %s", name);
-	int r = remove_children(fd, 0, e);
-	if (r < 0)
-		return err_wrap(e, "remove %s", name);
+	struct stat st;
+	if (fstat(top, &st) < 0)
+		return err_sys(e, errno, "stat %s", name);
+	struct remove_ctx rc = { .top = top, .dev = st.st_dev };
+	do {
+		rc.deferred = 0;
+		int fd = openat(top, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0 || remove_children(fd, 0, &rc, e) < 0) {
+			if (fd < 0)
+				err_sys(e, errno, "open %s", name);
+			return err_wrap(e, "remove %s", name);
+		}
+	} while (rc.deferred);
 	if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
 		return err_sys(e, errno, "remove %s", name);
 	return 0;

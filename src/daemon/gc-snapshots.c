@@ -1,0 +1,209 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Garbage collection of snapshots (see gc.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "daemon/gc.h"
+#include "daemon/snapshots.h"
+#include "util/cleanup.h"
+#include "util/err.h"
+
+struct snap_mark {
+	struct daemon *d;
+	struct snapshotter *sn;
+	json_t *keep;  /* "<ns> <key>" -> true */
+	const char *ns;
+};
+
+static void keep(struct snap_mark *sm, const char *ns, const char *key)
+{
+	char *k;
+
+	if (key && asprintf(&k, "%s %s", ns, key) >= 0) {
+		json_object_set_new(sm->keep, k, json_true());
+		free(k);
+	}
+}
+
+static int kept(struct snap_mark *sm, const char *ns, const char *key)
+{
+	char *k;
+
+	if (asprintf(&k, "%s %s", ns, key) < 0)
+		return 1; /* when in doubt, keep */
+	int r = json_object_get(sm->keep, k) != NULL;
+	free(k);
+	return r;
+}
+
+static int mark_manifest(const struct descriptor *desc, int present, void *userdata)
+{
+	struct snap_mark *sm = userdata;
+	struct image_layers l;
+	struct ember_error e;
+
+	if (!present || image_media_kind(desc->media_type) != MT_KIND_MANIFEST)
+		return 0;
+	struct descriptor one = *desc;
+	if (image_layers_load(sm->d, &one, NULL, &l, &e) < 0)
+		return 0; /* no config in the store: nothing was unpacked from it */
+	if (l.n)
+		keep(sm, sm->ns, l.chain[l.n - 1]);
+	image_layers_done(&l);
+	return 0;
+}
+
+static int mark_image(const char *ns, json_t *rec, void *userdata)
+{
+	struct snap_mark *sm = userdata;
+	struct descriptor t;
+	struct ember_error e;
+
+	if (descriptor_parse(json_object_get(rec, "target"), "target", &t, &e) < 0)
+		return 0;
+	sm->ns = ns;
+	(void)image_walk(&sm->d->cs, &t, NULL, IMAGE_WALK_PRESENT, mark_manifest, sm, &e);
+	descriptor_done(&t);
+	return 0;
+}
+
+static int mark_lease(const char *ns, json_t *rec, void *userdata)
+{
+	struct snap_mark *sm = userdata;
+	json_t *exp = json_object_get(rec, "expires_at"), *res;
+	size_t i;
+	char type[64];
+
+	if (json_is_integer(exp) && json_integer_value(exp) <= (json_int_t)time(NULL))
+		return 0;
+	snprintf(type, sizeof(type), "snapshots/%s", snapshot_name(sm->sn));
+	json_array_foreach(json_object_get(rec, "resources"), i, res)
+		if (!strcmp(json_string_value(json_object_get(res, "type")) ?: "", type))
+			keep(sm, ns, json_string_value(json_object_get(res, "id")));
+	return 0;
+}
+
+static int mark_record(const char *ns, json_t *rec, void *userdata)
+{
+	struct snap_mark *sm = userdata;
+	json_t *labels = json_object_get(rec, "labels");
+	const char *kind = json_string_value(json_object_get(rec, "kind"));
+
+	if (strcmp(kind, "committed") || json_object_get(labels, "ember.io/gc.root") ||
+	    json_object_get(labels, "containerd.io/gc.root"))
+		keep(sm, ns, json_string_value(json_object_get(rec, "key")));
+	return 0;
+}
+
+#ifdef CONFIG_PULL_UNPACK
+static void mark_unpacking(const char *sn, const char *ns, const char *key, void *userdata)
+{
+	struct snap_mark *sm = userdata;
+
+	if (!strcmp(sn, snapshot_name(sm->sn)))
+		keep(sm, ns, key);
+}
+#endif
+
+/* Keep the parents of what is kept; return how many were added. */
+static size_t mark_parents(struct snap_mark *sm, const char *ns, json_t *recs)
+{
+	size_t added = 0, i;
+	json_t *rec;
+
+	json_array_foreach(recs, i, rec) {
+		const char *parent = json_string_value(json_object_get(rec, "parent"));
+		if (parent && kept(sm, ns, json_string_value(json_object_get(rec, "key"))) && !kept(sm, ns, parent)) {
+			keep(sm, ns, parent);
+			added++;
+		}
+	}
+	return added;
+}
+
+static int has_child(json_t *recs, const char *key)
+{
+	size_t i;
+	json_t *rec;
+
+	json_array_foreach(recs, i, rec)
+		if (!strcmp(json_string_value(json_object_get(rec, "parent")) ?: "", key))
+			return 1;
+	return 0;
+}
+
+static int sweep_ns(struct snap_mark *sm, const char *ns, struct gc_stats *st, struct ember_error *e)
+{
+	json_t *recs;
+
+	if (snapshot_list(sm->sn, ns, &recs, e) < 0)
+		return -e->code;
+	for (size_t round = 0; round <= json_array_size(recs) && mark_parents(sm, ns, recs); round++)
+		;
+	/* Leaves first: a parent goes once its children are gone. */
+	for (int changed = 1; changed;) {
+		changed = 0;
+		for (size_t i = 0; i < json_array_size(recs); i++) {
+			json_t *rec = json_array_get(recs, i);
+			const char *key = json_string_value(json_object_get(rec, "key"));
+			if (kept(sm, ns, key) || has_child(recs, key))
+				continue;
+			struct ember_error ignored;
+			if (snapshot_remove(sm->sn, ns, key, &ignored) == 0) {
+				st->removed_snapshots++;
+				events_publish(sm->d, ns, "/snapshot/remove",
+					       json_pack("{s:s, s:s}", "key", key, "snapshotter", snapshot_name(sm->sn)));
+			}
+			json_array_remove(recs, i--);
+			changed = 1;
+		}
+	}
+	json_decref(recs);
+	return 0;
+}
+
+static int note_ns(const char *ns, json_t *rec, void *userdata)
+{
+	(void)rec;
+	json_object_set_new(userdata, ns, json_true());
+	return 0;
+}
+
+int gc_snapshots(struct daemon *d, struct gc_stats *st, struct ember_error *e)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(d->snapshotters); i++) {
+		struct snap_mark sm = { d, d->snapshotters[i], json_object(), NULL };
+		json_t *nss = json_object();
+		if (!sm.sn) {
+			json_decref(sm.keep);
+			json_decref(nss);
+			continue;
+		}
+		int r = !sm.keep || !nss ? err_set(e, ENOMEM, "out of memory") : 0;
+		if (r == 0)
+			r = meta_object_walk_all(&d->meta, "images", mark_image, &sm, e);
+		if (r == 0)
+			r = meta_object_walk_all(&d->meta, "leases", mark_lease, &sm, e);
+		if (r == 0)
+			r = snapshot_walk_all(sm.sn, mark_record, &sm, e);
+		if (r == 0)
+			r = snapshot_walk_all(sm.sn, note_ns, nss, e);
+#ifdef CONFIG_PULL_UNPACK
+		unpackers_foreach_key(d, mark_unpacking, &sm);
+#endif
+		const char *ns;
+		json_t *v;
+		json_object_foreach(nss, ns, v) {
+			if (r == 0)
+				r = sweep_ns(&sm, ns, st, e);
+		}
+		json_decref(nss);
+		json_decref(sm.keep);
+		if (r < 0)
+			return err_wrap(e, "garbage collection of snapshots (%s)", snapshot_name(sm.sn));
+	}
+	return 0;
+}

@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "util/mount.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+
+#include "util/err.h"
+
+static const struct {
+	const char *name;
+	unsigned long set, clear;
+} flags[] = {
+	{ "ro", MS_RDONLY, 0 },        { "rw", 0, MS_RDONLY },         { "bind", MS_BIND, 0 },
+	{ "rbind", MS_BIND | MS_REC, 0 }, { "nosuid", MS_NOSUID, 0 },   { "suid", 0, MS_NOSUID },
+	{ "nodev", MS_NODEV, 0 },      { "dev", 0, MS_NODEV },         { "noexec", MS_NOEXEC, 0 },
+	{ "exec", 0, MS_NOEXEC },      { "noatime", MS_NOATIME, 0 },   { "relatime", MS_RELATIME, 0 },
+	{ "sync", MS_SYNCHRONOUS, 0 }, { "remount", MS_REMOUNT, 0 },
+};
+
+static int one(json_t *m, const char *target, struct ember_error *e)
+{
+	const char *type = json_string_value(json_object_get(m, "type"));
+	const char *source = json_string_value(json_object_get(m, "source"));
+	json_t *opts = json_object_get(m, "options"), *o;
+	unsigned long fl = 0;
+	size_t i, len = 0;
+	char data[4096];
+
+	if (!type || !source)
+		return err_set(e, EINVAL, "mount: no type or source");
+	data[0] = '\0';
+	json_array_foreach(opts, i, o) {
+		const char *s = json_string_value(o);
+		size_t k;
+		if (!s)
+			continue;
+		for (k = 0; k < sizeof(flags) / sizeof(flags[0]); k++)
+			if (!strcmp(flags[k].name, s))
+				break;
+		if (k < sizeof(flags) / sizeof(flags[0])) {
+			fl = (fl | flags[k].set) & ~flags[k].clear;
+			continue;
+		}
+		int n = snprintf(data + len, sizeof(data) - len, "%s%s", len ? "," : "", s);
+		if (n < 0 || (size_t)n >= sizeof(data) - len)
+			return err_set(e, E2BIG, "mount %s: options longer than a page", target);
+		len += (size_t)n;
+	}
+	int bind = !strcmp(type, "bind") || (fl & MS_BIND);
+	if (bind)
+		fl |= MS_BIND;
+	if (mount(source, target, bind ? NULL : type, fl & ~(bind ? MS_RDONLY : 0), len ? data : NULL) < 0)
+		return err_sys(e, errno, "mount %s on %s", type, target);
+	/* A bind mount takes ro only from a remount. */
+	if (bind && (fl & MS_RDONLY) &&
+	    mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | (fl & (MS_NOSUID | MS_NODEV | MS_NOEXEC)), NULL) < 0) {
+		int saved = errno;
+		(void)umount2(target, MNT_DETACH);
+		return err_sys(e, saved, "make %s read-only", target);
+	}
+	return 0;
+}
+
+int mount_apply(json_t *mounts, const char *target, struct ember_error *e)
+{
+	size_t i;
+	json_t *m;
+
+	if (!json_is_array(mounts) || !json_array_size(mounts))
+		return err_set(e, EINVAL, "no mounts");
+	json_array_foreach(mounts, i, m) {
+		if (one(m, target, e) < 0) {
+			while (i-- > 0)
+				(void)umount2(target, MNT_DETACH);
+			return -e->code;
+		}
+	}
+	return 0;
+}
+
+char *mount_command(json_t *m, const char *target)
+{
+	json_t *opts = json_object_get(m, "options"), *o;
+	size_t i, cap = 256, len = 0;
+	char *s = NULL;
+
+	json_array_foreach(opts, i, o)
+		cap += strlen(json_string_value(o) ?: "") + 1;
+	cap += strlen(target) + strlen(json_string_value(json_object_get(m, "source")) ?: "");
+	if (!(s = malloc(cap)))
+		return NULL;
+	len = (size_t)snprintf(s, cap, "mount -t %s %s %s", json_string_value(json_object_get(m, "type")) ?: "?",
+			       json_string_value(json_object_get(m, "source")) ?: "?", target);
+	json_array_foreach(opts, i, o)
+		len += (size_t)snprintf(s + len, cap - len, "%s%s", i ? "," : " -o ", json_string_value(o) ?: "");
+	return s;
+}
