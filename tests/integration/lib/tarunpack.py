@@ -11,6 +11,10 @@ each layer in order: the layer's whiteouts are applied to the tree below
 tar extracts the rest (-p --same-owner --numeric-owner, every xattr),
 after removing what an entry replaces with another type. gzip, zstd and uncompressed layers. Run it as root for real owners,
 devices and security.* xattrs.
+
+For trusted images only (the tests' own): like GNU tar run layer by layer,
+it follows a symlink a lower layer made (hostile.py's symlink-write-lower
+writes through it).
 """
 import gzip
 import json
