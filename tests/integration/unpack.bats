@@ -520,6 +520,9 @@ if not hit:
 			line=$(snapshot_line "$k" --snapshotter "$snap")
 			[[ "${line,,}" == *committed* ]]
 		done
+	else
+		# Confined and committed, every layer.
+		[ "$(snapshot_keys --snapshotter "$snap")" = "$(LC_ALL=C sort <<<"$chains")" ]
 	fi
 
 	# The store is intact: every blob the pull fetched, byte for byte.
