@@ -6,6 +6,9 @@
 #                                  (default) or gzip; layer 5 has whiteouts
 #   image_multiarch DIR            an index: fakes for other platforms, then
 #                                  the host's busybox manifest
+#   image_rich DIR                 5 layers (gzip, gzip, zstd, tar, gzip): every
+#                                  entry type, modes, owners, xattrs, devices,
+#                                  hard links, whiteouts (see mkimage.py)
 # Each sets IMAGE_DIGEST (what index.json's "latest" points at: a manifest,
 # or for multiarch an index) and IMAGE_INFO (JSON: digests and sizes of
 # every manifest and layer). Call them directly, not under `run`.
@@ -19,6 +22,9 @@
 #                                  BUNDLE/rootfs; zstd layers are first
 #                                  recompressed by skopeo (umoci 0.4.7 has
 #                                  no zstd)
+#   image_unpack_root DIR BUNDLE [skopeo-copy-flags]
+#                                  the same as root, without --rootless: real
+#                                  owners, device nodes, security.* xattrs
 #
 # A build is cached for the bats run (in $BATS_RUN_TMPDIR) and copied, so
 # asking again is cheap and every caller gets its own writable copy.
@@ -70,6 +76,11 @@ image_multiarch() {
 	_image_build "$1" multiarch
 }
 
+image_rich() {
+	[ $# -eq 1 ] || { echo "usage: image_rich DIR" >&2; return 2; }
+	_image_build "$1" rich
+}
+
 image_digest() {
 	"$INFRA_PYTHON" -c '
 import json, sys
@@ -92,14 +103,22 @@ image_host_platform() {
 }
 
 image_unpack() {
-	local dir=$1 bundle=$2 t src
-	shift 2
+	_image_unpack --rootless "$@"
+}
+
+image_unpack_root() {
+	_image_unpack "" "$@"
+}
+
+_image_unpack() {
+	local rootless=$1 dir=$2 bundle=$3 t src
+	shift 3
 	t=$(infra_tmp) || return 1
 	src=$(mktemp -d "$t/.unpack-src.XXXXXX")
 	# One image (platform selection by skopeo, as for a pull), every layer
 	# gzip: a form umoci 0.4.7 unpacks.
 	skopeo_t copy -q "$@" --dest-compress-format gzip --dest-compress \
 		"oci:$dir:latest" "oci:$src:latest" || { rm -rf "$src"; return 1; }
-	umoci unpack --rootless --image "$src:latest" "$bundle" >/dev/null || { rm -rf "$src"; return 1; }
+	umoci unpack ${rootless:+"$rootless"} --image "$src:latest" "$bundle" >/dev/null || { rm -rf "$src"; return 1; }
 	rm -rf "$src"
 }

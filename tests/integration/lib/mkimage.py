@@ -7,9 +7,12 @@
                                     5 layers (whiteouts, hard links), ~MB MB
                                     (default 40); layer 2 is zstd unless gzip
     mkimage.py multiarch DIR        an index: the host's busybox + fake platforms
+    mkimage.py rich DIR             5 layers (gzip, gzip, zstd, tar, gzip): every
+                                    entry type, modes, owners, xattrs, devices,
+                                    hard links, whiteouts, opaque directories
 
 Every byte is a function of the inputs (the host's /bin/busybox, a few
-/usr/share and /usr/lib trees, fixed seeds): fixed mtimes, uid/gid 0, sorted
+/usr/share and /usr/lib trees, fixed seeds): fixed mtimes, uid/gid 0 (rich varies both), sorted
 entries, gzip without name or time. Building twice gives the same digests.
 Prints one JSON object: the digests and sizes of what it wrote.
 """
@@ -35,6 +38,7 @@ MT_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 MT_CONFIG = "application/vnd.oci.image.config.v1+json"
 MT_LAYER_GZIP = "application/vnd.oci.image.layer.v1.tar+gzip"
 MT_LAYER_ZSTD = "application/vnd.oci.image.layer.v1.tar+zstd"
+MT_LAYER_TAR = "application/vnd.oci.image.layer.v1.tar"
 REF_NAME = "org.opencontainers.image.ref.name"
 
 APPLETS = ["sh", "ls", "cat", "echo", "true", "false", "sleep", "env", "id",
@@ -92,18 +96,27 @@ class Layout:
 
 
 class Tar:
-    """A layer's entries, written sorted with fixed metadata."""
+    """A layer's entries, written sorted with fixed metadata.
+
+    Every adder takes optional metadata: uid, gid (default 0), mtime
+    (default MTIME; a float is written as a PAX record with its fraction)
+    and xattrs ({name: str or bytes}, written as PAX SCHILY.xattr.NAME)."""
 
     def __init__(self):
         self.entries = {}  # name -> (TarInfo, bytes or None)
 
-    def _info(self, name, kind, mode):
+    def _info(self, name, kind, mode, uid=0, gid=0, mtime=MTIME, xattrs=None):
         ti = tarfile.TarInfo(name)
         ti.type = kind
         ti.mode = mode
-        ti.mtime = MTIME
-        ti.uid = ti.gid = 0
+        ti.mtime = mtime
+        ti.uid, ti.gid = uid, gid
         ti.uname = ti.gname = ""
+        if xattrs:
+            # tarfile takes str values; bytes that are not UTF-8 go in as
+            # surrogates and come out raw, under a "hdrcharset=BINARY" record.
+            ti.pax_headers = {"SCHILY.xattr." + k: v.decode("utf-8", "surrogateescape")
+                              if isinstance(v, bytes) else v for k, v in xattrs.items()}
         return ti
 
     def _parents(self, name):
@@ -113,26 +126,34 @@ class Tar:
             if d not in self.entries:
                 self.entries[d] = (self._info(d, tarfile.DIRTYPE, 0o755), None)
 
-    def dir(self, name, mode=0o755):
+    def dir(self, name, mode=0o755, **meta):
         self._parents(name)
-        self.entries[name] = (self._info(name, tarfile.DIRTYPE, mode), None)
+        self.entries[name] = (self._info(name, tarfile.DIRTYPE, mode, **meta), None)
 
-    def file(self, name, data, mode=0o644):
+    def file(self, name, data, mode=0o644, **meta):
         self._parents(name)
-        ti = self._info(name, tarfile.REGTYPE, mode)
+        ti = self._info(name, tarfile.REGTYPE, mode, **meta)
         ti.size = len(data)
         self.entries[name] = (ti, data)
 
-    def symlink(self, name, target):
+    def symlink(self, name, target, **meta):
         self._parents(name)
-        ti = self._info(name, tarfile.SYMTYPE, 0o777)
+        ti = self._info(name, tarfile.SYMTYPE, 0o777, **meta)
         ti.linkname = target
         self.entries[name] = (ti, None)
 
-    def hardlink(self, name, target):
+    def hardlink(self, name, target, **meta):
         self._parents(name)
-        ti = self._info(name, tarfile.LNKTYPE, 0o644)
+        ti = self._info(name, tarfile.LNKTYPE, 0o644, **meta)
         ti.linkname = target
+        self.entries[name] = (ti, None)
+
+    def node(self, name, kind, mode, major=0, minor=0, **meta):
+        """A fifo ("fifo"), character ("char") or block ("block") device."""
+        self._parents(name)
+        ti = self._info(name, {"fifo": tarfile.FIFOTYPE, "char": tarfile.CHRTYPE,
+                               "block": tarfile.BLKTYPE}[kind], mode, **meta)
+        ti.devmajor, ti.devminor = major, minor
         self.entries[name] = (ti, None)
 
     def whiteout(self, name):
@@ -178,6 +199,8 @@ class Tar:
 
 
 def compress(data, how):
+    if how == "tar":
+        return data, MT_LAYER_TAR
     if how == "gzip":
         # What `gzip -n` gives: no name, no time.
         return gzip.compress(data, compresslevel=6, mtime=0), MT_LAYER_GZIP
@@ -303,6 +326,161 @@ def build_big(layout, mb, layer2="zstd"):
                               "ember tests: whiteouts"])
 
 
+# security.capability, VFS_CAP_REVISION_2 with the effective bit: permitted
+# CAP_NET_BIND_SERVICE (10), nothing inheritable (what `setcap
+# cap_net_bind_service=ep` writes). All its bytes are below 0x80.
+CAP_NET_BIND_SERVICE_EP = bytes.fromhex("0100000200040000000000000000000000000000")
+
+
+def build_rich(layout):
+    """Every kind of entry and change a layer can carry, for comparing an
+    unpacked image with the oracle (see image.bash: image_rich)."""
+    rng = random.Random(20240229)
+    layers = []
+    # 1 (gzip): the busybox base, the same blob as the busybox image's.
+    layers.append(add_layer(layout, busybox_tar()))
+
+    # 2 (gzip): the kinds of entry.
+    t = Tar()
+    t.dir("rich")
+    for n in (0, 1, 511, 512, 513, 4096, 65537):
+        t.file("rich/files/f%d" % n, rng.randbytes(n))
+    t.file("rich/files/big.bin", rng.randbytes(1024 * 1024 + 3))
+    t.file("rich/files/text.txt", text_block(rng, 20000))
+    t.file("rich/files/" + "long-name-" + "x" * 140, b"a name longer than ustar's 100 bytes\n")
+    t.file("rich/files/" + "/".join(["deep%02d" % i for i in range(30)]) + "/leaf",
+           b"a path longer than ustar's 255 bytes\n")
+    t.file("rich/files/with space", b"space\n")
+    t.file("rich/files/caf\u00e9-\u00fc\u2603", b"utf-8 name\n")
+    t.file("rich/files/mtime-0", b"epoch\n", mtime=0)
+    t.file("rich/files/mtime-frac", b"fraction\n", mtime=1700000000.5)
+    t.file("rich/files/mtime-2100", b"future\n", mtime=4102444800)
+    t.file("rich/files/mtime-pax", b"beyond 11 octal digits\n", mtime=8 ** 11 + 1)
+    t.dir("rich/files/empty-dir", 0o755)
+    for name, mode in (("suid", 0o4755), ("sgid", 0o2755), ("suid-sgid", 0o6755),
+                       ("sticky-file", 0o1644), ("m0000", 0), ("m0444", 0o444),
+                       ("m0600", 0o600), ("m0777", 0o777)):
+        t.file("rich/modes/" + name, b"mode %o\n" % mode, mode)
+    t.dir("rich/modes/dir-sticky", 0o1777)
+    t.dir("rich/modes/dir-sgid", 0o2775, gid=42)
+    t.file("rich/modes/dir-sgid/inside", b"in a setgid directory\n", gid=42)
+    t.dir("rich/modes/dir-0700", 0o700)
+    t.dir("rich/modes/dir-0555", 0o555, mtime=1600000000)
+    t.file("rich/modes/dir-0555/inside", b"in a read-only directory\n")
+    t.file("rich/owners/u1000", b"1000:1000\n", uid=1000, gid=1000)
+    t.file("rich/owners/g42", b"0:42\n", gid=42)
+    t.file("rich/owners/nobody", b"65534:65534\n", uid=65534, gid=65534)
+    t.file("rich/owners/id-2000000", b"ids beyond 7 octal digits (PAX uid/gid)\n",
+           uid=2000000, gid=2000000)
+    t.file("rich/owners/suid-u1000", b"setuid, owned by 1000 (chown clears it)\n",
+           0o4755, uid=1000, gid=1000)
+    t.file("rich/owners/sgid-g42", b"setgid, group 42\n", 0o2755, gid=42)
+    t.dir("rich/owners/dir-u1000", 0o750, uid=1000, gid=1000)
+    t.file("rich/owners/dir-u1000/inside", b"in 1000's directory\n", 0o640, uid=1000, gid=1000)
+    t.symlink("rich/owners/link-u1000", "u1000", uid=1000, gid=1000)
+    t.file("rich/hl/a", b"one inode, four names\n")
+    t.hardlink("rich/hl/b", "rich/hl/a")
+    t.hardlink("rich/hl/c", "rich/hl/a")
+    t.hardlink("rich/hl/sub/d", "rich/hl/a")
+    t.file("rich/hl/x-suid", b"a hard-linked file with metadata\n", 0o4750,
+           uid=1000, gid=42, xattrs={"user.foo": "linked"})
+    t.hardlink("rich/hl/y", "rich/hl/x-suid")
+    t.symlink("rich/links/rel", "../files/f512")
+    t.symlink("rich/links/abs", "/rich/files/f512")
+    t.symlink("rich/links/dangling", "does/not/exist")
+    t.symlink("rich/links/chain1", "chain2")
+    t.symlink("rich/links/chain2", "chain3")
+    t.symlink("rich/links/chain3", "../files/f1")
+    t.symlink("rich/links/dirlink", "../files")
+    t.symlink("rich/links/abs-etc", "/etc/passwd")
+    t.symlink("rich/links/climbing", "../../../../../../../etc/shadow")
+    t.symlink("rich/links/loop", "loop")
+    t.symlink("rich/links/long-target", "/".join(["t%03d" % i for i in range(60)]))
+    t.symlink("rich/links/old", "../files/f0", mtime=1500000000)
+    t.node("rich/dev/fifo", "fifo", 0o644)
+    t.node("rich/dev/null", "char", 0o666, 1, 3)
+    t.node("rich/dev/zero", "char", 0o660, 1, 5, gid=42)
+    t.node("rich/dev/loop0", "block", 0o660, 7, 0, gid=6)
+    t.file("rich/xattr/user-foo", b"user.foo=bar\n", xattrs={"user.foo": "bar"})
+    t.file("rich/xattr/cap", b"cap_net_bind_service=ep\n", 0o755,
+           xattrs={"security.capability": CAP_NET_BIND_SERVICE_EP})
+    # No empty value: a PAX record with an empty value deletes the keyword
+    # (POSIX), and umoci drops such an xattr, so the oracle could not agree.
+    t.file("rich/xattr/multi", b"two xattrs\n",
+           xattrs={"user.a": "1", "user.b": "two"})
+    t.file("rich/xattr/binary", b"a value that is not UTF-8\n",
+           xattrs={"user.bin": b"\xff\x00\x01\xfe"})
+    t.dir("rich/xattr/dir", xattrs={"user.dir": "yes"})
+    t.file("rich/xattr/dir/inside", b"in a directory with an xattr\n")
+    # Victims of layers 3 and 4.
+    t.file("rich/replace/file-to-dir", b"a file, a directory in layer 3\n")
+    t.file("rich/replace/dir-to-file/a", b"gone in layer 3\n")
+    t.file("rich/replace/dir-to-file/b/c", b"gone in layer 3\n")
+    t.file("rich/replace/dir-to-symlink/a", b"gone in layer 3\n")
+    t.symlink("rich/replace/symlink-to-dir", "../files")
+    t.file("rich/replace/file-to-symlink", b"a symlink in layer 3\n")
+    t.symlink("rich/replace/symlink-to-file", "../files/f1")
+    t.file("rich/replace/meta-only", b"same bytes, other owner and mode in layer 3\n")
+    t.file("rich/replace/content-only", b"layer 2's content\n")
+    for n in ("a", "b/c", "b/d"):
+        t.file("rich/gone/" + n, b"whited out with its directory in layer 4\n")
+    for n in ("lower1", "lower2", "sub/x"):
+        t.file("rich/opaque/" + n, b"hidden by layer 4's opaque directory\n")
+    for n in ("a", "b"):
+        t.file("rich/recreated/" + n, b"layer 4 whites out the directory and makes it anew\n")
+    t.file("rich/wh/keep", b"stays\n")
+    t.file("rich/wh/drop", b"whited out in layer 4\n")
+    t.file("rich/wh/drop-then-back", b"whited out in layer 4, back in layer 5\n")
+    layers.append(add_layer(layout, t))
+
+    # 3 (zstd): replacements, changes, many small files.
+    t = Tar()
+    t.dir("rich/replace/file-to-dir")
+    t.file("rich/replace/file-to-dir/inside", b"was a file\n")
+    t.file("rich/replace/dir-to-file", b"was a directory\n")
+    t.symlink("rich/replace/dir-to-symlink", "../files")
+    t.dir("rich/replace/symlink-to-dir")
+    t.file("rich/replace/symlink-to-dir/inside", b"was a symlink\n")
+    t.symlink("rich/replace/file-to-symlink", "../files/f1")
+    t.file("rich/replace/symlink-to-file", b"was a symlink\n")
+    t.file("rich/replace/meta-only", b"same bytes, other owner and mode in layer 3\n",
+           0o600, uid=1000, gid=1000, mtime=MTIME + 3)
+    t.file("rich/replace/content-only", b"layer 3's content, longer than layer 2's\n")
+    base = text_block(rng, 64 * 1024)
+    for i in range(300):
+        off = rng.randrange(0, len(base) - 2048)
+        t.file("rich/many/d%d/f%03d" % (i % 7, i), base[off:off + rng.randint(0, 2048)])
+    layers.append(add_layer(layout, t, "zstd"))
+
+    # 4 (uncompressed tar): whiteouts.
+    t = Tar()
+    t.whiteout("rich/files/f511")
+    t.whiteout("rich/gone")
+    t.opaque("rich/opaque")
+    t.file("rich/opaque/lower1", b"layer 4's lower1, in the opaque directory\n")
+    t.file("rich/opaque/new", b"new in the opaque directory\n")
+    t.file("rich/opaque/sub/y", b"sub/ is new too: sub/x stays hidden\n")
+    t.whiteout("rich/recreated")
+    t.file("rich/recreated/c", b"the only file of the recreated directory\n")
+    t.whiteout("rich/hl/c")
+    t.whiteout("rich/wh/drop")
+    t.whiteout("rich/wh/drop-then-back")
+    t.whiteout("bin/false")
+    t.file("etc/group", b"root:x:0:\ndisk:x:6:\nrich:x:42:\nusers:x:1000:\nnobody:x:65534:\n")
+    layers.append(add_layer(layout, t, "tar"))
+
+    # 5 (gzip): back after the whiteouts.
+    t = Tar()
+    t.file("rich/gone/back", b"the directory of layer 4's whiteout, anew\n")
+    t.file("rich/files/f511", b"back, with other content\n")
+    t.file("rich/wh/drop-then-back", b"back in layer 5\n", 0o640)
+    layers.append(add_layer(layout, t))
+    return add_image(layout, layers, host_platform(),
+                     history=["ember tests: busybox", "ember tests: rich entries",
+                              "ember tests: replacements (zstd)",
+                              "ember tests: whiteouts (tar)", "ember tests: after whiteouts"])
+
+
 def other_platforms(host):
     every = [{"architecture": "arm", "os": "linux", "variant": "v7"},
              {"architecture": "arm64", "os": "linux", "variant": "v8"},
@@ -355,7 +533,7 @@ def summary(layout, top):
 
 
 def main(argv):
-    if len(argv) < 3 or argv[1] not in ("busybox", "big", "multiarch") or \
+    if len(argv) < 3 or argv[1] not in ("busybox", "big", "multiarch", "rich") or \
             (len(argv) > 4 and argv[4] not in ("zstd", "gzip")):
         print(__doc__.strip(), file=sys.stderr)
         return 2
@@ -365,6 +543,8 @@ def main(argv):
     elif argv[1] == "big":
         top = build_big(layout, float(argv[3]) if len(argv) > 3 else 40,
                         argv[4] if len(argv) > 4 else "zstd")
+    elif argv[1] == "rich":
+        top = build_rich(layout)
     else:
         top = build_multiarch(layout)
     top = dict(top, annotations={REF_NAME: "latest"})
