@@ -191,3 +191,191 @@ echo "| \`ember pull --plain-http\` | $em | 1 | $e_hwm | 1 |"
 echo "| \`ctr content fetch --plain-http\` (containerd 1.6) | $cm | $(awk -v a="$cm" -v b="$em" 'BEGIN{printf "%.2f", a/b}') | $c_hwm | $(awk -v a="$c_hwm" -v b="$e_hwm" 'BEGIN{printf "%.1f", a/b}') |"
 echo
 echo "Runs (ms): ember ${e_times[*]}; ctr ${c_times[*]}."
+echo
+
+# ---- pull + unpack -----------------------------------------------------------
+# The same image, now into snapshots: `ember pull` (which unpacks every layer
+# into an overlay snapshot once snapshots land; content only before that)
+# against `ctr images pull` (containerd 1.6, overlayfs snapshotter) and a
+# floor made of standard tools: per layer, curl | tee >(sha256sum) |
+# gzip/zstd -dc | tar -x into a fresh directory, then sync -f (ember syncs
+# before committing a snapshot), with the layers in parallel (as ember
+# does) and one after another. Each round starts from an empty store
+# (blobs and snapshots, checked) and with no dirty pages (sync, untimed);
+# a discarded warm-up and 5 measured rounds, the four taking turns in an
+# order that rotates from round to round.
+E=("$EMBER" -a "$T/ember.sock")
+C=(ctr --address "$T/ctd/c.sock" -n default)
+mapfile -t LAYERS < <(/usr/bin/python3 -c '
+import json, sys
+for l in json.loads(sys.argv[1])["manifests"][0]["layers"]:
+    print(l["digest"], l["mediaType"])' "$IMAGE_INFO")
+[ "${#LAYERS[@]}" -gt 0 ] || { echo "bench: no layers in IMAGE_INFO" >&2; exit 1; }
+
+# `ember snapshots` comes with unpacking; until then its pull is content only.
+e_snap=no
+"${E[@]}" snapshots ls -q >/dev/null 2>&1 && e_snap=yes
+# containerd's overlayfs snapshotter must load in its private root and mount
+# namespace (it needs d_type and a working overlay mount there).
+if ! "${C[@]}" plugins ls | awk '$2 == "overlayfs" && $4 == "ok" {f = 1} END {exit !f}'; then
+	echo "bench: containerd's overlayfs snapshotter did not load; its log:" >&2
+	grep -i overlay "$T/ctd.log" >&2 || true
+	exit 1
+fi
+host_overlays=$(grep -c ' overlay ' /proc/mounts || true)
+
+ember_empty_unpack() {
+	local n
+	ember_empty
+	[ "$e_snap" = yes ] || return 0
+	n=$("${E[@]}" snapshots ls -q | wc -l) || { echo "bench: ember snapshots ls failed" >&2; exit 1; }
+	[ "$n" -eq 0 ] || { echo "bench: ember left $n snapshots" >&2; exit 1; }
+}
+ctd_snapshots() { "${C[@]}" snapshots --snapshotter overlayfs ls | awk 'NR > 1 {print $1}'; }
+ctd_empty_unpack() {
+	local n i s
+	# --sync: wait for the garbage collection, which takes the snapshots
+	# the image's blobs referenced; whatever it leaves is removed by hand.
+	"${C[@]}" images ls -q | xargs -r "${C[@]}" images rm --sync >/dev/null 2>&1 || true
+	"${C[@]}" content ls -q | xargs -r "${C[@]}" content rm >/dev/null 2>&1 || true
+	for i in 1 2 3 4 5 6 7 8; do # children first: retry what still had one
+		[ -n "$(ctd_snapshots)" ] || break
+		for s in $(ctd_snapshots); do "${C[@]}" snapshots --snapshotter overlayfs rm "$s" >/dev/null 2>&1 || true; done
+	done
+	n=$("${C[@]}" content ls -q | wc -l)
+	[ "$n" -eq 0 ] || { echo "bench: containerd store not empty ($n blobs)" >&2; exit 1; }
+	n=$(ctd_snapshots | wc -l)
+	[ "$n" -eq 0 ] || { echo "bench: containerd left $n snapshots" >&2; exit 1; }
+}
+
+# floor_layer DIGEST MEDIATYPE DIR: fetch, hash (into DIR.sha256) and
+# extract one layer; the hash is complete when this returns.
+floor_layer() {
+	local dec
+	case "$2" in
+	*zstd) dec=(zstd -dc) ;;
+	*gzip) dec=(gzip -dc) ;;
+	*) echo "bench: layer media type $2?" >&2; return 1 ;;
+	esac
+	mkdir "$3"
+	curl -sf "$REGISTRY_BENCH_URL/v2/big/blobs/$1" |
+		{ tee >(sha256sum >"$3.sha256") && wait $!; } | "${dec[@]}" | tar -x -C "$3"
+}
+# floor_pull par|seq DIR
+floor_pull() {
+	local mode=$1 dir=$2 i pids=() rc=0
+	mkdir "$dir"
+	for i in "${!LAYERS[@]}"; do
+		# shellcheck disable=SC2086 # "digest mediatype"
+		if [ "$mode" = par ]; then
+			floor_layer ${LAYERS[$i]} "$dir/$i" &
+			pids+=($!)
+		else
+			floor_layer ${LAYERS[$i]} "$dir/$i" || rc=1
+		fi
+	done
+	for i in "${pids[@]}"; do wait "$i" || rc=1; done
+	sync -f "$dir"
+	return $rc
+}
+floor_check() { # DIR: every layer's hash is its digest
+	local i d
+	for i in "${!LAYERS[@]}"; do
+		d=${LAYERS[$i]%% *}
+		[ "sha256:$(cut -d' ' -f1 "$1/$i.sha256")" = "$d" ] ||
+			{ echo "bench: floor layer $i: hash is not $d" >&2; exit 1; }
+	done
+}
+
+# One contender's turn: times it (ms into DUR) and reads its daemon's peak.
+DUR=0 HWM=0
+turn() {
+	local t0 t1
+	case "$1" in
+	ember)
+		hwm_reset "$EPID"
+		t0=$(now_ms)
+		"${E[@]}" pull --plain-http "$REF" >/dev/null
+		t1=$(now_ms)
+		HWM=$(hwm_kib "$EPID")
+		[ "$e_snap" = yes ] && e_snaps=$("${E[@]}" snapshots ls -q | wc -l)
+		;;
+	ctr)
+		hwm_reset "$CPID"
+		t0=$(now_ms)
+		"${C[@]}" images pull --plain-http --snapshotter overlayfs "$REF" >/dev/null 2>"$T/ctr-pull.err" ||
+			{ echo "bench: ctr images pull failed:" >&2; cat "$T/ctr-pull.err" >&2; exit 1; }
+		t1=$(now_ms)
+		HWM=$(hwm_kib "$CPID")
+		c_snaps=$(ctd_snapshots | wc -l)
+		[ "$c_snaps" -eq "${#LAYERS[@]}" ] ||
+			{ echo "bench: ctr images pull left $c_snaps snapshots, not ${#LAYERS[@]}" >&2; exit 1; }
+		;;
+	par | seq)
+		t0=$(now_ms)
+		floor_pull "$1" "$T/floor/$round-$1"
+		t1=$(now_ms)
+		floor_check "$T/floor/$round-$1"
+		;;
+	esac
+	DUR=$((t1 - t0))
+}
+
+# Deleting is done for every contender at the start of a round, and the
+# order rotates from round to round: on an ext4 without a journal (this
+# machine's), creating files soon after deleting others in the same block
+# group costs up to ~1 ms each (the allocator skips inodes deleted in the
+# last minute), which would otherwise load it on whoever comes after a
+# clean-up. The floor's trees are kept until the end for the same reason.
+declare -A times=()
+ue_hwm=0 uc_hwm=0 e_snaps=- c_snaps=-
+contenders=(ember ctr par seq)
+mkdir "$T/floor"
+for round in 0 1 2 3 4 5; do
+	ember_empty_unpack
+	ctd_empty_unpack
+	for k in 0 1 2 3; do
+		c=${contenders[$(((k + round) % 4))]}
+		sync
+		turn "$c"
+		[ "$round" -eq 0 ] && continue # warm-up
+		times[$c]+=" $DUR"
+		[ "$c" = ember ] && [ "$HWM" -gt "$ue_hwm" ] && ue_hwm=$HWM
+		[ "$c" = ctr ] && [ "$HWM" -gt "$uc_hwm" ] && uc_hwm=$HWM
+	done
+done
+rm -rf "$T/floor"
+read -ra ue_times <<<"${times[ember]}"
+read -ra uc_times <<<"${times[ctr]}"
+read -ra fp_times <<<"${times[par]}"
+read -ra fs_times <<<"${times[seq]}"
+[ "$(grep -c ' overlay ' /proc/mounts || true)" -eq "$host_overlays" ] ||
+	echo "bench: warning: overlay mounts appeared in the host's mount namespace" >&2
+
+uem=$(median "${ue_times[@]}") ucm=$(median "${uc_times[@]}")
+fpm=$(median "${fp_times[@]}") fsm=$(median "${fs_times[@]}")
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", a/b}'; }
+if [ "$e_snap" = yes ]; then
+	e_what="unpacks ($e_snaps snapshots)"
+else
+	e_what="**content only**: this ember has no \`ember snapshots\`"
+fi
+echo "## Pull + unpack ($image_bytes bytes in ${#LAYERS[@]} layers, local docker-registry, median of 5)"
+echo
+echo "| | wall ms | ratio to ember | peak daemon RSS KiB | ratio |"
+echo "|---|---:|---:|---:|---:|"
+echo "| \`ember pull --plain-http\`, $e_what | $uem | 1 | $ue_hwm | 1 |"
+echo "| \`ctr images pull --plain-http\` (containerd 1.6, overlayfs, $c_snaps snapshots) | $ucm | $(ratio "$ucm" "$uem") | $uc_hwm | $(awk -v a="$uc_hwm" -v b="$ue_hwm" 'BEGIN{printf "%.1f", a/b}') |"
+echo "| floor: \`curl \| tee >(sha256sum) \| gzip/zstd -dc \| tar -x\`, layers in parallel, \`sync -f\` | $fpm | $(ratio "$fpm" "$uem") | – | – |"
+echo "| floor, layers one after another | $fsm | $(ratio "$fsm" "$uem") | – | – |"
+echo
+echo "ember / floor: $(ratio "$uem" "$fpm") (parallel floor), $(ratio "$uem" "$fsm") (sequential floor)."
+echo "Runs (ms): ember ${ue_times[*]}; ctr ${uc_times[*]}; floor parallel ${fp_times[*]}; floor sequential ${fs_times[*]}."
+t_src=$(findmnt -n -o SOURCE --target "$T" 2>/dev/null || true)
+if [ "$(findmnt -n -o FSTYPE --target "$T" 2>/dev/null || true)" = ext4 ] &&
+	! find /proc/fs/jbd2 -maxdepth 1 -name "${t_src##*/}-*" 2>/dev/null | grep -q .; then
+	echo
+	echo "\$T is on an ext4 without a journal: there, creating a file soon after"
+	echo "others were deleted in the same block group costs up to ~1 ms, so the"
+	echo "times depend on what else deleted files lately (other builds included)."
+fi
