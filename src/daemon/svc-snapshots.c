@@ -239,8 +239,10 @@ void svc_snapshots_info(struct api_call *call, json_t *params, void *ctx)
 	json_t *rec = NULL;
 
 	struct snapshotter *sn = begin(call, params, table, &p, ctx);
-	if (sn)
-		reply(call, snapshot_get(sn, p.namespace, p.key, &rec, &e), "snapshot", rec, &e);
+	if (sn) {
+		int r = snapshot_get(sn, p.namespace, p.key, &rec, &e);
+		reply(call, r, "snapshot", rec, &e);
+	}
 }
 
 /* The top layer's chain ID of an image (its snapshot must exist). */
@@ -383,8 +385,10 @@ void svc_snapshots_mounts(struct api_call *call, json_t *params, void *ctx)
 	json_t *mounts = NULL;
 
 	struct snapshotter *sn = begin(call, params, table, &p, ctx);
-	if (sn)
-		reply(call, snapshot_mounts(sn, p.namespace, p.key, &mounts, &e), "mounts", mounts, &e);
+	if (sn) {
+		int r = snapshot_mounts(sn, p.namespace, p.key, &mounts, &e);
+		reply(call, r, "mounts", mounts, &e);
+	}
 }
 
 void svc_snapshots_usage(struct api_call *call, json_t *params, void *ctx)
@@ -435,6 +439,8 @@ void svc_snapshots_set_labels(struct api_call *call, json_t *params, void *ctx)
 	json_t *rec = NULL;
 
 	struct snapshotter *sn = begin(call, params, table, &p, ctx);
-	if (sn)
-		reply(call, snapshot_set_labels(sn, p.namespace, p.key, p.labels, &rec, &e), "snapshot", rec, &e);
+	if (sn) {
+		int r = snapshot_set_labels(sn, p.namespace, p.key, p.labels, &rec, &e);
+		reply(call, r, "snapshot", rec, &e);
+	}
 }
