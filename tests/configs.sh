@@ -37,7 +37,8 @@ lacks() { ! has "$@"; }
 
 if build full full_defconfig; then
 	b=$out/cfg-full/ember
-	for sym in completion_run call_run idl_files syslog daemon_main cli_main; do
+	for sym in completion_run call_run idl_files syslog daemon_main cli_main image_unpack unpacker_new \
+		snapshot_tree_copy gc_snapshots mount_apply; do
 		check "full has $sym" has full "$sym"
 	done
 	check "full: ember version lists cli-completion" sh -c "'$b' version | grep -q cli-completion"
@@ -52,6 +53,9 @@ if build tiny tiny_defconfig; then
 	check "tiny: ember version does not list cli-completion" sh -c "! '$b' version | grep -q cli-completion"
 	check "tiny: ember completion is an unknown command (exit 2)" sh -c "'$b' completion bash; [ \$? -eq 2 ]"
 	check "tiny: --log syslog is refused" sh -c "'$b' daemon --log syslog --root /nonexistent/x 2>&1 | grep -q 'not compiled in'"
+	check "tiny lacks the native snapshotter" lacks tiny snapshot_native
+	check "tiny keeps overlay and unpack" sh -c "nm '$out/cfg-tiny/ember.unstripped' | grep -qw snapshot_overlay && nm '$out/cfg-tiny/ember.unstripped' | grep -qw unpacker_new"
+	check "tiny drops unpacked blobs by default" grep -qx CONFIG_UNPACK_DROP_BLOBS=y "$out/cfg-tiny/.config"
 	check "tiny is smaller than full" test "$(stat -c %s "$b")" -lt "$(stat -c %s "$out/cfg-full/ember")"
 fi
 
@@ -85,6 +89,15 @@ if build no-archive 'CONFIG_DAEMON=y\nCONFIG_CLI=y\nCONFIG_CONTENT=y\nCONFIG_PUL
 		check "no-archive lacks $sym" lacks no-archive "$sym"
 	done
 	check "no-archive still pulls" has no-archive pull_start
+fi
+
+# No snapshotter: pull fetches only, no snapshot code or command is left.
+if build no-snapshots 'CONFIG_DAEMON=y\nCONFIG_CLI=y\nCONFIG_CONTENT=y\nCONFIG_PULL=y\n# CONFIG_SNAPSHOT_OVERLAY is not set\n# CONFIG_SNAPSHOT_NATIVE is not set\n'; then
+	for sym in snapshot_open snapshot_tree_copy unpacker_new gc_snapshots svc_snapshots_list cli_cmd_snapshots mount_apply; do
+		check "no-snapshots lacks $sym" lacks no-snapshots "$sym"
+	done
+	check "no-snapshots still pulls" has no-snapshots pull_start
+	check "no-snapshots: ember snapshots is an unknown command (exit 2)" sh -c "'$out/cfg-no-snapshots/ember' snapshots ls; [ \$? -eq 2 ]"
 fi
 
 if build no-content 'CONFIG_DAEMON=y\nCONFIG_CLI=y\n# CONFIG_CONTENT is not set\n'; then

@@ -12,6 +12,8 @@ EVENTS_PID=
 
 cleanup() {
 	set +e # every step runs, whatever failed before
+	# Never let rm -rf below walk into a mounted image.
+	mountpoint -q "$T/mnt" 2>/dev/null && umount "$T/mnt"
 	if [ -n "$DAEMON_PID" ] && kill -0 "$DAEMON_PID" 2>/dev/null; then
 		kill -TERM "$DAEMON_PID"
 		wait "$DAEMON_PID" 2>/dev/null
@@ -85,6 +87,15 @@ show pull --plain-http "$REG/library/busybox:1.35"
 show images ls
 show images check --verify "$REG/library/busybox:1.35"
 show content ls
+
+say "each layer was unpacked into an overlay snapshot as it arrived (keyed by chain ID)"
+show snapshots tree
+show snapshots usage
+mkdir -p "$T/mnt"
+show images mount "$REG/library/busybox:1.35" "$T/mnt"
+echo "\$ $T/mnt/bin/busybox echo hello from the image"
+"$T/mnt/bin/busybox" echo hello from the image
+show images unmount "$T/mnt"
 
 say "pull again: nothing is downloaded twice"
 show pull --plain-http "$REG/library/busybox:1.35"

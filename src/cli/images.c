@@ -461,18 +461,33 @@ static int images_check(struct cli *cli, const struct cli_args *a)
 			cli_print_json(reply);
 		} else {
 			size_t k, present = 0, total = json_array_size(json_object_get(reply, "blobs"));
-			json_t *b;
+			json_t *b, *unpacked = json_object_get(reply, "unpacked");
+			int only_layers = 1; /* every missing blob is a layer */
 			json_array_foreach(json_object_get(reply, "blobs"), k, b) {
 				present += json_is_true(json_object_get(b, "present"));
 				const char *err = json_string_value(json_object_get(b, "error"));
-				if (!json_is_true(json_object_get(b, "present")))
+				const char *mt = json_string_value(json_object_get(b, "mediaType"));
+				if (!json_is_true(json_object_get(b, "present"))) {
 					printf("  missing %s\n", json_string_value(json_object_get(b, "digest")));
-				else if (err)
+					only_layers &= mt && strstr(mt, "layer") != NULL;
+				} else if (err) {
 					printf("  %s\n", err);
+					only_layers = 0;
+				}
 			}
-			printf("%s: %s (%zu/%zu blobs%s)\n", json_string_value(json_object_get(reply, "name")),
-			       complete ? "complete" : "incomplete", present, total,
-			       cli_flag(a, "verify") ? ", verified" : "");
+			json_t *sn;
+			json_array_foreach(unpacked, k, sn)
+				printf("  unpacked in %s\n", json_string_value(sn));
+			/* Layers dropped after unpacking (drop_blobs): runnable, not exportable. */
+			if (!complete && only_layers && json_array_size(unpacked)) {
+				complete = 1;
+				printf("%s: unpacked, layer blobs dropped (%zu/%zu blobs)\n",
+				       json_string_value(json_object_get(reply, "name")), present, total);
+			} else {
+				printf("%s: %s (%zu/%zu blobs%s)\n", json_string_value(json_object_get(reply, "name")),
+				       complete ? "complete" : "incomplete", present, total,
+				       cli_flag(a, "verify") ? ", verified" : "");
+			}
 		}
 		failed |= !complete;
 		json_decref(reply);

@@ -13,6 +13,9 @@
 #include "daemon/svc-images.h"
 #include "image/image.h"
 #include "util/cleanup.h"
+#ifdef CONFIG_SNAPSHOTS_STORE
+#include "daemon/snapshots.h"
+#endif
 #include "util/timestamp.h"
 
 /* The image's record, with target parsed; -ENOENT (NotFound) when absent. */
@@ -276,11 +279,30 @@ void svc_images_check(struct api_call *call, json_t *params, void *ctx)
 	}
 	struct check_ctx cc = { .d = d, .blobs = json_array(), .verify = p.verify, .complete = 1 };
 	int r = image_walk(&d->cs, &t, p.all_platforms ? NULL : &want, 0, check_one, &cc, &e);
+	json_t *unpacked = json_array();
+#ifdef CONFIG_SNAPSHOTS_STORE
+	/* Where the platform's layers are unpacked (blobs may be dropped then). */
+	struct image_layers l;
+	struct ember_error ignored;
+	if (r == 0 && image_layers_load(d, &t, &want, &l, &ignored) == 0) {
+		for (size_t i = 0; l.n && i < ARRAY_SIZE(d->snapshotters); i++) {
+			json_t *rec;
+			if (d->snapshotters[i] &&
+			    snapshot_get(d->snapshotters[i], images_namespace(p.namespace), l.chain[l.n - 1], &rec, &ignored) == 0) {
+				json_array_append_new(unpacked, json_string(snapshot_name(d->snapshotters[i])));
+				json_decref(rec);
+			}
+		}
+		image_layers_done(&l);
+	}
+#endif
 	descriptor_done(&t);
 	if (r < 0) {
 		json_decref(cc.blobs);
+		json_decref(unpacked);
 		api_error_from(call, &e);
 		return;
 	}
-	api_reply(call, json_pack("{s:s, s:b, s:o}", "name", name, "complete", cc.complete, "blobs", cc.blobs));
+	api_reply(call, json_pack("{s:s, s:b, s:o, s:o}", "name", name, "complete", cc.complete, "blobs", cc.blobs,
+				  "unpacked", unpacked));
 }

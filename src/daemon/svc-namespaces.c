@@ -3,6 +3,10 @@
 #include <stddef.h>
 
 #include "daemon/daemon.h"
+#include "util/cleanup.h"
+#ifdef CONFIG_SNAPSHOTS_STORE
+#include "snapshot/snapshot.h"
+#endif
 #include "daemon/services.h"
 
 struct ns_params {
@@ -83,6 +87,23 @@ void svc_namespaces_delete(struct api_call *call, json_t *params, void *ctx)
 
 	if (api_params_parse(call, params, name_only, &p) < 0)
 		return;
+#ifdef CONFIG_SNAPSHOTS_STORE
+	/* Snapshot records live with their snapshotter, not in meta/<ns>/. */
+	for (size_t i = 0; i < ARRAY_SIZE(d->snapshotters); i++) {
+		json_t *list;
+		if (!d->snapshotters[i] || meta_identifier_check("namespace", p.name, &e) < 0 ||
+		    snapshot_list(d->snapshotters[i], p.name, &list, &e) < 0)
+			continue;
+		size_t n = json_array_size(list);
+		json_decref(list);
+		if (n) {
+			api_error(call, EMBER_ERROR_FAILED_PRECONDITION, NULL,
+				  "namespace \"%s\" still holds %zu snapshot(s) (%s)", p.name, n,
+				  snapshot_name(d->snapshotters[i]));
+			return;
+		}
+	}
+#endif
 	if (meta_namespace_delete(&d->meta, p.name, &e) < 0) {
 		api_error_from(call, &e);
 		return;

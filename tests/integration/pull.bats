@@ -556,14 +556,16 @@ EOF
 
 # ---- progress -----------------------------------------------------------------------------
 
-@test "pull: progress: plain lines per blob and state; --json lines with the phases resolving, fetching, done" {
+@test "pull: progress: plain lines per blob and state; --json lines with the phases resolving, fetching, unpacking, done" {
 	busybox_on r
 	daemon_up
 	run -0 --separate-stderr e pull --plain-http "$REF"
 	printf '%s\n' "${lines[@]}"
 	[ "${lines[-1]}" = "$REF: pulled $IMAGE_DIGEST" ]
+	# The layer is unpacked once stored: one line says so, before the end.
+	[ "${lines[-2]}" = unpacking ]
 	local l seen=
-	for l in "${lines[@]:0:${#lines[@]}-1}"; do
+	for l in "${lines[@]:0:${#lines[@]}-2}"; do
 		[[ "$l" =~ ^(sha256:[0-9a-f]{64})\ (waiting|downloading|retrying|done|exists)\ \((.+)\)$ ]]
 		[ "${BASH_REMATCH[1]}" = "$M_LAYERS" ]
 		[ "${BASH_REMATCH[3]}" = "1008.2 KiB" ]
@@ -584,8 +586,8 @@ import json, sys
 path, layer, digest, ref = sys.argv[1:]
 recs = [json.loads(l) for l in open(path)]
 phases = [r["phase"] for r in recs]
-# resolving before fetching before done, each present
-order = {"resolving": 0, "fetching": 1, "done": 2}
+# resolving before fetching before unpacking before done, each present
+order = {"resolving": 0, "fetching": 1, "unpacking": 2, "done": 3}
 assert set(phases) == set(order), phases
 assert [order[p] for p in phases] == sorted(order[p] for p in phases), phases
 last = recs[-1]

@@ -10,7 +10,8 @@
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_stack_use_after_return=1}
 
 # daemon_up [LINE...]: write $T/daemon.toml ([registry] config_path =
-# $T/certs.d, then the LINEs of that table) and start the daemon with it.
+# $T/certs.d, then the LINEs: keys of that table, or "[table]" and its keys)
+# and start the daemon with it.
 daemon_up() {
 	local l
 	mkdir -p "$T/certs.d"
