@@ -25,6 +25,50 @@ static void test_vectors(void **state)
 	assert_string_equal(digest_hex(out), out + 7);
 }
 
+/* Whole blocks may take the CPU's SHA instructions, partial ones BearSSL:
+   every length and every split between updates must give BearSSL's digest. */
+static void test_splits_match_bearssl(void **state)
+{
+	(void)state;
+	static unsigned char data[3000];
+	uint32_t x = 12345;
+
+	for (size_t i = 0; i < sizeof(data); i++) {
+		x = x * 1103515245u + 12345u;
+		data[i] = (unsigned char)(x >> 16);
+	}
+	for (size_t len = 0; len <= sizeof(data); len += len < 300 ? 1 : 97) {
+		br_sha256_context ref;
+		unsigned char sum[32];
+		char want[DIGEST_MAX], got[DIGEST_MAX];
+		static const char hex[] = "0123456789abcdef";
+		br_sha256_init(&ref);
+		br_sha256_update(&ref, data, len);
+		br_sha256_out(&ref, sum);
+		strcpy(want, "sha256:");
+		for (int i = 0; i < 32; i++) {
+			want[7 + 2 * i] = hex[sum[i] >> 4];
+			want[8 + 2 * i] = hex[sum[i] & 15];
+		}
+		want[71] = '\0';
+		digest_buffer(data, len, got);
+		assert_string_equal(got, want);
+		/* Split in three at assorted points, unaligned ones included. */
+		for (size_t a = 0; a <= len; a += 1 + len / 7) {
+			for (size_t b = a; b <= len; b += 1 + len / 5) {
+				struct digester d;
+				digest_init(&d);
+				digest_update(&d, data, a);
+				digest_update(&d, data + a, b - a);
+				digest_update(&d, data + b, len - b);
+				digest_final(&d, got);
+				assert_string_equal(got, want);
+				assert_int_equal(d.bytes, len);
+			}
+		}
+	}
+}
+
 static void test_check(void **state)
 {
 	static const char *const bad[] = {
@@ -54,6 +98,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_vectors),
 		cmocka_unit_test(test_check),
+		cmocka_unit_test(test_splits_match_bearssl),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
