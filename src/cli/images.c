@@ -115,7 +115,6 @@ struct pull_view {
 	json_t *seen;     /* digest -> last status printed (plain) */
 	uint64_t start_ms;
 	json_t *image;
-	int said_unpacking;
 };
 
 static uint64_t now_ms(void)
@@ -214,11 +213,6 @@ static int on_pull_reply(ember_client *c, const char *parameters, unsigned flags
 				draw_tty(v, blobs);
 			else
 				print_plain(v, blobs);
-		}
-		if (phase && !strcmp(phase, "unpacking") && !v->said_unpacking && !v->tty) {
-			v->said_unpacking = 1;
-			puts("unpacking");
-			fflush(stdout);
 		}
 		if (phase && !strcmp(phase, "done") && json_object_get(p, "image")) {
 			json_decref(v->image);

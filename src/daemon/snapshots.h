@@ -39,13 +39,19 @@ void image_layers_done(struct image_layers *l);
 #ifdef CONFIG_PULL_UNPACK
 struct unpacker;
 
-/* Unpack the image's layers into sn, namespace ns; done() is called once
-   (from the loop), after every layer is committed or at the first
-   failure. drop_blobs removes each layer's blob once its snapshot is
+/* Unpack the image's layers into sn, namespace ns; the callbacks run in
+   the loop. drop_blobs removes each layer's blob once its snapshot is
    committed. */
+struct unpacker_callbacks {
+	/* Once, after every layer is committed (err NULL) or at the first failure. */
+	void (*done)(struct unpacker *u, const struct ember_error *err, void *userdata);
+	/* A layer's unpack starts ("unpacking") or its snapshot is committed
+	   ("unpacked"); may be NULL. */
+	void (*layer)(struct unpacker *u, const char *digest, const char *state, void *userdata);
+};
 int unpacker_new(struct daemon *d, struct snapshotter *sn, const char *ns, const struct image_layers *l,
-		 int drop_blobs, void (*done)(struct unpacker *u, const struct ember_error *err, void *userdata),
-		 void *userdata, struct unpacker **out, struct ember_error *e);
+		 int drop_blobs, const struct unpacker_callbacks *cb, void *userdata, struct unpacker **out,
+		 struct ember_error *e);
 /* skip[i]: layer i's snapshot exists and its blob is not wanted. */
 void unpacker_skip(const struct unpacker *u, int *skip);
 /* A layer blob is in the store. */

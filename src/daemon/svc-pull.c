@@ -261,6 +261,16 @@ static void on_unpacked(struct unpacker *u, const struct ember_error *err, void 
 	pull_unpacked(pc->pull, err);
 }
 
+static void on_layer(struct unpacker *u, const char *digest, const char *state, void *userdata)
+{
+	struct pull_call *pc = userdata;
+
+	(void)u;
+	pull_blob_note(pc->pull, digest, state);
+}
+
+static const struct unpacker_callbacks unpack_callbacks = { on_unpacked, on_layer };
+
 static int unpack_plan(struct pull *p, const struct manifest *m, const struct image_config *c, int *skip,
 		       void *userdata, struct ember_error *e)
 {
@@ -270,7 +280,7 @@ static int unpack_plan(struct pull *p, const struct manifest *m, const struct im
 	(void)p;
 	if (image_layers_from(m, c, &l, e) < 0)
 		return -e->code;
-	int r = unpacker_new(pc->d, pc->sn, pc->ns, &l, pc->d->cfg.drop_blobs, on_unpacked, pc, &pc->unpacker, e);
+	int r = unpacker_new(pc->d, pc->sn, pc->ns, &l, pc->d->cfg.drop_blobs, &unpack_callbacks, pc, &pc->unpacker, e);
 	if (r == 0)
 		unpacker_skip(pc->unpacker, skip);
 	image_layers_done(&l);

@@ -46,7 +46,7 @@ struct unpacker {
 	unsigned running;
 	int drop_blobs;
 	int done_called;
-	void (*done)(struct unpacker *u, const struct ember_error *err, void *userdata);
+	struct unpacker_callbacks cb;
 	void *userdata;
 	struct unpacker *next;
 };
@@ -109,7 +109,7 @@ static void fail(struct unpacker *u, const struct ember_error *err)
 	if (u->done_called)
 		return;
 	u->done_called = 1;
-	u->done(u, err, u->userdata);
+	u->cb.done(u, err, u->userdata);
 }
 
 static void start_more(struct unpacker *u);
@@ -130,6 +130,8 @@ static void commit_ready(struct unpacker *u)
 		ly->x = NULL;
 		ly->state = L_COMMITTED;
 		u->next_commit++;
+		if (u->cb.layer)
+			u->cb.layer(u, ly->desc.digest, "unpacked", u->userdata);
 		events_publish(u->d, u->ns, "/snapshot/commit",
 			       json_pack("{s:s, s:s}", "key", u->l.chain[i], "snapshotter", snapshot_name(u->sn)));
 		if (u->drop_blobs && content_blob_delete(&u->d->cs, ly->desc.digest, &e) < 0 && e.code != ENOENT)
@@ -225,6 +227,8 @@ static int work_start(struct unpacker *u, struct unpack_layer *ly, struct ember_
 	ly->work = w;
 	ly->state = L_RUNNING;
 	u->running++;
+	if (u->cb.layer)
+		u->cb.layer(u, ly->desc.digest, "unpacking", u->userdata);
 	return 0;
 fail:
 	snapshot_extract_abort(TAKE_PTR(w->x));
@@ -257,8 +261,8 @@ static void start_more(struct unpacker *u)
 }
 
 int unpacker_new(struct daemon *d, struct snapshotter *sn, const char *ns, const struct image_layers *l,
-		 int drop_blobs, void (*done)(struct unpacker *u, const struct ember_error *err, void *userdata),
-		 void *userdata, struct unpacker **out, struct ember_error *e)
+		 int drop_blobs, const struct unpacker_callbacks *cb, void *userdata, struct unpacker **out,
+		 struct ember_error *e)
 {
 	struct unpacker *u = calloc(1, sizeof(*u));
 
@@ -267,7 +271,7 @@ int unpacker_new(struct daemon *d, struct snapshotter *sn, const char *ns, const
 	u->d = d;
 	u->sn = sn;
 	u->drop_blobs = drop_blobs;
-	u->done = done;
+	u->cb = *cb;
 	u->userdata = userdata;
 	u->ns = strdup(ns);
 	u->layers = calloc(l->n + 1, sizeof(*u->layers));

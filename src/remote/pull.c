@@ -45,6 +45,7 @@ struct pull_blob {
 	struct registry_call *call;
 	struct loop_source *timer;
 	int fatal;                /* the current attempt failed for good */
+	const char *note;         /* shown instead of the state: "unpacking", "unpacked" */
 };
 
 /* A document fetched into memory: manifest, index or config. */
@@ -153,7 +154,7 @@ static json_t *progress_json(struct pull *p, const char *phase)
 		json_array_append_new(blobs, json_pack("{s:s, s:s, s:I, s:I, s:s}", "digest", b->digest,
 						       "mediaType", b->media_type, "size", (json_int_t)b->size,
 						       "offset", (json_int_t)b->offset, "status",
-						       state_names[b->state]));
+						       b->note ? b->note : state_names[b->state]));
 	}
 	return json_pack("{s:s, s:s, s:o}", "reference", p->image_name, "phase", phase, "blobs", blobs);
 }
@@ -975,6 +976,14 @@ static int plan_unpack(struct pull *p)
 		return -1;
 	}
 	return 0;
+}
+
+void pull_blob_note(struct pull *p, const char *digest, const char *note)
+{
+	for (size_t i = 0; i < p->n_blobs; i++)
+		if (!strcmp(p->blobs[i]->digest, digest))
+			p->blobs[i]->note = note;
+	report(p, 1);
 }
 
 void pull_unpacked(struct pull *p, const struct ember_error *err)

@@ -124,6 +124,9 @@ int pull_start(struct remote *rm, const struct pull_options *o, struct pull **ou
 /* The unpacking the hooks' wait() announced ended (err NULL: write the
    image record now). */
 void pull_unpacked(struct pull *p, const struct ember_error *err);
+/* Show note (a static string: "unpacking", "unpacked") as the blob's status
+   in progress reports from now on. */
+void pull_blob_note(struct pull *p, const char *digest, const char *note);
 /* Stop; the done callback is not called. Partial blobs stay for a resume. */
 void pull_cancel(struct pull *p);
 /* Every blob the pull has stored or will store (GC keeps them). */
