@@ -3,6 +3,7 @@
 #include "daemon/daemon.h"
 
 #include <errno.h>
+#include <sys/resource.h>
 #include <fcntl.h>
 #include <stddef.h>
 #include <getopt.h>
@@ -419,6 +420,14 @@ int daemon_main(int argc, char **argv)
 		return r;
 	d.log.level = LOG_LEVEL_INFO;
 	signal(SIGPIPE, SIG_IGN);
+	/* Many clients, pulls and unpack workers at once (a deep layer's tree
+	   copy holds descriptors per level): the soft limit of 1024 is too low
+	   for a daemon; take what the hard limit allows, up to 65536. */
+	struct rlimit nofile;
+	if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < 65536 && nofile.rlim_cur < nofile.rlim_max) {
+		nofile.rlim_cur = nofile.rlim_max < 65536 ? nofile.rlim_max : 65536;
+		(void)setrlimit(RLIMIT_NOFILE, &nofile);
+	}
 
 	if (load_settings(&flags, &d.cfg, &e) < 0) {
 		fprintf(stderr, "ember daemon: %s\n", e.message);

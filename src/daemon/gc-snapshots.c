@@ -16,6 +16,8 @@ struct snap_mark {
 	struct snapshotter *sn;
 	json_t *keep;  /* "<ns> <key>" -> true */
 	const char *ns;
+	struct ember_error err; /* set when an image could not be read: then nothing is swept */
+	int failed;
 };
 
 static void keep(struct snap_mark *sm, const char *ns, const char *key)
@@ -48,8 +50,16 @@ static int mark_manifest(const struct descriptor *desc, int present, void *userd
 	if (!present || image_media_kind(desc->media_type) != MT_KIND_MANIFEST)
 		return 0;
 	struct descriptor one = *desc;
-	if (image_layers_load(sm->d, &one, NULL, &l, &e) < 0)
-		return 0; /* no config in the store: nothing was unpacked from it */
+	if (image_layers_load(sm->d, &one, NULL, &l, &e) < 0) {
+		/* No config in the store, or documents that are no runnable image
+		   (an attestation, a config of another type): nothing was unpacked
+		   from them. Anything else (I/O, memory) stops the sweep. */
+		if (e.code == ENOENT || e.code == EINVAL || e.code == ENOTSUP || e.code == EMSGSIZE || e.code == E2BIG)
+			return 0;
+		sm->err = e;
+		sm->failed = 1;
+		return 1;
+	}
 	if (l.n)
 		keep(sm, sm->ns, l.chain[l.n - 1]);
 	image_layers_done(&l);
@@ -62,12 +72,19 @@ static int mark_image(const char *ns, json_t *rec, void *userdata)
 	struct descriptor t;
 	struct ember_error e;
 
-	if (descriptor_parse(json_object_get(rec, "target"), "target", &t, &e) < 0)
-		return 0;
+	if (descriptor_parse(json_object_get(rec, "target"), "target", &t, &e) < 0) {
+		sm->err = e;
+		sm->failed = 1;
+		return 1;
+	}
 	sm->ns = ns;
-	(void)image_walk(&sm->d->cs, &t, NULL, IMAGE_WALK_PRESENT, mark_manifest, sm, &e);
+	if (image_walk(&sm->d->cs, &t, NULL, IMAGE_WALK_PRESENT, mark_manifest, sm, &e) < 0 && !sm->failed &&
+	    e.code != ENOENT) {
+		sm->err = e;
+		sm->failed = 1;
+	}
 	descriptor_done(&t);
-	return 0;
+	return sm->failed;
 }
 
 static int mark_lease(const char *ns, json_t *rec, void *userdata)
@@ -175,7 +192,7 @@ static int note_ns(const char *ns, json_t *rec, void *userdata)
 int gc_snapshots(struct daemon *d, struct gc_stats *st, struct ember_error *e)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(d->snapshotters); i++) {
-		struct snap_mark sm = { d, d->snapshotters[i], json_object(), NULL };
+		struct snap_mark sm = { d, d->snapshotters[i], json_object(), NULL, { 0 }, 0 };
 		json_t *nss = json_object();
 		if (!sm.sn) {
 			json_decref(sm.keep);
@@ -185,6 +202,11 @@ int gc_snapshots(struct daemon *d, struct gc_stats *st, struct ember_error *e)
 		int r = !sm.keep || !nss ? err_set(e, ENOMEM, "out of memory") : 0;
 		if (r == 0)
 			r = meta_object_walk_all(&d->meta, "images", mark_image, &sm, e);
+		if (sm.failed) {
+			/* Fail closed: an image not read may use any snapshot. */
+			*e = sm.err;
+			r = -(e->code ? e->code : EIO);
+		}
 		if (r == 0)
 			r = meta_object_walk_all(&d->meta, "leases", mark_lease, &sm, e);
 		if (r == 0)

@@ -165,14 +165,14 @@ static int mark_lease(const char *ns, json_t *rec, void *userdata)
 	return r < 0 ? r : m->found;
 }
 
-static int mark_roots(struct daemon *d, struct mark *m, struct ember_error *e)
+static int mark_roots(struct daemon *d, struct mark *m, int with_pulls, struct ember_error *e)
 {
 	int r = meta_object_walk_all(&d->meta, "images", mark_image, m, e);
 	if (r == 0)
 		r = meta_object_walk_all(&d->meta, "content", mark_labelled, m, e);
 	if (r == 0)
 		r = meta_object_walk_all(&d->meta, "leases", mark_lease, m, e);
-	if (r == 0 && !m->found) {
+	if (r == 0 && !m->found && with_pulls) {
 		m->root = "a pull in progress";
 		pulls_foreach_digest(d, mark_pulled, m);
 		m->root = NULL;
@@ -189,9 +189,20 @@ int gc_blob_in_use(struct daemon *d, const char *digest, char *by, size_t len)
 	struct mark m = { .cs = &d->cs, .want = digest, .by = by, .by_len = len };
 	struct ember_error e;
 
-	int r = mark_roots(d, &m, &e);
+	int r = mark_roots(d, &m, 1, &e);
 	free(m.v);
 	return r < 0 ? 0 : m.found;
+}
+
+int gc_blob_recorded(struct daemon *d, const char *digest)
+{
+	char by[300];
+	struct mark m = { .cs = &d->cs, .want = digest, .by = by, .by_len = sizeof(by) };
+	struct ember_error e;
+
+	int r = mark_roots(d, &m, 0, &e);
+	free(m.v);
+	return r < 0 ? 1 : m.found; /* unsure: in use */
 }
 
 struct sweep {
@@ -235,7 +246,7 @@ int gc_run(struct daemon *d, struct gc_stats *st, struct ember_error *e)
 
 	memset(st, 0, sizeof(*st));
 	m.expired = json_array();
-	int r = mark_roots(d, &m, e);
+	int r = mark_roots(d, &m, 1, e);
 	size_t i;
 	json_t *x;
 	json_array_foreach(m.expired, i, x) {

@@ -32,6 +32,9 @@ int gc_run(struct daemon *d, struct gc_stats *st, struct ember_error *e);
    roots: they are someone's working tree (a container's rootfs, a mount). */
 int gc_snapshots(struct daemon *d, struct gc_stats *st, struct ember_error *e);
 #endif
+/* 1 when an image record, a gc.root label or a lease reaches the blob
+   (pulls in progress are not asked; 1 also when that cannot be told). */
+int gc_blob_recorded(struct daemon *d, const char *digest);
 /* 1, with the image name in by, when a root reaches the blob; else 0. */
 int gc_blob_in_use(struct daemon *d, const char *digest, char *by, size_t len);
 

@@ -22,6 +22,12 @@ void pulls_shutdown(struct daemon *d);
 /* Every blob running pulls have stored or will store: GC keeps them. */
 void pulls_foreach_digest(const struct daemon *d, void (*fn)(const char *digest, void *userdata),
 			  void *userdata);
+#ifdef CONFIG_PULL_UNPACK
+struct unpacker;
+/* 1 when a pull other than the one that except serves stores or will
+   store the blob. */
+int pulls_want_blob(const struct daemon *d, const char *digest, const struct unpacker *except);
+#endif
 #else
 static inline void pulls_foreach_digest(const struct daemon *d, void (*fn)(const char *, void *), void *u)
 {

@@ -138,6 +138,30 @@ void pulls_shutdown(struct daemon *d)
 	}
 }
 
+#ifdef CONFIG_PULL_UNPACK
+struct want_ctx {
+	const char *digest;
+	int found;
+};
+
+static void want_one(const char *digest, void *userdata)
+{
+	struct want_ctx *w = userdata;
+
+	w->found |= !strcmp(digest, w->digest);
+}
+
+int pulls_want_blob(const struct daemon *d, const char *digest, const struct unpacker *except)
+{
+	struct want_ctx w = { digest, 0 };
+
+	for (const struct pull_call *pc = d->pulls; pc && !w.found; pc = pc->next)
+		if (pc->pull && pc->unpacker != except)
+			pull_foreach_digest(pc->pull, want_one, &w);
+	return w.found;
+}
+#endif
+
 void pulls_foreach_digest(const struct daemon *d, void (*fn)(const char *digest, void *userdata),
 			  void *userdata)
 {

@@ -17,11 +17,16 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "daemon/gc.h"
 #include "daemon/snapshots.h"
+#include "daemon/svc-images.h"
 #include "util/cleanup.h"
 #include "util/err.h"
 
-#define WORKER_STACK (512u << 10)
+/* Virtual: only what a thread touches is memory. The native tree copy
+   recurses once per directory level (a few hundred bytes each), and an
+   unpacked layer may nest 2000 deep. */
+#define WORKER_STACK (8u << 20)
 
 enum layer_state { L_WAITING, L_READY, L_RUNNING, L_UNPACKED, L_COMMITTED };
 
@@ -114,6 +119,22 @@ static void fail(struct unpacker *u, const struct ember_error *err)
 
 static void start_more(struct unpacker *u);
 
+/* drop_blobs: may layer i's blob go now? Not while a layer still to be
+   unpacked (of this image or of another pull) has the same digest, nor
+   while an image record, lease or label reaches it (blobs are shared by
+   every namespace, and an image pulled with --no-unpack needs its own). */
+static int blob_droppable(const struct unpacker *u, size_t i)
+{
+	const char *digest = u->layers[i].desc.digest;
+
+	for (const struct unpacker *o = u->d->unpackers; o; o = o->next)
+		for (size_t k = 0; k < o->l.n; k++)
+			if ((o != u || k != i) && o->layers[k].state != L_COMMITTED &&
+			    !strcmp(o->layers[k].desc.digest, digest))
+				return 0;
+	return !pulls_want_blob(u->d, digest, u) && !gc_blob_recorded(u->d, digest);
+}
+
 static void commit_ready(struct unpacker *u)
 {
 	struct ember_error e;
@@ -134,7 +155,8 @@ static void commit_ready(struct unpacker *u)
 			u->cb.layer(u, ly->desc.digest, "unpacked", u->userdata);
 		events_publish(u->d, u->ns, "/snapshot/commit",
 			       json_pack("{s:s, s:s}", "key", u->l.chain[i], "snapshotter", snapshot_name(u->sn)));
-		if (u->drop_blobs && content_blob_delete(&u->d->cs, ly->desc.digest, &e) < 0 && e.code != ENOENT)
+		if (u->drop_blobs && blob_droppable(u, i) && content_blob_delete(&u->d->cs, ly->desc.digest, &e) < 0 &&
+		    e.code != ENOENT)
 			log_warn(&u->d->log, "drop blob %s after unpack: %s", ly->desc.digest, e.message);
 	}
 	if (!u->done_called && u->next_commit == u->l.n)
@@ -318,8 +340,13 @@ int unpacker_new(struct daemon *d, struct snapshotter *sn, const char *ns, const
 
 void unpacker_skip(const struct unpacker *u, int *skip)
 {
-	for (size_t i = 0; i < u->l.n; i++)
+	/* A blob is skipped only when every layer that has it is unpacked. */
+	for (size_t i = 0; i < u->l.n; i++) {
 		skip[i] = u->drop_blobs && u->layers[i].state == L_COMMITTED;
+		for (size_t k = 0; skip[i] && k < u->l.n; k++)
+			if (u->layers[k].state != L_COMMITTED && !strcmp(u->layers[k].desc.digest, u->layers[i].desc.digest))
+				skip[i] = 0;
+	}
 }
 
 void unpacker_blob(struct unpacker *u, const char *digest)

@@ -191,55 +191,95 @@ static int rec_delete(struct snapshotter *sn, const char *ns, const char *key, s
 	return fs_fsync_dir(fd, "snapshot records", e);
 }
 
-/* fn for each record of one namespace directory. */
-static int walk_ns(int fd, const char *ns, snapshot_walk_fn fn, void *userdata, struct ember_error *e)
+/* Tree ids are what fs_random_suffix() makes: short lowercase hex. A record
+   naming anything else is damaged (and must not reach a path or a mount). */
+static int id_valid(const char *id)
+{
+	size_t n = id ? strlen(id) : 0;
+
+	return n > 0 && n < 16 && strspn(id, "0123456789abcdef") == n;
+}
+
+static int rec_valid(json_t *rec)
+{
+	return json_is_string(json_object_get(rec, "key")) && kind_of(rec) >= 0 &&
+	       id_valid(json_string_value(json_object_get(rec, "id")));
+}
+
+/* fn for each record of one namespace directory. damaged (may be NULL)
+   counts what could not be read: recovery then removes no tree, since an
+   unreadable record may name any. */
+static int walk_ns(int fd, const char *ns, snapshot_walk_fn fn, void *userdata, unsigned *damaged,
+		   struct ember_error *e)
 {
 	DIR *d = fs_opendir_at(fd, ".");
-	if (!d)
+	if (!d) {
+		if (damaged)
+			(*damaged)++;
 		return err_sys(e, errno, "read snapshot records of %s", ns);
+	}
 	struct dirent *de;
 	int r = 0;
-	while (r == 0 && (de = readdir(d))) {
+	while (r == 0 && (errno = 0, de = readdir(d))) {
 		size_t n = strlen(de->d_name);
 		if (de->d_name[0] == '.' || n < 6 || strcmp(de->d_name + n - 5, ".json"))
 			continue;
 		json_t *rec;
 		struct ember_error ignored;
-		if (record_read(fd, de->d_name, &rec, &ignored) < 0)
-			continue; /* written atomically: only damage makes this; recovery keeps trees then */
-		if (json_is_string(json_object_get(rec, "key")) && kind_of(rec) >= 0 &&
-		    json_is_string(json_object_get(rec, "id")))
+		if (record_read(fd, de->d_name, &rec, &ignored) < 0) {
+			if (damaged)
+				(*damaged)++;
+			continue; /* written atomically: only damage makes this */
+		}
+		if (rec_valid(rec))
 			r = fn(ns, rec, userdata);
+		else if (damaged)
+			(*damaged)++;
 		json_decref(rec);
 	}
+	if (!de && errno && damaged)
+		(*damaged)++;
 	closedir(d);
 	return r;
 }
 
-int snapshot_walk_all(struct snapshotter *sn, snapshot_walk_fn fn, void *userdata, struct ember_error *e)
+static int walk_all(struct snapshotter *sn, snapshot_walk_fn fn, void *userdata, unsigned *damaged,
+		    struct ember_error *e)
 {
 	DIR *d = fs_opendir_at(sn->records_fd, ".");
 	if (!d)
 		return err_sys(e, errno, "read snapshot records");
 	struct dirent *de;
 	int r = 0;
-	while (r == 0 && (de = readdir(d))) {
+	while (r == 0 && (errno = 0, de = readdir(d))) {
 		if (de->d_name[0] == '.')
 			continue;
 		int fd = ns_dir(sn, de->d_name, 0, e);
-		if (fd < 0)
+		if (fd < 0) {
+			if (damaged)
+				(*damaged)++;
 			continue;
-		r = walk_ns(fd, de->d_name, fn, userdata, e);
+		}
+		r = walk_ns(fd, de->d_name, fn, userdata, damaged, e);
 		close(fd);
+		if (r < 0 && damaged) /* a namespace that cannot be read: count it, go on */
+			r = 0;
 	}
+	if (!de && errno && damaged)
+		(*damaged)++;
 	closedir(d);
 	return r;
+}
+
+int snapshot_walk_all(struct snapshotter *sn, snapshot_walk_fn fn, void *userdata, struct ember_error *e)
+{
+	return walk_all(sn, fn, userdata, NULL, e);
 }
 
 static int collect(const char *ns, json_t *rec, void *userdata)
 {
 	(void)ns;
-	return json_array_append(userdata, rec);
+	return json_array_append(userdata, rec) < 0 ? 1 : 0; /* 1: out of memory */
 }
 
 static int by_key(const void *a, const void *b)
@@ -255,7 +295,7 @@ int snapshot_list(struct snapshotter *sn, const char *ns, json_t **out, struct e
 		return err_set(e, ENOMEM, "out of memory");
 	int fd = ns_dir(sn, ns, 0, e);
 	if (fd >= 0) {
-		int r = walk_ns(fd, ns, collect, arr, e);
+		int r = walk_ns(fd, ns, collect, arr, NULL, e);
 		close(fd);
 		if (r != 0) {
 			json_decref(arr);
@@ -298,6 +338,44 @@ static int find_child(const char *ns, json_t *rec, void *userdata)
 		return 1;
 	}
 	return 0;
+}
+
+/* Whether a mount of this mount namespace uses tree id (as a bind source,
+   an overlay upper or lower directory): by "/trees/<id>/" in
+   /proc/self/mountinfo, which names bind roots relative to their file
+   system and overlay directories absolutely. Ids are random, so the
+   suffix alone is unambiguous. Unknown (no /proc): not mounted. */
+static int tree_mounted(const char *id)
+{
+	char needle[40], line[8192];
+	int found = 0;
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+
+	if (!f)
+		return 0;
+	snprintf(needle, sizeof(needle), "/trees/%s/", id);
+	while (!found && fgets(line, sizeof(line), f))
+		found = strstr(line, needle) != NULL;
+	fclose(f);
+	return found;
+}
+
+struct id_ctx {
+	const char *id;
+	const char *ns, *key; /* the record to leave out */
+	int found;
+};
+
+static int names_id(const char *ns, json_t *rec, void *userdata)
+{
+	struct id_ctx *c = userdata;
+
+	if (strcmp(json_string_value(json_object_get(rec, "id")), c->id))
+		return 0;
+	if (!strcmp(ns, c->ns) && !strcmp(json_string_value(json_object_get(rec, "key")), c->key))
+		return 0;
+	c->found = 1;
+	return 1;
 }
 
 /* ---- trees ------------------------------------------------------------------ */
@@ -354,7 +432,7 @@ static int parent_id(struct snapshotter *sn, const char *ns, const char *parent,
 	if (k != SNAPSHOT_COMMITTED)
 		r = err_set_name(e, EMBER_ERROR_FAILED_PRECONDITION, EINVAL,
 				 "parent snapshot \"%.200s\" is %s, not committed", parent, kind_names[k]);
-	else if (!v || strlen(v) >= 16 || !fs_name_is_component(v))
+	else if (!id_valid(v))
 		r = err_set(e, EIO, "snapshot %s: its record names no valid tree", parent);
 	else
 		snprintf(id, 16, "%s", v);
@@ -387,11 +465,12 @@ static int extract_new(struct snapshotter *sn, const char *ns, const char *paren
 		fs_random_suffix(suffix);
 		snprintf(x->id, sizeof(x->id), "%s", suffix);
 		struct stat st;
-		if (fstatat(sn->trees_fd, x->id, &st, AT_SYMLINK_NOFOLLOW) == 0)
-			continue;
-		if (mkdirat(sn->tmp_fd, x->id, 0700) == 0)
+		int taken = fstatat(sn->trees_fd, x->id, &st, AT_SYMLINK_NOFOLLOW) == 0;
+		if (!taken && mkdirat(sn->tmp_fd, x->id, 0700) == 0)
 			break;
-		if (errno != EEXIST || tries > 8) {
+		if (taken)
+			errno = EEXIST;
+		if (errno != EEXIST || tries > 64) {
 			err_sys(e, errno, "create a snapshot tree in %s/tmp", sn->path);
 			x->id[0] = '\0';
 			snapshot_extract_abort(x);
@@ -476,8 +555,14 @@ static int extract_install(struct snapshot_extract *x, const char *key, json_t *
 		goto undo;
 	}
 	if (rec_put(sn, x->ns, rec, e) < 0) {
+		/* The record may be in place though its directory's fsync failed:
+		   the tree goes only once the record surely does not name it. */
+		struct ember_error ignored;
+		int gone = rec_delete(sn, x->ns, key, &ignored) == 0;
 		json_decref(rec);
-		goto undo;
+		if (gone)
+			goto undo;
+		return -e->code;
 	}
 	if (out)
 		*out = rec;
@@ -552,8 +637,12 @@ int snapshot_prepare(struct snapshotter *sn, const char *ns, const char *key, co
 	if (extract_new(sn, ns, parent && *parent ? parent : NULL, kind, &x, e) < 0)
 		return -e->code;
 	int r = 0;
-	if (kind == SNAPSHOT_ACTIVE)
+	if (kind == SNAPSHOT_ACTIVE && x->parent && sn->be->copy_parent) {
+		/* A container may run on this copy: on disk before it is recorded. */
 		r = snapshot_extract_fill(x, e);
+		if (r == 0 && syncfs(x->fs_fd) < 0)
+			r = err_sys(e, errno, "sync the copy of %s", x->parent);
+	}
 	if (r == 0)
 		r = extract_install(x, key, labels, out, e);
 	if (r < 0) {
@@ -569,7 +658,7 @@ static int tree_fd(struct snapshotter *sn, json_t *rec, struct ember_error *e)
 	const char *id = json_string_value(json_object_get(rec, "id"));
 	char path[32];
 
-	if (!id || strlen(id) >= 16 || !fs_name_is_component(id))
+	if (!id_valid(id))
 		return err_set(e, EIO, "snapshot %s: its record names no valid tree",
 			       json_string_value(json_object_get(rec, "key")));
 	snprintf(path, sizeof(path), "%s/fs", id);
@@ -593,6 +682,11 @@ int snapshot_commit(struct snapshotter *sn, const char *ns, const char *name, co
 				 key, json_string_value(json_object_get(rec, "kind")));
 		goto out;
 	}
+	if (tree_mounted(json_string_value(json_object_get(rec, "id")))) {
+		r = err_set_name(e, EMBER_ERROR_FAILED_PRECONDITION, EBUSY,
+				 "snapshot \"%.200s\" is mounted: unmount it before committing", key);
+		goto out;
+	}
 	int fd = tree_fd(sn, rec, e);
 	if (fd < 0) {
 		r = fd;
@@ -605,8 +699,9 @@ int snapshot_commit(struct snapshotter *sn, const char *ns, const char *name, co
 	close(fd);
 	if (r < 0)
 		goto out;
-	json_t *merged = json_deep_copy(json_object_get(rec, "labels"));
-	if (labels)
+	json_t *merged = json_is_object(json_object_get(rec, "labels")) ? json_deep_copy(json_object_get(rec, "labels"))
+									 : json_object();
+	if (merged && labels)
 		json_object_update(merged, labels);
 	json_t *c = new_record(name, SNAPSHOT_COMMITTED, json_string_value(json_object_get(rec, "parent")),
 			       json_string_value(json_object_get(rec, "id")), merged, &u);
@@ -618,13 +713,12 @@ int snapshot_commit(struct snapshotter *sn, const char *ns, const char *name, co
 	/* Committed record first: a crash between the two leaves both, and
 	   recovery drops the active one. */
 	r = rec_put(sn, ns, c, e);
-	if (r == 0)
-		r = rec_delete(sn, ns, key, e);
-	if (r == 0 && sn->be->work_dir) {
-		char work[32];
+	if (r == 0) {
+		/* Committed now. An active record left behind is dropped by
+		   recovery, and removal never takes a tree another record names.
+		   work/ stays: it is overlayfs's, and small. */
 		struct ember_error ignored;
-		snprintf(work, sizeof(work), "%s/work", json_string_value(json_object_get(rec, "id")));
-		(void)fs_remove_tree(sn->trees_fd, work, &ignored);
+		(void)rec_delete(sn, ns, key, &ignored);
 	}
 	if (r == 0 && out)
 		*out = json_incref(c);
@@ -643,7 +737,7 @@ int snapshot_remove(struct snapshotter *sn, const char *ns, const char *key, str
 	struct child_ctx c = { .key = key };
 	int fd = ns_dir(sn, ns, 0, e);
 	if (fd >= 0) {
-		(void)walk_ns(fd, ns, find_child, &c, e);
+		(void)walk_ns(fd, ns, find_child, &c, NULL, e);
 		close(fd);
 	}
 	if (c.child[0]) {
@@ -651,17 +745,26 @@ int snapshot_remove(struct snapshotter *sn, const char *ns, const char *key, str
 		return err_set_name(e, EMBER_ERROR_FAILED_PRECONDITION, EBUSY,
 				    "snapshot \"%.150s\" is the parent of \"%.150s\"", key, c.child);
 	}
+	const char *rid = json_string_value(json_object_get(rec, "id"));
+	if (!id_valid(rid)) {
+		json_decref(rec);
+		return err_set(e, EIO, "snapshot %.200s: its record names no valid tree", key);
+	}
 	char id[16];
-	snprintf(id, sizeof(id), "%s", json_string_value(json_object_get(rec, "id")) ?: "");
+	snprintf(id, sizeof(id), "%s", rid);
 	json_decref(rec);
+	if (tree_mounted(id))
+		return err_set_name(e, EMBER_ERROR_FAILED_PRECONDITION, EBUSY,
+				    "snapshot \"%.200s\" is mounted: unmount it first", key);
 	/* Record first: a crash then leaves a tree without a record, which
 	   recovery removes; never a record without its tree. */
 	int r = rec_delete(sn, ns, key, e);
 	if (r < 0)
 		return r;
+	struct id_ctx ic = { id, ns, key, 0 };
 	struct ember_error ignored;
-	if (fs_name_is_component(id))
-		(void)fs_remove_tree(sn->trees_fd, id, &ignored); /* else recovery retries */
+	if (walk_all(sn, names_id, &ic, NULL, &ignored) == 0 && !ic.found)
+		(void)fs_remove_tree(sn->trees_fd, id, &ignored); /* on failure recovery retries */
 	return 0;
 }
 
@@ -706,6 +809,11 @@ int snapshot_mounts(struct snapshotter *sn, const char *ns, const char *key, jso
 	int kind = kind_of(rec);
 	int r = 0;
 	for (json_t *cur = json_incref(rec); cur;) {
+		if (!id_valid(json_string_value(json_object_get(cur, "id")))) {
+			r = err_set(e, EIO, "snapshot %s: a record of its chain names no valid tree", key);
+			json_decref(cur);
+			break;
+		}
 		json_array_append(chain, json_object_get(cur, "id"));
 		const char *parent = json_string_value(json_object_get(cur, "parent"));
 		json_t *next = NULL;
@@ -750,7 +858,7 @@ struct recover_ctx {
 	struct snapshotter *sn;
 	json_t *ids;       /* id -> kind of the first record naming it */
 	json_t *stale;     /* [ns, key] of active records whose commit finished */
-	int damaged;
+	unsigned damaged;
 };
 
 static int note_id(const char *ns, json_t *rec, void *userdata)
@@ -761,8 +869,9 @@ static int note_id(const char *ns, json_t *rec, void *userdata)
 	int k = kind_of(rec);
 
 	if (!have) {
-		json_object_set_new(rc->ids, id, json_pack("{s:i, s:s, s:O}", "kind", k, "ns", ns, "key",
-							  json_object_get(rec, "key")));
+		if (json_object_set_new(rc->ids, id, json_pack("{s:i, s:s, s:O}", "kind", k, "ns", ns, "key",
+								 json_object_get(rec, "key"))) < 0)
+			rc->damaged++; /* out of memory: as unsure as damage */
 		return 0;
 	}
 	int hk = (int)json_integer_value(json_object_get(have, "kind"));
@@ -778,31 +887,10 @@ static int note_id(const char *ns, json_t *rec, void *userdata)
 	return 0;
 }
 
-static int count_damaged(int fd, void *userdata)
-{
-	struct recover_ctx *rc = userdata;
-	DIR *d = fs_opendir_at(fd, ".");
-	struct dirent *de;
-
-	if (!d)
-		return -1;
-	while ((de = readdir(d))) {
-		json_t *rec;
-		struct ember_error ignored;
-		if (de->d_name[0] == '.')
-			continue;
-		if (record_read(fd, de->d_name, &rec, &ignored) < 0)
-			rc->damaged++;
-		else
-			json_decref(rec);
-	}
-	closedir(d);
-	return 0;
-}
-
 int snapshot_recover(struct snapshotter *sn, struct snapshot_recovery *st, struct ember_error *e)
 {
 	struct recover_ctx rc = { sn, json_object(), json_array(), 0 };
+	struct dirent *de;
 	int r = 0;
 
 	memset(st, 0, sizeof(*st));
@@ -816,7 +904,6 @@ int snapshot_recover(struct snapshotter *sn, struct snapshot_recovery *st, struc
 		r = err_sys(e, errno, "read %s/tmp", sn->path);
 		goto out;
 	}
-	struct dirent *de;
 	while ((de = readdir(d)))
 		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..") &&
 		    fs_remove_tree(sn->tmp_fd, de->d_name, e) == 0)
@@ -824,10 +911,6 @@ int snapshot_recover(struct snapshotter *sn, struct snapshot_recovery *st, struc
 	closedir(d);
 	(void)fs_remove_tmp(sn->records_fd, e);
 
-	r = snapshot_walk_all(sn, note_id, &rc, e);
-	if (r < 0)
-		goto out;
-	/* A record that cannot be read may name any tree: then remove none. */
 	d = fs_opendir_at(sn->records_fd, ".");
 	while (d && (de = readdir(d))) {
 		if (de->d_name[0] == '.')
@@ -835,12 +918,16 @@ int snapshot_recover(struct snapshotter *sn, struct snapshot_recovery *st, struc
 		int fd = ns_dir(sn, de->d_name, 0, e);
 		if (fd >= 0) {
 			(void)fs_remove_tmp(fd, e);
-			count_damaged(fd, &rc);
 			close(fd);
 		}
 	}
 	if (d)
 		closedir(d);
+	/* Strict: a record, namespace or directory that cannot be read may name
+	   any tree, and then no tree is removed. */
+	r = walk_all(sn, note_id, &rc, &rc.damaged, e);
+	if (r < 0)
+		goto out;
 	size_t i;
 	json_t *s;
 	json_array_foreach(rc.stale, i, s) {

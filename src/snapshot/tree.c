@@ -219,10 +219,11 @@ static int copy_entry(struct copy *c, int src, int dst, const char *name, int de
 		}
 		r = copy_data(in, out, c->path, e);
 	} else if (S_ISLNK(st.st_mode)) {
-		char target[PATH_MAX];
-		ssize_t len = readlinkat(src, name, target, sizeof(target) - 1);
+		/* On the heap: this frame is one per directory level. */
+		_cleanup_free_ char *target = malloc(PATH_MAX);
+		ssize_t len = target ? readlinkat(src, name, target, PATH_MAX - 1) : -1;
 		if (len < 0) {
-			r = err_sys(e, errno, "read link %s", c->path);
+			r = target ? err_sys(e, errno, "read link %s", c->path) : err_set(e, ENOMEM, "out of memory");
 			goto out;
 		}
 		target[len] = '\0';
@@ -306,8 +307,10 @@ static int usage_dir(struct usage_ctx *uc, int fd, int depth, struct ember_error
 		struct stat st;
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
-		if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-			continue;
+		if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			r = err_sys(e, errno, "stat %s", de->d_name);
+			break;
+		}
 		if (!S_ISDIR(st.st_mode) && st.st_nlink > 1) {
 			int dup = 0;
 			for (size_t i = 0; i < uc->n_seen && !dup; i++)
@@ -330,10 +333,12 @@ static int usage_dir(struct usage_ctx *uc, int fd, int depth, struct ember_error
 		uc->u->bytes += (uint64_t)st.st_blocks * 512;
 		if (S_ISDIR(st.st_mode)) {
 			int sub = openat(fd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			if (sub >= 0) {
-				r = usage_dir(uc, sub, depth + 1, e);
-				close(sub);
+			if (sub < 0) {
+				r = err_sys(e, errno, "open %s", de->d_name);
+				break;
 			}
+			r = usage_dir(uc, sub, depth + 1, e);
+			close(sub);
 		}
 	}
 	closedir(d);

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -22,8 +23,12 @@ void fs_random_suffix(char out[13])
 	unsigned char raw[6];
 
 	if (getrandom(raw, sizeof(raw), GRND_NONBLOCK) != (ssize_t)sizeof(raw)) {
-		/* Early boot without entropy: uniqueness only needs pid and time. */
-		unsigned long v = (unsigned long)getpid() * 2654435761u ^ (unsigned long)time(NULL);
+		/* Early boot without entropy: uniqueness only needs pid, time to the
+		   nanosecond and where this call's frame is. */
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		unsigned long v = (unsigned long)getpid() * 2654435761u ^ (unsigned long)ts.tv_nsec * 40503u ^
+				  (unsigned long)ts.tv_sec ^ (unsigned long)(uintptr_t)&ts;
 		for (size_t i = 0; i < sizeof(raw); i++)
 			raw[i] = (unsigned char)(v >> (i * 8));
 	}

@@ -89,7 +89,8 @@ char *mount_command(json_t *m, const char *target)
 
 	json_array_foreach(opts, i, o)
 		cap += strlen(json_string_value(o) ?: "") + 1;
-	cap += strlen(target) + strlen(json_string_value(json_object_get(m, "source")) ?: "");
+	cap += strlen(target) + strlen(json_string_value(json_object_get(m, "source")) ?: "") +
+	       strlen(json_string_value(json_object_get(m, "type")) ?: "");
 	if (!(s = malloc(cap)))
 		return NULL;
 	len = (size_t)snprintf(s, cap, "mount -t %s %s %s", json_string_value(json_object_get(m, "type")) ?: "?",

@@ -309,11 +309,54 @@ static void test_recovery(void **state)
 	assert_int_equal(snapshot_recover(f->ov, &st, &e), 0);
 	assert_int_equal(st.removed_orphans, 0);
 	assert_true(exists(f, "snapshots/overlay/trees/ba9876543210/fs/keep"));
+
+	/* So may a record of a kind this version does not know (a newer one's). */
+	assert_int_equal(unlinkat(ns, "broken.json", 0), 0);
+	const char *future = "{\"key\": \"f\", \"kind\": \"frozen\", \"id\": \"ba9876543210\"}";
+	assert_int_equal(fs_write_atomic(ns, "future.json", future, strlen(future), 0600, &e), 0);
+	assert_int_equal(snapshot_recover(f->ov, &st, &e), 0);
+	assert_int_equal(st.removed_orphans, 0);
+	assert_true(exists(f, "snapshots/overlay/trees/ba9876543210/fs/keep"));
+	assert_int_equal(unlinkat(ns, "future.json", 0), 0);
+	assert_int_equal(snapshot_recover(f->ov, &st, &e), 0);
+	assert_int_equal(st.removed_orphans, 1);
 	close(ns);
 
 	/* Recovery twice is recovery once. */
 	assert_int_equal(snapshot_recover(f->nat, &st, &e), 0);
 	assert_int_equal(st.removed_tmp + st.removed_orphans + st.removed_records, 0);
+}
+
+/* Records that name the same tree, or no valid one (damage, or a hand-made
+   file): removal keeps a tree another record names, and no path or mount
+   is ever built from a bad id. */
+static void test_shared_and_bad_ids(void **state)
+{
+	struct fixture *f = *state;
+	struct ember_error e;
+	json_t *rec, *m;
+
+	make_layer(f->ov, "L0", NULL, "a");
+	assert_int_equal(snapshot_get(f->ov, "default", "L0", &rec, &e), 0);
+	json_object_set_new(rec, "key", json_string("twin"));
+	char *text = json_dumps(rec, 0);
+	json_decref(rec);
+	int ns = openat(f->root, "snapshots/overlay/records/default", O_RDONLY | O_DIRECTORY);
+	assert_int_equal(fs_write_atomic(ns, "twin.json", text, strlen(text), 0600, &e), 0);
+	free(text);
+	char *t = tree_of(f->ov, f, "L0");
+	assert_int_equal(snapshot_remove(f->ov, "default", "L0", &e), 0);
+	assert_true(exists(f, t)); /* "twin" still names it */
+	assert_int_equal(snapshot_remove(f->ov, "default", "twin", &e), 0);
+	assert_false(exists(f, t));
+	free(t);
+
+	const char *bad = "{\"key\": \"evil\", \"kind\": \"committed\", \"id\": \"../../../etc\"}";
+	assert_int_equal(fs_write_atomic(ns, "evil.json", bad, strlen(bad), 0600, &e), 0);
+	assert_int_equal(snapshot_mounts(f->ov, "default", "evil", &m, &e), -EIO);
+	assert_int_equal(snapshot_remove(f->ov, "default", "evil", &e), -EIO);
+	assert_int_equal(snapshot_prepare(f->ov, "default", "c", "evil", SNAPSHOT_ACTIVE, NULL, NULL, &e), -EIO);
+	close(ns);
 }
 
 static void test_tree_copy(void **state)
@@ -418,6 +461,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_prepare_commit_remove, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mounts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recovery, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_shared_and_bad_ids, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tree_copy, setup, teardown),
 		cmocka_unit_test(test_chain_ids),
 		cmocka_unit_test_setup_teardown(test_unknown_backend, setup, teardown),
