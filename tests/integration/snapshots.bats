@@ -233,3 +233,33 @@ for f in sorted(glob.glob(sys.argv[1] + "/*.json")):
 	[ -z "$(e -n other snapshots ls -q)" ]
 	run -0 e namespaces rm other
 }
+
+@test "snapshots: a mounted snapshot is neither removed nor committed" {
+	image_on image_busybox bb
+	daemon_up
+	run -0 e pull --plain-http "$REF"
+	mkdir "$T/m"
+	run -0 e images mount --rw "$REF" "$T/m"
+	local key
+	key=$(realpath "$T/m")
+	run -1 e snapshots rm "$key"
+	[[ "$output" == *"is mounted: unmount it first"* ]]
+	run -1 e snapshots commit frozen "$key"
+	[[ "$output" == *"is mounted"* ]]
+	[ -x "$T/m/bin/busybox" ]
+	echo kept >"$T/m/written"
+	run -0 e images unmount "$T/m"
+	[ "$(snapshot_keys)" = "$(chain_ids "$T/bb")" ]
+}
+
+@test "snapshots: drop_blobs keeps a blob that an image of another namespace still needs" {
+	image_on image_busybox bb
+	daemon_up '[snapshots]' 'drop_blobs = true'
+	run -0 e -n keep pull --plain-http --no-unpack "$REF"
+	run -0 e pull --plain-http "$REF"
+	info_manifest
+	# The layer is unpacked in "default", and still a blob for "keep".
+	grep -qxF -- "$M_LAYERS" <<<"$(store_digests)"
+	run -0 e -n keep images check "$REF"
+	[ "${lines[-1]}" = "$REF: complete (3/3 blobs)" ]
+}
