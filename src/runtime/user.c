@@ -116,16 +116,19 @@ static int open_in_root(int rootfs_fd, const char *dir, const char *name, struct
 			return err_sys(e, errno, "open /%s in the image", path);
 		}
 	}
+	struct stat st;
 	_cleanup_close_ int dfd = openat(rootfs_fd, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (dfd >= 0)
 		fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	else if (errno == ENOTDIR && fstatat(rootfs_fd, dir, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
+		fd = (errno = ELOOP, -1); /* O_DIRECTORY said ENOTDIR for a symlink */
 	else
 		fd = -1;
 	if (fd >= 0)
 		return fd;
-	if (errno == ENOENT)
+	if (errno == ENOENT || errno == ENOTDIR)
 		return err_set_name(e, EMBER_ERROR_NOT_FOUND, ENOENT, "no /%s in the image", path);
-	if (errno == ELOOP || errno == ENOTDIR)
+	if (errno == ELOOP)
 		return rt_bad(e, "/%s in the image is a symbolic link: not followed (no openat2 here)", path);
 	return err_sys(e, errno, "open /%s in the image", path);
 }

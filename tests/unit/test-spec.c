@@ -1212,6 +1212,13 @@ static void user_cases(void)
 	expect_user_fails(rf.fd, "5:staff", "user \"5:staff\": no /etc/group in the image");
 	rootfs_done(&rf);
 
+	/* /etc a regular file: as good as missing. */
+	rootfs_make(&rf, NULL, NULL);
+	unit_write(rf.fd, "etc", "not a directory\n");
+	expect_user(rf.fd, "1000", 1000, 0, "");
+	expect_user_fails(rf.fd, "app", "user \"app\": no /etc/passwd in the image");
+	rootfs_done(&rf);
+
 	/* passwd without group. */
 	rootfs_make(&rf, passwd, NULL);
 	expect_user(rf.fd, "app", 1000, 1000, "");
