@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef EMBER_RUNTIME_INTERNAL_H
+#define EMBER_RUNTIME_INTERNAL_H
+
+/* Shared by the files of src/runtime/ only. */
+
+#include <stdint.h>
+
+#include "runtime/runtime.h"
+#include "util/cleanup.h"
+
+#define _cleanup_json_ _cleanup_(json_decrefp)
+
+/* Input-derived text for a message: at most 80 characters, anything but
+   printable ASCII (and '"', '\\') as '?', "..." when cut. Returns buf. */
+#define RT_QUOTE_MAX 84
+const char *rt_quote(const char *s, char buf[RT_QUOTE_MAX]);
+
+/* io.ember.InvalidArgument with EINVAL (rt_bad) or ENOTSUP. */
+int rt_bad(struct ember_error *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int rt_unsupported(struct ember_error *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int rt_oom(struct ember_error *e);
+
+/* ---- capabilities (spec.c) ---- */
+
+/* Every capability ember knows, CAP_CHOWN (0) .. CAP_CHECKPOINT_RESTORE. */
+#define RT_CAP_COUNT 41
+#define RT_CAP_ALL ((UINT64_C(1) << RT_CAP_COUNT) - 1)
+
+/* The name of capability n without "CAP_" ("CHOWN"), NULL when unknown. */
+const char *rt_cap_name(int n);
+/* The number of "CAP_CHOWN", "chown", ...; -1 when unknown. exact: only
+   the canonical "CAP_CHOWN" spelling. */
+int rt_cap_lookup(const char *s, int exact);
+
+/* ---- paths ---- */
+
+/* s is absolute ('/' first). */
+int rt_path_absolute(const char *s);
+/* s has a ".." component. */
+int rt_path_has_dotdot(const char *s);
+
+/* ---- specs (spec-check.c) ---- */
+
+/* A spec mount object: destination (absolute, no ".."), type, source,
+   options (strings); bind mounts need a source. Messages start with
+   what ("spec: mounts[2]"). */
+int rt_mount_check(const char *what, json_t *m, struct ember_error *e);
+
+/* ---- users (user.c) ---- */
+
+struct rt_user {
+	char user[RUNTIME_USER_MAX + 1];
+	char group[RUNTIME_USER_MAX + 1]; /* "" when none */
+	int user_numeric, group_numeric;
+	uint32_t uid, gid; /* when numeric */
+};
+
+/* "user[:group]" split and checked: each part 1 .. RUNTIME_USER_MAX
+   characters without control characters, spaces, ':', ',' or '/'; ids are
+   decimal, 0 .. 2^32-2. what names the option in messages ("user"). */
+int rt_user_parse(const char *what, const char *s, struct rt_user *u, struct ember_error *e);
+
+#endif

@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* libFuzzer: OCI runtime specs a user brings (--spec FILE), image configs
+   and options turned into specs, --mount strings and signal names. */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime/runtime.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define CHECK(cond)                        \
+	do {                               \
+		if (!(cond))               \
+			__builtin_trap();  \
+	} while (0)
+
+#define TEXT_MAX 16384
+
+static void check_error(const struct ember_error *e, int r)
+{
+	CHECK(r < 0 && e->code > 0 && r == -e->code);
+	CHECK(e->name[0] != '\0');
+	CHECK(e->message[0] != '\0');
+	for (const char *c = e->message; *c; c++)
+		CHECK(*c >= 0x20 && *c < 0x7f); /* one line of plain text */
+}
+
+/* Options taken from the document's own fields (any type: building must
+   refuse what is wrong with a clear error, never crash). */
+static void fuzz_build(json_t *doc, unsigned flags)
+{
+	struct runtime_spec_options o = {
+		.id = "fuzz",
+		.rootfs = "/run/ember/rootfs/fuzz",
+		.image_config = json_object_get(doc, "config") ? json_object_get(doc, "config") : doc,
+		.args = json_object_get(doc, "args"),
+		.entrypoint = json_object_get(doc, "entrypoint"),
+		.env = json_object_get(doc, "env"),
+		.cwd = json_string_value(json_object_get(doc, "cwd")),
+		.user = json_string_value(json_object_get(doc, "user")),
+		.hostname = json_string_value(json_object_get(doc, "hostname")),
+		.terminal = flags & 1,
+		.read_only = flags & 2,
+		.privileged = flags & 4,
+		.net_host = flags & 8,
+		.cap_add = json_object_get(doc, "cap_add"),
+		.cap_drop = json_object_get(doc, "cap_drop"),
+		.mounts = json_object_get(doc, "mounts"),
+		.memory = json_integer_value(json_object_get(doc, "memory")),
+		.cpus = json_number_value(json_object_get(doc, "cpus")),
+		.pids = json_integer_value(json_object_get(doc, "pids")),
+		.labels = json_object_get(doc, "labels"),
+	};
+	struct ember_error e;
+	json_t *spec = NULL;
+
+	int r = runtime_spec_build(&o, &spec, &e);
+	if (r < 0) {
+		check_error(&e, r);
+		CHECK(spec == NULL);
+		return;
+	}
+	/* What is built is runnable, and says so again after a round trip. */
+	CHECK(runtime_spec_check(spec, &e) == 0);
+	char *text = json_dumps(spec, JSON_COMPACT);
+	CHECK(text);
+	json_t *back = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
+	CHECK(back && json_equal(back, spec));
+	CHECK(runtime_spec_check(back, &e) == 0);
+	json_decref(back);
+	free(text);
+	json_t *args = json_object_get(json_object_get(spec, "process"), "args");
+	CHECK(json_array_size(args) > 0 && *json_string_value(json_array_get(args, 0)));
+	json_decref(spec);
+}
+
+static void fuzz_text(const char *s)
+{
+	struct ember_error e;
+	json_t *m = NULL;
+	int r, sig;
+
+	r = runtime_mount_parse(s, &m, &e);
+	if (r < 0) {
+		check_error(&e, r);
+		CHECK(m == NULL);
+	} else {
+		/* Any mount it parses, a spec takes. */
+		struct runtime_spec_options o = { .id = "fuzz", .rootfs = "rootfs" };
+		json_t *spec = NULL;
+		o.args = json_pack("[s]", "/bin/sh");
+		o.mounts = json_pack("[o]", m);
+		CHECK(o.args && o.mounts);
+		CHECK(runtime_spec_build(&o, &spec, &e) == 0);
+		json_decref(spec);
+		json_decref(o.args);
+		json_decref(o.mounts);
+	}
+
+	r = runtime_signal_parse(s, &sig, &e);
+	if (r < 0) {
+		check_error(&e, r);
+	} else {
+		char name[RUNTIME_SIGNAL_NAME_MAX];
+		int again = 0;
+		CHECK(sig > 0);
+		CHECK(runtime_signal_parse(runtime_signal_name(sig, name), &again, &e) == 0 && again == sig);
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct ember_error e;
+
+	json_t *doc = json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, NULL);
+	if (doc) {
+		int r = runtime_spec_check(doc, &e);
+		if (r < 0)
+			check_error(&e, r);
+		if (json_is_object(doc))
+			fuzz_build(doc, size ? data[size - 1] : 0);
+		json_decref(doc);
+	}
+
+	if (size < TEXT_MAX && !memchr(data, '\0', size)) {
+		char *s = malloc(size + 1);
+		CHECK(s);
+		memcpy(s, data, size);
+		s[size] = '\0';
+		fuzz_text(s);
+		free(s);
+	}
+	return 0;
+}
