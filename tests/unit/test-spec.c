@@ -1,6 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "unit.h"
 
+#include <sys/syscall.h>
+#include <linux/openat2.h>
+
+#ifndef SYS_openat2
+#define SYS_openat2 437
+#endif
+
 #include <signal.h>
 #include <sys/stat.h>
 
@@ -1256,8 +1263,15 @@ static void test_user_resolve_symlinks(void **state)
 	char target[4200];
 	snprintf(target, sizeof(target), "%s/etc/passwd", outside.dir);
 
-	for (int walk = 0; walk <= 1; walk++) {
-		runtime_user_force_walk = walk;
+	/* Under qemu-user (check-cross) openat2 is ENOSYS: the walk runs then. */
+	struct open_how how = { .flags = O_PATH };
+	long probe = syscall(SYS_openat2, AT_FDCWD, ".", &how, sizeof(how));
+	int have_openat2 = probe >= 0;
+	if (have_openat2)
+		close((int)probe);
+	for (int forced = 0; forced <= 1; forced++) {
+		int walk = forced || !have_openat2;
+		runtime_user_force_walk = forced;
 		rootfs_make(&rf, NULL, NULL);
 		assert_int_equal(mkdirat(rf.fd, "etc", 0755), 0);
 
