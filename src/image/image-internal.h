@@ -8,18 +8,19 @@
 
 #include <ember/error.h>
 
-/* Input-derived text for a message: at most 80 characters, anything but
-   printable ASCII (and '"', '\\') as '?', "..." when cut. Returns buf. */
-#define IMAGE_QUOTE_MAX 84
-const char *image_quote(const char *s, char buf[IMAGE_QUOTE_MAX]);
+#include "util/err.h"
+
+/* Input-derived text for messages: see err_quote(). */
+#define IMAGE_QUOTE_MAX ERR_QUOTE_MAX
+#define image_quote err_quote
 
 /* A platform field: 1 .. max-1 characters of [A-Za-z0-9._-]. what names
    it in the message ("manifests[3].platform.os"). */
 int image_platform_field_check(const char *what, const char *s, size_t max, struct ember_error *e);
 
 /* Set an io.ember.InvalidArgument error, EINVAL or ENOTSUP. */
-int image_bad(struct ember_error *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-int image_unsupported(struct ember_error *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#define image_bad err_invalid
+#define image_unsupported err_unsupported
 
 /* ---- layer streams (unpack-stream.c) ---- */
 

@@ -2,7 +2,6 @@
 #include "image/image.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,55 +18,9 @@
 
 /* ---- errors ---- */
 
-static int bad_va(struct ember_error *e, int code, const char *fmt, va_list ap)
-{
-	char msg[EMBER_ERROR_MESSAGE_MAX];
-
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	return err_set_name(e, EMBER_ERROR_INVALID_ARGUMENT, code, "%s", msg);
-}
-
-int image_bad(struct ember_error *e, const char *fmt, ...)
-{
-	va_list ap;
-	int r;
-
-	va_start(ap, fmt);
-	r = bad_va(e, EINVAL, fmt, ap);
-	va_end(ap);
-	return r;
-}
-
-int image_unsupported(struct ember_error *e, const char *fmt, ...)
-{
-	va_list ap;
-	int r;
-
-	va_start(ap, fmt);
-	r = bad_va(e, ENOTSUP, fmt, ap);
-	va_end(ap);
-	return r;
-}
-
 static int oom(struct ember_error *e)
 {
 	return err_set_name(e, EMBER_ERROR_RESOURCE_EXHAUSTED, ENOMEM, "out of memory");
-}
-
-const char *image_quote(const char *s, char buf[IMAGE_QUOTE_MAX])
-{
-	size_t n = 0;
-
-	for (; s && *s && n < IMAGE_QUOTE_MAX - 4; s++) {
-		unsigned char c = (unsigned char)*s;
-		buf[n++] = c < 0x20 || c > 0x7e || c == '"' || c == '\\' ? '?' : (char)c;
-	}
-	if (s && *s) {
-		memcpy(buf + n, "...", 3);
-		n += 3;
-	}
-	buf[n] = '\0';
-	return buf;
 }
 
 /* ---- media types ---- */

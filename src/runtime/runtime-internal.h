@@ -8,17 +8,17 @@
 
 #include "runtime/runtime.h"
 #include "util/cleanup.h"
+#include "util/err.h"
 
 #define _cleanup_json_ _cleanup_(json_decrefp)
 
-/* Input-derived text for a message: at most 80 characters, anything but
-   printable ASCII (and '"', '\\') as '?', "..." when cut. Returns buf. */
-#define RT_QUOTE_MAX 84
-const char *rt_quote(const char *s, char buf[RT_QUOTE_MAX]);
+/* Input-derived text for messages: see err_quote(). */
+#define RT_QUOTE_MAX ERR_QUOTE_MAX
+#define rt_quote err_quote
 
 /* io.ember.InvalidArgument with EINVAL (rt_bad) or ENOTSUP. */
-int rt_bad(struct ember_error *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-int rt_unsupported(struct ember_error *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#define rt_bad err_invalid
+#define rt_unsupported err_unsupported
 int rt_oom(struct ember_error *e);
 
 /* ---- capabilities (spec.c) ---- */

@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,52 +13,6 @@
 #include "util/err.h"
 
 /* ---- errors ---- */
-
-const char *rt_quote(const char *s, char buf[RT_QUOTE_MAX])
-{
-	size_t n = 0;
-
-	for (; s && *s && n < RT_QUOTE_MAX - 4; s++) {
-		unsigned char c = (unsigned char)*s;
-		buf[n++] = c < 0x20 || c > 0x7e || c == '"' || c == '\\' ? '?' : (char)c;
-	}
-	if (s && *s) {
-		memcpy(buf + n, "...", 3);
-		n += 3;
-	}
-	buf[n] = '\0';
-	return buf;
-}
-
-static int bad_va(struct ember_error *e, int code, const char *fmt, va_list ap)
-{
-	char msg[EMBER_ERROR_MESSAGE_MAX];
-
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	return err_set_name(e, EMBER_ERROR_INVALID_ARGUMENT, code, "%s", msg);
-}
-
-int rt_bad(struct ember_error *e, const char *fmt, ...)
-{
-	va_list ap;
-	int r;
-
-	va_start(ap, fmt);
-	r = bad_va(e, EINVAL, fmt, ap);
-	va_end(ap);
-	return r;
-}
-
-int rt_unsupported(struct ember_error *e, const char *fmt, ...)
-{
-	va_list ap;
-	int r;
-
-	va_start(ap, fmt);
-	r = bad_va(e, ENOTSUP, fmt, ap);
-	va_end(ap);
-	return r;
-}
 
 int rt_oom(struct ember_error *e)
 {

@@ -137,3 +137,19 @@ int err_code_from_name(const char *name)
 			return errno_names[i].code;
 	return EIO;
 }
+
+const char *err_quote(const char *s, char buf[ERR_QUOTE_MAX])
+{
+	size_t n = 0;
+
+	for (; s && *s && n < ERR_QUOTE_MAX - 4; s++) {
+		unsigned char c = (unsigned char)*s;
+		buf[n++] = c < 0x20 || c > 0x7e || c == '"' || c == '\\' ? '?' : (char)c;
+	}
+	if (s && *s) {
+		memcpy(buf + n, "...", 3);
+		n += 3;
+	}
+	buf[n] = '\0';
+	return buf;
+}

@@ -2,6 +2,8 @@
 #ifndef EMBER_UTIL_ERR_H
 #define EMBER_UTIL_ERR_H
 
+#include <errno.h>
+
 #include <ember/error.h>
 
 /*
@@ -17,6 +19,16 @@ int err_set(struct ember_error *e, int code, const char *fmt, ...) ERR_PRINTF(3,
 /* Like err_set, and give the error a stable API name. */
 int err_set_name(struct ember_error *e, const char *name, int code, const char *fmt, ...)
 	ERR_PRINTF(4, 5);
+
+/* An io.ember.InvalidArgument error: what the caller was given is wrong
+   (EINVAL), or asks for what ember does not do (ENOTSUP). */
+#define err_invalid(e, ...) err_set_name((e), EMBER_ERROR_INVALID_ARGUMENT, EINVAL, __VA_ARGS__)
+#define err_unsupported(e, ...) err_set_name((e), EMBER_ERROR_INVALID_ARGUMENT, ENOTSUP, __VA_ARGS__)
+
+/* Input-derived text for a message: at most 80 characters, anything but
+   printable ASCII (and '"', '\\') as '?', "..." when cut. Returns buf. */
+#define ERR_QUOTE_MAX 84
+const char *err_quote(const char *s, char buf[ERR_QUOTE_MAX]);
 
 /* Like err_set, appending ": strerror(code)" to the message. */
 int err_sys(struct ember_error *e, int code, const char *fmt, ...) ERR_PRINTF(3, 4);
