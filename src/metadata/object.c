@@ -145,13 +145,6 @@ not_found:
 	return err_set_name(e, EMBER_ERROR_NOT_FOUND, ENOENT, "%s \"%s\" not found", label, name);
 }
 
-static int cmp_by_name(const void *a, const void *b)
-{
-	const char *x = json_string_value(json_object_get(*(json_t *const *)a, "name"));
-	const char *y = json_string_value(json_object_get(*(json_t *const *)b, "name"));
-	return strcmp(x ? x : "", y ? y : "");
-}
-
 /* Every readable record of one kind in one namespace, sorted by name. */
 static int list_fd(int fd, json_t **out, struct ember_error *e)
 {
@@ -182,21 +175,9 @@ static int list_fd(int fd, json_t **out, struct ember_error *e)
 		}
 	}
 	closedir(d);
-	/* json arrays are plain vectors: sort a copy of the pointers. */
-	size_t count = json_array_size(list);
-	if (count > 1) {
-		json_t **v = malloc(count * sizeof(*v));
-		if (!v) {
-			json_decref(list);
-			return err_set(e, ENOMEM, "list records: out of memory");
-		}
-		for (size_t i = 0; i < count; i++)
-			v[i] = json_incref(json_array_get(list, i));
-		qsort(v, count, sizeof(*v), cmp_by_name);
-		json_array_clear(list);
-		for (size_t i = 0; i < count; i++)
-			json_array_append_new(list, v[i]);
-		free(v);
+	if (record_sort(list, "name") < 0) {
+		json_decref(list);
+		return err_set(e, ENOMEM, "list records: out of memory");
 	}
 	*out = list;
 	return 0;

@@ -282,12 +282,6 @@ static int collect(const char *ns, json_t *rec, void *userdata)
 	return json_array_append(userdata, rec) < 0 ? 1 : 0; /* 1: out of memory */
 }
 
-static int by_key(const void *a, const void *b)
-{
-	return strcmp(json_string_value(json_object_get(*(json_t *const *)a, "key")),
-		      json_string_value(json_object_get(*(json_t *const *)b, "key")));
-}
-
 int snapshot_list(struct snapshotter *sn, const char *ns, json_t **out, struct ember_error *e)
 {
 	json_t *arr = json_array();
@@ -305,19 +299,10 @@ int snapshot_list(struct snapshotter *sn, const char *ns, json_t **out, struct e
 		json_decref(arr);
 		return e->code ? -e->code : err_sys(e, -fd, "snapshot records of %s", ns);
 	}
-	size_t n = json_array_size(arr);
-	json_t **v = malloc((n ? n : 1) * sizeof(*v));
-	if (!v) {
+	if (record_sort(arr, "key") < 0) {
 		json_decref(arr);
 		return err_set(e, ENOMEM, "out of memory");
 	}
-	for (size_t i = 0; i < n; i++)
-		v[i] = json_incref(json_array_get(arr, i));
-	qsort(v, n, sizeof(*v), by_key);
-	json_array_clear(arr);
-	for (size_t i = 0; i < n; i++)
-		json_array_append_new(arr, v[i]);
-	free(v);
 	*out = arr;
 	return 0;
 }

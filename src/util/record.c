@@ -39,3 +39,37 @@ int record_write(int dirfd, const char *name, json_t *record, struct ember_error
 		return err_set(e, ENOMEM, "write %s: out of memory", name);
 	return fs_write_atomic(dirfd, name, data, strlen(data), 0644, e);
 }
+
+struct keyed {
+	const char *key;
+	json_t *rec;
+};
+
+static int cmp_keyed(const void *a, const void *b)
+{
+	return strcmp(((const struct keyed *)a)->key, ((const struct keyed *)b)->key);
+}
+
+int record_sort(json_t *records, const char *field)
+{
+	size_t n = json_array_size(records);
+
+	if (n < 2)
+		return 0;
+	/* json arrays are plain vectors: sort a copy of the pointers. */
+	struct keyed *v = malloc(n * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		v[i].rec = json_incref(json_array_get(records, i));
+		v[i].key = json_string_value(json_object_get(v[i].rec, field));
+		if (!v[i].key)
+			v[i].key = "";
+	}
+	qsort(v, n, sizeof(*v), cmp_keyed);
+	json_array_clear(records);
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(records, v[i].rec);
+	free(v);
+	return 0;
+}

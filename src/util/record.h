@@ -15,4 +15,7 @@
 int record_read(int dirfd, const char *name, json_t **out, struct ember_error *e);
 int record_write(int dirfd, const char *name, json_t *record, struct ember_error *e);
 
+/* Sort an array of records by the string field (missing: ""); -ENOMEM. */
+int record_sort(json_t *records, const char *field);
+
 #endif
