@@ -131,6 +131,8 @@ int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cli_parse_labels(char **words, int n, json_t **out);
 /* The keys of an object, sorted (the caller frees the array, not the keys). */
 const char **cli_sorted_keys(json_t *obj, size_t *n);
+/* KEY=VALUE lines sorted by key (the object itself with --json). */
+void cli_print_labels(const struct cli *cli, json_t *labels);
 /* "k1=v1,k2=v2", sorted by key; the caller frees. */
 char *cli_format_labels(json_t *labels);
 

@@ -104,14 +104,7 @@ static int content_label(struct cli *cli, const struct cli_args *a)
 					      "replace", cli_flag(a, "replace") > 0)), &reply) < 0)
 		return CLI_FAILED;
 	json_t *l = json_object_get(json_object_get(reply, "blob"), "labels");
-	if (cli->json) {
-		cli_print_json(l);
-	} else {
-		size_t n;
-		_cleanup_free_ const char **keys = cli_sorted_keys(l, &n);
-		for (size_t i = 0; keys && i < n; i++)
-			printf("%s=%s\n", keys[i], json_string_value(json_object_get(l, keys[i])));
-	}
+	cli_print_labels(cli, l);
 	json_decref(reply);
 	return CLI_OK;
 }

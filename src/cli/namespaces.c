@@ -65,15 +65,6 @@ static int ns_rm(struct cli *cli, const struct cli_args *a)
 	return failed ? CLI_FAILED : CLI_OK;
 }
 
-static void print_labels(json_t *labels)
-{
-	size_t n;
-	_cleanup_free_ const char **keys = cli_sorted_keys(labels, &n);
-
-	for (size_t i = 0; keys && i < n; i++)
-		printf("%s=%s\n", keys[i], json_string_value(json_object_get(labels, keys[i])));
-}
-
 static int ns_label(struct cli *cli, const struct cli_args *a)
 {
 	json_t *labels, *reply;
@@ -93,10 +84,7 @@ static int ns_label(struct cli *cli, const struct cli_args *a)
 	if (r < 0)
 		return CLI_FAILED;
 	json_t *ns_labels = json_object_get(json_object_get(reply, "namespace"), "labels");
-	if (cli->json)
-		cli_print_json(ns_labels);
-	else
-		print_labels(ns_labels);
+	cli_print_labels(cli, ns_labels);
 	json_decref(reply);
 	return CLI_OK;
 }

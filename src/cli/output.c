@@ -125,6 +125,18 @@ const char **cli_sorted_keys(json_t *obj, size_t *n)
 	return keys;
 }
 
+void cli_print_labels(const struct cli *cli, json_t *labels)
+{
+	if (cli->json) {
+		cli_print_json(labels);
+		return;
+	}
+	size_t n;
+	_cleanup_free_ const char **keys = cli_sorted_keys(labels, &n);
+	for (size_t i = 0; keys && i < n; i++)
+		printf("%s=%s\n", keys[i], json_string_value(json_object_get(labels, keys[i])));
+}
+
 char *cli_format_labels(json_t *labels)
 {
 	size_t n, len = 1;
