@@ -15,6 +15,7 @@ struct snap_mark {
 	struct daemon *d;
 	struct snapshotter *sn;
 	json_t *keep;  /* "<ns> <key>" -> true */
+	json_t *nss;   /* the namespaces holding snapshots, to sweep */
 	const char *ns;
 	struct ember_error err; /* set when an image could not be read: then nothing is swept */
 	int failed;
@@ -109,6 +110,7 @@ static int mark_record(const char *ns, json_t *rec, void *userdata)
 	json_t *labels = json_object_get(rec, "labels");
 	const char *kind = json_string_value(json_object_get(rec, "kind"));
 
+	json_object_set_new(sm->nss, ns, json_true());
 	if (strcmp(kind, "committed") || json_object_get(labels, "ember.io/gc.root") ||
 	    json_object_get(labels, "containerd.io/gc.root"))
 		keep(sm, ns, json_string_value(json_object_get(rec, "key")));
@@ -182,24 +184,13 @@ static int sweep_ns(struct snap_mark *sm, const char *ns, struct gc_stats *st, s
 	return 0;
 }
 
-static int note_ns(const char *ns, json_t *rec, void *userdata)
-{
-	(void)rec;
-	json_object_set_new(userdata, ns, json_true());
-	return 0;
-}
-
 int gc_snapshots(struct daemon *d, struct gc_stats *st, struct ember_error *e)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(d->snapshotters); i++) {
-		struct snap_mark sm = { d, d->snapshotters[i], json_object(), NULL, { 0 }, 0 };
-		json_t *nss = json_object();
-		if (!sm.sn) {
-			json_decref(sm.keep);
-			json_decref(nss);
+		if (!d->snapshotters[i])
 			continue;
-		}
-		int r = !sm.keep || !nss ? err_set(e, ENOMEM, "out of memory") : 0;
+		struct snap_mark sm = { d, d->snapshotters[i], json_object(), json_object(), NULL, { 0 }, 0 };
+		int r = !sm.keep || !sm.nss ? err_set(e, ENOMEM, "out of memory") : 0;
 		if (r == 0)
 			r = meta_object_walk_all(&d->meta, "images", mark_image, &sm, e);
 		if (sm.failed) {
@@ -211,18 +202,16 @@ int gc_snapshots(struct daemon *d, struct gc_stats *st, struct ember_error *e)
 			r = meta_object_walk_all(&d->meta, "leases", mark_lease, &sm, e);
 		if (r == 0)
 			r = snapshot_walk_all(sm.sn, mark_record, &sm, e);
-		if (r == 0)
-			r = snapshot_walk_all(sm.sn, note_ns, nss, e);
 #ifdef CONFIG_PULL_UNPACK
 		unpackers_foreach_key(d, mark_unpacking, &sm);
 #endif
 		const char *ns;
 		json_t *v;
-		json_object_foreach(nss, ns, v) {
+		json_object_foreach(sm.nss, ns, v) {
 			if (r == 0)
 				r = sweep_ns(&sm, ns, st, e);
 		}
-		json_decref(nss);
+		json_decref(sm.nss);
 		json_decref(sm.keep);
 		if (r < 0)
 			return err_wrap(e, "garbage collection of snapshots (%s)", snapshot_name(sm.sn));
