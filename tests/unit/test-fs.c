@@ -3,6 +3,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 
 #include "util/fs.h"
@@ -112,6 +113,36 @@ static void test_remove_tree_and_tmp(void **state)
 	unit_rmdir(dir);
 }
 
+/* A file system mounted below a tree is never emptied by its removal. */
+static void test_remove_tree_stops_at_mounts(void **state)
+{
+	char *dir = unit_mkdtemp();
+	struct ember_error e;
+	char mnt[4200];
+
+	(void)state;
+	int fd = open(dir, O_RDONLY | O_DIRECTORY);
+	assert_int_equal(mkdirat(fd, "t", 0700), 0);
+	assert_int_equal(mkdirat(fd, "t/m", 0700), 0);
+	snprintf(mnt, sizeof(mnt), "%s/t/m", dir);
+	if (mount("tmpfs", mnt, "tmpfs", 0, "size=1m") < 0) {
+		/* Only root can mount: the test suite runs as root (CI too). */
+		assert_int_equal(errno, EPERM);
+		fail_msg("mount a tmpfs on %s: not root?", mnt);
+	}
+	int m = open(mnt, O_RDONLY | O_DIRECTORY);
+	unit_write(m, "precious", "x");
+	assert_int_equal(fs_remove_tree(fd, "t", &e), -EBUSY);
+	assert_non_null(strstr(e.message, "another file system is mounted there"));
+	assert_int_equal(faccessat(m, "precious", F_OK, 0), 0);
+	close(m);
+	assert_int_equal(umount(mnt), 0);
+	assert_int_equal(fs_remove_tree(fd, "t", &e), 0);
+	assert_int_equal(count_entries(dir), 0);
+	close(fd);
+	unit_rmdir(dir);
+}
+
 static void test_mkdir_p(void **state)
 {
 	char *dir = unit_mkdtemp();
@@ -174,6 +205,7 @@ int main(void)
 		cmocka_unit_test(test_write_atomic_failure_leaves_no_tmp),
 		cmocka_unit_test(test_read_file_limits),
 		cmocka_unit_test(test_remove_tree_and_tmp),
+		cmocka_unit_test(test_remove_tree_stops_at_mounts),
 		cmocka_unit_test(test_mkdir_p),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_record_roundtrip),
