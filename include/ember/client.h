@@ -111,6 +111,13 @@ int ember_client_process(ember_client *client, struct ember_error *err);
 #define EMBER_MAX_FDS 4
 int ember_client_attach_fds(ember_client *client, const int *fds, unsigned n);
 
+/*
+ * A file descriptor the daemon sent with a reply (a terminal's master, a
+ * log file), oldest first: the caller owns it. -1 when none is waiting.
+ * Take it after the reply that carried it was delivered.
+ */
+int ember_client_take_fd(ember_client *client);
+
 /* Calls sent and still waiting for their last reply. */
 int ember_client_pending(const ember_client *client);
 

@@ -36,6 +36,8 @@ struct ember_client {
 	int dead; /* 0, or the errno that ended the connection */
 	int fds[EMBER_MAX_FDS]; /* to send with the next call */
 	unsigned nfds;
+	int rfds[EMBER_MAX_FDS]; /* received (SCM_RIGHTS), oldest first */
+	unsigned nrfds;
 };
 
 static int set_error(struct ember_error *err, int code, const char *fmt, const char *arg)
@@ -96,6 +98,8 @@ ember_client *ember_client_free(ember_client *c)
 		free(p);
 	}
 	close_keep_errno(c->fd);
+	for (unsigned i = 0; i < c->nrfds; i++)
+		close_keep_errno(c->rfds[i]);
 	vl_reader_done(&c->in);
 	vl_writer_done(&c->out);
 	free(c);
@@ -227,7 +231,27 @@ int ember_client_process(ember_client *c, struct ember_error *err)
 		char *space = vl_reader_space(&c->in, &avail);
 		if (!space)
 			return client_kill(c, ENOMEM, "out of memory", err);
-		ssize_t n = recv(c->fd, space, avail, MSG_DONTWAIT);
+		union {
+			struct cmsghdr h;
+			char buf[CMSG_SPACE(sizeof(int) * EMBER_MAX_FDS)];
+		} cm;
+		struct iovec iov = { space, avail };
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.buf,
+				     .msg_controllen = sizeof(cm.buf) };
+		ssize_t n = recvmsg(c->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+		for (struct cmsghdr *h = n > 0 ? CMSG_FIRSTHDR(&mh) : NULL; h; h = CMSG_NXTHDR(&mh, h)) {
+			if (h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS)
+				continue;
+			size_t k = (h->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+			for (size_t i = 0; i < k; i++) {
+				int fd;
+				memcpy(&fd, CMSG_DATA(h) + i * sizeof(int), sizeof(int));
+				if (c->nrfds < EMBER_MAX_FDS)
+					c->rfds[c->nrfds++] = fd;
+				else
+					close(fd);
+			}
+		}
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -243,6 +267,15 @@ int ember_client_process(ember_client *c, struct ember_error *err)
 		}
 		vl_reader_commit(&c->in, (size_t)n);
 	}
+}
+
+int ember_client_take_fd(ember_client *c)
+{
+	if (!c->nrfds)
+		return -1;
+	int fd = c->rfds[0];
+	memmove(c->rfds, c->rfds + 1, --c->nrfds * sizeof(int));
+	return fd;
 }
 
 int ember_client_attach_fds(ember_client *c, const int *fds, unsigned n)

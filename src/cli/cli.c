@@ -54,6 +54,9 @@ static const struct cli_command *const root_sub[] = {
 #ifdef CONFIG_CLI_IMAGES
 	&cli_cmd_content,
 #endif
+#ifdef CONFIG_CLI_CONTAINERS
+	&cli_cmd_containers,
+#endif
 	&cli_cmd_events,
 	&cli_cmd_help,
 #ifdef CONFIG_CLI_IMAGES
@@ -63,6 +66,9 @@ static const struct cli_command *const root_sub[] = {
 #ifdef CONFIG_CLI_IMAGES
 	&cli_cmd_leases,
 #endif
+#ifdef CONFIG_CLI_CONTAINERS
+	&cli_cmd_logs,
+#endif
 	&cli_cmd_namespaces,
 #ifdef CONFIG_CLI_IMAGES
 	&cli_cmd_pull,
@@ -70,8 +76,14 @@ static const struct cli_command *const root_sub[] = {
 #ifdef CONFIG_PUSH
 	&cli_cmd_push,
 #endif
+#ifdef CONFIG_CLI_CONTAINERS
+	&cli_cmd_run,
+#endif
 #ifdef CONFIG_CLI_SNAPSHOTS
 	&cli_cmd_snapshots,
+#endif
+#ifdef CONFIG_CLI_CONTAINERS
+	&cli_cmd_tasks,
 #endif
 	&cli_cmd_version,
 	NULL,

@@ -98,6 +98,39 @@ extern const struct cli_command cli_cmd_leases;
 extern const struct cli_command cli_cmd_snapshots;
 extern const struct cli_command cli_cmd_images_mount;
 extern const struct cli_command cli_cmd_images_unmount;
+extern const struct cli_command cli_cmd_containers;
+extern const struct cli_command cli_cmd_tasks;
+extern const struct cli_command cli_cmd_run;
+extern const struct cli_command cli_cmd_logs;
+
+/* The flags of `ember containers create` and `ember run`. */
+#define CLI_CONTAINER_OPTS                                                                                       \
+	{ "env", 'e', "KEY=VALUE", "set an environment variable (repeatable)" },                            \
+	{ "env-file", 0, "FILE", "read KEY=VALUE lines from FILE" },                                        \
+	{ "mount", 0, "SPEC", "type=bind,src=DIR,dst=DIR,options=rbind:ro (repeatable; also type=tmpfs)" }, \
+	{ "cwd", 0, "DIR", "working directory in the container" },                                          \
+	{ "user", 'u', "USER[:GROUP]", "run as this user (names from the image's /etc/passwd)" },            \
+	{ "net-host", 0, NULL, "share the host's network (default: own network namespace, loopback up)" },   \
+	{ "privileged", 0, NULL, "every capability, no seccomp, no masked paths" },                         \
+	{ "cap-add", 0, "CAP", "add a capability (repeatable; ALL for every one)" },                        \
+	{ "cap-drop", 0, "CAP", "drop a capability (repeatable; ALL for every one)" },                      \
+	{ "read-only", 0, NULL, "mount the rootfs read-only" },                                             \
+	{ "memory-limit", 0, "BYTES", "memory limit (suffixes k, m, g)" },                                  \
+	{ "cpus", 0, "N", "CPU limit, e.g. 0.5" },                                                          \
+	{ "pids-limit", 0, "N", "most processes" },                                                         \
+	{ "hostname", 0, "NAME", "hostname (default: the id)" },                                            \
+	{ "label", 0, "KEY=VALUE", "a label (repeatable)" },                                                \
+	{ "rootfs", 0, "DIR", "run DIR as the rootfs instead of an image (no REF)" },                       \
+	{ "restart", 0, "POLICY", "no, on-failure[:N], always or unless-stopped" },                         \
+	{ "snapshotter", 0, "NAME", "overlay or native (default: the daemon's)" },                          \
+	{ "platform", 0, "OS/ARCH", "the image's platform (default: the host's)" },                         \
+	{ "spec", 0, "FILE", "use this OCI runtime spec (config.json) instead of one from the image" },     \
+	{ "seccomp-profile", 0, "FILE", "seccomp profile (Docker or OCI JSON) instead of the default" },     \
+	{ "tty", 't', NULL, "allocate a terminal" }
+
+/* Containers.Create's parameters from the flags above and the positionals
+   from a->pos[first]: REF ID [CMD...] (ID [CMD...] with --rootfs). */
+int cli_container_params(const struct cli *cli, const struct cli_args *a, int first, json_t **out);
 
 /* An unnamed temporary file (for "-": the daemon reads and writes only
    regular files), and a copy loop; both return -errno on failure. */

@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* ember daemon / emberd: start-up, signals, reload, shutdown. */
 #include "daemon/daemon.h"
+#ifdef CONFIG_RUNTIME
+#include "daemon/tasks.h"
+#endif
 
 #include <errno.h>
 #include <sys/resource.h>
@@ -356,6 +359,10 @@ static int daemon_start(struct daemon *d, const struct flags *flags, struct relo
 		return -e->code;
 	if (images_start(d, e) < 0)
 		return err_wrap(e, "root %s", d->cfg.root);
+#ifdef CONFIG_RUNTIME
+	if (tasks_start(d, e) < 0)
+		return -e->code;
+#endif
 
 	struct server_limits limits = {
 		.max_message = (size_t)CONFIG_API_MAX_MESSAGE_KIB * 1024,
@@ -391,8 +398,12 @@ static void daemon_stop(struct daemon *d, const struct flags *flags)
 {
 	if (d->loop)
 		events_shutdown(d);
-	images_stop(d);
+	/* The server first: it cancels calls waiting on tasks. */
 	d->server = server_free(d->server);
+#ifdef CONFIG_RUNTIME
+	tasks_stop(d);
+#endif
+	images_stop(d);
 	d->loop = loop_free(d->loop);
 	/* Only ours: a daemon refused by the lock must not remove the pidfile
 	   of the one that holds it. */
@@ -409,7 +420,11 @@ static void daemon_stop(struct daemon *d, const struct flags *flags)
 
 int daemon_main(int argc, char **argv)
 {
-	struct daemon d = { .root_fd = -1, .lock_fd = -1, .meta = { .dir_fd = -1 } };
+	struct daemon d = { .root_fd = -1, .lock_fd = -1, .meta = { .dir_fd = -1 },
+#ifdef CONFIG_RUNTIME
+			    .tasks_fd = -1, .self_fd = -1,
+#endif
+	};
 	struct reload_ctx rc;
 	struct flags flags;
 	struct ember_error e;

@@ -33,6 +33,7 @@ struct pull_call;
 struct snapshotter;
 struct unpacker;
 struct unpack_work;
+struct task;
 
 struct daemon {
 	struct logger log;
@@ -54,6 +55,12 @@ struct daemon {
 #ifdef CONFIG_PULL_UNPACK
 	struct unpacker *unpackers;     /* at work */
 	struct unpack_work *unpack_works; /* threads running */
+#endif
+#ifdef CONFIG_RUNTIME
+	struct task *tasks; /* every task the daemon knows, running or stopped */
+	int tasks_fd;       /* <state>/tasks */
+	int self_fd;        /* the ember binary, for ember init; -1 */
+	char *state_path;   /* the state directory, resolved */
 #endif
 	int images_up; /* images_start() succeeded */
 	int root_fd;

@@ -6,6 +6,13 @@
 #include "util/cleanup.h"
 
 const struct api_method api_methods[] = {
+#ifdef CONFIG_RUNTIME
+	{ "io.ember.Containers.Create", svc_containers_create, 0 },
+	{ "io.ember.Containers.Delete", svc_containers_delete, 0 },
+	{ "io.ember.Containers.Get", svc_containers_get, 0 },
+	{ "io.ember.Containers.List", svc_containers_list, 0 },
+	{ "io.ember.Containers.SetLabels", svc_containers_set_labels, 0 },
+#endif
 #ifdef CONFIG_CONTENT_STORE
 	{ "io.ember.Content.AbortIngest", svc_content_abort_ingest, 0 },
 	{ "io.ember.Content.Delete", svc_content_delete, 0 },
@@ -67,6 +74,19 @@ const struct api_method api_methods[] = {
 #endif
 	{ "io.ember.System.Info", svc_system_info, 0 },
 	{ "io.ember.System.Version", svc_system_version, 0 },
+#ifdef CONFIG_RUNTIME
+	{ "io.ember.Tasks.Delete", svc_tasks_delete, 0 },
+	{ "io.ember.Tasks.Get", svc_tasks_get, 0 },
+	{ "io.ember.Tasks.Kill", svc_tasks_kill, 0 },
+	{ "io.ember.Tasks.List", svc_tasks_list, 0 },
+	{ "io.ember.Tasks.Logs", svc_tasks_logs, 0 },
+	{ "io.ember.Tasks.Metrics", svc_tasks_metrics, 0 },
+	{ "io.ember.Tasks.Pause", svc_tasks_pause, 0 },
+	{ "io.ember.Tasks.Pids", svc_tasks_pids, 0 },
+	{ "io.ember.Tasks.Resume", svc_tasks_resume, 0 },
+	{ "io.ember.Tasks.Start", svc_tasks_start, 0 },
+	{ "io.ember.Tasks.Wait", svc_tasks_wait, API_ASYNC },
+#endif
 	{ "org.varlink.service.GetInfo", svc_varlink_get_info, 0 },
 	{ "org.varlink.service.GetInterfaceDescription", svc_varlink_get_interface_description, 0 },
 };

@@ -193,6 +193,59 @@ int api_reply(struct api_call *call, json_t *params)
 	return r;
 }
 
+int api_reply_fds(struct api_call *call, json_t *params, const int *fds, unsigned nfds)
+{
+	struct conn *c = call->conn;
+	size_t len;
+	int r = -ECONNRESET;
+
+	if (call->finished) {
+		json_decref(params);
+		return -EALREADY;
+	}
+	if (!nfds)
+		return api_reply(call, params);
+	if (nfds > API_MAX_FDS) {
+		json_decref(params);
+		return -E2BIG;
+	}
+	char *msg = c && !c->dead && !c->closing ? vl_reply_encode(params, NULL, 0, &len) : NULL;
+	json_decref(params);
+	/* The descriptors ride on the reply's first byte. A client waits for
+	   this reply, so nothing is queued before it; if something is, or the
+	   socket is full, the call fails rather than sending them astray. */
+	if (msg && vl_writer_queued(&c->out) == 0) {
+		union {
+			struct cmsghdr h;
+			char buf[CMSG_SPACE(sizeof(int) * API_MAX_FDS)];
+		} cm;
+		struct iovec iov = { msg, len };
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.buf,
+				     .msg_controllen = CMSG_SPACE(sizeof(int) * nfds) };
+		memset(cm.buf, 0, sizeof(cm.buf));
+		struct cmsghdr *h = CMSG_FIRSTHDR(&mh);
+		h->cmsg_level = SOL_SOCKET;
+		h->cmsg_type = SCM_RIGHTS;
+		h->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+		memcpy(CMSG_DATA(h), fds, sizeof(int) * nfds);
+		ssize_t n;
+		do
+			n = sendmsg(c->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+		while (n < 0 && errno == EINTR);
+		if (n > 0)
+			r = (size_t)n < len ? conn_send(c, msg + n, len - (size_t)n) : 0;
+	}
+	free(msg);
+	if (r < 0 && c && !c->dead) {
+		call_finish(call);
+		c->dead = 1;
+		conn_close(c);
+		return r;
+	}
+	call_finish(call);
+	return r;
+}
+
 int api_notify(struct api_call *call, json_t *params)
 {
 	if (call->finished || !(call->msg.flags & VL_MORE)) {

@@ -82,6 +82,9 @@ int api_call_wants_more(const struct api_call *call);
 
 /* Final reply; takes ownership of params (NULL means {}). */
 int api_reply(struct api_call *call, json_t *params);
+/* Final reply carrying file descriptors (SCM_RIGHTS; still the caller's
+   to close): a terminal's master, log files. */
+int api_reply_fds(struct api_call *call, json_t *params, const int *fds, unsigned nfds);
 /* One of several replies ("continues"); takes ownership of params. Fails
    with -ECONNRESET when the client is gone or was disconnected for not
    reading (the call is then cancelled). */

@@ -52,6 +52,23 @@ HANDLER(svc_snapshots_mounts);
 HANDLER(svc_snapshots_usage);
 HANDLER(svc_snapshots_set_labels);
 
+HANDLER(svc_containers_create);
+HANDLER(svc_containers_list);
+HANDLER(svc_containers_get);
+HANDLER(svc_containers_delete);
+HANDLER(svc_containers_set_labels);
+HANDLER(svc_tasks_start);
+HANDLER(svc_tasks_list);
+HANDLER(svc_tasks_get);
+HANDLER(svc_tasks_kill);
+HANDLER(svc_tasks_wait);
+HANDLER(svc_tasks_delete);
+HANDLER(svc_tasks_logs);
+HANDLER(svc_tasks_pids);
+HANDLER(svc_tasks_pause);
+HANDLER(svc_tasks_resume);
+HANDLER(svc_tasks_metrics);
+
 #undef HANDLER
 
 #endif

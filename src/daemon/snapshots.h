@@ -26,6 +26,7 @@ struct image_layers {
 	char (*diff_ids)[DIGEST_MAX];
 	char (*chain)[DIGEST_MAX];
 	char manifest[DIGEST_MAX];
+	json_t *config; /* image_layers_load(): the config's "config" object, or NULL */
 };
 /* From a manifest and its config (both parsed). */
 int image_layers_from(const struct manifest *m, const struct image_config *c, struct image_layers *out,
@@ -34,6 +35,11 @@ int image_layers_from(const struct manifest *m, const struct image_config *c, st
 int image_layers_load(struct daemon *d, const struct descriptor *target, const struct platform *want,
 		      struct image_layers *out, struct ember_error *e);
 void image_layers_done(struct image_layers *l);
+/* The chain ID of the top layer of image (a name in namespace ns, for
+   platform or the host's), which must be unpacked in sn; *config (may be
+   NULL) gets the image config's "config" object or NULL. */
+int image_unpacked_top(struct daemon *d, struct snapshotter *sn, const char *ns, const char *image,
+		       const char *platform, char top[DIGEST_MAX], json_t **config, struct ember_error *e);
 #endif
 
 #ifdef CONFIG_PULL_UNPACK

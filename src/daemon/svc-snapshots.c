@@ -77,6 +77,7 @@ void image_layers_done(struct image_layers *l)
 	free(l->layers);
 	free(l->diff_ids);
 	free(l->chain);
+	json_decref(l->config);
 	memset(l, 0, sizeof(*l));
 }
 
@@ -166,6 +167,8 @@ int image_layers_load(struct daemon *d, const struct descriptor *target, const s
 		free(data);
 		if (r == 0) {
 			r = image_layers_from(&m, &c, out, e);
+			if (r == 0)
+				out->config = json_incref(c.config);
 			image_config_done(&c);
 		}
 		if (r < 0)
@@ -245,27 +248,28 @@ void svc_snapshots_info(struct api_call *call, json_t *params, void *ctx)
 	}
 }
 
-/* The top layer's chain ID of an image (its snapshot must exist). */
-static int image_top(struct daemon *d, struct snapshotter *sn, const struct snap_params *p, char top[DIGEST_MAX],
-		     struct ember_error *e)
+int image_unpacked_top(struct daemon *d, struct snapshotter *sn, const char *ns, const char *image,
+		       const char *platform, char top[DIGEST_MAX], json_t **config, struct ember_error *e)
 {
-	_cleanup_free_ char *name = images_normalize(p->image);
+	_cleanup_free_ char *name = images_normalize(image);
 	json_t *img, *rec;
 	struct descriptor t;
 	struct image_layers l;
 	struct platform want;
 
+	if (config)
+		*config = NULL;
 	if (!name)
 		return err_set(e, ENOMEM, "out of memory");
-	if (p->platform && platform_parse(p->platform, &want, e) < 0)
+	if (platform && platform_parse(platform, &want, e) < 0)
 		return -e->code;
-	if (meta_object_get(&d->meta, p->namespace, "images", "image", name, &img, e) < 0)
+	if (meta_object_get(&d->meta, ns, "images", "image", name, &img, e) < 0)
 		return -e->code;
 	int r = descriptor_parse(json_object_get(img, "target"), "target", &t, e);
 	json_decref(img);
 	if (r < 0)
 		return err_wrap(e, "image %s: damaged record", name);
-	r = image_layers_load(d, &t, p->platform ? &want : NULL, &l, e);
+	r = image_layers_load(d, &t, platform ? &want : NULL, &l, e);
 	descriptor_done(&t);
 	if (r < 0)
 		return err_wrap(e, "image %s", name);
@@ -274,11 +278,18 @@ static int image_top(struct daemon *d, struct snapshotter *sn, const struct snap
 		return err_set_name(e, EMBER_ERROR_FAILED_PRECONDITION, EINVAL, "image %s has no layers", name);
 	}
 	memcpy(top, l.chain[l.n - 1], DIGEST_MAX);
+	if (config)
+		*config = json_incref(l.config);
 	image_layers_done(&l);
-	if (snapshot_get(sn, p->namespace, top, &rec, e) < 0)
+	if (snapshot_get(sn, ns, top, &rec, e) < 0) {
+		if (config) {
+			json_decref(*config);
+			*config = NULL;
+		}
 		return err_set_name(e, EMBER_ERROR_FAILED_PRECONDITION, ENOENT,
 				    "image %s is not unpacked in snapshotter %s (pull it with --snapshotter %s)", name,
 				    snapshot_name(sn), snapshot_name(sn));
+	}
 	json_decref(rec);
 	return 0;
 }
@@ -307,7 +318,7 @@ static void prepare(struct api_call *call, json_t *params, void *ctx, enum snaps
 		return;
 	}
 	if (p.image) {
-		if (image_top(d, sn, &p, top, &e) < 0) {
+		if (image_unpacked_top(d, sn, p.namespace, p.image, p.platform, top, NULL, &e) < 0) {
 			api_error_from(call, &e);
 			return;
 		}

@@ -47,6 +47,9 @@ int rt_path_has_dotdot(const char *s);
    what ("spec: mounts[2]"). */
 int rt_mount_check(const char *what, json_t *m, struct ember_error *e);
 
+/* The RLIMIT_* number of "RLIMIT_NOFILE", ...; -1 when unknown. */
+int rt_rlimit_lookup(const char *name);
+
 /* ---- users (user.c) ---- */
 
 struct rt_user {

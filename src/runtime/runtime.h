@@ -212,4 +212,67 @@ int runtime_spec_resolve_user(json_t *spec, int rootfs_fd, struct ember_error *e
 int runtime_signal_parse(const char *s, int *sig, struct ember_error *e);
 const char *runtime_signal_name(int sig, char buf[RUNTIME_SIGNAL_NAME_MAX]);
 
+/* Capability names (as in a spec's process.capabilities lists) as a mask,
+   bit n for capability n; unknown names are ignored. */
+uint64_t runtime_cap_mask(json_t *names);
+
+/* ---- the executor (exec.c) ---- */
+
+struct runtime_seccomp;
+
+/*
+ * How a container's PID 1 is started. Descriptors are borrowed; -1: none.
+ */
+struct runtime_start {
+	json_t *spec;          /* runtime_spec_check()ed, process.user resolved */
+	json_t *rootfs_mounts; /* a snapshot's mounts (util/mount.h), mounted on
+				  rootfs in the container's mount namespace only;
+				  NULL: rootfs is a host directory, bound */
+	const char *rootfs;    /* absolute: an empty directory, or the directory */
+	int self_fd;           /* the ember binary: PID 1 is `ember init`; -1:
+				  the application itself is PID 1 */
+	int stdio[3];          /* the application's 0, 1, 2 (-1: /dev/null);
+				  ignored with process.terminal */
+	int exit_fd;           /* for init: the exit status file */
+	int log_fd[2];         /* for init: the two log files, log_max bytes each */
+	int64_t log_max;
+	int cgroup_fd;         /* cgroup v2: the directory for CLONE_INTO_CGROUP */
+	/* In the parent, after the clone, before the child sets itself up
+	   (cgroup v1: move pid into the cgroup). */
+	int (*before_setup)(pid_t pid, void *userdata, struct ember_error *e);
+	void *userdata;
+	const struct runtime_seccomp *seccomp; /* NULL: none */
+	const char *user;      /* the spec's ember.io/user annotation: resolved
+				  against the container's /etc once its root is
+				  in place (runtime_user_resolve()); NULL: the
+				  spec's ids are final */
+	unsigned timeout_ms;   /* for the whole setup; 0: 10 s */
+};
+
+struct runtime_started {
+	pid_t pid;           /* PID 1, as the host sees it */
+	int pidfd;           /* owned by the caller */
+	uint64_t start_time; /* /proc/<pid>/stat starttime */
+	int pty_master;      /* process.terminal: owned by the caller; else -1 */
+};
+
+/*
+ * Clone the container (clone3: its namespaces, CLONE_PIDFD, and
+ * CLONE_INTO_CGROUP with cgroup_fd), set it up (rootfs, mounts, /dev,
+ * terminal, masked and read-only paths, hostname, sysctls, cwd, rlimits,
+ * ids, capabilities, no_new_privs, seccomp), and exec `ember init` (or the
+ * application). Returns once the application runs, or with the step that
+ * failed, one line: 'mount "/proc" (proc): operation not permitted',
+ * 'exec "/bin/foo": no such file or directory'. On failure nothing is left
+ * running. The caller reaps the child (waitid on the pidfd).
+ */
+int runtime_start(const struct runtime_start *s, struct runtime_started *out, struct ember_error *e);
+
+/* Of a task's two log files (ember init writes one until it is full, then
+   empties and writes the other), the one written first: 0 (fd_a) or 1. */
+int runtime_log_first(int fd_a, int fd_b);
+
+/* /proc/<pid>/stat's starttime: with the pid, a process's identity. */
+int runtime_pid_start_time(pid_t pid, uint64_t *out, struct ember_error *e);
+
 #endif

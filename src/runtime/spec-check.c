@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "runtime/runtime-internal.h"
 #include "util/err.h"
@@ -247,11 +248,27 @@ static int check_root(json_t *spec, struct ember_error *e)
 
 /* ---- process ---- */
 
-static const char *const rlimit_types[] = {
-	"RLIMIT_AS", "RLIMIT_CORE", "RLIMIT_CPU", "RLIMIT_DATA", "RLIMIT_FSIZE", "RLIMIT_LOCKS",
-	"RLIMIT_MEMLOCK", "RLIMIT_MSGQUEUE", "RLIMIT_NICE", "RLIMIT_NOFILE", "RLIMIT_NPROC",
-	"RLIMIT_RSS", "RLIMIT_RTPRIO", "RLIMIT_RTTIME", "RLIMIT_SIGPENDING", "RLIMIT_STACK",
+static const struct {
+	const char *name;
+	int resource;
+} rlimit_types[] = {
+	{ "RLIMIT_AS", RLIMIT_AS },         { "RLIMIT_CORE", RLIMIT_CORE },
+	{ "RLIMIT_CPU", RLIMIT_CPU },       { "RLIMIT_DATA", RLIMIT_DATA },
+	{ "RLIMIT_FSIZE", RLIMIT_FSIZE },   { "RLIMIT_LOCKS", RLIMIT_LOCKS },
+	{ "RLIMIT_MEMLOCK", RLIMIT_MEMLOCK }, { "RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE },
+	{ "RLIMIT_NICE", RLIMIT_NICE },     { "RLIMIT_NOFILE", RLIMIT_NOFILE },
+	{ "RLIMIT_NPROC", RLIMIT_NPROC },   { "RLIMIT_RSS", RLIMIT_RSS },
+	{ "RLIMIT_RTPRIO", RLIMIT_RTPRIO }, { "RLIMIT_RTTIME", RLIMIT_RTTIME },
+	{ "RLIMIT_SIGPENDING", RLIMIT_SIGPENDING }, { "RLIMIT_STACK", RLIMIT_STACK },
 };
+
+int rt_rlimit_lookup(const char *name)
+{
+	for (size_t t = 0; name && t < ARRAY_SIZE(rlimit_types); t++)
+		if (!strcmp(name, rlimit_types[t].name))
+			return rlimit_types[t].resource;
+	return -1;
+}
 
 static int check_rlimits(json_t *rlimits, struct ember_error *e)
 {
@@ -267,7 +284,7 @@ static int check_rlimits(json_t *rlimits, struct ember_error *e)
 	json_array_foreach(rlimits, i, x) {
 		const char *type = json_string_value(json_object_get(x, "type"));
 		size_t t = 0;
-		while (t < ARRAY_SIZE(rlimit_types) && strcmp(type, rlimit_types[t]) != 0)
+		while (t < ARRAY_SIZE(rlimit_types) && strcmp(type, rlimit_types[t].name) != 0)
 			t++;
 		index_of(sub, "process.rlimits", i);
 		if (t == ARRAY_SIZE(rlimit_types))

@@ -57,6 +57,19 @@ static const char *const cap_names[RT_CAP_COUNT] = {
 static const uint64_t cap_default = CAPB(0) | CAPB(1) | CAPB(3) | CAPB(4) | CAPB(5) | CAPB(6) | CAPB(7) |
 				    CAPB(8) | CAPB(10) | CAPB(13) | CAPB(18) | CAPB(27) | CAPB(29) | CAPB(31);
 
+uint64_t runtime_cap_mask(json_t *names)
+{
+	uint64_t set = 0;
+	size_t i;
+	json_t *x;
+	json_array_foreach(names, i, x) {
+		int n = rt_cap_lookup(json_string_value(x), 0);
+		if (n >= 0)
+			set |= UINT64_C(1) << n;
+	}
+	return set;
+}
+
 const char *rt_cap_name(int n)
 {
 	return n >= 0 && n < RT_CAP_COUNT ? cap_names[n] : NULL;

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/mount.h>
 
+#include "util/cleanup.h"
 #include "util/err.h"
 
 static const struct {
@@ -16,39 +17,71 @@ static const struct {
 	{ "ro", MS_RDONLY, 0 },        { "rw", 0, MS_RDONLY },         { "bind", MS_BIND, 0 },
 	{ "rbind", MS_BIND | MS_REC, 0 }, { "nosuid", MS_NOSUID, 0 },   { "suid", 0, MS_NOSUID },
 	{ "nodev", MS_NODEV, 0 },      { "dev", 0, MS_NODEV },         { "noexec", MS_NOEXEC, 0 },
-	{ "exec", 0, MS_NOEXEC },      { "noatime", MS_NOATIME, 0 },   { "relatime", MS_RELATIME, 0 },
-	{ "sync", MS_SYNCHRONOUS, 0 }, { "remount", MS_REMOUNT, 0 },
+	{ "exec", 0, MS_NOEXEC },      { "noatime", MS_NOATIME, 0 },   { "atime", 0, MS_NOATIME },
+	{ "relatime", MS_RELATIME, 0 }, { "norelatime", 0, MS_RELATIME },
+	{ "strictatime", MS_STRICTATIME, 0 }, { "nostrictatime", 0, MS_STRICTATIME },
+	{ "nodiratime", MS_NODIRATIME, 0 }, { "diratime", 0, MS_NODIRATIME },
+	{ "sync", MS_SYNCHRONOUS, 0 }, { "async", 0, MS_SYNCHRONOUS },
+	{ "dirsync", MS_DIRSYNC, 0 },  { "mand", MS_MANDLOCK, 0 },     { "nomand", 0, MS_MANDLOCK },
+	{ "remount", MS_REMOUNT, 0 },
 };
 
-static int one(json_t *m, const char *target, struct ember_error *e)
-{
-	const char *type = json_string_value(json_object_get(m, "type"));
-	const char *source = json_string_value(json_object_get(m, "source"));
-	json_t *opts = json_object_get(m, "options"), *o;
-	unsigned long fl = 0;
-	size_t i, len = 0;
-	char data[4096];
+static const struct {
+	const char *name;
+	unsigned long flags;
+} propagations[] = {
+	{ "private", MS_PRIVATE },      { "rprivate", MS_PRIVATE | MS_REC },
+	{ "shared", MS_SHARED },        { "rshared", MS_SHARED | MS_REC },
+	{ "slave", MS_SLAVE },          { "rslave", MS_SLAVE | MS_REC },
+	{ "unbindable", MS_UNBINDABLE }, { "runbindable", MS_UNBINDABLE | MS_REC },
+};
 
-	if (!type || !source)
-		return err_set(e, EINVAL, "mount: no type or source");
-	data[0] = '\0';
+int mount_options_parse(json_t *opts, struct mount_options *out, const char *target, struct ember_error *e)
+{
+	json_t *o;
+	size_t i, len = 0;
+
+	memset(out, 0, sizeof(*out));
 	json_array_foreach(opts, i, o) {
 		const char *s = json_string_value(o);
 		size_t k;
 		if (!s)
 			continue;
-		for (k = 0; k < sizeof(flags) / sizeof(flags[0]); k++)
+		for (k = 0; k < ARRAY_SIZE(flags); k++)
 			if (!strcmp(flags[k].name, s))
 				break;
-		if (k < sizeof(flags) / sizeof(flags[0])) {
-			fl = (fl | flags[k].set) & ~flags[k].clear;
+		if (k < ARRAY_SIZE(flags)) {
+			out->flags = (out->flags | flags[k].set) & ~flags[k].clear;
 			continue;
 		}
-		int n = snprintf(data + len, sizeof(data) - len, "%s%s", len ? "," : "", s);
-		if (n < 0 || (size_t)n >= sizeof(data) - len)
+		for (k = 0; k < ARRAY_SIZE(propagations); k++)
+			if (!strcmp(propagations[k].name, s))
+				break;
+		if (k < ARRAY_SIZE(propagations)) {
+			out->propagation = propagations[k].flags;
+			continue;
+		}
+		int n = snprintf(out->data + len, sizeof(out->data) - len, "%s%s", len ? "," : "", s);
+		if (n < 0 || (size_t)n >= sizeof(out->data) - len)
 			return err_set(e, E2BIG, "mount %s: options longer than a page", target);
 		len += (size_t)n;
 	}
+	return 0;
+}
+
+static int one(json_t *m, const char *target, struct ember_error *e)
+{
+	const char *type = json_string_value(json_object_get(m, "type"));
+	const char *source = json_string_value(json_object_get(m, "source"));
+	struct mount_options mo;
+
+	if (!type || !source)
+		return err_set(e, EINVAL, "mount: no type or source");
+	if (mount_options_parse(json_object_get(m, "options"), &mo, target, e) < 0)
+		return -e->code;
+	unsigned long fl = mo.flags;
+	size_t len = strlen(mo.data);
+	char *data = mo.data;
 	int bind = !strcmp(type, "bind") || (fl & MS_BIND);
 	if (bind)
 		fl |= MS_BIND;

@@ -13,6 +13,17 @@
 
 #include <ember/error.h>
 
+/* A mount's options: flag words become flags (MS_RDONLY, MS_BIND|MS_REC
+   for rbind, ...), propagation words (rprivate, rslave, ...) propagation,
+   the rest data ("lowerdir=...,upperdir=..."). target names the mount in
+   errors. */
+#define MOUNT_DATA_MAX 4096
+struct mount_options {
+	unsigned long flags, propagation;
+	char data[MOUNT_DATA_MAX];
+};
+int mount_options_parse(json_t *options, struct mount_options *out, const char *target, struct ember_error *e);
+
 int mount_apply(json_t *mounts, const char *target, struct ember_error *e);
 /* The mount(8) command line of one mount, for people (caller frees). */
 char *mount_command(json_t *mount, const char *target);

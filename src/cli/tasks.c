@@ -1,0 +1,651 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* ember run, ember tasks ls|start|kill|wait|delete|ps|pause|resume|metrics,
+   ember logs. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "util/cleanup.h"
+
+static json_t *id_params(const struct cli *cli, const char *id)
+{
+	return cli_with_namespace(cli, json_pack("{s:s}", "id", id));
+}
+
+/* The exit status a shell would show: code, or 128 + signal. */
+static int exit_status(json_t *x)
+{
+	json_int_t code = json_integer_value(json_object_get(x, "exit_code"));
+	return code >= 0 && code < 256 ? (int)code : 255;
+}
+
+/* ---- waiting, with signals forwarded ------------------------------------------------- */
+
+struct waiter {
+	int done;
+	int status;
+	int failed;
+	struct ember_error err;
+};
+
+static int on_wait(ember_client *c, const char *params, unsigned flags, const struct ember_error *error, void *ud)
+{
+	struct waiter *w = ud;
+	(void)c;
+	(void)flags;
+	w->done = 1;
+	if (error) {
+		w->failed = 1;
+		w->err = *error;
+		return 0;
+	}
+	json_t *j = json_loads(params, 0, NULL);
+	w->status = exit_status(json_object_get(j, "exit"));
+	json_decref(j);
+	return 0;
+}
+
+static void forward(struct cli *cli, const char *id, int sig)
+{
+	char name[16];
+	snprintf(name, sizeof(name), "%d", sig);
+	struct cli tmp = *cli;
+	tmp.client = NULL;
+	/* A second connection: the first one is busy waiting. */
+	(void)cli_call(&tmp, "io.ember.Tasks.Kill", cli_with_namespace(cli, json_pack("{s:s, s:s}", "id", id, "signal", name)),
+		       NULL);
+	ember_client_free(tmp.client);
+}
+
+static int set_raw(int fd, struct termios *saved)
+{
+	struct termios t;
+	if (tcgetattr(fd, saved) < 0)
+		return -1;
+	t = *saved;
+	cfmakeraw(&t);
+	return tcsetattr(fd, TCSANOW, &t);
+}
+
+/* Copy between our terminal and the task's pty until the task closes it. */
+static void pump_pty(int master, int sfd, struct cli *cli, const char *id)
+{
+	char buf[16384];
+	int in_open = 1;
+	struct winsize ws;
+
+	if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0)
+		(void)ioctl(master, TIOCSWINSZ, &ws);
+	for (;;) {
+		struct pollfd pf[3] = { { master, POLLIN, 0 }, { STDIN_FILENO, in_open ? POLLIN : 0, 0 }, { sfd, POLLIN, 0 } };
+		if (poll(pf, 3, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return;
+		}
+		if (pf[2].revents & POLLIN) {
+			struct signalfd_siginfo si;
+			if (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+				if (si.ssi_signo == SIGWINCH) {
+					if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0)
+						(void)ioctl(master, TIOCSWINSZ, &ws);
+				} else {
+					forward(cli, id, (int)si.ssi_signo);
+				}
+			}
+		}
+		if (pf[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+			ssize_t n = read(master, buf, sizeof(buf));
+			if (n <= 0 && !(n < 0 && errno == EINTR))
+				return; /* EIO: every slave is closed, the task is done */
+			if (n > 0 && write(STDOUT_FILENO, buf, (size_t)n) < 0)
+				return;
+		}
+		if (pf[1].revents & (POLLIN | POLLHUP)) {
+			ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
+			if (n <= 0) {
+				in_open = 0;
+				/* End of input: the terminal's EOF character. */
+				char eot = 4;
+				(void)!write(master, &eot, 1);
+			} else if (write(master, buf, (size_t)n) < 0) {
+				return;
+			}
+		}
+	}
+}
+
+/* Start the task attached to this terminal or these stdio descriptors,
+   wait for it, and return its exit status (or -1). */
+static int start_attached(struct cli *cli, const char *id, int terminal)
+{
+	struct ember_error e;
+	sigset_t set;
+	int status = -1;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGQUIT);
+	sigaddset(&set, SIGWINCH);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	_cleanup_close_ int sfd = signalfd(-1, &set, SFD_CLOEXEC);
+	if (sfd < 0 || cli_connect(cli) < 0)
+		return -1;
+	if (!terminal) {
+		int fds[3] = { STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO };
+		ember_client_attach_fds(cli->client, fds, 3);
+	}
+	json_t *p = id_params(cli, id);
+	json_object_set_new(p, "attach", json_true());
+	if (cli_call(cli, "io.ember.Tasks.Start", p, NULL) < 0)
+		return -1;
+	if (terminal) {
+		int master = ember_client_take_fd(cli->client);
+		if (master < 0) {
+			fprintf(stderr, "ember: the daemon sent no terminal\n");
+			return -1;
+		}
+		struct termios saved;
+		int raw = isatty(STDIN_FILENO) && set_raw(STDIN_FILENO, &saved) == 0;
+		pump_pty(master, sfd, cli, id);
+		if (raw)
+			(void)tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+		close(master);
+	}
+
+	struct waiter w = { 0 };
+	json_t *wp = id_params(cli, id);
+	_cleanup_free_ char *text = json_dumps(wp, JSON_COMPACT);
+	json_decref(wp);
+	if (ember_call_async(cli->client, "io.ember.Tasks.Wait", text, 0, on_wait, &w, &e) < 0) {
+		cli_error(cli, &e);
+		return -1;
+	}
+	while (!w.done) {
+		struct pollfd pf[2] = { { ember_client_get_fd(cli->client), POLLIN, 0 }, { sfd, POLLIN, 0 } };
+		if (poll(pf, 2, -1) < 0 && errno != EINTR)
+			break;
+		if (pf[1].revents & POLLIN) {
+			struct signalfd_siginfo si;
+			if (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si) && si.ssi_signo != SIGWINCH)
+				forward(cli, id, (int)si.ssi_signo);
+		}
+		if (pf[0].revents && ember_client_process(cli->client, &e) < 0 && !w.done) {
+			cli_error(cli, &e);
+			return -1;
+		}
+	}
+	if (w.failed) {
+		cli_error(cli, &w.err);
+		return -1;
+	}
+	status = w.status;
+	return status;
+}
+
+static int remove_all(struct cli *cli, const char *id)
+{
+	int r = 0;
+	if (cli_call(cli, "io.ember.Tasks.Delete", id_params(cli, id), NULL) < 0)
+		r = -1;
+	if (cli_call(cli, "io.ember.Containers.Delete", id_params(cli, id), NULL) < 0)
+		r = -1;
+	return r;
+}
+
+/* ---- ember run -------------------------------------------------------------------------- */
+
+static int run_run(struct cli *cli, const struct cli_args *a)
+{
+	json_t *params;
+	int detach = cli_flag(a, "detach") > 0, rm = cli_flag(a, "rm") > 0, tty = cli_flag(a, "tty") > 0;
+
+	if (detach && rm)
+		return cli_usage_error("--rm and -d: a detached task is removed with `ember tasks delete` and `ember containers rm`");
+	if (detach && tty)
+		return cli_usage_error("-t needs an attached terminal: run without -d");
+	int r = cli_container_params(cli, a, 0, &params);
+	if (r)
+		return r;
+	const char *id = json_string_value(json_object_get(params, "id"));
+	_cleanup_free_ char *idc = strdup(id);
+	if (!idc || cli_call(cli, "io.ember.Containers.Create", params, NULL) < 0)
+		return CLI_FAILED;
+	if (detach) {
+		json_t *reply;
+		if (cli_call(cli, "io.ember.Tasks.Start", id_params(cli, idc), &reply) < 0)
+			return CLI_FAILED;
+		if (cli->json)
+			cli_print_json(reply);
+		json_decref(reply);
+		return CLI_OK;
+	}
+	int status = start_attached(cli, idc, tty);
+	if (status < 0) {
+		/* Nothing started: what create made goes (ctr keeps it). */
+		if (rm)
+			(void)cli_call(cli, "io.ember.Containers.Delete", id_params(cli, idc), NULL);
+		return CLI_FAILED;
+	}
+	if (rm && remove_all(cli, idc) < 0)
+		return CLI_FAILED;
+	return status;
+}
+
+static const struct cli_opt run_opts[] = {
+	{ "rm", 0, NULL, "remove the task and the container when it exits" },
+	{ "detach", 'd', NULL, "do not wait: the task's output goes to its logs (ember logs ID)" },
+	CLI_CONTAINER_OPTS,
+	{ NULL, 0, NULL, NULL },
+};
+
+const struct cli_command cli_cmd_run = {
+	.name = "run",
+	.args = "[OPTIONS] REF ID [CMD [ARG...]]",
+	.summary = "create a container and run its task",
+	.help = CLI_HELP("Attached by default: the task gets this terminal (-t) or these stdin, stdout and\n"
+			 "stderr, signals are forwarded, and ember exits with the task's exit status.\n"
+			 "With --rootfs DIR: ember run --rootfs DIR ID [CMD...]."),
+	.opts = run_opts,
+	.min_args = 1,
+	.max_args = -1,
+	.flags = CLI_STOP_AT_ARGS,
+	.run = run_run,
+};
+
+/* ---- ember tasks ---------------------------------------------------------------------- */
+
+static int tasks_ls(struct cli *cli, const struct cli_args *a)
+{
+	json_t *reply, *t;
+	size_t i;
+
+	if (cli_call(cli, "io.ember.Tasks.List", cli_with_namespace(cli, json_object()), &reply) < 0)
+		return CLI_FAILED;
+	json_t *list = json_object_get(reply, "tasks");
+	if (cli->json) {
+		cli_print_json(list);
+	} else if (cli_flag(a, "quiet")) {
+		json_array_foreach(list, i, t)
+			puts(json_string_value(json_object_get(t, "id")));
+	} else {
+		static const char *const head[] = { "TASK", "PID", "STATUS" };
+		struct cli_table *tb = cli_table_new(head, 3);
+		json_array_foreach(list, i, t) {
+			char pid[24], status[64];
+			snprintf(pid, sizeof(pid), "%" JSON_INTEGER_FORMAT, json_integer_value(json_object_get(t, "pid")));
+			const char *st = json_string_value(json_object_get(t, "status"));
+			json_t *x = json_object_get(t, "exit");
+			if (x)
+				snprintf(status, sizeof(status), "%s (exit %d%s)", st, exit_status(x),
+					 json_is_true(json_object_get(x, "oom")) ? ", OOM" : "");
+			else
+				snprintf(status, sizeof(status), "%s", st);
+			const char *row[] = { json_string_value(json_object_get(t, "id")), pid, status };
+			cli_table_add(tb, row);
+		}
+		cli_table_print_free(tb);
+	}
+	json_decref(reply);
+	return CLI_OK;
+}
+
+static int tasks_start(struct cli *cli, const struct cli_args *a)
+{
+	json_t *reply;
+
+	if (cli_flag(a, "detach")) {
+		if (cli_call(cli, "io.ember.Tasks.Start", id_params(cli, a->pos[0]), &reply) < 0)
+			return CLI_FAILED;
+		if (cli->json)
+			cli_print_json(reply);
+		json_decref(reply);
+		return CLI_OK;
+	}
+	if (cli_call(cli, "io.ember.Containers.Get", id_params(cli, a->pos[0]), &reply) < 0)
+		return CLI_FAILED;
+	int terminal = json_is_true(json_object_get(
+		json_object_get(json_object_get(json_object_get(reply, "container"), "spec"), "process"), "terminal"));
+	json_decref(reply);
+	int status = start_attached(cli, a->pos[0], terminal);
+	return status < 0 ? CLI_FAILED : status;
+}
+
+static int tasks_kill(struct cli *cli, const struct cli_args *a)
+{
+	json_t *p = id_params(cli, a->pos[0]);
+	if (cli_arg(a, "signal"))
+		json_object_set_new(p, "signal", json_string(cli_arg(a, "signal")));
+	if (cli_flag(a, "all"))
+		json_object_set_new(p, "all", json_true());
+	return cli_call(cli, "io.ember.Tasks.Kill", p, NULL) < 0 ? CLI_FAILED : CLI_OK;
+}
+
+static int tasks_wait(struct cli *cli, const struct cli_args *a)
+{
+	json_t *reply;
+
+	if (cli_call(cli, "io.ember.Tasks.Wait", id_params(cli, a->pos[0]), &reply) < 0)
+		return CLI_FAILED;
+	json_t *x = json_object_get(reply, "exit");
+	if (cli->json)
+		cli_print_json(x);
+	int status = exit_status(x);
+	json_decref(reply);
+	return status;
+}
+
+static int tasks_delete(struct cli *cli, const struct cli_args *a)
+{
+	int failed = 0;
+	for (int i = 0; i < a->npos; i++) {
+		json_t *reply;
+		if (cli_call(cli, "io.ember.Tasks.Delete", id_params(cli, a->pos[i]), &reply) < 0) {
+			failed = 1;
+			continue;
+		}
+		if (cli->json)
+			cli_print_json(json_object_get(reply, "exit"));
+		json_decref(reply);
+	}
+	return failed ? CLI_FAILED : CLI_OK;
+}
+
+static int tasks_ps(struct cli *cli, const struct cli_args *a)
+{
+	json_t *reply, *p;
+	size_t i;
+
+	if (cli_call(cli, "io.ember.Tasks.Pids", id_params(cli, a->pos[0]), &reply) < 0)
+		return CLI_FAILED;
+	json_t *list = json_object_get(reply, "processes");
+	if (cli->json) {
+		cli_print_json(list);
+	} else {
+		puts("PID");
+		json_array_foreach(list, i, p)
+			printf("%" JSON_INTEGER_FORMAT "\n", json_integer_value(json_object_get(p, "pid")));
+	}
+	json_decref(reply);
+	return CLI_OK;
+}
+
+static int simple(struct cli *cli, const struct cli_args *a, const char *method)
+{
+	return cli_call(cli, method, id_params(cli, a->pos[0]), NULL) < 0 ? CLI_FAILED : CLI_OK;
+}
+
+static int tasks_pause(struct cli *cli, const struct cli_args *a)
+{
+	return simple(cli, a, "io.ember.Tasks.Pause");
+}
+
+static int tasks_resume(struct cli *cli, const struct cli_args *a)
+{
+	return simple(cli, a, "io.ember.Tasks.Resume");
+}
+
+static int tasks_metrics(struct cli *cli, const struct cli_args *a)
+{
+	json_t *reply;
+
+	if (cli_call(cli, "io.ember.Tasks.Metrics", id_params(cli, a->pos[0]), &reply) < 0)
+		return CLI_FAILED;
+	if (cli->json) {
+		cli_print_json(reply);
+	} else {
+		char usage[16], limit[16];
+		json_t *m = json_object_get(reply, "memory");
+		cli_format_size(json_integer_value(json_object_get(m, "usage")), usage);
+		json_int_t l = json_integer_value(json_object_get(m, "limit"));
+		if (l > 0)
+			cli_format_size(l, limit);
+		else
+			snprintf(limit, sizeof(limit), "none");
+		printf("memory   %s (limit %s)\n", usage, limit);
+		printf("cpu      %.3f s\n",
+		       (double)json_integer_value(json_object_get(json_object_get(reply, "cpu"), "usage_ns")) / 1e9);
+		printf("pids     %" JSON_INTEGER_FORMAT "\n",
+		       json_integer_value(json_object_get(json_object_get(reply, "pids"), "current")));
+		printf("oom      %" JSON_INTEGER_FORMAT "\n", json_integer_value(json_object_get(reply, "oom_kills")));
+		printf("frozen   %s\n", json_is_true(json_object_get(reply, "frozen")) ? "yes" : "no");
+	}
+	json_decref(reply);
+	return CLI_OK;
+}
+
+static const struct cli_opt ls_opts[] = {
+	{ "quiet", 'q', NULL, "print only the ids" },
+	{ NULL, 0, NULL, NULL },
+};
+static const struct cli_opt start_opts[] = {
+	{ "detach", 'd', NULL, "do not attach: output goes to the task's logs" },
+	{ NULL, 0, NULL, NULL },
+};
+static const struct cli_opt kill_opts[] = {
+	{ "signal", 's', "SIGNAL", "signal name or number (default: the container's stop signal)" },
+	{ "all", 'a', NULL, "every process of the task, not only its init" },
+	{ NULL, 0, NULL, NULL },
+};
+
+static const struct cli_command ls_cmd = {
+	.name = "ls", .aliases = "list", .summary = "list tasks", .opts = ls_opts, .run = tasks_ls,
+};
+static const struct cli_command start_cmd = {
+	.name = "start", .args = "ID", .summary = "start a container's task (attached unless -d)",
+	.opts = start_opts, .min_args = 1, .max_args = 1, .run = tasks_start,
+};
+static const struct cli_command kill_cmd = {
+	.name = "kill", .args = "ID", .summary = "signal a task (default: its stop signal)",
+	.opts = kill_opts, .min_args = 1, .max_args = 1, .run = tasks_kill,
+};
+static const struct cli_command wait_cmd = {
+	.name = "wait", .args = "ID", .summary = "wait for a task to exit; exits with its status",
+	.min_args = 1, .max_args = 1, .run = tasks_wait,
+};
+static const struct cli_command delete_cmd = {
+	.name = "delete", .aliases = "rm remove del", .args = "ID...", .summary = "remove stopped tasks",
+	.min_args = 1, .max_args = -1, .run = tasks_delete,
+};
+static const struct cli_command ps_cmd = {
+	.name = "ps", .aliases = "pids", .args = "ID", .summary = "list a task's processes",
+	.min_args = 1, .max_args = 1, .run = tasks_ps,
+};
+static const struct cli_command pause_cmd = {
+	.name = "pause", .args = "ID", .summary = "freeze a task's processes", .min_args = 1, .max_args = 1,
+	.run = tasks_pause,
+};
+static const struct cli_command resume_cmd = {
+	.name = "resume", .args = "ID", .summary = "thaw a paused task", .min_args = 1, .max_args = 1,
+	.run = tasks_resume,
+};
+static const struct cli_command metrics_cmd = {
+	.name = "metrics", .aliases = "metric", .args = "ID", .summary = "memory, CPU and pids of a task",
+	.min_args = 1, .max_args = 1, .run = tasks_metrics,
+};
+
+static const struct cli_command *const tasks_sub[] = {
+	&delete_cmd, &kill_cmd, &ls_cmd, &metrics_cmd, &pause_cmd, &ps_cmd, &resume_cmd, &start_cmd, &wait_cmd, NULL,
+};
+
+const struct cli_command cli_cmd_tasks = {
+	.name = "tasks",
+	.aliases = "task t",
+	.summary = "manage tasks (running containers)",
+	.sub = tasks_sub,
+};
+
+/* ---- ember logs ------------------------------------------------------------------------- */
+
+/* Print the last n lines (n < 0: all) of the two files, oldest first. */
+static off_t print_tail(int fds[2], long n, off_t *end1)
+{
+	struct stat st[2];
+	off_t total = 0;
+
+	for (int i = 0; i < 2; i++) {
+		if (fstat(fds[i], &st[i]) < 0)
+			st[i].st_size = 0;
+		total += st[i].st_size;
+	}
+	/* Find where the last n lines start, scanning backwards. */
+	int from_file = 0;
+	off_t from_off = 0;
+	if (n >= 0) {
+		long lines = 0;
+		char buf[8192];
+		int found = 0;
+		for (int i = 1; i >= 0 && !found; i--) {
+			off_t pos = st[i].st_size;
+			while (pos > 0 && !found) {
+				size_t chunk = pos > (off_t)sizeof(buf) ? sizeof(buf) : (size_t)pos;
+				pos -= (off_t)chunk;
+				if (pread(fds[i], buf, chunk, pos) != (ssize_t)chunk)
+					break;
+				for (size_t k = chunk; k-- > 0;) {
+					/* A final newline does not start a line. */
+					if (buf[k] != '\n' || (i == 1 && pos + (off_t)k == st[1].st_size - 1) ||
+					    (i == 0 && st[1].st_size == 0 && pos + (off_t)k == st[0].st_size - 1))
+						continue;
+					if (++lines > n) {
+						from_file = i;
+						from_off = pos + (off_t)k + 1;
+						found = 1;
+						break;
+					}
+				}
+			}
+		}
+	}
+	for (int i = from_file; i < 2; i++) {
+		char buf[16384];
+		off_t pos = i == from_file ? from_off : 0;
+		while (pos < st[i].st_size) {
+			ssize_t r = pread(fds[i], buf, sizeof(buf), pos);
+			if (r <= 0)
+				break;
+			fwrite(buf, 1, (size_t)r, stdout);
+			pos += r;
+		}
+	}
+	fflush(stdout);
+	*end1 = st[1].st_size;
+	return total;
+}
+
+static int logs_fetch(struct cli *cli, const char *id, int fds[2], int *running)
+{
+	json_t *reply;
+	if (cli_call(cli, "io.ember.Tasks.Logs", id_params(cli, id), &reply) < 0)
+		return -1;
+	*running = json_is_true(json_object_get(reply, "running"));
+	json_decref(reply);
+	fds[0] = ember_client_take_fd(cli->client);
+	fds[1] = ember_client_take_fd(cli->client);
+	if (fds[0] < 0 || fds[1] < 0) {
+		fprintf(stderr, "ember: logs: the daemon sent no log files\n");
+		return -1;
+	}
+	return 0;
+}
+
+static int logs_run(struct cli *cli, const struct cli_args *a)
+{
+	int fds[2], running;
+	long tail = -1;
+
+	if (cli_arg(a, "tail")) {
+		char *end;
+		tail = strtol(cli_arg(a, "tail"), &end, 10);
+		if (*end || end == cli_arg(a, "tail") || tail < 0)
+			return cli_usage_error("--tail: \"%s\" is not a number of lines", cli_arg(a, "tail"));
+	}
+	if (logs_fetch(cli, a->pos[0], fds, &running) < 0)
+		return CLI_FAILED;
+	off_t pos;
+	print_tail(fds, tail, &pos);
+	if (!cli_flag(a, "follow")) {
+		close(fds[0]);
+		close(fds[1]);
+		return CLI_OK;
+	}
+	/* Follow the newer file; when init switches files, ask again. */
+	for (int idle = 0;;) {
+		char buf[16384];
+		ssize_t r = pread(fds[1], buf, sizeof(buf), pos);
+		if (r > 0) {
+			fwrite(buf, 1, (size_t)r, stdout);
+			fflush(stdout);
+			pos += r;
+			idle = 0;
+			continue;
+		}
+		struct stat st;
+		if (fstat(fds[1], &st) == 0 && st.st_size < pos)
+			pos = 0; /* emptied for reuse: the other file is newer now */
+		if (++idle % 5 == 0) {
+			int nf[2], still;
+			if (logs_fetch(cli, a->pos[0], nf, &still) < 0)
+				break;
+			struct stat a0, b0;
+			int switched = fstat(nf[1], &a0) == 0 && fstat(fds[1], &b0) == 0 &&
+				       (a0.st_ino != b0.st_ino || a0.st_dev != b0.st_dev);
+			if (switched) {
+				/* Drain the old one, go on with the new from its start. */
+				while ((r = pread(fds[1], buf, sizeof(buf), pos)) > 0) {
+					fwrite(buf, 1, (size_t)r, stdout);
+					pos += r;
+				}
+				fflush(stdout);
+				pos = 0;
+			}
+			close(fds[0]);
+			close(fds[1]);
+			fds[0] = nf[0];
+			fds[1] = nf[1];
+			if (!still && !switched) {
+				while ((r = pread(fds[1], buf, sizeof(buf), pos)) > 0) {
+					fwrite(buf, 1, (size_t)r, stdout);
+					pos += r;
+				}
+				fflush(stdout);
+				break;
+			}
+		}
+		struct timespec ts = { 0, 100 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	close(fds[0]);
+	close(fds[1]);
+	return CLI_OK;
+}
+
+static const struct cli_opt logs_opts[] = {
+	{ "follow", 'f', NULL, "keep printing output as the task writes it, until it exits" },
+	{ "tail", 0, "N", "only the last N lines" },
+	{ NULL, 0, NULL, NULL },
+};
+
+const struct cli_command cli_cmd_logs = {
+	.name = "logs",
+	.args = "ID",
+	.summary = "print a detached task's output",
+	.help = CLI_HELP("Output is kept in two files of 1 MiB each, so the last 1-2 MiB are there."),
+	.opts = logs_opts,
+	.min_args = 1,
+	.max_args = 1,
+	.run = logs_run,
+};

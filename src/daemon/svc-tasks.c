@@ -1,0 +1,413 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* io.ember.Tasks: running containers. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "daemon/services.h"
+#include "daemon/svc-images.h"
+#include "daemon/tasks.h"
+#include "runtime/runtime.h"
+#include "util/cleanup.h"
+#include "util/err.h"
+#include "util/fs.h"
+#include "util/record.h"
+
+struct task_params {
+	const char *namespace, *id, *signal;
+	int attach, all;
+};
+
+#define P_NS { "namespace", API_T_STRING, offsetof(struct task_params, namespace), 0 }
+#define P_ID { "id", API_T_STRING, offsetof(struct task_params, id), API_MANDATORY }
+#define P_END { NULL, 0, 0, 0 }
+
+static int begin(struct api_call *call, json_t *params, const struct api_param *table, struct task_params *p)
+{
+	struct ember_error e;
+
+	memset(p, 0, sizeof(*p));
+	if (api_params_parse(call, params, table, p) < 0)
+		return -1;
+	p->namespace = images_namespace(p->namespace);
+	if (meta_identifier_check("namespace", p->namespace, &e) < 0) {
+		api_error_from(call, &e);
+		return -1;
+	}
+	return 0;
+}
+
+/* The task of the call's id; NULL: answered (NotFound). */
+static struct task *find(struct api_call *call, struct daemon *d, const struct task_params *p)
+{
+	struct task *t = task_find(d, p->namespace, p->id);
+	if (!t)
+		api_error(call, EMBER_ERROR_NOT_FOUND, NULL, "no task %s (start it: ember tasks start %s)", p->id, p->id);
+	return t;
+}
+
+void svc_tasks_start(struct api_call *call, json_t *params, void *ctx)
+{
+	static const struct api_param table[] = {
+		P_NS, P_ID, { "attach", API_T_BOOL, offsetof(struct task_params, attach), 0 }, P_END,
+	};
+	struct daemon *d = ctx;
+	struct task_params p;
+	struct ember_error e;
+	struct task *t;
+	int stdio[3] = { -1, -1, -1 }, pty = -1;
+	json_t *rec;
+
+	if (begin(call, params, table, &p) < 0)
+		return;
+	if (container_get(d, p.namespace, p.id, &rec, &e) < 0) {
+		api_error_from(call, &e);
+		return;
+	}
+	int terminal = json_is_true(json_object_get(json_object_get(json_object_get(rec, "spec"), "process"), "terminal"));
+	json_decref(rec);
+	if (p.attach && !terminal) {
+		for (int i = 0; i < 3; i++)
+			if ((stdio[i] = api_call_take_fd(call, (unsigned)i)) < 0) {
+				for (int k = 0; k < i; k++)
+					close(stdio[k]);
+				api_error(call, EMBER_ERROR_INVALID_ARGUMENT, NULL,
+					  "attach: send the task's stdin, stdout and stderr with the call");
+				return;
+			}
+	} else if (p.attach) {
+		/* With a terminal the pty is the stdio; nothing is detached. */
+		stdio[0] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	}
+	int r = task_start(d, p.namespace, p.id, stdio, terminal ? &pty : NULL, &t, &e);
+	for (int i = 0; i < 3; i++)
+		if (stdio[i] >= 0)
+			close(stdio[i]);
+	if (r < 0) {
+		api_error_from(call, &e);
+		return;
+	}
+	json_t *reply = json_pack("{s:I}", "pid", (json_int_t)t->pid);
+	if (pty >= 0) {
+		api_reply_fds(call, reply, &pty, 1);
+		close(pty);
+	} else {
+		api_reply(call, reply);
+	}
+}
+
+void svc_tasks_list(struct api_call *call, json_t *params, void *ctx)
+{
+	static const struct api_param table[] = { P_NS, P_END };
+	struct daemon *d = ctx;
+	struct task_params p;
+	json_t *list = json_array();
+
+	if (begin(call, params, table, &p) < 0) {
+		json_decref(list);
+		return;
+	}
+	for (struct task *t = d->tasks; t; t = t->next)
+		if (!strcmp(t->ns, p.namespace))
+			json_array_append_new(list, task_json(t));
+	record_sort(list, "id");
+	api_reply(call, json_pack("{s:o}", "tasks", list));
+}
+
+void svc_tasks_get(struct api_call *call, json_t *params, void *ctx)
+{
+	static const struct api_param table[] = { P_NS, P_ID, P_END };
+	struct task_params p;
+	struct task *t;
+
+	if (begin(call, params, table, &p) < 0 || !(t = find(call, ctx, &p)))
+		return;
+	api_reply(call, json_pack("{s:o}", "task", task_json(t)));
+}
+
+/* The signal to stop a task: the container's (its image's StopSignal). */
+static int stop_signal(struct daemon *d, const struct task *t)
+{
+	json_t *rec;
+	struct ember_error e;
+	int sig = SIGTERM;
+
+	if (container_get(d, t->ns, t->id, &rec, &e) == 0) {
+		const char *s = json_string_value(
+			json_object_get(json_object_get(json_object_get(rec, "spec"), "annotations"), RUNTIME_ANN_STOP_SIGNAL));
+		if (s && runtime_signal_parse(s, &sig, &e) < 0)
+			sig = SIGTERM;
+		json_decref(rec);
+	}
+	return sig;
+}
+
+void svc_tasks_kill(struct api_call *call, json_t *params, void *ctx)
+{
+	static const struct api_param table[] = {
+		P_NS, P_ID,
+		{ "signal", API_T_STRING, offsetof(struct task_params, signal), 0 },
+		{ "all", API_T_BOOL, offsetof(struct task_params, all), 0 },
+		P_END,
+	};
+	struct daemon *d = ctx;
+	struct task_params p;
+	struct ember_error e;
+	struct task *t;
+	int sig;
+
+	if (begin(call, params, table, &p) < 0 || !(t = find(call, d, &p)))
+		return;
+	if (p.signal) {
+		if (runtime_signal_parse(p.signal, &sig, &e) < 0) {
+			api_error_from(call, &e);
+			return;
+		}
+	} else {
+		sig = stop_signal(d, t);
+	}
+	if (task_kill(t, sig, p.all, &e) < 0) {
+		api_error_from(call, &e);
+		return;
+	}
+	/* Stopped on purpose: restart policies leave it down. */
+	if (sig == SIGKILL || sig == SIGTERM || sig == SIGINT || sig == stop_signal(d, t)) {
+		t->user_stopped = 1;
+		t->restart_timer = loop_source_free(t->restart_timer);
+	}
+	api_reply(call, NULL);
+}
+
+struct wait_ctx {
+	struct api_call *call;
+	struct task *t;
+	struct task_waiter *w;
+};
+
+static json_t *exit_json(const struct task *t)
+{
+	json_t *j = task_json(t);
+	json_t *x = json_incref(json_object_get(j, "exit"));
+	json_decref(j);
+	return x ? x : json_object();
+}
+
+static void wait_done(struct task *t, void *userdata)
+{
+	struct wait_ctx *w = userdata;
+	api_call_on_cancel(w->call, NULL, NULL);
+	api_reply(w->call, json_pack("{s:o}", "exit", exit_json(t)));
+	free(w);
+}
+
+static void wait_cancel(struct api_call *call, void *userdata)
+{
+	struct wait_ctx *w = userdata;
+	(void)call;
+	task_wait_cancel(w->t, w->w);
+	free(w);
+}
+
+void svc_tasks_wait(struct api_call *call, json_t *params, void *ctx)
+{
+	static const struct api_param table[] = { P_NS, P_ID, P_END };
+	struct task_params p;
+	struct task *t;
+
+	if (begin(call, params, table, &p) < 0 || !(t = find(call, ctx, &p)))
+		return;
+	if (t->status == TASK_STOPPED) {
+		api_reply(call, json_pack("{s:o}", "exit", exit_json(t)));
+		return;
+	}
+	struct wait_ctx *w = calloc(1, sizeof(*w));
+	if (!w) {
+		api_error(call, EMBER_ERROR_RESOURCE_EXHAUSTED, NULL, "out of memory");
+		return;
+	}
+	w->call = call;
+	w->t = t;
+	w->w = task_wait(t, wait_done, w);
+	if (!w->w) {
+		free(w);
+		api_error(call, EMBER_ERROR_RESOURCE_EXHAUSTED, NULL, "out of memory");
+		return;
+	}
+	api_call_on_cancel(call, wait_cancel, w);
+}
+
+void svc_tasks_delete(struct api_call *call, json_t *params, void *ctx)
+{
+	static const struct api_param table[] = { P_NS, P_ID, P_END };
+	struct task_params p;
+	struct ember_error e;
+	struct task *t;
+
+	if (begin(call, params, table, &p) < 0 || !(t = find(call, ctx, &p)))
+		return;
+	json_t *x = t->status == TASK_STOPPED ? exit_json(t) : NULL;
+	if (task_delete(t, &e) < 0) {
+		json_decref(x);
+		api_error_from(call, &e);
+		return;
+	}
+	api_reply(call, json_pack("{s:o}", "exit", x));
+}
+
+/* Log files in the order they were written (see ember init). */
+void svc_tasks_logs(struct api_call *call, json_t *params, void *ctx)
+{
+	static const struct api_param table[] = { P_NS, P_ID, P_END };
+	struct daemon *d = ctx;
+	struct task_params p;
+	struct ember_error e;
+	struct task *t;
+	int fds[2] = { -1, -1 };
+	struct stat st[2];
+
+	if (begin(call, params, table, &p) < 0 || !(t = find(call, d, &p)))
+		return;
+	if (!t->detached) {
+		api_error(call, EMBER_ERROR_FAILED_PRECONDITION, NULL,
+			  "task %s is attached to a client: its output is not logged", p.id);
+		return;
+	}
+	char path[200];
+	snprintf(path, sizeof(path), "%s/%s", t->ns, t->id);
+	_cleanup_close_ int dir = fs_open_dir(d->tasks_fd, path, 0, 0, &e);
+	if (dir < 0) {
+		api_error_from(call, &e);
+		return;
+	}
+	for (int i = 0; i < 2; i++) {
+		fds[i] = openat(dir, i ? "log.1" : "log.0", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (fds[i] < 0 || fstat(fds[i], &st[i]) < 0) {
+			err_sys(&e, errno, "task %s: log.%d", p.id, i);
+			close_keep_errno(fds[0]);
+			close_keep_errno(fds[1]);
+			api_error_from(call, &e);
+			return;
+		}
+	}
+	int first = runtime_log_first(fds[0], fds[1]);
+	int order[2] = { fds[first], fds[!first] };
+	api_reply_fds(call, json_pack("{s:s, s:b}", "status",
+				      t->status == TASK_STOPPED ? "stopped" : "running", "running",
+				      t->status != TASK_STOPPED),
+		      order, 2);
+	close(fds[0]);
+	close(fds[1]);
+}
+
+void svc_tasks_pids(struct api_call *call, json_t *params, void *ctx)
+{
+	static const struct api_param table[] = { P_NS, P_ID, P_END };
+	struct task_params p;
+	struct task *t;
+
+	if (begin(call, params, table, &p) < 0 || !(t = find(call, ctx, &p)))
+		return;
+	json_t *list = json_array();
+#ifdef CONFIG_CGROUPS
+	pid_t *pids = NULL;
+	size_t n = 0;
+	struct ember_error e;
+	if (t->cg && t->status != TASK_STOPPED && runtime_cgroup_pids(t->cg, &pids, &n, &e) == 0)
+		for (size_t i = 0; i < n; i++)
+			json_array_append_new(list, json_pack("{s:I}", "pid", (json_int_t)pids[i]));
+	free(pids);
+#endif
+	if (!json_array_size(list) && t->status != TASK_STOPPED)
+		json_array_append_new(list, json_pack("{s:I}", "pid", (json_int_t)t->pid));
+	api_reply(call, json_pack("{s:o}", "processes", list));
+}
+
+#ifndef CONFIG_CGROUPS
+static void no_cgroups(struct api_call *call)
+{
+	api_error(call, EMBER_ERROR_INVALID_ARGUMENT, NULL, "this ember is built without cgroups (CONFIG_CGROUPS)");
+}
+
+void svc_tasks_pause(struct api_call *call, json_t *params, void *ctx)
+{
+	(void)params;
+	(void)ctx;
+	no_cgroups(call);
+}
+
+void svc_tasks_resume(struct api_call *call, json_t *params, void *ctx)
+{
+	(void)params;
+	(void)ctx;
+	no_cgroups(call);
+}
+
+void svc_tasks_metrics(struct api_call *call, json_t *params, void *ctx)
+{
+	(void)params;
+	(void)ctx;
+	no_cgroups(call);
+}
+#else
+static void freeze(struct api_call *call, json_t *params, void *ctx, int frozen)
+{
+	static const struct api_param table[] = { P_NS, P_ID, P_END };
+	struct task_params p;
+	struct ember_error e;
+	struct task *t;
+
+	if (begin(call, params, table, &p) < 0 || !(t = find(call, ctx, &p)))
+		return;
+	if (t->status == TASK_STOPPED || !t->cg) {
+		api_error(call, EMBER_ERROR_FAILED_PRECONDITION, NULL, "task %s is not running", p.id);
+		return;
+	}
+	if (runtime_cgroup_freeze(t->cg, frozen, &e) < 0) {
+		api_error_from(call, &e);
+		return;
+	}
+	t->status = frozen ? TASK_PAUSED : TASK_RUNNING;
+	events_publish(ctx, t->ns, frozen ? "/tasks/paused" : "/tasks/resumed", json_pack("{s:s}", "id", t->id));
+	api_reply(call, NULL);
+}
+
+void svc_tasks_pause(struct api_call *call, json_t *params, void *ctx)
+{
+	freeze(call, params, ctx, 1);
+}
+
+void svc_tasks_resume(struct api_call *call, json_t *params, void *ctx)
+{
+	freeze(call, params, ctx, 0);
+}
+
+void svc_tasks_metrics(struct api_call *call, json_t *params, void *ctx)
+{
+	static const struct api_param table[] = { P_NS, P_ID, P_END };
+	struct task_params p;
+	struct ember_error e;
+	struct task *t;
+	struct runtime_cgroup_stats st;
+
+	if (begin(call, params, table, &p) < 0 || !(t = find(call, ctx, &p)))
+		return;
+	if (!t->cg || runtime_cgroup_stats(t->cg, &st, &e) < 0) {
+		if (!t->cg)
+			err_set_name(&e, EMBER_ERROR_FAILED_PRECONDITION, ENOENT, "task %s has no cgroup", p.id);
+		api_error_from(call, &e);
+		return;
+	}
+	api_reply(call, json_pack("{s:{s:I, s:I, s:I}, s:{s:I, s:I, s:I}, s:{s:I, s:I}, s:I, s:b}", "memory", "usage",
+				  (json_int_t)st.memory_usage, "max_usage", (json_int_t)st.memory_max_usage, "limit",
+				  (json_int_t)st.memory_limit, "cpu", "usage_ns", (json_int_t)st.cpu_usage_ns, "user_ns",
+				  (json_int_t)st.cpu_user_ns, "system_ns", (json_int_t)st.cpu_system_ns, "pids", "current",
+				  (json_int_t)st.pids_current, "limit", (json_int_t)st.pids_limit, "oom_kills",
+				  (json_int_t)st.oom_kills, "frozen", st.frozen));
+}
+#endif

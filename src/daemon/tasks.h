@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef EMBER_DAEMON_TASKS_H
+#define EMBER_DAEMON_TASKS_H
+
+/*
+ * Containers and their tasks (svc-containers.c, tasks.c, svc-tasks.c).
+ *
+ * A container is a record, meta/<ns>/containers/<id>.json: its OCI spec,
+ * its image and active snapshot (key = the container's id) or a host
+ * rootfs directory, labels and restart policy. A task is the running
+ * container: `ember init` as its PID 1, a child of the daemon that cloned
+ * it, or of whoever adopted it after the daemon went away. Its live state
+ * is on tmpfs, <state>/tasks/<ns>/<id>/:
+ *
+ *   task.json   pid, start time (the pid's identity), status, exit status
+ *   exit        written by `ember init` when the application ends
+ *   log.0 log.1 a detached task's output, rotated between the two
+ *   rootfs/     where the rootfs is mounted, in the container's namespace
+ *
+ * A new daemon reads every task.json and re-adopts live tasks (pidfd_open
+ * plus the start time, so a reused pid is not mistaken for the task), and
+ * reports the exit of those that ended while it was away, from `exit`.
+ */
+
+#include <stdint.h>
+#include <sys/types.h>
+#include <jansson.h>
+
+#include "daemon/daemon.h"
+#include "util/timestamp.h"
+
+enum task_status { TASK_RUNNING, TASK_PAUSED, TASK_STOPPED };
+
+struct task_exit {
+	int code;   /* exit code, or 128 + signal */
+	int signal; /* 0: exited */
+	int oom;    /* the cgroup saw an OOM kill */
+	int known;  /* 0: the task died while nobody could see how */
+	char at[TIMESTAMP_LEN];
+};
+
+enum restart_policy { RESTART_NO, RESTART_ON_FAILURE, RESTART_ALWAYS, RESTART_UNLESS_STOPPED };
+
+struct restart {
+	enum restart_policy policy;
+	int max; /* on-failure:N, 0: no limit */
+};
+
+struct task_waiter;
+struct runtime_cgroup;
+
+struct task {
+	struct task *next;
+	struct daemon *d;
+	char ns[80], id[80];
+	pid_t pid;
+	int pidfd;
+	uint64_t start_time;
+	int is_child; /* ours to reap */
+	enum task_status status;
+	struct task_exit exit;
+	char started_at[TIMESTAMP_LEN];
+	struct loop_source *watch;
+	struct task_waiter *waiters;
+	struct runtime_cgroup *cg;
+	int detached; /* output goes to log.0 / log.1 */
+	int user_stopped; /* a kill asked by a user: no restart */
+	/* restart policy */
+	struct restart restart;
+	unsigned restarts;       /* in a row, for the backoff */
+	uint64_t started_ms;     /* loop time of the last start */
+	struct loop_source *restart_timer;
+};
+
+#define TASK_LOG_MAX_DEFAULT ((int64_t)1 << 20)
+
+int restart_parse(const char *s, struct restart *out, struct ember_error *e);
+/* "no", "on-failure:3", ... into buf. */
+const char *restart_format(const struct restart *r, char buf[32]);
+
+/* Start-up: the state directory, the binary for `ember init`, and
+   re-adoption of the tasks a previous daemon left. */
+int tasks_start(struct daemon *d, struct ember_error *e);
+void tasks_stop(struct daemon *d);
+
+struct task *task_find(struct daemon *d, const char *ns, const char *id);
+/* Start the container's task. stdio: the application's 0 1 2 (taken
+   over; -1 each: detached, output to the logs). *pty gets the
+   terminal's master when the spec asks for one. */
+int task_start(struct daemon *d, const char *ns, const char *id, int stdio[3], int *pty, struct task **out,
+	       struct ember_error *e);
+int task_kill(struct task *t, int sig, int all, struct ember_error *e);
+/* Remove a stopped task's state (and cgroup). */
+int task_delete(struct task *t, struct ember_error *e);
+json_t *task_json(const struct task *t);
+/* Wait for the exit: fn runs once, at once when stopped already. */
+typedef void (*task_wait_fn)(struct task *t, void *userdata);
+struct task_waiter *task_wait(struct task *t, task_wait_fn fn, void *userdata);
+void task_wait_cancel(struct task *t, struct task_waiter *w);
+
+/* The container's record, NotFound when there is none. */
+int container_get(struct daemon *d, const char *ns, const char *id, json_t **out, struct ember_error *e);
+
+#endif

@@ -1,0 +1,1080 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The executor: a container's PID 1 cloned straight from the daemon (no
+ * shim, no runc). The parent turns the spec into flat arrays first; the
+ * child only makes system calls: the daemon has worker threads, so after
+ * the clone no lock (malloc, stdio) may be taken. It reads the spec's JSON
+ * (lookups in jansson never allocate) and formats messages into stack
+ * buffers.
+ *
+ * The parent and the child talk over a SOCK_SEQPACKET pair. The parent
+ * says "go" once the child is in its cgroup and has its id maps; the child
+ * answers with one text message when a step fails ('mount "/proc":
+ * operation not permitted') and exits, or sends the terminal's master
+ * (SCM_RIGHTS, a message starting with RT_MSG_TTY). `ember init` inherits
+ * the child's end and reports a failed exec of the application the same
+ * way; the end closes (EOF without a message) once the application runs.
+ */
+#include "runtime/runtime.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/vfs.h>
+#include <sys/wait.h>
+#include <grp.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "runtime/runtime-internal.h"
+#include "util/cleanup.h"
+#include "util/err.h"
+#include "util/mount.h"
+
+#ifndef CLONE_PIDFD
+#define CLONE_PIDFD 0x00001000
+#endif
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP 0x200000000ULL
+#endif
+#ifndef CLONE_NEWCGROUP
+#define CLONE_NEWCGROUP 0x02000000
+#endif
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC 4
+#endif
+#ifndef OPEN_TREE_CLONE
+#define OPEN_TREE_CLONE 1
+#endif
+#ifndef OPEN_TREE_CLOEXEC
+#define OPEN_TREE_CLOEXEC O_CLOEXEC
+#endif
+#ifndef AT_RECURSIVE
+#define AT_RECURSIVE 0x8000
+#endif
+#ifndef MOVE_MOUNT_F_EMPTY_PATH
+#define MOVE_MOUNT_F_EMPTY_PATH 0x4
+#endif
+#ifndef TIOCGPTPEER
+#define TIOCGPTPEER _IO('T', 0x41)
+#endif
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+#ifndef PR_CAP_AMBIENT
+#define PR_CAP_AMBIENT 47
+#define PR_CAP_AMBIENT_RAISE 2
+#define PR_CAP_AMBIENT_CLEAR_ALL 4
+#endif
+#ifndef CGROUP2_SUPER_MAGIC
+#define CGROUP2_SUPER_MAGIC 0x63677270
+#endif
+
+#define RT_MSG_TTY '\001'
+#define RT_MSG_USER '\002' /* the child asks for the ids of s->user */
+
+struct rt_ids {
+	uint32_t uid, gid, n;
+	gid_t groups[RUNTIME_GROUPS_MAX];
+};
+#define RT_MAX_BINDS 128
+#define RT_MAX_RLIMITS 16
+#define RT_SETUP_TIMEOUT_MS 10000
+
+/* clone3's argument, as far as ember uses it (CLONE_ARGS_SIZE_VER2). */
+struct rt_clone_args {
+	uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size,
+		cgroup;
+};
+
+struct rt_caps {
+	uint64_t bounding, effective, permitted, inheritable, ambient;
+};
+
+/* Everything the child needs that is not a lookup in the spec. */
+struct rt_plan {
+	const struct runtime_start *s;
+	json_t *spec, *process, *lx;
+	uint64_t clone_flags;
+	int unshare_cgroup;
+	int ns_fd[8], ns_type[8];
+	size_t n_ns;
+	int has_userns, host_cgroup2;
+	char *const *argv;
+	char *const *envp;
+	size_t argc;
+	uid_t uid;
+	gid_t gid;
+	gid_t groups[RUNTIME_GROUPS_MAX];
+	size_t n_groups;
+	struct rt_caps caps;
+	int last_cap;
+	struct {
+		int resource;
+		struct rlimit r;
+	} rlimits[RT_MAX_RLIMITS];
+	size_t n_rlimits;
+	int nnp, terminal;
+	int bind_fd[RT_MAX_BINDS]; /* by spec mount index; -1: not a bind */
+	int sock;                  /* the child's end */
+};
+
+/* ---- the child ------------------------------------------------------------------------ */
+
+/* "No such file or directory" -> "no such file or directory". */
+static void errno_text(int err, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s", strerror(err));
+	if (buf[0] >= 'A' && buf[0] <= 'Z' && !(buf[1] >= 'A' && buf[1] <= 'Z'))
+		buf[0] = (char)(buf[0] - 'A' + 'a');
+}
+
+/* Report "what: errno text" to the parent and die. */
+__attribute__((noreturn, format(printf, 3, 4))) static void child_fail(const struct rt_plan *p, int err,
+								      const char *fmt, ...)
+{
+	char msg[1024], et[128];
+	va_list ap;
+
+	va_start(ap, fmt);
+	int n = vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		n = 0;
+	if ((size_t)n >= sizeof(msg))
+		n = sizeof(msg) - 1;
+	if (err) {
+		errno_text(err, et, sizeof(et));
+		snprintf(msg + n, sizeof(msg) - (size_t)n, ": %s", et);
+	}
+	(void)!write(p->sock, msg, strlen(msg));
+	_exit(127);
+}
+
+static int write_file(const char *path, const char *data)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -1;
+	ssize_t n = write(fd, data, strlen(data));
+	int saved = errno;
+	close(fd);
+	errno = saved;
+	return n == (ssize_t)strlen(data) ? 0 : -1;
+}
+
+/* mkdir -p inside the current root; the last component as a file when
+   file (a bind mount of a file needs a file to cover). */
+static int make_target(const char *path, int file)
+{
+	char buf[PATH_MAX];
+	size_t len = strlen(path);
+
+	if (len >= sizeof(buf)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(buf, path, len + 1);
+	for (char *q = buf + 1; *q; q++) {
+		if (*q != '/')
+			continue;
+		*q = '\0';
+		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+			return -1;
+		*q = '/';
+	}
+	if (file) {
+		int fd = open(buf, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+		if (fd < 0 && errno != EISDIR)
+			return -1;
+		if (fd >= 0)
+			close(fd);
+		return 0;
+	}
+	if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+/* A mount target must not be reached through a magic link (/proc/self/fd/N
+   of a descriptor the child still holds would lead out of the root). */
+static int target_safe(const char *path)
+{
+#ifdef SYS_openat2
+	struct {
+		uint64_t flags, mode, resolve;
+	} how = { O_PATH | O_CLOEXEC, 0, 0x02 /* RESOLVE_NO_MAGICLINKS */ };
+	long fd = syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof(how));
+	if (fd >= 0) {
+		close((int)fd);
+		return 0;
+	}
+	if (errno == ENOSYS)
+		return 0;
+	return -1;
+#else
+	(void)path;
+	return 0;
+#endif
+}
+
+static void mount_rootfs(const struct rt_plan *p)
+{
+	const struct runtime_start *s = p->s;
+	unsigned long prop = MS_PRIVATE | MS_REC;
+	const char *rp = json_string_value(json_object_get(p->lx, "rootfsPropagation"));
+	struct mount_options mo;
+	struct ember_error e;
+
+	if (rp) {
+		if (!strcmp(rp, "slave") || !strcmp(rp, "rslave"))
+			prop = MS_SLAVE | MS_REC;
+		else if (!strcmp(rp, "shared") || !strcmp(rp, "rshared"))
+			prop = MS_SHARED | MS_REC;
+	}
+	/* Nothing the container mounts may reach the host's mount table. */
+	if (mount(NULL, "/", NULL, (prop & MS_SHARED) ? (MS_SLAVE | MS_REC) : prop, NULL) < 0)
+		child_fail(p, errno, "make the mounts private");
+	if (s->rootfs_mounts) {
+		size_t i;
+		json_t *m;
+		json_array_foreach(s->rootfs_mounts, i, m) {
+			const char *type = json_string_value(json_object_get(m, "type"));
+			const char *src = json_string_value(json_object_get(m, "source"));
+			if (mount_options_parse(json_object_get(m, "options"), &mo, s->rootfs, &e) < 0)
+				child_fail(p, 0, "mount the rootfs: %s", e.message);
+			int bind = !strcmp(type, "bind") || (mo.flags & MS_BIND);
+			unsigned long fl = mo.flags | (bind ? MS_BIND : 0);
+			if (mount(src, s->rootfs, bind ? NULL : type, bind ? fl & ~MS_RDONLY : fl,
+				  mo.data[0] ? mo.data : NULL) < 0)
+				child_fail(p, errno, "mount the rootfs (%s) on \"%s\"", type, s->rootfs);
+			if (bind && (fl & MS_RDONLY) &&
+			    mount(NULL, s->rootfs, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0)
+				child_fail(p, errno, "make the rootfs read-only");
+		}
+	} else if (mount(s->rootfs, s->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0) {
+		child_fail(p, errno, "bind the rootfs \"%s\"", s->rootfs);
+	}
+	if (prop & MS_SHARED)
+		(void)mount(NULL, s->rootfs, NULL, prop, NULL);
+}
+
+/* Bind sources are host paths: take them (open_tree) before pivot_root
+   hides the host, attach them after. */
+static void open_binds(struct rt_plan *p)
+{
+	json_t *mounts = json_object_get(p->spec, "mounts"), *m;
+	size_t i;
+	struct mount_options mo;
+	struct ember_error e;
+
+	json_array_foreach(mounts, i, m) {
+		const char *type = json_string_value(json_object_get(m, "type"));
+		const char *src = json_string_value(json_object_get(m, "source"));
+		const char *dst = json_string_value(json_object_get(m, "destination"));
+		if (mount_options_parse(json_object_get(m, "options"), &mo, dst, &e) < 0)
+			child_fail(p, 0, "%s", e.message);
+		if (!(type && !strcmp(type, "bind")) && !(mo.flags & MS_BIND))
+			continue;
+		long fd = syscall(SYS_open_tree, AT_FDCWD, src,
+				  OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | ((mo.flags & MS_REC) ? AT_RECURSIVE : 0));
+		if (fd < 0)
+			child_fail(p, errno, "bind mount \"%s\": source \"%s\"", dst, src);
+		p->bind_fd[i] = (int)fd;
+	}
+}
+
+static void enter_root(const struct rt_plan *p)
+{
+	if (chdir(p->s->rootfs) < 0)
+		child_fail(p, errno, "chdir \"%s\"", p->s->rootfs);
+	if (syscall(SYS_pivot_root, ".", ".") < 0)
+		child_fail(p, errno, "pivot_root \"%s\"", p->s->rootfs);
+	/* The old root is stacked under the new one: detach it. */
+	if (umount2(".", MNT_DETACH) < 0)
+		child_fail(p, errno, "detach the old root");
+	if (chdir("/") < 0)
+		child_fail(p, errno, "chdir \"/\"");
+}
+
+static void do_mounts(const struct rt_plan *p)
+{
+	json_t *mounts = json_object_get(p->spec, "mounts"), *m;
+	size_t i;
+	struct mount_options mo;
+	struct ember_error e;
+	struct stat st;
+
+	json_array_foreach(mounts, i, m) {
+		const char *type = json_string_value(json_object_get(m, "type")) ?: "none";
+		const char *src = json_string_value(json_object_get(m, "source")) ?: type;
+		const char *dst = json_string_value(json_object_get(m, "destination"));
+		(void)mount_options_parse(json_object_get(m, "options"), &mo, dst, &e);
+		int bind = p->bind_fd[i] >= 0;
+		int file = bind && fstat(p->bind_fd[i], &st) == 0 && !S_ISDIR(st.st_mode);
+		if (make_target(dst, file) < 0)
+			child_fail(p, errno, "mount \"%s\": create the mount point", dst);
+		if (target_safe(dst) < 0)
+			child_fail(p, errno, "mount \"%s\"", dst);
+		if (bind) {
+			if (syscall(SYS_move_mount, p->bind_fd[i], "", AT_FDCWD, dst, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+				child_fail(p, errno, "bind mount \"%s\" on \"%s\"", src, dst);
+			unsigned long fl = mo.flags & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME |
+						       MS_NODIRATIME | MS_RELATIME | MS_STRICTATIME);
+			if (fl && mount(NULL, dst, NULL, MS_REMOUNT | MS_BIND | fl, NULL) < 0)
+				child_fail(p, errno, "bind mount \"%s\": apply the options", dst);
+		} else if (!strcmp(type, "cgroup")) {
+			/* The container's own cgroup: cgroup2 where the host has it;
+			   on v1 (and the hybrid layout) an empty read-only tmpfs, as
+			   nothing inside should manage v1 hierarchies. */
+			unsigned long fl = mo.flags | MS_NOSUID | MS_NODEV | MS_NOEXEC;
+			int r = p->host_cgroup2 ? mount("cgroup2", dst, "cgroup2", fl, NULL)
+						: mount("cgroup", dst, "tmpfs", fl, "mode=755,size=4k");
+			if (r < 0)
+				child_fail(p, errno, "mount \"%s\" (cgroup)", dst);
+		} else if (mount(src, dst, type, mo.flags, mo.data[0] ? mo.data : NULL) < 0) {
+			child_fail(p, errno, "mount \"%s\" (%s)", dst, type);
+		}
+		if (mo.propagation && mount(NULL, dst, NULL, mo.propagation, NULL) < 0)
+			child_fail(p, errno, "mount \"%s\": propagation", dst);
+	}
+}
+
+/* The minimal /dev when /dev is a file system the spec made for it. */
+static void make_dev(const struct rt_plan *p)
+{
+	static const struct {
+		const char *name;
+		unsigned major, minor;
+	} nodes[] = {
+		{ "/dev/null", 1, 3 },    { "/dev/zero", 1, 5 }, { "/dev/full", 1, 7 },
+		{ "/dev/random", 1, 8 }, { "/dev/urandom", 1, 9 }, { "/dev/tty", 5, 0 },
+	};
+	static const struct {
+		const char *target, *name;
+	} links[] = {
+		{ "/proc/self/fd", "/dev/fd" },   { "/proc/self/fd/0", "/dev/stdin" },
+		{ "/proc/self/fd/1", "/dev/stdout" }, { "/proc/self/fd/2", "/dev/stderr" },
+		{ "pts/ptmx", "/dev/ptmx" },      { "/proc/kcore", "/dev/core" },
+	};
+	struct statfs sf;
+
+	if (statfs("/dev", &sf) < 0 || sf.f_type != 0x01021994 /* TMPFS_MAGIC */)
+		return;
+	mode_t old = umask(0);
+	for (size_t i = 0; i < ARRAY_SIZE(nodes); i++) {
+		if (mknod(nodes[i].name, S_IFCHR | 0666, makedev(nodes[i].major, nodes[i].minor)) == 0 ||
+		    errno == EEXIST)
+			continue;
+		umask(old);
+		child_fail(p, errno, "mknod \"%s\"", nodes[i].name);
+	}
+	umask(old);
+	for (size_t i = 0; i < ARRAY_SIZE(links); i++)
+		if (symlink(links[i].target, links[i].name) < 0 && errno != EEXIST)
+			child_fail(p, errno, "symlink \"%s\"", links[i].name);
+}
+
+static int send_fd(int sock, int fd)
+{
+	char byte = RT_MSG_TTY;
+	struct iovec iov = { &byte, 1 };
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf) };
+	struct cmsghdr *h = CMSG_FIRSTHDR(&mh);
+
+	memset(u.buf, 0, sizeof(u.buf));
+	h->cmsg_level = SOL_SOCKET;
+	h->cmsg_type = SCM_RIGHTS;
+	h->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(h), &fd, sizeof(int));
+	return sendmsg(sock, &mh, MSG_NOSIGNAL) == 1 ? 0 : -1;
+}
+
+/* A pty from the container's own devpts: the slave becomes the console
+   and the application's stdio, the master goes to the parent. */
+static int make_terminal(const struct rt_plan *p)
+{
+	int master = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (master < 0)
+		child_fail(p, errno, "open \"/dev/pts/ptmx\"");
+	int unlock = 0;
+	if (ioctl(master, TIOCSPTLCK, &unlock) < 0)
+		child_fail(p, errno, "unlock the pty");
+	int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY);
+	if (slave < 0)
+		child_fail(p, errno, "open the pty's slave");
+	json_t *size = json_object_get(p->process, "consoleSize");
+	if (size) {
+		struct winsize ws = { .ws_row = (unsigned short)json_integer_value(json_object_get(size, "height")),
+				      .ws_col = (unsigned short)json_integer_value(json_object_get(size, "width")) };
+		(void)ioctl(slave, TIOCSWINSZ, &ws);
+	}
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", slave);
+	if (make_target("/dev/console", 1) == 0)
+		(void)mount(path, "/dev/console", NULL, MS_BIND, NULL);
+	if (send_fd(p->sock, master) < 0)
+		child_fail(p, errno, "pass the pty to the daemon");
+	close(master);
+	return slave;
+}
+
+static void mask_paths(const struct rt_plan *p)
+{
+	json_t *list = json_object_get(p->lx, "maskedPaths"), *x;
+	size_t i;
+	struct stat st;
+
+	json_array_foreach(list, i, x) {
+		const char *path = json_string_value(x);
+		if (!path || lstat(path, &st) < 0 || target_safe(path) < 0)
+			continue;
+		int r = S_ISDIR(st.st_mode) ? mount("tmpfs", path, "tmpfs", MS_RDONLY, "size=0")
+					    : mount("/dev/null", path, NULL, MS_BIND, NULL);
+		if (r < 0)
+			child_fail(p, errno, "mask \"%s\"", path);
+	}
+	list = json_object_get(p->lx, "readonlyPaths");
+	json_array_foreach(list, i, x) {
+		const char *path = json_string_value(x);
+		if (!path || lstat(path, &st) < 0 || target_safe(path) < 0)
+			continue;
+		if (mount(path, path, NULL, MS_BIND | MS_REC, NULL) < 0 ||
+		    mount(NULL, path, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+			child_fail(p, errno, "make \"%s\" read-only", path);
+	}
+}
+
+static void set_sysctls(const struct rt_plan *p)
+{
+	json_t *sysctl = json_object_get(p->lx, "sysctl"), *v;
+	const char *key;
+	char path[PATH_MAX];
+
+	json_object_foreach(sysctl, key, v) {
+		int n = snprintf(path, sizeof(path), "/proc/sys/%s", key);
+		if (n < 0 || (size_t)n >= sizeof(path))
+			child_fail(p, ENAMETOOLONG, "sysctl \"%s\"", key);
+		for (char *q = path + 10; *q; q++)
+			if (*q == '.')
+				*q = '/';
+		if (write_file(path, json_string_value(v) ?: "") < 0)
+			child_fail(p, errno, "sysctl \"%s\"", key);
+	}
+}
+
+static void enter_cwd(const struct rt_plan *p)
+{
+	const char *cwd = json_string_value(json_object_get(p->process, "cwd")) ?: "/";
+	if (chdir(cwd) == 0)
+		return;
+	/* Docker and runc create a missing working directory. */
+	if (errno == ENOENT && make_target(cwd, 0) == 0 && chdir(cwd) == 0)
+		return;
+	child_fail(p, errno, "chdir \"%s\"", cwd);
+}
+
+static void set_capabilities(const struct rt_plan *p)
+{
+	struct {
+		uint32_t version;
+		int pid;
+	} hdr = { 0x20080522 /* _LINUX_CAPABILITY_VERSION_3 */, 0 };
+	struct {
+		uint32_t effective, permitted, inheritable;
+	} data[2];
+	const struct rt_caps *c = &p->caps;
+
+	for (int i = 0; i < 2; i++) {
+		data[i].effective = (uint32_t)(c->effective >> (32 * i));
+		data[i].permitted = (uint32_t)(c->permitted >> (32 * i));
+		data[i].inheritable = (uint32_t)(c->inheritable >> (32 * i));
+	}
+	if (syscall(SYS_capset, &hdr, data) < 0)
+		child_fail(p, errno, "set capabilities");
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+		child_fail(p, errno, "clear ambient capabilities");
+	for (int n = 0; n <= p->last_cap && n < 64; n++)
+		if ((c->ambient >> n) & 1 && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, n, 0, 0) < 0)
+			child_fail(p, errno, "raise ambient capability %s", rt_cap_name(n) ?: "?");
+}
+
+static void load_seccomp(const struct rt_plan *p)
+{
+#ifdef CONFIG_SECCOMP
+	struct ember_error e;
+	if (p->s->seccomp && runtime_seccomp_load(p->s->seccomp, &e) < 0)
+		child_fail(p, 0, "seccomp: %s", e.message);
+#else
+	(void)p;
+#endif
+}
+
+/* Credentials, capabilities and the last restrictions, in the order that
+   keeps the privileges each step needs until it has run. */
+static void drop_privileges(const struct rt_plan *p)
+{
+	for (int n = 0; n <= p->last_cap && n < 64; n++)
+		if (!((p->caps.bounding >> n) & 1) && prctl(PR_CAPBSET_DROP, n, 0, 0, 0) < 0 && errno != EINVAL)
+			child_fail(p, errno, "drop capability %s from the bounding set", rt_cap_name(n) ?: "?");
+	/* Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: do it
+	   while we still have it. */
+	if (!p->nnp)
+		load_seccomp(p);
+	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+		child_fail(p, errno, "keep capabilities");
+	if (!p->has_userns || p->n_groups)
+		if (setgroups(p->n_groups, p->groups) < 0)
+			child_fail(p, errno, "setgroups");
+	if (syscall(SYS_setresgid, p->gid, p->gid, p->gid) < 0)
+		child_fail(p, errno, "setgid %u", (unsigned)p->gid);
+	if (syscall(SYS_setresuid, p->uid, p->uid, p->uid) < 0)
+		child_fail(p, errno, "setuid %u", (unsigned)p->uid);
+	set_capabilities(p);
+	if (p->nnp) {
+		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+			child_fail(p, errno, "no_new_privs");
+		load_seccomp(p);
+	}
+}
+
+/* Moves fd above the descriptors the child rearranges. */
+static int lift(const struct rt_plan *p, int fd, const char *what)
+{
+	if (fd < 0)
+		return -1;
+	int nfd = fcntl(fd, F_DUPFD_CLOEXEC, 16);
+	if (nfd < 0)
+		child_fail(p, errno, "dup %s", what);
+	return nfd;
+}
+
+static void set_stdio(const struct rt_plan *p, const int src[3])
+{
+	int null = -1;
+	for (int i = 0; i < 3; i++) {
+		int fd = src[i];
+		if (fd < 0) {
+			if (null < 0 && (null = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0)
+				child_fail(p, errno, "open \"/dev/null\"");
+			fd = null;
+		}
+		if (dup2(fd, i) < 0)
+			child_fail(p, errno, "dup2 stdio");
+	}
+	if (null >= 0)
+		close(null);
+}
+
+static void keep_fd(const struct rt_plan *p, int fd)
+{
+	if (fd >= 0 && fcntl(fd, F_SETFD, 0) < 0)
+		child_fail(p, errno, "keep descriptor %d", fd);
+}
+
+/* PATH lookup as execvp does, but naming the program in the error. Only
+   used when the application is PID 1 itself (no `ember init`). */
+static void exec_app(const struct rt_plan *p)
+{
+	const char *prog = p->argv[0];
+	char buf[PATH_MAX];
+	int err = ENOENT;
+
+	if (strchr(prog, '/')) {
+		execve(prog, p->argv, p->envp);
+		child_fail(p, errno, "exec \"%s\"", prog);
+	}
+	const char *path = NULL;
+	for (size_t i = 0; p->envp[i]; i++)
+		if (!strncmp(p->envp[i], "PATH=", 5))
+			path = p->envp[i] + 5;
+	if (!path)
+		path = RUNTIME_DEFAULT_PATH + 5;
+	for (const char *d = path;; d++) {
+		size_t n = strcspn(d, ":");
+		if (snprintf(buf, sizeof(buf), "%.*s%s%s", (int)n, d, n ? "/" : "", prog) < (int)sizeof(buf)) {
+			execve(buf, p->argv, p->envp);
+			if (errno != ENOENT && errno != ENOTDIR)
+				err = errno;
+		}
+		d += n;
+		if (!*d)
+			break;
+	}
+	child_fail(p, err, "exec \"%s\"", prog);
+}
+
+__attribute__((noreturn)) static void child_main(struct rt_plan *p)
+{
+	const struct runtime_start *s = p->s;
+	char go;
+	sigset_t none;
+	struct sigaction dfl = { .sa_handler = SIG_DFL };
+
+	/* The daemon blocks and ignores signals the application must get. */
+	for (int sig = 1; sig < 65; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			(void)sigaction(sig, &dfl, NULL);
+	sigemptyset(&none);
+	(void)sigprocmask(SIG_SETMASK, &none, NULL);
+	/* The daemon dies: so does a child still being set up. */
+	(void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	if (read(p->sock, &go, 1) != 1)
+		_exit(127);
+
+	for (size_t i = 0; i < p->n_ns; i++)
+		if (setns(p->ns_fd[i], p->ns_type[i]) < 0)
+			child_fail(p, errno, "join namespace %zu", i);
+	if (p->unshare_cgroup && unshare(CLONE_NEWCGROUP) < 0)
+		child_fail(p, errno, "cgroup namespace");
+	if (p->clone_flags & CLONE_NEWNS) {
+		mount_rootfs(p);
+		open_binds(p);
+		enter_root(p);
+		do_mounts(p);
+		make_dev(p);
+	}
+	int tty = -1;
+	if (p->terminal)
+		tty = make_terminal(p);
+	if (p->clone_flags & CLONE_NEWNS) {
+		mask_paths(p);
+		if (json_is_true(json_object_get(json_object_get(p->spec, "root"), "readonly")) &&
+		    mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0)
+			child_fail(p, errno, "make the rootfs read-only");
+	}
+	if (s->user) {
+		/* Names come from the container's /etc: the parent reads them
+		   through /proc/<pid>/root now that it is in place. */
+		char ask = RT_MSG_USER;
+		struct rt_ids ids;
+		if (write(p->sock, &ask, 1) != 1 || read(p->sock, &ids, sizeof(ids)) != (ssize_t)sizeof(ids))
+			_exit(127);
+		p->uid = ids.uid;
+		p->gid = ids.gid;
+		p->n_groups = ids.n <= RUNTIME_GROUPS_MAX ? ids.n : RUNTIME_GROUPS_MAX;
+		memcpy(p->groups, ids.groups, sizeof(p->groups));
+	}
+	const char *hostname = json_string_value(json_object_get(p->spec, "hostname"));
+	if (hostname && (p->clone_flags & CLONE_NEWUTS) && sethostname(hostname, strlen(hostname)) < 0)
+		child_fail(p, errno, "sethostname \"%s\"", hostname);
+	set_sysctls(p);
+	json_t *oom = json_object_get(p->process, "oomScoreAdj");
+	if (oom) {
+		char v[24];
+		snprintf(v, sizeof(v), "%lld", (long long)json_integer_value(oom));
+		if (write_file("/proc/self/oom_score_adj", v) < 0)
+			child_fail(p, errno, "oom_score_adj");
+	}
+	enter_cwd(p);
+	for (size_t i = 0; i < p->n_rlimits; i++)
+		if (setrlimit(p->rlimits[i].resource, &p->rlimits[i].r) < 0)
+			child_fail(p, errno, "setrlimit %d", p->rlimits[i].resource);
+
+	/* Descriptors: the daemon's are close-on-exec (make sure of it), the
+	   ones init needs are lifted out of 0..2's way and kept. */
+	if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) < 0 && errno != ENOSYS && errno != EINVAL)
+		child_fail(p, errno, "close_range");
+	int sock = lift(p, p->sock, "the report socket");
+	int stdio[3];
+	for (int i = 0; i < 3; i++)
+		stdio[i] = tty >= 0 ? tty : lift(p, s->stdio[i], "stdio");
+	int exit_fd = lift(p, s->exit_fd, "the exit file");
+	int log_fd[2] = { lift(p, s->log_fd[0], "a log file"), lift(p, s->log_fd[1], "a log file") };
+	p->sock = sock;
+
+	drop_privileges(p);
+	set_stdio(p, stdio);
+
+	if (s->self_fd < 0) {
+		(void)prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+		exec_app(p);
+	}
+
+	/* ember init REPORT EXIT [LOG LOG MAX] -- ARGS */
+	char a_sock[16], a_exit[16], a_log0[16], a_log1[16], a_max[24];
+	const char *argv[16 + 4096];
+	size_t n = 0;
+	snprintf(a_sock, sizeof(a_sock), "%d", sock);
+	argv[n++] = "ember";
+	argv[n++] = "init";
+	argv[n++] = "--report-fd";
+	argv[n++] = a_sock;
+	keep_fd(p, sock);
+	if (exit_fd >= 0) {
+		snprintf(a_exit, sizeof(a_exit), "%d", exit_fd);
+		argv[n++] = "--exit-fd";
+		argv[n++] = a_exit;
+		keep_fd(p, exit_fd);
+	}
+	if (log_fd[0] >= 0 && log_fd[1] >= 0) {
+		snprintf(a_log0, sizeof(a_log0), "%d", log_fd[0]);
+		snprintf(a_log1, sizeof(a_log1), "%d", log_fd[1]);
+		snprintf(a_max, sizeof(a_max), "%lld", (long long)s->log_max);
+		argv[n++] = "--log-fd";
+		argv[n++] = a_log0;
+		argv[n++] = "--log-fd";
+		argv[n++] = a_log1;
+		argv[n++] = "--log-max";
+		argv[n++] = a_max;
+		keep_fd(p, log_fd[0]);
+		keep_fd(p, log_fd[1]);
+	}
+	argv[n++] = "--";
+	for (size_t i = 0; i < p->argc && n < ARRAY_SIZE(argv) - 1; i++)
+		argv[n++] = p->argv[i];
+	argv[n] = NULL;
+	/* The parent-death signal survives execve: init must outlive the daemon. */
+	(void)prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+	syscall(SYS_execveat, s->self_fd, "", argv, p->envp, AT_EMPTY_PATH);
+	child_fail(p, errno, "exec ember init");
+}
+
+/* ---- the parent ------------------------------------------------------------------------ */
+
+static const struct {
+	const char *type;
+	uint64_t flag;
+} ns_types[] = {
+	{ "pid", CLONE_NEWPID },   { "network", CLONE_NEWNET }, { "mount", CLONE_NEWNS },
+	{ "ipc", CLONE_NEWIPC },   { "uts", CLONE_NEWUTS },     { "user", CLONE_NEWUSER },
+	{ "cgroup", CLONE_NEWCGROUP },
+};
+
+static void plan_done(struct rt_plan *p)
+{
+	for (size_t i = 0; i < p->n_ns; i++)
+		close_keep_errno(p->ns_fd[i]);
+	p->n_ns = 0;
+	free((void *)p->argv);
+	free((void *)p->envp);
+	p->argv = p->envp = NULL;
+}
+
+static char *const *string_array(json_t *a, size_t *n)
+{
+	size_t len = json_array_size(a);
+	char **v = calloc(len + 1, sizeof(*v));
+	if (!v)
+		return NULL;
+	for (size_t i = 0; i < len; i++)
+		v[i] = (char *)json_string_value(json_array_get(a, i));
+	if (n)
+		*n = len;
+	return v;
+}
+
+static uint64_t cap_set(json_t *caps, const char *which)
+{
+	return runtime_cap_mask(json_object_get(caps, which));
+}
+
+static int plan_build(const struct runtime_start *s, struct rt_plan *p, struct ember_error *e)
+{
+	json_t *x;
+	size_t i;
+	struct statfs sf;
+
+	memset(p, 0, sizeof(*p));
+	p->s = s;
+	p->sock = -1;
+	p->spec = s->spec;
+	p->process = json_object_get(s->spec, "process");
+	p->lx = json_object_get(s->spec, "linux");
+	for (i = 0; i < RT_MAX_BINDS; i++)
+		p->bind_fd[i] = -1;
+	if (json_array_size(json_object_get(s->spec, "mounts")) > RT_MAX_BINDS)
+		return rt_bad(e, "spec: more than %d mounts", RT_MAX_BINDS);
+	json_array_foreach(json_object_get(p->lx, "namespaces"), i, x) {
+		const char *type = json_string_value(json_object_get(x, "type"));
+		const char *path = json_string_value(json_object_get(x, "path"));
+		size_t k = 0;
+		while (k < ARRAY_SIZE(ns_types) && strcmp(type, ns_types[k].type))
+			k++;
+		if (k == ARRAY_SIZE(ns_types))
+			return rt_unsupported(e, "spec: namespace \"%s\" is not supported", type);
+		if (ns_types[k].flag == CLONE_NEWUSER)
+			p->has_userns = 1;
+		if (path) {
+			if (p->n_ns == ARRAY_SIZE(p->ns_fd))
+				return rt_bad(e, "spec: too many namespaces");
+			int fd = open(path, O_RDONLY | O_CLOEXEC);
+			if (fd < 0)
+				return err_sys(e, errno, "namespace %s: \"%s\"", type, path);
+			p->ns_fd[p->n_ns] = fd;
+			p->ns_type[p->n_ns++] = (int)ns_types[k].flag;
+		} else if (ns_types[k].flag == CLONE_NEWCGROUP && s->cgroup_fd < 0) {
+			/* Only once the child is in its cgroup, or the namespace's
+			   root would be the daemon's cgroup. */
+			p->unshare_cgroup = 1;
+		} else {
+			p->clone_flags |= ns_types[k].flag;
+		}
+	}
+	if (!(p->clone_flags & CLONE_NEWNS))
+		return rt_unsupported(e, "spec: a container needs its own mount namespace");
+	if (p->has_userns)
+		return rt_unsupported(e, "user namespaces are not supported yet");
+	p->host_cgroup2 = statfs("/sys/fs/cgroup", &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC;
+
+	if (!(p->argv = string_array(json_object_get(p->process, "args"), &p->argc)) ||
+	    !(p->envp = string_array(json_object_get(p->process, "env"), NULL)))
+		return rt_oom(e);
+	json_t *user = json_object_get(p->process, "user");
+	p->uid = (uid_t)json_integer_value(json_object_get(user, "uid"));
+	p->gid = (gid_t)json_integer_value(json_object_get(user, "gid"));
+	json_array_foreach(json_object_get(user, "additionalGids"), i, x) {
+		if (p->n_groups == RUNTIME_GROUPS_MAX)
+			return rt_bad(e, "spec: process.user.additionalGids: more than %d", RUNTIME_GROUPS_MAX);
+		p->groups[p->n_groups++] = (gid_t)json_integer_value(x);
+	}
+	json_t *caps = json_object_get(p->process, "capabilities");
+	p->caps = (struct rt_caps){ cap_set(caps, "bounding"), cap_set(caps, "effective"), cap_set(caps, "permitted"),
+				    cap_set(caps, "inheritable"), cap_set(caps, "ambient") };
+	p->last_cap = RT_CAP_COUNT - 1;
+	char buf[16] = "";
+	int fd = open("/proc/sys/kernel/cap_last_cap", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		ssize_t n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n > 0 && atoi(buf) > 0)
+			p->last_cap = atoi(buf);
+	}
+	json_array_foreach(json_object_get(p->process, "rlimits"), i, x) {
+		if (p->n_rlimits == RT_MAX_RLIMITS)
+			break;
+		int res = rt_rlimit_lookup(json_string_value(json_object_get(x, "type")));
+		if (res < 0)
+			continue;
+		p->rlimits[p->n_rlimits].resource = res;
+		p->rlimits[p->n_rlimits].r.rlim_cur = (rlim_t)json_integer_value(json_object_get(x, "soft"));
+		p->rlimits[p->n_rlimits++].r.rlim_max = (rlim_t)json_integer_value(json_object_get(x, "hard"));
+	}
+	p->nnp = json_is_true(json_object_get(p->process, "noNewPrivileges"));
+	p->terminal = json_is_true(json_object_get(p->process, "terminal"));
+	return 0;
+}
+
+int runtime_pid_start_time(pid_t pid, uint64_t *out, struct ember_error *e)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return err_sys(e, errno, "%s", path);
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	int saved = errno;
+	close(fd);
+	if (n <= 0)
+		return err_sys(e, n < 0 ? saved : EIO, "read %s", path);
+	buf[n] = '\0';
+	/* comm may hold spaces and parentheses: fields count from the last ')'. */
+	char *q = strrchr(buf, ')');
+	if (!q)
+		return err_set(e, EIO, "%s: unexpected format", path);
+	q++;
+	for (int field = 2; field < 22; field++) {
+		q = strchr(q + 1, ' ');
+		if (!q)
+			return err_set(e, EIO, "%s: unexpected format", path);
+	}
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(q + 1, &end, 10);
+	if (errno || end == q + 1)
+		return err_set(e, EIO, "%s: unexpected format", path);
+	*out = v;
+	return 0;
+}
+
+static int recv_msg(int sock, char *buf, size_t size, int *fd)
+{
+	struct iovec iov = { buf, size - 1 };
+	union {
+		char b[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b, .msg_controllen = sizeof(u.b) };
+
+	ssize_t n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+	if (n < 0)
+		return -1;
+	buf[n] = '\0';
+	for (struct cmsghdr *h = CMSG_FIRSTHDR(&mh); h; h = CMSG_NXTHDR(&mh, h))
+		if (h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS) {
+			int got;
+			memcpy(&got, CMSG_DATA(h), sizeof(int));
+			if (*fd >= 0)
+				close(*fd);
+			*fd = got;
+		}
+	return (int)n;
+}
+
+static int answer_user(const struct runtime_start *s, pid_t pid, int sock, struct ember_error *e)
+{
+	char path[64];
+	struct rt_ids ids = { 0 };
+	uid_t uid;
+	gid_t gid;
+	size_t n = RUNTIME_GROUPS_MAX;
+
+	if (!s->user)
+		return err_set(e, EPROTO, "container setup: unexpected request");
+	snprintf(path, sizeof(path), "/proc/%d/root", (int)pid);
+	_cleanup_close_ int root = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (root < 0)
+		return err_sys(e, errno, "open the container's root");
+	if (runtime_user_resolve(root, s->user, &uid, &gid, ids.groups, &n, e) < 0)
+		return -e->code;
+	ids.uid = uid;
+	ids.gid = gid;
+	ids.n = (uint32_t)n;
+	if (write(sock, &ids, sizeof(ids)) != (ssize_t)sizeof(ids))
+		return err_sys(e, errno, "container setup: pass the user's ids");
+	return 0;
+}
+
+static void reap(int pidfd)
+{
+	siginfo_t si;
+	(void)syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+	while (waitid((idtype_t)P_PIDFD, (id_t)pidfd, &si, WEXITED) < 0 && errno == EINTR)
+		;
+}
+
+/* Why a child that closed its socket without a word is gone. */
+static int died(int pidfd, const struct runtime_start *s, struct ember_error *e)
+{
+	siginfo_t si = { 0 };
+	struct stat st;
+
+	if (waitid((idtype_t)P_PIDFD, (id_t)pidfd, &si, WEXITED | WNOHANG | WNOWAIT) < 0 || si.si_pid == 0)
+		return 0; /* running */
+	if (s->exit_fd >= 0 && fstat(s->exit_fd, &st) == 0 && st.st_size > 0)
+		return 0; /* init ran the application, which finished already */
+	if (s->self_fd < 0)
+		return 0; /* the application itself: it ran (exec closed the socket) */
+	if (si.si_code == CLD_EXITED)
+		return err_set(e, EIO, "container setup failed: exit status %d", si.si_status);
+	return err_set(e, EIO, "container setup failed: killed by signal %d", si.si_status);
+}
+
+int runtime_start(const struct runtime_start *s, struct runtime_started *out, struct ember_error *e)
+{
+	struct rt_plan p;
+	int sv[2] = { -1, -1 }, pidfd = -1, pty = -1;
+	char msg[1100];
+
+	out->pid = -1;
+	out->pidfd = out->pty_master = -1;
+	if (plan_build(s, &p, e) < 0) {
+		plan_done(&p);
+		return -e->code;
+	}
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		plan_done(&p);
+		return err_sys(e, errno, "socketpair");
+	}
+	p.sock = sv[1];
+	struct rt_clone_args ca = { .flags = p.clone_flags | CLONE_PIDFD, .pidfd = (uint64_t)(uintptr_t)&pidfd,
+				    .exit_signal = SIGCHLD };
+	if (s->cgroup_fd >= 0) {
+		ca.flags |= CLONE_INTO_CGROUP;
+		ca.cgroup = (uint64_t)s->cgroup_fd;
+	}
+	long pid = syscall(SYS_clone3, &ca, sizeof(ca));
+	if (pid == 0) {
+		close(sv[0]);
+		child_main(&p);
+	}
+	int saved = errno;
+	close(sv[1]);
+	plan_done(&p);
+	if (pid < 0) {
+		close(sv[0]);
+		return err_sys(e, saved, "clone3");
+	}
+
+	uint64_t start_time = 0;
+	int r = runtime_pid_start_time((pid_t)pid, &start_time, e);
+	if (r == 0 && s->before_setup)
+		r = s->before_setup((pid_t)pid, s->userdata, e);
+	if (r == 0 && write(sv[0], "g", 1) != 1)
+		r = err_sys(e, errno, "start the container's setup");
+	unsigned timeout = s->timeout_ms ? s->timeout_ms : RT_SETUP_TIMEOUT_MS;
+	while (r == 0) {
+		struct pollfd pf = { sv[0], POLLIN, 0 };
+		int n = poll(&pf, 1, (int)timeout);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			r = n < 0 ? err_sys(e, errno, "poll") : err_set(e, ETIMEDOUT, "container setup timed out");
+			break;
+		}
+		n = recv_msg(sv[0], msg, sizeof(msg), &pty);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			r = err_sys(e, errno, "read the container's setup");
+		} else if (n == 0) {
+			break;
+		} else if (msg[0] == RT_MSG_USER && n == 1) {
+			r = answer_user(s, (pid_t)pid, sv[0], e);
+		} else if (msg[0] != RT_MSG_TTY) {
+			r = err_set(e, EINVAL, "%s", msg);
+		}
+	}
+	close(sv[0]);
+	if (r == 0)
+		r = died(pidfd, s, e);
+	if (r < 0) {
+		reap(pidfd);
+		close(pidfd);
+		if (pty >= 0)
+			close(pty);
+		return r;
+	}
+	if (p.terminal && pty < 0) {
+		reap(pidfd);
+		close(pidfd);
+		return err_set(e, EIO, "the container sent no terminal");
+	}
+	out->pid = (pid_t)pid;
+	out->pidfd = pidfd;
+	out->start_time = start_time;
+	out->pty_master = pty;
+	return 0;
+}
+
+int runtime_log_first(int fd_a, int fd_b)
+{
+	struct stat a, b;
+
+	if (fstat(fd_a, &a) < 0 || fstat(fd_b, &b) < 0 || b.st_size == 0)
+		return 0;
+	if (a.st_size == 0)
+		return 1;
+	/* init writes into the current file only: it is the newer one. */
+	if (a.st_mtim.tv_sec != b.st_mtim.tv_sec)
+		return a.st_mtim.tv_sec < b.st_mtim.tv_sec ? 0 : 1;
+	return a.st_mtim.tv_nsec <= b.st_mtim.tv_nsec ? 0 : 1;
+}
