@@ -1,0 +1,259 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
+# Containers and tasks with real containers from the busybox image: ember
+# run, the spec's settings seen from inside, errors that name the step, and
+# nothing left behind (records, task state, snapshots, mounts, cgroups).
+
+bats_require_minimum_version 1.5.0
+load helpers
+load lib/image
+load lib/registry
+load lib/remote
+load lib/unpack
+
+setup() {
+	setup_dirs
+	require_unpack
+	[[ " $("$EMBER" version | sed -n 's/^features: //p') " == *" runtime "* ]] ||
+		skip "this ember runs no containers"
+}
+
+teardown() {
+	# Tasks keep running without a daemon: stop what this test started.
+	local p
+	for p in $(task_pids); do kill -9 "$p" 2>/dev/null || true; done
+	unmount_under "$T"
+	remote_teardown
+	unmount_under "$T"
+	cgroups_cleanup
+}
+
+# The PID 1 of every task this test's daemon recorded.
+task_pids() {
+	local f
+	for f in "$STATE"/tasks/*/*/task.json; do
+		[ -f "$f" ] || continue
+		"$PYTHON" -c 'import json,sys; j=json.load(open(sys.argv[1])); print(j["pid"]) if j["status"] != "stopped" else None' "$f"
+	done
+}
+
+cgroups_cleanup() {
+	local d
+	for d in /sys/fs/cgroup/*/ember/default /sys/fs/cgroup/ember/default; do
+		[ -d "$d" ] || continue
+		find "$d" -mindepth 1 -depth -type d -name "$CT_PREFIX*" -exec rmdir {} + 2>/dev/null || true
+	done
+}
+
+# A unique container id per test, so cgroups never clash between tests.
+CT_PREFIX=bt$$
+ct() {
+	echo "$CT_PREFIX$1"
+}
+
+# busybox pulled (and unpacked) into a fresh daemon; sets REF.
+bb_up() {
+	image_on image_busybox bb
+	daemon_up "$@"
+	run -0 e pull --plain-http "$REF"
+}
+
+# assert_gone ID: no record, no task, no task state, no snapshot, no cgroup.
+assert_gone() {
+	local id=$1
+	run -0 e containers ls -q
+	[[ "$output" != *"$id"* ]]
+	run -0 e tasks ls -q
+	[[ "$output" != *"$id"* ]]
+	[ ! -e "$STATE/tasks/default/$id" ]
+	run -0 e snapshots ls -q
+	[[ "$output" != *"$id"* ]]
+	! ls -d /sys/fs/cgroup/*/ember/default/"$id" /sys/fs/cgroup/ember/default/"$id" 2>/dev/null
+	! grep -q "$STATE/tasks" /proc/self/mountinfo
+}
+
+@test "run: --rm prints the command's output, exits with its status and leaves nothing" {
+	bb_up
+	local id; id=$(ct a)
+	run -0 e run --rm "$REF" "$id" echo hello from the image
+	[ "$output" = "hello from the image" ]
+	assert_gone "$id"
+	run -3 e run --rm "$REF" "$id" sh -c 'echo out; echo err >&2; exit 3'
+	[[ "$output" == *out* && "$output" == *err* ]]
+	assert_gone "$id"
+	# stdin is the client's.
+	run -0 bash -c "echo piped | $EMBER --address $SOCK run --rm $REF $id cat"
+	[ "$output" = piped ]
+	assert_gone "$id"
+}
+
+@test "run: the image's Cmd, env, working directory, user and hostname reach the process" {
+	bb_up
+	local id; id=$(ct b)
+	run -0 e run --rm --env FOO=bar --cwd /tmp --user 65534:65534 --hostname box "$REF" "$id" \
+		sh -c 'echo "$FOO $(pwd) $(id -u):$(id -g) $(hostname)"; echo "$PATH"'
+	[ "${lines[0]}" = "bar /tmp 65534:65534 box" ]
+	[ "${lines[1]}" = /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin ]
+	# A user name comes from the image's /etc/passwd.
+	run -0 e run --rm --user nobody "$REF" "$id" id
+	[ "$output" = "uid=65534(nobody) gid=65534(nobody) groups=65534(nobody)" ]
+	# The hostname defaults to the id; an env file adds variables.
+	printf 'A=1\n# comment\nB=two words\n' >"$T/env"
+	run -0 e run --rm --env-file "$T/env" "$REF" "$id" sh -c 'echo "$(hostname) $A $B"'
+	[ "$output" = "$id 1 two words" ]
+	assert_gone "$id"
+}
+
+@test "run: capabilities are Docker's by default, really dropped, and --privileged gets all" {
+	bb_up
+	local id; id=$(ct c)
+	run -0 e run --rm "$REF" "$id" grep Cap /proc/self/status
+	[[ "$output" == *"CapEff:	00000000a80425fb"* ]]
+	[[ "$output" == *"CapBnd:	00000000a80425fb"* ]]
+	run -0 e run --rm --cap-drop ALL "$REF" "$id" grep CapEff /proc/self/status
+	[ "$output" = "CapEff:	0000000000000000" ]
+	# Without CAP_CHOWN, chown fails even as root.
+	run -1 e run --rm --cap-drop CHOWN "$REF" "$id" sh -c 'touch /tmp/f && chown 1 /tmp/f'
+	run -0 e run --rm --cap-add NET_ADMIN "$REF" "$id" grep CapEff /proc/self/status
+	[ "$output" = "CapEff:	00000000a80435fb" ]
+	run -0 e run --rm --privileged "$REF" "$id" grep CapEff /proc/self/status
+	[[ "$output" == "CapEff:	000001ffffffffff" || "$output" == "CapEff:	000000ffffffffff" ]]
+	# no_new_privs unless privileged.
+	run -0 e run --rm "$REF" "$id" grep NoNewPrivs /proc/self/status
+	[ "$output" = "NoNewPrivs:	1" ]
+	assert_gone "$id"
+}
+
+@test "run: mounts, masked paths, a read-only rootfs and bind mounts (ro and rw)" {
+	bb_up
+	local id; id=$(ct d)
+	mkdir -p "$T/data"
+	echo host >"$T/data/file"
+	run -0 e run --rm --mount "type=bind,src=$T/data,dst=/data" "$REF" "$id" \
+		sh -c 'cat /data/file; echo written >/data/new'
+	[ "$output" = host ]
+	[ "$(cat "$T/data/new")" = written ]
+	run -1 e run --rm --mount "type=bind,src=$T/data,dst=/data,options=rbind:ro" "$REF" "$id" \
+		sh -c 'echo x >/data/other'
+	[[ "$output" == *"Read-only file system"* ]]
+	[ ! -e "$T/data/other" ]
+	run -1 e run --rm --read-only "$REF" "$id" touch /newfile
+	[[ "$output" == *"Read-only file system"* ]]
+	run -0 e run --rm --mount type=tmpfs,dst=/scratch "$REF" "$id" sh -c 'echo ok >/scratch/f && cat /scratch/f'
+	[ "$output" = ok ]
+	# /proc, /dev, /sys as a container expects; masked and read-only paths.
+	run -0 e run --rm "$REF" "$id" sh -c 'ls /dev; cat /proc/kcore | wc -c; grep -c " /sys .*ro," /proc/self/mountinfo'
+	for n in null zero full random urandom tty ptmx pts shm mqueue fd stdin stdout stderr; do
+		[[ " ${lines[*]} " == *" $n "* ]]
+	done
+	[ "${lines[-2]}" = 0 ]
+	[ "${lines[-1]}" = 1 ]
+	# pid 1 is the container's own, in its own pid namespace.
+	run -0 e run --rm "$REF" "$id" sh -c 'cat /proc/1/comm; ls /proc | grep -c "^[0-9]"'
+	[ "${lines[0]}" != systemd ]
+	[ "${lines[1]}" -le 3 ]
+	# The host's /etc stays unseen and untouched.
+	run -0 e run --rm "$REF" "$id" cat /etc/passwd
+	[ "${lines[0]}" = "root:x:0:0:root:/root:/bin/sh" ]
+	[ "${#lines[@]}" -eq 2 ]
+	assert_gone "$id"
+}
+
+@test "run: each failed step is one line naming it, and nothing is left behind" {
+	bb_up
+	local id; id=$(ct e)
+	run -1 e run --rm "$REF" "$id" /bin/nope
+	[ "$output" = 'ember: exec "/bin/nope": no such file or directory' ]
+	assert_gone "$id"
+	run -1 e run --rm "$REF" "$id" nope
+	[ "$output" = 'ember: exec "nope": no such file or directory' ]
+	assert_gone "$id"
+	run -1 e run --rm "$REF" "$id" /etc/passwd
+	[ "$output" = 'ember: exec "/etc/passwd": permission denied' ]
+	assert_gone "$id"
+	run -1 e run --rm --user nosuchuser "$REF" "$id" true
+	[[ "$output" == 'ember: user "nosuchuser": not found in /etc/passwd'* ]]
+	assert_gone "$id"
+	run -1 e run --rm --mount "type=bind,src=$T/missing,dst=/x" "$REF" "$id" true
+	[[ "$output" == "ember: bind mount \"/x\": source \"$T/missing\": no such file or directory" ]]
+	assert_gone "$id"
+	run -2 e run --rm --mount "type=bind,dst=/x" "$REF" "$id" true
+	run -1 e run --rm --mount "type=bind,src=/tmp,dst=relative" "$REF" "$id" true
+	[[ "$output" == *"dst"* ]]
+	assert_gone "$id"
+	run -1 e run --rm --cap-add NET_FOO "$REF" "$id" true
+	[ "$output" = 'ember: cap-add: unknown capability "NET_FOO"' ]
+	run -1 e run --rm "$REGISTRY_R_ADDR/test/nope:latest" "$id" true
+	[[ "$output" == *"not found"* ]]
+	assert_gone "$id"
+	run -1 e run --rm --restart sometimes "$REF" "$id" true
+	[[ "$output" == *'restart: "sometimes"'* ]]
+	echo '{"ociVersion": "1.0.2", "process": {"args": []}}' >"$T/spec.json"
+	run -1 e run --rm --spec "$T/spec.json" "$REF" "$id"
+	[ "$output" = 'ember: spec: process.args: must be a non-empty array of strings' ]
+	echo '{not json' >"$T/bad.json"
+	run -1 e run --rm --spec "$T/bad.json" "$REF" "$id"
+	[[ "$output" == "ember: spec $T/bad.json: "* ]]
+	assert_gone "$id"
+	# A duplicate id: the first container stays as it was.
+	run -0 e containers create "$REF" "$id" sleep 1
+	run -1 e containers create "$REF" "$id" true
+	[ "$output" = "ember: container $id already exists" ]
+	run -0 e containers info "$id"
+	[[ "$output" == *'"sleep"'* ]]
+	run -0 e containers rm "$id"
+	assert_gone "$id"
+}
+
+@test "containers: create, ls, info, label, rm; a container's snapshot is kept from GC and from rm" {
+	bb_up
+	local id; id=$(ct f)
+	run -0 e containers create --label team=edge "$REF" "$id" echo hi
+	run -0 e containers ls
+	[[ "$output" == *"$id"*"$REF"* ]]
+	run -0 e containers info --spec "$id"
+	[ "$(jget 'j["process"]["args"]' <<<"$output")" = "['echo', 'hi']" ]
+	[ "$(jget 'j["annotations"]["team"]' <<<"$output")" = edge ]
+	run -0 e containers label "$id" team= site=lab
+	[ "$output" = site=lab ]
+	# The snapshot is the container's: GC and snapshots rm leave it.
+	run -0 e snapshots ls -q
+	[[ "$output" == *"$id"* ]]
+	run -0 e content gc
+	run -0 e snapshots ls -q
+	[[ "$output" == *"$id"* ]]
+	# It runs, more than once (tasks start replaces a stopped task).
+	run -0 e tasks start "$id"
+	[ "$output" = hi ]
+	run -0 e tasks start "$id"
+	[ "$output" = hi ]
+	run -0 e tasks ls
+	[[ "$output" == *"$id"*stopped* ]]
+	run -0 e containers rm "$id"
+	assert_gone "$id"
+	# --spec FILE: a spec brought by the user.
+	e containers create "$REF" "$id" true
+	e containers info --spec "$id" | "$PYTHON" -c '
+import json, sys
+s = json.load(sys.stdin)
+s["process"]["args"] = ["sh", "-c", "echo from the spec $X"]
+s["process"]["env"].append("X=42")
+json.dump(s, open(sys.argv[1], "w"))' "$T/spec.json"
+	e containers rm "$id"
+	run -0 e run --rm --spec "$T/spec.json" "$REF" "$id"
+	[ "$output" = "from the spec 42" ]
+	assert_gone "$id"
+}
+
+@test "run --rootfs: a plain directory as the root file system" {
+	daemon_up
+	local id; id=$(ct g)
+	mkdir -p "$T/rootfs/bin"
+	cp /bin/busybox "$T/rootfs/bin/"
+	ln -s busybox "$T/rootfs/bin/sh"
+	run -0 e run --rm --rootfs "$T/rootfs" "$id" /bin/sh -c 'echo rootfs; exit 0'
+	[ "$output" = rootfs ]
+	run -1 e run --rm --rootfs relative "$id" /bin/sh
+	[[ "$output" == *"rootfs"*"absolute"* ]]
+	assert_gone "$id"
+}
