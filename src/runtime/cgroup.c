@@ -293,14 +293,15 @@ static int mountinfo_find(const char *mnt, const char *name, char *out, size_t s
 	return 0;
 }
 
-/* The root of the v1 hierarchy of name below mnt (mntfd): an fd, or
-   -ENOENT when there is none. */
-static int v1_root(int mntfd, const char *mnt, const char *name, struct ember_error *e)
+/* The root of the v1 hierarchy of name below mnt (mntfd) into *out (an
+   O_PATH fd), or -1 when there is none. */
+static int v1_root(int mntfd, const char *mnt, const char *name, int *out, struct ember_error *e)
 {
 	struct statfs sf;
 	char path[4096];
 
-	int fd = openat(mntfd, name, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	*out = -1;
+	_cleanup_close_ int fd = openat(mntfd, name, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0 && errno != ENOENT)
 		return err_sys(e, errno, "cgroup: open %s/%s", mnt, name);
 	if (fd < 0 && mountinfo_find(mnt, name, path, sizeof(path))) {
@@ -309,19 +310,14 @@ static int v1_root(int mntfd, const char *mnt, const char *name, struct ember_er
 			return err_sys(e, errno, "cgroup: open %s", path);
 	}
 	if (fd < 0)
-		return -ENOENT;
+		return 0;
 	/* A bare directory on the tmpfs is no hierarchy: cgroups made there
 	   would limit nothing. */
-	if (fstatfs(fd, &sf) < 0) {
-		int err = errno;
-		close(fd);
-		return err_sys(e, err, "cgroup: statfs %s/%s", mnt, name);
-	}
-	if ((uint32_t)sf.f_type != CGROUP_SUPER_MAGIC) {
-		close(fd);
-		return -ENOENT;
-	}
-	return fd;
+	if (fstatfs(fd, &sf) < 0)
+		return err_sys(e, errno, "cgroup: statfs %s/%s", mnt, name);
+	if ((uint32_t)sf.f_type == CGROUP_SUPER_MAGIC)
+		*out = TAKE_FD(fd);
+	return 0;
 }
 
 /* Copy a cpuset file of the parent into a new cpuset cgroup when it is
@@ -440,12 +436,11 @@ static int get_v1(struct runtime_cgroup *cg, int mntfd, const char *mnt, int cre
 	int r, found = 0;
 
 	for (int i = 0; i < CG_NCTRL; i++) {
-		if ((r = v1_root(mntfd, mnt, cg_names[i], e)) == -ENOENT)
-			continue;
-		if (r < 0)
+		if ((r = v1_root(mntfd, mnt, cg_names[i], &cg->d[i].root, e)) < 0)
 			return r;
-		cg->d[i].root = r;
-		if (fstat(r, &st[i]) < 0)
+		if (cg->d[i].root < 0)
+			continue;
+		if (fstat(cg->d[i].root, &st[i]) < 0)
 			return err_sys(e, errno, "cgroup: stat %s/%s", mnt, cg_names[i]);
 		for (int j = 0; j < i; j++)
 			if (cg->d[j].root >= 0 && cg->d[j].same_as < 0 && st[j].st_dev == st[i].st_dev)
