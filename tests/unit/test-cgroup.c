@@ -705,6 +705,56 @@ static void test_v1_errors(void **state)
 	assert_msg_contains(&e, "/cgroup.procs: \"2147483632\": ");
 }
 
+/* A hierarchy mounted under a name that is not the controller's is found
+   in /proc/self/mountinfo; controllers not mounted are skipped. The mount
+   is the machine's pids hierarchy again, so the cgroup also shows up (and
+   is cleaned up) in /sys/fs/cgroup/pids. */
+static void test_v1_mountinfo(void **state)
+{
+	struct t *t = *state;
+	struct ember_error e = { 0 };
+	char path[1200];
+	int v = 0;
+
+	SKIP_UNLESS_V1();
+	if (!exists(V1 "/pids/pids.max") && !exists(V1 "/pids/cgroup.procs"))
+		skip();
+	assert_int_equal(mount("none", t->mnt, "tmpfs", 0, "size=1m"), 0);
+	t->mounted = 1;
+	snprintf(path, sizeof(path), "%s/tasks-limit", t->mnt);
+	assert_int_equal(mkdir(path, 0755), 0);
+	assert_int_equal(mount("none", path, "cgroup", 0, "pids"), 0);
+	/* A bare directory named like a controller is no hierarchy. */
+	snprintf(path, sizeof(path), "%s/memory", t->mnt);
+	assert_int_equal(mkdir(path, 0755), 0);
+
+	assert_int_equal(runtime_cgroup_detect(t->mnt, &v, &e), 0);
+	assert_int_equal(v, RUNTIME_CGROUP_V1);
+	assert_int_equal(runtime_cgroup_create(t->mnt, t->rel, &t->cg, &e), 0);
+	assert_true(runtime_cgroup_has(t->cg, "pids"));
+	assert_false(runtime_cgroup_has(t->cg, "memory"));
+	assert_false(runtime_cgroup_has(t->cg, "cpu"));
+	assert_true(exists("%s/tasks-limit/%s", t->mnt, t->rel));
+	assert_true(exists(V1 "/pids/%s", t->rel));
+	assert_false(exists("%s/memory/%s", t->mnt, t->top));
+
+	set_ok(t->cg, "{\"pids\": {\"limit\": 5}}");
+	assert_file("5\n", V1 "/pids/%s/pids.max", t->rel);
+	set_err(t->cg, "{\"memory\": {\"limit\": 67108864}}", &e);
+	assert_int_equal(e.code, ENOENT);
+	assert_string_equal(e.message, "cgroup: memory.limit_in_bytes: \"67108864\": no memory hierarchy");
+	struct runtime_cgroup_stats st;
+	assert_int_equal(runtime_cgroup_stats(t->cg, &st, &e), 0);
+	assert_int_equal(st.memory_usage, -1);
+	assert_int_equal(st.pids_current, 0);
+	assert_int_equal(st.pids_limit, 5);
+	assert_int_equal(runtime_cgroup_freeze(t->cg, true, &e), -ENOTSUP);
+	assert_string_equal(e.message, "cgroup: freezer.state: no freezer hierarchy");
+
+	assert_int_equal(runtime_cgroup_remove(t->cg, &e), 0);
+	assert_false(exists(V1 "/pids/%s", t->rel));
+}
+
 /* ---- v2, for real on a cgroup2 mounted here ---- */
 
 static int mount_cgroup2(struct t *t)
@@ -1068,6 +1118,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_v1_kill_remove, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_v1_kill_signal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_v1_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_v1_mountinfo, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_v2_real, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_v2_clone_into, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_v2_set_fake, setup, teardown),
