@@ -98,7 +98,8 @@ static int cg_rel_check(const char *rel, struct ember_error *e)
 
 /* label: the file, or "freezer/cgroup.procs" where the file alone does
    not say which hierarchy. */
-static int cg_write(int dirfd, const char *label, const char *file, const char *value, struct ember_error *e)
+static int cg_write(int dirfd, const char *label, const char *file, const char *value,
+		    struct ember_error *e)
 {
 	size_t len = strlen(value);
 
@@ -349,7 +350,8 @@ static int walk(int root, const char *rel, int create, int cpuset, unsigned v2_w
 	if (!create) {
 		int fd = openat(root, rel, O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 		if (fd < 0)
-			return errno == ENOENT ? err_set_name(e, EMBER_ERROR_NOT_FOUND, ENOENT, "cgroup: %s: %s: not found", what, rel)
+			return errno == ENOENT ? err_set_name(e, EMBER_ERROR_NOT_FOUND, ENOENT,
+							      "cgroup: %s: %s: not found", what, rel)
 					       : err_sys(e, errno, "cgroup: %s: open %s", what, rel);
 		return fd;
 	}
@@ -362,10 +364,11 @@ static int walk(int root, const char *rel, int create, int cpuset, unsigned v2_w
 			return rt_bad(e, "cgroup: %s: component of %zu bytes in %s", what, n, rel);
 		memcpy(comp, p, n);
 		comp[n] = '\0';
+		int at = (int)(p - rel), upto = (int)(p + n - rel); /* rel[0 .. at) is cur */
 		p += n + (p[n] == '/');
 
 		if (v2_want) {
-			char avail[CG_VALUE_MAX], on[CG_VALUE_MAX], add[64] = "";
+			char avail[CG_VALUE_MAX], on[CG_VALUE_MAX], add[64] = "", label[320];
 			if ((r = cg_read(cur, "cgroup.controllers", avail, sizeof(avail), e)) < 0 ||
 			    (r = cg_read(cur, "cgroup.subtree_control", on, sizeof(on), e)) < 0)
 				return r;
@@ -373,15 +376,17 @@ static int walk(int root, const char *rel, int create, int cpuset, unsigned v2_w
 				if ((v2_want & (1u << i)) && has_word(avail, cg_v2_enable[i]) && !has_word(on, cg_v2_enable[i]))
 					snprintf(add + strlen(add), sizeof(add) - strlen(add), "%s+%s", *add ? " " : "",
 						 cg_v2_enable[i]);
-			if (*add && (r = cg_write(cur, "cgroup.subtree_control", "cgroup.subtree_control", add, e)) < 0)
+			/* Which ancestor: mnt's own file, or "ember/cgroup.subtree_control". */
+			snprintf(label, sizeof(label), "%.*scgroup.subtree_control", at, rel);
+			if (*add && (r = cg_write(cur, label, "cgroup.subtree_control", add, e)) < 0)
 				return r;
 		}
 		int made = mkdirat(cur, comp, 0755) == 0;
 		if (!made && errno != EEXIST)
-			return err_sys(e, errno, "cgroup: %s: mkdir %.*s", what, (int)(p - rel), rel);
+			return err_sys(e, errno, "cgroup: %s: mkdir %.*s", what, upto, rel);
 		int next = openat(cur, comp, O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 		if (next < 0)
-			return err_sys(e, errno, "cgroup: %s: open %.*s", what, (int)(p - rel), rel);
+			return err_sys(e, errno, "cgroup: %s: open %.*s", what, upto, rel);
 		if (made && cpuset && ((r = cpuset_inherit(cur, next, "cpuset.cpus", e)) < 0 ||
 				       (r = cpuset_inherit(cur, next, "cpuset.mems", e)) < 0)) {
 			close(next);
@@ -419,7 +424,8 @@ static int get_v2(struct runtime_cgroup *cg, int mntfd, int create, struct ember
 	cg->d[0].root = fcntl(mntfd, F_DUPFD_CLOEXEC, 3);
 	if (cg->d[0].root < 0)
 		return err_sys(e, errno, "cgroup: dup");
-	if ((r = walk(mntfd, cg->rel, create, 0, create ? (1u << ARRAY_SIZE(cg_v2_enable)) - 1 : 0, "cgroup2", e)) < 0)
+	unsigned want = create ? (1u << ARRAY_SIZE(cg_v2_enable)) - 1 : 0;
+	if ((r = walk(mntfd, cg->rel, create, 0, want, "cgroup2", e)) < 0)
 		return r;
 	cg->d[0].fd = r;
 	if ((r = cg_read(cg->d[0].fd, "cgroup.controllers", avail, sizeof(avail), e)) < 0)
@@ -476,8 +482,8 @@ static int get_v1(struct runtime_cgroup *cg, int mntfd, const char *mnt, int cre
 	return 0;
 }
 
-int runtime_cgroup_get(const char *mnt, const char *rel, int version, int flags, struct runtime_cgroup **out,
-		       struct ember_error *e)
+int runtime_cgroup_get(const char *mnt, const char *rel, int version, int flags,
+		       struct runtime_cgroup **out, struct ember_error *e)
 {
 	int r;
 
@@ -496,18 +502,21 @@ int runtime_cgroup_get(const char *mnt, const char *rel, int version, int flags,
 	for (int i = 0; i < CG_NCTRL; i++)
 		cg->d[i] = (struct cg_dir){ .root = -1, .fd = -1, .same_as = -1 };
 	int create = flags & RUNTIME_CGROUP_CREATE;
-	if ((r = version == RUNTIME_CGROUP_V2 ? get_v2(cg, mntfd, create, e) : get_v1(cg, mntfd, mnt, create, e)) < 0)
+	r = version == RUNTIME_CGROUP_V2 ? get_v2(cg, mntfd, create, e) : get_v1(cg, mntfd, mnt, create, e);
+	if (r < 0)
 		return r;
 	*out = TAKE_PTR(cg);
 	return 0;
 }
 
-int runtime_cgroup_create(const char *mnt, const char *rel, struct runtime_cgroup **out, struct ember_error *e)
+int runtime_cgroup_create(const char *mnt, const char *rel, struct runtime_cgroup **out,
+			  struct ember_error *e)
 {
 	return runtime_cgroup_get(mnt, rel, 0, RUNTIME_CGROUP_CREATE, out, e);
 }
 
-int runtime_cgroup_open(const char *mnt, const char *rel, struct runtime_cgroup **out, struct ember_error *e)
+int runtime_cgroup_open(const char *mnt, const char *rel, struct runtime_cgroup **out,
+			struct ember_error *e)
 {
 	return runtime_cgroup_get(mnt, rel, 0, 0, out, e);
 }
@@ -576,7 +585,8 @@ static int known_keys(json_t *o, const char *path, const char *const *keys, size
 }
 
 /* A file of controller i, which must be there. */
-static int set_file(struct runtime_cgroup *cg, int i, const char *file, const char *value, struct ember_error *e)
+static int set_file(struct runtime_cgroup *cg, int i, const char *file, const char *value,
+		    struct ember_error *e)
 {
 	int dir = dir_of(cg, i);
 
@@ -605,13 +615,29 @@ static void fmt_i64(char buf[24], int64_t v, int v2)
 		snprintf(buf, 24, "%" PRId64, v);
 }
 
+/* A number into a file of controller i; -1 is "max" on v2. */
+static int set_num(struct runtime_cgroup *cg, int i, const char *file, int64_t v, struct ember_error *e)
+{
+	char a[24];
+
+	fmt_i64(a, v, cg->version == RUNTIME_CGROUP_V2);
+	return set_file(cg, i, file, a, e);
+}
+
+static int set_num_opt(struct runtime_cgroup *cg, int i, const char *file, int64_t v, struct ember_error *e)
+{
+	char a[24];
+
+	fmt_i64(a, v, cg->version == RUNTIME_CGROUP_V2);
+	return set_file_opt(cg, i, file, a, e);
+}
+
 static int set_memory(struct runtime_cgroup *cg, json_t *m, struct ember_error *e)
 {
 	static const char *const keys[] = { "limit", "reservation", "swap", "kernel", "kernelTCP", "swappiness",
 					    "disableOOMKiller" };
 	int v2 = cg->version == RUNTIME_CGROUP_V2;
 	int64_t limit = 0, swap = 0, resv = 0, swappiness = 0;
-	char a[24], b[24];
 	int r, has_limit, has_swap, has_resv, has_swappiness;
 
 	if ((r = known_keys(m, "memory", keys, ARRAY_SIZE(keys), e)) < 0 ||
@@ -627,7 +653,7 @@ static int set_memory(struct runtime_cgroup *cg, json_t *m, struct ember_error *
 		return rt_bad(e, "cgroup: linux.resources.memory: limits are bytes or -1");
 
 	if (v2) {
-		if (has_limit && (r = set_file(cg, CG_MEMORY, "memory.max", (fmt_i64(a, limit, 1), a), e)) < 0)
+		if (has_limit && (r = set_num(cg, CG_MEMORY, "memory.max", limit, e)) < 0)
 			return r;
 		if (has_swap && swap != 0) {
 			/* memory.swap.max is swap alone; the spec's swap is memory + swap. */
@@ -639,10 +665,10 @@ static int set_memory(struct runtime_cgroup *cg, json_t *m, struct ember_error *
 					return rt_bad(e, "cgroup: linux.resources.memory.swap: below the memory limit");
 				s = swap - limit;
 			}
-			if ((r = set_file_opt(cg, CG_MEMORY, "memory.swap.max", (fmt_i64(a, s, 1), a), e)) < 0)
+			if ((r = set_num_opt(cg, CG_MEMORY, "memory.swap.max", s, e)) < 0)
 				return r;
 		}
-		if (has_resv && (r = set_file(cg, CG_MEMORY, "memory.low", (fmt_i64(a, resv, 1), a), e)) < 0)
+		if (has_resv && (r = set_num(cg, CG_MEMORY, "memory.low", resv, e)) < 0)
 			return r;
 		/* swappiness and the OOM killer switch have no v2 file; crun
 		   ignores them too. */
@@ -660,23 +686,22 @@ static int set_memory(struct runtime_cgroup *cg, json_t *m, struct ember_error *
 		    (r = cg_read_value(cg->d[CG_MEMORY].fd, "memory.memsw.limit_in_bytes", 0, &cur, e)) < 0)
 			return r;
 		int memsw_first = swap == -1 || (uint64_t)swap >= (uint64_t)cur;
-		fmt_i64(b, swap, 0);
-		if (memsw_first && (r = set_file_opt(cg, CG_MEMORY, "memory.memsw.limit_in_bytes", b, e)) < 0)
+		if (memsw_first && (r = set_num_opt(cg, CG_MEMORY, "memory.memsw.limit_in_bytes", swap, e)) < 0)
 			return r;
-		if (has_limit && (r = set_file(cg, CG_MEMORY, "memory.limit_in_bytes", (fmt_i64(a, limit, 0), a), e)) < 0)
+		if (has_limit && (r = set_num(cg, CG_MEMORY, "memory.limit_in_bytes", limit, e)) < 0)
 			return r;
-		if (!memsw_first && (r = set_file_opt(cg, CG_MEMORY, "memory.memsw.limit_in_bytes", b, e)) < 0)
+		if (!memsw_first && (r = set_num_opt(cg, CG_MEMORY, "memory.memsw.limit_in_bytes", swap, e)) < 0)
 			return r;
 	} else if (has_limit &&
-		   (r = set_file(cg, CG_MEMORY, "memory.limit_in_bytes", (fmt_i64(a, limit, 0), a), e)) < 0) {
+		   (r = set_num(cg, CG_MEMORY, "memory.limit_in_bytes", limit, e)) < 0) {
 		return r;
 	}
-	if (has_resv && (r = set_file(cg, CG_MEMORY, "memory.soft_limit_in_bytes", (fmt_i64(a, resv, 0), a), e)) < 0)
+	if (has_resv && (r = set_num(cg, CG_MEMORY, "memory.soft_limit_in_bytes", resv, e)) < 0)
 		return r;
 	if (has_swappiness) {
 		if (swappiness < 0 || swappiness > 100)
 			return rt_bad(e, "cgroup: linux.resources.memory.swappiness: must be 0 .. 100");
-		if ((r = set_file(cg, CG_MEMORY, "memory.swappiness", (fmt_i64(a, swappiness, 0), a), e)) < 0)
+		if ((r = set_num(cg, CG_MEMORY, "memory.swappiness", swappiness, e)) < 0)
 			return r;
 	}
 	if (dis && (r = set_file(cg, CG_MEMORY, "memory.oom_control", json_is_true(dis) ? "1" : "0", e)) < 0)
@@ -690,7 +715,7 @@ static int set_cpu(struct runtime_cgroup *cg, json_t *c, struct ember_error *e)
 					    "cpus", "mems" };
 	int v2 = cg->version == RUNTIME_CGROUP_V2;
 	int64_t shares = 0, quota = 0, period = 0, rt_runtime = 0, rt_period = 0;
-	char a[24], b[64];
+	char b[64];
 	int r, has_shares, has_quota, has_period, has_rt_runtime, has_rt_period;
 
 	if ((r = known_keys(c, "cpu", keys, ARRAY_SIZE(keys), e)) < 0 ||
@@ -709,8 +734,7 @@ static int set_cpu(struct runtime_cgroup *cg, json_t *c, struct ember_error *e)
 	if (v2) {
 		if (has_shares) {
 			uint64_t s = shares < 2 ? 2 : shares > 262144 ? 262144 : (uint64_t)shares;
-			fmt_i64(a, (int64_t)(1 + ((s - 2) * 9999) / 262142), 0);
-			if ((r = set_file(cg, CG_CPU, "cpu.weight", a, e)) < 0)
+			if ((r = set_num(cg, CG_CPU, "cpu.weight", (int64_t)(1 + ((s - 2) * 9999) / 262142), e)) < 0)
 				return r;
 		}
 		if (has_quota || has_period) {
@@ -726,16 +750,16 @@ static int set_cpu(struct runtime_cgroup *cg, json_t *c, struct ember_error *e)
 		if (has_rt_runtime || has_rt_period)
 			return rt_unsupported(e, "cgroup: linux.resources.cpu.realtimeRuntime: not on cgroup v2");
 	} else {
-		if (has_shares && (r = set_file(cg, CG_CPU, "cpu.shares", (fmt_i64(a, shares, 0), a), e)) < 0)
+		if (has_shares && (r = set_num(cg, CG_CPU, "cpu.shares", shares, e)) < 0)
 			return r;
 		/* The period first: a quota is checked against it. */
-		if (has_period && (r = set_file(cg, CG_CPU, "cpu.cfs_period_us", (fmt_i64(a, period, 0), a), e)) < 0)
+		if (has_period && (r = set_num(cg, CG_CPU, "cpu.cfs_period_us", period, e)) < 0)
 			return r;
-		if (has_quota && (r = set_file(cg, CG_CPU, "cpu.cfs_quota_us", (fmt_i64(a, quota < 0 ? -1 : quota, 0), a), e)) < 0)
+		if (has_quota && (r = set_num(cg, CG_CPU, "cpu.cfs_quota_us", quota < 0 ? -1 : quota, e)) < 0)
 			return r;
-		if (has_rt_period && (r = set_file(cg, CG_CPU, "cpu.rt_period_us", (fmt_i64(a, rt_period, 0), a), e)) < 0)
+		if (has_rt_period && (r = set_num(cg, CG_CPU, "cpu.rt_period_us", rt_period, e)) < 0)
 			return r;
-		if (has_rt_runtime && (r = set_file(cg, CG_CPU, "cpu.rt_runtime_us", (fmt_i64(a, rt_runtime, 0), a), e)) < 0)
+		if (has_rt_runtime && (r = set_num(cg, CG_CPU, "cpu.rt_runtime_us", rt_runtime, e)) < 0)
 			return r;
 	}
 
@@ -756,16 +780,14 @@ static int set_pids(struct runtime_cgroup *cg, json_t *p, struct ember_error *e)
 {
 	static const char *const keys[] = { "limit" };
 	int64_t limit = 0;
-	char a[24];
 	int r;
 
-	if ((r = known_keys(p, "pids", keys, ARRAY_SIZE(keys), e)) < 0 || (r = get_int(p, "pids", "limit", &limit, e)) <= 0)
+	if ((r = known_keys(p, "pids", keys, ARRAY_SIZE(keys), e)) < 0 ||
+	    (r = get_int(p, "pids", "limit", &limit, e)) <= 0)
 		return r;
 	if (limit <= 0)
-		strcpy(a, "max");
-	else
-		fmt_i64(a, limit, 0);
-	return set_file(cg, CG_PIDS, "pids.max", a, e);
+		return set_file(cg, CG_PIDS, "pids.max", "max", e);
+	return set_num(cg, CG_PIDS, "pids.max", limit, e);
 }
 
 int runtime_cgroup_set(struct runtime_cgroup *cg, json_t *resources, struct ember_error *e)
@@ -798,7 +820,8 @@ int runtime_cgroup_enter(struct runtime_cgroup *cg, pid_t pid, struct ember_erro
 	for (int i = 0; i < CG_NCTRL; i++) {
 		if (cg->d[i].fd < 0 || cg->d[i].same_as >= 0)
 			continue;
-		snprintf(label, sizeof(label), "%s/cgroup.procs", cg->version == RUNTIME_CGROUP_V2 ? "cgroup2" : cg_names[i]);
+		snprintf(label, sizeof(label), "%s/cgroup.procs",
+			 cg->version == RUNTIME_CGROUP_V2 ? "cgroup2" : cg_names[i]);
 		if ((r = cg_write(cg->d[i].fd, label, "cgroup.procs", value, e)) < 0)
 			return r;
 	}
@@ -853,7 +876,8 @@ int runtime_cgroup_pids(struct runtime_cgroup *cg, pid_t **pids, size_t *n, stru
 		char *eol = strchrnul(p, '\n');
 		uint64_t v;
 		if (parse_u64(p, eol, &v) < 0 || v == 0 || v > INT32_MAX)
-			return err_set(e, EINVAL, "cgroup: cgroup.procs: not a pid: \"%.*s\"", (int)(eol - p > 20 ? 20 : eol - p), p);
+			return err_set(e, EINVAL, "cgroup: cgroup.procs: not a pid: \"%.*s\"",
+				       (int)(eol - p > 20 ? 20 : eol - p), p);
 		if (count == cap) {
 			cap = cap ? cap * 2 : 16;
 			pid_t *nl = realloc(list, cap * sizeof(*nl));
