@@ -644,6 +644,19 @@ static void test_v1_kill_signal(void **state)
 	assert_int_equal(runtime_cgroup_create(V1, t->rel, &t->cg, &e), 0);
 	int k = spawn(t, KID_WAIT);
 	assert_int_equal(runtime_cgroup_enter(t->cg, t->kids[k], &e), 0);
+
+	/* A process that stays: removal retries for a bounded time, then says why. */
+	struct timespec a, b;
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	assert_int_equal(runtime_cgroup_remove(t->cg, &e), -EBUSY);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	long ms = (b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000;
+	assert_true(ms >= RUNTIME_CGROUP_WAIT_MS && ms < RUNTIME_CGROUP_WAIT_MS + 2000);
+	char want[300];
+	snprintf(want, sizeof(want), "cgroup: memory: rmdir %s: %s", t->rel, strerror(EBUSY));
+	assert_string_equal(e.message, want);
+	assert_true(exists(V1 "/memory/%s", t->rel));
+
 	assert_int_equal(runtime_cgroup_kill(t->cg, SIGTERM, &e), 0);
 	int status = reap(t, k);
 	assert_true(WIFSIGNALED(status));
