@@ -275,4 +275,127 @@ int runtime_log_first(int fd_a, int fd_b);
 /* /proc/<pid>/stat's starttime: with the pid, a process's identity. */
 int runtime_pid_start_time(pid_t pid, uint64_t *out, struct ember_error *e);
 
+/*
+ * ---- cgroups (CONFIG_CGROUPS) ----
+ *
+ * v1 and v2, told apart at run time by the file system at mnt (normally
+ * "/sys/fs/cgroup"): cgroup2 is v2; anything else (a tmpfs of v1
+ * hierarchies, also the v1/v2 hybrid whose cgroup2 tree at mnt/unified
+ * carries no controllers) is v1. rel is a relative path below each
+ * hierarchy's root ("ember/default/web"): no "..", "." or empty parts.
+ *
+ * v1 uses the hierarchies of memory, cpu, cpuacct, pids, freezer and
+ * cpuset, each found by probing mnt/<name> (a cgroup file system; "cpu" is
+ * usually a symlink to "cpu,cpuacct") or else in /proc/self/mountinfo (a
+ * cgroup mount directly below mnt carrying the controller). A missing one
+ * is skipped: runtime_cgroup_has() says which are there; limits for a
+ * missing one fail naming the file. A cpuset cgroup made here gets its
+ * parent's cpus and mems, or no task could enter it.
+ *
+ * Errors name the file and, for writes, the value, e.g.
+ *
+ *     cgroup: memory.max: "12": Invalid argument
+ *     cgroup: freezer/cgroup.procs: "4242": No such process
+ */
+struct runtime_cgroup;
+enum { RUNTIME_CGROUP_V1 = 1, RUNTIME_CGROUP_V2 = 2 };
+
+/* *version: RUNTIME_CGROUP_V1 or _V2 for the file system at mnt. */
+int runtime_cgroup_detect(const char *mnt, int *version, struct ember_error *e);
+
+/* Create (mkdir -p; existing is fine) the cgroup rel. v2: one directory;
+   each ancestor from mnt down gets +memory +cpu +pids in its
+   cgroup.subtree_control, those of them its cgroup.controllers lists and
+   that are not enabled yet. */
+int runtime_cgroup_create(const char *mnt, const char *rel, struct runtime_cgroup **out,
+			  struct ember_error *e);
+/* A create that fails leaves the directories it made: runtime_cgroup_open()
+   and runtime_cgroup_remove() clean up. */
+/* The same cgroup, existing (re-adoption after a daemon restart); ENOENT
+   (io.ember.NotFound) when gone from every hierarchy. */
+int runtime_cgroup_open(const char *mnt, const char *rel, struct runtime_cgroup **out,
+			struct ember_error *e);
+
+/* As create (flags RUNTIME_CGROUP_CREATE) or open, for a version already
+   detected (0: detect): the daemon detects once; tests run the v2 logic
+   on a directory of regular files. */
+#define RUNTIME_CGROUP_CREATE 1
+int runtime_cgroup_get(const char *mnt, const char *rel, int version, int flags,
+		       struct runtime_cgroup **out, struct ember_error *e);
+
+int runtime_cgroup_version(const struct runtime_cgroup *cg);
+/* Whether controller ("memory", "cpu", "cpuacct", "pids", "freezer",
+   "cpuset") is there: v1 its hierarchy was found, v2 the cgroup's
+   cgroup.controllers lists it ("freezer": v2 always, it is core). */
+bool runtime_cgroup_has(const struct runtime_cgroup *cg, const char *controller);
+
+/*
+ * Apply an OCI linux.resources object. memory: limit, swap (memory+swap,
+ * as the spec says), reservation, swappiness (v1 only; ignored on v2),
+ * disableOOMKiller (v1 only), kernel and kernelTCP (deprecated, ignored);
+ * cpu: shares, quota, period, realtimeRuntime, realtimePeriod (v1 only),
+ * cpus, mems; pids: limit (<= 0: unlimited). devices are not cgroup files
+ * here: the executor applies them. Anything else is an error (ENOTSUP),
+ * as is a value of the wrong type (EINVAL), naming its JSON path.
+ *
+ * v1 files: memory.limit_in_bytes, memory.memsw.limit_in_bytes (skipped
+ * when absent: no swap accounting), memory.soft_limit_in_bytes,
+ * memory.swappiness, memory.oom_control, cpu.shares, cpu.cfs_period_us,
+ * cpu.cfs_quota_us, cpu.rt_runtime_us, cpu.rt_period_us, cpuset.cpus,
+ * cpuset.mems, pids.max. v2: memory.max, memory.swap.max (swap - limit;
+ * skipped when absent), memory.low, cpu.weight (1 + ((shares - 2) * 9999)
+ * / 262142, shares clamped to 2 .. 262144, as runc and crun do), cpu.max
+ * ("quota period", "max" for no quota), cpuset.cpus, cpuset.mems,
+ * pids.max. -1 is "max" (v2) or "-1" (v1).
+ */
+int runtime_cgroup_set(struct runtime_cgroup *cg, json_t *resources, struct ember_error *e);
+
+/* Move pid into the cgroup (every hierarchy). */
+int runtime_cgroup_enter(struct runtime_cgroup *cg, pid_t pid, struct ember_error *e);
+
+/* v2: an O_PATH|O_DIRECTORY fd of the cgroup for clone3's
+   CLONE_INTO_CGROUP; -1 on v1. Owned by cg. */
+int runtime_cgroup_fd(const struct runtime_cgroup *cg);
+
+/* Freeze or thaw, and wait (at most RUNTIME_CGROUP_WAIT_MS; then
+   ETIMEDOUT) until the kernel says it is done: v1 freezer.state
+   FROZEN/THAWED, v2 cgroup.freeze and "frozen 1"/"frozen 0" in
+   cgroup.events. v1 without a freezer hierarchy: ENOTSUP. */
+#define RUNTIME_CGROUP_WAIT_MS 5000
+int runtime_cgroup_freeze(struct runtime_cgroup *cg, bool frozen, struct ember_error *e);
+
+struct runtime_cgroup_stats {
+	int64_t memory_usage, memory_max_usage, memory_limit; /* bytes, -1 unknown/unlimited */
+	uint64_t cpu_usage_ns, cpu_user_ns, cpu_system_ns;
+	int64_t pids_current, pids_limit; /* -1 unknown/unlimited */
+	uint64_t oom_kills; /* v1: memory.oom_control "oom_kill N" (kernel >= 4.13);
+			       v2: memory.events oom_kill */
+	bool frozen;
+};
+/* What the cgroup's files say; what a missing controller or file would
+   tell stays unknown (-1, or 0 for the counters). v1 memory limits of
+   2^62 and more are the kernel's "unlimited" (PAGE_COUNTER_MAX). */
+int runtime_cgroup_stats(struct runtime_cgroup *cg, struct runtime_cgroup_stats *st,
+			 struct ember_error *e);
+
+/* Every pid in the cgroup (cgroup.procs of the first hierarchy on v1),
+   malloc'd (NULL when none). */
+int runtime_cgroup_pids(struct runtime_cgroup *cg, pid_t **pids, size_t *n, struct ember_error *e);
+
+/* Send sig to every process of the cgroup. v2 SIGKILL: cgroup.kill when
+   there. Otherwise over cgroup.procs, again while new processes show up;
+   for SIGKILL on v1 with a freezer, frozen first (so none forks or exits
+   and has its pid reused meanwhile) and thawed after so the frozen die;
+   on v2 thawed after. Processes gone meanwhile are not an error. */
+int runtime_cgroup_kill(struct runtime_cgroup *cg, int sig, struct ember_error *e);
+
+/* rmdir in every hierarchy, retrying on EBUSY for at most
+   RUNTIME_CGROUP_WAIT_MS while the last processes exit; gone is fine.
+   Then the parents that are now empty, up to but not including rel's
+   first component ("ember" of "ember/default/web" stays). */
+int runtime_cgroup_remove(struct runtime_cgroup *cg, struct ember_error *e);
+
+/* Returns NULL; does not remove the cgroup. */
+struct runtime_cgroup *runtime_cgroup_free(struct runtime_cgroup *cg);
+
 #endif
