@@ -381,6 +381,21 @@ void svc_snapshots_remove(struct api_call *call, json_t *params, void *ctx)
 	struct snapshotter *sn = begin(call, params, table, &p, ctx);
 	if (!sn)
 		return;
+#ifdef CONFIG_RUNTIME
+	/* A container's rootfs goes with the container. */
+	json_t *c;
+	if (meta_object_get(&((struct daemon *)ctx)->meta, p.namespace, "containers", "container", p.key, &c, &e) == 0) {
+		int used = !strcmp(json_string_value(json_object_get(c, "snapshot_key")) ?: "", p.key) &&
+			   !strcmp(json_string_value(json_object_get(c, "snapshotter")) ?: "", snapshot_name(sn));
+		json_decref(c);
+		if (used) {
+			api_error(call, EMBER_ERROR_FAILED_PRECONDITION, NULL,
+				  "snapshot %s is container %s's rootfs: remove the container (ember containers rm %s)",
+				  p.key, p.key, p.key);
+			return;
+		}
+	}
+#endif
 	int r = snapshot_remove(sn, p.namespace, p.key, &e);
 	if (r == 0)
 		events_publish(ctx, p.namespace, "/snapshot/remove",

@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <net/if.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -230,6 +231,24 @@ static int target_safe(const char *path)
 	(void)path;
 	return 0;
 #endif
+}
+
+/* A new network namespace has only lo, and down. */
+static void loopback_up(const struct rt_plan *p)
+{
+	struct ifreq ifr;
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		child_fail(p, errno, "bring up lo: socket");
+	memset(&ifr, 0, sizeof(ifr));
+	memcpy(ifr.ifr_name, "lo", 3);
+	if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
+		child_fail(p, errno, "bring up lo");
+	ifr.ifr_flags |= IFF_UP;
+	if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
+		child_fail(p, errno, "bring up lo");
+	close(fd);
 }
 
 static void mount_rootfs(const struct rt_plan *p)
@@ -645,6 +664,8 @@ __attribute__((noreturn)) static void child_main(struct rt_plan *p)
 			child_fail(p, errno, "join namespace %zu", i);
 	if (p->unshare_cgroup && unshare(CLONE_NEWCGROUP) < 0)
 		child_fail(p, errno, "cgroup namespace");
+	if (p->clone_flags & CLONE_NEWNET)
+		loopback_up(p);
 	if (p->clone_flags & CLONE_NEWNS) {
 		mount_rootfs(p);
 		open_binds(p);
@@ -849,6 +870,24 @@ static int plan_build(const struct runtime_start *s, struct rt_plan *p, struct e
 	json_t *caps = json_object_get(p->process, "capabilities");
 	p->caps = (struct rt_caps){ cap_set(caps, "bounding"), cap_set(caps, "effective"), cap_set(caps, "permitted"),
 				    cap_set(caps, "inheritable"), cap_set(caps, "ambient") };
+	/* A container gets no capability the daemon lacks (where root runs
+	   with a reduced set, --privileged means "all we have", as in
+	   containerd). */
+	struct {
+		uint32_t version;
+		int pid;
+	} hdr = { 0x20080522, 0 };
+	struct {
+		uint32_t effective, permitted, inheritable;
+	} cur[2];
+	if (syscall(SYS_capget, &hdr, cur) == 0) {
+		uint64_t have = cur[0].permitted | ((uint64_t)cur[1].permitted << 32);
+		p->caps.bounding &= have;
+		p->caps.effective &= have;
+		p->caps.permitted &= have;
+		p->caps.inheritable &= have;
+		p->caps.ambient &= have;
+	}
 	p->last_cap = RT_CAP_COUNT - 1;
 	char buf[16] = "";
 	int fd = open("/proc/sys/kernel/cap_last_cap", O_RDONLY | O_CLOEXEC);
