@@ -466,6 +466,7 @@ static int task_launch(struct task *t, int stdio[3], int *pty, struct ember_erro
 	t->is_child = 1;
 	t->status = TASK_RUNNING;
 	t->user_stopped = 0;
+	t->sent_kill = 0;
 	memset(&t->exit, 0, sizeof(t->exit));
 	timestamp_now(t->started_at);
 	t->started_ms = loop_now_ms();
@@ -605,6 +606,10 @@ static void task_exited(struct task *t)
 				t->exit.signal = si.si_status;
 				t->exit.code = 128 + si.si_status;
 			}
+		} else if (t->sent_kill) {
+			t->exit.known = 1;
+			t->exit.signal = SIGKILL;
+			t->exit.code = 128 + SIGKILL;
 		} else {
 			t->exit.code = 255;
 		}
@@ -643,6 +648,8 @@ int task_kill(struct task *t, int sig, int all, struct ember_error *e)
 #endif
 	if (syscall(SYS_pidfd_send_signal, t->pidfd, sig, NULL, 0) < 0)
 		return err_sys(e, errno, "kill task %s", t->id);
+	if (sig == SIGKILL)
+		t->sent_kill = 1;
 	return 0;
 }
 

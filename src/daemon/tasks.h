@@ -65,6 +65,7 @@ struct task {
 	struct runtime_cgroup *cg;
 	int detached; /* output goes to log.0 / log.1 */
 	int user_stopped; /* a kill asked by a user: no restart */
+	int sent_kill;    /* SIGKILL was sent to its init: how it ended if init could not say */
 	/* restart policy */
 	struct restart restart;
 	unsigned restarts;       /* in a row, for the backoff */

@@ -929,8 +929,9 @@ int runtime_pid_start_time(pid_t pid, uint64_t *out, struct ember_error *e)
 	char *q = strrchr(buf, ')');
 	if (!q)
 		return err_set(e, EIO, "%s: unexpected format", path);
+	/* q is at the space before field 3 (state); starttime is field 22. */
 	q++;
-	for (int field = 2; field < 22; field++) {
+	for (int field = 3; field < 22; field++) {
 		q = strchr(q + 1, ' ');
 		if (!q)
 			return err_set(e, EIO, "%s: unexpected format", path);
