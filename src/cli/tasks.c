@@ -150,6 +150,12 @@ static int start_attached(struct cli *cli, const char *id, int terminal)
 	}
 	json_t *p = id_params(cli, id);
 	json_object_set_new(p, "attach", json_true());
+	struct winsize ws;
+	if (terminal && ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row && ws.ws_col) {
+		/* Set before the application runs, not after it asked. */
+		json_object_set_new(p, "rows", json_integer(ws.ws_row));
+		json_object_set_new(p, "cols", json_integer(ws.ws_col));
+	}
 	if (cli_call(cli, "io.ember.Tasks.Start", p, NULL) < 0)
 		return -1;
 	if (terminal) {

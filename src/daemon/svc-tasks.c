@@ -22,6 +22,7 @@
 struct task_params {
 	const char *namespace, *id, *signal;
 	int attach, all;
+	int64_t rows, cols;
 };
 
 #define P_NS { "namespace", API_T_STRING, offsetof(struct task_params, namespace), 0 }
@@ -55,7 +56,10 @@ static struct task *find(struct api_call *call, struct daemon *d, const struct t
 void svc_tasks_start(struct api_call *call, json_t *params, void *ctx)
 {
 	static const struct api_param table[] = {
-		P_NS, P_ID, { "attach", API_T_BOOL, offsetof(struct task_params, attach), 0 }, P_END,
+		P_NS, P_ID, { "attach", API_T_BOOL, offsetof(struct task_params, attach), 0 },
+		{ "rows", API_T_INT, offsetof(struct task_params, rows), 0 },
+		{ "cols", API_T_INT, offsetof(struct task_params, cols), 0 },
+		P_END,
 	};
 	struct daemon *d = ctx;
 	struct task_params p;
@@ -85,7 +89,14 @@ void svc_tasks_start(struct api_call *call, json_t *params, void *ctx)
 		/* With a terminal the pty is the stdio; nothing is detached. */
 		stdio[0] = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	}
-	int r = task_start(d, p.namespace, p.id, stdio, terminal ? &pty : NULL, &t, &e);
+	if (p.rows < 0 || p.rows > 65535 || p.cols < 0 || p.cols > 65535) {
+		for (int i = 0; i < 3; i++)
+			close_keep_errno(stdio[i]);
+		api_error(call, EMBER_ERROR_INVALID_ARGUMENT, NULL, "rows, cols: 0 .. 65535");
+		return;
+	}
+	struct task_size size = { (unsigned)p.rows, (unsigned)p.cols };
+	int r = task_start(d, p.namespace, p.id, stdio, terminal ? &pty : NULL, &size, &t, &e);
 	for (int i = 0; i < 3; i++)
 		if (stdio[i] >= 0)
 			close(stdio[i]);

@@ -396,7 +396,8 @@ static int rootfs_mounts(struct daemon *d, const char *ns, json_t *rec, json_t *
 }
 
 /* One start of t (new or restarted); on failure t is left stopped. */
-static int task_launch(struct task *t, int stdio[3], int *pty, struct ember_error *e)
+static int task_launch(struct task *t, int stdio[3], int *pty, const struct task_size *size,
+		       struct ember_error *e)
 {
 	struct daemon *d = t->d;
 	struct start_ctx c = { .dir = -1, .exit_fd = -1, .log_fd = { -1, -1 } };
@@ -406,6 +407,9 @@ static int task_launch(struct task *t, int stdio[3], int *pty, struct ember_erro
 	if ((r = container_get(d, t->ns, t->id, &c.rec, e)) < 0)
 		goto out;
 	c.spec = json_object_get(c.rec, "spec");
+	if (size && size->rows && size->cols)
+		json_object_set_new(json_object_get(c.spec, "process"), "consoleSize",
+				    json_pack("{s:I, s:I}", "height", (json_int_t)size->rows, "width", (json_int_t)size->cols));
 	if ((r = restart_parse(json_string_value(json_object_get(c.rec, "restart")), &t->restart, e)) < 0)
 		goto out;
 	if (json_is_true(json_object_get(json_object_get(c.spec, "process"), "terminal")) && t->detached) {
@@ -502,8 +506,8 @@ out:
 	return r;
 }
 
-int task_start(struct daemon *d, const char *ns, const char *id, int stdio[3], int *pty, struct task **out,
-	       struct ember_error *e)
+int task_start(struct daemon *d, const char *ns, const char *id, int stdio[3], int *pty,
+	       const struct task_size *size, struct task **out, struct ember_error *e)
 {
 	struct task *t = task_find(d, ns, id);
 
@@ -518,7 +522,7 @@ int task_start(struct daemon *d, const char *ns, const char *id, int stdio[3], i
 	t->restart_timer = loop_source_free(t->restart_timer);
 	t->restarts = 0;
 	t->detached = stdio[0] < 0 && stdio[1] < 0 && stdio[2] < 0;
-	int r = task_launch(t, stdio, pty, e);
+	int r = task_launch(t, stdio, pty, size, e);
 	if (r < 0) {
 		if (fresh) {
 			task_unlink(t);
@@ -543,7 +547,7 @@ static void restart_fire(struct loop_source *s, void *userdata)
 	if (t->status != TASK_STOPPED)
 		return;
 	t->detached = 1;
-	if (task_launch(t, none, NULL, &e) < 0) {
+	if (task_launch(t, none, NULL, NULL, &e) < 0) {
 		log_warn(&t->d->log, "task %s/%s: restart failed: %s", t->ns, t->id, e.message);
 		events_publish(t->d, t->ns, "/tasks/restart-failed",
 			       json_pack("{s:s, s:s}", "id", t->id, "error", e.message));
@@ -777,7 +781,7 @@ static int boot_one(const char *ns, json_t *rec, void *userdata)
 		return 0;
 	if (rp.policy == RESTART_ALWAYS ||
 	    (rp.policy == RESTART_UNLESS_STOPPED && !json_is_true(json_object_get(rec, "user_stopped")))) {
-		if (task_start(d, ns, id, none, NULL, &t, &e) < 0)
+		if (task_start(d, ns, id, none, NULL, NULL, &t, &e) < 0)
 			log_warn(&d->log, "container %s/%s: start (restart %s): %s", ns, id,
 				 json_string_value(json_object_get(rec, "restart")), e.message);
 		else

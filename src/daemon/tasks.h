@@ -88,8 +88,11 @@ struct task *task_find(struct daemon *d, const char *ns, const char *id);
 /* Start the container's task. stdio: the application's 0 1 2 (taken
    over; -1 each: detached, output to the logs). *pty gets the
    terminal's master when the spec asks for one. */
-int task_start(struct daemon *d, const char *ns, const char *id, int stdio[3], int *pty, struct task **out,
-	       struct ember_error *e);
+struct task_size {
+	unsigned rows, cols; /* the client's terminal; 0: the spec's */
+};
+int task_start(struct daemon *d, const char *ns, const char *id, int stdio[3], int *pty,
+	       const struct task_size *size, struct task **out, struct ember_error *e);
 int task_kill(struct task *t, int sig, int all, struct ember_error *e);
 /* Remove a stopped task's state (and cgroup). */
 int task_delete(struct task *t, struct ember_error *e);

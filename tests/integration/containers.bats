@@ -11,65 +11,15 @@ load lib/registry
 load lib/remote
 load lib/unpack
 
+load lib/tasks
+
 setup() {
 	setup_dirs
-	require_unpack
-	[[ " $("$EMBER" version | sed -n 's/^features: //p') " == *" runtime "* ]] ||
-		skip "this ember runs no containers"
+	require_runtime
 }
 
 teardown() {
-	# Tasks keep running without a daemon: stop what this test started.
-	local p
-	for p in $(task_pids); do kill -9 "$p" 2>/dev/null || true; done
-	unmount_under "$T"
-	remote_teardown
-	unmount_under "$T"
-	cgroups_cleanup
-}
-
-# The PID 1 of every task this test's daemon recorded.
-task_pids() {
-	local f
-	for f in "$STATE"/tasks/*/*/task.json; do
-		[ -f "$f" ] || continue
-		"$PYTHON" -c 'import json,sys; j=json.load(open(sys.argv[1])); print(j["pid"]) if j["status"] != "stopped" else None' "$f"
-	done
-}
-
-cgroups_cleanup() {
-	local d
-	for d in /sys/fs/cgroup/*/ember/default /sys/fs/cgroup/ember/default; do
-		[ -d "$d" ] || continue
-		find "$d" -mindepth 1 -depth -type d -name "$CT_PREFIX*" -exec rmdir {} + 2>/dev/null || true
-	done
-}
-
-# A unique container id per test, so cgroups never clash between tests.
-CT_PREFIX=bt$$
-ct() {
-	echo "$CT_PREFIX$1"
-}
-
-# busybox pulled (and unpacked) into a fresh daemon; sets REF.
-bb_up() {
-	image_on image_busybox bb
-	daemon_up "$@"
-	run -0 e pull --plain-http "$REF"
-}
-
-# assert_gone ID: no record, no task, no task state, no snapshot, no cgroup.
-assert_gone() {
-	local id=$1
-	run -0 e containers ls -q
-	[[ "$output" != *"$id"* ]]
-	run -0 e tasks ls -q
-	[[ "$output" != *"$id"* ]]
-	[ ! -e "$STATE/tasks/default/$id" ]
-	run -0 e snapshots ls -q
-	[[ "$output" != *"$id"* ]]
-	! ls -d /sys/fs/cgroup/*/ember/default/"$id" /sys/fs/cgroup/ember/default/"$id" 2>/dev/null
-	! grep -q "$STATE/tasks" /proc/self/mountinfo
+	tasks_teardown
 }
 
 @test "run: --rm prints the command's output, exits with its status and leaves nothing" {

@@ -44,7 +44,8 @@ REF_NAME = "org.opencontainers.image.ref.name"
 APPLETS = ["sh", "ls", "cat", "echo", "true", "false", "sleep", "env", "id",
            "mkdir", "rm", "touch", "wc", "printf", "test", "[", "hostname",
            "ps", "kill", "uname", "sha256sum", "head", "tail", "grep", "sed",
-           "stat", "readlink", "find", "du"]
+           "stat", "readlink", "find", "du", "stty", "tty", "chown", "tr", "seq",
+           "nproc", "dd", "cut"]
 
 
 def canonical(obj):

@@ -1,0 +1,75 @@
+# SPDX-License-Identifier: Apache-2.0
+# Shared by containers.bats and tasks.bats: a daemon with busybox pulled,
+# unique container ids, and the checks that a container left nothing
+# behind. Load after helpers, lib/image, lib/registry, lib/remote and
+# lib/unpack.
+
+require_runtime() {
+	require_unpack
+	[[ " $("$EMBER" version | sed -n 's/^features: //p') " == *" runtime "* ]] ||
+		skip "this ember runs no containers"
+}
+
+# Ids unique to this test run, so cgroups never clash between tests.
+CT_PREFIX=bt$$
+ct() {
+	echo "$CT_PREFIX$1"
+}
+
+# The PID 1 of every task this test's daemon recorded as not stopped.
+task_pids() {
+	local f
+	for f in "$STATE"/tasks/*/*/task.json; do
+		[ -f "$f" ] || continue
+		"$PYTHON" -c 'import json,sys; j=json.load(open(sys.argv[1])); print(j["pid"]) if j["status"] != "stopped" else None' "$f"
+	done
+}
+
+cgroups_cleanup() {
+	local d
+	for d in /sys/fs/cgroup/*/ember/*/ /sys/fs/cgroup/ember/*/; do
+		[ -d "$d" ] || continue
+		find "$d" -mindepth 1 -maxdepth 1 -type d -name "$CT_PREFIX*" -exec rmdir {} + 2>/dev/null || true
+	done
+}
+
+# Tasks outlive daemons: kill what this test started, then the usual.
+tasks_teardown() {
+	local p
+	for p in $(task_pids); do kill -9 "$p" 2>/dev/null || true; done
+	unmount_under "$T"
+	remote_teardown
+	unmount_under "$T"
+	cgroups_cleanup
+}
+
+# busybox pulled (and unpacked) into a fresh daemon; sets REF.
+bb_up() {
+	image_on image_busybox bb
+	daemon_up "$@"
+	run -0 e pull --plain-http "$REF"
+}
+
+# task_cgroup ID CONTROLLER: the task's cgroup directory (v1 or v2).
+task_cgroup() {
+	if [ -d "/sys/fs/cgroup/$2/ember" ]; then
+		echo "/sys/fs/cgroup/$2/ember/default/$1"
+	else
+		echo "/sys/fs/cgroup/ember/default/$1"
+	fi
+}
+
+# assert_gone ID: no record, no task, no task state, no snapshot, no
+# cgroup, no mount.
+assert_gone() {
+	local id=$1
+	run -0 e containers ls -q
+	[[ "$output" != *"$id"* ]]
+	run -0 e tasks ls -q
+	[[ "$output" != *"$id"* ]]
+	[ ! -e "$STATE/tasks/default/$id" ]
+	run -0 e snapshots ls -q
+	[[ "$output" != *"$id"* ]]
+	! ls -d /sys/fs/cgroup/*/ember/default/"$id" /sys/fs/cgroup/ember/default/"$id" 2>/dev/null
+	! grep -q "$STATE/tasks" /proc/self/mountinfo
+}
