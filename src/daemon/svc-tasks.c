@@ -97,6 +97,8 @@ void svc_tasks_start(struct api_call *call, json_t *params, void *ctx)
 	}
 	struct task_size size = { (unsigned)p.rows, (unsigned)p.cols };
 	int r = task_start(d, p.namespace, p.id, stdio, terminal ? &pty : NULL, &size, &t, &e);
+	if (r == 0 && t->restart.policy == RESTART_UNLESS_STOPPED && container_mark_stopped(d, t->ns, t->id, 0, &e) < 0)
+		log_warn(&d->log, "container %s: %s", t->id, e.message);
 	for (int i = 0; i < 3; i++)
 		if (stdio[i] >= 0)
 			close(stdio[i]);
@@ -187,10 +189,13 @@ void svc_tasks_kill(struct api_call *call, json_t *params, void *ctx)
 		api_error_from(call, &e);
 		return;
 	}
-	/* Stopped on purpose: restart policies leave it down. */
+	/* Stopped on purpose: restart policies leave it down, and
+	   unless-stopped stays down after a reboot too. */
 	if (sig == SIGKILL || sig == SIGTERM || sig == SIGINT || sig == stop_signal(d, t)) {
 		t->user_stopped = 1;
 		t->restart_timer = loop_source_free(t->restart_timer);
+		if (t->restart.policy == RESTART_UNLESS_STOPPED && container_mark_stopped(d, t->ns, t->id, 1, &e) < 0)
+			log_warn(&d->log, "container %s: %s", t->id, e.message);
 	}
 	api_reply(call, NULL);
 }

@@ -283,6 +283,23 @@ int container_get(struct daemon *d, const char *ns, const char *id, json_t **out
 	return meta_object_get(&d->meta, ns, "containers", "container", id, out, e);
 }
 
+int container_mark_stopped(struct daemon *d, const char *ns, const char *id, int stopped, struct ember_error *e)
+{
+	json_t *rec;
+	if (container_get(d, ns, id, &rec, e) < 0)
+		return -e->code;
+	int r = 0;
+	if (json_is_true(json_object_get(rec, "user_stopped")) != !!stopped) {
+		if (stopped)
+			json_object_set_new(rec, "user_stopped", json_true());
+		else
+			json_object_del(rec, "user_stopped");
+		r = meta_object_put(&d->meta, ns, "containers", id, rec, e);
+	}
+	json_decref(rec);
+	return r;
+}
+
 /* ---- cgroups ------------------------------------------------------------------------------ */
 
 #ifdef CONFIG_CGROUPS

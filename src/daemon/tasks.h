@@ -102,6 +102,10 @@ typedef void (*task_wait_fn)(struct task *t, void *userdata);
 struct task_waiter *task_wait(struct task *t, task_wait_fn fn, void *userdata);
 void task_wait_cancel(struct task *t, struct task_waiter *w);
 
+/* Record in the container that a user stopped it (unless-stopped keeps
+   it down across reboots), or started it again. */
+int container_mark_stopped(struct daemon *d, const char *ns, const char *id, int stopped, struct ember_error *e);
+
 /* The container's record, NotFound when there is none. */
 int container_get(struct daemon *d, const char *ns, const char *id, json_t **out, struct ember_error *e);
 

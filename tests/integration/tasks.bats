@@ -130,3 +130,62 @@ teardown() {
 	run -2 e run -d -t "$REF" "$id" true
 	assert_gone "$id"
 }
+
+@test "tasks: restart policies restart a crashing task with backoff, as events; a user's kill stops it for good" {
+	bb_up
+	local id; id=$(ct rst)
+	run -0 e namespaces create probe
+	EVENTS_OUT=$T/events.out
+	start_events "$EVENTS_OUT" 'e namespaces label probe n=$i' /tasks
+	# on-failure:3 : three restarts (100, 200, 400 ms apart), then it gives up.
+	run -0 e run -d --restart on-failure:3 "$REF" "$id" sh -c 'exit 3'
+	wait_until 20 grep -q /tasks/restart-gave-up "$EVENTS_OUT"
+	[ "$(grep -c '/tasks/exit' "$EVENTS_OUT")" -eq 4 ]
+	[ "$(grep -c '/tasks/restart ' "$EVENTS_OUT")" -eq 3 ]
+	grep '/tasks/restart ' "$EVENTS_OUT" | grep -q '"delay_ms":100'
+	grep '/tasks/restart ' "$EVENTS_OUT" | grep -q '"delay_ms":400'
+	run -0 e tasks ls
+	[[ "$output" == *"$id"*"stopped (exit 3)"* ]]
+	run -0 e tasks delete "$id"
+	run -0 e containers rm "$id"
+	# on-failure leaves a clean exit alone; always restarts it.
+	run -0 e run -d --restart on-failure "$REF" "$id" true
+	sleep 1
+	[ "$(grep -c "/tasks/restart .*$id" "$EVENTS_OUT")" -eq 3 ]
+	run -0 e tasks delete "$id"
+	run -0 e containers rm "$id"
+	run -0 e run -d --restart always "$REF" "$id" sh -c 'sleep 0.2'
+	wait_until 20 bash -c "[ \$(grep -c '/tasks/start.*$id' '$EVENTS_OUT') -ge 4 ]"
+	# A kill by the user ends it: no restart follows.
+	run -0 e tasks kill -s KILL "$id" || true
+	sleep 1.5
+	local n; n=$(grep -c "/tasks/start.*$id" "$EVENTS_OUT")
+	sleep 1
+	[ "$(grep -c "/tasks/start.*$id" "$EVENTS_OUT")" -eq "$n" ]
+	run -0 e tasks delete "$id"
+	run -0 e containers rm "$id"
+	assert_gone "$id"
+}
+
+@test "tasks: unless-stopped and always start again after a reboot (empty state), a stopped unless-stopped does not" {
+	bb_up
+	local a b c; a=$(ct ra); b=$(ct rb); c=$(ct rc)
+	run -0 e run -d --restart always "$REF" "$a" sleep 60
+	run -0 e run -d --restart unless-stopped "$REF" "$b" sleep 60
+	run -0 e run -d --restart unless-stopped "$REF" "$c" sleep 60
+	run -0 e tasks kill "$c"
+	run -143 e tasks wait "$c"
+	# A reboot: every process gone, /run empty.
+	stop_daemon
+	local p
+	for p in $(task_pids); do kill -9 "$p"; done
+	sleep 0.2
+	rm -rf "$STATE/tasks"
+	cgroups_cleanup
+	daemon_up
+	run -0 e tasks ls
+	[[ "$output" == *"$a"*running* ]]
+	[[ "$output" == *"$b"*running* ]]
+	[[ "$output" != *"$c"* ]]
+	grep -q "container default/$a started (restart policy)" "$DAEMON_LOG"
+}
