@@ -31,6 +31,7 @@
 #include <sys/types.h>
 
 #include <jansson.h>
+#include <linux/filter.h> /* struct sock_filter */
 
 #include <ember/error.h>
 
@@ -249,8 +250,6 @@ const char *runtime_signal_name(int sig, char buf[RUNTIME_SIGNAL_NAME_MAX]);
  * Errors name the JSON path: 'seccomp: syscalls[3].args[0].op: unknown
  * operator "FOO"'.
  */
-#include <linux/filter.h>
-
 #define RUNTIME_SECCOMP_PROFILE_MAX ((size_t)1 << 20) /* a --seccomp-profile file */
 #define RUNTIME_SECCOMP_SYSCALLS_MAX 4096 /* syscalls[] entries, and names in one */
 #define RUNTIME_SECCOMP_RULES_MAX 4096    /* (syscall, rule) pairs after expansion */

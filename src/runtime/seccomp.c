@@ -950,7 +950,7 @@ int runtime_seccomp_load(const struct runtime_seccomp *s, struct ember_error *e)
 
 int runtime_seccomp_profile_read(const char *path, json_t **out, struct ember_error *e)
 {
-	char q[RT_QUOTE_MAX];
+	char q[RT_QUOTE_MAX], qt[RT_QUOTE_MAX];
 	_cleanup_free_ char *data = NULL;
 	size_t len;
 	json_error_t je;
@@ -962,7 +962,8 @@ int runtime_seccomp_profile_read(const char *path, json_t **out, struct ember_er
 		return err_wrap(e, "seccomp profile");
 	_cleanup_json_ json_t *j = json_loadb(data, len, JSON_REJECT_DUPLICATES, &je);
 	if (!j)
-		return rt_bad(e, "seccomp profile %s: not JSON: %s (line %d)", rt_quote(path, q), je.text, je.line);
+		return rt_bad(e, "seccomp profile %s: not JSON: %s (line %d)", rt_quote(path, q),
+			      rt_quote(je.text, qt), je.line);
 	/* With every capability: the most rules includes can let in. */
 	if ((r = runtime_seccomp_compile(j, 0, RT_CAP_ALL, &s, e)) < 0)
 		return err_wrap(e, "seccomp profile %s", rt_quote(path, q));

@@ -149,7 +149,7 @@ static int in_child(const struct runtime_seccomp *s, int (*fn)(void))
 	if (pid == 0) {
 		struct ember_error e;
 		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-			_exit(120);
+			_exit(errno == EINVAL ? 121 : 120);
 		if (runtime_seccomp_load(s, &e) < 0)
 			_exit(errno == EINVAL || errno == ENOSYS ? 121 : 122);
 		_exit(fn());
@@ -165,7 +165,9 @@ static int nothing(void)
 
 /* Whether filters load here. Under qemu-user (make check-cross) seccomp(2)
    is refused (ENOSYS, or EINVAL from its prctl): the tests that load a
-   filter skip there, those that only compile still run. */
+   filter skip there, those that only compile still run. A qemu that
+   passed the filter to the host kernel would see the process killed
+   (SIGSYS) at once, the host's arch not being the filter's: the same. */
 static int loads(void)
 {
 	static int known = -1;
@@ -175,10 +177,12 @@ static int loads(void)
 		compile_ok("{\"defaultAction\": \"SCMP_ACT_ALLOW\"}", 0, 0, &s);
 		int status = in_child(&s, nothing);
 		runtime_seccomp_free(&s);
-		assert_true(WIFEXITED(status));
-		if (WEXITSTATUS(status) != 0 && WEXITSTATUS(status) != 121)
-			fail_msg("loading an allow-all filter: child exited %d", WEXITSTATUS(status));
-		known = WEXITSTATUS(status) == 0;
+		if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS)
+			known = 0;
+		else if (!WIFEXITED(status) || (WEXITSTATUS(status) != 0 && WEXITSTATUS(status) != 121))
+			fail_msg("loading an allow-all filter: child status 0x%x", status);
+		else
+			known = WEXITSTATUS(status) == 0;
 	}
 	return known;
 }
