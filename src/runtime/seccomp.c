@@ -447,8 +447,9 @@ static int lacks_cap(const struct ctx *c, const char *s)
 	return !has_cap(c, s);
 }
 
-/* "4.8" as major << 16 | minor; -1 when it is not such a version. */
-static int parse_kernel(const char *s)
+/* "4.8" as major << 16 | minor; -1 when it is not such a version. strict:
+   nothing may follow (a profile's); else "6.1.0-18-amd64" (uname's). */
+static int parse_kernel(const char *s, int strict)
 {
 	char *end;
 	long major = strtol(s, &end, 10), minor = 0;
@@ -461,6 +462,8 @@ static int parse_kernel(const char *s)
 		if (end == m || *m < '0' || *m > '9' || minor > 0xffff)
 			return -1;
 	}
+	if (strict && *end)
+		return -1;
 	return (int)(major << 16 | minor);
 }
 
@@ -470,13 +473,8 @@ static int kernel_version(struct ctx *c)
 
 	if (c->kernel == 0) {
 		c->kernel = -1;
-		if (uname(&u) == 0) {
-			/* "6.1.0-18-amd64": only major.minor counts. */
-			char *dot = strchr(u.release, '.');
-			if (dot && (dot = strchr(dot + 1, '.')))
-				*dot = '\0';
-			c->kernel = parse_kernel(u.release);
-		}
+		if (uname(&u) == 0)
+			c->kernel = parse_kernel(u.release, 0);
 	}
 	return c->kernel;
 }
@@ -511,7 +509,7 @@ static int applies(struct ctx *c, json_t *sc, const char *path, int *ok, struct 
 		int kernel_ok = 1;
 		if (mk && !json_is_null(mk)) {
 			const char *s = json_string_value(mk);
-			int want = s ? parse_kernel(s) : -1;
+			int want = s ? parse_kernel(s, 1) : -1;
 			if (!s)
 				return bad_at(e, sub(pp, p, "minKernel"), "must be a string (\"4.8\")");
 			if (want < 0)
@@ -609,7 +607,7 @@ static int parse_syscall(struct ctx *c, json_t *sc, const char *path, struct emb
 	if (name && !json_is_string(name))
 		return bad_at(e, sub(p, path, "name"), "must be a string");
 	if (!json_array_size(names) && !name)
-		return bad_at(e, sub(p, path, "names"), "missing");
+		return bad_at(e, sub(p, path, "names"), "must name at least one syscall");
 	if ((r = parse_action(json_object_get(sc, "action"), json_object_get(sc, "errnoRet"), sub(p, path, "action"),
 			      sub(ep, path, "errnoRet"), &action, e)) < 0 ||
 	    (r = parse_args(json_object_get(sc, "args"), sub(p, path, "args"), args, &nargs, e)) < 0 ||

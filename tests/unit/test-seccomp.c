@@ -669,7 +669,9 @@ static void test_bad_profiles(void **state)
 		{ "{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": {}}", "seccomp: syscalls: must be an array" },
 		{ "{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": [1]}", "seccomp: syscalls[0]: must be an object" },
 		{ "{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": [{\"action\": \"SCMP_ACT_ALLOW\"}]}",
-		  "seccomp: syscalls[0].names: missing" },
+		  "seccomp: syscalls[0].names: must name at least one syscall" },
+		{ "{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": [{\"names\": [], \"action\": \"SCMP_ACT_ALLOW\"}]}",
+		  "seccomp: syscalls[0].names: must name at least one syscall" },
 		{ "{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": [{\"names\": \"read\", \"action\": \"SCMP_ACT_ALLOW\"}]}",
 		  "seccomp: syscalls[0].names: must be an array of strings" },
 		{ "{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": [{\"names\": [\"read\", null], \"action\": \"SCMP_ACT_ALLOW\"}]}",
@@ -688,7 +690,7 @@ static void test_bad_profiles(void **state)
 		  "seccomp: syscalls[0].args: must be an array" },
 		{ "{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": [{}, {}, {}, {\"names\": [\"read\"], \"action\": \"SCMP_ACT_ERRNO\","
 		  " \"args\": [{\"index\": 0, \"value\": 1, \"op\": \"FOO\"}]}]}",
-		  "seccomp: syscalls[0].names: missing" },
+		  "seccomp: syscalls[0].names: must name at least one syscall" },
 		{ "{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": [{\"names\": [\"a\"], \"action\": \"SCMP_ACT_LOG\"},"
 		  " {\"names\": [\"b\"], \"action\": \"SCMP_ACT_LOG\"}, {\"names\": [\"c\"], \"action\": \"SCMP_ACT_LOG\"},"
 		  " {\"names\": [\"read\"], \"action\": \"SCMP_ACT_ERRNO\", \"args\": [{\"index\": 0, \"value\": 1, \"op\": \"FOO\"}]}]}",
@@ -728,6 +730,10 @@ static void test_bad_profiles(void **state)
 		  "seccomp: syscalls[0].includes.arches[0]: must be a string" },
 		{ "{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": [{\"names\": [\"read\"], \"action\": \"SCMP_ACT_ERRNO\", \"includes\": {\"minKernel\": \"four\"}}]}",
 		  "seccomp: syscalls[0].includes.minKernel: must be a kernel version (\"4.8\"), not \"four\"" },
+		{ "{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": [{\"names\": [\"read\"], \"action\": \"SCMP_ACT_ERRNO\", \"excludes\": {\"minKernel\": \"4.8x\"}}]}",
+		  "seccomp: syscalls[0].excludes.minKernel: must be a kernel version (\"4.8\"), not \"4.8x\"" },
+		{ "{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": [{\"names\": [\"read\"], \"action\": \"SCMP_ACT_ERRNO\", \"excludes\": {\"minKernel\": 4}}]}",
+		  "seccomp: syscalls[0].excludes.minKernel: must be a string (\"4.8\")" },
 		/* Checked even where includes leave the rule out. */
 		{ "{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": [{\"names\": [\"read\"], \"action\": \"SCMP_ACT_ERRNO\","
 		  " \"includes\": {\"arches\": [\"s390x\"]}, \"args\": [{\"index\": 9, \"value\": 1, \"op\": \"SCMP_CMP_EQ\"}]}]}",
