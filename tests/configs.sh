@@ -42,6 +42,7 @@ if build full full_defconfig; then
 		check "full has $sym" has full "$sym"
 	done
 	check "full: ember version lists cli-completion" sh -c "'$b' version | grep -q cli-completion"
+	check "full: ember version lists seccomp" sh -c "'$b' version | grep -qw seccomp"
 fi
 
 if build tiny tiny_defconfig; then
@@ -97,6 +98,7 @@ if build no-snapshots 'CONFIG_DAEMON=y\nCONFIG_CLI=y\nCONFIG_CONTENT=y\nCONFIG_P
 		check "no-snapshots lacks $sym" lacks no-snapshots "$sym"
 	done
 	check "no-snapshots still pulls" has no-snapshots pull_start
+	check "no-snapshots: no runtime, so no seccomp" sh -c "! '$out/cfg-no-snapshots/ember' version | grep -qw seccomp"
 	check "no-snapshots: ember snapshots is an unknown command (exit 2)" sh -c "'$out/cfg-no-snapshots/ember' snapshots ls; [ \$? -eq 2 ]"
 fi
 

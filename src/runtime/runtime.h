@@ -31,6 +31,7 @@
 #include <sys/types.h>
 
 #include <jansson.h>
+#include <linux/filter.h> /* struct sock_filter */
 
 #include <ember/error.h>
 
@@ -397,5 +398,81 @@ int runtime_cgroup_remove(struct runtime_cgroup *cg, struct ember_error *e);
 
 /* Returns NULL; does not remove the cgroup. */
 struct runtime_cgroup *runtime_cgroup_free(struct runtime_cgroup *cg);
+
+/* ---- seccomp (CONFIG_SECCOMP, seccomp.c) ---- */
+
+/*
+ * Seccomp filters, compiled to classic BPF by ember itself (no libseccomp)
+ * for x86_64 and aarch64.
+ *
+ * A profile is Docker's seccomp profile JSON or the runtime spec's
+ * linux.seccomp object (the union of both): defaultAction,
+ * defaultErrnoRet, architectures, archMap, flags, and syscalls[] with
+ * names (or the older "name"), action, errnoRet, args[] ({index 0..5,
+ * value, valueTwo, op}), includes and excludes ({caps, arches,
+ * minKernel}, as Docker reads them). Actions: SCMP_ACT_ALLOW, _ERRNO,
+ * _KILL (= _KILL_THREAD), _KILL_PROCESS, _TRAP, _TRACE, _LOG; operators
+ * SCMP_CMP_NE, _LT, _LE, _EQ, _GE, _GT, _MASKED_EQ (value is the mask,
+ * valueTwo what the masked argument must equal), compared as unsigned
+ * 64-bit numbers; a negative value is taken as its two's complement.
+ *
+ *  - Syscall names the target's table lacks are skipped, as libseccomp
+ *    does, so one profile serves every architecture.
+ *  - Architectures in the profile only matter to includes/excludes: the
+ *    filter is for the target alone. Any other seccomp_data.arch (i386
+ *    via int 0x80, arm32) kills the process; x32 syscalls on x86_64 get
+ *    the default action.
+ *  - A syscall's rules are tried in profile order, those with argument
+ *    conditions (ANDed) before an unconditional one (only the first
+ *    unconditional rule counts); none matching gives the default action.
+ *  - includes/excludes: caps are the container's effective capabilities
+ *    (an unknown name is a capability it does not have); arches are
+ *    Docker's Go names ("amd64", "arm64"), libseccomp's
+ *    ("SCMP_ARCH_X86_64") or uname's ("x86_64"); minKernel ("4.8") is
+ *    compared with the running kernel's uname release.
+ *  - errnoRet (default EPERM) is 0..4095, only with SCMP_ACT_ERRNO or
+ *    SCMP_ACT_TRACE. SCMP_ACT_NOTIFY is not supported (ENOTSUP).
+ *
+ * Errors name the JSON path: 'seccomp: syscalls[3].args[0].op: unknown
+ * operator "FOO"'.
+ */
+#define RUNTIME_SECCOMP_PROFILE_MAX ((size_t)1 << 20) /* a --seccomp-profile file */
+#define RUNTIME_SECCOMP_SYSCALLS_MAX 4096 /* syscalls[] entries, and names in one */
+#define RUNTIME_SECCOMP_RULES_MAX 4096    /* (syscall, rule) pairs after expansion */
+
+struct runtime_seccomp {
+	struct sock_filter *insns; /* at most BPF_MAXINSNS */
+	size_t len;
+	unsigned int flags; /* SECCOMP_FILTER_FLAG_*, from the profile's "flags" */
+};
+
+/*
+ * Compile profile (NULL: ember's built-in default profile, Docker's
+ * default: an allowlist, EPERM for the rest) for the audit architecture
+ * arch (AUDIT_ARCH_X86_64 or AUDIT_ARCH_AARCH64; 0: the build's own) and
+ * a container whose effective capabilities are caps (bit n: capability
+ * n) into *out, to be freed with runtime_seccomp_free(). More than
+ * BPF_MAXINSNS instructions is E2BIG.
+ */
+int runtime_seccomp_compile(json_t *profile, uint32_t arch, uint64_t caps, struct runtime_seccomp *out,
+			    struct ember_error *e);
+/* Frees s's program (s itself is the caller's); s may be NULL. */
+void runtime_seccomp_free(struct runtime_seccomp *s);
+
+/*
+ * Install s in the calling thread (seccomp(2) SECCOMP_SET_MODE_FILTER with
+ * s->flags; prctl(PR_SET_SECCOMP) where seccomp(2) is missing). The
+ * caller has set no_new_privs or holds CAP_SYS_ADMIN. Allocates nothing:
+ * it runs in a freshly cloned child just before execve.
+ */
+int runtime_seccomp_load(const struct runtime_seccomp *s, struct ember_error *e);
+
+/*
+ * A --seccomp-profile FILE: a regular file of at most
+ * RUNTIME_SECCOMP_PROFILE_MAX bytes, a JSON profile that compiles for the
+ * build's architecture. *out is an owned reference. Errors start with
+ * the path.
+ */
+int runtime_seccomp_profile_read(const char *path, json_t **out, struct ember_error *e);
 
 #endif
