@@ -219,3 +219,24 @@ json.dump(s, open(sys.argv[1], "w"))' "$T/spec.json"
 	[[ "$output" == *"rootfs"*"absolute"* ]]
 	assert_gone "$id"
 }
+
+@test "run: the default seccomp profile blocks what Docker's does; --privileged and a profile opt out" {
+	bb_up
+	local id; id=$(ct sc)
+	# unshare(CLONE_NEWUSER) needs no capability: only seccomp stops it.
+	run -1 e run --rm "$REF" "$id" unshare -U true
+	[[ "$output" == *"Operation not permitted"* ]]
+	run -0 e run --rm --privileged "$REF" "$id" unshare -U true
+	# A profile of the user's: allow everything but mkdir.
+	cat >"$T/profile.json" <<-'JSON'
+	{"defaultAction": "SCMP_ACT_ALLOW",
+	 "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]}
+	JSON
+	run -0 e run --rm --seccomp-profile "$T/profile.json" "$REF" "$id" unshare -U true
+	run -1 e run --rm --seccomp-profile "$T/profile.json" "$REF" "$id" mkdir /tmp/x
+	[[ "$output" == *"Operation not permitted"* ]]
+	echo '{"defaultAction": "SCMP_ACT_SOMETIMES"}' >"$T/bad.json"
+	run -1 e run --rm --seccomp-profile "$T/bad.json" "$REF" "$id" true
+	[[ "$output" == "ember: "*"defaultAction"*"SCMP_ACT_SOMETIMES"* ]]
+	assert_gone "$id"
+}

@@ -136,7 +136,7 @@ teardown() {
 	local id; id=$(ct rst)
 	run -0 e namespaces create probe
 	EVENTS_OUT=$T/events.out
-	start_events "$EVENTS_OUT" 'e namespaces label probe n=$i' /tasks
+	start_events "$EVENTS_OUT" 'e namespaces label probe n=$i'
 	# on-failure:3 : three restarts (100, 200, 400 ms apart), then it gives up.
 	run -0 e run -d --restart on-failure:3 "$REF" "$id" sh -c 'exit 3'
 	wait_until 20 grep -q /tasks/restart-gave-up "$EVENTS_OUT"

@@ -45,7 +45,7 @@ APPLETS = ["sh", "ls", "cat", "echo", "true", "false", "sleep", "env", "id",
            "mkdir", "rm", "touch", "wc", "printf", "test", "[", "hostname",
            "ps", "kill", "uname", "sha256sum", "head", "tail", "grep", "sed",
            "stat", "readlink", "find", "du", "stty", "tty", "chown", "tr", "seq",
-           "nproc", "dd", "cut"]
+           "nproc", "dd", "cut", "unshare"]
 
 
 def canonical(obj):
