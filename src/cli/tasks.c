@@ -56,15 +56,17 @@ static int on_wait(ember_client *c, const char *params, unsigned flags, const st
 	return 0;
 }
 
-static void forward(struct cli *cli, const char *id, int sig)
+static void forward(struct cli *cli, const char *id, const char *exec_id, int sig)
 {
 	char name[16];
 	snprintf(name, sizeof(name), "%d", sig);
 	struct cli tmp = *cli;
 	tmp.client = NULL;
+	json_t *p = json_pack("{s:s, s:s}", "id", id, "signal", name);
+	if (exec_id)
+		json_object_set_new(p, "exec_id", json_string(exec_id));
 	/* A second connection: the first one is busy waiting. */
-	(void)cli_call(&tmp, "io.ember.Tasks.Kill", cli_with_namespace(cli, json_pack("{s:s, s:s}", "id", id, "signal", name)),
-		       NULL);
+	(void)cli_call(&tmp, "io.ember.Tasks.Kill", cli_with_namespace(cli, p), NULL);
 	ember_client_free(tmp.client);
 }
 
@@ -79,7 +81,7 @@ static int set_raw(int fd, struct termios *saved)
 }
 
 /* Copy between our terminal and the task's pty until the task closes it. */
-static void pump_pty(int master, int sfd, struct cli *cli, const char *id)
+static void pump_pty(int master, int sfd, struct cli *cli, const char *id, const char *exec_id)
 {
 	char buf[16384];
 	int in_open = 1;
@@ -101,7 +103,7 @@ static void pump_pty(int master, int sfd, struct cli *cli, const char *id)
 					if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0)
 						(void)ioctl(master, TIOCSWINSZ, &ws);
 				} else {
-					forward(cli, id, (int)si.ssi_signo);
+					forward(cli, id, exec_id, (int)si.ssi_signo);
 				}
 			}
 		}
@@ -126,9 +128,11 @@ static void pump_pty(int master, int sfd, struct cli *cli, const char *id)
 	}
 }
 
-/* Start the task attached to this terminal or these stdio descriptors,
-   wait for it, and return its exit status (or -1). */
-static int start_attached(struct cli *cli, const char *id, int terminal)
+/* Start the task (method Start, or Exec with exec_id and p's settings)
+   attached to this terminal or these stdio descriptors, wait for it, and
+   return its exit status (or -1). Takes p (NULL: {id}). */
+static int attached(struct cli *cli, const char *method, json_t *p, const char *id, const char *exec_id,
+		    int terminal)
 {
 	struct ember_error e;
 	sigset_t set;
@@ -148,15 +152,17 @@ static int start_attached(struct cli *cli, const char *id, int terminal)
 		int fds[3] = { STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO };
 		ember_client_attach_fds(cli->client, fds, 3);
 	}
-	json_t *p = id_params(cli, id);
-	json_object_set_new(p, "attach", json_true());
+	if (!p) {
+		p = id_params(cli, id);
+		json_object_set_new(p, "attach", json_true());
+	}
 	struct winsize ws;
 	if (terminal && ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row && ws.ws_col) {
 		/* Set before the application runs, not after it asked. */
 		json_object_set_new(p, "rows", json_integer(ws.ws_row));
 		json_object_set_new(p, "cols", json_integer(ws.ws_col));
 	}
-	if (cli_call(cli, "io.ember.Tasks.Start", p, NULL) < 0)
+	if (cli_call(cli, method, p, NULL) < 0)
 		return -1;
 	if (terminal) {
 		int master = ember_client_take_fd(cli->client);
@@ -166,7 +172,7 @@ static int start_attached(struct cli *cli, const char *id, int terminal)
 		}
 		struct termios saved;
 		int raw = isatty(STDIN_FILENO) && set_raw(STDIN_FILENO, &saved) == 0;
-		pump_pty(master, sfd, cli, id);
+		pump_pty(master, sfd, cli, id, exec_id);
 		if (raw)
 			(void)tcsetattr(STDIN_FILENO, TCSANOW, &saved);
 		close(master);
@@ -174,6 +180,8 @@ static int start_attached(struct cli *cli, const char *id, int terminal)
 
 	struct waiter w = { 0 };
 	json_t *wp = id_params(cli, id);
+	if (exec_id)
+		json_object_set_new(wp, "exec_id", json_string(exec_id));
 	_cleanup_free_ char *text = json_dumps(wp, JSON_COMPACT);
 	json_decref(wp);
 	if (ember_call_async(cli->client, "io.ember.Tasks.Wait", text, 0, on_wait, &w, &e) < 0) {
@@ -187,7 +195,7 @@ static int start_attached(struct cli *cli, const char *id, int terminal)
 		if (pf[1].revents & POLLIN) {
 			struct signalfd_siginfo si;
 			if (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si) && si.ssi_signo != SIGWINCH)
-				forward(cli, id, (int)si.ssi_signo);
+				forward(cli, id, exec_id, (int)si.ssi_signo);
 		}
 		if (pf[0].revents && ember_client_process(cli->client, &e) < 0 && !w.done) {
 			cli_error(cli, &e);
@@ -239,7 +247,7 @@ static int run_run(struct cli *cli, const struct cli_args *a)
 		json_decref(reply);
 		return CLI_OK;
 	}
-	int status = start_attached(cli, idc, tty);
+	int status = attached(cli, "io.ember.Tasks.Start", NULL, idc, NULL, tty);
 	if (status < 0) {
 		/* Nothing started: what create made goes (ctr keeps it). */
 		if (rm)
@@ -326,7 +334,7 @@ static int tasks_start(struct cli *cli, const struct cli_args *a)
 	int terminal = json_is_true(json_object_get(
 		json_object_get(json_object_get(json_object_get(reply, "container"), "spec"), "process"), "terminal"));
 	json_decref(reply);
-	int status = start_attached(cli, a->pos[0], terminal);
+	int status = attached(cli, "io.ember.Tasks.Start", NULL, a->pos[0], NULL, terminal);
 	return status < 0 ? CLI_FAILED : status;
 }
 
@@ -433,6 +441,46 @@ static int tasks_metrics(struct cli *cli, const struct cli_args *a)
 	return CLI_OK;
 }
 
+static int tasks_exec(struct cli *cli, const struct cli_args *a)
+{
+	char gen[32];
+	const char *exec_id = cli_arg(a, "exec-id");
+	int tty = cli_flag(a, "tty") > 0;
+
+	if (a->npos < 2)
+		return cli_usage_error("give the task's ID and the command to run");
+	if (!exec_id) {
+		snprintf(gen, sizeof(gen), "exec-%d", (int)getpid());
+		exec_id = gen;
+	}
+	json_t *args = json_array(), *env = NULL;
+	for (int i = 1; i < a->npos; i++)
+		json_array_append_new(args, json_string(a->pos[i]));
+	json_t *p = json_pack("{s:s, s:s, s:o, s:b}", "id", a->pos[0], "exec_id", exec_id, "args", args, "terminal", tty);
+	for (int i = 0; i < a->nopts; i++)
+		if (!strcmp(a->opts[i].opt->name, "env")) {
+			if (!env)
+				env = json_array();
+			json_array_append_new(env, json_string(a->opts[i].value));
+		}
+	if (env)
+		json_object_set_new(p, "env", env);
+	if (cli_arg(a, "cwd"))
+		json_object_set_new(p, "cwd", json_string(cli_arg(a, "cwd")));
+	if (cli_arg(a, "user"))
+		json_object_set_new(p, "user", json_string(cli_arg(a, "user")));
+	int status = attached(cli, "io.ember.Tasks.Exec", cli_with_namespace(cli, p), a->pos[0], exec_id, tty);
+	return status < 0 ? CLI_FAILED : status;
+}
+
+static const struct cli_opt exec_opts[] = {
+	{ "exec-id", 0, "ID", "a name for the process (default: exec-<pid>)" },
+	{ "tty", 't', NULL, "allocate a terminal" },
+	{ "env", 'e', "KEY=VALUE", "set an environment variable (repeatable)" },
+	{ "cwd", 0, "DIR", "working directory" },
+	{ "user", 'u', "USER[:GROUP]", "run as this user" },
+	{ NULL, 0, NULL, NULL },
+};
 static const struct cli_opt ls_opts[] = {
 	{ "quiet", 'q', NULL, "print only the ids" },
 	{ NULL, 0, NULL, NULL },
@@ -457,6 +505,10 @@ static const struct cli_command start_cmd = {
 static const struct cli_command kill_cmd = {
 	.name = "kill", .args = "ID", .summary = "signal a task (default: its stop signal)",
 	.opts = kill_opts, .min_args = 1, .max_args = 1, .run = tasks_kill,
+};
+static const struct cli_command exec_cmd = {
+	.name = "exec", .args = "[OPTIONS] ID CMD [ARG...]", .summary = "run a process in a running task (attached)",
+	.opts = exec_opts, .min_args = 2, .max_args = -1, .flags = CLI_STOP_AT_ARGS, .run = tasks_exec,
 };
 static const struct cli_command wait_cmd = {
 	.name = "wait", .args = "ID", .summary = "wait for a task to exit; exits with its status",
@@ -484,7 +536,7 @@ static const struct cli_command metrics_cmd = {
 };
 
 static const struct cli_command *const tasks_sub[] = {
-	&delete_cmd, &kill_cmd, &ls_cmd, &metrics_cmd, &pause_cmd, &ps_cmd, &resume_cmd, &start_cmd, &wait_cmd, NULL,
+	&delete_cmd, &exec_cmd, &kill_cmd, &ls_cmd, &metrics_cmd, &pause_cmd, &ps_cmd, &resume_cmd, &start_cmd, &wait_cmd, NULL,
 };
 
 const struct cli_command cli_cmd_tasks = {

@@ -76,6 +76,7 @@ const struct api_method api_methods[] = {
 	{ "io.ember.System.Version", svc_system_version, 0 },
 #ifdef CONFIG_RUNTIME
 	{ "io.ember.Tasks.Delete", svc_tasks_delete, 0 },
+	{ "io.ember.Tasks.Exec", svc_tasks_exec, 0 },
 	{ "io.ember.Tasks.Get", svc_tasks_get, 0 },
 	{ "io.ember.Tasks.Kill", svc_tasks_kill, 0 },
 	{ "io.ember.Tasks.List", svc_tasks_list, 0 },

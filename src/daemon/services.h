@@ -63,6 +63,7 @@ HANDLER(svc_tasks_get);
 HANDLER(svc_tasks_kill);
 HANDLER(svc_tasks_wait);
 HANDLER(svc_tasks_delete);
+HANDLER(svc_tasks_exec);
 HANDLER(svc_tasks_logs);
 HANDLER(svc_tasks_pids);
 HANDLER(svc_tasks_pause);

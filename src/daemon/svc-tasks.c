@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "daemon/services.h"
@@ -20,9 +21,10 @@
 #include "util/record.h"
 
 struct task_params {
-	const char *namespace, *id, *signal;
-	int attach, all;
+	const char *namespace, *id, *signal, *exec_id, *cwd, *user;
+	int attach, all, terminal;
 	int64_t rows, cols;
+	json_t *args, *env;
 };
 
 #define P_NS { "namespace", API_T_STRING, offsetof(struct task_params, namespace), 0 }
@@ -167,6 +169,7 @@ void svc_tasks_kill(struct api_call *call, json_t *params, void *ctx)
 		P_NS, P_ID,
 		{ "signal", API_T_STRING, offsetof(struct task_params, signal), 0 },
 		{ "all", API_T_BOOL, offsetof(struct task_params, all), 0 },
+		{ "exec_id", API_T_STRING, offsetof(struct task_params, exec_id), 0 },
 		P_END,
 	};
 	struct daemon *d = ctx;
@@ -177,6 +180,20 @@ void svc_tasks_kill(struct api_call *call, json_t *params, void *ctx)
 
 	if (begin(call, params, table, &p) < 0 || !(t = find(call, d, &p)))
 		return;
+	if (p.exec_id) {
+		struct task_exec *x = task_exec_find(t, p.exec_id);
+		if (!x || !x->running) {
+			api_error(call, EMBER_ERROR_NOT_FOUND, NULL, "no exec %s running in task %s", p.exec_id, p.id);
+			return;
+		}
+		if (runtime_signal_parse(p.signal ? p.signal : "SIGTERM", &sig, &e) < 0 ||
+		    (syscall(SYS_pidfd_send_signal, x->pidfd, sig, NULL, 0) < 0 && err_sys(&e, errno, "kill") < 0)) {
+			api_error_from(call, &e);
+			return;
+		}
+		api_reply(call, NULL);
+		return;
+	}
 	if (p.signal) {
 		if (runtime_signal_parse(p.signal, &sig, &e) < 0) {
 			api_error_from(call, &e);
@@ -230,14 +247,71 @@ static void wait_cancel(struct api_call *call, void *userdata)
 	free(w);
 }
 
+struct exec_wait_ctx {
+	struct api_call *call;
+	struct task_exec *x;
+	struct task_waiter *w;
+};
+
+static void exec_wait_done(struct task *t, void *userdata)
+{
+	struct exec_wait_ctx *w = userdata;
+	(void)t;
+	api_call_on_cancel(w->call, NULL, NULL);
+	json_t *j = task_exec_json(w->x);
+	api_reply(w->call, json_pack("{s:O}", "exit", json_object_get(j, "exit")));
+	json_decref(j);
+	free(w);
+}
+
+static void exec_wait_cancel(struct api_call *call, void *userdata)
+{
+	struct exec_wait_ctx *w = userdata;
+	(void)call;
+	task_exec_wait_cancel(w->x, w->w);
+	free(w);
+}
+
+static void wait_exec(struct api_call *call, struct task *t, const char *exec_id)
+{
+	struct task_exec *x = task_exec_find(t, exec_id);
+	if (!x) {
+		api_error(call, EMBER_ERROR_NOT_FOUND, NULL, "no exec %s in task %s", exec_id, t->id);
+		return;
+	}
+	struct exec_wait_ctx *w = calloc(1, sizeof(*w));
+	if (!w) {
+		api_error(call, EMBER_ERROR_RESOURCE_EXHAUSTED, NULL, "out of memory");
+		return;
+	}
+	w->call = call;
+	w->x = x;
+	if (!x->running) {
+		exec_wait_done(t, w);
+		return;
+	}
+	if (!(w->w = task_exec_wait(x, exec_wait_done, w))) {
+		free(w);
+		api_error(call, EMBER_ERROR_RESOURCE_EXHAUSTED, NULL, "out of memory");
+		return;
+	}
+	api_call_on_cancel(call, exec_wait_cancel, w);
+}
+
 void svc_tasks_wait(struct api_call *call, json_t *params, void *ctx)
 {
-	static const struct api_param table[] = { P_NS, P_ID, P_END };
+	static const struct api_param table[] = {
+		P_NS, P_ID, { "exec_id", API_T_STRING, offsetof(struct task_params, exec_id), 0 }, P_END,
+	};
 	struct task_params p;
 	struct task *t;
 
 	if (begin(call, params, table, &p) < 0 || !(t = find(call, ctx, &p)))
 		return;
+	if (p.exec_id) {
+		wait_exec(call, t, p.exec_id);
+		return;
+	}
 	if (t->status == TASK_STOPPED) {
 		api_reply(call, json_pack("{s:o}", "exit", exit_json(t)));
 		return;
@@ -427,3 +501,114 @@ void svc_tasks_metrics(struct api_call *call, json_t *params, void *ctx)
 				  (json_int_t)st.oom_kills, "frozen", st.frozen));
 }
 #endif
+
+/* The container's process with the exec's changes. */
+static json_t *exec_process(struct daemon *d, const struct task *t, const struct task_params *p, struct ember_error *e)
+{
+	json_t *rec;
+	const char *k;
+	json_t *v;
+	size_t i;
+
+	if (container_get(d, t->ns, t->id, &rec, e) < 0)
+		return NULL;
+	json_t *proc = json_deep_copy(json_object_get(json_object_get(rec, "spec"), "process"));
+	json_decref(rec);
+	if (!proc) {
+		err_set(e, ENOMEM, "out of memory");
+		return NULL;
+	}
+	(void)k;
+	json_object_set(proc, "args", p->args);
+	json_object_set_new(proc, "terminal", json_boolean(p->terminal));
+	json_object_del(proc, "consoleSize");
+	if (p->terminal && p->rows > 0 && p->cols > 0)
+		json_object_set_new(proc, "consoleSize", json_pack("{s:I, s:I}", "height", (json_int_t)p->rows, "width",
+								   (json_int_t)p->cols));
+	if (p->cwd)
+		json_object_set_new(proc, "cwd", json_string(p->cwd));
+	json_t *env = json_object_get(proc, "env");
+	json_array_foreach(p->env, i, v) {
+		const char *kv = json_string_value(v), *eq = strchr(kv, '=');
+		if (!eq || eq == kv) {
+			json_decref(proc);
+			err_invalid(e, "env[%zu]: not KEY=VALUE", i);
+			return NULL;
+		}
+		/* getenv() takes the first: replace, do not append a second. */
+		size_t n = (size_t)(eq - kv) + 1, j;
+		json_t *old;
+		int replaced = 0;
+		json_array_foreach(env, j, old) {
+			if (!strncmp(json_string_value(old) ?: "", kv, n)) {
+				json_array_set(env, j, v);
+				replaced = 1;
+				break;
+			}
+		}
+		if (!replaced)
+			json_array_append(env, v);
+	}
+	return proc;
+}
+
+void svc_tasks_exec(struct api_call *call, json_t *params, void *ctx)
+{
+	static const struct api_param table[] = {
+		P_NS, P_ID,
+		{ "exec_id", API_T_STRING, offsetof(struct task_params, exec_id), API_MANDATORY },
+		{ "args", API_T_STRING_ARRAY, offsetof(struct task_params, args), API_MANDATORY },
+		{ "env", API_T_STRING_ARRAY, offsetof(struct task_params, env), 0 },
+		{ "cwd", API_T_STRING, offsetof(struct task_params, cwd), 0 },
+		{ "user", API_T_STRING, offsetof(struct task_params, user), 0 },
+		{ "terminal", API_T_BOOL, offsetof(struct task_params, terminal), 0 },
+		{ "rows", API_T_INT, offsetof(struct task_params, rows), 0 },
+		{ "cols", API_T_INT, offsetof(struct task_params, cols), 0 },
+		P_END,
+	};
+	struct daemon *d = ctx;
+	struct task_params p;
+	struct ember_error e;
+	struct task *t;
+	struct task_exec *x;
+	int stdio[3] = { -1, -1, -1 }, pty = -1;
+
+	if (begin(call, params, table, &p) < 0 || !(t = find(call, d, &p)))
+		return;
+	if (meta_identifier_check("exec id", p.exec_id, &e) < 0 ||
+	    (!json_array_size(p.args) && err_invalid(&e, "args: give the command to run") < 0) ||
+	    (p.cwd && p.cwd[0] != '/' && err_invalid(&e, "cwd: must be an absolute path") < 0)) {
+		api_error_from(call, &e);
+		return;
+	}
+	if (!p.terminal)
+		for (int i = 0; i < 3; i++)
+			if ((stdio[i] = api_call_take_fd(call, (unsigned)i)) < 0) {
+				for (int k = 0; k < i; k++)
+					close(stdio[k]);
+				api_error(call, EMBER_ERROR_INVALID_ARGUMENT, NULL,
+					  "exec: send its stdin, stdout and stderr with the call");
+				return;
+			}
+	json_t *proc = exec_process(d, t, &p, &e);
+	const char *user = p.user;
+	_cleanup_(json_decrefp) json_t *rec = NULL;
+	if (!user && container_get(d, t->ns, t->id, &rec, &e) == 0)
+		user = json_string_value(
+			json_object_get(json_object_get(json_object_get(rec, "spec"), "annotations"), RUNTIME_ANN_USER));
+	int r = proc ? task_exec_start(t, p.exec_id, proc, user, stdio, p.terminal ? &pty : NULL, &x, &e) : -1;
+	json_decref(proc);
+	for (int i = 0; i < 3; i++)
+		close_keep_errno(stdio[i]);
+	if (r < 0) {
+		api_error_from(call, &e);
+		return;
+	}
+	json_t *reply = json_pack("{s:I}", "pid", (json_int_t)x->pid);
+	if (pty >= 0) {
+		api_reply_fds(call, reply, &pty, 1);
+		close(pty);
+	} else {
+		api_reply(call, reply);
+	}
+}

@@ -207,8 +207,26 @@ static void task_unwatch(struct task *t)
 	t->pidfd = -1;
 }
 
+static void exec_free(struct task_exec *x)
+{
+	x->watch = loop_source_free(x->watch);
+	if (x->pidfd >= 0)
+		close(x->pidfd);
+	while (x->waiters) {
+		struct task_waiter *w = x->waiters;
+		x->waiters = w->next;
+		free(w);
+	}
+	free(x);
+}
+
 static void task_free(struct task *t)
 {
+	while (t->execs) {
+		struct task_exec *x = t->execs;
+		t->execs = x->next;
+		exec_free(x);
+	}
 	task_unwatch(t);
 	t->restart_timer = loop_source_free(t->restart_timer);
 	while (t->waiters) {
@@ -447,6 +465,7 @@ static int task_launch(struct task *t, int stdio[3], int *pty, const struct task
 		.log_fd = { c.log_fd[0], c.log_fd[1] },
 		.log_max = TASK_LOG_MAX_DEFAULT,
 		.cgroup_fd = -1,
+		.join_pidfd = -1,
 		.user = json_string_value(json_object_get(json_object_get(c.spec, "annotations"), RUNTIME_ANN_USER)),
 	};
 	if (!s.rootfs) {
@@ -655,6 +674,203 @@ static void task_exited(struct task *t)
 		 t->exit.oom ? " (OOM)" : "");
 	wake_waiters(t);
 	restart_decide(t);
+}
+
+/* ---- exec ------------------------------------------------------------------------------ */
+
+struct task_exec *task_exec_find(struct task *t, const char *exec_id)
+{
+	for (struct task_exec *x = t->execs; x; x = x->next)
+		if (!strcmp(x->id, exec_id))
+			return x;
+	return NULL;
+}
+
+json_t *task_exec_json(const struct task_exec *x)
+{
+	json_t *j = json_pack("{s:s, s:I, s:s}", "exec_id", x->id, "pid", (json_int_t)x->pid, "status",
+			      x->running ? "running" : "stopped");
+	if (j && !x->running) {
+		json_t *ex = json_pack("{s:i, s:b, s:s, s:b}", "exit_code", x->exit.code, "oom", 0, "exited_at", x->exit.at,
+				       "known", x->exit.known);
+		if (ex && x->exit.signal)
+			json_object_set_new(ex, "signal", json_integer(x->exit.signal));
+		json_object_set_new(j, "exit", ex);
+	}
+	return j;
+}
+
+struct task_waiter *task_exec_wait(struct task_exec *x, task_wait_fn fn, void *userdata)
+{
+	if (!x->running) {
+		fn(x->t, userdata);
+		return NULL;
+	}
+	struct task_waiter *w = calloc(1, sizeof(*w));
+	if (!w)
+		return NULL;
+	w->fn = fn;
+	w->userdata = userdata;
+	w->next = x->waiters;
+	x->waiters = w;
+	return w;
+}
+
+void task_exec_wait_cancel(struct task_exec *x, struct task_waiter *w)
+{
+	for (struct task_waiter **pp = &x->waiters; *pp; pp = &(*pp)->next)
+		if (*pp == w) {
+			*pp = w->next;
+			free(w);
+			return;
+		}
+}
+
+static void exec_exited(struct loop_source *s, int fd, uint32_t events, void *userdata)
+{
+	struct task_exec *x = userdata;
+	siginfo_t si = { 0 };
+
+	(void)s;
+	(void)fd;
+	(void)events;
+	memset(&x->exit, 0, sizeof(x->exit));
+	if (waitid((idtype_t)P_PIDFD, (id_t)x->pidfd, &si, WEXITED | WNOHANG) == 0 && si.si_pid) {
+		x->exit.known = 1;
+		if (si.si_code == CLD_EXITED) {
+			x->exit.code = si.si_status;
+		} else {
+			x->exit.signal = si.si_status;
+			x->exit.code = 128 + si.si_status;
+		}
+	} else {
+		x->exit.code = 255;
+	}
+	timestamp_now(x->exit.at);
+	x->running = 0;
+	x->watch = loop_source_free(x->watch);
+	close(x->pidfd);
+	x->pidfd = -1;
+	events_publish(x->t->d, x->t->ns, "/tasks/exec-exit",
+		       json_pack("{s:s, s:s, s:I, s:i}", "id", x->t->id, "exec_id", x->id, "pid", (json_int_t)x->pid,
+				 "exit_code", x->exit.code));
+	struct task_waiter *w = x->waiters;
+	x->waiters = NULL;
+	while (w) {
+		struct task_waiter *next = w->next;
+		w->fn(x->t, w->userdata);
+		free(w);
+		w = next;
+	}
+}
+
+int task_exec_start(struct task *t, const char *exec_id, json_t *process, const char *user, int stdio[3],
+		    int *pty, struct task_exec **out, struct ember_error *e)
+{
+	struct daemon *d = t->d;
+	json_t *rec = NULL;
+	struct runtime_started st;
+	size_t n = 0;
+	int r;
+
+	if (t->status != TASK_RUNNING)
+		return err_set_name(e, EMBER_ERROR_FAILED_PRECONDITION, ESRCH, "task %s is not running", t->id);
+	struct task_exec *old = task_exec_find(t, exec_id);
+	if (old && old->running)
+		return err_set_name(e, EMBER_ERROR_ALREADY_EXISTS, EEXIST, "exec %s already runs in task %s", exec_id,
+				    t->id);
+	for (struct task_exec *x = t->execs; x; x = x->next)
+		n++;
+	if (!old && n >= TASK_EXECS_MAX) {
+		/* Forget the oldest finished one. */
+		struct task_exec **pp, **gone = NULL;
+		for (pp = &t->execs; *pp; pp = &(*pp)->next)
+			if (!(*pp)->running)
+				gone = pp;
+		if (!gone)
+			return err_set_name(e, EMBER_ERROR_RESOURCE_EXHAUSTED, EBUSY, "task %s runs %d execs already",
+					    t->id, TASK_EXECS_MAX);
+		struct task_exec *x = *gone;
+		*gone = x->next;
+		exec_free(x);
+	}
+	if ((r = container_get(d, t->ns, t->id, &rec, e)) < 0)
+		return r;
+	json_t *cspec = json_object_get(rec, "spec");
+	json_t *spec = json_pack("{s:O, s:O}", "process", process, "annotations",
+				 json_object_get(cspec, "annotations") ?: json_object());
+	struct runtime_start s = {
+		.spec = spec,
+		.self_fd = -1,
+		.stdio = { stdio[0], stdio[1], stdio[2] },
+		.exit_fd = -1,
+		.log_fd = { -1, -1 },
+		.cgroup_fd = -1,
+		.join_pidfd = t->pidfd,
+		.user = user,
+	};
+#ifdef CONFIG_CGROUPS
+	if (t->cg) {
+		s.cgroup_fd = runtime_cgroup_fd(t->cg);
+		if (s.cgroup_fd < 0) {
+			s.before_setup = cgroup_enter;
+			s.userdata = t;
+		}
+	}
+#endif
+#ifdef CONFIG_SECCOMP
+	struct runtime_seccomp sc = { 0 };
+	int have_sc = 0;
+	json_t *sspec = json_pack("{s:O, s:O, s:O}", "process", process, "annotations",
+				  json_object_get(cspec, "annotations") ?: json_object(), "linux",
+				  json_object_get(cspec, "linux") ?: json_object());
+	r = sspec ? seccomp_for(sspec, &sc, &have_sc, e) : err_set(e, ENOMEM, "out of memory");
+	json_decref(sspec);
+	if (r < 0) {
+		json_decref(spec);
+		json_decref(rec);
+		return r;
+	}
+	if (have_sc)
+		s.seccomp = &sc;
+#endif
+	r = spec ? runtime_start(&s, &st, e) : err_set(e, ENOMEM, "out of memory");
+#ifdef CONFIG_SECCOMP
+	if (have_sc)
+		runtime_seccomp_free(&sc);
+#endif
+	json_decref(spec);
+	json_decref(rec);
+	if (r < 0)
+		return err_wrap(e, "exec in task %s", t->id);
+	struct task_exec *x = old;
+	if (!x) {
+		if (!(x = calloc(1, sizeof(*x)))) {
+			(void)syscall(SYS_pidfd_send_signal, st.pidfd, SIGKILL, NULL, 0);
+			close(st.pidfd);
+			return err_set(e, ENOMEM, "out of memory");
+		}
+		x->t = t;
+		snprintf(x->id, sizeof(x->id), "%s", exec_id);
+		x->next = t->execs;
+		t->execs = x;
+	}
+	x->pid = st.pid;
+	x->pidfd = st.pidfd;
+	x->running = 1;
+	x->watch = loop_add_io(d->loop, x->pidfd, EPOLLIN, exec_exited, x, "exec", e);
+	if (!x->watch) {
+		(void)syscall(SYS_pidfd_send_signal, st.pidfd, SIGKILL, NULL, 0);
+		return -e->code;
+	}
+	if (pty)
+		*pty = st.pty_master;
+	else if (st.pty_master >= 0)
+		close(st.pty_master);
+	events_publish(d, t->ns, "/tasks/exec-started",
+		       json_pack("{s:s, s:s, s:I}", "id", t->id, "exec_id", exec_id, "pid", (json_int_t)x->pid));
+	*out = x;
+	return 0;
 }
 
 int task_kill(struct task *t, int sig, int all, struct ember_error *e)

@@ -48,6 +48,21 @@ struct restart {
 
 struct task_waiter;
 struct runtime_cgroup;
+struct task;
+
+/* A process started in a running task (ember tasks exec). */
+struct task_exec {
+	struct task_exec *next;
+	struct task *t;
+	char id[80];
+	pid_t pid;
+	int pidfd;
+	int running;
+	struct task_exit exit;
+	struct loop_source *watch;
+	struct task_waiter *waiters;
+};
+#define TASK_EXECS_MAX 64
 
 struct task {
 	struct task *next;
@@ -71,6 +86,7 @@ struct task {
 	unsigned restarts;       /* in a row, for the backoff */
 	uint64_t started_ms;     /* loop time of the last start */
 	struct loop_source *restart_timer;
+	struct task_exec *execs;
 };
 
 #define TASK_LOG_MAX_DEFAULT ((int64_t)1 << 20)
@@ -101,6 +117,17 @@ json_t *task_json(const struct task *t);
 typedef void (*task_wait_fn)(struct task *t, void *userdata);
 struct task_waiter *task_wait(struct task *t, task_wait_fn fn, void *userdata);
 void task_wait_cancel(struct task *t, struct task_waiter *w);
+
+/* Start process (an OCI process object: args, env, cwd, user,
+   capabilities, terminal) in the running task t, with stdio (or a pty
+   into *pty when process.terminal). user: names to resolve in the
+   container's /etc (runtime_user_resolve()), or NULL. */
+int task_exec_start(struct task *t, const char *exec_id, json_t *process, const char *user, int stdio[3],
+		    int *pty, struct task_exec **out, struct ember_error *e);
+struct task_exec *task_exec_find(struct task *t, const char *exec_id);
+struct task_waiter *task_exec_wait(struct task_exec *x, task_wait_fn fn, void *userdata);
+void task_exec_wait_cancel(struct task_exec *x, struct task_waiter *w);
+json_t *task_exec_json(const struct task_exec *x);
 
 /* Record in the container that a user stopped it (unless-stopped keeps
    it down across reboots), or started it again. */

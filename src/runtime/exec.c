@@ -87,6 +87,7 @@
 
 #define RT_MSG_TTY '\001'
 #define RT_MSG_USER '\002' /* the child asks for the ids of s->user */
+#define RT_MSG_PID '\003'  /* exec: the process in the task's pid namespace (pid, pidfd) */
 
 struct rt_ids {
 	uint32_t uid, gid, n;
@@ -641,6 +642,57 @@ static void exec_app(const struct rt_plan *p)
 	child_fail(p, err, "exec \"%s\"", prog);
 }
 
+static int send_pid(int sock, pid_t pid, int fd)
+{
+	char msg[1 + sizeof(pid_t)];
+	struct iovec iov = { msg, sizeof(msg) };
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf) };
+	struct cmsghdr *h = CMSG_FIRSTHDR(&mh);
+
+	msg[0] = RT_MSG_PID;
+	memcpy(msg + 1, &pid, sizeof(pid));
+	memset(u.buf, 0, sizeof(u.buf));
+	h->cmsg_level = SOL_SOCKET;
+	h->cmsg_type = SCM_RIGHTS;
+	h->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(h), &fd, sizeof(int));
+	return sendmsg(sock, &mh, MSG_NOSIGNAL) == (ssize_t)sizeof(msg) ? 0 : -1;
+}
+
+/* exec: enter the task's namespaces; a pid namespace only takes effect
+   for children, so the process is cloned once more, as a child of the
+   daemon (CLONE_PARENT), and this one goes. */
+static void join_task(struct rt_plan *p)
+{
+	const struct runtime_start *s = p->s;
+	int pidfd = -1;
+	char go;
+
+	if (setns(s->join_pidfd, CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWPID |
+					     CLONE_NEWCGROUP) < 0)
+		child_fail(p, errno, "join the task's namespaces");
+	struct rt_clone_args ca = { .flags = CLONE_PARENT | CLONE_PIDFD, .pidfd = (uint64_t)(uintptr_t)&pidfd };
+	if (s->cgroup_fd >= 0) {
+		ca.flags |= CLONE_INTO_CGROUP;
+		ca.cgroup = (uint64_t)s->cgroup_fd;
+	}
+	long pid = syscall(SYS_clone3, &ca, sizeof(ca));
+	if (pid < 0)
+		child_fail(p, errno, "clone3 into the task");
+	if (pid > 0) {
+		if (send_pid(p->sock, (pid_t)pid, pidfd) < 0)
+			child_fail(p, errno, "report the exec's pid");
+		_exit(0);
+	}
+	(void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	if (read(p->sock, &go, 1) != 1)
+		_exit(127);
+}
+
 __attribute__((noreturn)) static void child_main(struct rt_plan *p)
 {
 	const struct runtime_start *s = p->s;
@@ -658,6 +710,8 @@ __attribute__((noreturn)) static void child_main(struct rt_plan *p)
 	(void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	if (read(p->sock, &go, 1) != 1)
 		_exit(127);
+	if (s->join_pidfd >= 0)
+		join_task(p);
 
 	for (size_t i = 0; i < p->n_ns; i++)
 		if (setns(p->ns_fd[i], p->ns_type[i]) < 0)
@@ -676,7 +730,7 @@ __attribute__((noreturn)) static void child_main(struct rt_plan *p)
 	int tty = -1;
 	if (p->terminal)
 		tty = make_terminal(p);
-	if (p->clone_flags & CLONE_NEWNS) {
+	if ((p->clone_flags & CLONE_NEWNS) && s->join_pidfd < 0) {
 		mask_paths(p);
 		if (json_is_true(json_object_get(json_object_get(p->spec, "root"), "readonly")) &&
 		    mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0)
@@ -697,9 +751,10 @@ __attribute__((noreturn)) static void child_main(struct rt_plan *p)
 	const char *hostname = json_string_value(json_object_get(p->spec, "hostname"));
 	if (hostname && (p->clone_flags & CLONE_NEWUTS) && sethostname(hostname, strlen(hostname)) < 0)
 		child_fail(p, errno, "sethostname \"%s\"", hostname);
-	set_sysctls(p);
+	if (s->join_pidfd < 0)
+		set_sysctls(p);
 	json_t *oom = json_object_get(p->process, "oomScoreAdj");
-	if (oom) {
+	if (oom && s->join_pidfd < 0) {
 		char v[24];
 		snprintf(v, sizeof(v), "%lld", (long long)json_integer_value(oom));
 		if (write_file("/proc/self/oom_score_adj", v) < 0)
@@ -850,7 +905,9 @@ static int plan_build(const struct runtime_start *s, struct rt_plan *p, struct e
 			p->clone_flags |= ns_types[k].flag;
 		}
 	}
-	if (!(p->clone_flags & CLONE_NEWNS))
+	if (s->join_pidfd >= 0)
+		p->clone_flags = p->unshare_cgroup = 0; /* the task's own, joined */
+	else if (!(p->clone_flags & CLONE_NEWNS))
 		return rt_unsupported(e, "spec: a container needs its own mount namespace");
 	if (p->has_userns)
 		return rt_unsupported(e, "user namespaces are not supported yet");
@@ -1037,7 +1094,7 @@ int runtime_start(const struct runtime_start *s, struct runtime_started *out, st
 	p.sock = sv[1];
 	struct rt_clone_args ca = { .flags = p.clone_flags | CLONE_PIDFD, .pidfd = (uint64_t)(uintptr_t)&pidfd,
 				    .exit_signal = SIGCHLD };
-	if (s->cgroup_fd >= 0) {
+	if (s->cgroup_fd >= 0 && s->join_pidfd < 0) {
 		ca.flags |= CLONE_INTO_CGROUP;
 		ca.cgroup = (uint64_t)s->cgroup_fd;
 	}
@@ -1056,7 +1113,8 @@ int runtime_start(const struct runtime_start *s, struct runtime_started *out, st
 
 	uint64_t start_time = 0;
 	int r = runtime_pid_start_time((pid_t)pid, &start_time, e);
-	if (r == 0 && s->before_setup)
+	/* exec: the cgroup is for the second child, once it exists. */
+	if (r == 0 && s->before_setup && s->join_pidfd < 0)
 		r = s->before_setup((pid_t)pid, s->userdata, e);
 	if (r == 0 && write(sv[0], "g", 1) != 1)
 		r = err_sys(e, errno, "start the container's setup");
@@ -1077,6 +1135,21 @@ int runtime_start(const struct runtime_start *s, struct runtime_started *out, st
 			r = err_sys(e, errno, "read the container's setup");
 		} else if (n == 0) {
 			break;
+		} else if (msg[0] == RT_MSG_PID && n == 1 + (int)sizeof(pid_t) && s->join_pidfd >= 0 && pty >= 0) {
+			/* exec: the first child is done; the second is the process. */
+			siginfo_t si;
+			while (waitid((idtype_t)P_PIDFD, (id_t)pidfd, &si, WEXITED) < 0 && errno == EINTR)
+				;
+			close(pidfd);
+			pidfd = pty;
+			pty = -1;
+			pid_t p2;
+			memcpy(&p2, msg + 1, sizeof(pid_t));
+			pid = p2;
+			if ((r = runtime_pid_start_time(p2, &start_time, e)) == 0 && s->before_setup)
+				r = s->before_setup(p2, s->userdata, e);
+			if (r == 0 && write(sv[0], "g", 1) != 1)
+				r = err_sys(e, errno, "start the exec's setup");
 		} else if (msg[0] == RT_MSG_USER && n == 1) {
 			r = answer_user(s, (pid_t)pid, sv[0], e);
 		} else if (msg[0] != RT_MSG_TTY) {

@@ -248,6 +248,10 @@ struct runtime_start {
 				  in place (runtime_user_resolve()); NULL: the
 				  spec's ids are final */
 	unsigned timeout_ms;   /* for the whole setup; 0: 10 s */
+	int join_pidfd;        /* exec: a process in the running task (its
+				  PID 1's pidfd) whose namespaces the new one
+				  joins; spec then only needs "process" and
+				  self_fd, exit_fd, log_fd are -1. Else -1. */
 };
 
 struct runtime_started {
