@@ -189,3 +189,32 @@ teardown() {
 	[[ "$output" != *"$c"* ]]
 	grep -q "container default/$a started (restart policy)" "$DAEMON_LOG"
 }
+
+@test "tasks: exec runs in the task's namespaces, with its exit status, a pty with -t, and errors that name the step" {
+	bb_up
+	local id; id=$(ct ex)
+	run -0 e run -d --hostname inner "$REF" "$id" sleep 60
+	run -4 e tasks exec "$id" sh -c 'hostname; cat /proc/1/cmdline | tr "\\0" " "; echo; echo "$PATH"; exit 4'
+	[ "${lines[0]}" = inner ]
+	[[ "${lines[1]}" == *"sleep 60 " ]]
+	[ "${lines[2]}" = /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin ]
+	run -0 e tasks exec --env X=1 --cwd /tmp --user 65534 "$id" sh -c 'echo "$X $(pwd) $(id -u)"'
+	[ "$output" = "1 /tmp 65534" ]
+	# The exec is in the task's cgroup: its pids count there.
+	run -0 e tasks exec "$id" cat /proc/self/cgroup
+	[[ "$output" == *"pids:/"* || "$output" == "0::/" ]]
+	run -1 e tasks exec "$id" /bin/nope
+	[ "$output" = "ember: exec in task $id: exec \"/bin/nope\": no such file or directory" ]
+	run -0 "$PYTHON" "$INFRA_LIB/pty_run.py" 30 90 "$EMBER" --address "$SOCK" tasks exec -t "$id" \
+		sh -c 'test -t 0 && echo tty-ok; stty size'
+	[[ "$output" == *"tty-ok"* && "$output" == *"30 90"* && "$output" == *"exit=0"* ]]
+	run -1 e tasks exec nosuch true
+	[ "$output" = "ember: no task nosuch (start it: ember tasks start nosuch)" ]
+	run -0 e tasks kill -s KILL "$id"
+	run -137 e tasks wait "$id"
+	run -1 e tasks exec "$id" true
+	[ "$output" = "ember: task $id is not running" ]
+	run -0 e tasks delete "$id"
+	run -0 e containers rm "$id"
+	assert_gone "$id"
+}
