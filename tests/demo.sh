@@ -14,6 +14,8 @@ cleanup() {
 	set +e # every step runs, whatever failed before
 	# Never let rm -rf below walk into a mounted image.
 	mountpoint -q "$T/mnt" 2>/dev/null && umount "$T/mnt"
+	# A task outlives its daemon: stop ours.
+	[ -n "${TICKER_PID:-}" ] && kill -9 "$TICKER_PID" 2>/dev/null
 	if [ -n "$DAEMON_PID" ] && kill -0 "$DAEMON_PID" 2>/dev/null; then
 		kill -TERM "$DAEMON_PID"
 		wait "$DAEMON_PID" 2>/dev/null
@@ -96,6 +98,39 @@ show images mount "$REG/library/busybox:1.35" "$T/mnt"
 echo "\$ $T/mnt/bin/busybox echo hello from the image"
 "$T/mnt/bin/busybox" echo hello from the image
 show images unmount "$T/mnt"
+
+say "run containers: no shim, no runc; ember init is PID 1 inside"
+show run --rm "$REG/library/busybox:1.35" hello echo hello from a container
+show run --rm --memory-limit 32m --cap-drop ALL "$REG/library/busybox:1.35" limits \
+	sh -c 'grep CapEff /proc/self/status; cat /proc/1/cmdline | tr "\0" " "; echo'
+show run --rm "$REG/library/busybox:1.35" broken /bin/nope || echo "(exit $?)"
+
+say "a detached task writes to its logs"
+show run -d "$REG/library/busybox:1.35" ticker sh -c 'i=0; while :; do i=$((i+1)); echo "tick $i"; sleep 0.2; done'
+sleep 1
+show tasks ls
+show logs --tail 3 ticker
+TICKER_PID=$(ember --json tasks ls | /usr/bin/python3 -c 'import json,sys; print([t["pid"] for t in json.load(sys.stdin) if t["id"] == "ticker"][0])')
+
+say "restart the daemon: the task keeps running and is adopted"
+kill -TERM "$DAEMON_PID"
+wait "$DAEMON_PID" || true
+echo "daemon stopped; the ticker's ember init (pid $TICKER_PID) still runs: $(tr '\0' ' ' </proc/$TICKER_PID/cmdline)"
+exec 3>"$T/ready2"
+"$EMBER" daemon --config "$T/empty.toml" --root "$T/root" --state "$T/state" --address "$SOCK" \
+	--notify-fd 3 2>>"$T/daemon.log" &
+DAEMON_PID=$!
+exec 3>&-
+for _ in $(seq 100); do [ -s "$T/ready2" ] && break; sleep 0.05; done
+grep adopted "$T/daemon.log" | sed 's/^/  daemon: /'
+show tasks ls
+sleep 0.5
+show logs --tail 2 ticker
+show tasks kill ticker
+show tasks wait ticker || echo "(exit $?: SIGTERM)"
+show tasks delete ticker
+show containers rm ticker
+show containers ls
 
 say "pull again: nothing is downloaded twice"
 show pull --plain-http "$REG/library/busybox:1.35"

@@ -1,0 +1,179 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# Running containers, ember next to its peers in one run, as ratios:
+#   - start to exit of `true` in a fresh container: `ember run --rm`,
+#     `ctr run --rm` (containerd 1.6 + shim + runc), `crun run` and
+#     `runc run` of a prepared bundle, and `unshare ... chroot ... true`
+#     as the floor;
+#   - memory per container with 10 and 100 sleeping containers: the PSS of
+#     each `ember init` and the daemon's growth, against containerd's shim
+#     per container and its growth.
+# Part of tests/bench/run.sh; runs alone too:  containers.sh path/to/ember
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+EMBER=$(realpath "${1:?usage: containers.sh path/to/ember}")
+T=$(mktemp -d /tmp/ember-bench-run.XXXXXX)
+PIDS=()
+N_BIG=${BENCH_CONTAINERS:-100}
+cleanup() {
+	set +e
+	for id in $(seq 1 "$N_BIG"); do
+		"$EMBER" -a "$T/ember.sock" tasks kill -s KILL "s$id" >/dev/null 2>&1
+		ctr --address "$T/ctd/c.sock" -n default tasks kill -s SIGKILL "s$id" >/dev/null 2>&1
+	done
+	sleep 1
+	for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
+	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
+	for d in /sys/fs/cgroup/*/ember/default/s* /sys/fs/cgroup/*/default/s*; do rmdir "$d" 2>/dev/null; done
+	for m in $(grep -o "$T[^ ]*" /proc/mounts | sort -r); do umount -l "$m" 2>/dev/null; done
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+INFRA_TMPDIR=$T/infra
+mkdir -p "$INFRA_TMPDIR"
+export INFRA_TMPDIR
+# shellcheck source=../integration/lib/image.bash
+source tests/integration/lib/image.bash
+# shellcheck source=../integration/lib/registry.bash
+source tests/integration/lib/registry.bash
+image_busybox "$T/bb" >/dev/null
+registry_start benchrun plain >/dev/null
+PIDS+=("$REGISTRY_BENCHRUN_PID")
+registry_push_oci "$T/bb" "$REGISTRY_BENCHRUN_ADDR/bb:latest" >/dev/null
+REF=$REGISTRY_BENCHRUN_ADDR/bb:latest
+
+: >"$T/empty.toml"
+"$EMBER" daemon --config "$T/empty.toml" --root "$T/ember/root" --state "$T/ember/state" \
+	--address "$T/ember.sock" 2>"$T/ember.log" &
+EPID=$!
+PIDS+=("$EPID")
+mkdir -p "$T/ctd"
+printf 'version = 2\n' >"$T/ctd/config.toml"
+unshare --mount --propagation private sh -c \
+	'mount -t tmpfs tmpfs /run && exec containerd --config "$1/config.toml" --root "$1/root" --state "$1/state" --address "$1/c.sock"' \
+	sh "$T/ctd" >"$T/ctd.log" 2>&1 &
+CPID=$!
+PIDS+=("$CPID")
+wait_api() {
+	local end=$((SECONDS + 60))
+	while [ "$SECONDS" -lt "$end" ]; do
+		timeout 5 "$@" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	echo "bench: $* did not answer" >&2
+	return 1
+}
+E=("$EMBER" -a "$T/ember.sock")
+C=(ctr --address "$T/ctd/c.sock" -n default)
+wait_api "${E[@]}" info
+wait_api "${C[@]}" version
+"${E[@]}" pull --plain-http "$REF" >/dev/null
+"${C[@]}" images pull --plain-http "$REF" >/dev/null
+
+# A bundle for crun and runc: the image's tree and crun's default spec,
+# running /bin/true without a terminal.
+mkdir -p "$T/bundle/rootfs"
+"${E[@]}" images mount "$REF" "$T/mnt" >/dev/null
+cp -a "$T/mnt/." "$T/bundle/rootfs/"
+"${E[@]}" images unmount "$T/mnt" >/dev/null
+(cd "$T/bundle" && crun spec)
+/usr/bin/python3 - "$T/bundle/config.json" <<'EOF'
+import json, sys
+s = json.load(open(sys.argv[1]))
+s["process"]["terminal"] = False
+s["process"]["args"] = ["/bin/true"]
+json.dump(s, open(sys.argv[1], "w"))
+EOF
+
+median_ms() {
+	/usr/bin/python3 -c '
+import json, statistics, sys
+for r in json.load(open(sys.argv[1]))["results"]:
+    print("%s\t%.2f" % (r["command"], statistics.median(r["times"]) * 1000))' "$1"
+}
+# crun refuses the v1/v2 hybrid layout of this machine outright; it runs
+# in a mount namespace where the (controller-less) v2 tree is unmounted,
+# which leaves it plain v1 as ember and runc see it.
+cat >"$T/crun.sh" <<EOF
+#!/bin/sh
+exec unshare -m --propagation private sh -c 'umount /sys/fs/cgroup/unified 2>/dev/null; exec crun run -b "$T/bundle" "\$1" >/dev/null' sh "\$1"
+EOF
+chmod +x "$T/crun.sh"
+cat >"$T/unshare-floor.sh" <<EOF
+#!/bin/sh
+exec unshare -m -p -n -i -u -f chroot "$T/bundle/rootfs" /bin/true
+EOF
+chmod +x "$T/unshare-floor.sh"
+runs=${BENCH_RUNS:-30}
+hyperfine -N --warmup 3 --runs "$runs" --style none --export-json "$T/run.json" \
+	"${E[*]} run --rm $REF r1 true" \
+	"${C[*]} run --rm $REF r1 true" \
+	"$T/crun.sh c1" \
+	"runc run -b $T/bundle r1" \
+	"$T/unshare-floor.sh" >/dev/null 2>&1
+
+echo "## Run a container (\`true\`, start to exit, hyperfine -N, median of $runs)"
+echo
+echo "| | median ms | ratio to ember |"
+echo "|---|---:|---:|"
+base=$(median_ms "$T/run.json" | awk -F'\t' 'index($1, " run --rm ") && index($1, "ember") {print $2; exit}')
+median_ms "$T/run.json" | while IFS=$'\t' read -r cmd ms; do
+	case "$cmd" in
+	*ember*) what='`ember run --rm REF id true` (daemon, ember init, overlay snapshot)' ;;
+	ctr*) what='`ctr run --rm REF id true` (containerd 1.6, shim, runc, overlay snapshot)' ;;
+	*crun.sh*) what='`crun run -b BUNDLE` (prepared bundle, no snapshot, no daemon)' ;;
+	runc*) what='`runc run -b BUNDLE` (prepared bundle, no snapshot, no daemon)' ;;
+	*unshare*) what='floor: `unshare -mpniuf chroot ROOTFS /bin/true`' ;;
+	esac
+	echo "| $what | $ms | $(awk -v a="$ms" -v b="$base" 'BEGIN{printf "%.2f", a/b}') |"
+done
+echo
+
+# ---- memory per container ------------------------------------------------------
+pss_kib() { awk '/^Pss:/ {print $2}' "/proc/$1/smaps_rollup"; }
+rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+# PSS of the processes whose parent is $1... (shims), or the given pids.
+sum_pss() {
+	local s=0 p
+	for p in "$@"; do s=$((s + $(pss_kib "$p"))); done
+	echo "$s"
+}
+ember_inits() {
+	local f
+	for f in "$T"/ember/state/tasks/default/*/task.json; do
+		/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["pid"])' "$f"
+	done
+}
+shims() { # containerd-shim-runc-v2 processes started by this containerd
+	local p
+	for p in $(pgrep -x containerd-shim || true) $(pgrep -f containerd-shim-runc-v2 || true); do
+		grep -q "$T/ctd" "/proc/$p/cmdline" 2>/dev/null && echo "$p"
+	done | sort -u
+}
+e_base=$(rss_kib "$EPID") c_base=$(rss_kib "$CPID")
+echo "## Memory per sleeping container"
+echo
+echo "| containers | ember init PSS KiB (each, median) | ember daemon RSS growth KiB (per container) | containerd shim PSS KiB (each, median) | containerd RSS growth KiB (per container) | ratio (per-container PSS) |"
+echo "|---:|---:|---:|---:|---:|---:|"
+started=0
+for n in 10 "$N_BIG"; do
+	while [ "$started" -lt "$n" ]; do
+		started=$((started + 1))
+		"${E[@]}" run -d "$REF" "s$started" sleep 3600 >/dev/null
+		"${C[@]}" run -d "$REF" "s$started" sleep 3600 >/dev/null
+	done
+	sleep 2
+	mapfile -t ip < <(ember_inits)
+	mapfile -t sp < <(shims)
+	med() { printf '%s\n' "$@" | sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
+	ipss=() spss=()
+	for p in "${ip[@]}"; do ipss+=("$(pss_kib "$p")"); done
+	for p in "${sp[@]}"; do spss+=("$(pss_kib "$p")"); done
+	ei=$(med "${ipss[@]}") cs=$(med "${spss[@]:-0}")
+	eg=$(( ($(rss_kib "$EPID") - e_base) / n )) cg=$(( ($(rss_kib "$CPID") - c_base) / n ))
+	echo "| $n | $ei | $eg | $cs (${#sp[@]} shims) | $cg | $(awk -v a="$cs" -v b="$ei" 'BEGIN{printf "%.0f", b ? a/b : 0}') |"
+done
+echo
+echo "ember: no process per container besides its \`ember init\` (PID 1 inside it); containerd: one shim per container (plus runc's init, not counted)."
