@@ -38,7 +38,8 @@ lacks() { ! has "$@"; }
 if build full full_defconfig; then
 	b=$out/cfg-full/ember
 	for sym in completion_run call_run idl_files syslog daemon_main cli_main image_unpack unpacker_new \
-		snapshot_tree_copy gc_snapshots mount_apply; do
+		snapshot_tree_copy gc_snapshots mount_apply runtime_start runtime_cgroup_create runtime_seccomp_compile \
+		task_start svc_tasks_exec cli_cmd_run; do
 		check "full has $sym" has full "$sym"
 	done
 	check "full: ember version lists cli-completion" sh -c "'$b' version | grep -q cli-completion"
@@ -100,6 +101,17 @@ if build no-snapshots 'CONFIG_DAEMON=y\nCONFIG_CLI=y\nCONFIG_CONTENT=y\nCONFIG_P
 	check "no-snapshots still pulls" has no-snapshots pull_start
 	check "no-snapshots: no runtime, so no seccomp" sh -c "! '$out/cfg-no-snapshots/ember' version | grep -qw seccomp"
 	check "no-snapshots: ember snapshots is an unknown command (exit 2)" sh -c "'$out/cfg-no-snapshots/ember' snapshots ls; [ \$? -eq 2 ]"
+	for sym in runtime_start task_start cli_cmd_run runtime_cgroup_create runtime_seccomp_compile; do
+		check "no-snapshots (so no runtime) lacks $sym" lacks no-snapshots "$sym"
+	done
+	check "no-snapshots: ember run is an unknown command (exit 2)" sh -c "'$out/cfg-no-snapshots/ember' run x y; [ \$? -eq 2 ]"
+fi
+
+if build no-cgroups-seccomp 'CONFIG_DAEMON=y\nCONFIG_CLI=y\nCONFIG_CONTENT=y\nCONFIG_PULL=y\nCONFIG_SNAPSHOT_OVERLAY=y\nCONFIG_RUNTIME=y\n# CONFIG_CGROUPS is not set\n# CONFIG_SECCOMP is not set\n'; then
+	check "no-cgroups-seccomp still runs containers" has no-cgroups-seccomp runtime_start
+	for sym in runtime_cgroup_create runtime_seccomp_compile runtime_seccomp_load; do
+		check "no-cgroups-seccomp lacks $sym" lacks no-cgroups-seccomp "$sym"
+	done
 fi
 
 if build no-content 'CONFIG_DAEMON=y\nCONFIG_CLI=y\n# CONFIG_CONTENT is not set\n'; then
