@@ -210,8 +210,9 @@ static void report(const struct rt_init_options *o, const char *line)
 /* ---- signals ---- */
 
 /* Every signal, including the ones libc keeps for itself (glibc's 32 and
-   33, musl's 32 to 34): rt_sigprocmask and signalfd take the kernel's
-   64-bit set, and init uses no threads, timers or cancellation. */
+   33, musl's 32 to 34), which sigfillset leaves out and glibc's
+   sigprocmask drops: a signal 34 sent to the container would otherwise
+   kill init. init uses no threads, timers or cancellation, so it may. */
 static void sigset_all(sigset_t *s, int all)
 {
 	memset(s, all ? 0xff : 0, sizeof(*s));
