@@ -38,7 +38,7 @@ lacks() { ! has "$@"; }
 if build full full_defconfig; then
 	b=$out/cfg-full/ember
 	for sym in completion_run call_run idl_files syslog daemon_main cli_main image_unpack unpacker_new \
-		snapshot_tree_copy gc_snapshots mount_apply; do
+		snapshot_tree_copy gc_snapshots mount_apply runtime_init_main; do
 		check "full has $sym" has full "$sym"
 	done
 	check "full: ember version lists cli-completion" sh -c "'$b' version | grep -q cli-completion"
@@ -101,13 +101,15 @@ if build no-snapshots 'CONFIG_DAEMON=y\nCONFIG_CLI=y\nCONFIG_CONTENT=y\nCONFIG_P
 fi
 
 if build no-content 'CONFIG_DAEMON=y\nCONFIG_CLI=y\n# CONFIG_CONTENT is not set\n'; then
-	for sym in content_open digest_check manifest_parse images_start br_sha256_init; do
+	for sym in content_open digest_check manifest_parse images_start br_sha256_init runtime_init_main; do
 		check "no-content lacks $sym" lacks no-content "$sym"
 	done
 fi
 
 if build allno allnoconfig; then
 	check "allnoconfig: ember version works" "$out/cfg-allno/ember" version
+	check "allnoconfig lacks ember init" lacks allno runtime_init_main
+	check "allnoconfig: ember init is not a role (exit 127)" sh -c "'$out/cfg-allno/ember' init -- true; [ \$? -eq 127 ]"
 fi
 build allyes allyesconfig || true
 
