@@ -236,7 +236,8 @@ const char *runtime_signal_name(int sig, char buf[RUNTIME_SIGNAL_NAME_MAX]);
  *                      exec "foo": permission denied
  *                  Without it the line goes to stderr after "ember init: ".
  *   --exit-fd N    a regular file; when the application exits it holds one
- *                  JSON object (replaced at offset 0, truncated to it):
+ *                  JSON object and a newline (written at offset 0, then
+ *                  truncated to its length):
  *                      {"pid":7,"exit_code":3,"exited_at":"<RFC 3339 ns UTC>"}
  *                      {"pid":7,"signal":9,"signal_name":"SIGKILL",
  *                       "core_dumped":false,"exited_at":"..."}
@@ -281,7 +282,8 @@ int runtime_init_main(int argc, char **argv);
  * Which of the two log files of a task (open at fd_a and fd_b, given to
  * init in that order) to read first: *first is 0 (A is the older) or 1.
  * Reading the first, then the other, gives the output in order. Fails
- * only when fstat does.
+ * only when fstat does. In init.c: only with CONFIG_INIT, as are the
+ * log files themselves.
  */
 int runtime_log_order(int fd_a, int fd_b, int *first, struct ember_error *e);
 
