@@ -148,8 +148,10 @@ static void test_init_exec_message(void **state)
 	assert_string_equal(buf, "exec \"prog\": permission denied");
 	rt_init_exec_message(buf, sizeof(buf), "/x", ENOEXEC, 0);
 	assert_string_equal(buf, "exec \"/x\": exec format error");
+	/* musl's "I/O error" keeps its capitals; glibc's text is a sentence. */
 	rt_init_exec_message(buf, sizeof(buf), "/x", EIO, 0);
-	assert_string_equal(buf, "exec \"/x\": I/O error");
+	if (strcmp(buf, "exec \"/x\": I/O error") && strcmp(buf, "exec \"/x\": input/output error"))
+		fail_msg("EIO: %s", buf);
 	rt_init_exec_message(buf, sizeof(buf), "/script", ENOENT, 1);
 	assert_string_equal(buf, "exec \"/script\": no such file or directory (the file exists: its ELF "
 				 "interpreter or #! interpreter is missing)");
