@@ -5,6 +5,7 @@
 
 #include "cli/cli.h"
 #include "daemon/daemon.h"
+#include "runtime/runtime.h"
 #include "util/cleanup.h"
 #include "util/version.h"
 
@@ -38,6 +39,9 @@ static const struct role roles[] = {
 #ifdef CONFIG_DAEMON
 	{ "daemon", daemon_main },
 #endif
+#ifdef CONFIG_INIT
+	{ RUNTIME_INIT_ROLE, runtime_init_main }, /* dispatched first in main() */
+#endif
 	{ "version", version_main },
 };
 
@@ -54,6 +58,11 @@ int main(int argc, char **argv)
 	const char *self = argc > 0 ? strrchr(argv[0], '/') : NULL;
 	const struct role *role;
 
+	/* ember init is every container's PID 1: before anything else, so
+	   that it touches as little of the binary as it can, and whatever
+	   argv[0] the executor gave (execveat of an fd). */
+	if (ENABLED(CONFIG_INIT) && argc > 1 && !strcmp(argv[1], RUNTIME_INIT_ROLE))
+		return runtime_init_main(argc - 1, argv + 1);
 	self = self ? self + 1 : (argc > 0 ? argv[0] : "ember");
 	if (ENABLED(CONFIG_DAEMON) && !strcmp(self, "emberd"))
 		return daemon_main(argc, argv);

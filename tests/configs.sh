@@ -39,7 +39,7 @@ if build full full_defconfig; then
 	b=$out/cfg-full/ember
 	for sym in completion_run call_run idl_files syslog daemon_main cli_main image_unpack unpacker_new \
 		snapshot_tree_copy gc_snapshots mount_apply runtime_start runtime_cgroup_create runtime_seccomp_compile \
-		task_start svc_tasks_exec cli_cmd_run; do
+		task_start svc_tasks_exec cli_cmd_run runtime_init_main; do
 		check "full has $sym" has full "$sym"
 	done
 	check "full: ember version lists cli-completion" sh -c "'$b' version | grep -q cli-completion"
@@ -107,21 +107,23 @@ if build no-snapshots 'CONFIG_DAEMON=y\nCONFIG_CLI=y\nCONFIG_CONTENT=y\nCONFIG_P
 	check "no-snapshots: ember run is an unknown command (exit 2)" sh -c "'$out/cfg-no-snapshots/ember' run x y; [ \$? -eq 2 ]"
 fi
 
-if build no-cgroups-seccomp 'CONFIG_DAEMON=y\nCONFIG_CLI=y\nCONFIG_CONTENT=y\nCONFIG_PULL=y\nCONFIG_SNAPSHOT_OVERLAY=y\nCONFIG_RUNTIME=y\n# CONFIG_CGROUPS is not set\n# CONFIG_SECCOMP is not set\n'; then
+if build no-cgroups-seccomp 'CONFIG_DAEMON=y\nCONFIG_CLI=y\nCONFIG_CONTENT=y\nCONFIG_PULL=y\nCONFIG_SNAPSHOT_OVERLAY=y\nCONFIG_RUNTIME=y\n# CONFIG_CGROUPS is not set\n# CONFIG_SECCOMP is not set\n# CONFIG_INIT is not set\n'; then
 	check "no-cgroups-seccomp still runs containers" has no-cgroups-seccomp runtime_start
-	for sym in runtime_cgroup_create runtime_seccomp_compile runtime_seccomp_load; do
+	for sym in runtime_cgroup_create runtime_seccomp_compile runtime_seccomp_load runtime_init_main; do
 		check "no-cgroups-seccomp lacks $sym" lacks no-cgroups-seccomp "$sym"
 	done
 fi
 
 if build no-content 'CONFIG_DAEMON=y\nCONFIG_CLI=y\n# CONFIG_CONTENT is not set\n'; then
-	for sym in content_open digest_check manifest_parse images_start br_sha256_init; do
+	for sym in content_open digest_check manifest_parse images_start br_sha256_init runtime_init_main; do
 		check "no-content lacks $sym" lacks no-content "$sym"
 	done
 fi
 
 if build allno allnoconfig; then
 	check "allnoconfig: ember version works" "$out/cfg-allno/ember" version
+	check "allnoconfig lacks ember init" lacks allno runtime_init_main
+	check "allnoconfig: ember init is not a role (exit 127)" sh -c "'$out/cfg-allno/ember' init -- true; [ \$? -eq 127 ]"
 fi
 build allyes allyesconfig || true
 

@@ -18,6 +18,7 @@
 #include "util/cleanup.h"
 #include "util/err.h"
 #include "util/fs.h"
+#include "util/kconfig.h"
 #include "util/record.h"
 
 struct task_params {
@@ -368,6 +369,11 @@ void svc_tasks_logs(struct api_call *call, json_t *params, void *ctx)
 			  "task %s is attached to a client: its output is not logged", p.id);
 		return;
 	}
+	if (!ENABLED(CONFIG_INIT)) {
+		api_error(call, EMBER_ERROR_INVALID_ARGUMENT, NULL,
+			  "no logs: this ember runs applications as PID 1 without ember init (CONFIG_INIT)");
+		return;
+	}
 	char path[200];
 	snprintf(path, sizeof(path), "%s/%s", t->ns, t->id);
 	_cleanup_close_ int dir = fs_open_dir(d->tasks_fd, path, 0, 0, &e);
@@ -385,7 +391,15 @@ void svc_tasks_logs(struct api_call *call, json_t *params, void *ctx)
 			return;
 		}
 	}
-	int first = runtime_log_first(fds[0], fds[1]);
+	int first = 0;
+#ifdef CONFIG_INIT
+	if (runtime_log_order(fds[0], fds[1], &first, &e) < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		api_error_from(call, &e);
+		return;
+	}
+#endif
 	int order[2] = { fds[first], fds[!first] };
 	api_reply_fds(call, json_pack("{s:s, s:b}", "status",
 				      t->status == TASK_STOPPED ? "stopped" : "running", "running",

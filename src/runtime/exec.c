@@ -1177,17 +1177,3 @@ int runtime_start(const struct runtime_start *s, struct runtime_started *out, st
 	out->pty_master = pty;
 	return 0;
 }
-
-int runtime_log_first(int fd_a, int fd_b)
-{
-	struct stat a, b;
-
-	if (fstat(fd_a, &a) < 0 || fstat(fd_b, &b) < 0 || b.st_size == 0)
-		return 0;
-	if (a.st_size == 0)
-		return 1;
-	/* init writes into the current file only: it is the newer one. */
-	if (a.st_mtim.tv_sec != b.st_mtim.tv_sec)
-		return a.st_mtim.tv_sec < b.st_mtim.tv_sec ? 0 : 1;
-	return a.st_mtim.tv_nsec <= b.st_mtim.tv_nsec ? 0 : 1;
-}

@@ -64,4 +64,33 @@ struct rt_user {
    decimal, 0 .. 2^32-2. what names the option in messages ("user"). */
 int rt_user_parse(const char *what, const char *s, struct rt_user *u, struct ember_error *e);
 
+/* ---- ember init (init.c), exposed for the unit tests ---- */
+
+struct rt_init_options {
+	int report_fd, exit_fd; /* -1 when not given */
+	int log_fd[2];          /* -1 -1 when not logging */
+	uint64_t log_max;
+	char **argv; /* PATH ARG..., NULL-terminated (points into argv) */
+};
+
+/* The options of `ember init` (argv[0] skipped). o->report_fd is set as
+   soon as it is parsed, so that even a later error can go there. */
+int rt_init_parse(int argc, char **argv, struct rt_init_options *o, struct ember_error *e);
+
+/* Whether a chunk of n bytes makes the log switch files: the current file
+   holds size bytes and would pass max (an empty file takes any chunk). */
+static inline int rt_init_log_full(uint64_t size, uint64_t n, uint64_t max)
+{
+	return size > 0 && size + n > max;
+}
+
+/* The exit file's JSON for the wait status st of pid, exited at `at`
+   (RFC 3339); its length, or -1 when buf is too small. */
+int rt_init_exit_json(char *buf, size_t size, pid_t pid, int st, const char *at);
+
+/* The report line for a failed exec of prog: "exec \"prog\": <strerror in
+   lower case>"; interp: the file exists, so an ENOENT means its ELF or #!
+   interpreter is missing, and the line says so. */
+void rt_init_exec_message(char *buf, size_t size, const char *prog, int err, int interp);
+
 #endif

@@ -273,10 +273,6 @@ struct runtime_started {
  */
 int runtime_start(const struct runtime_start *s, struct runtime_started *out, struct ember_error *e);
 
-/* Of a task's two log files (ember init writes one until it is full, then
-   empties and writes the other), the one written first: 0 (fd_a) or 1. */
-int runtime_log_first(int fd_a, int fd_b);
-
 /* /proc/<pid>/stat's starttime: with the pid, a process's identity. */
 int runtime_pid_start_time(pid_t pid, uint64_t *out, struct ember_error *e);
 
@@ -478,5 +474,80 @@ int runtime_seccomp_load(const struct runtime_seccomp *s, struct ember_error *e)
  * the path.
  */
 int runtime_seccomp_profile_read(const char *path, json_t **out, struct ember_error *e);
+
+/*
+ * ember init (init.c, CONFIG_INIT): the PID 1 of each container. The
+ * executor sets the container up and then executes, from the same binary,
+ *
+ *   ember init [--report-fd N] [--exit-fd N] [--log-fd A --log-fd B
+ *              [--log-max BYTES]] [--] PATH ARG...
+ *
+ * argv[0] may be anything: the role is argv[1] ("init"), found before any
+ * other set-up in main(). Options take their value as the next argument;
+ * fds must be 3 or more (0-2 are the application's stdio). init runs PATH
+ * (searched in the PATH of its own environment when it has no '/', as
+ * execvp does; never through /bin/sh) with init's environment, cwd and
+ * credentials unchanged, forwards every signal it gets but SIGCHLD to it,
+ * reaps every child (it is a subreaper when not PID 1), and exits when the
+ * application does: with its exit code, or 128 + the signal that killed it.
+ *
+ *   --report-fd N  start result. Success: nothing is written and N is
+ *                  closed (EOF with no bytes means "started"). Failure: one
+ *                  line without a newline, then init exits 127 (2 for bad
+ *                  options) and writes no exit file, e.g.
+ *                      exec "/bin/foo": no such file or directory
+ *                      exec "foo": permission denied
+ *                  Without it the line goes to stderr after "ember init: ".
+ *   --exit-fd N    a regular file; when the application exits it holds one
+ *                  JSON object and a newline (written at offset 0, then
+ *                  truncated to its length):
+ *                      {"pid":7,"exit_code":3,"exited_at":"<RFC 3339 ns UTC>"}
+ *                      {"pid":7,"signal":9,"signal_name":"SIGKILL",
+ *                       "core_dumped":false,"exited_at":"..."}
+ *                  pid is the application's pid as init sees it (in the
+ *                  container's pid namespace).
+ *   --log-fd A --log-fd B, --log-max BYTES (default RUNTIME_INIT_LOG_MAX,
+ *                  at least RUNTIME_INIT_LOG_MAX_MIN)
+ *                  two regular files. The application's stdout and stderr
+ *                  share one pipe (so their order is kept; the streams are
+ *                  not told apart) and stdin is /dev/null. init appends to A
+ *                  (the executor passes the newer file first on a restart)
+ *                  until a chunk would take it past BYTES, then truncates
+ *                  the other file and goes on there, and so on: at most
+ *                  2 x BYTES are kept. Without --log-fd the application
+ *                  inherits init's stdio and init copies nothing.
+ *
+ * Log order: the file being written has the newer mtime; when both mtimes
+ * are equal it is A. init keeps this true by waiting, before it switches
+ * files, until the clock has passed the old file's mtime (at most a clock
+ * tick; it needs a file system with fine timestamps, e.g. tmpfs, and a
+ * clock that is not set back). A reader reads the older file, then the
+ * other: runtime_log_order() says which is which.
+ *
+ * There is no stop timeout in init: the daemon stops a task by sending its
+ * stop signal to init, which forwards it, and then SIGKILL to init, which,
+ * being PID 1, takes every process of the pid namespace with it.
+ */
+#define RUNTIME_INIT_ROLE "init"
+#define RUNTIME_INIT_OPT_REPORT_FD "--report-fd"
+#define RUNTIME_INIT_OPT_EXIT_FD "--exit-fd"
+#define RUNTIME_INIT_OPT_LOG_FD "--log-fd"
+#define RUNTIME_INIT_OPT_LOG_MAX "--log-max"
+#define RUNTIME_INIT_LOG_MAX ((uint64_t)10 << 20)
+#define RUNTIME_INIT_LOG_MAX_MIN ((uint64_t)4096)
+#define RUNTIME_INIT_EXIT_EXEC 127 /* init's status when the start failed */
+#define RUNTIME_INIT_EXIT_USAGE 2
+
+/* The role's main: argv[0] is the role name (or anything), then options. */
+int runtime_init_main(int argc, char **argv);
+
+/*
+ * Which of the two log files of a task (open at fd_a and fd_b, given to
+ * init in that order) to read first: *first is 0 (A is the older) or 1.
+ * Reading the first, then the other, gives the output in order. Fails
+ * only when fstat does. In init.c: only with CONFIG_INIT, as are the
+ * log files themselves.
+ */
+int runtime_log_order(int fd_a, int fd_b, int *first, struct ember_error *e);
 
 #endif
