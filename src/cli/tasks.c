@@ -548,60 +548,47 @@ const struct cli_command cli_cmd_tasks = {
 
 /* ---- ember logs ------------------------------------------------------------------------- */
 
-/* Print the last n lines (n < 0: all) of the two files, oldest first. */
-static off_t print_tail(int fds[2], long n, off_t *end1)
+/* Print the last n lines (n < 0: all) of the two files, oldest first;
+   *end1 gets the size of the newer one (where -f goes on). At most
+   2 x the log size (a few MiB) is read. */
+static void print_tail(int fds[2], long n, off_t *end1)
 {
-	struct stat st[2];
-	off_t total = 0;
+	char *buf = NULL;
+	size_t len = 0;
+	struct stat st;
 
 	for (int i = 0; i < 2; i++) {
-		if (fstat(fds[i], &st[i]) < 0)
-			st[i].st_size = 0;
-		total += st[i].st_size;
+		off_t size = fstat(fds[i], &st) == 0 ? st.st_size : 0;
+		char *nb = realloc(buf, len + (size_t)size + 1);
+		if (!nb)
+			break;
+		buf = nb;
+		ssize_t r = size ? pread(fds[i], buf + len, (size_t)size, 0) : 0;
+		if (r > 0)
+			len += (size_t)r;
+		if (i == 1)
+			*end1 = r > 0 ? r : 0;
 	}
-	/* Find where the last n lines start, scanning backwards. */
-	int from_file = 0;
-	off_t from_off = 0;
-	if (n >= 0) {
+	size_t from = 0;
+	if (n >= 0 && len) {
+		/* Count newlines back from the end; a final one ends the last line. */
+		size_t k = len - (buf[len - 1] == '\n' ? 1 : 0);
 		long lines = 0;
-		char buf[8192];
-		int found = 0;
-		for (int i = 1; i >= 0 && !found; i--) {
-			off_t pos = st[i].st_size;
-			while (pos > 0 && !found) {
-				size_t chunk = pos > (off_t)sizeof(buf) ? sizeof(buf) : (size_t)pos;
-				pos -= (off_t)chunk;
-				if (pread(fds[i], buf, chunk, pos) != (ssize_t)chunk)
-					break;
-				for (size_t k = chunk; k-- > 0;) {
-					/* A final newline does not start a line. */
-					if (buf[k] != '\n' || (i == 1 && pos + (off_t)k == st[1].st_size - 1) ||
-					    (i == 0 && st[1].st_size == 0 && pos + (off_t)k == st[0].st_size - 1))
-						continue;
-					if (++lines > n) {
-						from_file = i;
-						from_off = pos + (off_t)k + 1;
-						found = 1;
-						break;
-					}
-				}
-			}
-		}
-	}
-	for (int i = from_file; i < 2; i++) {
-		char buf[16384];
-		off_t pos = i == from_file ? from_off : 0;
-		while (pos < st[i].st_size) {
-			ssize_t r = pread(fds[i], buf, sizeof(buf), pos);
-			if (r <= 0)
+		from = 0;
+		while (k > 0) {
+			if (buf[k - 1] == '\n' && ++lines == n) {
+				from = k;
 				break;
-			fwrite(buf, 1, (size_t)r, stdout);
-			pos += r;
+			}
+			k--;
 		}
+		if (n == 0)
+			from = len;
 	}
+	if (buf)
+		fwrite(buf + from, 1, len - from, stdout);
 	fflush(stdout);
-	*end1 = st[1].st_size;
-	return total;
+	free(buf);
 }
 
 static int logs_fetch(struct cli *cli, const char *id, int fds[2], int *running)
@@ -633,7 +620,7 @@ static int logs_run(struct cli *cli, const struct cli_args *a)
 	}
 	if (logs_fetch(cli, a->pos[0], fds, &running) < 0)
 		return CLI_FAILED;
-	off_t pos;
+	off_t pos = 0;
 	print_tail(fds, tail, &pos);
 	if (!cli_flag(a, "follow")) {
 		close(fds[0]);

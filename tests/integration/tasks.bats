@@ -178,8 +178,9 @@ teardown() {
 	# A reboot: every process gone, /run empty.
 	stop_daemon
 	local p
-	for p in $(task_pids); do kill -9 "$p"; done
-	sleep 0.2
+	local pids; pids=$(task_pids)
+	for p in $pids; do kill -9 "$p"; done
+	for p in $pids; do wait_until 5 bash -c "! kill -0 $p 2>/dev/null"; done
 	rm -rf "$STATE/tasks"
 	cgroups_cleanup
 	daemon_up
@@ -217,4 +218,135 @@ teardown() {
 	run -0 e tasks delete "$id"
 	run -0 e containers rm "$id"
 	assert_gone "$id"
+}
+
+@test "tasks: SIGTERM reaches the application through ember init; the image's stop signal is honoured" {
+	bb_up
+	local id; id=$(ct sig)
+	run -0 e run -d "$REF" "$id" sh -c 'trap "echo got TERM; exit 42" TERM; while :; do sleep 0.1; done'
+	sleep 0.5
+	run -0 e tasks kill "$id"
+	run -42 e tasks wait "$id"
+	run -0 e logs "$id"
+	[ "$output" = "got TERM" ]
+	run -0 e tasks delete "$id"
+	run -0 e containers rm "$id"
+	# A container whose stop signal is SIGUSR1 (the spec's annotation, as
+	# an image's StopSignal sets it) is stopped with it by default.
+	run -0 e containers create "$REF" "$id" sh -c 'trap "echo got USR1; exit 7" USR1; while :; do sleep 0.1; done'
+	e containers info --spec "$id" | "$PYTHON" -c '
+import json, sys
+s = json.load(sys.stdin)
+s["annotations"]["ember.io/stop-signal"] = "SIGUSR1"
+json.dump(s, open(sys.argv[1], "w"))' "$T/spec.json"
+	run -0 e containers rm "$id"
+	run -0 e containers create --spec "$T/spec.json" "$REF" "$id"
+	run -0 e tasks start -d "$id"
+	sleep 0.5
+	run -0 e tasks kill "$id"
+	run -7 e tasks wait "$id"
+	run -0 e logs "$id"
+	[ "$output" = "got USR1" ]
+	# Attached: a signal to the client is forwarded.
+	e tasks delete "$id"
+	e containers rm "$id"
+	# (SIGTERM: a background job of a script starts with SIGINT ignored.)
+	"$EMBER" --address "$SOCK" run --rm "$REF" "$id" sh -c 'trap "echo forwarded; exit 9" TERM; while :; do sleep 0.1; done' >"$T/out" &
+	local cpid=$!
+	sleep 1
+	kill -TERM "$cpid"
+	local rc=0
+	wait "$cpid" || rc=$?
+	[ "$rc" -eq 9 ]
+	[ "$(cat "$T/out")" = forwarded ]
+	assert_gone "$id"
+}
+
+@test "logs: a detached task's output, --tail, -f until it exits, and rotation between two capped files" {
+	bb_up
+	local id; id=$(ct log)
+	run -0 e run -d "$REF" "$id" sh -c 'i=0; while [ $i -lt 30000 ]; do i=$((i+1)); echo "line $i"; done'
+	run -0 e tasks wait "$id"
+	run -0 e logs --tail 2 "$id"
+	[ "${lines[0]}" = "line 29999" ]
+	[ "${lines[1]}" = "line 30000" ]
+	# 30000 lines are ~330 KB: all kept (2 files of 1 MiB), in order.
+	e logs "$id" >"$T/all"
+	[ "$(wc -l <"$T/all")" -eq 30000 ]
+	[ "$(head -1 "$T/all")" = "line 1" ]
+	seq 1 30000 | sed 's/^/line /' | cmp - "$T/all"
+	run -0 e tasks delete "$id"
+	run -0 e containers rm "$id"
+	# Rotation: 4 MiB of output through 1 MiB files keeps the newest 1-2 MiB, in order.
+	run -0 e run -d "$REF" "$id" sh -c 'i=0; while [ $i -lt 250000 ]; do i=$((i+1)); echo "record $i"; done'
+	run -0 e tasks wait "$id"
+	local a b
+	a=$(stat -c %s "$STATE/tasks/default/$id/log.0")
+	b=$(stat -c %s "$STATE/tasks/default/$id/log.1")
+	[ "$a" -le 1048576 ] && [ "$b" -le 1048576 ]
+	[ $((a + b)) -gt 1048576 ]
+	e logs "$id" >"$T/all"
+	[ "$(tail -1 "$T/all")" = "record 250000" ]
+	# Every line after the first (possibly cut) one follows its predecessor.
+	tail -n +2 "$T/all" | "$PYTHON" -c '
+import sys
+prev = None
+for l in sys.stdin:
+    n = int(l.split()[1])
+    assert prev is None or n == prev + 1, (prev, n)
+    prev = n'
+	run -0 e tasks delete "$id"
+	run -0 e containers rm "$id"
+	# -f follows until the task exits.
+	run -0 e run -d "$REF" "$id" sh -c 'for i in 1 2 3; do echo "tick $i"; sleep 0.3; done'
+	run -0 timeout 20 "$EMBER" --address "$SOCK" logs -f "$id"
+	[ "$output" = "$(printf 'tick 1\ntick 2\ntick 3')" ]
+	run -0 e tasks delete "$id"
+	run -0 e containers rm "$id"
+	assert_gone "$id"
+}
+
+@test "supervision: kill -9 of the daemon while 10 tasks run; one exits meanwhile; the next daemon adopts 9 and reports the 10th's real status" {
+	bb_up
+	local idx ids=()
+	for idx in $(seq 1 10); do
+		ids+=("$(ct "s$idx")")
+	done
+	for idx in $(seq 0 8); do
+		run -0 e run -d "$REF" "${ids[$idx]}" sleep 600
+	done
+	run -0 e run -d "$REF" "${ids[9]}" sh -c 'while [ ! -e /tmp/go ]; do sleep 0.1; done; exit 23'
+	local before; before=$(task_pids | sort | paste -sd ' ')
+	kill -9 "$DAEMON_PID"
+	wait "$DAEMON_PID" 2>/dev/null || true
+	# The tasks do not depend on the daemon: still running, and the 10th
+	# ends now, with nobody watching.
+	for p in $before; do kill -0 "$p"; done
+	run -0 e --address /nonexistent version
+	# (the 10th task: tell it to go, through its own root)
+	local p10; p10=$("$PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1]))["pid"])' "$STATE/tasks/default/${ids[9]}/task.json")
+	touch "/proc/$p10/root/tmp/go"
+	wait_until 10 bash -c "! kill -0 $p10 2>/dev/null"
+	start_daemon
+	run -0 e tasks ls
+	for idx in $(seq 0 8); do
+		[[ "$output" == *"${ids[$idx]}"*running* ]]
+	done
+	[[ "$output" == *"${ids[9]}"*"stopped (exit 23)"* ]]
+	[ "$(grep -c 'adopted' "$DAEMON_LOG")" -ge 9 ]
+	# Adopted tasks are supervised as before: kill, wait, exit status.
+	run -0 e tasks kill "${ids[0]}"
+	run -143 e tasks wait "${ids[0]}"
+	run -23 e --json tasks wait "${ids[9]}"
+	[ "$(jget 'j["exit_code"]' <<<"$output")" = 23 ]
+	[ "$(jget 'j["known"]' <<<"$output")" = true ]
+	for idx in $(seq 1 8); do
+		run -0 e tasks kill -s KILL "${ids[$idx]}"
+		run -137 e tasks wait "${ids[$idx]}"
+	done
+	for idx in $(seq 0 9); do
+		run -0 e tasks delete "${ids[$idx]}"
+		run -0 e containers rm "${ids[$idx]}"
+		assert_gone "${ids[$idx]}"
+	done
 }

@@ -35,8 +35,13 @@ cgroups_cleanup() {
 
 # Tasks outlive daemons: kill what this test started, then the usual.
 tasks_teardown() {
-	local p
-	for p in $(task_pids); do kill -9 "$p" 2>/dev/null || true; done
+	local p i
+	local pids; pids=$(task_pids)
+	for p in $pids; do kill -9 "$p" 2>/dev/null || true; done
+	# A killed task leaves its cgroup only once it is gone.
+	for p in $pids; do
+		for i in $(seq 1 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.05; done
+	done
 	unmount_under "$T"
 	remote_teardown
 	unmount_under "$T"
@@ -64,12 +69,12 @@ task_cgroup() {
 assert_gone() {
 	local id=$1
 	run -0 e containers ls -q
-	[[ "$output" != *"$id"* ]]
+	! grep -qxF "$id" <<<"$output"
 	run -0 e tasks ls -q
-	[[ "$output" != *"$id"* ]]
+	! grep -qxF "$id" <<<"$output"
 	[ ! -e "$STATE/tasks/default/$id" ]
 	run -0 e snapshots ls -q
-	[[ "$output" != *"$id"* ]]
+	! grep -qxF "$id" <<<"$output"
 	! ls -d /sys/fs/cgroup/*/ember/default/"$id" /sys/fs/cgroup/ember/default/"$id" 2>/dev/null
 	! grep -q "$STATE/tasks" /proc/self/mountinfo
 }
