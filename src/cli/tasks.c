@@ -345,6 +345,8 @@ static int tasks_kill(struct cli *cli, const struct cli_args *a)
 		json_object_set_new(p, "signal", json_string(cli_arg(a, "signal")));
 	if (cli_flag(a, "all"))
 		json_object_set_new(p, "all", json_true());
+	if (cli_arg(a, "exec-id"))
+		json_object_set_new(p, "exec_id", json_string(cli_arg(a, "exec-id")));
 	return cli_call(cli, "io.ember.Tasks.Kill", p, NULL) < 0 ? CLI_FAILED : CLI_OK;
 }
 
@@ -492,6 +494,7 @@ static const struct cli_opt start_opts[] = {
 static const struct cli_opt kill_opts[] = {
 	{ "signal", 's', "SIGNAL", "signal name or number (default: the container's stop signal)" },
 	{ "all", 'a', NULL, "every process of the task, not only its init" },
+	{ "exec-id", 0, "ID", "signal this exec of the task instead" },
 	{ NULL, 0, NULL, NULL },
 };
 
@@ -601,6 +604,8 @@ static int logs_fetch(struct cli *cli, const char *id, int fds[2], int *running)
 	fds[0] = ember_client_take_fd(cli->client);
 	fds[1] = ember_client_take_fd(cli->client);
 	if (fds[0] < 0 || fds[1] < 0) {
+		if (fds[0] >= 0)
+			close(fds[0]);
 		fprintf(stderr, "ember: logs: the daemon sent no log files\n");
 		return -1;
 	}

@@ -47,6 +47,26 @@ static int begin(struct api_call *call, json_t *params, const struct api_param *
 	return 0;
 }
 
+/* The three stdio descriptors a client sent; refused when one is a
+   directory (a host directory inside the container is a way out of it). */
+static int take_stdio(struct api_call *call, int stdio[3])
+{
+	struct stat st;
+	for (int i = 0; i < 3; i++) {
+		stdio[i] = api_call_take_fd(call, (unsigned)i);
+		const char *why = stdio[i] < 0 ? "send the task's stdin, stdout and stderr with the call"
+				  : fstat(stdio[i], &st) == 0 && S_ISDIR(st.st_mode) ? "a directory cannot be stdio"
+										      : NULL;
+		if (why) {
+			for (int k = 0; k <= i; k++)
+				close_keep_errno(stdio[k]);
+			api_error(call, EMBER_ERROR_INVALID_ARGUMENT, NULL, "attach: %s", why);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* The task of the call's id; NULL: answered (NotFound). */
 static struct task *find(struct api_call *call, struct daemon *d, const struct task_params *p)
 {
@@ -80,14 +100,8 @@ void svc_tasks_start(struct api_call *call, json_t *params, void *ctx)
 	int terminal = json_is_true(json_object_get(json_object_get(json_object_get(rec, "spec"), "process"), "terminal"));
 	json_decref(rec);
 	if (p.attach && !terminal) {
-		for (int i = 0; i < 3; i++)
-			if ((stdio[i] = api_call_take_fd(call, (unsigned)i)) < 0) {
-				for (int k = 0; k < i; k++)
-					close(stdio[k]);
-				api_error(call, EMBER_ERROR_INVALID_ARGUMENT, NULL,
-					  "attach: send the task's stdin, stdout and stderr with the call");
-				return;
-			}
+		if (take_stdio(call, stdio) < 0)
+			return;
 	} else if (p.attach) {
 		/* With a terminal the pty is the stdio; nothing is detached. */
 		stdio[0] = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -202,6 +216,15 @@ void svc_tasks_kill(struct api_call *call, json_t *params, void *ctx)
 		}
 	} else {
 		sig = stop_signal(d, t);
+	}
+	if (t->status == TASK_STOPPED && t->restart_timer) {
+		/* Between two attempts of a restart policy: stop restarting. */
+		t->user_stopped = 1;
+		t->restart_timer = loop_source_free(t->restart_timer);
+		if (t->restart.policy == RESTART_UNLESS_STOPPED && container_mark_stopped(d, t->ns, t->id, 1, &e) < 0)
+			log_warn(&d->log, "container %s: %s", t->id, e.message);
+		api_reply(call, NULL);
+		return;
 	}
 	if (task_kill(t, sig, p.all, &e) < 0) {
 		api_error_from(call, &e);
@@ -477,6 +500,7 @@ static void freeze(struct api_call *call, json_t *params, void *ctx, int frozen)
 		return;
 	}
 	t->status = frozen ? TASK_PAUSED : TASK_RUNNING;
+	task_save_or_log(t);
 	events_publish(ctx, t->ns, frozen ? "/tasks/paused" : "/tasks/resumed", json_pack("{s:s}", "id", t->id));
 	api_reply(call, NULL);
 }
@@ -542,6 +566,10 @@ static json_t *exec_process(struct daemon *d, const struct task *t, const struct
 	if (p->cwd)
 		json_object_set_new(proc, "cwd", json_string(p->cwd));
 	json_t *env = json_object_get(proc, "env");
+	if (!json_is_array(env)) {
+		env = json_array();
+		json_object_set_new(proc, "env", env);
+	}
 	json_array_foreach(p->env, i, v) {
 		const char *kv = json_string_value(v), *eq = strchr(kv, '=');
 		if (!eq || eq == kv) {
@@ -595,15 +623,16 @@ void svc_tasks_exec(struct api_call *call, json_t *params, void *ctx)
 		api_error_from(call, &e);
 		return;
 	}
-	if (!p.terminal)
-		for (int i = 0; i < 3; i++)
-			if ((stdio[i] = api_call_take_fd(call, (unsigned)i)) < 0) {
-				for (int k = 0; k < i; k++)
-					close(stdio[k]);
-				api_error(call, EMBER_ERROR_INVALID_ARGUMENT, NULL,
-					  "exec: send its stdin, stdout and stderr with the call");
-				return;
-			}
+	if (p.rows < 0 || p.rows > 65535 || p.cols < 0 || p.cols > 65535) {
+		api_error(call, EMBER_ERROR_INVALID_ARGUMENT, NULL, "rows, cols: 0 .. 65535");
+		return;
+	}
+	if (t->status == TASK_PAUSED) {
+		api_error(call, EMBER_ERROR_FAILED_PRECONDITION, NULL, "task %s is paused: resume it first", p.id);
+		return;
+	}
+	if (!p.terminal && take_stdio(call, stdio) < 0)
+		return;
 	json_t *proc = exec_process(d, t, &p, &e);
 	const char *user = p.user;
 	_cleanup_(json_decrefp) json_t *rec = NULL;

@@ -135,7 +135,7 @@ static int task_save(struct task *t, struct ember_error *e)
 	return r;
 }
 
-static void task_save_or_log(struct task *t)
+void task_save_or_log(struct task *t)
 {
 	struct ember_error e;
 	if (task_save(t, &e) < 0)
@@ -878,8 +878,13 @@ int task_kill(struct task *t, int sig, int all, struct ember_error *e)
 	if (t->status == TASK_STOPPED)
 		return err_set_name(e, EMBER_ERROR_FAILED_PRECONDITION, ESRCH, "task %s is not running", t->id);
 #ifdef CONFIG_CGROUPS
-	if (all && t->cg)
-		return runtime_cgroup_kill(t->cg, sig, e);
+	if (all && t->cg) {
+		if (runtime_cgroup_kill(t->cg, sig, e) < 0)
+			return -e->code;
+		if (sig == SIGKILL)
+			t->sent_kill = 1;
+		return 0;
+	}
 #else
 	(void)all;
 #endif
@@ -895,6 +900,10 @@ int task_delete(struct task *t, struct ember_error *e)
 	if (t->status != TASK_STOPPED)
 		return err_set_name(e, EMBER_ERROR_FAILED_PRECONDITION, EBUSY,
 				    "task %s is running: kill it first (ember tasks kill %s)", t->id, t->id);
+	for (struct task_exec *x = t->execs; x; x = x->next)
+		if (x->running)
+			return err_set_name(e, EMBER_ERROR_FAILED_PRECONDITION, EBUSY,
+					    "task %s: exec %s still runs (ember tasks kill --exec-id)", t->id, x->id);
 #ifdef CONFIG_CGROUPS
 	if (t->cg && runtime_cgroup_remove(t->cg, e) < 0)
 		return err_wrap(e, "task %s", t->id);

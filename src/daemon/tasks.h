@@ -113,6 +113,8 @@ int task_kill(struct task *t, int sig, int all, struct ember_error *e);
 /* Remove a stopped task's state (and cgroup). */
 int task_delete(struct task *t, struct ember_error *e);
 json_t *task_json(const struct task *t);
+/* Write task.json (a failure is logged). */
+void task_save_or_log(struct task *t);
 /* Wait for the exit: fn runs once, at once when stopped already. */
 typedef void (*task_wait_fn)(struct task *t, void *userdata);
 struct task_waiter *task_wait(struct task *t, task_wait_fn fn, void *userdata);

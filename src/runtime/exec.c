@@ -449,7 +449,7 @@ static int make_terminal(const struct rt_plan *p)
 	}
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", slave);
-	if (make_target("/dev/console", 1) == 0)
+	if (p->s->join_pidfd < 0 && make_target("/dev/console", 1) == 0)
 		(void)mount(path, "/dev/console", NULL, MS_BIND, NULL);
 	if (send_fd(p->sock, master) < 0)
 		child_fail(p, errno, "pass the pty to the daemon");
@@ -504,12 +504,18 @@ static void set_sysctls(const struct rt_plan *p)
 static void enter_cwd(const struct rt_plan *p)
 {
 	const char *cwd = json_string_value(json_object_get(p->process, "cwd")) ?: "/";
-	if (chdir(cwd) == 0)
-		return;
-	/* Docker and runc create a missing working directory. */
-	if (errno == ENOENT && make_target(cwd, 0) == 0 && chdir(cwd) == 0)
-		return;
-	child_fail(p, errno, "chdir \"%s\"", cwd);
+	char buf[PATH_MAX];
+
+	if (chdir(cwd) < 0) {
+		/* Docker and runc create a missing working directory. */
+		if (errno != ENOENT || make_target(cwd, 0) < 0 || chdir(cwd) < 0)
+			child_fail(p, errno, "chdir \"%s\"", cwd);
+	}
+	/* A cwd reached through a magic link could be outside the root: the
+	   kernel then says "(unreachable)" instead of an absolute path. */
+	long n = syscall(SYS_getcwd, buf, sizeof(buf));
+	if (n < 0 || buf[0] != '/')
+		child_fail(p, n < 0 ? errno : EXDEV, "chdir \"%s\": outside the container", cwd);
 }
 
 static void set_capabilities(const struct rt_plan *p)
@@ -642,6 +648,41 @@ static void exec_app(const struct rt_plan *p)
 	child_fail(p, err, "exec \"%s\"", prog);
 }
 
+/* Close every descriptor but keep[] (n of them), for real: until execve
+   the child holds the daemon's whole table, directories of the host among
+   them, and /proc/self/fd/N would lead there. */
+static void close_others(const struct rt_plan *p, const int *keep, size_t n)
+{
+	int k[24];
+	size_t m = 0;
+
+	for (size_t i = 0; i < n && m < ARRAY_SIZE(k); i++)
+		if (keep[i] >= 3)
+			k[m++] = keep[i];
+	/* Sort the few kept ones (insertion sort: no allocation). */
+	for (size_t i = 1; i < m; i++)
+		for (size_t j = i; j > 0 && k[j - 1] > k[j]; j--) {
+			int t = k[j];
+			k[j] = k[j - 1];
+			k[j - 1] = t;
+		}
+	unsigned lo = 3;
+	for (size_t i = 0; i <= m; i++) {
+		unsigned hi = i < m ? (unsigned)k[i] : ~0U;
+		if (hi > lo && syscall(SYS_close_range, lo, hi - 1, 0) < 0) {
+			if (errno != ENOSYS)
+				child_fail(p, errno, "close the daemon's descriptors");
+			/* Before Linux 5.9: one by one, as far as the limit goes. */
+			struct rlimit rl;
+			unsigned top = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 1048576 ? (unsigned)rl.rlim_cur : 65536;
+			for (unsigned fd = lo; fd < hi && fd < top; fd++)
+				(void)close((int)fd);
+		}
+		if (i < m)
+			lo = (unsigned)k[i] + 1;
+	}
+}
+
 static int send_pid(int sock, pid_t pid, int fd)
 {
 	char msg[1 + sizeof(pid_t)];
@@ -672,6 +713,10 @@ static void join_task(struct rt_plan *p)
 	int pidfd = -1;
 	char go;
 
+	/* Not ptrace-able (nor its /proc/<pid>/fd readable) by the
+	   container's processes while it still has the daemon's privileges. */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		child_fail(p, errno, "make the exec undumpable");
 	if (setns(s->join_pidfd, CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWPID |
 					     CLONE_NEWCGROUP) < 0)
 		child_fail(p, errno, "join the task's namespaces");
@@ -710,8 +755,23 @@ __attribute__((noreturn)) static void child_main(struct rt_plan *p)
 	(void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	if (read(p->sock, &go, 1) != 1)
 		_exit(127);
-	if (s->join_pidfd >= 0)
+	{
+		int keep[8 + ARRAY_SIZE(p->ns_fd)] = { p->sock, s->stdio[0], s->stdio[1], s->stdio[2], s->exit_fd,
+						      s->log_fd[0], s->log_fd[1], s->self_fd };
+		size_t n = 8;
+		for (size_t i = 0; i < p->n_ns; i++)
+			keep[n++] = p->ns_fd[i];
+		if (s->join_pidfd >= 0) {
+			keep[n++] = s->join_pidfd;
+			keep[n++] = s->cgroup_fd;
+		}
+		close_others(p, keep, n);
+	}
+	if (s->join_pidfd >= 0) {
 		join_task(p);
+		int keep[4] = { p->sock, s->stdio[0], s->stdio[1], s->stdio[2] };
+		close_others(p, keep, 4);
+	}
 
 	for (size_t i = 0; i < p->n_ns; i++)
 		if (setns(p->ns_fd[i], p->ns_type[i]) < 0)
@@ -730,6 +790,12 @@ __attribute__((noreturn)) static void child_main(struct rt_plan *p)
 	int tty = -1;
 	if (p->terminal)
 		tty = make_terminal(p);
+	/* Before /proc/sys becomes read-only. */
+	const char *hostname = json_string_value(json_object_get(p->spec, "hostname"));
+	if (hostname && (p->clone_flags & CLONE_NEWUTS) && sethostname(hostname, strlen(hostname)) < 0)
+		child_fail(p, errno, "sethostname \"%s\"", hostname);
+	if (s->join_pidfd < 0)
+		set_sysctls(p);
 	if ((p->clone_flags & CLONE_NEWNS) && s->join_pidfd < 0) {
 		mask_paths(p);
 		if (json_is_true(json_object_get(json_object_get(p->spec, "root"), "readonly")) &&
@@ -748,11 +814,6 @@ __attribute__((noreturn)) static void child_main(struct rt_plan *p)
 		p->n_groups = ids.n <= RUNTIME_GROUPS_MAX ? ids.n : RUNTIME_GROUPS_MAX;
 		memcpy(p->groups, ids.groups, sizeof(p->groups));
 	}
-	const char *hostname = json_string_value(json_object_get(p->spec, "hostname"));
-	if (hostname && (p->clone_flags & CLONE_NEWUTS) && sethostname(hostname, strlen(hostname)) < 0)
-		child_fail(p, errno, "sethostname \"%s\"", hostname);
-	if (s->join_pidfd < 0)
-		set_sysctls(p);
 	json_t *oom = json_object_get(p->process, "oomScoreAdj");
 	if (oom && s->join_pidfd < 0) {
 		char v[24];

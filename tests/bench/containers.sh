@@ -74,7 +74,7 @@ wait_api "${C[@]}" version
 
 # A bundle for crun and runc: the image's tree and crun's default spec,
 # running /bin/true without a terminal.
-mkdir -p "$T/bundle/rootfs"
+mkdir -p "$T/bundle/rootfs" "$T/mnt"
 "${E[@]}" images mount "$REF" "$T/mnt" >/dev/null
 cp -a "$T/mnt/." "$T/bundle/rootfs/"
 "${E[@]}" images unmount "$T/mnt" >/dev/null

@@ -399,3 +399,7 @@ if [ "$(findmnt -n -o FSTYPE --target "$T" 2>/dev/null || true)" = ext4 ] &&
 	echo "others were deleted in the same block group costs up to ~1 ms, so the"
 	echo "times depend on what else deleted files lately (other builds included)."
 fi
+
+# ---- containers -----------------------------------------------------------------
+echo
+tests/bench/containers.sh "$EMBER"

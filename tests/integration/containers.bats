@@ -112,6 +112,14 @@ teardown() {
 	run -0 e run --rm "$REF" "$id" sh -c 'cat /proc/1/comm; ls /proc | grep -c "^[0-9]"'
 	[ "${lines[0]}" = ember ]
 	[ "${lines[1]}" -le 4 ]
+	# None of the daemon's descriptors reach the container (ls's own
+	# directory is the 4th); a host directory as stdin is refused.
+	run -0 e run --rm "$REF" "$id" ls /proc/self/fd
+	[ "$(echo $output)" = "0 1 2 3" ]
+	run -1 e run --rm "$REF" "$id" true </
+	[ "$output" = "ember: attach: a directory cannot be stdio" ]
+	run -1 e run --rm -t --restart always "$REF" "$id" true
+	[ "$output" = "ember: restart: not with a terminal (-t)" ]
 	# The host's /etc stays unseen and untouched.
 	run -0 e run --rm "$REF" "$id" cat /etc/passwd
 	[ "${lines[0]}" = "root:x:0:0:root:/root:/bin/sh" ]
