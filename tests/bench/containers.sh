@@ -107,25 +107,31 @@ exec unshare -m -p -n -i -u -f chroot "$T/bundle/rootfs" /bin/true
 EOF
 chmod +x "$T/unshare-floor.sh"
 runs=${BENCH_RUNS:-30}
+cmds=("${E[*]} run --rm $REF r1 true" "${C[*]} run --rm --null-io $REF r1 true" "$T/crun.sh c1" "runc run -b $T/bundle r1"
+	"$T/unshare-floor.sh")
+for c in "${cmds[@]}"; do
+	# shellcheck disable=SC2086
+	$c >"$T/one.out" 2>&1 || { echo "bench: $c failed:" >&2; cat "$T/one.out" >&2; exit 1; }
+done
 hyperfine -N --warmup 3 --runs "$runs" --style none --export-json "$T/run.json" \
 	"${E[*]} run --rm $REF r1 true" \
-	"${C[*]} run --rm $REF r1 true" \
+	"${C[*]} run --rm --null-io $REF r1 true" \
 	"$T/crun.sh c1" \
 	"runc run -b $T/bundle r1" \
-	"$T/unshare-floor.sh" >/dev/null 2>&1
+	"$T/unshare-floor.sh" >/dev/null 2>"$T/hyperfine.err" || { cat "$T/hyperfine.err" >&2; exit 1; }
 
 echo "## Run a container (\`true\`, start to exit, hyperfine -N, median of $runs)"
 echo
 echo "| | median ms | ratio to ember |"
 echo "|---|---:|---:|"
-base=$(median_ms "$T/run.json" | awk -F'\t' 'index($1, " run --rm ") && index($1, "ember") {print $2; exit}')
+base=$(median_ms "$T/run.json" | awk -F'\t' 'NR == 1 {print $2; exit}')
 median_ms "$T/run.json" | while IFS=$'\t' read -r cmd ms; do
 	case "$cmd" in
-	*ember*) what='`ember run --rm REF id true` (daemon, ember init, overlay snapshot)' ;;
-	ctr*) what='`ctr run --rm REF id true` (containerd 1.6, shim, runc, overlay snapshot)' ;;
 	*crun.sh*) what='`crun run -b BUNDLE` (prepared bundle, no snapshot, no daemon)' ;;
 	runc*) what='`runc run -b BUNDLE` (prepared bundle, no snapshot, no daemon)' ;;
-	*unshare*) what='floor: `unshare -mpniuf chroot ROOTFS /bin/true`' ;;
+	*unshare-floor*) what='floor: `unshare -mpniuf chroot ROOTFS /bin/true`' ;;
+	ctr*) what='`ctr run --rm --null-io REF id true` (containerd 1.6, shim, runc, overlay snapshot; no stdio fifos)' ;;
+	*) what='`ember run --rm REF id true` (daemon, ember init, overlay snapshot, stdio passed)' ;;
 	esac
 	echo "| $what | $ms | $(awk -v a="$ms" -v b="$base" 'BEGIN{printf "%.2f", a/b}') |"
 done
@@ -162,7 +168,7 @@ for n in 10 "$N_BIG"; do
 	while [ "$started" -lt "$n" ]; do
 		started=$((started + 1))
 		"${E[@]}" run -d "$REF" "s$started" sleep 3600 >/dev/null
-		"${C[@]}" run -d "$REF" "s$started" sleep 3600 >/dev/null
+		"${C[@]}" run -d --null-io "$REF" "s$started" sleep 3600 >/dev/null
 	done
 	sleep 2
 	mapfile -t ip < <(ember_inits)
