@@ -53,7 +53,7 @@ sed 's/^/  daemon: /' "$T/daemon.log"
 show info
 
 say "events, streamed by the daemon while we work"
-"$EMBER" --address "$SOCK" events >"$T/events" &
+"$EMBER" --address "$SOCK" events >"$T/events" 2>/dev/null &
 EVENTS_PID=$!
 for _ in $(seq 100); do ember info --json | grep -q '"connections": 2' && break; sleep 0.05; done
 
@@ -123,6 +123,9 @@ DAEMON_PID=$!
 exec 3>&-
 for _ in $(seq 100); do [ -s "$T/ready2" ] && break; sleep 0.05; done
 grep adopted "$T/daemon.log" | sed 's/^/  daemon: /'
+# (the event stream ended with the old daemon: follow the new one)
+"$EMBER" --address "$SOCK" events >>"$T/events" 2>/dev/null &
+EVENTS_PID=$!
 show tasks ls
 sleep 0.5
 show logs --tail 2 ticker
@@ -157,7 +160,8 @@ show -n staging images rm "$REG/library/busybox:1.35"
 show content gc
 
 sleep 0.2
-kill "$EVENTS_PID" 2>/dev/null; wait "$EVENTS_PID" 2>/dev/null || true
+kill "$EVENTS_PID" 2>/dev/null || true
+wait "$EVENTS_PID" 2>/dev/null || true
 EVENTS_PID=
 say "what 'ember events' printed"
 cat "$T/events"
