@@ -797,8 +797,8 @@ int task_exec_start(struct task *t, const char *exec_id, json_t *process, const 
 	if ((r = container_get(d, t->ns, t->id, &rec, e)) < 0)
 		return r;
 	json_t *cspec = json_object_get(rec, "spec");
-	json_t *spec = json_pack("{s:O, s:O}", "process", process, "annotations",
-				 json_object_get(cspec, "annotations") ?: json_object());
+	json_t *ann = json_object_get(cspec, "annotations"), *lx = json_object_get(cspec, "linux");
+	json_t *spec = json_pack("{s:O, s:o}", "process", process, "annotations", ann ? json_incref(ann) : json_object());
 	struct runtime_start s = {
 		.spec = spec,
 		.self_fd = -1,
@@ -821,9 +821,8 @@ int task_exec_start(struct task *t, const char *exec_id, json_t *process, const 
 #ifdef CONFIG_SECCOMP
 	struct runtime_seccomp sc = { 0 };
 	int have_sc = 0;
-	json_t *sspec = json_pack("{s:O, s:O, s:O}", "process", process, "annotations",
-				  json_object_get(cspec, "annotations") ?: json_object(), "linux",
-				  json_object_get(cspec, "linux") ?: json_object());
+	json_t *sspec = json_pack("{s:O, s:o, s:o}", "process", process, "annotations",
+				  ann ? json_incref(ann) : json_object(), "linux", lx ? json_incref(lx) : json_object());
 	r = sspec ? seccomp_for(sspec, &sc, &have_sc, e) : err_set(e, ENOMEM, "out of memory");
 	json_decref(sspec);
 	if (r < 0) {
@@ -860,7 +859,16 @@ int task_exec_start(struct task *t, const char *exec_id, json_t *process, const 
 	x->running = 1;
 	x->watch = loop_add_io(d->loop, x->pidfd, EPOLLIN, exec_exited, x, "exec", e);
 	if (!x->watch) {
+		/* Unwatchable: it must not run unseen; ours to reap once dead. */
+		siginfo_t si;
 		(void)syscall(SYS_pidfd_send_signal, st.pidfd, SIGKILL, NULL, 0);
+		while (waitid((idtype_t)P_PIDFD, (id_t)st.pidfd, &si, WEXITED) < 0 && errno == EINTR)
+			;
+		close(st.pidfd);
+		x->pidfd = -1;
+		x->running = 0;
+		if (st.pty_master >= 0)
+			close(st.pty_master);
 		return -e->code;
 	}
 	if (pty)
