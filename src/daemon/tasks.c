@@ -515,8 +515,12 @@ static int task_launch(struct task *t, int stdio[3], int *pty, const struct task
 	else if (st.pty_master >= 0)
 		close(st.pty_master);
 	if ((r = watch(t, e)) < 0) {
-		/* Unwatchable: do not leave it running unseen. */
+		/* Unwatchable: do not leave it running unseen; wait for the
+		   kill to land (it is ours and dying) before reaping it. */
+		siginfo_t si;
 		(void)syscall(SYS_pidfd_send_signal, t->pidfd, SIGKILL, NULL, 0);
+		while (waitid((idtype_t)P_PIDFD, (id_t)t->pidfd, &si, WEXITED | WNOWAIT) < 0 && errno == EINTR)
+			;
 		task_exited(t);
 		goto out;
 	}
