@@ -249,3 +249,24 @@ json.dump(s, open(sys.argv[1], "w"))' "$T/spec.json"
 	[[ "$output" == "ember: "*"defaultAction"*"SCMP_ACT_SOMETIMES"* ]]
 	assert_gone "$id"
 }
+
+@test "run: the larger 5-layer image, with whiteouts and opaque directories, as the container sees it; writes stay in its snapshot" {
+	big8() { image_big "$1" 8; }
+	image_on big8 big
+	daemon_up
+	run -0 e pull --plain-http "$REF"
+	local id; id=$(ct big)
+	run -0 e run --rm "$REF" "$id" sh -c 'cat /etc/motd; ls /data/opaque; test ! -e /data/victim && test ! -e /data/victim-dir && echo gone; ls /data/many | wc -l; cat /data/many/hardlink-to-f0000.txt | head -1'
+	[ "${lines[0]}" = "big image, layer 5" ]
+	[ "${lines[1]}" = new ]
+	[ "${lines[2]}" = gone ]
+	[ "${lines[3]}" -ge 50 ]
+	[ "${lines[4]}" = "file 0" ]
+	# A write goes to the container's own snapshot, not to the image's layers.
+	run -0 e run "$REF" "$id" sh -c 'echo changed >/etc/motd'
+	run -0 e tasks delete "$id"
+	run -0 e containers rm "$id"
+	run -0 e run --rm "$REF" "$id" cat /etc/motd
+	[ "$output" = "big image, layer 5" ]
+	assert_gone "$id"
+}
