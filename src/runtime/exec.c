@@ -131,6 +131,7 @@ struct rt_plan {
 	} rlimits[RT_MAX_RLIMITS];
 	size_t n_rlimits;
 	int nnp, terminal;
+	int in_chroot; /* the daemon runs in a chroot: see mount_rootfs() */
 	int bind_fd[RT_MAX_BINDS]; /* by spec mount index; -1: not a bind */
 	int sock;                  /* the child's end */
 };
@@ -252,7 +253,7 @@ static void loopback_up(const struct rt_plan *p)
 	close(fd);
 }
 
-static void mount_rootfs(const struct rt_plan *p)
+static void mount_rootfs(struct rt_plan *p)
 {
 	const struct runtime_start *s = p->s;
 	unsigned long prop = MS_PRIVATE | MS_REC;
@@ -267,8 +268,23 @@ static void mount_rootfs(const struct rt_plan *p)
 			prop = MS_SHARED | MS_REC;
 	}
 	/* Nothing the container mounts may reach the host's mount table. */
-	if (mount(NULL, "/", NULL, (prop & MS_SHARED) ? (MS_SLAVE | MS_REC) : prop, NULL) < 0)
-		child_fail(p, errno, "make the mounts private");
+	unsigned long first = (prop & MS_SHARED) ? (MS_SLAVE | MS_REC) : prop;
+	if (mount(NULL, "/", NULL, first, NULL) < 0) {
+		if (errno != EINVAL)
+			child_fail(p, errno, "make the mounts private");
+		/* "/" is not a mount point: the daemon runs in a chroot. Make it
+		   one (a recursive bind of the whole tree, entered by chroot) so
+		   that propagation and pivot_root work; the container's root
+		   then hangs below the chroot's own tree, so it loses
+		   CAP_SYS_CHROOT, the way to climb out of a root that is not
+		   the namespace's. */
+		if (mount("/", s->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0 || chdir(s->rootfs) < 0 || chroot(".") < 0 ||
+		    chdir("/") < 0)
+			child_fail(p, errno, "make \"/\" a mount point (ember runs in a chroot)");
+		p->in_chroot = 1;
+		if (mount(NULL, "/", NULL, first, NULL) < 0)
+			child_fail(p, errno, "make the mounts private");
+	}
 	if (s->rootfs_mounts) {
 		size_t i;
 		json_t *m;
@@ -556,8 +572,16 @@ static void load_seccomp(const struct rt_plan *p)
 
 /* Credentials, capabilities and the last restrictions, in the order that
    keeps the privileges each step needs until it has run. */
-static void drop_privileges(const struct rt_plan *p)
+static void drop_privileges(struct rt_plan *p)
 {
+	if (p->in_chroot) {
+		uint64_t no = ~(UINT64_C(1) << 18); /* CAP_SYS_CHROOT */
+		p->caps.bounding &= no;
+		p->caps.effective &= no;
+		p->caps.permitted &= no;
+		p->caps.inheritable &= no;
+		p->caps.ambient &= no;
+	}
 	for (int n = 0; n <= p->last_cap && n < 64; n++)
 		if (!((p->caps.bounding >> n) & 1) && prctl(PR_CAPBSET_DROP, n, 0, 0, 0) < 0 && errno != EINVAL)
 			child_fail(p, errno, "drop capability %s from the bounding set", rt_cap_name(n) ?: "?");
