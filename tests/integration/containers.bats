@@ -270,3 +270,35 @@ json.dump(s, open(sys.argv[1], "w"))' "$T/spec.json"
 	[ "$output" = "big image, layer 5" ]
 	assert_gone "$id"
 }
+
+@test "run: a daemon inside a chroot (/ not a mount point) still runs containers, without CAP_SYS_CHROOT for them" {
+	file -L "$EMBER" | grep -q 'statically linked' || skip "needs the static ember to run inside a bare chroot"
+	local c=$T/chroot
+	mkdir -p "$c/bin" "$c/proc" "$c/sys" "$c/dev" "$c/tmp" "$c/run" "$c/rootfs/bin"
+	cp /bin/busybox "$c/bin/"
+	cp /bin/busybox "$c/rootfs/bin/"
+	for a in sh sleep grep chroot true; do
+		ln -s busybox "$c/bin/$a"
+		ln -s busybox "$c/rootfs/bin/$a"
+	done
+	cp "$EMBER" "$c/bin/ember"
+	cat >"$c/test.sh" <<-'EOF2'
+	#!/bin/sh
+	ember daemon --config /dev/null --root /tmp/r --state /run/s --address /run/s.sock >/tmp/d.log 2>&1 &
+	d=$!
+	i=0; while [ ! -S /run/s.sock ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done
+	ember --address /run/s.sock run --rm --rootfs /rootfs c1 sh -c 'echo inside; grep CapEff /proc/self/status; chroot / true 2>/dev/null; echo "chroot=$?"'
+	echo "rc=$?"
+	kill $d
+	wait $d
+	EOF2
+	chmod +x "$c/test.sh"
+	run -0 unshare -m --propagation private sh -c \
+		'mount -t proc proc "$1/proc" && mount --rbind /sys "$1/sys" && mount --rbind /dev "$1/dev" &&
+		 mount -t tmpfs t "$1/tmp" && mount -t tmpfs t "$1/run" && exec chroot "$1" /test.sh' sh "$c"
+	[ "${lines[0]}" = inside ]
+	# Docker's set without CAP_SYS_CHROOT (bit 18).
+	[ "${lines[1]}" = "CapEff:	00000000a80025fb" ]
+	[ "${lines[2]}" = "chroot=1" ]
+	[ "${lines[3]}" = "rc=0" ]
+}
