@@ -657,7 +657,7 @@ static void exec_app(const struct rt_plan *p)
 		if (!strncmp(p->envp[i], "PATH=", 5))
 			path = p->envp[i] + 5;
 	if (!path)
-		path = RUNTIME_DEFAULT_PATH + 5;
+		path = &RUNTIME_DEFAULT_PATH[5]; /* after "PATH=" */
 	for (const char *d = path;; d++) {
 		size_t n = strcspn(d, ":");
 		if (snprintf(buf, sizeof(buf), "%.*s%s%s", (int)n, d, n ? "/" : "", prog) < (int)sizeof(buf)) {

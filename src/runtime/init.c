@@ -98,7 +98,8 @@ int rt_init_parse(int argc, char **argv, struct rt_init_options *o, struct ember
 
 	*o = (struct rt_init_options){ .report_fd = -1, .exit_fd = -1, .log_fd = { -1, -1 },
 				       .log_max = RUNTIME_INIT_LOG_MAX };
-	for (i = 1; i < argc; i++) {
+	/* Every option takes a value: two arguments a step. */
+	for (i = 1; i < argc; i += 2) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		int r;
 
@@ -135,7 +136,6 @@ int rt_init_parse(int argc, char **argv, struct rt_init_options *o, struct ember
 		}
 		if (r < 0)
 			return r;
-		i++;
 	}
 	if (nlog == 1)
 		return rt_bad(e, "%s: give two files (one is written while the other keeps the older output)",
@@ -326,7 +326,7 @@ static int child_exec(char **argv, int *interp)
 	}
 	path = getenv("PATH");
 	if (!path)
-		path = RUNTIME_DEFAULT_PATH + strlen("PATH=");
+		path = &RUNTIME_DEFAULT_PATH[sizeof("PATH=") - 1];
 	if (plen > NAME_MAX)
 		return ENAMETOOLONG;
 	for (const char *p = path;; p++) {
