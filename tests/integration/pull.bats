@@ -566,7 +566,7 @@ EOF
 	for l in "${lines[@]:0:${#lines[@]}-1}"; do
 		[[ "$l" =~ ^(sha256:[0-9a-f]{64})\ (waiting|downloading|retrying|done|exists|unpacking|unpacked)\ \((.+)\)$ ]]
 		[ "${BASH_REMATCH[1]}" = "$M_LAYERS" ]
-		[ "${BASH_REMATCH[3]}" = "1008.2 KiB" ]
+		[ "${BASH_REMATCH[3]}" = "1008.4 KiB" ]
 		seen+="${BASH_REMATCH[2]} "
 	done
 	# Each state once, in order (the unpack may start before "done" is
@@ -594,7 +594,7 @@ for r in recs[:-1]:
     assert r["reference"] == ref, r
     for b in r["blobs"]:
         assert set(b) >= {"digest", "size", "offset", "status"}, b
-        assert b["digest"] == layer and b["size"] == 1032401, b
+        assert b["digest"] == layer and b["size"] == 1032571, b
         assert 0 <= b["offset"] <= b["size"], b
         assert b["status"] in ("waiting", "downloading", "retrying", "done", "exists", "unpacking", "unpacked"), b
 done = [r for r in recs if r["phase"] == "done" and "blobs" in r]

@@ -138,7 +138,7 @@ image_blob_count() {
 	run e push --plain-http --chunk-size 256k "$dst" "$SRC"
 	echo "$output"
 	[ "$status" -eq 0 ]
-	# The 1032401-byte layer in ceil(size / 256 KiB) = 4 chunks; the
+	# The 1032571-byte layer in ceil(size / 256 KiB) = 4 chunks; the
 	# 384-byte config in one PUT.
 	local chunks=$(((layer_size + 262143) / 262144))
 	[ "$chunks" = 4 ]
