@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* ember daemon / emberd: start-up, signals, reload, shutdown. */
 #include "daemon/daemon.h"
-#ifdef CONFIG_RUNTIME
+#ifdef CONFIG_RUNTIME_DAEMON
 #include "daemon/tasks.h"
 #endif
 
@@ -359,7 +359,7 @@ static int daemon_start(struct daemon *d, const struct flags *flags, struct relo
 		return -e->code;
 	if (images_start(d, e) < 0)
 		return err_wrap(e, "root %s", d->cfg.root);
-#ifdef CONFIG_RUNTIME
+#ifdef CONFIG_RUNTIME_DAEMON
 	if (tasks_start(d, e) < 0)
 		return -e->code;
 #endif
@@ -400,7 +400,7 @@ static void daemon_stop(struct daemon *d, const struct flags *flags)
 		events_shutdown(d);
 	/* The server first: it cancels calls waiting on tasks. */
 	d->server = server_free(d->server);
-#ifdef CONFIG_RUNTIME
+#ifdef CONFIG_RUNTIME_DAEMON
 	tasks_stop(d);
 #endif
 	images_stop(d);
@@ -421,7 +421,7 @@ static void daemon_stop(struct daemon *d, const struct flags *flags)
 int daemon_main(int argc, char **argv)
 {
 	struct daemon d = { .root_fd = -1, .lock_fd = -1, .meta = { .dir_fd = -1 },
-#ifdef CONFIG_RUNTIME
+#ifdef CONFIG_RUNTIME_DAEMON
 			    .tasks_fd = -1, .self_fd = -1,
 #endif
 	};

@@ -56,7 +56,7 @@ struct daemon {
 	struct unpacker *unpackers;     /* at work */
 	struct unpack_work *unpack_works; /* threads running */
 #endif
-#ifdef CONFIG_RUNTIME
+#ifdef CONFIG_RUNTIME_DAEMON
 	struct task *tasks; /* every task the daemon knows, running or stopped */
 	int tasks_fd;       /* <state>/tasks */
 	int self_fd;        /* the ember binary, for ember init; -1 */

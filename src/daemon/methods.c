@@ -6,7 +6,7 @@
 #include "util/cleanup.h"
 
 const struct api_method api_methods[] = {
-#ifdef CONFIG_RUNTIME
+#ifdef CONFIG_RUNTIME_DAEMON
 	{ "io.ember.Containers.Create", svc_containers_create, 0 },
 	{ "io.ember.Containers.Delete", svc_containers_delete, 0 },
 	{ "io.ember.Containers.Get", svc_containers_get, 0 },
@@ -74,7 +74,7 @@ const struct api_method api_methods[] = {
 #endif
 	{ "io.ember.System.Info", svc_system_info, 0 },
 	{ "io.ember.System.Version", svc_system_version, 0 },
-#ifdef CONFIG_RUNTIME
+#ifdef CONFIG_RUNTIME_DAEMON
 	{ "io.ember.Tasks.Delete", svc_tasks_delete, 0 },
 	{ "io.ember.Tasks.Exec", svc_tasks_exec, 0 },
 	{ "io.ember.Tasks.Get", svc_tasks_get, 0 },

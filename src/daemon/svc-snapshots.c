@@ -381,7 +381,7 @@ void svc_snapshots_remove(struct api_call *call, json_t *params, void *ctx)
 	struct snapshotter *sn = begin(call, params, table, &p, ctx);
 	if (!sn)
 		return;
-#ifdef CONFIG_RUNTIME
+#ifdef CONFIG_RUNTIME_DAEMON
 	/* A container's rootfs goes with the container. */
 	json_t *c;
 	if (meta_object_get(&((struct daemon *)ctx)->meta, p.namespace, "containers", "container", p.key, &c, &e) == 0) {

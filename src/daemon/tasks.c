@@ -801,7 +801,7 @@ int task_exec_start(struct task *t, const char *exec_id, json_t *process, const 
 	if ((r = container_get(d, t->ns, t->id, &rec, e)) < 0)
 		return r;
 	json_t *cspec = json_object_get(rec, "spec");
-	json_t *ann = json_object_get(cspec, "annotations"), *lx = json_object_get(cspec, "linux");
+	json_t *ann = json_object_get(cspec, "annotations");
 	json_t *spec = json_pack("{s:O, s:o}", "process", process, "annotations", ann ? json_incref(ann) : json_object());
 	struct runtime_start s = {
 		.spec = spec,
@@ -826,7 +826,8 @@ int task_exec_start(struct task *t, const char *exec_id, json_t *process, const 
 	struct runtime_seccomp sc = { 0 };
 	int have_sc = 0;
 	json_t *sspec = json_pack("{s:O, s:o, s:o}", "process", process, "annotations",
-				  ann ? json_incref(ann) : json_object(), "linux", lx ? json_incref(lx) : json_object());
+				  ann ? json_incref(ann) : json_object(), "linux",
+				  json_object_get(cspec, "linux") ? json_incref(json_object_get(cspec, "linux")) : json_object());
 	r = sspec ? seccomp_for(sspec, &sc, &have_sc, e) : err_set(e, ENOMEM, "out of memory");
 	json_decref(sspec);
 	if (r < 0) {

@@ -140,13 +140,16 @@ static int bad_at(struct ember_error *e, const char *path, const char *fmt, ...)
 
 static const char *sub(char buf[PATH_LEN], const char *path, const char *key)
 {
-	snprintf(buf, PATH_LEN, "%s%s%s", path, *path ? "." : "", key);
+	/* A path cut short in a message is fine. */
+	if (snprintf(buf, PATH_LEN, "%s%s%s", path, *path ? "." : "", key) >= PATH_LEN)
+		buf[PATH_LEN - 1] = '\0';
 	return buf;
 }
 
 static const char *idx(char buf[PATH_LEN], const char *path, size_t i)
 {
-	snprintf(buf, PATH_LEN, "%s[%zu]", path, i);
+	if (snprintf(buf, PATH_LEN, "%s[%zu]", path, i) >= PATH_LEN)
+		buf[PATH_LEN - 1] = '\0';
 	return buf;
 }
 

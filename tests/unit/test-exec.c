@@ -135,7 +135,10 @@ static void test_step_errors(void **state)
 	struct fixture g = *f;
 	snprintf(g.rootfs, sizeof(g.rootfs), "%s/missing", f->dir);
 	assert_int_equal(run(&g, "[\"true\"]", out, sizeof(out), &e), -1);
-	assert_non_null(strstr(e.message, "bind the rootfs"));
+	/* (Where the test runs in a chroot, the step that needs the rootfs
+	   directory first is making "/" a mount point.) */
+	if (!strstr(e.message, "bind the rootfs") && !strstr(e.message, "ember runs in a chroot"))
+		fail_msg("unexpected: %s", e.message);
 	assert_non_null(strstr(e.message, "no such file or directory"));
 }
 

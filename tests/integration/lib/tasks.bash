@@ -78,3 +78,15 @@ assert_gone() {
 	! ls -d /sys/fs/cgroup/*/ember/default/"$id" /sys/fs/cgroup/ember/default/"$id" 2>/dev/null
 	! grep -q "$STATE/tasks" /proc/self/mountinfo
 }
+
+# The daemon runs in a chroot (its / is not a mount point, as on
+# fresh-machine.sh's Debian root): containers then lack CAP_SYS_CHROOT
+# (bit 18), and the kernel lets no chrooted process make a user namespace.
+in_chroot() {
+	! mountpoint -q /
+}
+
+# Docker's default capability set, as the containers here get it.
+default_capeff() {
+	if in_chroot; then echo 00000000a80025fb; else echo 00000000a80425fb; fi
+}
