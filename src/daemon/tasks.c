@@ -811,6 +811,7 @@ int task_exec_start(struct task *t, const char *exec_id, json_t *process, const 
 		.log_fd = { -1, -1 },
 		.cgroup_fd = -1,
 		.join_pidfd = t->pidfd,
+		.join_pid = t->pid,
 		.user = user,
 	};
 #ifdef CONFIG_CGROUPS

@@ -741,9 +741,21 @@ static void join_task(struct rt_plan *p)
 	   container's processes while it still has the daemon's privileges. */
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
 		child_fail(p, errno, "make the exec undumpable");
+	/* Joining the mount namespace gives the namespace's root, which is
+	   the task's root only if its pivot_root made it so (not where the
+	   daemon runs in a chroot): take the task's own root, and enter it
+	   after the namespaces. */
+	char rootpath[64];
+	snprintf(rootpath, sizeof(rootpath), "/proc/%d/root", (int)s->join_pid);
+	int rootfd = open(rootpath, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		child_fail(p, errno, "open the task's root");
 	if (setns(s->join_pidfd, CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWPID |
 					     CLONE_NEWCGROUP) < 0)
 		child_fail(p, errno, "join the task's namespaces");
+	if (fchdir(rootfd) < 0 || chroot(".") < 0 || chdir("/") < 0)
+		child_fail(p, errno, "enter the task's root");
+	close(rootfd);
 	struct rt_clone_args ca = { .flags = CLONE_PARENT | CLONE_PIDFD, .pidfd = (uint64_t)(uintptr_t)&pidfd };
 	if (s->cgroup_fd >= 0) {
 		ca.flags |= CLONE_INTO_CGROUP;

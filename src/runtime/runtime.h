@@ -248,6 +248,7 @@ struct runtime_start {
 				  in place (runtime_user_resolve()); NULL: the
 				  spec's ids are final */
 	unsigned timeout_ms;   /* for the whole setup; 0: 10 s */
+	pid_t join_pid;        /* exec: the pid of join_pidfd */
 	int join_pidfd;        /* exec: a process in the running task (its
 				  PID 1's pidfd) whose namespaces the new one
 				  joins; spec then only needs "process" and

@@ -288,11 +288,12 @@ json.dump(s, open(sys.argv[1], "w"))' "$T/spec.json"
 	mkdir -p "$c/bin" "$c/proc" "$c/sys" "$c/dev" "$c/tmp" "$c/run" "$c/rootfs/bin"
 	cp /bin/busybox "$c/bin/"
 	cp /bin/busybox "$c/rootfs/bin/"
-	for a in sh sleep grep chroot true; do
+	for a in sh sleep grep chroot true test; do
 		ln -s busybox "$c/bin/$a"
 		ln -s busybox "$c/rootfs/bin/$a"
 	done
 	cp "$EMBER" "$c/bin/ember"
+	: >"$c/rootfs/marker-of-the-rootfs"
 	cat >"$c/test.sh" <<-'EOF2'
 	#!/bin/sh
 	ember daemon --config /dev/null --root /tmp/r --state /run/s --address /run/s.sock >/tmp/d.log 2>&1 &
@@ -300,6 +301,11 @@ json.dump(s, open(sys.argv[1], "w"))' "$T/spec.json"
 	i=0; while [ ! -S /run/s.sock ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done
 	ember --address /run/s.sock run --rm --rootfs /rootfs c1 sh -c 'echo inside; grep CapEff /proc/self/status; chroot / true 2>/dev/null; echo "chroot=$?"'
 	echo "rc=$?"
+	# An exec lands in the task's root, not in the namespace's (the chroot's) one.
+	ember --address /run/s.sock run -d --rootfs /rootfs c2 sleep 30
+	ember --address /run/s.sock tasks exec c2 sh -c 'test -e /marker-of-the-rootfs && echo "in the task" || echo "elsewhere"'
+	ember --address /run/s.sock tasks kill -s KILL c2
+	ember --address /run/s.sock tasks wait c2 >/dev/null
 	kill $d
 	wait $d
 	EOF2
@@ -312,4 +318,5 @@ json.dump(s, open(sys.argv[1], "w"))' "$T/spec.json"
 	[ "${lines[1]}" = "CapEff:	00000000a80025fb" ]
 	[ "${lines[2]}" = "chroot=1" ]
 	[ "${lines[3]}" = "rc=0" ]
+	[ "${lines[4]}" = "in the task" ]
 }
