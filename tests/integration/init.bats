@@ -236,7 +236,11 @@ while True:
 	command -v unshare >/dev/null || skip "no unshare"
 	# The application counts zombies in its namespace after its orphans
 	# (reparented to init, PID 1) have exited.
-	run -0 unshare -pf --mount-proc "$EMBER" init --exit-fd 3 -- sh -c '
+	# (No --mount-proc: it makes "/" private first, which fails where "/"
+	# is not a mount point, in a chroot; a private /proc is enough.)
+	printf '#!/bin/sh\nmount --make-private /proc && mount -t proc proc /proc || exit 99\nexec "$@"\n' >"$T/pid1.sh"
+	chmod +x "$T/pid1.sh"
+	run -0 unshare -pf -m --propagation unchanged "$T/pid1.sh" "$EMBER" init --exit-fd 3 -- sh -c '
 		(sleep 0.1 &) ; (sleep 0.1 &) ; (sleep 0.1 &)
 		sleep 0.6
 		echo "pid1=$(tr "\0" " " </proc/1/cmdline)"
@@ -249,8 +253,10 @@ while True:
 	echo "$output"
 	[[ "$output" == *"pid1=$EMBER init "* ]]
 	[[ "$output" == *"zombies=0"* ]]
-	# The pid as init sees it: the first child of PID 1.
-	[ "$(json "$T/exit.json" 'j["pid"]')" = 2 ]
+	# The pid as init sees it: a child of PID 1 in its namespace (the two
+	# mount commands before init took pids too).
+	local apid; apid=$(json "$T/exit.json" 'j["pid"]')
+	[ "$apid" -ge 2 ] && [ "$apid" -le 5 ]
 }
 
 @test "init: not PID 1, init is a subreaper and reaps orphans" {
