@@ -306,6 +306,8 @@ json.dump(s, open(sys.argv[1], "w"))' "$T/spec.json"
 	ember --address /run/s.sock tasks exec c2 sh -c 'test -e /marker-of-the-rootfs && echo "in the task" || echo "elsewhere"'
 	ember --address /run/s.sock tasks kill -s KILL c2
 	ember --address /run/s.sock tasks wait c2 >/dev/null
+	ember --address /run/s.sock tasks delete c2
+	ember --address /run/s.sock containers rm c2
 	kill $d
 	wait $d
 	EOF2
