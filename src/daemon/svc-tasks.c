@@ -67,6 +67,18 @@ static int take_stdio(struct api_call *call, int stdio[3])
 	return 0;
 }
 
+/* {pid}, with the terminal's master when there is one. */
+static void reply_started(struct api_call *call, pid_t pid, int pty)
+{
+	json_t *reply = json_pack("{s:I}", "pid", (json_int_t)pid);
+	if (pty < 0) {
+		api_reply(call, reply);
+		return;
+	}
+	api_reply_fds(call, reply, &pty, 1);
+	close(pty);
+}
+
 /* The task of the call's id; NULL: answered (NotFound). */
 static struct task *find(struct api_call *call, struct daemon *d, const struct task_params *p)
 {
@@ -123,13 +135,7 @@ void svc_tasks_start(struct api_call *call, json_t *params, void *ctx)
 		api_error_from(call, &e);
 		return;
 	}
-	json_t *reply = json_pack("{s:I}", "pid", (json_int_t)t->pid);
-	if (pty >= 0) {
-		api_reply_fds(call, reply, &pty, 1);
-		close(pty);
-	} else {
-		api_reply(call, reply);
-	}
+	reply_started(call, t->pid, pty);
 }
 
 void svc_tasks_list(struct api_call *call, json_t *params, void *ctx)
@@ -647,11 +653,5 @@ void svc_tasks_exec(struct api_call *call, json_t *params, void *ctx)
 		api_error_from(call, &e);
 		return;
 	}
-	json_t *reply = json_pack("{s:I}", "pid", (json_int_t)x->pid);
-	if (pty >= 0) {
-		api_reply_fds(call, reply, &pty, 1);
-		close(pty);
-	} else {
-		api_reply(call, reply);
-	}
+	reply_started(call, x->pid, pty);
 }

@@ -41,6 +41,44 @@ struct task_waiter {
 
 static void task_exited(struct task *t);
 
+/* ---- waiter lists (a task's, an exec's) ------------------------------------------------ */
+
+static struct task_waiter *waiters_add(struct task_waiter **head, task_wait_fn fn, void *userdata)
+{
+	struct task_waiter *w = calloc(1, sizeof(*w));
+	if (!w)
+		return NULL;
+	w->fn = fn;
+	w->userdata = userdata;
+	w->next = *head;
+	*head = w;
+	return w;
+}
+
+static void waiters_cancel(struct task_waiter **head, struct task_waiter *w)
+{
+	for (struct task_waiter **pp = head; *pp; pp = &(*pp)->next)
+		if (*pp == w) {
+			*pp = w->next;
+			free(w);
+			return;
+		}
+}
+
+/* Run and free every waiter (t: what they waited for); NULL fn: free only. */
+static void waiters_wake(struct task_waiter **head, struct task *t)
+{
+	struct task_waiter *w = *head;
+	*head = NULL;
+	while (w) {
+		struct task_waiter *next = w->next;
+		if (t)
+			w->fn(t, w->userdata);
+		free(w);
+		w = next;
+	}
+}
+
 /* ---- restart policies ------------------------------------------------------------------ */
 
 int restart_parse(const char *s, struct restart *out, struct ember_error *e)
@@ -212,11 +250,7 @@ static void exec_free(struct task_exec *x)
 	x->watch = loop_source_free(x->watch);
 	if (x->pidfd >= 0)
 		close(x->pidfd);
-	while (x->waiters) {
-		struct task_waiter *w = x->waiters;
-		x->waiters = w->next;
-		free(w);
-	}
+	waiters_wake(&x->waiters, NULL);
 	free(x);
 }
 
@@ -229,11 +263,7 @@ static void task_free(struct task *t)
 	}
 	task_unwatch(t);
 	t->restart_timer = loop_source_free(t->restart_timer);
-	while (t->waiters) {
-		struct task_waiter *w = t->waiters;
-		t->waiters = w->next;
-		free(w);
-	}
+	waiters_wake(&t->waiters, NULL);
 #ifdef CONFIG_CGROUPS
 	runtime_cgroup_free(t->cg);
 #endif
@@ -262,36 +292,12 @@ struct task_waiter *task_wait(struct task *t, task_wait_fn fn, void *userdata)
 		fn(t, userdata);
 		return NULL;
 	}
-	struct task_waiter *w = calloc(1, sizeof(*w));
-	if (!w)
-		return NULL;
-	w->fn = fn;
-	w->userdata = userdata;
-	w->next = t->waiters;
-	t->waiters = w;
-	return w;
+	return waiters_add(&t->waiters, fn, userdata);
 }
 
 void task_wait_cancel(struct task *t, struct task_waiter *w)
 {
-	for (struct task_waiter **pp = &t->waiters; *pp; pp = &(*pp)->next)
-		if (*pp == w) {
-			*pp = w->next;
-			free(w);
-			return;
-		}
-}
-
-static void wake_waiters(struct task *t)
-{
-	struct task_waiter *w = t->waiters;
-	t->waiters = NULL;
-	while (w) {
-		struct task_waiter *next = w->next;
-		w->fn(t, w->userdata);
-		free(w);
-		w = next;
-	}
+	waiters_cancel(&t->waiters, w);
 }
 
 /* ---- containers ----------------------------------------------------------------------- */
@@ -676,7 +682,7 @@ static void task_exited(struct task *t)
 	log_info(&t->d->log, "task %s/%s (pid %d) exited: %s %d%s", t->ns, t->id, (int)t->pid,
 		 t->exit.signal ? "signal" : "code", t->exit.signal ? t->exit.signal : t->exit.code,
 		 t->exit.oom ? " (OOM)" : "");
-	wake_waiters(t);
+	waiters_wake(&t->waiters, t);
 	restart_decide(t);
 }
 
@@ -710,24 +716,12 @@ struct task_waiter *task_exec_wait(struct task_exec *x, task_wait_fn fn, void *u
 		fn(x->t, userdata);
 		return NULL;
 	}
-	struct task_waiter *w = calloc(1, sizeof(*w));
-	if (!w)
-		return NULL;
-	w->fn = fn;
-	w->userdata = userdata;
-	w->next = x->waiters;
-	x->waiters = w;
-	return w;
+	return waiters_add(&x->waiters, fn, userdata);
 }
 
 void task_exec_wait_cancel(struct task_exec *x, struct task_waiter *w)
 {
-	for (struct task_waiter **pp = &x->waiters; *pp; pp = &(*pp)->next)
-		if (*pp == w) {
-			*pp = w->next;
-			free(w);
-			return;
-		}
+	waiters_cancel(&x->waiters, w);
 }
 
 static void exec_exited(struct loop_source *s, int fd, uint32_t events, void *userdata)
@@ -758,14 +752,7 @@ static void exec_exited(struct loop_source *s, int fd, uint32_t events, void *us
 	events_publish(x->t->d, x->t->ns, "/tasks/exec-exit",
 		       json_pack("{s:s, s:s, s:I, s:i}", "id", x->t->id, "exec_id", x->id, "pid", (json_int_t)x->pid,
 				 "exit_code", x->exit.code));
-	struct task_waiter *w = x->waiters;
-	x->waiters = NULL;
-	while (w) {
-		struct task_waiter *next = w->next;
-		w->fn(x->t, w->userdata);
-		free(w);
-		w = next;
-	}
+	waiters_wake(&x->waiters, x->t);
 }
 
 int task_exec_start(struct task *t, const char *exec_id, json_t *process, const char *user, int stdio[3],
