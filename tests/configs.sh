@@ -107,7 +107,7 @@ if build no-snapshots 'CONFIG_DAEMON=y\nCONFIG_CLI=y\nCONFIG_CONTENT=y\nCONFIG_P
 	check "no-snapshots: ember run is an unknown command (exit 2)" sh -c "'$out/cfg-no-snapshots/ember' run x y; [ \$? -eq 2 ]"
 fi
 
-if build no-cgroups-seccomp 'CONFIG_DAEMON=y\nCONFIG_CLI=y\nCONFIG_CONTENT=y\nCONFIG_PULL=y\nCONFIG_SNAPSHOT_OVERLAY=y\nCONFIG_RUNTIME=y\n# CONFIG_CGROUPS is not set\n# CONFIG_SECCOMP is not set\n# CONFIG_INIT is not set\n'; then
+if build no-cgroups-seccomp 'CONFIG_DAEMON=y\nCONFIG_CLI=y\nCONFIG_CONTENT=y\nCONFIG_PULL=y\nCONFIG_SNAPSHOT_OVERLAY=y\nCONFIG_RUNTIME=y\n# CONFIG_CGROUPS is not set\n# CONFIG_SECCOMP is not set\n# CONFIG_INIT is not set\n# CONFIG_USERNS is not set\n'; then
 	check "no-cgroups-seccomp still runs containers" has no-cgroups-seccomp runtime_start
 	for sym in runtime_cgroup_create runtime_seccomp_compile runtime_seccomp_load runtime_init_main; do
 		check "no-cgroups-seccomp lacks $sym" lacks no-cgroups-seccomp "$sym"

@@ -126,6 +126,8 @@ extern const struct cli_command cli_cmd_logs;
 	{ "platform", 0, "OS/ARCH", "the image's platform (default: the host's)" },                         \
 	{ "spec", 0, "FILE", "use this OCI runtime spec (config.json) instead of one from the image" },     \
 	{ "seccomp-profile", 0, "FILE", "seccomp profile (Docker or OCI JSON) instead of the default" },     \
+	{ "uidmap", 0, "C:H:N", "own user namespace: container uids C.. are host uids H.. (N of them; repeatable)" }, \
+	{ "gidmap", 0, "C:H:N", "the same for gids (default: as --uidmap)" },                             \
 	{ "tty", 't', NULL, "allocate a terminal" }
 
 /* Containers.Create's parameters from the flags above and the positionals

@@ -131,7 +131,8 @@ int cli_container_params(const struct cli *cli, const struct cli_args *a, int fi
 			json_object_set_new(o, flags[i].key, json_true());
 	static const struct {
 		const char *flag, *key;
-	} lists[] = { { "cap-add", "cap_add" }, { "cap-drop", "cap_drop" }, { "mount", "mounts" } };
+	} lists[] = { { "cap-add", "cap_add" }, { "cap-drop", "cap_drop" }, { "mount", "mounts" },
+		      { "uidmap", "uid_map" },   { "gidmap", "gid_map" } };
 	for (size_t i = 0; i < ARRAY_SIZE(lists); i++)
 		if ((v = all_values(a, lists[i].flag)))
 			json_object_set_new(o, lists[i].key, v);

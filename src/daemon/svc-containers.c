@@ -34,7 +34,8 @@ static int options_parse(json_t *o, struct runtime_spec_options *so, json_t **mo
 		{ "terminal", JSON_TRUE },  { "read_only", JSON_TRUE },   { "privileged", JSON_TRUE },
 		{ "net_host", JSON_TRUE },  { "cap_add", JSON_ARRAY },    { "cap_drop", JSON_ARRAY },
 		{ "mounts", JSON_ARRAY },   { "memory", JSON_INTEGER },   { "cpus", JSON_REAL },
-		{ "pids", JSON_INTEGER },   { "seccomp_profile", JSON_OBJECT },
+		{ "pids", JSON_INTEGER },   { "seccomp_profile", JSON_OBJECT }, { "uid_map", JSON_ARRAY },
+		{ "gid_map", JSON_ARRAY },
 	};
 	const char *key;
 	json_t *v;
@@ -62,6 +63,8 @@ static int options_parse(json_t *o, struct runtime_spec_options *so, json_t **mo
 	so->read_only = json_is_true(json_object_get(o, "read_only"));
 	so->privileged = json_is_true(json_object_get(o, "privileged"));
 	so->net_host = json_is_true(json_object_get(o, "net_host"));
+	so->uid_map = json_object_get(o, "uid_map");
+	so->gid_map = json_object_get(o, "gid_map");
 	so->cap_add = json_object_get(o, "cap_add");
 	so->cap_drop = json_object_get(o, "cap_drop");
 	so->memory = json_integer_value(json_object_get(o, "memory"));

@@ -70,6 +70,14 @@
 #ifndef MOVE_MOUNT_F_EMPTY_PATH
 #define MOVE_MOUNT_F_EMPTY_PATH 0x4
 #endif
+#ifndef MOVE_MOUNT_T_EMPTY_PATH
+#define MOVE_MOUNT_T_EMPTY_PATH 0x40
+#endif
+#define RT_FSCONFIG_CMD_CREATE 6
+#define RT_MOUNT_ATTR_RDONLY 0x1
+#define RT_MOUNT_ATTR_NOSUID 0x2
+#define RT_MOUNT_ATTR_NODEV 0x4
+#define RT_MOUNT_ATTR_NOEXEC 0x8
 #ifndef TIOCGPTPEER
 #define TIOCGPTPEER _IO('T', 0x41)
 #endif
@@ -84,6 +92,14 @@
 #ifndef CGROUP2_SUPER_MAGIC
 #define CGROUP2_SUPER_MAGIC 0x63677270
 #endif
+
+static const struct {
+	const char *name;
+	unsigned major, minor;
+} dev_nodes[] = {
+	{ "/dev/null", 1, 3 },    { "/dev/zero", 1, 5 }, { "/dev/full", 1, 7 },
+	{ "/dev/random", 1, 8 }, { "/dev/urandom", 1, 9 }, { "/dev/tty", 5, 0 },
+};
 
 #define RT_MSG_TTY '\001'
 #define RT_MSG_USER '\002' /* the child asks for the ids of s->user */
@@ -134,9 +150,41 @@ struct rt_plan {
 	int in_chroot; /* the daemon runs in a chroot: see mount_rootfs() */
 	int bind_fd[RT_MAX_BINDS]; /* by spec mount index; -1: not a bind */
 	int sock;                  /* the child's end */
+	/* A user namespace: the rootfs comes mounted from the parent, bind
+	   sources are taken by the parent too, device nodes are bound from the
+	   host's (no mknod there). */
+	int root_mnt;
+	int dev_fd[6];
 };
 
 /* ---- the child ------------------------------------------------------------------------ */
+
+/* One message, and the descriptor it carries (into *fd, replacing one
+   there). No allocation: the child uses it too. */
+static int recv_msg(int sock, char *buf, size_t size, int *fd)
+{
+	struct iovec iov = { buf, size - 1 };
+	union {
+		char b[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b, .msg_controllen = sizeof(u.b) };
+
+	ssize_t n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+	if (n < 0)
+		return -1;
+	buf[n] = '\0';
+	for (struct cmsghdr *h = CMSG_FIRSTHDR(&mh); h; h = CMSG_NXTHDR(&mh, h))
+		if (h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS) {
+			int got;
+			memcpy(&got, CMSG_DATA(h), sizeof(int));
+			if (*fd >= 0)
+				close(*fd);
+			*fd = got;
+		}
+	return (int)n;
+}
+
 
 /* "No such file or directory" -> "no such file or directory". */
 static void errno_text(int err, char *buf, size_t size)
@@ -285,6 +333,16 @@ static void mount_rootfs(struct rt_plan *p)
 		if (mount(NULL, "/", NULL, first, NULL) < 0)
 			child_fail(p, errno, "make the mounts private");
 	}
+	if (p->root_mnt >= 0) {
+		/* The task's rootfs directory is out of reach in the user
+		   namespace (and a descriptor of it names the host's mount, not
+		   this namespace's copy): stack the rootfs on "/" instead, for
+		   pivot_root. Paths keep resolving from the old root until then:
+		   a walk starts at the root and only crosses mounts below it. */
+		if (syscall(SYS_move_mount, p->root_mnt, "", AT_FDCWD, "/", MOVE_MOUNT_F_EMPTY_PATH) < 0)
+			child_fail(p, errno, "attach the rootfs");
+		return;
+	}
 	if (s->rootfs_mounts) {
 		size_t i;
 		json_t *m;
@@ -309,6 +367,36 @@ static void mount_rootfs(struct rt_plan *p)
 		(void)mount(NULL, s->rootfs, NULL, prop, NULL);
 }
 
+/* In a user namespace, a new proc or sysfs is refused once no instance of
+   it is fully visible (the host's goes with pivot_root): make them while
+   the host's is there, attach them after, like binds. Without a network
+   namespace of its own, sysfs cannot be made at all: the host's is bound
+   (read-only when asked), as runc does. */
+static int early_fs(const struct rt_plan *p, const char *type, unsigned long flags, const char *dst)
+{
+	unsigned attrs = ((flags & MS_RDONLY) ? RT_MOUNT_ATTR_RDONLY : 0) | ((flags & MS_NOSUID) ? RT_MOUNT_ATTR_NOSUID : 0) |
+			 ((flags & MS_NODEV) ? RT_MOUNT_ATTR_NODEV : 0) | ((flags & MS_NOEXEC) ? RT_MOUNT_ATTR_NOEXEC : 0);
+	int sysfs = !strcmp(type, "sysfs");
+
+	if (sysfs && !(p->clone_flags & CLONE_NEWNET)) {
+		long fd = syscall(SYS_open_tree, AT_FDCWD, "/sys", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+		if (fd < 0)
+			child_fail(p, errno, "mount \"%s\": bind the host's /sys", dst);
+		uint64_t a[4] = { attrs & RT_MOUNT_ATTR_RDONLY, 0, 0, 0 };
+		if (a[0] && syscall(SYS_mount_setattr, (int)fd, "", AT_EMPTY_PATH | AT_RECURSIVE, a, sizeof(a)) < 0)
+			child_fail(p, errno, "mount \"%s\": make the host's /sys read-only", dst);
+		return (int)fd;
+	}
+	long fs = syscall(SYS_fsopen, type, 1 /* FSOPEN_CLOEXEC */);
+	if (fs < 0 || syscall(SYS_fsconfig, (int)fs, RT_FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+		child_fail(p, errno, "mount \"%s\" (%s)", dst, type);
+	long fd = syscall(SYS_fsmount, (int)fs, 1 /* FSMOUNT_CLOEXEC */, attrs);
+	if (fd < 0)
+		child_fail(p, errno, "mount \"%s\" (%s)", dst, type);
+	close((int)fs);
+	return (int)fd;
+}
+
 /* Bind sources are host paths: take them (open_tree) before pivot_root
    hides the host, attach them after. */
 static void open_binds(struct rt_plan *p)
@@ -324,19 +412,31 @@ static void open_binds(struct rt_plan *p)
 		const char *dst = json_string_value(json_object_get(m, "destination"));
 		if (mount_options_parse(json_object_get(m, "options"), &mo, dst, &e) < 0)
 			child_fail(p, 0, "%s", e.message);
+		if (p->has_userns && type && (!strcmp(type, "proc") || !strcmp(type, "sysfs"))) {
+			p->bind_fd[i] = early_fs(p, type, mo.flags, dst);
+			continue;
+		}
 		if (!(type && !strcmp(type, "bind")) && !(mo.flags & MS_BIND))
 			continue;
+		if (p->bind_fd[i] >= 0)
+			continue; /* taken by the parent */
 		long fd = syscall(SYS_open_tree, AT_FDCWD, src,
 				  OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | ((mo.flags & MS_REC) ? AT_RECURSIVE : 0));
 		if (fd < 0)
 			child_fail(p, errno, "bind mount \"%s\": source \"%s\"", dst, src);
 		p->bind_fd[i] = (int)fd;
 	}
+	for (i = 0; p->has_userns && i < ARRAY_SIZE(dev_nodes); i++) {
+		long fd = syscall(SYS_open_tree, AT_FDCWD, dev_nodes[i].name, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+		if (fd < 0)
+			child_fail(p, errno, "bind \"%s\" from the host", dev_nodes[i].name);
+		p->dev_fd[i] = (int)fd;
+	}
 }
 
 static void enter_root(const struct rt_plan *p)
 {
-	if (chdir(p->s->rootfs) < 0)
+	if ((p->root_mnt >= 0 ? fchdir(p->root_mnt) : chdir(p->s->rootfs)) < 0)
 		child_fail(p, errno, "chdir \"%s\"", p->s->rootfs);
 	if (syscall(SYS_pivot_root, ".", ".") < 0)
 		child_fail(p, errno, "pivot_root \"%s\"", p->s->rootfs);
@@ -394,13 +494,6 @@ static void do_mounts(const struct rt_plan *p)
 static void make_dev(const struct rt_plan *p)
 {
 	static const struct {
-		const char *name;
-		unsigned major, minor;
-	} nodes[] = {
-		{ "/dev/null", 1, 3 },    { "/dev/zero", 1, 5 }, { "/dev/full", 1, 7 },
-		{ "/dev/random", 1, 8 }, { "/dev/urandom", 1, 9 }, { "/dev/tty", 5, 0 },
-	};
-	static const struct {
 		const char *target, *name;
 	} links[] = {
 		{ "/proc/self/fd", "/dev/fd" },   { "/proc/self/fd/0", "/dev/stdin" },
@@ -412,12 +505,20 @@ static void make_dev(const struct rt_plan *p)
 	if (statfs("/dev", &sf) < 0 || sf.f_type != 0x01021994 /* TMPFS_MAGIC */)
 		return;
 	mode_t old = umask(0);
-	for (size_t i = 0; i < ARRAY_SIZE(nodes); i++) {
-		if (mknod(nodes[i].name, S_IFCHR | 0666, makedev(nodes[i].major, nodes[i].minor)) == 0 ||
-		    errno == EEXIST)
+	for (size_t i = 0; i < ARRAY_SIZE(dev_nodes); i++) {
+		const char *name = dev_nodes[i].name;
+		if (p->dev_fd[i] >= 0) {
+			if (make_target(name, 1) < 0 ||
+			    syscall(SYS_move_mount, p->dev_fd[i], "", AT_FDCWD, name, MOVE_MOUNT_F_EMPTY_PATH) < 0) {
+				umask(old);
+				child_fail(p, errno, "bind \"%s\"", name);
+			}
+			continue;
+		}
+		if (mknod(name, S_IFCHR | 0666, makedev(dev_nodes[i].major, dev_nodes[i].minor)) == 0 || errno == EEXIST)
 			continue;
 		umask(old);
-		child_fail(p, errno, "mknod \"%s\"", nodes[i].name);
+		child_fail(p, errno, "mknod \"%s\"", name);
 	}
 	umask(old);
 	for (size_t i = 0; i < ARRAY_SIZE(links); i++)
@@ -425,9 +526,8 @@ static void make_dev(const struct rt_plan *p)
 			child_fail(p, errno, "symlink \"%s\"", links[i].name);
 }
 
-static int send_fd(int sock, int fd)
+static int send_fd(int sock, char byte, int fd)
 {
-	char byte = RT_MSG_TTY;
 	struct iovec iov = { &byte, 1 };
 	union {
 		char buf[CMSG_SPACE(sizeof(int))];
@@ -467,7 +567,7 @@ static int make_terminal(const struct rt_plan *p)
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", slave);
 	if (p->s->join_pidfd < 0 && make_target("/dev/console", 1) == 0)
 		(void)mount(path, "/dev/console", NULL, MS_BIND, NULL);
-	if (send_fd(p->sock, master) < 0)
+	if (send_fd(p->sock, RT_MSG_TTY, master) < 0)
 		child_fail(p, errno, "pass the pty to the daemon");
 	close(master);
 	return slave;
@@ -677,7 +777,7 @@ static void exec_app(const struct rt_plan *p)
    them, and /proc/self/fd/N would lead there. */
 static void close_others(const struct rt_plan *p, const int *keep, size_t n)
 {
-	int k[24];
+	int k[RT_MAX_BINDS + 32];
 	size_t m = 0;
 
 	for (size_t i = 0; i < n && m < ARRAY_SIZE(k); i++)
@@ -728,6 +828,15 @@ static int send_pid(int sock, pid_t pid, int fd)
 	return sendmsg(sock, &mh, MSG_NOSIGNAL) == (ssize_t)sizeof(msg) ? 0 : -1;
 }
 
+/* In a new user namespace the child still has the host's root ids, which
+   the namespace does not map: what it creates in file systems of the
+   namespace (its /dev) would have no owner. Become the namespace's root. */
+static void become_root(const struct rt_plan *p)
+{
+	if (syscall(SYS_setresgid, 0, 0, 0) < 0 || syscall(SYS_setresuid, 0, 0, 0) < 0)
+		child_fail(p, errno, "user namespace: become its root (uid and gid 0 must be mapped)");
+}
+
 /* exec: enter the task's namespaces; a pid namespace only takes effect
    for children, so the process is cloned once more, as a child of the
    daemon (CLONE_PARENT), and this one goes. */
@@ -750,8 +859,14 @@ static void join_task(struct rt_plan *p)
 	int rootfd = open(rootpath, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
 		child_fail(p, errno, "open the task's root");
+	/* The task's user namespace first (setns orders it so), if it has one:
+	   the others belong to it. */
+	struct stat mine, its;
+	snprintf(rootpath, sizeof(rootpath), "/proc/%d/ns/user", (int)s->join_pid);
+	int userns = stat(rootpath, &its) == 0 && stat("/proc/self/ns/user", &mine) == 0 && its.st_ino != mine.st_ino;
+	snprintf(rootpath, sizeof(rootpath), "/proc/%d/root", (int)s->join_pid);
 	if (setns(s->join_pidfd, CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWPID |
-					     CLONE_NEWCGROUP) < 0)
+					     CLONE_NEWCGROUP | (userns ? CLONE_NEWUSER : 0)) < 0)
 		child_fail(p, errno, "join the task's namespaces");
 	if (fchdir(rootfd) < 0 || chroot(".") < 0 || chdir("/") < 0)
 		child_fail(p, errno, "enter the task's root");
@@ -772,6 +887,8 @@ static void join_task(struct rt_plan *p)
 	(void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	if (read(p->sock, &go, 1) != 1)
 		_exit(127);
+	if (userns)
+		become_root(p);
 }
 
 __attribute__((noreturn)) static void child_main(struct rt_plan *p)
@@ -789,12 +906,17 @@ __attribute__((noreturn)) static void child_main(struct rt_plan *p)
 	(void)sigprocmask(SIG_SETMASK, &none, NULL);
 	/* The daemon dies: so does a child still being set up. */
 	(void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-	if (read(p->sock, &go, 1) != 1)
+	/* "go", with the rootfs's mount in a user namespace. */
+	if (recv_msg(p->sock, &go, 2, &p->root_mnt) != 1)
 		_exit(127);
 	{
-		int keep[8 + ARRAY_SIZE(p->ns_fd)] = { p->sock, s->stdio[0], s->stdio[1], s->stdio[2], s->exit_fd,
-						      s->log_fd[0], s->log_fd[1], s->self_fd };
-		size_t n = 8;
+		int keep[12 + ARRAY_SIZE(p->ns_fd) + RT_MAX_BINDS] = { p->sock,     s->stdio[0],  s->stdio[1],
+								      s->stdio[2], s->exit_fd,   s->log_fd[0],
+								      s->log_fd[1], s->self_fd,  p->root_mnt };
+		size_t n = 9;
+		for (size_t i = 0; i < RT_MAX_BINDS; i++)
+			if (p->bind_fd[i] >= 0)
+				keep[n++] = p->bind_fd[i];
 		for (size_t i = 0; i < p->n_ns; i++)
 			keep[n++] = p->ns_fd[i];
 		if (s->join_pidfd >= 0) {
@@ -803,6 +925,8 @@ __attribute__((noreturn)) static void child_main(struct rt_plan *p)
 		}
 		close_others(p, keep, n);
 	}
+	if (p->has_userns && s->join_pidfd < 0)
+		become_root(p);
 	if (s->join_pidfd >= 0) {
 		join_task(p);
 		int keep[4] = { p->sock, s->stdio[0], s->stdio[1], s->stdio[2] };
@@ -937,6 +1061,9 @@ static void plan_done(struct rt_plan *p)
 	for (size_t i = 0; i < p->n_ns; i++)
 		close_keep_errno(p->ns_fd[i]);
 	p->n_ns = 0;
+	for (size_t i = 0; i < RT_MAX_BINDS; i++)
+		if (p->bind_fd[i] >= 0)
+			close_keep_errno(p->bind_fd[i]);
 	free((void *)p->argv);
 	free((void *)p->envp);
 	p->argv = p->envp = NULL;
@@ -960,6 +1087,34 @@ static uint64_t cap_set(json_t *caps, const char *which)
 	return runtime_cap_mask(json_object_get(caps, which));
 }
 
+#ifdef CONFIG_USERNS
+/* In a user namespace the child could not reach sources only root may
+   (a bind of a host directory needs not be open to the container's
+   root): take them here, as the daemon. */
+static int open_binds_here(struct rt_plan *p, struct ember_error *e)
+{
+	json_t *m;
+	size_t i;
+	struct mount_options mo;
+
+	json_array_foreach(json_object_get(p->spec, "mounts"), i, m) {
+		const char *type = json_string_value(json_object_get(m, "type"));
+		const char *src = json_string_value(json_object_get(m, "source"));
+		const char *dst = json_string_value(json_object_get(m, "destination"));
+		if (mount_options_parse(json_object_get(m, "options"), &mo, dst, e) < 0)
+			return -e->code;
+		if (!(type && !strcmp(type, "bind")) && !(mo.flags & MS_BIND))
+			continue;
+		long fd = syscall(SYS_open_tree, AT_FDCWD, src,
+				  OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | ((mo.flags & MS_REC) ? AT_RECURSIVE : 0));
+		if (fd < 0)
+			return err_sys(e, errno, "bind mount \"%s\": source \"%s\"", dst, src);
+		p->bind_fd[i] = (int)fd;
+	}
+	return 0;
+}
+#endif
+
 static int plan_build(const struct runtime_start *s, struct rt_plan *p, struct ember_error *e)
 {
 	json_t *x;
@@ -968,7 +1123,9 @@ static int plan_build(const struct runtime_start *s, struct rt_plan *p, struct e
 
 	memset(p, 0, sizeof(*p));
 	p->s = s;
-	p->sock = -1;
+	p->sock = p->root_mnt = -1;
+	for (i = 0; i < ARRAY_SIZE(p->dev_fd); i++)
+		p->dev_fd[i] = -1;
 	p->spec = s->spec;
 	p->process = json_object_get(s->spec, "process");
 	p->lx = json_object_get(s->spec, "linux");
@@ -1006,8 +1163,17 @@ static int plan_build(const struct runtime_start *s, struct rt_plan *p, struct e
 		p->clone_flags = p->unshare_cgroup = 0; /* the task's own, joined */
 	else if (!(p->clone_flags & CLONE_NEWNS))
 		return rt_unsupported(e, "spec: a container needs its own mount namespace");
-	if (p->has_userns)
-		return rt_unsupported(e, "user namespaces are not supported yet");
+	if (p->has_userns && s->join_pidfd < 0) {
+#ifdef CONFIG_USERNS
+		if (!json_array_size(json_object_get(p->lx, "uidMappings")) ||
+		    !json_array_size(json_object_get(p->lx, "gidMappings")))
+			return rt_bad(e, "spec: a new user namespace needs linux.uidMappings and linux.gidMappings");
+		if (open_binds_here(p, e) < 0)
+			return -e->code;
+#else
+		return rt_unsupported(e, "user namespaces are not in this build (CONFIG_USERNS)");
+#endif
+	}
 	p->host_cgroup2 = statfs("/sys/fs/cgroup", &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC;
 
 	if (!(p->argv = string_array(json_object_get(p->process, "args"), &p->argc)) ||
@@ -1099,30 +1265,6 @@ int runtime_pid_start_time(pid_t pid, uint64_t *out, struct ember_error *e)
 	return 0;
 }
 
-static int recv_msg(int sock, char *buf, size_t size, int *fd)
-{
-	struct iovec iov = { buf, size - 1 };
-	union {
-		char b[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b, .msg_controllen = sizeof(u.b) };
-
-	ssize_t n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
-	if (n < 0)
-		return -1;
-	buf[n] = '\0';
-	for (struct cmsghdr *h = CMSG_FIRSTHDR(&mh); h; h = CMSG_NXTHDR(&mh, h))
-		if (h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS) {
-			int got;
-			memcpy(&got, CMSG_DATA(h), sizeof(int));
-			if (*fd >= 0)
-				close(*fd);
-			*fd = got;
-		}
-	return (int)n;
-}
-
 static int answer_user(const struct runtime_start *s, pid_t pid, int sock, struct ember_error *e)
 {
 	char path[64];
@@ -1205,6 +1347,9 @@ int runtime_start(const struct runtime_start *s, struct runtime_started *out, st
 	plan_done(&p);
 	if (pid < 0) {
 		close(sv[0]);
+		if (saved == EPERM && (ca.flags & CLONE_NEWUSER))
+			return err_sys(e, saved, "clone3 with a new user namespace (refused in a chroot, or with "
+						 "user.max_user_namespaces 0)");
 		return err_sys(e, saved, "clone3");
 	}
 
@@ -1213,8 +1358,16 @@ int runtime_start(const struct runtime_start *s, struct runtime_started *out, st
 	/* exec: the cgroup is for the second child, once it exists. */
 	if (r == 0 && s->before_setup && s->join_pidfd < 0)
 		r = s->before_setup((pid_t)pid, s->userdata, e);
-	if (r == 0 && write(sv[0], "g", 1) != 1)
+	int root_mnt = -1;
+#ifdef CONFIG_USERNS
+	if (r == 0 && p.has_userns && s->join_pidfd < 0 && (r = rt_userns_maps((pid_t)pid, p.lx, e)) == 0 &&
+	    (root_mnt = rt_userns_rootfs(s, (pid_t)pid, p.lx, e)) < 0)
+		r = root_mnt;
+#endif
+	if (r == 0 && (root_mnt >= 0 ? send_fd(sv[0], 'g', root_mnt) : (int)write(sv[0], "g", 1) - 1) < 0)
 		r = err_sys(e, errno, "start the container's setup");
+	if (root_mnt >= 0)
+		close(root_mnt);
 	unsigned timeout = s->timeout_ms ? s->timeout_ms : RT_SETUP_TIMEOUT_MS;
 	while (r == 0) {
 		struct pollfd pf = { sv[0], POLLIN, 0 };

@@ -64,6 +64,16 @@ struct rt_user {
    decimal, 0 .. 2^32-2. what names the option in messages ("user"). */
 int rt_user_parse(const char *what, const char *s, struct rt_user *u, struct ember_error *e);
 
+/* ---- user namespaces (userns.c), the parent's side ---- */
+
+/* Write lx's uidMappings and gidMappings for pid, just cloned into a new
+   user namespace. */
+int rt_userns_maps(pid_t pid, json_t *lx, struct ember_error *e);
+/* s's root file system as a detached mount (a descriptor) for pid's user
+   namespace: overlay on idmapped lower layers, or an idmapped bind of a
+   directory. */
+int rt_userns_rootfs(const struct runtime_start *s, pid_t pid, json_t *lx, struct ember_error *e);
+
 /* ---- ember init (init.c), exposed for the unit tests ---- */
 
 struct rt_init_options {

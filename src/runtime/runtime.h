@@ -89,6 +89,11 @@ struct runtime_spec_options {
 				 paths, no seccomp, /sys rw, noNewPrivileges off */
 	bool net_host;        /* no network namespace */
 
+	/* A user namespace: arrays of "containerID:hostID:size" strings, as
+	   ctr's --uidmap and --gidmap; one alone serves for both. */
+	json_t *uid_map;
+	json_t *gid_map;
+
 	/* Capability names: "CAP_NET_ADMIN", "net_admin" (any case), or
 	   "ALL". The set is Docker's: (base - drop) + add, where base is the
 	   default set (every capability when privileged, none when drop has
@@ -109,7 +114,8 @@ struct runtime_spec_options {
 
 /*
  * A new spec (*out, an owned reference) from o. Defaults: namespaces pid,
- * ipc, uts, mount, network (unless net_host) and cgroup; Docker's default
+ * ipc, uts, mount, network (unless net_host), cgroup, and user with uid_map
+ * or gid_map; Docker's default
  * capabilities in bounding, effective and permitted (none inheritable or
  * ambient); mounts /proc, /dev, /dev/pts, /dev/shm (64 MiB), /dev/mqueue,
  * /sys and /sys/fs/cgroup (read-only unless privileged); Docker's masked

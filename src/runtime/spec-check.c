@@ -471,6 +471,45 @@ static int check_namespaces(json_t *lx, unsigned *have, struct ember_error *e)
 	return 0;
 }
 
+/* A new user namespace needs both maps (which the kernel takes at most
+   340 lines of); maps without one mean nothing. */
+#define RT_IDMAP_MAX 340
+static int check_idmaps(json_t *lx, struct ember_error *e)
+{
+	static const char *const keys[] = { "uidMappings", "gidMappings" };
+	json_t *x, *userns = NULL;
+	size_t i;
+
+	json_array_foreach(json_object_get(lx, "namespaces"), i, x)
+		if (!strcmp(json_string_value(json_object_get(x, "type")), "user"))
+			userns = x;
+	for (i = 0; i < ARRAY_SIZE(keys); i++) {
+		char sub[PATH_MAX_LEN];
+		json_t *maps = json_object_get(lx, keys[i]), *m;
+		size_t n = json_array_size(maps), k;
+		snprintf(sub, sizeof(sub), "linux.%s", keys[i]);
+		if (!userns || json_object_get(userns, "path")) {
+			if (n)
+				return bad_at(e, sub, "only with a new user namespace");
+			continue;
+		}
+		if (!n)
+			return bad_at(e, sub, "a new user namespace needs one");
+		if (n > RT_IDMAP_MAX)
+			return bad_at(e, sub, "more than %d", RT_IDMAP_MAX);
+		json_array_foreach(maps, k, m) {
+			json_int_t c = json_integer_value(json_object_get(m, "containerID"));
+			json_int_t h = json_integer_value(json_object_get(m, "hostID"));
+			json_int_t sz = json_integer_value(json_object_get(m, "size"));
+			if (sz == 0 || c + sz > (json_int_t)UINT32_MAX || h + sz > (json_int_t)UINT32_MAX) {
+				index_of(sub, keys[i][0] == 'u' ? "linux.uidMappings" : "linux.gidMappings", k);
+				return bad_at(e, sub, "the range is empty or passes 2^32-1");
+			}
+		}
+	}
+	return 0;
+}
+
 static int check_resources(json_t *res, struct ember_error *e)
 {
 	static const struct field memory[] = {
@@ -560,7 +599,7 @@ static int check_linux(json_t *spec, unsigned *have_ns, struct ember_error *e)
 	   namespace. */
 	if (!(*have_ns & (1u << 2)))
 		return bad_at(e, "linux.namespaces", "ember needs a mount namespace");
-	return 0;
+	return check_idmaps(lx, e);
 }
 
 /* ---- the rest ---- */

@@ -793,6 +793,44 @@ static int build_resources(const struct runtime_spec_options *o, json_t *lx, str
 	return 0;
 }
 
+/* "containerID:hostID:size" strings into a spec's mappings. */
+static int build_idmap(const char *what, json_t *list, json_t *lx, const char *key, struct ember_error *e)
+{
+	char q[RT_QUOTE_MAX];
+	size_t i;
+	json_t *v;
+
+	if (!json_is_array(list) || !json_array_size(list))
+		return rt_bad(e, "%s: give container-id:host-id:size", what);
+	json_t *maps = json_array();
+	if (!maps || json_object_set_new(lx, key, maps) < 0)
+		return rt_oom(e);
+	json_array_foreach(list, i, v) {
+		const char *s = json_string_value(v);
+		unsigned long long f[3];
+		char *end = (char *)s;
+		int k;
+		for (k = 0; s && k < 3; k++) {
+			if (*end < '0' || *end > '9')
+				break;
+			errno = 0;
+			f[k] = strtoull(end, &end, 10);
+			if (errno || f[k] > UINT32_MAX || *end != (k < 2 ? ':' : '\0'))
+				break;
+			if (k < 2)
+				end++;
+		}
+		if (k < 3)
+			return rt_bad(e, "%s \"%s\": want container-id:host-id:size", what, s ? rt_quote(s, q) : "");
+		if (f[2] == 0 || f[0] + f[2] > UINT32_MAX || f[1] + f[2] > UINT32_MAX)
+			return rt_bad(e, "%s \"%s\": the range is empty or passes 2^32-1", what, rt_quote(s, q));
+		if (json_array_append_new(maps, json_pack("{s:I, s:I, s:I}", "containerID", (json_int_t)f[0], "hostID",
+							  (json_int_t)f[1], "size", (json_int_t)f[2])) < 0)
+			return rt_oom(e);
+	}
+	return 0;
+}
+
 static int build_linux(const struct runtime_spec_options *o, json_t **out, struct ember_error *e)
 {
 	static const char *const ns[] = { "pid", "ipc", "uts", "mount", "network", "cgroup" };
@@ -807,6 +845,14 @@ static int build_linux(const struct runtime_spec_options *o, json_t **out, struc
 			continue;
 		if (json_array_append_new(namespaces, json_pack("{s:s}", "type", ns[i])) < 0)
 			return rt_oom(e);
+	}
+	if (o->uid_map || o->gid_map) {
+		if (json_array_append_new(namespaces, json_pack("{s:s}", "type", "user")) < 0)
+			return rt_oom(e);
+		/* One alone serves for both; errors name the one given. */
+		if ((r = build_idmap(o->uid_map ? "uidmap" : "gidmap", o->uid_map ?: o->gid_map, lx, "uidMappings", e)) < 0 ||
+		    (r = build_idmap(o->gid_map ? "gidmap" : "uidmap", o->gid_map ?: o->uid_map, lx, "gidMappings", e)) < 0)
+			return r;
 	}
 	if ((r = build_resources(o, lx, e)) < 0)
 		return r;

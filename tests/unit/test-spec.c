@@ -557,6 +557,57 @@ static void test_defaults(void **state)
 	fixture_done(&f);
 }
 
+static void test_idmap(void **state)
+{
+	(void)state;
+	struct fixture f;
+
+	/* One map serves for both. */
+	fixture_init(&f, "{\"Cmd\": [\"sh\"]}");
+	f.o.uid_map = own(&f, J("[\"0:100000:65536\", \"65536:1000:1\"]"));
+	json_t *spec = build_ok(&f);
+	assert_json(jget(spec, "linux.uidMappings"),
+		    "[{\"containerID\": 0, \"hostID\": 100000, \"size\": 65536},"
+		    " {\"containerID\": 65536, \"hostID\": 1000, \"size\": 1}]");
+	assert_json(jget(spec, "linux.gidMappings"), "[{\"containerID\": 0, \"hostID\": 100000, \"size\": 65536},"
+						     " {\"containerID\": 65536, \"hostID\": 1000, \"size\": 1}]");
+	json_t *ns = jget(spec, "linux.namespaces");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(ns, json_array_size(ns) - 1), "type")),
+			    "user");
+	json_decref(spec);
+	f.o.gid_map = own(&f, J("[\"0:200000:10\"]"));
+	spec = build_ok(&f);
+	assert_json(jget(spec, "linux.gidMappings"), "[{\"containerID\": 0, \"hostID\": 200000, \"size\": 10}]");
+	json_decref(spec);
+	fixture_done(&f);
+
+	static const struct {
+		const char *uid, *gid, *needle;
+	} bad[] = {
+		{ "[\"0:1\"]", NULL, "uidmap \"0:1\": want container-id:host-id:size" },
+		{ "[\"0:1:2:3\"]", NULL, "uidmap \"0:1:2:3\": want" },
+		{ "[\"-1:1:2\"]", NULL, "uidmap \"-1:1:2\": want" },
+		{ "[\" 0:1:2\"]", NULL, "uidmap \" 0:1:2\": want" },
+		{ "[\"0:1:\"]", NULL, "uidmap \"0:1:\": want" },
+		{ "[\"4294967296:1:1\"]", NULL, "uidmap \"4294967296:1:1\": want" },
+		{ "[\"0:1:0\"]", NULL, "uidmap \"0:1:0\": the range is empty or passes 2^32-1" },
+		{ "[\"0:4294967295:1\"]", NULL, "passes 2^32-1" },
+		{ "[]", NULL, "uidmap: give container-id:host-id:size" },
+		{ "[1]", NULL, "uidmap \"\": want" },
+		{ NULL, "[\"0:x:1\"]", "gidmap \"0:x:1\": want" },
+		{ "[\"0:1:1\"]", "[\"0:x:1\"]", "gidmap \"0:x:1\": want" },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		fixture_init(&f, "{\"Cmd\": [\"sh\"]}");
+		if (bad[i].uid)
+			f.o.uid_map = own(&f, J(bad[i].uid));
+		if (bad[i].gid)
+			f.o.gid_map = own(&f, J(bad[i].gid));
+		build_fails(&f, bad[i].needle);
+		fixture_done(&f);
+	}
+}
+
 static void test_privileged(void **state)
 {
 	(void)state;
@@ -931,10 +982,11 @@ static const char good_spec[] =
 	"              {\"destination\": \"/data\", \"type\": \"bind\", \"source\": \"/srv\", \"options\": [\"rbind\"]}],"
 	" \"annotations\": {\"a\": \"b\"},"
 	" \"linux\": {\"namespaces\": [{\"type\": \"pid\"}, {\"type\": \"mount\"}, {\"type\": \"uts\"},"
-	"                             {\"type\": \"network\", \"path\": \"/var/run/netns/x\"}],"
+	"                             {\"type\": \"network\", \"path\": \"/var/run/netns/x\"}, {\"type\": \"user\"}],"
 	"            \"maskedPaths\": [\"/proc/kcore\"], \"readonlyPaths\": [\"/proc/sys\"],"
 	"            \"resources\": {\"memory\": {\"limit\": 1000000}, \"pids\": {\"limit\": 10}},"
-	"            \"uidMappings\": [{\"containerID\": 0, \"hostID\": 100000, \"size\": 65536}]},"
+	"            \"uidMappings\": [{\"containerID\": 0, \"hostID\": 100000, \"size\": 65536}],"
+	"            \"gidMappings\": [{\"containerID\": 0, \"hostID\": 100000, \"size\": 65536}]},"
 	" \"x-unknown\": {\"ignored\": true}}";
 
 /* good_spec with the value at path set to value (JSON; NULL deletes). */
@@ -1046,7 +1098,7 @@ static void test_spec_check(void **state)
 		{ "linux.namespaces", "[{\"type\": \"mount\", \"path\": \"ns/mnt\"}]",
 		  "spec: linux.namespaces[0]: path \"ns/mnt\" must be an absolute path" },
 		{ "linux.namespaces", "[{\"path\": \"/proc/1/ns/mnt\"}]", "spec: linux.namespaces[0].type: missing" },
-		{ "linux.namespaces", "[{\"type\": \"mount\"}]", "spec: hostname: needs a uts namespace" },
+		{ "linux.namespaces", "[{\"type\": \"mount\"}, {\"type\": \"user\"}]", "spec: hostname: needs a uts namespace" },
 		{ "linux.maskedPaths", "[\"proc/kcore\"]", "spec: linux.maskedPaths: must be an array of absolute paths" },
 		{ "linux.readonlyPaths", "[\"/proc/../etc\"]", "spec: linux.readonlyPaths: must be an array of absolute paths" },
 		{ "linux.resources", "{\"pids\": {}}", "spec: linux.resources.pids.limit: missing" },
@@ -1054,6 +1106,16 @@ static void test_spec_check(void **state)
 		{ "linux.resources", "{\"cpu\": {\"period\": -5}}", "spec: linux.resources.cpu.period: must be an integer >= 0" },
 		{ "linux.resources", "{\"devices\": [{\"access\": \"rwm\"}]}", "spec: linux.resources.devices[0].allow: missing" },
 		{ "linux.uidMappings", "[{\"containerID\": 0, \"hostID\": 1}]", "spec: linux.uidMappings[0].size: missing" },
+		{ "linux.uidMappings", NULL, "spec: linux.uidMappings: a new user namespace needs one" },
+		{ "linux.gidMappings", "[]", "spec: linux.gidMappings: a new user namespace needs one" },
+		{ "linux.gidMappings", "[{\"containerID\": 0, \"hostID\": 1, \"size\": 0}]",
+		  "spec: linux.gidMappings[0]: the range is empty or passes 2^32-1" },
+		{ "linux.uidMappings", "[{\"containerID\": 4294967295, \"hostID\": 1, \"size\": 2}]",
+		  "spec: linux.uidMappings[0]: the range is empty or passes 2^32-1" },
+		{ "linux.namespaces", "[{\"type\": \"mount\"}, {\"type\": \"uts\"}]",
+		  "spec: linux.uidMappings: only with a new user namespace" },
+		{ "linux.namespaces", "[{\"type\": \"mount\"}, {\"type\": \"uts\"}, {\"type\": \"user\", \"path\": \"/proc/1/ns/user\"}]",
+		  "spec: linux.uidMappings: only with a new user namespace" },
 		{ "linux.sysctl", "{\"net.ipv4.ip_forward\": 1}", "spec: linux.sysctl: must be an object of strings" },
 		{ "linux.seccomp", "{\"syscalls\": []}", "spec: linux.seccomp.defaultAction: missing" },
 		{ "linux.devices", "[{\"path\": \"dev/null\", \"type\": \"c\"}]", "spec: linux.devices[0].path: must be an absolute path" },
@@ -1409,6 +1471,7 @@ int main(void)
 		cmocka_unit_test(test_user),
 		cmocka_unit_test(test_capabilities),
 		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_idmap),
 		cmocka_unit_test(test_privileged),
 		cmocka_unit_test(test_hostname_rootfs),
 		cmocka_unit_test(test_resources),

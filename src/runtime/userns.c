@@ -1,0 +1,240 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * User namespaces, the parent's side: the id maps of a child cloned into
+ * a new user namespace, and its root file system as a detached mount the
+ * container's root owns.
+ *
+ * The rootfs is mounted here, by the daemon, not in the child: overlay
+ * reads its trusted.* attributes (opaque directories) with the mounter's
+ * credentials, which inside the namespace could not read them, and the
+ * snapshot directories are root's alone. Ownership is shifted with
+ * idmapped mounts (the image's uid 0 is the namespace's root): on each
+ * lower layer, as overlay itself cannot be idmapped, and on a bound
+ * directory. The overlay's upper directory is not idmapped (overlay
+ * creates its work files as the mounter, whom the map does not hold): its
+ * root is given to the container's root, and what the container writes
+ * there is stored with host ids, as containerd does.
+ */
+#include "runtime/runtime.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "runtime/runtime-internal.h"
+#include "util/cleanup.h"
+#include "util/err.h"
+
+#ifndef OPEN_TREE_CLONE
+#define OPEN_TREE_CLONE 1
+#endif
+#ifndef AT_RECURSIVE
+#define AT_RECURSIVE 0x8000
+#endif
+#define RT_MOUNT_ATTR_RDONLY 0x00000001
+#define RT_MOUNT_ATTR_IDMAP 0x00100000
+#define RT_FSCONFIG_SET_FLAG 0
+#define RT_FSCONFIG_SET_STRING 1
+#define RT_FSCONFIG_SET_FD 5
+#define RT_FSCONFIG_CMD_CREATE 6
+#define RT_FSOPEN_CLOEXEC 1
+#define RT_FSMOUNT_CLOEXEC 1
+
+struct rt_mount_attr {
+	uint64_t attr_set, attr_clr, propagation, userns_fd;
+};
+
+/* The host id of the container's id 0, or -1 when the map has none. */
+static long long map_zero(json_t *maps)
+{
+	size_t i;
+	json_t *m;
+
+	json_array_foreach(maps, i, m) {
+		json_int_t c = json_integer_value(json_object_get(m, "containerID"));
+		json_int_t h = json_integer_value(json_object_get(m, "hostID"));
+		json_int_t n = json_integer_value(json_object_get(m, "size"));
+		if (c == 0 && n > 0)
+			return h;
+	}
+	return -1;
+}
+
+static int write_map(pid_t pid, const char *file, json_t *maps, struct ember_error *e)
+{
+	char path[64], buf[4096];
+	size_t len = 0, i;
+	json_t *m;
+
+	json_array_foreach(maps, i, m) {
+		int n = snprintf(buf + len, sizeof(buf) - len, "%lld %lld %lld\n",
+				 (long long)json_integer_value(json_object_get(m, "containerID")),
+				 (long long)json_integer_value(json_object_get(m, "hostID")),
+				 (long long)json_integer_value(json_object_get(m, "size")));
+		if (n < 0 || (size_t)n >= sizeof(buf) - len)
+			return rt_bad(e, "user namespace: %s: too many mappings", file);
+		len += (size_t)n;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
+	_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return err_sys(e, errno, "user namespace: open %s", file);
+	/* The kernel takes a map in one write, once. */
+	if (write(fd, buf, len) != (ssize_t)len)
+		return err_sys(e, errno, "user namespace: write %s \"%.*s\"", file, (int)(len ? len - 1 : 0), buf);
+	return 0;
+}
+
+int rt_userns_maps(pid_t pid, json_t *lx, struct ember_error *e)
+{
+	int r = write_map(pid, "uid_map", json_object_get(lx, "uidMappings"), e);
+	return r < 0 ? r : write_map(pid, "gid_map", json_object_get(lx, "gidMappings"), e);
+}
+
+/* A detached copy of the tree at path, its ids shifted into userns. */
+static int idmapped_tree(const char *path, int userns, int recursive, int rdonly, struct ember_error *e)
+{
+	long fd = syscall(SYS_open_tree, AT_FDCWD, path,
+			  OPEN_TREE_CLONE | O_CLOEXEC | (recursive ? AT_RECURSIVE : 0));
+	if (fd < 0)
+		return err_sys(e, errno, "user namespace: \"%s\"", path);
+	struct rt_mount_attr a = { .attr_set = RT_MOUNT_ATTR_IDMAP | (rdonly ? RT_MOUNT_ATTR_RDONLY : 0),
+				   .userns_fd = (uint64_t)userns };
+	if (syscall(SYS_mount_setattr, (int)fd, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &a, sizeof(a)) < 0) {
+		int err = errno;
+		close((int)fd);
+		return err_sys(e, err, "user namespace: idmapped mount of \"%s\"%s", path,
+			       err == EINVAL ? " (its file system cannot be idmapped)" : "");
+	}
+	return (int)fd;
+}
+
+static int fs_set(int fs, const char *key, const char *value, int fd, struct ember_error *e)
+{
+	unsigned cmd = fd >= 0 ? RT_FSCONFIG_SET_FD : value ? RT_FSCONFIG_SET_STRING : RT_FSCONFIG_SET_FLAG;
+	if (syscall(SYS_fsconfig, fs, cmd, key, fd >= 0 ? NULL : value, fd >= 0 ? fd : 0) == 0)
+		return 0;
+	if (fd >= 0 && errno == EINVAL)
+		return err_sys(e, errno, "user namespace: overlay option %s (layers given by descriptor need Linux 6.13 or later)", key);
+	return err_sys(e, errno, "user namespace: overlay option %s", key);
+}
+
+/* Overlay's layers stay detached mounts until it is made (closing one's
+   last descriptor would unmount it): held here. */
+#define RT_LAYERS_MAX 128
+struct layers {
+	int fd[RT_LAYERS_MAX];
+	size_t n;
+};
+
+static void layers_close(struct layers *l)
+{
+	while (l->n)
+		close(l->fd[--l->n]);
+}
+
+static int overlay_create(int fs, json_t *options, int userns, uid_t root_uid, gid_t root_gid,
+			  struct layers *layers, unsigned *attrs, struct ember_error *e)
+{
+	const char *upper = NULL;
+	size_t i;
+	json_t *o;
+	int r;
+
+	json_array_foreach(options, i, o) {
+		const char *opt = json_string_value(o) ?: "";
+		const char *eq = strchr(opt, '=');
+		if (!strcmp(opt, "ro")) {
+			*attrs |= RT_MOUNT_ATTR_RDONLY;
+		} else if (!strncmp(opt, "lowerdir=", 9)) {
+			/* Nearest first, as in the option. */
+			for (const char *d = opt + 9; *d;) {
+				size_t n = strcspn(d, ":");
+				char path[4096];
+				if (n >= sizeof(path))
+					return rt_bad(e, "user namespace: a lower directory's path is too long");
+				memcpy(path, d, n);
+				path[n] = '\0';
+				if (layers->n == RT_LAYERS_MAX)
+					return rt_unsupported(e, "user namespace: more than %d layers", RT_LAYERS_MAX);
+				int l = idmapped_tree(path, userns, 0, 1, e);
+				if (l < 0)
+					return l;
+				layers->fd[layers->n++] = l;
+				if ((r = fs_set(fs, "lowerdir+", NULL, l, e)) < 0)
+					return r;
+				d += n + (d[n] == ':');
+			}
+		} else if (eq) {
+			char key[64];
+			size_t n = (size_t)(eq - opt);
+			if (n >= sizeof(key))
+				return rt_bad(e, "user namespace: overlay option \"%.60s\": unknown", opt);
+			memcpy(key, opt, n);
+			key[n] = '\0';
+			if (!strcmp(key, "upperdir"))
+				upper = eq + 1;
+			if ((r = fs_set(fs, key, eq + 1, -1, e)) < 0)
+				return r;
+		} else if (strcmp(opt, "rw") && (r = fs_set(fs, opt, NULL, -1, e)) < 0) {
+			return r;
+		}
+	}
+	/* The root directory is the container root's, as it would be the
+	   image's root's without a user namespace. */
+	if (upper && chown(upper, root_uid, root_gid) < 0)
+		return err_sys(e, errno, "user namespace: chown \"%s\"", upper);
+	if (syscall(SYS_fsconfig, fs, RT_FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+		return err_sys(e, errno, "user namespace: mount the overlay");
+	return 0;
+}
+
+static int overlay_root(json_t *options, int userns, uid_t root_uid, gid_t root_gid, struct ember_error *e)
+{
+	_cleanup_close_ int fs = (int)syscall(SYS_fsopen, "overlay", RT_FSOPEN_CLOEXEC);
+	struct layers layers = { .n = 0 };
+	unsigned attrs = 0;
+
+	if (fs < 0)
+		return err_sys(e, errno, "user namespace: fsopen overlay");
+	int r = overlay_create(fs, options, userns, root_uid, root_gid, &layers, &attrs, e);
+	if (r == 0 && (r = (int)syscall(SYS_fsmount, fs, RT_FSMOUNT_CLOEXEC, attrs)) < 0)
+		r = err_sys(e, errno, "user namespace: fsmount the overlay");
+	layers_close(&layers);
+	return r;
+}
+
+int rt_userns_rootfs(const struct runtime_start *s, pid_t pid, json_t *lx, struct ember_error *e)
+{
+	char path[64];
+	long long ru = map_zero(json_object_get(lx, "uidMappings"));
+	long long rg = map_zero(json_object_get(lx, "gidMappings"));
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)pid);
+	_cleanup_close_ int userns = open(path, O_RDONLY | O_CLOEXEC);
+	if (userns < 0)
+		return err_sys(e, errno, "user namespace: open %s", path);
+	if (!s->rootfs_mounts)
+		return idmapped_tree(s->rootfs, userns, 1, 0, e);
+	if (json_array_size(s->rootfs_mounts) != 1)
+		return rt_unsupported(e, "user namespace: a rootfs of %zu mounts", json_array_size(s->rootfs_mounts));
+	json_t *m = json_array_get(s->rootfs_mounts, 0);
+	const char *type = json_string_value(json_object_get(m, "type")) ?: "";
+	json_t *options = json_object_get(m, "options");
+	if (!strcmp(type, "overlay"))
+		return overlay_root(options, userns, ru < 0 ? (uid_t)-1 : (uid_t)ru, rg < 0 ? (gid_t)-1 : (gid_t)rg, e);
+	if (strcmp(type, "bind"))
+		return rt_unsupported(e, "user namespace: a rootfs of type \"%s\"", type);
+	int rdonly = 0;
+	size_t i;
+	json_t *o;
+	json_array_foreach(options, i, o)
+		if (json_is_string(o) && !strcmp(json_string_value(o), "ro"))
+			rdonly = 1;
+	return idmapped_tree(json_string_value(json_object_get(m, "source")) ?: "", userns, 1, rdonly, e);
+}
