@@ -130,6 +130,17 @@ extern const struct cli_command cli_cmd_logs;
 	{ "gidmap", 0, "C:H:N", "the same for gids (default: as --uidmap)" },                             \
 	{ "tty", 't', NULL, "allocate a terminal" }
 
+/* ember tasks attach (logs.c). */
+extern const struct cli_command cli_cmd_tasks_attach;
+/* {"id": id} with the namespace. */
+json_t *cli_task_params(const struct cli *cli, const char *id);
+/* The exit status a shell would show for a task's exit object: its code
+   (128 + the signal for a signal), 255 when unknown. */
+int cli_exit_status(json_t *exit);
+/* Raw mode on the terminal fd; *saved gets the settings to restore. */
+struct termios;
+int cli_set_raw(int fd, struct termios *saved);
+
 /* Containers.Create's parameters from the flags above and the positionals
    from a->pos[first]: REF ID [CMD...] (ID [CMD...] with --rootfs). */
 int cli_container_params(const struct cli *cli, const struct cli_args *a, int first, json_t **out);

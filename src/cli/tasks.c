@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* ember run, ember tasks ls|start|kill|wait|delete|ps|pause|resume|metrics,
-   ember logs. */
+/* ember run, ember tasks ls|start|kill|wait|delete|exec|ps|pause|resume|metrics. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -18,13 +17,12 @@
 #include "cli/cli.h"
 #include "util/cleanup.h"
 
-static json_t *id_params(const struct cli *cli, const char *id)
+json_t *cli_task_params(const struct cli *cli, const char *id)
 {
 	return cli_with_namespace(cli, json_pack("{s:s}", "id", id));
 }
 
-/* The exit status a shell would show: code, or 128 + signal. */
-static int exit_status(json_t *x)
+int cli_exit_status(json_t *x)
 {
 	json_int_t code = json_integer_value(json_object_get(x, "exit_code"));
 	return code >= 0 && code < 256 ? (int)code : 255;
@@ -51,7 +49,7 @@ static int on_wait(ember_client *c, const char *params, unsigned flags, const st
 		return 0;
 	}
 	json_t *j = json_loads(params, 0, NULL);
-	w->status = exit_status(json_object_get(j, "exit"));
+	w->status = cli_exit_status(json_object_get(j, "exit"));
 	json_decref(j);
 	return 0;
 }
@@ -70,7 +68,7 @@ static void forward(struct cli *cli, const char *id, const char *exec_id, int si
 	ember_client_free(tmp.client);
 }
 
-static int set_raw(int fd, struct termios *saved)
+int cli_set_raw(int fd, struct termios *saved)
 {
 	struct termios t;
 	if (tcgetattr(fd, saved) < 0)
@@ -153,7 +151,7 @@ static int attached(struct cli *cli, const char *method, json_t *p, const char *
 		ember_client_attach_fds(cli->client, fds, 3);
 	}
 	if (!p) {
-		p = id_params(cli, id);
+		p = cli_task_params(cli, id);
 		json_object_set_new(p, "attach", json_true());
 	}
 	struct winsize ws;
@@ -171,7 +169,7 @@ static int attached(struct cli *cli, const char *method, json_t *p, const char *
 			return -1;
 		}
 		struct termios saved;
-		int raw = isatty(STDIN_FILENO) && set_raw(STDIN_FILENO, &saved) == 0;
+		int raw = isatty(STDIN_FILENO) && cli_set_raw(STDIN_FILENO, &saved) == 0;
 		pump_pty(master, sfd, cli, id, exec_id);
 		if (raw)
 			(void)tcsetattr(STDIN_FILENO, TCSANOW, &saved);
@@ -179,7 +177,7 @@ static int attached(struct cli *cli, const char *method, json_t *p, const char *
 	}
 
 	struct waiter w = { 0 };
-	json_t *wp = id_params(cli, id);
+	json_t *wp = cli_task_params(cli, id);
 	if (exec_id)
 		json_object_set_new(wp, "exec_id", json_string(exec_id));
 	_cleanup_free_ char *text = json_dumps(wp, JSON_COMPACT);
@@ -213,9 +211,9 @@ static int attached(struct cli *cli, const char *method, json_t *p, const char *
 static int remove_all(struct cli *cli, const char *id)
 {
 	int r = 0;
-	if (cli_call(cli, "io.ember.Tasks.Delete", id_params(cli, id), NULL) < 0)
+	if (cli_call(cli, "io.ember.Tasks.Delete", cli_task_params(cli, id), NULL) < 0)
 		r = -1;
-	if (cli_call(cli, "io.ember.Containers.Delete", id_params(cli, id), NULL) < 0)
+	if (cli_call(cli, "io.ember.Containers.Delete", cli_task_params(cli, id), NULL) < 0)
 		r = -1;
 	return r;
 }
@@ -229,8 +227,6 @@ static int run_run(struct cli *cli, const struct cli_args *a)
 
 	if (detach && rm)
 		return cli_usage_error("--rm and -d: a detached task is removed with `ember tasks delete` and `ember containers rm`");
-	if (detach && tty)
-		return cli_usage_error("-t needs an attached terminal: run without -d");
 	int r = cli_container_params(cli, a, 0, &params);
 	if (r)
 		return r;
@@ -240,7 +236,7 @@ static int run_run(struct cli *cli, const struct cli_args *a)
 		return CLI_FAILED;
 	if (detach) {
 		json_t *reply;
-		if (cli_call(cli, "io.ember.Tasks.Start", id_params(cli, idc), &reply) < 0)
+		if (cli_call(cli, "io.ember.Tasks.Start", cli_task_params(cli, idc), &reply) < 0)
 			return CLI_FAILED;
 		if (cli->json)
 			cli_print_json(reply);
@@ -251,7 +247,7 @@ static int run_run(struct cli *cli, const struct cli_args *a)
 	if (status < 0) {
 		/* Nothing started: what create made goes (ctr keeps it). */
 		if (rm)
-			(void)cli_call(cli, "io.ember.Containers.Delete", id_params(cli, idc), NULL);
+			(void)cli_call(cli, "io.ember.Containers.Delete", cli_task_params(cli, idc), NULL);
 		return CLI_FAILED;
 	}
 	if (rm && remove_all(cli, idc) < 0)
@@ -261,7 +257,7 @@ static int run_run(struct cli *cli, const struct cli_args *a)
 
 static const struct cli_opt run_opts[] = {
 	{ "rm", 0, NULL, "remove the task and the container when it exits" },
-	{ "detach", 'd', NULL, "do not wait: the task's output goes to its logs (ember logs ID)" },
+	{ "detach", 'd', NULL, "do not wait: output goes to the logs (ember logs ID; with -t, ember tasks attach ID)" },
 	CLI_CONTAINER_OPTS,
 	{ NULL, 0, NULL, NULL },
 };
@@ -304,7 +300,7 @@ static int tasks_ls(struct cli *cli, const struct cli_args *a)
 			const char *st = json_string_value(json_object_get(t, "status"));
 			json_t *x = json_object_get(t, "exit");
 			if (x)
-				snprintf(status, sizeof(status), "%s (exit %d%s)", st, exit_status(x),
+				snprintf(status, sizeof(status), "%s (exit %d%s)", st, cli_exit_status(x),
 					 json_is_true(json_object_get(x, "oom")) ? ", OOM" : "");
 			else
 				snprintf(status, sizeof(status), "%s", st);
@@ -322,14 +318,14 @@ static int tasks_start(struct cli *cli, const struct cli_args *a)
 	json_t *reply;
 
 	if (cli_flag(a, "detach")) {
-		if (cli_call(cli, "io.ember.Tasks.Start", id_params(cli, a->pos[0]), &reply) < 0)
+		if (cli_call(cli, "io.ember.Tasks.Start", cli_task_params(cli, a->pos[0]), &reply) < 0)
 			return CLI_FAILED;
 		if (cli->json)
 			cli_print_json(reply);
 		json_decref(reply);
 		return CLI_OK;
 	}
-	if (cli_call(cli, "io.ember.Containers.Get", id_params(cli, a->pos[0]), &reply) < 0)
+	if (cli_call(cli, "io.ember.Containers.Get", cli_task_params(cli, a->pos[0]), &reply) < 0)
 		return CLI_FAILED;
 	int terminal = json_is_true(json_object_get(
 		json_object_get(json_object_get(json_object_get(reply, "container"), "spec"), "process"), "terminal"));
@@ -340,7 +336,7 @@ static int tasks_start(struct cli *cli, const struct cli_args *a)
 
 static int tasks_kill(struct cli *cli, const struct cli_args *a)
 {
-	json_t *p = id_params(cli, a->pos[0]);
+	json_t *p = cli_task_params(cli, a->pos[0]);
 	if (cli_arg(a, "signal"))
 		json_object_set_new(p, "signal", json_string(cli_arg(a, "signal")));
 	if (cli_flag(a, "all"))
@@ -354,12 +350,12 @@ static int tasks_wait(struct cli *cli, const struct cli_args *a)
 {
 	json_t *reply;
 
-	if (cli_call(cli, "io.ember.Tasks.Wait", id_params(cli, a->pos[0]), &reply) < 0)
+	if (cli_call(cli, "io.ember.Tasks.Wait", cli_task_params(cli, a->pos[0]), &reply) < 0)
 		return CLI_FAILED;
 	json_t *x = json_object_get(reply, "exit");
 	if (cli->json)
 		cli_print_json(x);
-	int status = exit_status(x);
+	int status = cli_exit_status(x);
 	json_decref(reply);
 	return status;
 }
@@ -369,7 +365,7 @@ static int tasks_delete(struct cli *cli, const struct cli_args *a)
 	int failed = 0;
 	for (int i = 0; i < a->npos; i++) {
 		json_t *reply;
-		if (cli_call(cli, "io.ember.Tasks.Delete", id_params(cli, a->pos[i]), &reply) < 0) {
+		if (cli_call(cli, "io.ember.Tasks.Delete", cli_task_params(cli, a->pos[i]), &reply) < 0) {
 			failed = 1;
 			continue;
 		}
@@ -385,7 +381,7 @@ static int tasks_ps(struct cli *cli, const struct cli_args *a)
 	json_t *reply, *p;
 	size_t i;
 
-	if (cli_call(cli, "io.ember.Tasks.Pids", id_params(cli, a->pos[0]), &reply) < 0)
+	if (cli_call(cli, "io.ember.Tasks.Pids", cli_task_params(cli, a->pos[0]), &reply) < 0)
 		return CLI_FAILED;
 	json_t *list = json_object_get(reply, "processes");
 	if (cli->json) {
@@ -401,7 +397,7 @@ static int tasks_ps(struct cli *cli, const struct cli_args *a)
 
 static int simple(struct cli *cli, const struct cli_args *a, const char *method)
 {
-	return cli_call(cli, method, id_params(cli, a->pos[0]), NULL) < 0 ? CLI_FAILED : CLI_OK;
+	return cli_call(cli, method, cli_task_params(cli, a->pos[0]), NULL) < 0 ? CLI_FAILED : CLI_OK;
 }
 
 static int tasks_pause(struct cli *cli, const struct cli_args *a)
@@ -418,7 +414,7 @@ static int tasks_metrics(struct cli *cli, const struct cli_args *a)
 {
 	json_t *reply;
 
-	if (cli_call(cli, "io.ember.Tasks.Metrics", id_params(cli, a->pos[0]), &reply) < 0)
+	if (cli_call(cli, "io.ember.Tasks.Metrics", cli_task_params(cli, a->pos[0]), &reply) < 0)
 		return CLI_FAILED;
 	if (cli->json) {
 		cli_print_json(reply);
@@ -539,7 +535,7 @@ static const struct cli_command metrics_cmd = {
 };
 
 static const struct cli_command *const tasks_sub[] = {
-	&delete_cmd, &exec_cmd, &kill_cmd, &ls_cmd, &metrics_cmd, &pause_cmd, &ps_cmd, &resume_cmd, &start_cmd, &wait_cmd, NULL,
+	&cli_cmd_tasks_attach, &delete_cmd, &exec_cmd, &kill_cmd, &ls_cmd, &metrics_cmd, &pause_cmd, &ps_cmd, &resume_cmd, &start_cmd, &wait_cmd, NULL,
 };
 
 const struct cli_command cli_cmd_tasks = {
@@ -547,155 +543,4 @@ const struct cli_command cli_cmd_tasks = {
 	.aliases = "task t",
 	.summary = "manage tasks (running containers)",
 	.sub = tasks_sub,
-};
-
-/* ---- ember logs ------------------------------------------------------------------------- */
-
-/* Print the last n lines (n < 0: all) of the two files, oldest first;
-   *end1 gets the size of the newer one (where -f goes on). At most
-   2 x the log size (a few MiB) is read. */
-static void print_tail(int fds[2], long n, off_t *end1)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	struct stat st;
-
-	for (int i = 0; i < 2; i++) {
-		off_t size = fstat(fds[i], &st) == 0 ? st.st_size : 0;
-		char *nb = realloc(buf, len + (size_t)size + 1);
-		if (!nb)
-			break;
-		buf = nb;
-		ssize_t r = size ? pread(fds[i], buf + len, (size_t)size, 0) : 0;
-		if (r > 0)
-			len += (size_t)r;
-		if (i == 1)
-			*end1 = r > 0 ? r : 0;
-	}
-	size_t from = 0;
-	if (n >= 0 && len) {
-		/* Count newlines back from the end; a final one ends the last line. */
-		size_t k = len - (buf[len - 1] == '\n' ? 1 : 0);
-		long lines = 0;
-		from = 0;
-		while (k > 0) {
-			if (buf[k - 1] == '\n' && ++lines == n) {
-				from = k;
-				break;
-			}
-			k--;
-		}
-		if (n == 0)
-			from = len;
-	}
-	if (buf)
-		fwrite(buf + from, 1, len - from, stdout);
-	fflush(stdout);
-	free(buf);
-}
-
-static int logs_fetch(struct cli *cli, const char *id, int fds[2], int *running)
-{
-	json_t *reply;
-	if (cli_call(cli, "io.ember.Tasks.Logs", id_params(cli, id), &reply) < 0)
-		return -1;
-	*running = json_is_true(json_object_get(reply, "running"));
-	json_decref(reply);
-	fds[0] = ember_client_take_fd(cli->client);
-	fds[1] = ember_client_take_fd(cli->client);
-	if (fds[0] < 0 || fds[1] < 0) {
-		if (fds[0] >= 0)
-			close(fds[0]);
-		fprintf(stderr, "ember: logs: the daemon sent no log files\n");
-		return -1;
-	}
-	return 0;
-}
-
-static int logs_run(struct cli *cli, const struct cli_args *a)
-{
-	int fds[2], running;
-	long tail = -1;
-
-	if (cli_arg(a, "tail")) {
-		char *end;
-		tail = strtol(cli_arg(a, "tail"), &end, 10);
-		if (*end || end == cli_arg(a, "tail") || tail < 0)
-			return cli_usage_error("--tail: \"%s\" is not a number of lines", cli_arg(a, "tail"));
-	}
-	if (logs_fetch(cli, a->pos[0], fds, &running) < 0)
-		return CLI_FAILED;
-	off_t pos = 0;
-	print_tail(fds, tail, &pos);
-	if (!cli_flag(a, "follow")) {
-		close(fds[0]);
-		close(fds[1]);
-		return CLI_OK;
-	}
-	/* Follow the newer file; when init switches files, ask again. */
-	for (int idle = 0;;) {
-		char buf[16384];
-		ssize_t r = pread(fds[1], buf, sizeof(buf), pos);
-		if (r > 0) {
-			fwrite(buf, 1, (size_t)r, stdout);
-			fflush(stdout);
-			pos += r;
-			idle = 0;
-			continue;
-		}
-		struct stat st;
-		if (fstat(fds[1], &st) == 0 && st.st_size < pos)
-			pos = 0; /* emptied for reuse: the other file is newer now */
-		if (++idle % 5 == 0) {
-			int nf[2], still;
-			if (logs_fetch(cli, a->pos[0], nf, &still) < 0)
-				break;
-			struct stat a0, b0;
-			int switched = fstat(nf[1], &a0) == 0 && fstat(fds[1], &b0) == 0 &&
-				       (a0.st_ino != b0.st_ino || a0.st_dev != b0.st_dev);
-			if (switched) {
-				/* Drain the old one, go on with the new from its start. */
-				while ((r = pread(fds[1], buf, sizeof(buf), pos)) > 0) {
-					fwrite(buf, 1, (size_t)r, stdout);
-					pos += r;
-				}
-				fflush(stdout);
-				pos = 0;
-			}
-			close(fds[0]);
-			close(fds[1]);
-			fds[0] = nf[0];
-			fds[1] = nf[1];
-			if (!still && !switched) {
-				while ((r = pread(fds[1], buf, sizeof(buf), pos)) > 0) {
-					fwrite(buf, 1, (size_t)r, stdout);
-					pos += r;
-				}
-				fflush(stdout);
-				break;
-			}
-		}
-		struct timespec ts = { 0, 100 * 1000 * 1000 };
-		nanosleep(&ts, NULL);
-	}
-	close(fds[0]);
-	close(fds[1]);
-	return CLI_OK;
-}
-
-static const struct cli_opt logs_opts[] = {
-	{ "follow", 'f', NULL, "keep printing output as the task writes it, until it exits" },
-	{ "tail", 0, "N", "only the last N lines" },
-	{ NULL, 0, NULL, NULL },
-};
-
-const struct cli_command cli_cmd_logs = {
-	.name = "logs",
-	.args = "ID",
-	.summary = "print a detached task's output",
-	.help = CLI_HELP("Output is kept in two files of 1 MiB each, so the last 1-2 MiB are there."),
-	.opts = logs_opts,
-	.min_args = 1,
-	.max_args = 1,
-	.run = logs_run,
 };

@@ -75,6 +75,7 @@ const struct api_method api_methods[] = {
 	{ "io.ember.System.Info", svc_system_info, 0 },
 	{ "io.ember.System.Version", svc_system_version, 0 },
 #ifdef CONFIG_RUNTIME_DAEMON
+	{ "io.ember.Tasks.Attach", svc_tasks_attach, 0 },
 	{ "io.ember.Tasks.Delete", svc_tasks_delete, 0 },
 	{ "io.ember.Tasks.Exec", svc_tasks_exec, 0 },
 	{ "io.ember.Tasks.Get", svc_tasks_get, 0 },

@@ -65,6 +65,7 @@ HANDLER(svc_tasks_wait);
 HANDLER(svc_tasks_delete);
 HANDLER(svc_tasks_exec);
 HANDLER(svc_tasks_logs);
+HANDLER(svc_tasks_attach);
 HANDLER(svc_tasks_pids);
 HANDLER(svc_tasks_pause);
 HANDLER(svc_tasks_resume);

@@ -194,12 +194,6 @@ void svc_containers_create(struct api_call *call, json_t *params, void *ctx)
 	}
 	if (make_spec(&p, config, p.rootfs ? p.rootfs : "rootfs", &spec, &e) < 0)
 		goto fail;
-	if (rp.policy != RESTART_NO && json_is_true(json_object_get(json_object_get(spec, "process"), "terminal"))) {
-		/* Restarts run detached, and a terminal needs a client. */
-		api_error(call, EMBER_ERROR_INVALID_ARGUMENT, NULL, "restart: not with a terminal (-t)");
-		return;
-	}
-
 	if (sn) {
 		/* A snapshot with the container's key but no record is a
 		   leftover of a create cut short: replace it. */

@@ -21,6 +21,10 @@
 #include "util/kconfig.h"
 #include "util/record.h"
 
+#ifndef SYS_pidfd_getfd
+#define SYS_pidfd_getfd 438
+#endif
+
 struct task_params {
 	const char *namespace, *id, *signal, *exec_id, *cwd, *user;
 	int attach, all, terminal;
@@ -380,27 +384,24 @@ void svc_tasks_delete(struct api_call *call, json_t *params, void *ctx)
 	api_reply(call, json_pack("{s:o}", "exit", x));
 }
 
-/* Log files in the order they were written (see ember init). */
-void svc_tasks_logs(struct api_call *call, json_t *params, void *ctx)
+/* Reply with t's log files in the order they were written (see ember
+   init), and extra (-1: none) after them. */
+static void reply_logs(struct api_call *call, struct daemon *d, struct task *t, int extra, json_t *reply)
 {
-	static const struct api_param table[] = { P_NS, P_ID, P_END };
-	struct daemon *d = ctx;
-	struct task_params p;
 	struct ember_error e;
-	struct task *t;
-	int fds[2] = { -1, -1 };
+	int fds[3] = { -1, -1, -1 };
 	struct stat st[2];
 
-	if (begin(call, params, table, &p) < 0 || !(t = find(call, d, &p)))
-		return;
 	if (!t->detached) {
 		api_error(call, EMBER_ERROR_FAILED_PRECONDITION, NULL,
-			  "task %s is attached to a client: its output is not logged", p.id);
+			  "task %s is attached to a client: its output is not logged", t->id);
+		json_decref(reply);
 		return;
 	}
 	if (!ENABLED(CONFIG_INIT)) {
 		api_error(call, EMBER_ERROR_INVALID_ARGUMENT, NULL,
 			  "no logs: this ember runs applications as PID 1 without ember init (CONFIG_INIT)");
+		json_decref(reply);
 		return;
 	}
 	char path[200];
@@ -408,15 +409,17 @@ void svc_tasks_logs(struct api_call *call, json_t *params, void *ctx)
 	_cleanup_close_ int dir = fs_open_dir(d->tasks_fd, path, 0, 0, &e);
 	if (dir < 0) {
 		api_error_from(call, &e);
+		json_decref(reply);
 		return;
 	}
 	for (int i = 0; i < 2; i++) {
 		fds[i] = openat(dir, i ? "log.1" : "log.0", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 		if (fds[i] < 0 || fstat(fds[i], &st[i]) < 0) {
-			err_sys(&e, errno, "task %s: log.%d", p.id, i);
+			err_sys(&e, errno, "task %s: log.%d", t->id, i);
 			close_keep_errno(fds[0]);
 			close_keep_errno(fds[1]);
 			api_error_from(call, &e);
+			json_decref(reply);
 			return;
 		}
 	}
@@ -426,16 +429,51 @@ void svc_tasks_logs(struct api_call *call, json_t *params, void *ctx)
 		close(fds[0]);
 		close(fds[1]);
 		api_error_from(call, &e);
+		json_decref(reply);
 		return;
 	}
 #endif
-	int order[2] = { fds[first], fds[!first] };
-	api_reply_fds(call, json_pack("{s:s, s:b}", "status",
-				      t->status == TASK_STOPPED ? "stopped" : "running", "running",
-				      t->status != TASK_STOPPED),
-		      order, 2);
+	int order[3] = { fds[first], fds[!first], extra };
+	json_object_set_new(reply, "status", json_string(t->status == TASK_STOPPED ? "stopped" : "running"));
+	json_object_set_new(reply, "running", json_boolean(t->status != TASK_STOPPED));
+	api_reply_fds(call, reply, order, extra >= 0 ? 3 : 2);
 	close(fds[0]);
 	close(fds[1]);
+}
+
+void svc_tasks_logs(struct api_call *call, json_t *params, void *ctx)
+{
+	static const struct api_param table[] = { P_NS, P_ID, P_END };
+	struct task_params p;
+	struct task *t;
+
+	if (begin(call, params, table, &p) < 0 || !(t = find(call, ctx, &p)))
+		return;
+	reply_logs(call, ctx, t, -1, json_object());
+}
+
+/* A client joins a detached task: its logs to follow and, with a
+   terminal, a copy of the master init holds (input, window size). */
+void svc_tasks_attach(struct api_call *call, json_t *params, void *ctx)
+{
+	static const struct api_param table[] = { P_NS, P_ID, P_END };
+	struct task_params p;
+	struct task *t;
+	struct ember_error e;
+
+	if (begin(call, params, table, &p) < 0 || !(t = find(call, ctx, &p)))
+		return;
+	if (t->status == TASK_STOPPED) {
+		api_error(call, EMBER_ERROR_FAILED_PRECONDITION, NULL, "task %s is not running", p.id);
+		return;
+	}
+	_cleanup_close_ int master = -1;
+	if (t->pty_fd >= 0 && (master = (int)syscall(SYS_pidfd_getfd, t->pidfd, t->pty_fd, 0)) < 0) {
+		err_sys(&e, errno, "task %s: take its terminal from its init", p.id);
+		api_error_from(call, &e);
+		return;
+	}
+	reply_logs(call, ctx, t, master, json_pack("{s:b}", "terminal", master >= 0));
 }
 
 void svc_tasks_pids(struct api_call *call, json_t *params, void *ctx)

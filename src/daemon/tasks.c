@@ -146,6 +146,8 @@ json_t *task_json(const struct task *t)
 	}
 	if (j && t->user_stopped)
 		json_object_set_new(j, "user_stopped", json_true());
+	if (j && t->pty_fd >= 0)
+		json_object_set_new(j, "pty_fd", json_integer(t->pty_fd));
 	return j;
 }
 
@@ -276,7 +278,7 @@ static struct task *task_new(struct daemon *d, const char *ns, const char *id)
 	if (!t)
 		return NULL;
 	t->d = d;
-	t->pidfd = -1;
+	t->pidfd = t->pty_fd = -1;
 	snprintf(t->ns, sizeof(t->ns), "%s", ns);
 	snprintf(t->id, sizeof(t->id), "%s", id);
 	t->next = d->tasks;
@@ -358,7 +360,7 @@ static int watch(struct task *t, struct ember_error *e)
 
 static int open_state_file(int dir, const char *name, int flags, struct ember_error *e)
 {
-	int fd = openat(dir, name, flags | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0640);
+	int fd = openat(dir, name, flags | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
 	if (fd < 0)
 		return err_sys(e, errno, "task state: %s", name);
 	return fd;
@@ -399,23 +401,35 @@ static void start_ctx_done(struct start_ctx *c)
 	close_keep_errno(c->log_fd[1]);
 }
 
-/* A fresh state directory and the files init writes. */
-static int prepare_state(struct task *t, struct start_ctx *c, struct ember_error *e)
+/* A fresh state directory and the files init writes. again: the task ran
+   before (a restart, or a start of a stopped task): its logs go on, as
+   Docker's do, the newer file first for init. */
+static int prepare_state(struct task *t, struct start_ctx *c, int again, struct ember_error *e)
 {
 	_cleanup_close_ int nsfd = fs_open_dir(t->d->tasks_fd, t->ns, 1, 0711, e);
 	if (nsfd < 0)
 		return -e->code;
-	if (fs_remove_tree(nsfd, t->id, e) < 0)
+	if (!again && fs_remove_tree(nsfd, t->id, e) < 0)
 		return err_wrap(e, "task state");
 	if ((c->dir = fs_open_dir(nsfd, t->id, 1, 0711, e)) < 0)
 		return -e->code;
-	if (mkdirat(c->dir, "rootfs", 0755) < 0)
+	if (mkdirat(c->dir, "rootfs", 0755) < 0 && errno != EEXIST)
 		return err_sys(e, errno, "task state: rootfs");
-	if ((c->exit_fd = open_state_file(c->dir, "exit", O_RDWR, e)) < 0)
+	if ((c->exit_fd = open_state_file(c->dir, "exit", O_RDWR | O_TRUNC, e)) < 0)
 		return -e->code;
-	if (t->detached && ((c->log_fd[0] = open_state_file(c->dir, "log.0", O_WRONLY, e)) < 0 ||
-			    (c->log_fd[1] = open_state_file(c->dir, "log.1", O_WRONLY, e)) < 0))
+	int keep = again ? 0 : O_TRUNC;
+	if (t->detached && ((c->log_fd[0] = open_state_file(c->dir, "log.0", O_WRONLY | keep, e)) < 0 ||
+			    (c->log_fd[1] = open_state_file(c->dir, "log.1", O_WRONLY | keep, e)) < 0))
 		return -e->code;
+#ifdef CONFIG_INIT
+	int first = 0;
+	if (t->detached && again && runtime_log_order(c->log_fd[0], c->log_fd[1], &first, e) == 0 && first == 0) {
+		/* log.0 is the older one: init goes on in log.1. */
+		int tmp = c->log_fd[0];
+		c->log_fd[0] = c->log_fd[1];
+		c->log_fd[1] = tmp;
+	}
+#endif
 	int n = snprintf(c->rootfs, sizeof(c->rootfs), "%s/tasks/%s/%s/rootfs", t->d->state_path, t->ns, t->id);
 	if (n < 0 || (size_t)n >= sizeof(c->rootfs))
 		return err_set(e, ENAMETOOLONG, "task state: path too long");
@@ -437,7 +451,7 @@ static int rootfs_mounts(struct daemon *d, const char *ns, json_t *rec, json_t *
 }
 
 /* One start of t (new or restarted); on failure t is left stopped. */
-static int task_launch(struct task *t, int stdio[3], int *pty, const struct task_size *size,
+static int task_launch(struct task *t, int again, int stdio[3], int *pty, const struct task_size *size,
 		       struct ember_error *e)
 {
 	struct daemon *d = t->d;
@@ -453,12 +467,7 @@ static int task_launch(struct task *t, int stdio[3], int *pty, const struct task
 				    json_pack("{s:I, s:I}", "height", (json_int_t)size->rows, "width", (json_int_t)size->cols));
 	if ((r = restart_parse(json_string_value(json_object_get(c.rec, "restart")), &t->restart, e)) < 0)
 		goto out;
-	if (json_is_true(json_object_get(json_object_get(c.spec, "process"), "terminal")) && t->detached) {
-		r = err_set_name(e, EMBER_ERROR_INVALID_ARGUMENT, ENOTSUP,
-				 "a terminal (-t) needs an attached client: run without -d");
-		goto out;
-	}
-	if ((r = prepare_state(t, &c, e)) < 0 || (r = rootfs_mounts(d, t->ns, c.rec, &c.mounts, e)) < 0)
+	if ((r = prepare_state(t, &c, again, e)) < 0 || (r = rootfs_mounts(d, t->ns, c.rec, &c.mounts, e)) < 0)
 		goto out;
 
 	struct runtime_start s = {
@@ -473,6 +482,9 @@ static int task_launch(struct task *t, int stdio[3], int *pty, const struct task
 		.cgroup_fd = -1,
 		.join_pidfd = -1,
 		.user = json_string_value(json_object_get(json_object_get(c.spec, "annotations"), RUNTIME_ANN_USER)),
+		/* Detached with a terminal: init holds it, for the logs and
+		   for `tasks attach`. */
+		.pty_to_init = t->detached,
 	};
 	if (!s.rootfs) {
 		r = err_set_name(e, EMBER_ERROR_FAILED_PRECONDITION, EINVAL, "container %s has no rootfs", t->id);
@@ -516,6 +528,7 @@ static int task_launch(struct task *t, int stdio[3], int *pty, const struct task
 	memset(&t->exit, 0, sizeof(t->exit));
 	timestamp_now(t->started_at);
 	t->started_ms = loop_now_ms();
+	t->pty_fd = st.init_pty_fd;
 	if (pty)
 		*pty = st.pty_master;
 	else if (st.pty_master >= 0)
@@ -568,7 +581,7 @@ int task_start(struct daemon *d, const char *ns, const char *id, int stdio[3], i
 	t->restart_timer = loop_source_free(t->restart_timer);
 	t->restarts = 0;
 	t->detached = stdio[0] < 0 && stdio[1] < 0 && stdio[2] < 0;
-	int r = task_launch(t, stdio, pty, size, e);
+	int r = task_launch(t, !fresh, stdio, pty, size, e);
 	if (r < 0) {
 		if (fresh) {
 			task_unlink(t);
@@ -593,7 +606,7 @@ static void restart_fire(struct loop_source *s, void *userdata)
 	if (t->status != TASK_STOPPED)
 		return;
 	t->detached = 1;
-	if (task_launch(t, none, NULL, NULL, &e) < 0) {
+	if (task_launch(t, 1, none, NULL, NULL, &e) < 0) {
 		log_warn(&t->d->log, "task %s/%s: restart failed: %s", t->ns, t->id, e.message);
 		events_publish(t->d, t->ns, "/tasks/restart-failed",
 			       json_pack("{s:s, s:s}", "id", t->id, "error", e.message));
@@ -942,6 +955,8 @@ static int adopt_one(struct daemon *d, const char *ns, const char *id)
 	t->pid = (pid_t)json_integer_value(json_object_get(j, "pid"));
 	t->start_time = (uint64_t)json_integer_value(json_object_get(j, "start_time"));
 	t->detached = json_is_true(json_object_get(j, "detached"));
+	json_t *pty_fd = json_object_get(j, "pty_fd");
+	t->pty_fd = json_is_integer(pty_fd) ? (int)json_integer_value(pty_fd) : -1;
 	t->user_stopped = json_is_true(json_object_get(j, "user_stopped"));
 	t->restarts = (unsigned)json_integer_value(json_object_get(j, "restarts"));
 	snprintf(t->started_at, sizeof(t->started_at), "%s",

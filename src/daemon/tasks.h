@@ -79,6 +79,7 @@ struct task {
 	struct task_waiter *waiters;
 	struct runtime_cgroup *cg;
 	int detached; /* output goes to log.0 / log.1 */
+	int pty_fd;   /* detached with a terminal: the master's number in its init, else -1 */
 	int user_stopped; /* a kill asked by a user: no restart */
 	int sent_kill;    /* SIGKILL was sent to its init: how it ended if init could not say */
 	/* restart policy */

@@ -104,6 +104,7 @@ static const struct {
 #define RT_MSG_TTY '\001'
 #define RT_MSG_USER '\002' /* the child asks for the ids of s->user */
 #define RT_MSG_PID '\003'  /* exec: the process in the task's pid namespace (pid, pidfd) */
+#define RT_MSG_PTY_FD '\004' /* pty_to_init: the master's number in init (an int) */
 
 struct rt_ids {
 	uint32_t uid, gid, n;
@@ -154,6 +155,7 @@ struct rt_plan {
 	   sources are taken by the parent too, device nodes are bound from the
 	   host's (no mknod there). */
 	int root_mnt;
+	int pty_master; /* pty_to_init */
 	int dev_fd[6];
 };
 
@@ -546,7 +548,7 @@ static int send_fd(int sock, char byte, int fd)
 
 /* A pty from the container's own devpts: the slave becomes the console
    and the application's stdio, the master goes to the parent. */
-static int make_terminal(const struct rt_plan *p)
+static int make_terminal(struct rt_plan *p)
 {
 	int master = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (master < 0)
@@ -567,6 +569,10 @@ static int make_terminal(const struct rt_plan *p)
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", slave);
 	if (p->s->join_pidfd < 0 && make_target("/dev/console", 1) == 0)
 		(void)mount(path, "/dev/console", NULL, MS_BIND, NULL);
+	if (p->s->pty_to_init) {
+		p->pty_master = master; /* for init */
+		return slave;
+	}
 	if (send_fd(p->sock, RT_MSG_TTY, master) < 0)
 		child_fail(p, errno, "pass the pty to the daemon");
 	close(master);
@@ -996,7 +1002,14 @@ __attribute__((noreturn)) static void child_main(struct rt_plan *p)
 		stdio[i] = tty >= 0 ? tty : lift(p, s->stdio[i], "stdio");
 	int exit_fd = lift(p, s->exit_fd, "the exit file");
 	int log_fd[2] = { lift(p, s->log_fd[0], "a log file"), lift(p, s->log_fd[1], "a log file") };
+	int pty = lift(p, p->pty_master, "the terminal");
 	p->sock = sock;
+	if (pty >= 0) {
+		char msg[1 + sizeof(int)] = { RT_MSG_PTY_FD };
+		memcpy(msg + 1, &pty, sizeof(int));
+		if (write(sock, msg, sizeof(msg)) != (ssize_t)sizeof(msg))
+			child_fail(p, errno, "report the terminal");
+	}
 
 	drop_privileges(p);
 	set_stdio(p, stdio);
@@ -1007,7 +1020,7 @@ __attribute__((noreturn)) static void child_main(struct rt_plan *p)
 	}
 
 	/* ember init REPORT EXIT [LOG LOG MAX] -- ARGS */
-	char a_sock[16], a_exit[16], a_log0[16], a_log1[16], a_max[24];
+	char a_sock[16], a_exit[16], a_log0[16], a_log1[16], a_max[24], a_pty[16];
 	const char *argv[16 + 4096];
 	size_t n = 0;
 	snprintf(a_sock, sizeof(a_sock), "%d", sock);
@@ -1034,6 +1047,12 @@ __attribute__((noreturn)) static void child_main(struct rt_plan *p)
 		argv[n++] = a_max;
 		keep_fd(p, log_fd[0]);
 		keep_fd(p, log_fd[1]);
+		if (pty >= 0) {
+			snprintf(a_pty, sizeof(a_pty), "%d", pty);
+			argv[n++] = RUNTIME_INIT_OPT_PTY_FD;
+			argv[n++] = a_pty;
+			keep_fd(p, pty);
+		}
 	}
 	argv[n++] = "--";
 	for (size_t i = 0; i < p->argc && n < ARRAY_SIZE(argv) - 1; i++)
@@ -1123,7 +1142,7 @@ static int plan_build(const struct runtime_start *s, struct rt_plan *p, struct e
 
 	memset(p, 0, sizeof(*p));
 	p->s = s;
-	p->sock = p->root_mnt = -1;
+	p->sock = p->root_mnt = p->pty_master = -1;
 	for (i = 0; i < ARRAY_SIZE(p->dev_fd); i++)
 		p->dev_fd[i] = -1;
 	p->spec = s->spec;
@@ -1229,6 +1248,8 @@ static int plan_build(const struct runtime_start *s, struct rt_plan *p, struct e
 	}
 	p->nnp = json_is_true(json_object_get(p->process, "noNewPrivileges"));
 	p->terminal = json_is_true(json_object_get(p->process, "terminal"));
+	if (p->terminal && s->pty_to_init && (s->self_fd < 0 || s->log_fd[0] < 0))
+		return rt_unsupported(e, "a detached terminal needs ember init and its logs (CONFIG_INIT)");
 	return 0;
 }
 
@@ -1321,7 +1342,7 @@ int runtime_start(const struct runtime_start *s, struct runtime_started *out, st
 	char msg[1100];
 
 	out->pid = -1;
-	out->pidfd = out->pty_master = -1;
+	out->pidfd = out->pty_master = out->init_pty_fd = -1;
 	if (plan_build(s, &p, e) < 0) {
 		plan_done(&p);
 		return -e->code;
@@ -1400,6 +1421,8 @@ int runtime_start(const struct runtime_start *s, struct runtime_started *out, st
 				r = s->before_setup(p2, s->userdata, e);
 			if (r == 0 && write(sv[0], "g", 1) != 1)
 				r = err_sys(e, errno, "start the exec's setup");
+		} else if (msg[0] == RT_MSG_PTY_FD && n == 1 + (int)sizeof(int) && s->pty_to_init) {
+			memcpy(&out->init_pty_fd, msg + 1, sizeof(int));
 		} else if (msg[0] == RT_MSG_USER && n == 1) {
 			r = answer_user(s, (pid_t)pid, sv[0], e);
 		} else if (msg[0] != RT_MSG_TTY) {
@@ -1416,7 +1439,7 @@ int runtime_start(const struct runtime_start *s, struct runtime_started *out, st
 			close(pty);
 		return r;
 	}
-	if (p.terminal && pty < 0) {
+	if (p.terminal && (s->pty_to_init ? out->init_pty_fd < 0 : pty < 0)) {
 		reap(pidfd);
 		close(pidfd);
 		return err_set(e, EIO, "the container sent no terminal");

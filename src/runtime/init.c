@@ -96,7 +96,7 @@ int rt_init_parse(int argc, char **argv, struct rt_init_options *o, struct ember
 	int nlog = 0, max_given = 0;
 	int i;
 
-	*o = (struct rt_init_options){ .report_fd = -1, .exit_fd = -1, .log_fd = { -1, -1 },
+	*o = (struct rt_init_options){ .report_fd = -1, .exit_fd = -1, .pty_fd = -1, .log_fd = { -1, -1 },
 				       .log_max = RUNTIME_INIT_LOG_MAX };
 	/* Every option takes a value: two arguments a step. */
 	for (i = 1; i < argc; i += 2) {
@@ -113,6 +113,8 @@ int rt_init_parse(int argc, char **argv, struct rt_init_options *o, struct ember
 			r = parse_fd(a, v, &o->report_fd, e);
 		} else if (!strcmp(a, RUNTIME_INIT_OPT_EXIT_FD)) {
 			r = parse_fd(a, v, &o->exit_fd, e);
+		} else if (!strcmp(a, RUNTIME_INIT_OPT_PTY_FD)) {
+			r = parse_fd(a, v, &o->pty_fd, e);
 		} else if (!strcmp(a, RUNTIME_INIT_OPT_LOG_FD)) {
 			if (nlog == 2)
 				return rt_bad(e, "%s: given more than twice", a);
@@ -142,6 +144,8 @@ int rt_init_parse(int argc, char **argv, struct rt_init_options *o, struct ember
 			      RUNTIME_INIT_OPT_LOG_FD);
 	if (max_given && nlog == 0)
 		return rt_bad(e, "%s without %s", RUNTIME_INIT_OPT_LOG_MAX, RUNTIME_INIT_OPT_LOG_FD);
+	if (o->pty_fd >= 0 && nlog == 0)
+		return rt_bad(e, "%s without %s", RUNTIME_INIT_OPT_PTY_FD, RUNTIME_INIT_OPT_LOG_FD);
 	if (nlog == 2 && o->log_fd[0] == o->log_fd[1])
 		return rt_bad(e, "%s: the two files must be different fds", RUNTIME_INIT_OPT_LOG_FD);
 	if (i >= argc || !argv[i][0])
@@ -566,6 +570,7 @@ static int start(struct init *in, struct ember_error *e)
 		return err_sys(e, errno, "signalfd");
 	if (fd_cloexec(RUNTIME_INIT_OPT_REPORT_FD, o->report_fd, e) < 0 ||
 	    fd_cloexec(RUNTIME_INIT_OPT_EXIT_FD, o->exit_fd, e) < 0 ||
+	    fd_cloexec(RUNTIME_INIT_OPT_PTY_FD, o->pty_fd, e) < 0 ||
 	    fd_cloexec(RUNTIME_INIT_OPT_LOG_FD, o->log_fd[0], e) < 0 ||
 	    fd_cloexec(RUNTIME_INIT_OPT_LOG_FD, o->log_fd[1], e) < 0)
 		return -e->code;
@@ -578,7 +583,8 @@ static int start(struct init *in, struct ember_error *e)
 		in->log = (struct init_log){ .fd = { o->log_fd[0], o->log_fd[1] },
 					     .size = (uint64_t)st.st_size, .max = o->log_max };
 		(void)lseek(o->log_fd[0], 0, SEEK_END);
-		if (pipe2(logp, O_CLOEXEC) < 0)
+		/* A terminal: the application keeps it as its stdio. */
+		if (o->pty_fd < 0 && pipe2(logp, O_CLOEXEC) < 0)
 			return err_sys(e, errno, "pipe");
 	}
 	if (pipe2(errp, O_CLOEXEC) < 0) {
@@ -601,13 +607,24 @@ static int start(struct init *in, struct ember_error *e)
 	(void)close(errp[1]);
 	if (logp[1] >= 0)
 		(void)close(logp[1]);
-	in->pipe_rd = logp[0];
+	in->pipe_rd = o->pty_fd >= 0 ? o->pty_fd : logp[0];
 	do
 		n = read(errp[0], &r, sizeof(r));
 	while (n < 0 && errno == EINTR);
 	(void)close(errp[0]);
-	if (n == 0)
-		return 0; /* exec closed the pipe: the application runs */
+	if (n == 0) {
+		/* exec closed the pipe: the application runs. init's own copies
+		   of the terminal's slave go, so that the master reads EIO (the
+		   end) once the application's are closed. */
+		if (o->pty_fd >= 0) {
+			int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+			for (int fd = 0; null >= 0 && fd < 3; fd++)
+				(void)dup2(null, fd);
+			if (null > 2)
+				(void)close(null);
+		}
+		return 0;
+	}
 
 	/* Not started: collect the child before saying so. */
 	if (in->pipe_rd >= 0)

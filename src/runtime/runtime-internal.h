@@ -78,6 +78,7 @@ int rt_userns_rootfs(const struct runtime_start *s, pid_t pid, json_t *lx, struc
 
 struct rt_init_options {
 	int report_fd, exit_fd; /* -1 when not given */
+	int pty_fd;             /* -1 when not given */
 	int log_fd[2];          /* -1 -1 when not logging */
 	uint64_t log_max;
 	char **argv; /* PATH ARG..., NULL-terminated (points into argv) */

@@ -254,6 +254,9 @@ struct runtime_start {
 				  in place (runtime_user_resolve()); NULL: the
 				  spec's ids are final */
 	unsigned timeout_ms;   /* for the whole setup; 0: 10 s */
+	int pty_to_init;       /* process.terminal, detached: init keeps the
+				  master (and copies it to the logs) instead of
+				  the caller getting it */
 	pid_t join_pid;        /* exec: the pid of join_pidfd */
 	int join_pidfd;        /* exec: a process in the running task (its
 				  PID 1's pidfd) whose namespaces the new one
@@ -266,6 +269,7 @@ struct runtime_started {
 	int pidfd;           /* owned by the caller */
 	uint64_t start_time; /* /proc/<pid>/stat starttime */
 	int pty_master;      /* process.terminal: owned by the caller; else -1 */
+	int init_pty_fd;     /* pty_to_init: the master's number in init */
 };
 
 /*
@@ -523,6 +527,13 @@ int runtime_seccomp_profile_read(const char *path, json_t **out, struct ember_er
  *                  the other file and goes on there, and so on: at most
  *                  2 x BYTES are kept. Without --log-fd the application
  *                  inherits init's stdio and init copies nothing.
+ *   --pty-fd N     with --log-fd: the master of the terminal that is the
+ *                  application's stdio (inherited from init, which gives
+ *                  up its own copies of the slave once the application
+ *                  runs). init copies what the master gives into the log
+ *                  files instead of a pipe's output, and keeps N open for
+ *                  as long as the application runs: the daemon takes a
+ *                  copy (pidfd_getfd) for a client that attaches.
  *
  * Log order: the file being written has the newer mtime; when both mtimes
  * are equal it is A. init keeps this true by waiting, before it switches
@@ -540,6 +551,7 @@ int runtime_seccomp_profile_read(const char *path, json_t **out, struct ember_er
 #define RUNTIME_INIT_OPT_EXIT_FD "--exit-fd"
 #define RUNTIME_INIT_OPT_LOG_FD "--log-fd"
 #define RUNTIME_INIT_OPT_LOG_MAX "--log-max"
+#define RUNTIME_INIT_OPT_PTY_FD "--pty-fd"
 #define RUNTIME_INIT_LOG_MAX ((uint64_t)10 << 20)
 #define RUNTIME_INIT_LOG_MAX_MIN ((uint64_t)4096)
 #define RUNTIME_INIT_EXIT_EXEC 127 /* init's status when the start failed */

@@ -127,7 +127,66 @@ teardown() {
 	run -0 "$PYTHON" "$INFRA_LIB/pty_run.py" 24 80 --input 'hello tty\n' "$EMBER" --address "$SOCK" run --rm -t \
 		"$REF" "$id" sh -c 'read line; echo "got: $line"'
 	[[ "$output" == *"got: hello tty"* ]]
-	run -2 e run -d -t "$REF" "$id" true
+	assert_gone "$id"
+}
+
+@test "tasks attach: a detached terminal (-d -t) held by init, logged, typed into, resized, left and rejoined, across a daemon restart" {
+	bb_up
+	local id; id=$(ct att)
+	run -0 e run -d -t "$REF" "$id" sh -c \
+		'echo started; while read l; do [ "$l" = size ] && stty size; echo "got $l"; [ "$l" = quit ] && exit 7; done'
+	wait_log "$id" started
+	# init holds the master: it is in the container, not in the daemon.
+	local pid; pid=$(task_pids)
+	ls -l "/proc/$pid/fd" | grep -q ptmx
+	! ls -l "/proc/$DAEMON_PID/fd" | grep -q ptmx
+	# Ctrl-P Ctrl-Q leaves the task running.
+	run -0 "$PYTHON" "$INFRA_LIB/pty_run.py" 24 80 --input 'one\r\x10\x11' "$EMBER" --address "$SOCK" tasks attach "$id"
+	[[ "$output" == *"exit=0"* ]]
+	wait_log "$id" "got one"
+	run -0 e tasks ls
+	[[ "$output" == *"$id"*running* ]]
+	# The task and its terminal survive the daemon.
+	kill_daemon
+	start_daemon
+	# The attaching terminal's size becomes the task's; its exit status is ember's.
+	run -0 "$PYTHON" "$INFRA_LIB/pty_run.py" 33 101 --input 'size\rquit\r' "$EMBER" --address "$SOCK" tasks attach "$id"
+	[[ "$output" == *"33 101"* ]]
+	[[ "$output" == *"got quit"* ]]
+	[[ "$output" == *"exit=7"* ]]
+	# Everything went to the logs too.
+	run -0 e logs "$id"
+	[[ "$output" == *started*"got one"*"33 101"*"got quit"* ]]
+	run -1 e tasks attach "$id"
+	[ "$output" = "ember: task $id is not running" ]
+	run -0 e tasks delete "$id"
+	run -0 e containers rm "$id"
+	assert_gone "$id"
+	# A restart policy with a terminal: each run gets one, held by init.
+	local id2; id2=$(ct att2)
+	run -0 e run -d -t --restart on-failure:1 "$REF" "$id2" sh -c 'tty; exit 3'
+	wait_until 10 bash -c "[ \$('$EMBER' --address '$SOCK' logs '$id2' | grep -c /dev/pts/0) = 2 ]"
+	wait_until 10 bash -c "'$EMBER' --address '$SOCK' tasks ls | grep -q '$id2.*stopped (exit 3)'"
+	run -0 e tasks delete "$id2"
+	run -0 e containers rm "$id2"
+	assert_gone "$id2"
+}
+
+@test "tasks attach: without a terminal, the output from now on until the task exits, with its status" {
+	bb_up
+	local id; id=$(ct atn)
+	run -0 e run -d "$REF" "$id" sh -c 'echo early; while [ ! -e /tmp/go ]; do sleep 0.1; done; echo late; exit 4'
+	wait_log "$id" early
+	local pid; pid=$(task_pids)
+	( sleep 1; touch "/proc/$pid/root/tmp/go" ) &
+	local bg=$!
+	run -4 e tasks attach "$id"
+	wait "$bg"
+	[ "$output" = late ]
+	run -0 e tasks delete "$id"
+	run -1 e tasks attach "$id"
+	[[ "$output" == "ember: no task $id"* ]]
+	run -0 e containers rm "$id"
 	assert_gone "$id"
 }
 

@@ -57,6 +57,13 @@ static void test_init_parse_ok(void **state)
 	/* The default size. */
 	assert_int_equal(parse(&o, &e, "init", "--log-fd", "5", "--log-fd", "6", "--", "p", NULL), 0);
 	assert_int_equal(o.log_max, RUNTIME_INIT_LOG_MAX);
+	assert_int_equal(o.pty_fd, -1);
+	/* A terminal's master, with the logs it goes to. */
+	assert_int_equal(parse(&o, &e, "init", "--log-fd", "5", "--log-fd", "6", "--pty-fd", "17", "p", NULL), 0);
+	assert_int_equal(o.pty_fd, 17);
+	assert_int_equal(parse(&o, &e, "init", "--pty-fd", "17", "p", NULL), -EINVAL);
+	assert_string_equal(e.message, "--pty-fd without --log-fd");
+	assert_int_equal(parse(&o, &e, "init", "--log-fd", "5", "--log-fd", "6", "--pty-fd", "1", "p", NULL), -EINVAL);
 	/* A program named like an option, after "--". */
 	assert_int_equal(parse(&o, &e, "init", "--", "--exit-fd", NULL), 0);
 	assert_string_equal(o.argv[0], "--exit-fd");

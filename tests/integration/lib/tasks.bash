@@ -90,3 +90,8 @@ in_chroot() {
 default_capeff() {
 	if in_chroot; then echo 00000000a80025fb; else echo 00000000a80425fb; fi
 }
+
+# wait_log ID TEXT: until the task's logs hold TEXT (at most 10 s).
+wait_log() {
+	wait_until 10 bash -c "'$EMBER' --address '$SOCK' logs '$1' | grep -qF -- '$2'"
+}
