@@ -186,37 +186,51 @@ struct attach {
 	int master;  /* -1: no terminal */
 	int held;    /* a Ctrl-P is waiting for the next key */
 	int in_open;
+	char out[4097]; /* typed, not yet taken by the terminal */
+	size_t n_out;
 };
 
-/* Typed input to the task's terminal. 1: the user asked to detach. */
+/* Typed input, kept for the task's terminal. 1: the user asked to detach
+   (what came before the keys still goes). */
 static int attach_input(struct attach *at)
 {
-	char buf[4096], out[4097];
+	char buf[2048];
 	ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
-	size_t m = 0;
 
 	if (n <= 0) {
 		at->in_open = 0;
 		return 0;
 	}
-	int detach = 0;
-	for (ssize_t i = 0; i < n && !detach; i++) {
+	for (ssize_t i = 0; i < n; i++) {
 		if (at->held) {
 			at->held = 0;
-			if (buf[i] == ATTACH_KEY2) {
-				detach = 1; /* what came before still goes */
-				break;
-			}
-			out[m++] = ATTACH_KEY1;
+			if (buf[i] == ATTACH_KEY2)
+				return 1;
+			at->out[at->n_out++] = ATTACH_KEY1;
 		}
 		if (buf[i] == ATTACH_KEY1)
 			at->held = 1;
 		else
-			out[m++] = buf[i];
+			at->out[at->n_out++] = buf[i];
 	}
-	if (m && write(at->master, out, m) < 0)
-		at->in_open = 0;
-	return detach;
+	return 0;
+}
+
+/* The master is shared with init (blocking): write only what poll said it
+   takes room for, a little at a time, so that a task that reads no input
+   never blocks the client (nor its detach keys). */
+static void attach_output(struct attach *at)
+{
+	ssize_t w = write(at->master, at->out, at->n_out < 64 ? at->n_out : 64);
+	if (w < 0) {
+		if (errno != EINTR && errno != EAGAIN) {
+			at->in_open = 0;
+			at->n_out = 0;
+		}
+		return;
+	}
+	memmove(at->out, at->out + w, at->n_out - (size_t)w);
+	at->n_out -= (size_t)w;
 }
 
 static int attach_run(struct cli *cli, const struct cli_args *a)
@@ -238,6 +252,10 @@ static int attach_run(struct cli *cli, const struct cli_args *a)
 		at.master = ember_client_take_fd(cli->client);
 	if (f.fds[0] < 0 || f.fds[1] < 0 || (terminal && at.master < 0)) {
 		fprintf(stderr, "ember: attach: the daemon sent no log files or terminal\n");
+		int fds[3] = { f.fds[0], f.fds[1], at.master };
+		for (int i = 0; i < 3; i++)
+			if (fds[i] >= 0)
+				close(fds[i]);
 		return CLI_FAILED;
 	}
 	/* From now on, as `docker attach` shows it. */
@@ -260,9 +278,15 @@ static int attach_run(struct cli *cli, const struct cli_args *a)
 	}
 	int r = 1, detached = 0;
 	while (r > 0 && !detached) {
-		struct pollfd pf[2] = { { sfd, POLLIN, 0 }, { at.master >= 0 && at.in_open ? STDIN_FILENO : -1, POLLIN, 0 } };
-		if (poll(pf, 2, f.idle ? 50 : 0) < 0 && errno != EINTR)
+		/* Room in the buffer for a whole read of stdin, else drain it first. */
+		int can_read = at.master >= 0 && at.in_open && at.n_out <= sizeof(at.out) - 2049;
+		struct pollfd pf[3] = { { sfd, POLLIN, 0 },
+					{ can_read ? STDIN_FILENO : -1, POLLIN, 0 },
+					{ at.n_out ? at.master : -1, POLLOUT, 0 } };
+		if (poll(pf, 3, f.idle ? 50 : 0) < 0 && errno != EINTR)
 			break;
+		if (pf[2].revents & POLLOUT)
+			attach_output(&at);
 		if (pf[0].revents & POLLIN) {
 			struct signalfd_siginfo si;
 			if (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
@@ -277,6 +301,9 @@ static int attach_run(struct cli *cli, const struct cli_args *a)
 		if (!detached)
 			r = follow_step(cli, id, &f);
 	}
+	/* What was typed before the detach keys, as far as it is taken. */
+	while (at.n_out && poll(&(struct pollfd){ at.master, POLLOUT, 0 }, 1, 200) > 0)
+		attach_output(&at);
 	if (raw)
 		(void)tcsetattr(STDIN_FILENO, TCSANOW, &saved);
 	if (at.master >= 0)

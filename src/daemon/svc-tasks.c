@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -468,9 +469,18 @@ void svc_tasks_attach(struct api_call *call, json_t *params, void *ctx)
 		return;
 	}
 	_cleanup_close_ int master = -1;
+	struct stat st;
 	if (t->pty_fd >= 0 && (master = (int)syscall(SYS_pidfd_getfd, t->pidfd, t->pty_fd, 0)) < 0) {
 		err_sys(&e, errno, "task %s: take its terminal from its init", p.id);
 		api_error_from(call, &e);
+		return;
+	}
+	/* Only a pty master (the ptmx device, 5:2) goes to the client, whatever
+	   sits at that number. */
+	if (master >= 0 && (fstat(master, &st) < 0 || !S_ISCHR(st.st_mode) || major(st.st_rdev) != 5 ||
+			    minor(st.st_rdev) != 2)) {
+		api_error(call, EMBER_ERROR_FAILED_PRECONDITION, NULL, "task %s: its init holds no terminal at %d",
+			  p.id, t->pty_fd);
 		return;
 	}
 	reply_logs(call, ctx, t, master, json_pack("{s:b}", "terminal", master >= 0));

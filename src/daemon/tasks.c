@@ -554,8 +554,9 @@ out:
 			t->cg = runtime_cgroup_free(t->cg);
 		}
 #endif
-		if (c.dir >= 0 && t->pidfd < 0) {
-			/* Nothing of a failed start stays behind. */
+		if (c.dir >= 0 && t->pidfd < 0 && !again) {
+			/* Nothing of a failed start stays behind (a task that ran
+			   before keeps its state and logs: they tell why). */
 			_cleanup_close_ int nsfd = fs_open_dir(d->tasks_fd, t->ns, 0, 0, &(struct ember_error){ 0 });
 			if (nsfd >= 0)
 				(void)fs_remove_tree(nsfd, t->id, &(struct ember_error){ 0 });

@@ -374,8 +374,9 @@ static void mount_rootfs(struct rt_plan *p)
    the host's is there, attach them after, like binds. Without a network
    namespace of its own, sysfs cannot be made at all: the host's is bound
    (read-only when asked), as runc does. */
-static int early_fs(const struct rt_plan *p, const char *type, unsigned long flags, const char *dst)
+static int early_fs(const struct rt_plan *p, const char *type, const struct mount_options *mo, const char *dst)
 {
+	unsigned long flags = mo->flags;
 	unsigned attrs = ((flags & MS_RDONLY) ? RT_MOUNT_ATTR_RDONLY : 0) | ((flags & MS_NOSUID) ? RT_MOUNT_ATTR_NOSUID : 0) |
 			 ((flags & MS_NODEV) ? RT_MOUNT_ATTR_NODEV : 0) | ((flags & MS_NOEXEC) ? RT_MOUNT_ATTR_NOEXEC : 0);
 	int sysfs = !strcmp(type, "sysfs");
@@ -384,13 +385,29 @@ static int early_fs(const struct rt_plan *p, const char *type, unsigned long fla
 		long fd = syscall(SYS_open_tree, AT_FDCWD, "/sys", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
 		if (fd < 0)
 			child_fail(p, errno, "mount \"%s\": bind the host's /sys", dst);
-		uint64_t a[4] = { attrs & RT_MOUNT_ATTR_RDONLY, 0, 0, 0 };
+		uint64_t a[4] = { attrs, 0, 0, 0 };
 		if (a[0] && syscall(SYS_mount_setattr, (int)fd, "", AT_EMPTY_PATH | AT_RECURSIVE, a, sizeof(a)) < 0)
-			child_fail(p, errno, "mount \"%s\": make the host's /sys read-only", dst);
+			child_fail(p, errno, "mount \"%s\": the host's /sys with the mount's options", dst);
 		return (int)fd;
 	}
 	long fs = syscall(SYS_fsopen, type, 1 /* FSOPEN_CLOEXEC */);
-	if (fs < 0 || syscall(SYS_fsconfig, (int)fs, RT_FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+	if (fs < 0)
+		child_fail(p, errno, "mount \"%s\" (%s)", dst, type);
+	/* The file system's own options ("hidepid=2,subset=pid"), one by one. */
+	char data[sizeof(mo->data)];
+	memcpy(data, mo->data, sizeof(data));
+	for (char *opt = data, *next; opt && *opt; opt = next) {
+		next = strchr(opt, ',');
+		if (next)
+			*next++ = '\0';
+		char *eq = strchr(opt, '=');
+		if (eq)
+			*eq++ = '\0';
+		if (syscall(SYS_fsconfig, (int)fs, eq ? 1 /* FSCONFIG_SET_STRING */ : 0 /* FSCONFIG_SET_FLAG */, opt, eq,
+			    0) < 0)
+			child_fail(p, errno, "mount \"%s\" (%s): option \"%s\"", dst, type, opt);
+	}
+	if (syscall(SYS_fsconfig, (int)fs, RT_FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
 		child_fail(p, errno, "mount \"%s\" (%s)", dst, type);
 	long fd = syscall(SYS_fsmount, (int)fs, 1 /* FSMOUNT_CLOEXEC */, attrs);
 	if (fd < 0)
@@ -415,7 +432,7 @@ static void open_binds(struct rt_plan *p)
 		if (mount_options_parse(json_object_get(m, "options"), &mo, dst, &e) < 0)
 			child_fail(p, 0, "%s", e.message);
 		if (p->has_userns && type && (!strcmp(type, "proc") || !strcmp(type, "sysfs"))) {
-			p->bind_fd[i] = early_fs(p, type, mo.flags, dst);
+			p->bind_fd[i] = early_fs(p, type, &mo, dst);
 			continue;
 		}
 		if (!(type && !strcmp(type, "bind")) && !(mo.flags & MS_BIND))
@@ -428,7 +445,13 @@ static void open_binds(struct rt_plan *p)
 			child_fail(p, errno, "bind mount \"%s\": source \"%s\"", dst, src);
 		p->bind_fd[i] = (int)fd;
 	}
-	for (i = 0; p->has_userns && i < ARRAY_SIZE(dev_nodes); i++) {
+	/* Only where /dev will be a tmpfs of the container's (make_dev()). */
+	int dev_tmpfs = 0;
+	json_array_foreach(mounts, i, m)
+		if (!strcmp(json_string_value(json_object_get(m, "destination")) ?: "", "/dev") &&
+		    !strcmp(json_string_value(json_object_get(m, "type")) ?: "", "tmpfs"))
+			dev_tmpfs = 1;
+	for (i = 0; p->has_userns && dev_tmpfs && i < ARRAY_SIZE(dev_nodes); i++) {
 		long fd = syscall(SYS_open_tree, AT_FDCWD, dev_nodes[i].name, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
 		if (fd < 0)
 			child_fail(p, errno, "bind \"%s\" from the host", dev_nodes[i].name);
@@ -697,9 +720,11 @@ static void drop_privileges(struct rt_plan *p)
 		load_seccomp(p);
 	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
 		child_fail(p, errno, "keep capabilities");
-	if (!p->has_userns || p->n_groups)
-		if (setgroups(p->n_groups, p->groups) < 0)
-			child_fail(p, errno, "setgroups");
+	/* Always: the daemon's own supplementary groups must not stay (in a
+	   user namespace too: the daemon wrote its gid map, so setgroups is
+	   allowed there). */
+	if (setgroups(p->n_groups, p->groups) < 0)
+		child_fail(p, errno, "setgroups");
 	if (syscall(SYS_setresgid, p->gid, p->gid, p->gid) < 0)
 		child_fail(p, errno, "setgid %u", (unsigned)p->gid);
 	if (syscall(SYS_setresuid, p->uid, p->uid, p->uid) < 0)
@@ -839,7 +864,7 @@ static int send_pid(int sock, pid_t pid, int fd)
    namespace (its /dev) would have no owner. Become the namespace's root. */
 static void become_root(const struct rt_plan *p)
 {
-	if (syscall(SYS_setresgid, 0, 0, 0) < 0 || syscall(SYS_setresuid, 0, 0, 0) < 0)
+	if (setgroups(0, NULL) < 0 || syscall(SYS_setresgid, 0, 0, 0) < 0 || syscall(SYS_setresuid, 0, 0, 0) < 0)
 		child_fail(p, errno, "user namespace: become its root (uid and gid 0 must be mapped)");
 }
 
@@ -869,7 +894,10 @@ static void join_task(struct rt_plan *p)
 	   the others belong to it. */
 	struct stat mine, its;
 	snprintf(rootpath, sizeof(rootpath), "/proc/%d/ns/user", (int)s->join_pid);
-	int userns = stat(rootpath, &its) == 0 && stat("/proc/self/ns/user", &mine) == 0 && its.st_ino != mine.st_ino;
+	/* Not knowing must not mean staying in the host's. */
+	if (stat(rootpath, &its) < 0 || stat("/proc/self/ns/user", &mine) < 0)
+		child_fail(p, errno, "find the task's user namespace");
+	int userns = its.st_ino != mine.st_ino || its.st_dev != mine.st_dev;
 	snprintf(rootpath, sizeof(rootpath), "/proc/%d/root", (int)s->join_pid);
 	if (setns(s->join_pidfd, CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWPID |
 					     CLONE_NEWCGROUP | (userns ? CLONE_NEWUSER : 0)) < 0)
@@ -900,7 +928,6 @@ static void join_task(struct rt_plan *p)
 __attribute__((noreturn)) static void child_main(struct rt_plan *p)
 {
 	const struct runtime_start *s = p->s;
-	char go;
 	sigset_t none;
 	struct sigaction dfl = { .sa_handler = SIG_DFL };
 
@@ -913,7 +940,8 @@ __attribute__((noreturn)) static void child_main(struct rt_plan *p)
 	/* The daemon dies: so does a child still being set up. */
 	(void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	/* "go", with the rootfs's mount in a user namespace. */
-	if (recv_msg(p->sock, &go, 2, &p->root_mnt) != 1)
+	char go_msg[2];
+	if (recv_msg(p->sock, go_msg, sizeof(go_msg), &p->root_mnt) != 1)
 		_exit(127);
 	{
 		int keep[12 + ARRAY_SIZE(p->ns_fd) + RT_MAX_BINDS] = { p->sock,     s->stdio[0],  s->stdio[1],
@@ -1124,11 +1152,13 @@ static int open_binds_here(struct rt_plan *p, struct ember_error *e)
 			return -e->code;
 		if (!(type && !strcmp(type, "bind")) && !(mo.flags & MS_BIND))
 			continue;
-		long fd = syscall(SYS_open_tree, AT_FDCWD, src,
-				  OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | ((mo.flags & MS_REC) ? AT_RECURSIVE : 0));
+		/* Private: the child's own binds come from its private copy of
+		   the mounts; these must not stay the host's peers either. */
+		struct ember_error why;
+		int fd = rt_detached_tree(src, -1, (mo.flags & MS_REC) != 0, 0, &why);
 		if (fd < 0)
-			return err_sys(e, errno, "bind mount \"%s\": source \"%s\"", dst, src);
-		p->bind_fd[i] = (int)fd;
+			return err_sys(e, why.code, "bind mount \"%s\": source \"%s\"", dst, src);
+		p->bind_fd[i] = fd;
 	}
 	return 0;
 }
@@ -1248,7 +1278,7 @@ static int plan_build(const struct runtime_start *s, struct rt_plan *p, struct e
 	}
 	p->nnp = json_is_true(json_object_get(p->process, "noNewPrivileges"));
 	p->terminal = json_is_true(json_object_get(p->process, "terminal"));
-	if (p->terminal && s->pty_to_init && (s->self_fd < 0 || s->log_fd[0] < 0))
+	if (p->terminal && s->pty_to_init && (s->self_fd < 0 || s->log_fd[0] < 0 || s->log_fd[1] < 0))
 		return rt_unsupported(e, "a detached terminal needs ember init and its logs (CONFIG_INIT)");
 	return 0;
 }

@@ -303,7 +303,10 @@ static void pump(struct init *in)
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
 		return;
 	if (n <= 0) {
-		(void)close(in->pipe_rd);
+		/* A terminal's master stays open while init runs: the daemon
+		   takes copies of it by its number (pidfd_getfd). */
+		if (in->pipe_rd != in->o.pty_fd)
+			(void)close(in->pipe_rd);
 		in->pipe_rd = -1;
 		return;
 	}

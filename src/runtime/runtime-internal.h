@@ -73,6 +73,10 @@ int rt_userns_maps(pid_t pid, json_t *lx, struct ember_error *e);
    namespace: overlay on idmapped lower layers, or an idmapped bind of a
    directory. */
 int rt_userns_rootfs(const struct runtime_start *s, pid_t pid, json_t *lx, struct ember_error *e);
+/* A private, detached copy (open_tree) of the tree at path: recursive, made
+   read-only, its ids shifted into the user namespace at userns (-1: not).
+   Errors name the path. */
+int rt_detached_tree(const char *path, int userns, int recursive, int rdonly, struct ember_error *e);
 
 /* ---- ember init (init.c), exposed for the unit tests ---- */
 

@@ -480,15 +480,27 @@ static int check_idmaps(json_t *lx, struct ember_error *e)
 	json_t *x, *userns = NULL;
 	size_t i;
 
-	json_array_foreach(json_object_get(lx, "namespaces"), i, x)
+	json_t *joined = NULL;
+	json_array_foreach(json_object_get(lx, "namespaces"), i, x) {
 		if (!strcmp(json_string_value(json_object_get(x, "type")), "user"))
 			userns = x;
+		else if (json_object_get(x, "path"))
+			joined = x;
+	}
+	/* The executor makes the user namespace with the others, at the clone:
+	   one to join, or others joined from inside a new one (which does not
+	   own them), cannot work. */
+	if (userns && json_object_get(userns, "path"))
+		return bad_at(e, "linux.namespaces", "joining a user namespace by path is not supported");
+	if (userns && joined)
+		return bad_at(e, "linux.namespaces", "with a new user namespace, %s cannot be joined by path",
+			      json_string_value(json_object_get(joined, "type")));
 	for (i = 0; i < ARRAY_SIZE(keys); i++) {
 		char sub[PATH_MAX_LEN];
 		json_t *maps = json_object_get(lx, keys[i]), *m;
 		size_t n = json_array_size(maps), k;
 		snprintf(sub, sizeof(sub), "linux.%s", keys[i]);
-		if (!userns || json_object_get(userns, "path")) {
+		if (!userns) {
 			if (n)
 				return bad_at(e, sub, "only with a new user namespace");
 			continue;

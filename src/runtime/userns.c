@@ -9,8 +9,8 @@
  * credentials, which inside the namespace could not read them, and the
  * snapshot directories are root's alone. Ownership is shifted with
  * idmapped mounts (the image's uid 0 is the namespace's root): on each
- * lower layer, as overlay itself cannot be idmapped, and on a bound
- * directory. The overlay's upper directory is not idmapped (overlay
+ * lower layer, as overlay itself cannot be idmapped, and on a native
+ * snapshot (a --rootfs directory is bound as it is). The overlay's upper directory is not idmapped (overlay
  * creates its work files as the mounter, whom the map does not hold): its
  * root is given to the container's root, and what the container writes
  * there is stored with host ids, as containerd does.
@@ -36,6 +36,7 @@
 #ifndef AT_RECURSIVE
 #define AT_RECURSIVE 0x8000
 #endif
+#define RT_MS_PRIVATE (1 << 18)
 #define RT_MOUNT_ATTR_RDONLY 0x00000001
 #define RT_MOUNT_ATTR_IDMAP 0x00100000
 #define RT_FSCONFIG_SET_FLAG 0
@@ -96,20 +97,23 @@ int rt_userns_maps(pid_t pid, json_t *lx, struct ember_error *e)
 	return r < 0 ? r : write_map(pid, "gid_map", json_object_get(lx, "gidMappings"), e);
 }
 
-/* A detached copy of the tree at path, its ids shifted into userns. */
-static int idmapped_tree(const char *path, int userns, int recursive, int rdonly, struct ember_error *e)
+/* A detached copy of the tree at path, private (a copy of a shared mount
+   would stay the host's peer: what the container mounts below it would
+   show on the host), its ids shifted into userns unless userns is -1. */
+int rt_detached_tree(const char *path, int userns, int recursive, int rdonly, struct ember_error *e)
 {
 	long fd = syscall(SYS_open_tree, AT_FDCWD, path,
 			  OPEN_TREE_CLONE | O_CLOEXEC | (recursive ? AT_RECURSIVE : 0));
 	if (fd < 0)
-		return err_sys(e, errno, "user namespace: \"%s\"", path);
-	struct rt_mount_attr a = { .attr_set = RT_MOUNT_ATTR_IDMAP | (rdonly ? RT_MOUNT_ATTR_RDONLY : 0),
-				   .userns_fd = (uint64_t)userns };
+		return err_sys(e, errno, "\"%s\"", path);
+	struct rt_mount_attr a = { .attr_set = (userns >= 0 ? RT_MOUNT_ATTR_IDMAP : 0) | (rdonly ? RT_MOUNT_ATTR_RDONLY : 0),
+				   .propagation = RT_MS_PRIVATE,
+				   .userns_fd = userns >= 0 ? (uint64_t)userns : 0 };
 	if (syscall(SYS_mount_setattr, (int)fd, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &a, sizeof(a)) < 0) {
 		int err = errno;
 		close((int)fd);
-		return err_sys(e, err, "user namespace: idmapped mount of \"%s\"%s", path,
-			       err == EINVAL ? " (its file system cannot be idmapped)" : "");
+		return err_sys(e, err, "%s \"%s\"%s", userns >= 0 ? "idmapped mount of" : "private copy of", path,
+			       err == EINVAL && userns >= 0 ? " (its file system cannot be idmapped)" : "");
 	}
 	return (int)fd;
 }
@@ -162,9 +166,9 @@ static int overlay_create(int fs, json_t *options, int userns, uid_t root_uid, g
 				path[n] = '\0';
 				if (layers->n == RT_LAYERS_MAX)
 					return rt_unsupported(e, "user namespace: more than %d layers", RT_LAYERS_MAX);
-				int l = idmapped_tree(path, userns, 0, 1, e);
+				int l = rt_detached_tree(path, userns, 0, 1, e);
 				if (l < 0)
-					return l;
+					return err_wrap(e, "user namespace: layer");
 				layers->fd[layers->n++] = l;
 				if ((r = fs_set(fs, "lowerdir+", NULL, l, e)) < 0)
 					return r;
@@ -219,8 +223,13 @@ int rt_userns_rootfs(const struct runtime_start *s, pid_t pid, json_t *lx, struc
 	_cleanup_close_ int userns = open(path, O_RDONLY | O_CLOEXEC);
 	if (userns < 0)
 		return err_sys(e, errno, "user namespace: open %s", path);
-	if (!s->rootfs_mounts)
-		return idmapped_tree(s->rootfs, userns, 1, 0, e);
+	/* A directory of the user's is bound as it is, as runc does (chown it
+	   to the mapped ids): idmapped, what root writes there would be the
+	   host's root's, and setuid binaries there anyone's way up. */
+	if (!s->rootfs_mounts) {
+		int fd = rt_detached_tree(s->rootfs, -1, 1, 0, e);
+		return fd < 0 ? err_wrap(e, "user namespace: rootfs") : fd;
+	}
 	if (json_array_size(s->rootfs_mounts) != 1)
 		return rt_unsupported(e, "user namespace: a rootfs of %zu mounts", json_array_size(s->rootfs_mounts));
 	json_t *m = json_array_get(s->rootfs_mounts, 0);
@@ -236,5 +245,7 @@ int rt_userns_rootfs(const struct runtime_start *s, pid_t pid, json_t *lx, struc
 	json_array_foreach(options, i, o)
 		if (json_is_string(o) && !strcmp(json_string_value(o), "ro"))
 			rdonly = 1;
-	return idmapped_tree(json_string_value(json_object_get(m, "source")) ?: "", userns, 1, rdonly, e);
+	/* A snapshot (native): in the root-only store, so ids shift both ways. */
+	int fd = rt_detached_tree(json_string_value(json_object_get(m, "source")) ?: "", userns, 1, rdonly, e);
+	return fd < 0 ? err_wrap(e, "user namespace: rootfs") : fd;
 }

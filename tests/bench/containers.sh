@@ -107,7 +107,8 @@ exec unshare -m -p -n -i -u -f chroot "$T/bundle/rootfs" /bin/true
 EOF
 chmod +x "$T/unshare-floor.sh"
 runs=${BENCH_RUNS:-30}
-cmds=("${E[*]} run --rm $REF r1 true" "${C[*]} run --rm --null-io $REF r1 true" "$T/crun.sh c1" "runc run -b $T/bundle r1"
+cmds=("${E[*]} run --rm $REF r1 true" "${E[*]} run --rm --uidmap 0:100000:65536 $REF r2 true"
+	"${C[*]} run --rm --null-io $REF r1 true" "$T/crun.sh c1" "runc run -b $T/bundle r1"
 	"$T/unshare-floor.sh")
 for c in "${cmds[@]}"; do
 	# shellcheck disable=SC2086
@@ -115,6 +116,7 @@ for c in "${cmds[@]}"; do
 done
 hyperfine -N --warmup 3 --runs "$runs" --style none --export-json "$T/run.json" \
 	"${E[*]} run --rm $REF r1 true" \
+	"${E[*]} run --rm --uidmap 0:100000:65536 $REF r2 true" \
 	"${C[*]} run --rm --null-io $REF r1 true" \
 	"$T/crun.sh c1" \
 	"runc run -b $T/bundle r1" \
@@ -131,6 +133,7 @@ median_ms "$T/run.json" | while IFS=$'\t' read -r cmd ms; do
 	runc*) what='`runc run -b BUNDLE` (prepared bundle, no snapshot, no daemon)' ;;
 	*unshare-floor*) what='floor: `unshare -mpniuf chroot ROOTFS /bin/true`' ;;
 	ctr*) what='`ctr run --rm --null-io REF id true` (containerd 1.6, shim, runc, overlay snapshot; no stdio fifos)' ;;
+	*--uidmap*) what='`ember run --rm --uidmap 0:100000:65536 REF id true` (own user namespace: idmapped layers, bound devices)' ;;
 	*) what='`ember run --rm REF id true` (daemon, ember init, overlay snapshot, stdio passed)' ;;
 	esac
 	echo "| $what | $ms | $(awk -v a="$ms" -v b="$base" 'BEGIN{printf "%.2f", a/b}') |"

@@ -52,6 +52,8 @@ static void fuzz_build(json_t *doc, unsigned flags)
 		.cpus = json_number_value(json_object_get(doc, "cpus")),
 		.pids = json_integer_value(json_object_get(doc, "pids")),
 		.labels = json_object_get(doc, "labels"),
+		.uid_map = json_object_get(doc, "uid_map"),
+		.gid_map = json_object_get(doc, "gid_map"),
 	};
 	struct ember_error e;
 	json_t *spec = NULL;
@@ -97,6 +99,23 @@ static void fuzz_text(const char *s)
 		json_decref(spec);
 		json_decref(o.args);
 		json_decref(o.mounts);
+	}
+
+	/* The text as a --uidmap: refused in one line, or a spec that runs. */
+	{
+		struct runtime_spec_options o = { .id = "fuzz", .rootfs = "rootfs" };
+		json_t *spec = NULL;
+		o.args = json_pack("[s]", "/bin/sh");
+		o.uid_map = json_pack("[s]", s); /* NULL: not UTF-8, as no JSON string is */
+		CHECK(o.args);
+		r = o.uid_map ? runtime_spec_build(&o, &spec, &e) : 1;
+		if (r < 0)
+			check_error(&e, r);
+		else if (r == 0)
+			CHECK(runtime_spec_check(spec, &e) == 0);
+		json_decref(spec);
+		json_decref(o.args);
+		json_decref(o.uid_map);
 	}
 
 	r = runtime_signal_parse(s, &sig, &e);

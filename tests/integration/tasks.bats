@@ -172,6 +172,26 @@ teardown() {
 	assert_gone "$id2"
 }
 
+@test "restart: a restart whose setup fails keeps the earlier runs' logs and state" {
+	bb_up
+	local id; id=$(ct rf)
+	run -0 e run -d --restart on-failure:3 "$REF" "$id" sh -c 'echo first-run; rm /bin/sh; exit 1'
+	wait_until 10 bash -c "grep -q 'restart failed' '$DAEMON_LOG'"
+	grep -q "task default/$id: restart failed: exec \"sh\": no such file or directory" "$DAEMON_LOG"
+	run -0 e logs "$id"
+	[ "$output" = first-run ]
+	run -0 e tasks ls
+	[[ "$output" == *"$id"*"stopped (exit 1)"* ]]
+	# ... and after a daemon restart too (its state is still there).
+	stop_daemon
+	start_daemon
+	run -0 e logs "$id"
+	[ "$output" = first-run ]
+	run -0 e tasks delete "$id"
+	run -0 e containers rm "$id"
+	assert_gone "$id"
+}
+
 @test "tasks attach: without a terminal, the output from now on until the task exits, with its status" {
 	bb_up
 	local id; id=$(ct atn)

@@ -27,9 +27,12 @@ teardown() {
 	tasks_teardown
 }
 
-# The kernel refuses user namespaces to a chrooted process.
+# The kernel refuses user namespaces to a chrooted process; overlay takes
+# (idmapped) layers as descriptors from Linux 6.13.
 require_userns() {
 	in_chroot && skip "user namespaces are refused in a chroot"
+	local v; v=$(uname -r | awk -F'[.-]' '{print $1 * 1000 + $2}')
+	[ "$v" -ge 6013 ] || skip "Linux $(uname -r): overlay takes no layers by descriptor before 6.13"
 	return 0
 }
 
@@ -49,6 +52,9 @@ host_uids() {
 	[ "$(host_uids "$pid")" = "100000 100000 100000 100000" ]
 	local app; app=$(tr -d " " <"/proc/$pid/task/$pid/children")
 	[ "$(host_uids "$app")" = "100000 100000 100000 100000" ]
+	# None of the daemon's supplementary groups stay with them.
+	[ "$(awk '/^Groups:/ {print NF}' "/proc/$pid/status")" = 1 ]
+	[ "$(awk '/^Groups:/ {print NF}' "/proc/$app/status")" = 1 ]
 	run -0 e tasks exec --exec-id a "$id" sh -c \
 		'cat /proc/self/uid_map /proc/self/gid_map; id -u; id -g; stat -c %u:%g /etc/passwd /bin/busybox /'
 	[ "$(echo "${lines[0]}" | tr -s ' ')" = " 0 100000 65536" ]
@@ -105,14 +111,30 @@ host_uids() {
 		sh -c 'touch /shared/f && stat -c %u /shared/f'
 	[ "$output" = 0 ]
 	[ "$(stat -c %u "$T/shared/f")" = 100000 ]
-	# --rootfs: an idmapped bind, so what root writes is stored as uid 0.
-	mkdir -p "$T/rootfs/bin"
-	cp /bin/busybox "$T/rootfs/bin/"
-	ln -s busybox "$T/rootfs/bin/sh"
-	run -0 e run --rm --uidmap "$MAP" --rootfs "$T/rootfs" "$id" /bin/sh -c \
+	# A bind under a shared host mount stays out of the host's propagation:
+	# what the container mounts below it is not seen (nor left) on the host.
+	mkdir -p "$T/peer/sub"
+	mount --bind "$T/peer" "$T/peer"
+	mount --make-shared "$T/peer"
+	run -0 e run --rm --uidmap "$MAP" --mount "type=bind,src=$T/peer,dst=/peer" \
+		--mount "type=tmpfs,dst=/peer/sub" "$REF" "$id" sh -c 'grep -c " /peer/sub " /proc/self/mountinfo'
+	[ "$output" = 1 ]
+	! grep -q "$T/peer/sub" /proc/self/mountinfo
+	# --rootfs: bound as it is (as runc does), from a shared mount too; the
+	# user gives it to the mapped ids, and what root writes is host uid 100000.
+	mkdir -p "$T/peer/rootfs/bin"
+	cp /bin/busybox "$T/peer/rootfs/bin/"
+	ln -s busybox "$T/peer/rootfs/bin/sh"
+	chown -R 100000:100000 "$T/peer/rootfs"
+	run -0 e run --rm --uidmap "$MAP" --rootfs "$T/peer/rootfs" "$id" /bin/sh -c \
 		'/bin/busybox touch /made && /bin/busybox stat -c %u /made /bin/busybox'
 	[ "$output" = "$(printf '0\n0')" ]
-	[ "$(stat -c %u "$T/rootfs/made")" = 0 ]
+	[ "$(stat -c %u "$T/peer/rootfs/made")" = 100000 ]
+	# Not given to them, the image's files are nobody's and root may not write.
+	chown -R 0:0 "$T/peer/rootfs"
+	run -1 e run --rm --uidmap "$MAP" --rootfs "$T/peer/rootfs" "$id" /bin/sh -c '/bin/busybox touch /no'
+	[[ "$output" == *"Permission denied"* ]]
+	umount "$T/peer"
 	# --net-host: sysfs cannot be made for the host's network, so the
 	# host's is bound, read-only.
 	run -0 e run --rm --net-host --uidmap "$MAP" "$REF" "$id" sh -c 'ls /sys/class/net; touch /sys/x 2>&1 || true'

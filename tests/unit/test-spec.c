@@ -982,7 +982,7 @@ static const char good_spec[] =
 	"              {\"destination\": \"/data\", \"type\": \"bind\", \"source\": \"/srv\", \"options\": [\"rbind\"]}],"
 	" \"annotations\": {\"a\": \"b\"},"
 	" \"linux\": {\"namespaces\": [{\"type\": \"pid\"}, {\"type\": \"mount\"}, {\"type\": \"uts\"},"
-	"                             {\"type\": \"network\", \"path\": \"/var/run/netns/x\"}, {\"type\": \"user\"}],"
+	"                             {\"type\": \"network\"}, {\"type\": \"user\"}],"
 	"            \"maskedPaths\": [\"/proc/kcore\"], \"readonlyPaths\": [\"/proc/sys\"],"
 	"            \"resources\": {\"memory\": {\"limit\": 1000000}, \"pids\": {\"limit\": 10}},"
 	"            \"uidMappings\": [{\"containerID\": 0, \"hostID\": 100000, \"size\": 65536}],"
@@ -1115,7 +1115,9 @@ static void test_spec_check(void **state)
 		{ "linux.namespaces", "[{\"type\": \"mount\"}, {\"type\": \"uts\"}]",
 		  "spec: linux.uidMappings: only with a new user namespace" },
 		{ "linux.namespaces", "[{\"type\": \"mount\"}, {\"type\": \"uts\"}, {\"type\": \"user\", \"path\": \"/proc/1/ns/user\"}]",
-		  "spec: linux.uidMappings: only with a new user namespace" },
+		  "spec: linux.namespaces: joining a user namespace by path is not supported" },
+		{ "linux.namespaces", "[{\"type\": \"mount\"}, {\"type\": \"uts\"}, {\"type\": \"user\"}, {\"type\": \"network\", \"path\": \"/run/netns/x\"}]",
+		  "spec: linux.namespaces: with a new user namespace, network cannot be joined by path" },
 		{ "linux.sysctl", "{\"net.ipv4.ip_forward\": 1}", "spec: linux.sysctl: must be an object of strings" },
 		{ "linux.seccomp", "{\"syscalls\": []}", "spec: linux.seccomp.defaultAction: missing" },
 		{ "linux.devices", "[{\"path\": \"dev/null\", \"type\": \"c\"}]", "spec: linux.devices[0].path: must be an absolute path" },
