@@ -23,6 +23,13 @@ cleanup() {
 		ctr --address "$T/ctd/c.sock" -n default tasks kill -s SIGKILL "s$id" >/dev/null 2>&1
 	done
 	sleep 1
+	# A shim outlives containerd until its task is deleted: delete them,
+	# and stop any shim of this run still there (by pid).
+	for id in $(seq 1 "$N_BIG"); do
+		ctr --address "$T/ctd/c.sock" -n default tasks delete "s$id" >/dev/null 2>&1
+	done
+	local p
+	for p in $(declare -F shims >/dev/null && shims); do kill -KILL "$p" 2>/dev/null; done
 	for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
 	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
 	for d in /sys/fs/cgroup/*/ember/default/s* /sys/fs/cgroup/*/default/s*; do rmdir "$d" 2>/dev/null; done
