@@ -147,6 +147,14 @@ host_uids() {
 	[[ "$output" == *"30 90"* ]]
 	[[ "$output" == *"exit=0"* ]]
 	assert_gone "$id"
+	# A detached terminal in a user namespace, attached to.
+	run -0 e run -d -t --uidmap "$MAP" "$REF" "$id" sh -c 'read l; echo "got $l as $(id -u)"; exit 3'
+	run -0 "$PYTHON" "$INFRA_LIB/pty_run.py" 24 80 --input 'hi\r' "$EMBER" --address "$SOCK" tasks attach "$id"
+	[[ "$output" == *"got hi as 0"* ]]
+	[[ "$output" == *"exit=3"* ]]
+	run -0 e tasks delete "$id"
+	run -0 e containers rm "$id"
+	assert_gone "$id"
 }
 
 @test "userns: bad maps and refusals are one line, nothing left behind" {
