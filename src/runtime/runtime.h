@@ -532,8 +532,9 @@ int runtime_seccomp_profile_read(const char *path, json_t **out, struct ember_er
  *                  up its own copies of the slave once the application
  *                  runs). init copies what the master gives into the log
  *                  files instead of a pipe's output, and keeps N open for
- *                  as long as the application runs: the daemon takes a
- *                  copy (pidfd_getfd) for a client that attaches.
+ *                  as long as init runs (also once the master reads EIO):
+ *                  the daemon takes a copy (pidfd_getfd) for a client that
+ *                  attaches.
  *
  * Log order: the file being written has the newer mtime; when both mtimes
  * are equal it is A. init keeps this true by waiting, before it switches
