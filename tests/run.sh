@@ -143,6 +143,6 @@ if [ ${#failures[@]} -gt 0 ]; then
 	echo "# failures:"
 	printf '#   %s\n' "${failures[@]}"
 fi
-[ "$skipped" -eq 0 ] || echo "# $skipped skipped (listed above: what the kernel or emulator here lacks)"
+[ "$skipped" -eq 0 ] || echo "# $skipped skipped (listed above)"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
