@@ -25,6 +25,12 @@ cleanup() {
 		wait "$EVENTS_PID" 2>/dev/null
 	fi
 	declare -F infra_cleanup >/dev/null && infra_cleanup >/dev/null 2>&1
+	# The cgroup parents the daemon made (ember/NAMESPACE, ember), once
+	# empty: rmdir refuses a cgroup that still has children or processes.
+	local d
+	for d in /sys/fs/cgroup/*/ember/*/ /sys/fs/cgroup/ember/*/ /sys/fs/cgroup/*/ember/ /sys/fs/cgroup/ember/; do
+		[ -d "$d" ] && rmdir "$d" 2>/dev/null
+	done
 	rm -rf "$T"
 }
 trap cleanup EXIT

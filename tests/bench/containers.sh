@@ -33,6 +33,10 @@ cleanup() {
 	for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
 	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
 	for d in /sys/fs/cgroup/*/ember/default/s* /sys/fs/cgroup/*/default/s*; do rmdir "$d" 2>/dev/null; done
+	# The parents the daemons made, once empty (rmdir refuses others).
+	for d in /sys/fs/cgroup/*/ember/default /sys/fs/cgroup/*/ember /sys/fs/cgroup/ember/default /sys/fs/cgroup/ember; do
+		[ -d "$d" ] && rmdir "$d" 2>/dev/null
+	done
 	for m in $(grep -o "$T[^ ]*" /proc/mounts | sort -r); do umount -l "$m" 2>/dev/null; done
 	rm -rf "$T"
 }

@@ -31,6 +31,12 @@ cgroups_cleanup() {
 		[ -d "$d" ] || continue
 		find "$d" -mindepth 1 -maxdepth 1 -type d -name "$CT_PREFIX*" -exec rmdir {} + 2>/dev/null || true
 	done
+	# The daemon's parents (ember/NAMESPACE, ember) too, once empty: rmdir
+	# refuses a cgroup that still has children or processes.
+	for d in /sys/fs/cgroup/*/ember/*/ /sys/fs/cgroup/ember/*/ /sys/fs/cgroup/*/ember/ /sys/fs/cgroup/ember/; do
+		[ -d "$d" ] && rmdir "$d" 2>/dev/null
+	done
+	return 0
 }
 
 # Tasks outlive daemons: kill what this test started, then the usual.
