@@ -137,6 +137,8 @@ json_t *cli_task_params(const struct cli *cli, const char *id);
 /* The exit status a shell would show for a task's exit object: its code
    (128 + the signal for a signal), 255 when unknown. */
 int cli_exit_status(json_t *exit);
+/* Our terminal's (stdin's) window size to a task's pty master. */
+void cli_pass_winsize(int master);
 /* Raw mode on the terminal fd; *saved gets the settings to restore. */
 struct termios;
 int cli_set_raw(int fd, struct termios *saved);

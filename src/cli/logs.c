@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <termios.h>
@@ -60,22 +59,37 @@ static void print_tail(int fds[2], long n, off_t *end1)
 	free(buf);
 }
 
-static int logs_fetch(struct cli *cli, const char *id, int fds[2], int *running)
+/* Logs (master NULL) or Attach: the two log files, oldest first, and for
+   Attach the terminal's master when the task has one (else -1). */
+static int logs_call(struct cli *cli, const char *id, int fds[2], int *master, int *running)
 {
 	json_t *reply;
-	if (cli_call(cli, "io.ember.Tasks.Logs", cli_task_params(cli, id), &reply) < 0)
+	if (cli_call(cli, master ? "io.ember.Tasks.Attach" : "io.ember.Tasks.Logs", cli_task_params(cli, id),
+		     &reply) < 0)
 		return -1;
 	*running = json_is_true(json_object_get(reply, "running"));
+	int terminal = master && json_is_true(json_object_get(reply, "terminal"));
 	json_decref(reply);
 	fds[0] = ember_client_take_fd(cli->client);
 	fds[1] = ember_client_take_fd(cli->client);
-	if (fds[0] < 0 || fds[1] < 0) {
-		if (fds[0] >= 0)
-			close(fds[0]);
-		fprintf(stderr, "ember: logs: the daemon sent no log files\n");
+	int pty = terminal ? ember_client_take_fd(cli->client) : -1;
+	if (fds[0] < 0 || fds[1] < 0 || (terminal && pty < 0)) {
+		int got[3] = { fds[0], fds[1], pty };
+		for (int i = 0; i < 3; i++)
+			if (got[i] >= 0)
+				close(got[i]);
+		fprintf(stderr, "ember: %s: the daemon sent no log files%s\n", master ? "attach" : "logs",
+			terminal ? " or terminal" : "");
 		return -1;
 	}
+	if (master)
+		*master = pty;
 	return 0;
+}
+
+static int logs_fetch(struct cli *cli, const char *id, int fds[2], int *running)
+{
+	return logs_call(cli, id, fds, NULL, running);
 }
 
 /* Following the newer log file from pos. */
@@ -181,12 +195,13 @@ const struct cli_command cli_cmd_logs = {
 /* Docker's detach keys: Ctrl-P Ctrl-Q. */
 #define ATTACH_KEY1 0x10
 #define ATTACH_KEY2 0x11
+#define ATTACH_READ 2048 /* bytes of typed input read at a time */
 
 struct attach {
 	int master;  /* -1: no terminal */
 	int held;    /* a Ctrl-P is waiting for the next key */
 	int in_open;
-	char out[4097]; /* typed, not yet taken by the terminal */
+	char out[2 * ATTACH_READ + 1]; /* typed, not yet taken by the terminal */
 	size_t n_out;
 };
 
@@ -194,7 +209,7 @@ struct attach {
    (what came before the keys still goes). */
 static int attach_input(struct attach *at)
 {
-	char buf[2048];
+	char buf[ATTACH_READ];
 	ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
 
 	if (n <= 0) {
@@ -241,23 +256,10 @@ static int attach_run(struct cli *cli, const struct cli_args *a)
 	json_t *reply;
 	struct stat st;
 	sigset_t set;
+	int running;
 
-	if (cli_call(cli, "io.ember.Tasks.Attach", cli_task_params(cli, id), &reply) < 0)
+	if (logs_call(cli, id, f.fds, &at.master, &running) < 0)
 		return CLI_FAILED;
-	int terminal = json_is_true(json_object_get(reply, "terminal"));
-	json_decref(reply);
-	f.fds[0] = ember_client_take_fd(cli->client);
-	f.fds[1] = ember_client_take_fd(cli->client);
-	if (terminal)
-		at.master = ember_client_take_fd(cli->client);
-	if (f.fds[0] < 0 || f.fds[1] < 0 || (terminal && at.master < 0)) {
-		fprintf(stderr, "ember: attach: the daemon sent no log files or terminal\n");
-		int fds[3] = { f.fds[0], f.fds[1], at.master };
-		for (int i = 0; i < 3; i++)
-			if (fds[i] >= 0)
-				close(fds[i]);
-		return CLI_FAILED;
-	}
 	/* From now on, as `docker attach` shows it. */
 	f.pos = fstat(f.fds[1], &st) == 0 ? st.st_size : 0;
 
@@ -270,16 +272,14 @@ static int attach_run(struct cli *cli, const struct cli_args *a)
 	_cleanup_close_ int sfd = signalfd(-1, &set, SFD_CLOEXEC);
 	struct termios saved;
 	int raw = 0;
-	struct winsize ws;
 	if (at.master >= 0) {
-		if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0)
-			(void)ioctl(at.master, TIOCSWINSZ, &ws);
+		cli_pass_winsize(at.master);
 		raw = isatty(STDIN_FILENO) && cli_set_raw(STDIN_FILENO, &saved) == 0;
 	}
 	int r = 1, detached = 0;
 	while (r > 0 && !detached) {
 		/* Room in the buffer for a whole read of stdin, else drain it first. */
-		int can_read = at.master >= 0 && at.in_open && at.n_out <= sizeof(at.out) - 2049;
+		int can_read = at.master >= 0 && at.in_open && at.n_out <= sizeof(at.out) - (ATTACH_READ + 1);
 		struct pollfd pf[3] = { { sfd, POLLIN, 0 },
 					{ can_read ? STDIN_FILENO : -1, POLLIN, 0 },
 					{ at.n_out ? at.master : -1, POLLOUT, 0 } };
@@ -292,8 +292,8 @@ static int attach_run(struct cli *cli, const struct cli_args *a)
 			if (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 				if (si.ssi_signo != SIGWINCH)
 					detached = 1; /* the task goes on: only the client leaves */
-				else if (at.master >= 0 && ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0)
-					(void)ioctl(at.master, TIOCSWINSZ, &ws);
+				else if (at.master >= 0)
+					cli_pass_winsize(at.master);
 			}
 		}
 		if (pf[1].revents & (POLLIN | POLLHUP) && attach_input(&at))

@@ -68,6 +68,13 @@ static void forward(struct cli *cli, const char *id, const char *exec_id, int si
 	ember_client_free(tmp.client);
 }
 
+void cli_pass_winsize(int master)
+{
+	struct winsize ws;
+	if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0)
+		(void)ioctl(master, TIOCSWINSZ, &ws);
+}
+
 int cli_set_raw(int fd, struct termios *saved)
 {
 	struct termios t;
@@ -83,10 +90,8 @@ static void pump_pty(int master, int sfd, struct cli *cli, const char *id, const
 {
 	char buf[16384];
 	int in_open = 1;
-	struct winsize ws;
 
-	if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0)
-		(void)ioctl(master, TIOCSWINSZ, &ws);
+	cli_pass_winsize(master);
 	for (;;) {
 		struct pollfd pf[3] = { { master, POLLIN, 0 }, { STDIN_FILENO, in_open ? POLLIN : 0, 0 }, { sfd, POLLIN, 0 } };
 		if (poll(pf, 3, -1) < 0) {
@@ -98,8 +103,7 @@ static void pump_pty(int master, int sfd, struct cli *cli, const char *id, const
 			struct signalfd_siginfo si;
 			if (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 				if (si.ssi_signo == SIGWINCH) {
-					if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0)
-						(void)ioctl(master, TIOCSWINSZ, &ws);
+					cli_pass_winsize(master);
 				} else {
 					forward(cli, id, exec_id, (int)si.ssi_signo);
 				}

@@ -386,23 +386,21 @@ void svc_tasks_delete(struct api_call *call, json_t *params, void *ctx)
 }
 
 /* Reply with t's log files in the order they were written (see ember
-   init), and extra (-1: none) after them. */
-static void reply_logs(struct api_call *call, struct daemon *d, struct task *t, int extra, json_t *reply)
+   init); for Attach, with "terminal" and its master (-1: none) after them. */
+static void reply_logs(struct api_call *call, struct daemon *d, struct task *t, int attach, int master)
 {
 	struct ember_error e;
-	int fds[3] = { -1, -1, -1 };
+	int fds[2] = { -1, -1 };
 	struct stat st[2];
 
 	if (!t->detached) {
 		api_error(call, EMBER_ERROR_FAILED_PRECONDITION, NULL,
 			  "task %s is attached to a client: its output is not logged", t->id);
-		json_decref(reply);
 		return;
 	}
 	if (!ENABLED(CONFIG_INIT)) {
 		api_error(call, EMBER_ERROR_INVALID_ARGUMENT, NULL,
 			  "no logs: this ember runs applications as PID 1 without ember init (CONFIG_INIT)");
-		json_decref(reply);
 		return;
 	}
 	char path[200];
@@ -410,7 +408,6 @@ static void reply_logs(struct api_call *call, struct daemon *d, struct task *t, 
 	_cleanup_close_ int dir = fs_open_dir(d->tasks_fd, path, 0, 0, &e);
 	if (dir < 0) {
 		api_error_from(call, &e);
-		json_decref(reply);
 		return;
 	}
 	for (int i = 0; i < 2; i++) {
@@ -420,7 +417,6 @@ static void reply_logs(struct api_call *call, struct daemon *d, struct task *t, 
 			close_keep_errno(fds[0]);
 			close_keep_errno(fds[1]);
 			api_error_from(call, &e);
-			json_decref(reply);
 			return;
 		}
 	}
@@ -430,14 +426,15 @@ static void reply_logs(struct api_call *call, struct daemon *d, struct task *t, 
 		close(fds[0]);
 		close(fds[1]);
 		api_error_from(call, &e);
-		json_decref(reply);
 		return;
 	}
 #endif
-	int order[3] = { fds[first], fds[!first], extra };
-	json_object_set_new(reply, "status", json_string(t->status == TASK_STOPPED ? "stopped" : "running"));
-	json_object_set_new(reply, "running", json_boolean(t->status != TASK_STOPPED));
-	api_reply_fds(call, reply, order, extra >= 0 ? 3 : 2);
+	int order[3] = { fds[first], fds[!first], master };
+	json_t *reply = json_pack("{s:s, s:b}", "status", t->status == TASK_STOPPED ? "stopped" : "running", "running",
+				  t->status != TASK_STOPPED);
+	if (reply && attach)
+		json_object_set_new(reply, "terminal", json_boolean(master >= 0));
+	api_reply_fds(call, reply, order, master >= 0 ? 3 : 2);
 	close(fds[0]);
 	close(fds[1]);
 }
@@ -450,7 +447,7 @@ void svc_tasks_logs(struct api_call *call, json_t *params, void *ctx)
 
 	if (begin(call, params, table, &p) < 0 || !(t = find(call, ctx, &p)))
 		return;
-	reply_logs(call, ctx, t, -1, json_object());
+	reply_logs(call, ctx, t, 0, -1);
 }
 
 /* A client joins a detached task: its logs to follow and, with a
@@ -483,7 +480,7 @@ void svc_tasks_attach(struct api_call *call, json_t *params, void *ctx)
 			  p.id, t->pty_fd);
 		return;
 	}
-	reply_logs(call, ctx, t, master, json_pack("{s:b}", "terminal", master >= 0));
+	reply_logs(call, ctx, t, 1, master);
 }
 
 void svc_tasks_pids(struct api_call *call, json_t *params, void *ctx)

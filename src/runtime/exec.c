@@ -73,11 +73,6 @@
 #ifndef MOVE_MOUNT_T_EMPTY_PATH
 #define MOVE_MOUNT_T_EMPTY_PATH 0x40
 #endif
-#define RT_FSCONFIG_CMD_CREATE 6
-#define RT_MOUNT_ATTR_RDONLY 0x1
-#define RT_MOUNT_ATTR_NOSUID 0x2
-#define RT_MOUNT_ATTR_NODEV 0x4
-#define RT_MOUNT_ATTR_NOEXEC 0x8
 #ifndef TIOCGPTPEER
 #define TIOCGPTPEER _IO('T', 0x41)
 #endif
@@ -385,12 +380,12 @@ static int early_fs(const struct rt_plan *p, const char *type, const struct moun
 		long fd = syscall(SYS_open_tree, AT_FDCWD, "/sys", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
 		if (fd < 0)
 			child_fail(p, errno, "mount \"%s\": bind the host's /sys", dst);
-		uint64_t a[4] = { attrs, 0, 0, 0 };
-		if (a[0] && syscall(SYS_mount_setattr, (int)fd, "", AT_EMPTY_PATH | AT_RECURSIVE, a, sizeof(a)) < 0)
+		struct rt_mount_attr a = { .attr_set = attrs };
+		if (attrs && syscall(SYS_mount_setattr, (int)fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &a, sizeof(a)) < 0)
 			child_fail(p, errno, "mount \"%s\": the host's /sys with the mount's options", dst);
 		return (int)fd;
 	}
-	long fs = syscall(SYS_fsopen, type, 1 /* FSOPEN_CLOEXEC */);
+	long fs = syscall(SYS_fsopen, type, RT_FSOPEN_CLOEXEC);
 	if (fs < 0)
 		child_fail(p, errno, "mount \"%s\" (%s)", dst, type);
 	/* The file system's own options ("hidepid=2,subset=pid"), one by one. */
@@ -403,13 +398,12 @@ static int early_fs(const struct rt_plan *p, const char *type, const struct moun
 		char *eq = strchr(opt, '=');
 		if (eq)
 			*eq++ = '\0';
-		if (syscall(SYS_fsconfig, (int)fs, eq ? 1 /* FSCONFIG_SET_STRING */ : 0 /* FSCONFIG_SET_FLAG */, opt, eq,
-			    0) < 0)
+		if (syscall(SYS_fsconfig, (int)fs, eq ? RT_FSCONFIG_SET_STRING : RT_FSCONFIG_SET_FLAG, opt, eq, 0) < 0)
 			child_fail(p, errno, "mount \"%s\" (%s): option \"%s\"", dst, type, opt);
 	}
 	if (syscall(SYS_fsconfig, (int)fs, RT_FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
 		child_fail(p, errno, "mount \"%s\" (%s)", dst, type);
-	long fd = syscall(SYS_fsmount, (int)fs, 1 /* FSMOUNT_CLOEXEC */, attrs);
+	long fd = syscall(SYS_fsmount, (int)fs, RT_FSMOUNT_CLOEXEC, attrs);
 	if (fd < 0)
 		child_fail(p, errno, "mount \"%s\" (%s)", dst, type);
 	close((int)fs);
@@ -424,6 +418,7 @@ static void open_binds(struct rt_plan *p)
 	size_t i;
 	struct mount_options mo;
 	struct ember_error e;
+	int dev_tmpfs = 0;
 
 	json_array_foreach(mounts, i, m) {
 		const char *type = json_string_value(json_object_get(m, "type"));
@@ -431,6 +426,9 @@ static void open_binds(struct rt_plan *p)
 		const char *dst = json_string_value(json_object_get(m, "destination"));
 		if (mount_options_parse(json_object_get(m, "options"), &mo, dst, &e) < 0)
 			child_fail(p, 0, "%s", e.message);
+		/* Nodes are bound only where /dev will be a tmpfs (make_dev()). */
+		if (type && dst && !strcmp(type, "tmpfs") && !strcmp(dst, "/dev"))
+			dev_tmpfs = 1;
 		if (p->has_userns && type && (!strcmp(type, "proc") || !strcmp(type, "sysfs"))) {
 			p->bind_fd[i] = early_fs(p, type, &mo, dst);
 			continue;
@@ -445,12 +443,6 @@ static void open_binds(struct rt_plan *p)
 			child_fail(p, errno, "bind mount \"%s\": source \"%s\"", dst, src);
 		p->bind_fd[i] = (int)fd;
 	}
-	/* Only where /dev will be a tmpfs of the container's (make_dev()). */
-	int dev_tmpfs = 0;
-	json_array_foreach(mounts, i, m)
-		if (!strcmp(json_string_value(json_object_get(m, "destination")) ?: "", "/dev") &&
-		    !strcmp(json_string_value(json_object_get(m, "type")) ?: "", "tmpfs"))
-			dev_tmpfs = 1;
 	for (i = 0; p->has_userns && dev_tmpfs && i < ARRAY_SIZE(dev_nodes); i++) {
 		long fd = syscall(SYS_open_tree, AT_FDCWD, dev_nodes[i].name, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
 		if (fd < 0)
@@ -551,6 +543,7 @@ static void make_dev(const struct rt_plan *p)
 			child_fail(p, errno, "symlink \"%s\"", links[i].name);
 }
 
+/* One byte, with fd (none when -1). */
 static int send_fd(int sock, char byte, int fd)
 {
 	struct iovec iov = { &byte, 1 };
@@ -566,6 +559,10 @@ static int send_fd(int sock, char byte, int fd)
 	h->cmsg_type = SCM_RIGHTS;
 	h->cmsg_len = CMSG_LEN(sizeof(int));
 	memcpy(CMSG_DATA(h), &fd, sizeof(int));
+	if (fd < 0) {
+		mh.msg_control = NULL;
+		mh.msg_controllen = 0;
+	}
 	return sendmsg(sock, &mh, MSG_NOSIGNAL) == 1 ? 0 : -1;
 }
 
@@ -893,12 +890,12 @@ static void join_task(struct rt_plan *p)
 	/* The task's user namespace first (setns orders it so), if it has one:
 	   the others belong to it. */
 	struct stat mine, its;
-	snprintf(rootpath, sizeof(rootpath), "/proc/%d/ns/user", (int)s->join_pid);
+	char nspath[64];
+	snprintf(nspath, sizeof(nspath), "/proc/%d/ns/user", (int)s->join_pid);
 	/* Not knowing must not mean staying in the host's. */
-	if (stat(rootpath, &its) < 0 || stat("/proc/self/ns/user", &mine) < 0)
+	if (stat(nspath, &its) < 0 || stat("/proc/self/ns/user", &mine) < 0)
 		child_fail(p, errno, "find the task's user namespace");
 	int userns = its.st_ino != mine.st_ino || its.st_dev != mine.st_dev;
-	snprintf(rootpath, sizeof(rootpath), "/proc/%d/root", (int)s->join_pid);
 	if (setns(s->join_pidfd, CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWPID |
 					     CLONE_NEWCGROUP | (userns ? CLONE_NEWUSER : 0)) < 0)
 		child_fail(p, errno, "join the task's namespaces");
@@ -1214,9 +1211,7 @@ static int plan_build(const struct runtime_start *s, struct rt_plan *p, struct e
 		return rt_unsupported(e, "spec: a container needs its own mount namespace");
 	if (p->has_userns && s->join_pidfd < 0) {
 #ifdef CONFIG_USERNS
-		if (!json_array_size(json_object_get(p->lx, "uidMappings")) ||
-		    !json_array_size(json_object_get(p->lx, "gidMappings")))
-			return rt_bad(e, "spec: a new user namespace needs linux.uidMappings and linux.gidMappings");
+		/* Its maps are there: runtime_spec_check() says so. */
 		if (open_binds_here(p, e) < 0)
 			return -e->code;
 #else
@@ -1415,7 +1410,7 @@ int runtime_start(const struct runtime_start *s, struct runtime_started *out, st
 	    (root_mnt = rt_userns_rootfs(s, (pid_t)pid, p.lx, e)) < 0)
 		r = root_mnt;
 #endif
-	if (r == 0 && (root_mnt >= 0 ? send_fd(sv[0], 'g', root_mnt) : (int)write(sv[0], "g", 1) - 1) < 0)
+	if (r == 0 && send_fd(sv[0], 'g', root_mnt) < 0)
 		r = err_sys(e, errno, "start the container's setup");
 	if (root_mnt >= 0)
 		close(root_mnt);

@@ -64,6 +64,26 @@ struct rt_user {
    decimal, 0 .. 2^32-2. what names the option in messages ("user"). */
 int rt_user_parse(const char *what, const char *s, struct rt_user *u, struct ember_error *e);
 
+/* ---- the new mount API (linux/mount.h clashes with sys/mount.h) ---- */
+
+#define RT_MS_PRIVATE (1 << 18)
+#define RT_MOUNT_ATTR_RDONLY 0x00000001
+#define RT_MOUNT_ATTR_NOSUID 0x00000002
+#define RT_MOUNT_ATTR_NODEV 0x00000004
+#define RT_MOUNT_ATTR_NOEXEC 0x00000008
+#define RT_MOUNT_ATTR_IDMAP 0x00100000
+#define RT_FSCONFIG_SET_FLAG 0
+#define RT_FSCONFIG_SET_STRING 1
+#define RT_FSCONFIG_SET_FD 5
+#define RT_FSCONFIG_CMD_CREATE 6
+#define RT_FSOPEN_CLOEXEC 1
+#define RT_FSMOUNT_CLOEXEC 1
+
+/* mount_setattr()'s argument (MOUNT_ATTR_SIZE_VER0). */
+struct rt_mount_attr {
+	uint64_t attr_set, attr_clr, propagation, userns_fd;
+};
+
 /* ---- user namespaces (userns.c), the parent's side ---- */
 
 /* Write lx's uidMappings and gidMappings for pid, just cloned into a new

@@ -36,20 +36,6 @@
 #ifndef AT_RECURSIVE
 #define AT_RECURSIVE 0x8000
 #endif
-#define RT_MS_PRIVATE (1 << 18)
-#define RT_MOUNT_ATTR_RDONLY 0x00000001
-#define RT_MOUNT_ATTR_IDMAP 0x00100000
-#define RT_FSCONFIG_SET_FLAG 0
-#define RT_FSCONFIG_SET_STRING 1
-#define RT_FSCONFIG_SET_FD 5
-#define RT_FSCONFIG_CMD_CREATE 6
-#define RT_FSOPEN_CLOEXEC 1
-#define RT_FSMOUNT_CLOEXEC 1
-
-struct rt_mount_attr {
-	uint64_t attr_set, attr_clr, propagation, userns_fd;
-};
-
 /* The host id of the container's id 0, or -1 when the map has none. */
 static long long map_zero(json_t *maps)
 {
