@@ -8,7 +8,8 @@
 # --unit may be given several times (e.g. the ASan build and the musl build).
 #
 # Unit tests are cmocka binaries (TAP output), integration tests are bats
-# files driving the real binary, fuzz harnesses run briefly over their corpus.
+# files driving the real binary, fuzz harnesses run briefly over their corpus;
+# tests/lint.sh checks the tree (tests that assert nothing, include rules).
 set -u
 cd "$(dirname "$0")/.."
 
@@ -116,6 +117,11 @@ run_integration() {
 	fi
 }
 
+if [ -z "$only" ]; then
+	echo "# the tree itself (tests/lint.sh)"
+	tests/lint.sh | tee "$log/lint.tap"
+	count_tap "$log/lint.tap" lint
+fi
 if [ -z "$only" ] || [ "$only" = unit ]; then
 	for u in "${units[@]}"; do
 		echo "# unit tests ($u)"

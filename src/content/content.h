@@ -65,11 +65,15 @@ int content_blob_put(struct content_store *cs, const void *data, size_t len, con
  * A blob of unknown digest streamed into the store (imports): written to a
  * temporary file in blobs/, then fsync'd, hashed and renamed to its
  * digest. When expected is not NULL the bytes must hash to it (else
- * -EBADMSG and nothing is stored). commit and abort free w.
+ * -EBADMSG and nothing is stored). commit returns 1 when it stored the
+ * blob, 0 when the store had it already. commit and abort free w.
+ * sum gives the digest and size before the commit (a caller holds the
+ * blob first, daemon/holds.h); nothing may be written after it.
  */
 struct content_writer;
 int content_writer_open(struct content_store *cs, struct content_writer **w, struct ember_error *e);
 int content_writer_write(struct content_writer *w, const void *data, size_t len, struct ember_error *e);
+void content_writer_sum(struct content_writer *w, char digest[DIGEST_MAX], int64_t *size);
 int content_writer_commit(struct content_writer *w, const char *expected, char digest[DIGEST_MAX],
 			  int64_t *size, struct ember_error *e);
 void content_writer_abort(struct content_writer *w);

@@ -231,6 +231,8 @@ struct content_writer {
 	char tmp[64];
 	int fd;
 	struct digester d;
+	int summed; /* sum holds the digest: nothing more may be written */
+	char sum[DIGEST_MAX];
 };
 
 int content_writer_open(struct content_store *cs, struct content_writer **out, struct ember_error *e)
@@ -280,15 +282,24 @@ void content_writer_abort(struct content_writer *w)
 	free(w);
 }
 
+void content_writer_sum(struct content_writer *w, char digest[DIGEST_MAX], int64_t *size)
+{
+	if (!w->summed) {
+		digest_final(&w->d, w->sum);
+		w->summed = 1;
+	}
+	memcpy(digest, w->sum, DIGEST_MAX);
+	if (size)
+		*size = (int64_t)w->d.bytes;
+}
+
 int content_writer_commit(struct content_writer *w, const char *expected, char digest[DIGEST_MAX],
 			  int64_t *size, struct ember_error *e)
 {
 	struct content_store *cs = w->cs;
-	int r = 0;
+	int r = 0, created = 0;
 
-	digest_final(&w->d, digest);
-	if (size)
-		*size = (int64_t)w->d.bytes;
+	content_writer_sum(w, digest, size);
 	if (expected && strcmp(expected, digest))
 		r = err_set_name(e, EMBER_ERROR_INVALID_ARGUMENT, EBADMSG,
 				 "digest mismatch: expected %s, the content hashes to %s", expected, digest);
@@ -306,7 +317,9 @@ int content_writer_commit(struct content_writer *w, const char *expected, char d
 		   fsync(cs->blobs_fd) < 0) {
 		r = err_sys(e, errno, "blob %s: commit", digest);
 		(void)unlinkat(cs->blobs_fd, w->tmp, 0);
+	} else {
+		created = 1;
 	}
 	free(w);
-	return r;
+	return r < 0 ? r : created;
 }

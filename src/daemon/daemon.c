@@ -1,9 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* ember daemon / emberd: start-up, signals, reload, shutdown. */
 #include "daemon/daemon.h"
-#ifdef CONFIG_RUNTIME_DAEMON
-#include "daemon/tasks.h"
-#endif
 
 #include <errno.h>
 #include <sys/resource.h>
@@ -19,6 +16,10 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "daemon/holds.h"
+#include "daemon/images.h"
+#include "daemon/jobs.h"
+#include "daemon/tasks.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/record.h"
@@ -171,6 +172,11 @@ static int load_settings(const struct flags *f, struct daemon_config *cfg, struc
 		}
 	}
 	return 0;
+}
+
+const char *daemon_namespace(const char *ns)
+{
+	return ns && *ns ? ns : "default";
 }
 
 static void log_warnings(struct daemon *d, const struct daemon_config *cfg)
@@ -357,12 +363,14 @@ static int daemon_start(struct daemon *d, const struct flags *flags, struct relo
 	rc->flags = flags;
 	if (!loop_add_signals(d->loop, &set, on_signal, rc, e))
 		return -e->code;
+	if (!(d->jobs = jobs_new(d->loop, e)))
+		return -e->code;
+	if (!(d->holds = holds_new()))
+		return err_set(e, ENOMEM, "out of memory");
 	if (images_start(d, e) < 0)
 		return err_wrap(e, "root %s", d->cfg.root);
-#ifdef CONFIG_RUNTIME_DAEMON
-	if (tasks_start(d, e) < 0)
+	if (ENABLED(CONFIG_RUNTIME_DAEMON) && tasks_start(d, e) < 0)
 		return -e->code;
-#endif
 
 	struct server_limits limits = {
 		.max_message = (size_t)CONFIG_API_MAX_MESSAGE_KIB * 1024,
@@ -394,21 +402,37 @@ static int daemon_start(struct daemon *d, const struct flags *flags, struct relo
 	return 0;
 }
 
+/* How long shutdown waits for jobs to see that they are cancelled. */
+#define DAEMON_STOP_JOBS_MS 5000
+
 static void daemon_stop(struct daemon *d, const struct flags *flags)
 {
 	if (d->loop)
 		events_shutdown(d);
-	/* The server first: it cancels calls waiting on tasks. */
+	/* The server first: it cancels calls waiting on tasks and jobs. */
 	d->server = server_free(d->server);
-#ifdef CONFIG_RUNTIME_DAEMON
-	tasks_stop(d);
-#endif
-	images_stop(d);
-	d->loop = loop_free(d->loop);
+	pulls_shutdown(d);
+	unsigned left = jobs_stop(d->jobs, DAEMON_STOP_JOBS_MS);
+	if (left)
+		log_warn(&d->log, "%u job(s) did not stop in %u ms: leaving them to the exit", left, DAEMON_STOP_JOBS_MS);
 	/* Only ours: a daemon refused by the lock must not remove the pidfile
 	   of the one that holds it. */
 	if (d->wrote_pidfile)
 		(void)unlink(flags->pidfile);
+	if (left) {
+		/* Their threads still use the stores, the configuration and the
+		   lock: all of it stays until the process exits, right after. */
+		log_info(&d->log, "stopped");
+		return;
+	}
+	if (ENABLED(CONFIG_RUNTIME_DAEMON))
+		tasks_stop(d);
+	images_stop(d);
+	jobs_free(d->jobs);
+	holds_free(d->holds);
+	d->jobs = NULL;
+	d->holds = NULL;
+	d->loop = loop_free(d->loop);
 	if (d->meta.dir_fd >= 0)
 		meta_close(&d->meta);
 	close_keep_errno(d->lock_fd); /* releases the lock */
@@ -420,11 +444,7 @@ static void daemon_stop(struct daemon *d, const struct flags *flags)
 
 int daemon_main(int argc, char **argv)
 {
-	struct daemon d = { .root_fd = -1, .lock_fd = -1, .meta = { .dir_fd = -1 },
-#ifdef CONFIG_RUNTIME_DAEMON
-			    .tasks_fd = -1, .self_fd = -1,
-#endif
-	};
+	struct daemon d = { .root_fd = -1, .lock_fd = -1, .meta = { .dir_fd = -1 }, .tasks_fd = -1, .self_fd = -1 };
 	struct reload_ctx rc;
 	struct flags flags;
 	struct ember_error e;

@@ -3,24 +3,29 @@
 #define EMBER_DAEMON_H
 
 /*
- * The daemon role: state shared by the API handlers (daemon/svc-*.c).
- * One struct, owned by daemon_main(); nothing here is global.
+ * The daemon role: state shared by the API services (svc-*.c) and the
+ * domain modules under them (jobs, holds, gc, unpacker, images, tasks).
+ * One struct, owned by daemon_main(); nothing here is global. Every field
+ * exists whatever the configuration: a feature that is compiled out leaves
+ * its fields empty, and code asks ENABLED(CONFIG_X), not #ifdef.
+ *
+ * Threads: the loop owns the struct. Jobs (daemon/jobs.h) read only what
+ * start-up set and never changes (cfg, the stores' handles cs, meta,
+ * snapshotters, gc, holds, jobs, self_fd, state_path) and use the
+ * thread-safe holds and jobs; everything else is the loop's.
  */
 
 #include <stdint.h>
 #include <jansson.h>
 
+#include "content/content.h"
 #include "daemon/config.h"
-#include "daemon/loop.h"
+#include "daemon/gc.h"
 #include "daemon/server.h"
 #include "metadata/metadata.h"
-#ifdef CONFIG_CONTENT_STORE
-#include "content/content.h"
-#endif
-#ifdef CONFIG_PULL
 #include "remote/remote.h"
-#endif
 #include "util/log.h"
+#include "util/loop.h"
 #include "util/timestamp.h"
 
 struct subscriber;
@@ -29,11 +34,13 @@ struct events {
 	struct subscriber *head;
 };
 
+struct holds;
+struct jobs;
 struct pull_call;
 struct snapshotter;
-struct unpacker;
-struct unpack_work;
 struct task;
+
+#define DAEMON_SNAPSHOTTERS 2 /* room for every snapshot_backends[] entry */
 
 struct daemon {
 	struct logger log;
@@ -42,27 +49,18 @@ struct daemon {
 	struct server *server;
 	struct events events;
 	struct meta meta;
-#ifdef CONFIG_CONTENT_STORE
-	struct content_store cs;
-#endif
-#ifdef CONFIG_PULL
-	struct remote remote;
-	struct pull_call *pulls; /* in progress */
-#endif
-#ifdef CONFIG_SNAPSHOTS_STORE
-	struct snapshotter *snapshotters[2]; /* by position in snapshot_backends */
-#endif
-#ifdef CONFIG_PULL_UNPACK
-	struct unpacker *unpackers;     /* at work */
-	struct unpack_work *unpack_works; /* threads running */
-#endif
-#ifdef CONFIG_RUNTIME_DAEMON
-	struct task *tasks; /* every task the daemon knows, running or stopped */
-	int tasks_fd;       /* <state>/tasks */
-	int self_fd;        /* the ember binary, for ember init; -1 */
-	char *state_path;   /* the state directory, resolved */
-#endif
-	int images_up; /* images_start() succeeded */
+	struct jobs *jobs;
+	struct holds *holds;
+	struct content_store cs;   /* CONFIG_CONTENT_STORE */
+	struct gc_env gc;          /* what garbage collection reads */
+	struct remote remote;      /* CONFIG_PULL */
+	struct pull_call *pulls;   /* pulls and pushes in progress */
+	struct snapshotter *snapshotters[DAEMON_SNAPSHOTTERS]; /* by position in snapshot_backends */
+	struct task *tasks;        /* CONFIG_RUNTIME_DAEMON: every task known, running or stopped */
+	int tasks_fd;              /* <state>/tasks */
+	int self_fd;               /* the ember binary, for ember init; -1 */
+	char *state_path;          /* the state directory, resolved */
+	int images_up;             /* images_start() succeeded */
 	int root_fd;
 	int lock_fd;
 	int wrote_pidfile;
@@ -82,27 +80,13 @@ static inline int daemon_main(int argc, char **argv)
 #endif
 
 /* Publish an event to every subscriber whose filters match; takes
-   ownership of payload. ns is the namespace the event concerns. */
+   ownership of payload. ns is the namespace the event concerns. Loop only. */
 void events_publish(struct daemon *d, const char *ns, const char *topic, json_t *payload);
 /* End every event stream (daemon shutdown). */
 void events_shutdown(struct daemon *d);
 
-#ifdef CONFIG_CONTENT_STORE
-/* Start-up and shutdown of the image services (svc-images.c). */
-int images_start(struct daemon *d, struct ember_error *e);
-void images_stop(struct daemon *d);
-#else
-static inline int images_start(struct daemon *d, struct ember_error *e)
-{
-	(void)d;
-	(void)e;
-	return 0;
-}
-static inline void images_stop(struct daemon *d)
-{
-	(void)d;
-}
-#endif
+/* The namespace a call names, or "default". */
+const char *daemon_namespace(const char *ns);
 
 /* Embedded .varlink files (generated from src/api/idl/ when
    CONFIG_API_INTROSPECTION is on): the description of an interface, or NULL. */

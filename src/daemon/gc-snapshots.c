@@ -7,12 +7,13 @@
 #include <time.h>
 
 #include "daemon/gc.h"
-#include "daemon/snapshots.h"
+#include "image/image.h"
+#include "snapshot/snapshot.h"
 #include "util/cleanup.h"
 #include "util/err.h"
 
 struct snap_mark {
-	struct daemon *d;
+	const struct gc_env *env;
 	struct snapshotter *sn;
 	json_t *keep;  /* "<ns> <key>" -> true */
 	json_t *nss;   /* the namespaces holding snapshots, to sweep */
@@ -51,7 +52,7 @@ static int mark_manifest(const struct descriptor *desc, int present, void *userd
 	if (!present || image_media_kind(desc->media_type) != MT_KIND_MANIFEST)
 		return 0;
 	struct descriptor one = *desc;
-	if (image_layers_load(sm->d, &one, NULL, &l, &e) < 0) {
+	if (image_layers_load(sm->env->cs, &one, NULL, &l, &e) < 0) {
 		/* No config in the store, or documents that are no runnable image
 		   (an attestation, a config of another type): nothing was unpacked
 		   from them. Anything else (I/O, memory) stops the sweep. */
@@ -79,7 +80,7 @@ static int mark_image(const char *ns, json_t *rec, void *userdata)
 		return 1;
 	}
 	sm->ns = ns;
-	if (image_walk(&sm->d->cs, &t, NULL, IMAGE_WALK_PRESENT, mark_manifest, sm, &e) < 0 && !sm->failed &&
+	if (image_walk(sm->env->cs, &t, NULL, IMAGE_WALK_PRESENT, mark_manifest, sm, &e) < 0 && !sm->failed &&
 	    e.code != ENOENT) {
 		sm->err = e;
 		sm->failed = 1;
@@ -110,22 +111,17 @@ static int mark_record(const char *ns, json_t *rec, void *userdata)
 	json_t *labels = json_object_get(rec, "labels");
 	const char *kind = json_string_value(json_object_get(rec, "kind"));
 
+	const char *key = json_string_value(json_object_get(rec, "key"));
+
 	json_object_set_new(sm->nss, ns, json_true());
-	if (strcmp(kind, "committed") || json_object_get(labels, "ember.io/gc.root") ||
+	holds_lock(sm->env->holds);
+	int held = key && holds_snapshot_held(sm->env->holds, snapshot_name(sm->sn), ns, key);
+	holds_unlock(sm->env->holds);
+	if (strcmp(kind, "committed") || held || json_object_get(labels, "ember.io/gc.root") ||
 	    json_object_get(labels, "containerd.io/gc.root"))
-		keep(sm, ns, json_string_value(json_object_get(rec, "key")));
+		keep(sm, ns, key);
 	return 0;
 }
-
-#ifdef CONFIG_PULL_UNPACK
-static void mark_unpacking(const char *sn, const char *ns, const char *key, void *userdata)
-{
-	struct snap_mark *sm = userdata;
-
-	if (!strcmp(sn, snapshot_name(sm->sn)))
-		keep(sm, ns, key);
-}
-#endif
 
 /* Keep the parents of what is kept; return how many were added. */
 static size_t mark_parents(struct snap_mark *sm, const char *ns, json_t *recs)
@@ -170,11 +166,19 @@ static int sweep_ns(struct snap_mark *sm, const char *ns, struct gc_stats *st, s
 			const char *key = json_string_value(json_object_get(rec, "key"));
 			if (kept(sm, ns, key) || has_child(recs, key))
 				continue;
+			/* The record goes under the lock (nothing is held meanwhile),
+			   its tree after: that may take long. */
 			struct ember_error ignored;
-			if (snapshot_remove(sm->sn, ns, key, &ignored) == 0) {
+			char id[SNAPSHOT_ID_MAX];
+			holds_lock(sm->env->holds);
+			int held = holds_snapshot_held(sm->env->holds, snapshot_name(sm->sn), ns, key);
+			int r = held ? -EBUSY : snapshot_remove_record(sm->sn, ns, key, id, &ignored);
+			holds_unlock(sm->env->holds);
+			if (r == 0) {
+				snapshot_remove_tree(sm->sn, id);
 				st->removed_snapshots++;
-				events_publish(sm->d, ns, "/snapshot/remove",
-					       json_pack("{s:s, s:s}", "key", key, "snapshotter", snapshot_name(sm->sn)));
+				if (sm->env->snapshot_removed)
+					sm->env->snapshot_removed(snapshot_name(sm->sn), ns, key, sm->env->userdata);
 			}
 			json_array_remove(recs, i--);
 			changed = 1;
@@ -184,27 +188,24 @@ static int sweep_ns(struct snap_mark *sm, const char *ns, struct gc_stats *st, s
 	return 0;
 }
 
-int gc_snapshots(struct daemon *d, struct gc_stats *st, struct ember_error *e)
+int gc_snapshots(const struct gc_env *env, struct gc_stats *st, struct ember_error *e)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(d->snapshotters); i++) {
-		if (!d->snapshotters[i])
+	for (size_t i = 0; i < env->n_snapshotters; i++) {
+		if (!env->snapshotters[i])
 			continue;
-		struct snap_mark sm = { d, d->snapshotters[i], json_object(), json_object(), NULL, { 0 }, 0 };
+		struct snap_mark sm = { env, env->snapshotters[i], json_object(), json_object(), NULL, { 0 }, 0 };
 		int r = !sm.keep || !sm.nss ? err_set(e, ENOMEM, "out of memory") : 0;
 		if (r == 0)
-			r = meta_object_walk_all(&d->meta, "images", mark_image, &sm, e);
+			r = meta_object_walk_all(env->meta, "images", mark_image, &sm, e);
 		if (sm.failed) {
 			/* Fail closed: an image not read may use any snapshot. */
 			*e = sm.err;
 			r = -(e->code ? e->code : EIO);
 		}
 		if (r == 0)
-			r = meta_object_walk_all(&d->meta, "leases", mark_lease, &sm, e);
+			r = meta_object_walk_all(env->meta, "leases", mark_lease, &sm, e);
 		if (r == 0)
 			r = snapshot_walk_all(sm.sn, mark_record, &sm, e);
-#ifdef CONFIG_PULL_UNPACK
-		unpackers_foreach_key(d, mark_unpacking, &sm);
-#endif
 		const char *ns;
 		json_t *v;
 		json_object_foreach(sm.nss, ns, v) {

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/* Garbage collection of blobs (see gc.h). */
 #include "daemon/gc.h"
 
 #include <errno.h>
@@ -7,7 +8,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "daemon/svc-images.h"
 #include "image/image.h"
 #include "util/err.h"
 
@@ -130,14 +130,6 @@ static int mark_labelled(const char *ns, json_t *rec, void *userdata)
 	return r < 0 ? r : m->found;
 }
 
-static void mark_pulled(const char *digest, void *userdata)
-{
-	struct mark *m = userdata;
-
-	if (!m->failed && mark(m, digest, 0) < 0)
-		m->failed = 1;
-}
-
 /* A lease keeps its resources until it expires (GC then removes it). */
 static int mark_lease(const char *ns, json_t *rec, void *userdata)
 {
@@ -165,48 +157,48 @@ static int mark_lease(const char *ns, json_t *rec, void *userdata)
 	return r < 0 ? r : m->found;
 }
 
-static int mark_roots(struct daemon *d, struct mark *m, int with_pulls, struct ember_error *e)
+static int mark_roots(const struct gc_env *env, struct mark *m, struct ember_error *e)
 {
-	int r = meta_object_walk_all(&d->meta, "images", mark_image, m, e);
+	int r = meta_object_walk_all(env->meta, "images", mark_image, m, e);
 	if (r == 0)
-		r = meta_object_walk_all(&d->meta, "content", mark_labelled, m, e);
+		r = meta_object_walk_all(env->meta, "content", mark_labelled, m, e);
 	if (r == 0)
-		r = meta_object_walk_all(&d->meta, "leases", mark_lease, m, e);
-	if (r == 0 && !m->found && with_pulls) {
-		m->root = "a pull in progress";
-		pulls_foreach_digest(d, mark_pulled, m);
-		m->root = NULL;
-		if (m->failed)
-			r = -ENOMEM;
-	}
+		r = meta_object_walk_all(env->meta, "leases", mark_lease, m, e);
 	if (r == -ENOMEM)
 		return err_set(e, ENOMEM, "garbage collection: out of memory");
 	return r < 0 ? err_wrap(e, "garbage collection") : 0;
 }
 
-int gc_blob_in_use(struct daemon *d, const char *digest, char *by, size_t len)
+int gc_blob_in_use(const struct gc_env *env, const char *digest, char *by, size_t len)
 {
-	struct mark m = { .cs = &d->cs, .want = digest, .by = by, .by_len = len };
+	struct mark m = { .cs = env->cs, .want = digest, .by = by, .by_len = len };
 	struct ember_error e;
 
-	int r = mark_roots(d, &m, 1, &e);
+	holds_lock(env->holds);
+	int held = holds_blob_held(env->holds, digest);
+	holds_unlock(env->holds);
+	if (held) {
+		snprintf(by, len, "work in progress (a pull, an import or an unpack)");
+		return 1;
+	}
+	int r = mark_roots(env, &m, &e);
 	free(m.v);
 	return r < 0 ? 0 : m.found;
 }
 
-int gc_blob_recorded(struct daemon *d, const char *digest)
+int gc_blob_recorded(const struct gc_env *env, const char *digest)
 {
 	char by[300];
-	struct mark m = { .cs = &d->cs, .want = digest, .by = by, .by_len = sizeof(by) };
+	struct mark m = { .cs = env->cs, .want = digest, .by = by, .by_len = sizeof(by) };
 	struct ember_error e;
 
-	int r = mark_roots(d, &m, 0, &e);
+	int r = mark_roots(env, &m, &e);
 	free(m.v);
 	return r < 0 ? 1 : m.found; /* unsure: in use */
 }
 
 struct sweep {
-	struct daemon *d;
+	const struct gc_env *env;
 	struct mark *m;
 	struct gc_stats *st;
 };
@@ -218,8 +210,8 @@ static int drop_labels(const char *ns, json_t *rec, void *userdata)
 	struct ember_error e;
 
 	if (digest && !marked(sw->m, digest) &&
-	    content_blob_stat(&sw->d->cs, digest, NULL, &e) == -ENOENT)
-		(void)meta_object_delete(&sw->d->meta, ns, "content", "blob", digest, &e);
+	    content_blob_stat(sw->env->cs, digest, NULL, &e) == -ENOENT)
+		(void)meta_object_delete(sw->env->meta, ns, "content", "blob", digest, &e);
 	return 0;
 }
 
@@ -233,38 +225,45 @@ static int sweep_one(const char *digest, int64_t size, int64_t mtime, void *user
 		sw->st->kept_blobs++;
 		return 0;
 	}
-	if (content_blob_delete(&sw->d->cs, digest, &e) == 0) {
+	/* Checked and deleted under the lock: nothing is held meanwhile. */
+	holds_lock(sw->env->holds);
+	int held = holds_blob_held(sw->env->holds, digest);
+	int r = held ? -EBUSY : content_blob_delete(sw->env->cs, digest, &e);
+	holds_unlock(sw->env->holds);
+	if (held) {
+		sw->st->kept_blobs++;
+	} else if (r == 0) {
 		sw->st->removed_blobs++;
 		sw->st->removed_bytes += (uint64_t)size;
 	}
 	return 0;
 }
 
-int gc_run(struct daemon *d, struct gc_stats *st, struct ember_error *e)
+int gc_collect(const struct gc_env *env, struct gc_stats *st, struct ember_error *e)
 {
-	struct mark m = { .cs = &d->cs };
+	struct mark m = { .cs = env->cs };
 
 	memset(st, 0, sizeof(*st));
+	holds_gc_begin(env->holds);
 	m.expired = json_array();
-	int r = mark_roots(d, &m, 1, e);
+	int r = mark_roots(env, &m, e);
 	size_t i;
 	json_t *x;
 	json_array_foreach(m.expired, i, x) {
 		struct ember_error ignored;
-		(void)meta_object_delete(&d->meta, json_string_value(json_object_get(x, "ns")), "leases", "lease",
+		(void)meta_object_delete(env->meta, json_string_value(json_object_get(x, "ns")), "leases", "lease",
 					 json_string_value(json_object_get(x, "id")), &ignored);
 	}
 	json_decref(m.expired);
 	if (r == 0) {
-		struct sweep sw = { d, &m, st };
-		r = content_walk(&d->cs, sweep_one, &sw, e);
+		struct sweep sw = { env, &m, st };
+		r = content_walk(env->cs, sweep_one, &sw, e);
 		if (r == 0)
-			(void)meta_object_walk_all(&d->meta, "content", drop_labels, &sw, e);
+			(void)meta_object_walk_all(env->meta, "content", drop_labels, &sw, e);
 	}
 	free(m.v);
-#ifdef CONFIG_SNAPSHOTS_STORE
-	if (r == 0)
-		r = gc_snapshots(d, st, e);
-#endif
+	if (r == 0 && env->n_snapshotters)
+		r = gc_snapshots(env, st, e);
+	holds_gc_end(env->holds);
 	return r < 0 ? r : 0;
 }

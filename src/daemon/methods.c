@@ -15,27 +15,27 @@ const struct api_method api_methods[] = {
 #endif
 #ifdef CONFIG_CONTENT_STORE
 	{ "io.ember.Content.AbortIngest", svc_content_abort_ingest, 0 },
-	{ "io.ember.Content.Delete", svc_content_delete, 0 },
-	{ "io.ember.Content.GarbageCollect", svc_content_garbage_collect, 0 },
+	{ "io.ember.Content.Delete", svc_content_delete, API_ASYNC },
+	{ "io.ember.Content.GarbageCollect", svc_content_garbage_collect, API_ASYNC },
 	{ "io.ember.Content.Info", svc_content_info, 0 },
 	{ "io.ember.Content.List", svc_content_list, 0 },
 	{ "io.ember.Content.ListIngests", svc_content_list_ingests, 0 },
-	{ "io.ember.Content.Read", svc_content_read, 0 },
+	{ "io.ember.Content.Read", svc_content_read, API_ASYNC },
 	{ "io.ember.Content.SetLabels", svc_content_set_labels, 0 },
 #endif
 	{ "io.ember.Events.Subscribe", svc_events_subscribe, API_STREAM | API_ASYNC },
 #ifdef CONFIG_CONTENT_STORE
-	{ "io.ember.Images.Check", svc_images_check, 0 },
-	{ "io.ember.Images.Delete", svc_images_delete, 0 },
+	{ "io.ember.Images.Check", svc_images_check, API_ASYNC },
+	{ "io.ember.Images.Delete", svc_images_delete, API_ASYNC },
 #endif
 #ifdef CONFIG_IMAGE_ARCHIVE
-	{ "io.ember.Images.Export", svc_images_export, 0 },
+	{ "io.ember.Images.Export", svc_images_export, API_ASYNC },
 #endif
 #ifdef CONFIG_CONTENT_STORE
 	{ "io.ember.Images.Get", svc_images_get, 0 },
 #endif
 #ifdef CONFIG_IMAGE_ARCHIVE
-	{ "io.ember.Images.Import", svc_images_import, 0 },
+	{ "io.ember.Images.Import", svc_images_import, API_ASYNC },
 #endif
 #ifdef CONFIG_CONTENT_STORE
 	{ "io.ember.Images.List", svc_images_list, 0 },
@@ -49,6 +49,11 @@ const struct api_method api_methods[] = {
 #ifdef CONFIG_CONTENT_STORE
 	{ "io.ember.Images.Tag", svc_images_tag, 0 },
 #endif
+#ifdef CONFIG_IMAGE_UNPACK
+	{ "io.ember.Images.Unpack", svc_images_unpack, API_ASYNC },
+#endif
+	{ "io.ember.Jobs.Cancel", svc_jobs_cancel, 0 },
+	{ "io.ember.Jobs.List", svc_jobs_list, 0 },
 #ifdef CONFIG_CONTENT_STORE
 	{ "io.ember.Leases.AddResource", svc_leases_add_resource, 0 },
 	{ "io.ember.Leases.Create", svc_leases_create, 0 },
@@ -66,11 +71,11 @@ const struct api_method api_methods[] = {
 	{ "io.ember.Snapshots.Info", svc_snapshots_info, 0 },
 	{ "io.ember.Snapshots.List", svc_snapshots_list, 0 },
 	{ "io.ember.Snapshots.Mounts", svc_snapshots_mounts, 0 },
-	{ "io.ember.Snapshots.Prepare", svc_snapshots_prepare, 0 },
+	{ "io.ember.Snapshots.Prepare", svc_snapshots_prepare, API_ASYNC },
 	{ "io.ember.Snapshots.Remove", svc_snapshots_remove, 0 },
 	{ "io.ember.Snapshots.SetLabels", svc_snapshots_set_labels, 0 },
 	{ "io.ember.Snapshots.Usage", svc_snapshots_usage, 0 },
-	{ "io.ember.Snapshots.View", svc_snapshots_view, 0 },
+	{ "io.ember.Snapshots.View", svc_snapshots_view, API_ASYNC },
 #endif
 	{ "io.ember.System.Info", svc_system_info, 0 },
 	{ "io.ember.System.Version", svc_system_version, 0 },

@@ -22,7 +22,7 @@
 
 #include <ember/error.h>
 
-#include "daemon/loop.h"
+#include "util/loop.h"
 #include "util/err.h"
 #include "util/log.h"
 

@@ -9,8 +9,8 @@
 #include <sys/stat.h>
 
 #include "daemon/services.h"
-#include "daemon/snapshots.h"
-#include "daemon/svc-images.h"
+#include "daemon/images.h"
+#include "snapshot/snapshot.h"
 #include "daemon/tasks.h"
 #include "runtime/runtime.h"
 #include "util/cleanup.h"
@@ -164,7 +164,7 @@ void svc_containers_create(struct api_call *call, json_t *params, void *ctx)
 
 	if (api_params_parse(call, params, table, &p) < 0)
 		return;
-	p.namespace = images_namespace(p.namespace);
+	p.namespace = daemon_namespace(p.namespace);
 	if (meta_identifier_check("namespace", p.namespace, &e) < 0 || meta_identifier_check("container", p.id, &e) < 0 ||
 	    (p.labels && meta_labels_check(p.labels, &e) < 0) || restart_parse(p.restart, &rp, &e) < 0)
 		goto fail;
@@ -257,7 +257,7 @@ static int id_begin(struct api_call *call, json_t *params, const struct api_para
 	memset(p, 0, sizeof(*p));
 	if (api_params_parse(call, params, table, p) < 0)
 		return -1;
-	p->namespace = images_namespace(p->namespace);
+	p->namespace = daemon_namespace(p->namespace);
 	if (meta_identifier_check("namespace", p->namespace, &e) < 0 ||
 	    (p->labels && meta_labels_check(p->labels, &e) < 0)) {
 		api_error_from(call, &e);

@@ -2,6 +2,7 @@
 /* io.ember.Content: blobs, their labels, ingests and garbage collection. */
 #include <errno.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -9,9 +10,11 @@
 
 #include "daemon/daemon.h"
 #include "daemon/gc.h"
+#include "daemon/images.h"
+#include "daemon/jobs.h"
 #include "daemon/services.h"
-#include "daemon/svc-images.h"
 #include "util/cleanup.h"
+#include "util/err.h"
 #include "util/timestamp.h"
 
 struct content_params {
@@ -69,7 +72,7 @@ void svc_content_list(struct api_call *call, json_t *params, void *ctx)
 
 	if (api_params_parse(call, params, ns_table, &p) < 0)
 		return;
-	struct list_ctx lc = { d, images_namespace(p.namespace), json_array() };
+	struct list_ctx lc = { d, daemon_namespace(p.namespace), json_array() };
 	if (content_walk(&d->cs, list_one, &lc, &e) < 0) {
 		json_decref(lc.list);
 		api_error_from(call, &e);
@@ -97,8 +100,48 @@ void svc_content_info(struct api_call *call, json_t *params, void *ctx)
 		api_error_from(call, &e);
 		return;
 	}
-	api_reply(call, json_pack("{s:o}", "blob", blob_json(d, images_namespace(p.namespace), p.digest, size, 0)));
+	api_reply(call, json_pack("{s:o}", "blob", blob_json(d, daemon_namespace(p.namespace), p.digest, size, 0)));
 }
+
+/* Delete: whether a root reaches the blob reads every image record and
+   manifest, so the check and the delete run as a job. */
+struct delete {
+	struct daemon *d;
+	char *ns;
+	char digest[DIGEST_MAX];
+};
+
+static void delete_free(void *data)
+{
+	struct delete *x = data;
+
+	free(x->ns);
+	free(x);
+}
+
+static int delete_run(struct job *j, void *data, struct ember_error *e)
+{
+	struct delete *x = data;
+	char user[300];
+
+	if (gc_blob_in_use(&x->d->gc, x->digest, user, sizeof(user)) > 0)
+		return err_set_name(e, EMBER_ERROR_FAILED_PRECONDITION, EBUSY, "blob %s is in use by %s; remove that first",
+				    x->digest, user);
+	/* Nothing may come to hold it between the check and the unlink. */
+	holds_lock(x->d->holds);
+	int held = holds_blob_held(x->d->holds, x->digest);
+	int r = held ? err_set_name(e, EMBER_ERROR_FAILED_PRECONDITION, EBUSY,
+				    "blob %s is in use by work in progress (a pull, an import or an unpack)", x->digest)
+		     : content_blob_delete(&x->d->cs, x->digest, e);
+	holds_unlock(x->d->holds);
+	if (r < 0)
+		return r;
+	(void)meta_object_delete(&x->d->meta, x->ns, "content", "blob", x->digest, e);
+	call_job_event(j, x->ns, "/content/delete", json_pack("{s:s}", "digest", x->digest));
+	return 0;
+}
+
+static const struct call_job_ops delete_ops = { .kind = "delete", .run = delete_run, .free = delete_free };
 
 void svc_content_delete(struct api_call *call, json_t *params, void *ctx)
 {
@@ -108,20 +151,19 @@ void svc_content_delete(struct api_call *call, json_t *params, void *ctx)
 
 	if (api_params_parse(call, params, digest_table, &p) < 0)
 		return;
-	const char *ns = images_namespace(p.namespace);
-	char user[300];
-	if (gc_blob_in_use(d, p.digest, user, sizeof(user)) > 0) {
-		api_error(call, EMBER_ERROR_FAILED_PRECONDITION, NULL,
-			  "blob %s is in use by %s; remove that first", p.digest, user);
-		return;
-	}
-	if (content_blob_delete(&d->cs, p.digest, &e) < 0) {
+	if (digest_check(p.digest, &e) < 0) {
 		api_error_from(call, &e);
 		return;
 	}
-	(void)meta_object_delete(&d->meta, ns, "content", "blob", p.digest, &e);
-	events_publish(d, ns, "/content/delete", json_pack("{s:s}", "digest", p.digest));
-	api_reply(call, NULL);
+	struct delete *x = calloc(1, sizeof(*x));
+	if (!x || !(x->ns = strdup(daemon_namespace(p.namespace)))) {
+		free(x);
+		api_error(call, EMBER_ERROR_RESOURCE_EXHAUSTED, NULL, "out of memory");
+		return;
+	}
+	x->d = d;
+	snprintf(x->digest, sizeof(x->digest), "%s", p.digest);
+	call_job_start(d, call, &delete_ops, x, x->ns, x->digest);
 }
 
 void svc_content_set_labels(struct api_call *call, json_t *params, void *ctx)
@@ -143,7 +185,7 @@ void svc_content_set_labels(struct api_call *call, json_t *params, void *ctx)
 
 	if (api_params_parse(call, params, table, &p) < 0)
 		return;
-	const char *ns = images_namespace(p.namespace);
+	const char *ns = daemon_namespace(p.namespace);
 	if (content_blob_stat(&d->cs, p.digest, &size, &e) < 0 || meta_labels_check(p.labels, &e) < 0) {
 		api_error_from(call, &e);
 		return;
@@ -221,23 +263,104 @@ void svc_content_abort_ingest(struct api_call *call, json_t *params, void *ctx)
 		api_reply(call, NULL);
 }
 
+struct gc_wait {
+	struct api_call *call; /* NULL once the client is gone */
+};
+
+static void gc_gone(struct api_call *call, void *userdata)
+{
+	struct gc_wait *w = userdata;
+
+	(void)call;
+	w->call = NULL;
+}
+
+static void gc_done(struct daemon *d, const struct gc_stats *st, const struct ember_error *err, void *userdata)
+{
+	struct gc_wait *w = userdata;
+
+	(void)d;
+	if (w->call) {
+		api_call_on_cancel(w->call, NULL, NULL);
+		if (err)
+			api_error_from(w->call, err);
+		else
+			api_reply(w->call, json_pack("{s:I, s:I, s:I, s:I}", "removed_blobs", (json_int_t)st->removed_blobs,
+						     "removed_bytes", (json_int_t)st->removed_bytes, "kept_blobs",
+						     (json_int_t)st->kept_blobs, "removed_snapshots",
+						     (json_int_t)st->removed_snapshots));
+	}
+	free(w);
+}
+
 void svc_content_garbage_collect(struct api_call *call, json_t *params, void *ctx)
 {
 	struct daemon *d = ctx;
 	struct content_params p = { 0 };
-	struct gc_stats st;
 	struct ember_error e;
 
 	if (api_params_parse(call, params, ns_table, &p) < 0)
 		return;
-	if (gc_run(d, &st, &e) < 0) {
+	/* A collection runs to its end even when its client goes. */
+	struct gc_wait *w = calloc(1, sizeof(*w));
+	if (!w) {
+		api_error(call, EMBER_ERROR_RESOURCE_EXHAUSTED, NULL, "out of memory");
+		return;
+	}
+	w->call = call;
+	if (images_gc(d, gc_done, w, &e) < 0) {
+		free(w);
 		api_error_from(call, &e);
 		return;
 	}
-	api_reply(call, json_pack("{s:I, s:I, s:I, s:I}", "removed_blobs", (json_int_t)st.removed_blobs,
-				  "removed_bytes", (json_int_t)st.removed_bytes, "kept_blobs",
-				  (json_int_t)st.kept_blobs, "removed_snapshots", (json_int_t)st.removed_snapshots));
+	api_call_on_cancel(call, gc_gone, w);
 }
+
+/* Read: a blob copied into the client's file, by a job. */
+struct read {
+	struct daemon *d;
+	char digest[DIGEST_MAX];
+	int in, out;
+};
+
+static void read_free(void *data)
+{
+	struct read *x = data;
+
+	close_keep_errno(x->in);
+	close_keep_errno(x->out);
+	free(x);
+}
+
+static int read_run(struct job *j, void *data, struct ember_error *e)
+{
+	struct read *x = data;
+	char buf[64 * 1024];
+
+	if (ftruncate(x->out, 0) < 0 || lseek(x->out, 0, SEEK_SET) < 0)
+		return err_sys(e, errno, "truncate the output");
+	for (;;) {
+		if (job_cancelled(j))
+			return err_set_name(e, EMBER_ERROR_CANCELED, ECANCELED, "cancelled");
+		ssize_t n = read(x->in, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return err_sys(e, errno, "read blob %s", x->digest);
+		if (n == 0)
+			return 0;
+		for (ssize_t off = 0; off < n;) {
+			ssize_t w = write(x->out, buf + off, (size_t)(n - off));
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w < 0)
+				return err_sys(e, errno, "write blob %s", x->digest);
+			off += w;
+		}
+	}
+}
+
+static const struct call_job_ops read_ops = { .kind = "read", .run = read_run, .free = read_free };
 
 void svc_content_read(struct api_call *call, json_t *params, void *ctx)
 {
@@ -259,32 +382,14 @@ void svc_content_read(struct api_call *call, json_t *params, void *ctx)
 		api_error_from(call, &e);
 		return;
 	}
-	if (ftruncate(out, 0) < 0 || lseek(out, 0, SEEK_SET) < 0) {
-		api_error(call, EMBER_ERROR_INTERNAL, NULL, "truncate the output: %s", strerror(errno));
+	struct read *x = calloc(1, sizeof(*x));
+	if (!x) {
+		api_error(call, EMBER_ERROR_RESOURCE_EXHAUSTED, NULL, "out of memory");
 		return;
 	}
-	char buf[64 * 1024];
-	for (;;) {
-		ssize_t n = read(in, buf, sizeof(buf));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			api_error(call, EMBER_ERROR_INTERNAL, NULL, "read blob %s: %s", p.digest, strerror(errno));
-			return;
-		}
-		if (n == 0)
-			break;
-		for (ssize_t off = 0; off < n;) {
-			ssize_t w = write(out, buf + off, (size_t)(n - off));
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w < 0) {
-				api_error(call, errno == ENOSPC ? EMBER_ERROR_RESOURCE_EXHAUSTED : EMBER_ERROR_INTERNAL,
-					  NULL, "write blob %s: %s", p.digest, strerror(errno));
-				return;
-			}
-			off += w;
-		}
-	}
-	api_reply(call, NULL);
+	x->d = d;
+	snprintf(x->digest, sizeof(x->digest), "%s", p.digest);
+	x->in = TAKE_FD(in);
+	x->out = TAKE_FD(out);
+	call_job_start(d, call, &read_ops, x, daemon_namespace(p.namespace), x->digest);
 }

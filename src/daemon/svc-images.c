@@ -1,97 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* io.ember.Images, and the start-up of the content store and registry client. */
+/* io.ember.Images: records (List, Get, Delete, Tag), Check and Unpack. */
 #include <errno.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon/daemon.h"
-#include "daemon/gc.h"
+#include "daemon/images.h"
 #include "daemon/services.h"
-#include "daemon/snapshots.h"
-#include "daemon/svc-images.h"
 #include "util/timestamp.h"
-
-/* An image was removed: collect what it alone used, before answering, so
-   that what a client sees next is the store as it will stay. */
-static void gc_after_remove(struct daemon *d)
-{
-	struct gc_stats st;
-	struct ember_error e;
-
-	if (gc_run(d, &st, &e) < 0)
-		log_warn(&d->log, "garbage collection: %s", e.message);
-	else if (st.removed_blobs || st.removed_snapshots)
-		log_info(&d->log, "garbage collection: removed %llu blob(s), %llu bytes, %llu snapshot(s)",
-			 (unsigned long long)st.removed_blobs, (unsigned long long)st.removed_bytes,
-			 (unsigned long long)st.removed_snapshots);
-}
-
-int images_start(struct daemon *d, struct ember_error *e)
-{
-	struct content_recovery rec;
-	uint64_t t0 = loop_now_ms();
-
-	if (content_open(&d->cs, d->root_fd, e) < 0)
-		return -e->code;
-	if (content_recover(&d->cs, &rec, e) < 0) {
-		content_close(&d->cs);
-		return -e->code;
-	}
-	log_info(&d->log, "content: removed %u temporary file(s) and %u stale ingest(s), kept %u resumable, in %llu ms",
-		 rec.removed_tmp, rec.removed_ingests, rec.kept_ingests,
-		 (unsigned long long)(loop_now_ms() - t0));
-#ifdef CONFIG_SNAPSHOTS_STORE
-	if (snapshots_start(d, e) < 0) {
-		content_close(&d->cs);
-		return -e->code;
-	}
-#endif
-#ifdef CONFIG_PULL
-	d->remote.loop = d->loop;
-	d->remote.cs = &d->cs;
-	d->remote.meta = &d->meta;
-	/* The HTTP engine (libcurl) starts with the first pull or push. */
-#endif
-	d->images_up = 1;
-	return 0;
-}
-
-void images_stop(struct daemon *d)
-{
-	if (!d->images_up)
-		return;
-#ifdef CONFIG_PULL
-	pulls_shutdown(d);
-	d->remote.http = http_free(d->remote.http);
-#endif
-#ifdef CONFIG_SNAPSHOTS_STORE
-	snapshots_stop(d);
-#endif
-	content_close(&d->cs);
-	d->images_up = 0;
-}
-
-const char *images_namespace(const char *ns)
-{
-	return ns && *ns ? ns : "default";
-}
-
-char *images_normalize(const char *name)
-{
-#ifdef CONFIG_PULL
-	struct reference ref;
-	struct ember_error e;
-
-	if (reference_parse(name, &ref, &e) == 0) {
-		char *s = reference_string(&ref);
-		reference_done(&ref);
-		if (s)
-			return s;
-	}
-#endif
-	return strdup(name);
-}
 
 struct img_params {
 	const char *namespace;
@@ -114,7 +30,7 @@ void svc_images_list(struct api_call *call, json_t *params, void *ctx)
 
 	if (api_params_parse(call, params, table, &p) < 0)
 		return;
-	if (meta_object_list(&d->meta, images_namespace(p.namespace), "images", &list, &e) < 0)
+	if (meta_object_list(&d->meta, daemon_namespace(p.namespace), "images", &list, &e) < 0)
 		api_error_from(call, &e);
 	else
 		api_reply(call, json_pack("{s:o}", "images", list));
@@ -136,11 +52,37 @@ void svc_images_get(struct api_call *call, json_t *params, void *ctx)
 	if (api_params_parse(call, params, name_table, &p) < 0)
 		return;
 	char *name = images_normalize(p.name);
-	if (meta_object_get(&d->meta, images_namespace(p.namespace), "images", "image", name, &img, &e) < 0)
+	if (meta_object_get(&d->meta, daemon_namespace(p.namespace), "images", "image", name, &img, &e) < 0)
 		api_error_from(call, &e);
 	else
 		api_reply(call, json_pack("{s:o}", "image", img));
 	free(name);
+}
+
+struct delete_wait {
+	struct api_call *call; /* NULL once the client is gone */
+};
+
+static void delete_gone(struct api_call *call, void *userdata)
+{
+	struct delete_wait *w = userdata;
+
+	(void)call;
+	w->call = NULL;
+}
+
+static void deleted(struct daemon *d, const struct gc_stats *st, const struct ember_error *err, void *userdata)
+{
+	struct delete_wait *w = userdata;
+
+	(void)d;
+	(void)st;
+	(void)err; /* logged by the GC: the image itself is removed */
+	if (w->call) {
+		api_call_on_cancel(w->call, NULL, NULL);
+		api_reply(w->call, NULL);
+	}
+	free(w);
 }
 
 void svc_images_delete(struct api_call *call, json_t *params, void *ctx)
@@ -151,14 +93,21 @@ void svc_images_delete(struct api_call *call, json_t *params, void *ctx)
 
 	if (api_params_parse(call, params, name_table, &p) < 0)
 		return;
-	const char *ns = images_namespace(p.namespace);
+	const char *ns = daemon_namespace(p.namespace);
 	char *name = images_normalize(p.name);
 	if (meta_object_delete(&d->meta, ns, "images", "image", name, &e) < 0) {
 		api_error_from(call, &e);
 	} else {
 		events_publish(d, ns, "/images/delete", json_pack("{s:s}", "name", name));
-		gc_after_remove(d);
-		api_reply(call, NULL);
+		/* Collect what it alone used before answering, so that what a
+		   client sees next is the store as it will stay. */
+		struct delete_wait *w = calloc(1, sizeof(*w));
+		if (!w || (w->call = call, images_gc(d, deleted, w, &e) < 0)) {
+			free(w);
+			api_reply(call, NULL); /* removed; collected by the next GC */
+		} else {
+			api_call_on_cancel(call, delete_gone, w);
+		}
 	}
 	free(name);
 }
@@ -180,7 +129,7 @@ void svc_images_tag(struct api_call *call, json_t *params, void *ctx)
 
 	if (api_params_parse(call, params, table, &p) < 0)
 		return;
-	const char *ns = images_namespace(p.namespace);
+	const char *ns = daemon_namespace(p.namespace);
 	char *src = images_normalize(p.name), *dst = images_normalize(p.target);
 	if (!src || !dst) {
 		api_error(call, EMBER_ERROR_RESOURCE_EXHAUSTED, NULL, "out of memory");
@@ -190,14 +139,14 @@ void svc_images_tag(struct api_call *call, json_t *params, void *ctx)
 		api_error_from(call, &e);
 		goto out;
 	}
-#ifdef CONFIG_PULL
 	struct reference ref;
-	if (reference_parse(p.target, &ref, &e) < 0) {
-		api_error_from(call, &e);
-		goto out;
+	if (ENABLED(CONFIG_PULL)) {
+		if (reference_parse(p.target, &ref, &e) < 0) {
+			api_error_from(call, &e);
+			goto out;
+		}
+		reference_done(&ref);
 	}
-	reference_done(&ref);
-#endif
 	if (meta_object_get(&d->meta, ns, "images", "image", src, &img, &e) < 0) {
 		api_error_from(call, &e);
 		goto out;
@@ -225,4 +174,50 @@ void svc_images_tag(struct api_call *call, json_t *params, void *ctx)
 out:
 	free(src);
 	free(dst);
+}
+
+void svc_images_unpack(struct api_call *call, json_t *params, void *ctx)
+{
+	struct p {
+		const char *namespace, *name, *platform, *snapshotter;
+	} p = { 0 };
+	static const struct api_param table[] = {
+		{ "namespace", API_T_STRING, offsetof(struct p, namespace), 0 },
+		{ "name", API_T_STRING, offsetof(struct p, name), API_MANDATORY },
+		{ "platform", API_T_STRING, offsetof(struct p, platform), 0 },
+		{ "snapshotter", API_T_STRING, offsetof(struct p, snapshotter), 0 },
+		{ NULL, 0, 0, 0 },
+	};
+	struct daemon *d = ctx;
+	struct ember_error e;
+	struct snapshotter *sn;
+
+	if (api_params_parse(call, params, table, &p) < 0)
+		return;
+	const char *ns = daemon_namespace(p.namespace);
+	if (meta_identifier_check("namespace", ns, &e) < 0 || !(sn = snapshots_get(d, p.snapshotter, &e))) {
+		api_error_from(call, &e);
+		return;
+	}
+	images_unpack(d, call, ns, p.name, p.platform, sn);
+}
+
+void svc_images_check(struct api_call *call, json_t *params, void *ctx)
+{
+	struct p {
+		const char *namespace, *name, *platform;
+		int verify, all_platforms;
+	} p = { 0 };
+	static const struct api_param table[] = {
+		{ "namespace", API_T_STRING, offsetof(struct p, namespace), 0 },
+		{ "name", API_T_STRING, offsetof(struct p, name), API_MANDATORY },
+		{ "verify", API_T_BOOL, offsetof(struct p, verify), 0 },
+		{ "platform", API_T_STRING, offsetof(struct p, platform), 0 },
+		{ "all_platforms", API_T_BOOL, offsetof(struct p, all_platforms), 0 },
+		{ NULL, 0, 0, 0 },
+	};
+
+	if (api_params_parse(call, params, table, &p) < 0)
+		return;
+	images_check(ctx, call, daemon_namespace(p.namespace), p.name, p.platform, p.all_platforms, p.verify);
 }

@@ -9,7 +9,7 @@
 
 #include "daemon/daemon.h"
 #include "daemon/services.h"
-#include "daemon/svc-images.h"
+#include "daemon/images.h"
 #include "util/fs.h"
 #include "util/timestamp.h"
 
@@ -44,7 +44,7 @@ void svc_leases_create(struct api_call *call, json_t *params, void *ctx)
 
 	if (api_params_parse(call, params, table, &p) < 0)
 		return;
-	const char *ns = images_namespace(p.namespace);
+	const char *ns = daemon_namespace(p.namespace);
 	if (!p.id) {
 		char suffix[13];
 		fs_random_suffix(suffix);
@@ -88,7 +88,7 @@ void svc_leases_list(struct api_call *call, json_t *params, void *ctx)
 
 	if (api_params_parse(call, params, table, &p) < 0)
 		return;
-	if (meta_object_list(&d->meta, images_namespace(p.namespace), "leases", &list, &e) < 0)
+	if (meta_object_list(&d->meta, daemon_namespace(p.namespace), "leases", &list, &e) < 0)
 		api_error_from(call, &e);
 	else
 		api_reply(call, json_pack("{s:o}", "leases", list));
@@ -107,7 +107,7 @@ void svc_leases_delete(struct api_call *call, json_t *params, void *ctx)
 
 	if (api_params_parse(call, params, table, &p) < 0)
 		return;
-	if (meta_object_delete(&d->meta, images_namespace(p.namespace), "leases", "lease", p.id, &e) < 0)
+	if (meta_object_delete(&d->meta, daemon_namespace(p.namespace), "leases", "lease", p.id, &e) < 0)
 		api_error_from(call, &e);
 	else
 		api_reply(call, NULL);
@@ -145,7 +145,7 @@ static void change_resource(struct api_call *call, json_t *params, void *ctx, in
 		api_error(call, EMBER_ERROR_INVALID_ARGUMENT, NULL, "a snapshot key is 1 to 1024 bytes");
 		return;
 	}
-	const char *ns = images_namespace(p.namespace);
+	const char *ns = daemon_namespace(p.namespace);
 	if (meta_object_get(&d->meta, ns, "leases", "lease", p.id, &rec, &e) < 0) {
 		api_error_from(call, &e);
 		return;

@@ -8,9 +8,10 @@
 #include <time.h>
 
 #include "daemon/daemon.h"
+#include "daemon/holds.h"
+#include "daemon/images.h"
 #include "daemon/services.h"
-#include "daemon/snapshots.h"
-#include "daemon/svc-images.h"
+#include "daemon/unpacker.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/timestamp.h"
@@ -21,19 +22,17 @@ struct pull_call {
 	struct pull *pull;  /* one of these two */
 	struct push *push;
 	char *ns;
-#ifdef CONFIG_PULL_UNPACK
+	struct hold *hold;      /* every blob the pull stores or finds stored */
 	struct snapshotter *sn; /* unpack into it; NULL: fetch only */
 	struct unpacker *unpacker;
-#endif
 	struct pull_call *next;
 };
 
-static void job_cancel(struct pull_call *pc)
+static void call_cancel(struct pull_call *pc)
 {
 	pull_cancel(pc->pull);
-#ifdef CONFIG_PUSH
-	push_cancel(pc->push);
-#endif
+	if (ENABLED(CONFIG_PUSH))
+		push_cancel(pc->push);
 }
 
 static void unlink_call(struct pull_call *pc)
@@ -43,9 +42,13 @@ static void unlink_call(struct pull_call *pc)
 			*p = pc->next;
 			break;
 		}
-#ifdef CONFIG_PULL_UNPACK
-	unpacker_free(pc->unpacker);
-#endif
+	if (pc->unpacker) {
+		unpacker_detach(pc->unpacker);
+		unpacker_cancel(pc->unpacker);
+		unpacker_unref(pc->unpacker);
+	}
+	/* The record, when there is one, is written: GC may see it now. */
+	hold_release(pc->hold);
 	free(pc->ns);
 	free(pc);
 }
@@ -122,7 +125,7 @@ static void on_cancel(struct api_call *call, void *userdata)
 	struct pull_call *pc = userdata;
 
 	(void)call;
-	job_cancel(pc);
+	call_cancel(pc);
 	unlink_call(pc);
 }
 
@@ -131,49 +134,19 @@ void pulls_shutdown(struct daemon *d)
 	while (d->pulls) {
 		struct pull_call *pc = d->pulls;
 		struct api_call *call = pc->call;
-		job_cancel(pc);
+		call_cancel(pc);
 		unlink_call(pc);
 		api_error(call, EMBER_ERROR_UNAVAILABLE, NULL,
 			  "the ember daemon is shutting down (pull again to resume)");
 	}
 }
 
-#ifdef CONFIG_PULL_UNPACK
-struct want_ctx {
-	const char *digest;
-	int found;
-};
-
-static void want_one(const char *digest, void *userdata)
-{
-	struct want_ctx *w = userdata;
-
-	w->found |= !strcmp(digest, w->digest);
-}
-
-int pulls_want_blob(const struct daemon *d, const char *digest, const struct unpacker *except)
-{
-	struct want_ctx w = { digest, 0 };
-
-	for (const struct pull_call *pc = d->pulls; pc && !w.found; pc = pc->next)
-		if (pc->pull && pc->unpacker != except)
-			pull_foreach_digest(pc->pull, want_one, &w);
-	return w.found;
-}
-#endif
-
-void pulls_foreach_digest(const struct daemon *d, void (*fn)(const char *digest, void *userdata),
-			  void *userdata)
-{
-	for (const struct pull_call *pc = d->pulls; pc; pc = pc->next)
-		if (pc->pull)
-			pull_foreach_digest(pc->pull, fn, userdata);
-}
-
-static struct pull_call *job_new(struct daemon *d, struct api_call *call, const char *ns)
+static struct pull_call *call_new(struct daemon *d, struct api_call *call, const char *ns)
 {
 	struct pull_call *pc = calloc(1, sizeof(*pc));
-	if (!pc || !(pc->ns = strdup(ns))) {
+	if (!pc || !(pc->ns = strdup(ns)) || !(pc->hold = hold_new(d->holds))) {
+		if (pc)
+			free(pc->ns);
 		free(pc);
 		api_error(call, EMBER_ERROR_RESOURCE_EXHAUSTED, NULL, "out of memory");
 		return NULL;
@@ -183,7 +156,7 @@ static struct pull_call *job_new(struct daemon *d, struct api_call *call, const 
 	return pc;
 }
 
-static void job_started(struct pull_call *pc)
+static void call_started(struct pull_call *pc)
 {
 	pc->next = pc->d->pulls;
 	pc->d->pulls = pc;
@@ -250,8 +223,8 @@ void svc_images_push(struct api_call *call, json_t *params, void *ctx)
 		api_error(call, EMBER_ERROR_INVALID_ARGUMENT, NULL, "chunk_size must not be negative");
 		return;
 	}
-	const char *ns = images_namespace(p.namespace);
-	struct pull_call *pc = job_new(d, call, ns);
+	const char *ns = daemon_namespace(p.namespace);
+	struct pull_call *pc = call_new(d, call, ns);
 	if (!pc)
 		return;
 	_cleanup_free_ char *source = p.source ? images_normalize(p.source) : NULL;
@@ -267,16 +240,16 @@ void svc_images_push(struct api_call *call, json_t *params, void *ctx)
 	};
 	registry_settings(d, &o.registry, p.user, p.secret, p.plain_http);
 	if (push_start(&d->remote, &o, &pc->push, &e) < 0) {
+		hold_release(pc->hold);
 		free(pc->ns);
 		free(pc);
 		api_error_from(call, &e);
 		return;
 	}
-	job_started(pc);
+	call_started(pc);
 }
 #endif
 
-#ifdef CONFIG_PULL_UNPACK
 static void on_unpacked(struct unpacker *u, const struct ember_error *err, void *userdata)
 {
 	struct pull_call *pc = userdata;
@@ -293,8 +266,6 @@ static void on_layer(struct unpacker *u, const char *digest, const char *state, 
 	pull_blob_note(pc->pull, digest, state);
 }
 
-static const struct unpacker_callbacks unpack_callbacks = { on_unpacked, on_layer };
-
 static int unpack_plan(struct pull *p, const struct manifest *m, const struct image_config *c, int *skip,
 		       void *userdata, struct ember_error *e)
 {
@@ -304,9 +275,17 @@ static int unpack_plan(struct pull *p, const struct manifest *m, const struct im
 	(void)p;
 	if (image_layers_from(m, c, &l, e) < 0)
 		return -e->code;
-	int r = unpacker_new(pc->d, pc->sn, pc->ns, &l, pc->d->cfg.drop_blobs, &unpack_callbacks, pc, &pc->unpacker, e);
-	if (r == 0)
-		unpacker_skip(pc->unpacker, skip);
+	struct unpacker_options o = {
+		.sn = pc->sn,
+		.ns = pc->ns,
+		.l = &l,
+		.drop_blobs = pc->d->cfg.drop_blobs,
+		.owner = pc->hold,
+		.layer = on_layer,
+		.done = on_unpacked,
+		.userdata = pc,
+	};
+	int r = unpacker_start(pc->d, &o, skip, &pc->unpacker, e);
 	image_layers_done(&l);
 	return r;
 }
@@ -329,7 +308,15 @@ static int unpack_wait(struct pull *p, void *userdata)
 }
 
 static const struct pull_unpack_hooks unpack_hooks = { unpack_plan, unpack_blob, unpack_wait };
-#endif
+
+/* Every blob the pull looks for or stores is held first (holds.h). */
+static int pull_hold(struct pull *p, const char *digest, void *userdata)
+{
+	struct pull_call *pc = userdata;
+
+	(void)p;
+	return hold_blob(pc->hold, digest);
+}
 
 void svc_images_pull(struct api_call *call, json_t *params, void *ctx)
 {
@@ -357,25 +344,23 @@ void svc_images_pull(struct api_call *call, json_t *params, void *ctx)
 
 	if (api_params_parse(call, params, table, &p) < 0)
 		return;
-	const char *ns = images_namespace(p.namespace);
-#ifdef CONFIG_PULL_UNPACK
+	const char *ns = daemon_namespace(p.namespace);
 	struct snapshotter *sn = NULL;
-	if (!p.no_unpack && !p.content_only && !(sn = snapshots_get(d, p.snapshotter, &e))) {
+	if (ENABLED(CONFIG_IMAGE_UNPACK) && !p.no_unpack && !p.content_only &&
+	    !(sn = snapshots_get(d, p.snapshotter, &e))) {
 		api_error_from(call, &e);
 		return;
 	}
-#else
-	if (!p.no_unpack && !p.content_only && p.snapshotter) {
+	if (!ENABLED(CONFIG_IMAGE_UNPACK) && !p.no_unpack && !p.content_only && p.snapshotter) {
 		api_error(call, EMBER_ERROR_INVALID_ARGUMENT, NULL, "this ember was built without unpacking");
 		return;
 	}
-#endif
 	if (meta_identifier_check("namespace", ns, &e) < 0 ||
 	    (p.labels && meta_labels_check(p.labels, &e) < 0)) {
 		api_error_from(call, &e);
 		return;
 	}
-	struct pull_call *pc = job_new(d, call, ns);
+	struct pull_call *pc = call_new(d, call, ns);
 	if (!pc)
 		return;
 	struct pull_options o = {
@@ -387,21 +372,21 @@ void svc_images_pull(struct api_call *call, json_t *params, void *ctx)
 		.labels = p.labels,
 		.on_progress = on_progress,
 		.on_done = on_done,
+		.hold = pull_hold,
 		.userdata = pc,
 	};
-#ifdef CONFIG_PULL_UNPACK
 	if (sn) {
 		pc->sn = sn;
 		o.unpack = &unpack_hooks;
 		o.unpack_userdata = pc;
 	}
-#endif
 	registry_settings(d, &o.registry, p.user, p.secret, p.plain_http);
 	if (pull_start(&d->remote, &o, &pc->pull, &e) < 0) {
+		hold_release(pc->hold);
 		free(pc->ns);
 		free(pc);
 		api_error_from(call, &e);
 		return;
 	}
-	job_started(pc);
+	call_started(pc);
 }

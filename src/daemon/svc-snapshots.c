@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* io.ember.Snapshots, the daemon's snapshotters, and an image's layer chain. */
+/* io.ember.Snapshots. */
 #include <errno.h>
 #include <limits.h>
 #include <stddef.h>
@@ -7,178 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon/images.h"
+#include "daemon/jobs.h"
 #include "daemon/services.h"
-#include "daemon/snapshots.h"
-#include "daemon/svc-images.h"
+#include "snapshot/snapshot.h"
 #include "util/cleanup.h"
 #include "util/err.h"
-
-/* ---- start-up ------------------------------------------------------------------ */
-
-int snapshots_start(struct daemon *d, struct ember_error *e)
-{
-	char root[PATH_MAX];
-
-	if (!realpath(d->cfg.root, root))
-		return err_sys(e, errno, "resolve the root %s", d->cfg.root);
-	for (size_t i = 0; snapshot_backends[i]; i++) {
-		struct snapshot_recovery st;
-		uint64_t t0 = loop_now_ms();
-		if (snapshot_open(d->root_fd, root, snapshot_backends[i], &d->snapshotters[i], e) < 0 ||
-		    snapshot_recover(d->snapshotters[i], &st, e) < 0) {
-			snapshots_stop(d);
-			return -e->code;
-		}
-		if (st.removed_tmp || st.removed_orphans || st.removed_records)
-			log_info(&d->log,
-				 "snapshots (%s): removed %u unfinished tree(s), %u tree(s) without a record, %u stale record(s), in %llu ms",
-				 snapshot_backends[i], st.removed_tmp, st.removed_orphans, st.removed_records,
-				 (unsigned long long)(loop_now_ms() - t0));
-	}
-	return 0;
-}
-
-void snapshots_stop(struct daemon *d)
-{
-#ifdef CONFIG_PULL_UNPACK
-	/* A worker thread still reads its snapshotter: leave it to the exit. */
-	if (unpackers_running(d))
-		return;
-#endif
-	for (size_t i = 0; i < ARRAY_SIZE(d->snapshotters); i++) {
-		snapshot_close(d->snapshotters[i]);
-		d->snapshotters[i] = NULL;
-	}
-}
-
-struct snapshotter *snapshots_get(struct daemon *d, const char *name, struct ember_error *e)
-{
-	if (!name || !*name)
-		name = d->cfg.snapshotter ? d->cfg.snapshotter : CONFIG_DEFAULT_SNAPSHOTTER;
-	if (!strcmp(name, "overlayfs"))
-		name = "overlay";
-	for (size_t i = 0; snapshot_backends[i]; i++)
-		if (!strcmp(snapshot_backends[i], name) && d->snapshotters[i])
-			return d->snapshotters[i];
-	char have[64] = "";
-	for (size_t i = 0; snapshot_backends[i]; i++)
-		snprintf(have + strlen(have), sizeof(have) - strlen(have), "%s%s", i ? ", " : "", snapshot_backends[i]);
-	err_set_name(e, EMBER_ERROR_NOT_FOUND, ENOENT, "snapshotter \"%.64s\" is not compiled in (have: %s)", name,
-		     have[0] ? have : "none");
-	return NULL;
-}
-
-/* ---- an image's layers -------------------------------------------------------------- */
-
-void image_layers_done(struct image_layers *l)
-{
-	for (size_t i = 0; l->layers && i < l->n; i++)
-		descriptor_done(&l->layers[i]);
-	free(l->layers);
-	free(l->diff_ids);
-	free(l->chain);
-	json_decref(l->config);
-	memset(l, 0, sizeof(*l));
-}
-
-int image_layers_from(const struct manifest *m, const struct image_config *c, struct image_layers *out,
-		      struct ember_error *e)
-{
-	struct image_layers l = { .n = m->n_layers };
-
-	memset(out, 0, sizeof(*out));
-	if (m->n_layers != c->n_diff_ids)
-		return err_set_name(e, EMBER_ERROR_INVALID_ARGUMENT, EINVAL,
-				    "the manifest has %zu layers, its config %zu diff_ids", m->n_layers, c->n_diff_ids);
-	l.layers = calloc(l.n + 1, sizeof(*l.layers));
-	l.diff_ids = malloc((l.n + 1) * DIGEST_MAX);
-	l.chain = malloc((l.n + 1) * DIGEST_MAX);
-	if (!l.layers || !l.diff_ids || !l.chain) {
-		image_layers_done(&l);
-		return err_set(e, ENOMEM, "out of memory");
-	}
-	for (size_t i = 0; i < l.n; i++) {
-		memcpy(l.layers[i].digest, m->layers[i].digest, DIGEST_MAX);
-		l.layers[i].size = m->layers[i].size;
-		l.layers[i].media_type = strdup(m->layers[i].media_type ? m->layers[i].media_type : "");
-		memcpy(l.diff_ids[i], c->diff_ids[i], DIGEST_MAX);
-		if (!l.layers[i].media_type) {
-			image_layers_done(&l);
-			return err_set(e, ENOMEM, "out of memory");
-		}
-	}
-	if (snapshot_chain_ids((const char(*)[DIGEST_MAX])l.diff_ids, l.n, l.chain, e) < 0) {
-		image_layers_done(&l);
-		return err_wrap(e, "image config");
-	}
-	*out = l;
-	return 0;
-}
-
-int image_layers_load(struct daemon *d, const struct descriptor *target, const struct platform *want,
-		      struct image_layers *out, struct ember_error *e)
-{
-	char *data = NULL;
-	size_t len;
-	enum mt_kind kind;
-	const char *mt;
-	char digest[DIGEST_MAX];
-	struct platform host;
-
-	memcpy(digest, target->digest, DIGEST_MAX);
-	if (!want) {
-		platform_default(&host);
-		want = &host;
-	}
-	if (content_blob_read(&d->cs, digest, IMAGE_DOC_MAX, &data, &len, e) < 0)
-		return -e->code;
-	if (image_document_kind(data, len, target->media_type, &kind, &mt, e) < 0) {
-		free(data);
-		return -e->code;
-	}
-	if (kind == MT_KIND_INDEX) {
-		struct index ix;
-		int r = index_parse(data, len, &ix, e);
-		free(data);
-		data = NULL;
-		if (r < 0)
-			return r;
-		int i = index_select(&ix, want, e);
-		if (i >= 0)
-			memcpy(digest, ix.manifests[i].digest, DIGEST_MAX);
-		index_done(&ix);
-		if (i < 0)
-			return i;
-		if (content_blob_read(&d->cs, digest, IMAGE_DOC_MAX, &data, &len, e) < 0)
-			return -e->code;
-	} else if (kind != MT_KIND_MANIFEST) {
-		free(data);
-		return err_set_name(e, EMBER_ERROR_INVALID_ARGUMENT, ENOTSUP, "%s is a \"%.80s\", not an image", digest, mt);
-	}
-	struct manifest m;
-	int r = manifest_parse(data, len, &m, e);
-	free(data);
-	if (r < 0)
-		return err_wrap(e, "manifest %s", digest);
-	struct image_config c;
-	r = content_blob_read(&d->cs, m.config.digest, IMAGE_DOC_MAX, &data, &len, e);
-	if (r == 0) {
-		r = image_config_parse(data, len, &c, e);
-		free(data);
-		if (r == 0) {
-			r = image_layers_from(&m, &c, out, e);
-			if (r == 0)
-				out->config = json_incref(c.config);
-			image_config_done(&c);
-		}
-		if (r < 0)
-			err_wrap(e, "config %s", m.config.digest);
-	}
-	manifest_done(&m);
-	if (r == 0)
-		memcpy(out->manifest, digest, DIGEST_MAX);
-	return r;
-}
 
 /* ---- io.ember.Snapshots ------------------------------------------------------------- */
 
@@ -202,7 +36,7 @@ static struct snapshotter *begin(struct api_call *call, json_t *params, const st
 	memset(p, 0, sizeof(*p));
 	if (api_params_parse(call, params, table, p) < 0)
 		return NULL;
-	p->namespace = images_namespace(p->namespace);
+	p->namespace = daemon_namespace(p->namespace);
 	struct snapshotter *sn = NULL;
 	if (meta_identifier_check("namespace", p->namespace, &e) < 0 ||
 	    (p->labels && meta_labels_check(p->labels, &e) < 0) || !(sn = snapshots_get(d, p->snapshotter, &e)))
@@ -248,50 +82,75 @@ void svc_snapshots_info(struct api_call *call, json_t *params, void *ctx)
 	}
 }
 
-int image_unpacked_top(struct daemon *d, struct snapshotter *sn, const char *ns, const char *image,
-		       const char *platform, char top[DIGEST_MAX], json_t **config, struct ember_error *e)
-{
-	_cleanup_free_ char *name = images_normalize(image);
-	json_t *img, *rec;
-	struct descriptor t;
-	struct image_layers l;
-	struct platform want;
+/* Prepare and View: a native active snapshot copies its parent's tree,
+   which takes as long as the tree is big, so both are jobs. */
+struct prepare {
+	struct daemon *d;
+	struct snapshotter *sn;
+	enum snapshot_kind kind;
+	char *ns, *key, *parent, *image, *platform;
+	json_t *labels, *rec, *mounts;
+};
 
-	if (config)
-		*config = NULL;
-	if (!name)
-		return err_set(e, ENOMEM, "out of memory");
-	if (platform && platform_parse(platform, &want, e) < 0)
-		return -e->code;
-	if (meta_object_get(&d->meta, ns, "images", "image", name, &img, e) < 0)
-		return -e->code;
-	int r = descriptor_parse(json_object_get(img, "target"), "target", &t, e);
-	json_decref(img);
-	if (r < 0)
-		return err_wrap(e, "image %s: damaged record", name);
-	r = image_layers_load(d, &t, platform ? &want : NULL, &l, e);
-	descriptor_done(&t);
-	if (r < 0)
-		return err_wrap(e, "image %s", name);
-	if (l.n == 0) {
-		image_layers_done(&l);
-		return err_set_name(e, EMBER_ERROR_FAILED_PRECONDITION, EINVAL, "image %s has no layers", name);
+static void prepare_free(void *data)
+{
+	struct prepare *x = data;
+
+	json_decref(x->labels);
+	json_decref(x->rec);
+	json_decref(x->mounts);
+	free(x->ns);
+	free(x->key);
+	free(x->parent);
+	free(x->image);
+	free(x->platform);
+	free(x);
+}
+
+static int prepare_run(struct job *j, void *data, struct ember_error *e)
+{
+	struct prepare *x = data;
+	char top[DIGEST_MAX];
+	const char *parent = x->parent;
+
+	if (x->image) {
+		if (image_unpacked_top(x->d, x->sn, x->ns, x->image, x->platform, top, NULL, e) < 0)
+			return -e->code;
+		parent = top;
 	}
-	memcpy(top, l.chain[l.n - 1], DIGEST_MAX);
-	if (config)
-		*config = json_incref(l.config);
-	image_layers_done(&l);
-	if (snapshot_get(sn, ns, top, &rec, e) < 0) {
-		if (config) {
-			json_decref(*config);
-			*config = NULL;
-		}
-		return err_set_name(e, EMBER_ERROR_FAILED_PRECONDITION, ENOENT,
-				    "image %s is not unpacked in snapshotter %s (pull it with --snapshotter %s)", name,
-				    snapshot_name(sn), snapshot_name(sn));
+	int r = snapshot_prepare(x->sn, x->ns, x->key, parent, x->kind, x->labels, &x->rec, e);
+	if (r == 0 && (r = snapshot_mounts(x->sn, x->ns, x->key, &x->mounts, e)) < 0) {
+		struct ember_error ignored;
+		(void)snapshot_remove(x->sn, x->ns, x->key, &ignored);
 	}
-	json_decref(rec);
-	return 0;
+	if (r == 0)
+		call_job_event(j, x->ns, "/snapshot/prepare",
+			       json_pack("{s:s, s:s, s:s}", "key", x->key, "kind", snapshot_kind_name(x->kind),
+					 "snapshotter", snapshot_name(x->sn)));
+	return r;
+}
+
+static json_t *prepare_reply(struct daemon *d, void *data)
+{
+	struct prepare *x = data;
+
+	(void)d;
+	return json_pack("{s:O, s:O}", "snapshot", x->rec, "mounts", x->mounts);
+}
+
+static const struct call_job_ops prepare_ops = {
+	.kind = "prepare",
+	.run = prepare_run,
+	.reply = prepare_reply,
+	.free = prepare_free,
+};
+
+static char *dup_or_null(const char *s, int *failed)
+{
+	char *c = s ? strdup(s) : NULL;
+	if (s && !c)
+		*failed = 1;
+	return c;
 }
 
 static void prepare(struct api_call *call, json_t *params, void *ctx, enum snapshot_kind kind)
@@ -304,11 +163,8 @@ static void prepare(struct api_call *call, json_t *params, void *ctx, enum snaps
 		{ "labels", API_T_STRING_MAP, offsetof(struct snap_params, labels), 0 },
 		P_END,
 	};
-	struct daemon *d = ctx;
 	struct snap_params p;
-	struct ember_error e;
-	char top[DIGEST_MAX];
-	json_t *rec = NULL, *mounts = NULL;
+	int failed = 0;
 
 	struct snapshotter *sn = begin(call, params, table, &p, ctx);
 	if (!sn)
@@ -317,27 +173,25 @@ static void prepare(struct api_call *call, json_t *params, void *ctx, enum snaps
 		api_error(call, EMBER_ERROR_INVALID_ARGUMENT, NULL, "give a parent or an image, not both");
 		return;
 	}
-	if (p.image) {
-		if (image_unpacked_top(d, sn, p.namespace, p.image, p.platform, top, NULL, &e) < 0) {
-			api_error_from(call, &e);
-			return;
-		}
-		p.parent = top;
+	struct prepare *x = calloc(1, sizeof(*x));
+	if (x) {
+		x->d = ctx;
+		x->sn = sn;
+		x->kind = kind;
+		x->ns = dup_or_null(p.namespace, &failed);
+		x->key = dup_or_null(p.key, &failed);
+		x->parent = dup_or_null(p.parent, &failed);
+		x->image = dup_or_null(p.image, &failed);
+		x->platform = dup_or_null(p.platform, &failed);
+		x->labels = json_incref(p.labels);
 	}
-	int r = snapshot_prepare(sn, p.namespace, p.key, p.parent, kind, p.labels, &rec, &e);
-	if (r == 0 && (r = snapshot_mounts(sn, p.namespace, p.key, &mounts, &e)) < 0) {
-		struct ember_error ignored;
-		(void)snapshot_remove(sn, p.namespace, p.key, &ignored);
-	}
-	if (r < 0) {
-		json_decref(rec);
-		api_error_from(call, &e);
+	if (!x || failed) {
+		if (x)
+			prepare_free(x);
+		api_error(call, EMBER_ERROR_RESOURCE_EXHAUSTED, NULL, "out of memory");
 		return;
 	}
-	events_publish(d, p.namespace, "/snapshot/prepare",
-		       json_pack("{s:s, s:s, s:s}", "key", p.key, "kind", snapshot_kind_name(kind), "snapshotter",
-				 snapshot_name(sn)));
-	api_reply(call, json_pack("{s:o, s:o}", "snapshot", rec, "mounts", mounts));
+	call_job_start(ctx, call, &prepare_ops, x, x->ns, x->key);
 }
 
 void svc_snapshots_prepare(struct api_call *call, json_t *params, void *ctx)
@@ -381,10 +235,10 @@ void svc_snapshots_remove(struct api_call *call, json_t *params, void *ctx)
 	struct snapshotter *sn = begin(call, params, table, &p, ctx);
 	if (!sn)
 		return;
-#ifdef CONFIG_RUNTIME_DAEMON
 	/* A container's rootfs goes with the container. */
 	json_t *c;
-	if (meta_object_get(&((struct daemon *)ctx)->meta, p.namespace, "containers", "container", p.key, &c, &e) == 0) {
+	if (ENABLED(CONFIG_RUNTIME_DAEMON) &&
+	    meta_object_get(&((struct daemon *)ctx)->meta, p.namespace, "containers", "container", p.key, &c, &e) == 0) {
 		int used = !strcmp(json_string_value(json_object_get(c, "snapshot_key")) ?: "", p.key) &&
 			   !strcmp(json_string_value(json_object_get(c, "snapshotter")) ?: "", snapshot_name(sn));
 		json_decref(c);
@@ -395,7 +249,6 @@ void svc_snapshots_remove(struct api_call *call, json_t *params, void *ctx)
 			return;
 		}
 	}
-#endif
 	int r = snapshot_remove(sn, p.namespace, p.key, &e);
 	if (r == 0)
 		events_publish(ctx, p.namespace, "/snapshot/remove",

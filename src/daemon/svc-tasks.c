@@ -13,7 +13,8 @@
 #include <unistd.h>
 
 #include "daemon/services.h"
-#include "daemon/svc-images.h"
+#include "daemon/images.h"
+#include "snapshot/snapshot.h"
 #include "daemon/tasks.h"
 #include "runtime/runtime.h"
 #include "util/cleanup.h"
@@ -44,7 +45,7 @@ static int begin(struct api_call *call, json_t *params, const struct api_param *
 	memset(p, 0, sizeof(*p));
 	if (api_params_parse(call, params, table, p) < 0)
 		return -1;
-	p->namespace = images_namespace(p->namespace);
+	p->namespace = daemon_namespace(p->namespace);
 	if (meta_identifier_check("namespace", p->namespace, &e) < 0) {
 		api_error_from(call, &e);
 		return -1;

@@ -16,8 +16,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "daemon/snapshots.h"
-#include "daemon/svc-images.h"
+#include "daemon/images.h"
+#include "snapshot/snapshot.h"
 #include "runtime/runtime.h"
 #include "util/cleanup.h"
 #include "util/err.h"

@@ -1,25 +1,19 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/*
- * The unpacker: each layer is applied in a worker thread as soon as its
- * blob is in the store, into a tree of its own (overlay layers are
- * independent until stacked; a native layer starts from a copy of its
- * parent, so those go one after the other). The thread checks the diff ID
- * and syncs the tree; the loop commits the snapshots in layer order, each
- * keyed by its chain ID with the previous one as parent. Nothing is
- * committed for a layer whose unpack or check failed.
- */
+/* The unpacker (see unpacker.h): a coordinating job and one thread per layer being extracted. */
+#include "daemon/unpacker.h"
+
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
-#include <sys/epoll.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "daemon/daemon.h"
 #include "daemon/gc.h"
-#include "daemon/snapshots.h"
-#include "daemon/svc-images.h"
+#include "daemon/jobs.h"
+#include "snapshot/snapshot.h"
 #include "util/cleanup.h"
 #include "util/err.h"
 
@@ -30,15 +24,12 @@
 
 enum layer_state { L_WAITING, L_READY, L_RUNNING, L_UNPACKED, L_COMMITTED };
 
-struct unpack_work;
-
-struct unpack_layer {
+struct worker {
+	struct worker *next;
 	struct unpacker *u;
 	size_t index;
-	struct descriptor desc;
-	enum layer_state state;
-	struct unpack_work *work;     /* L_RUNNING */
-	struct snapshot_extract *x;   /* L_UNPACKED */
+	pthread_t thread;
+	int ended; /* under u->mu: ready to be joined */
 };
 
 struct unpacker {
@@ -46,359 +37,424 @@ struct unpacker {
 	struct snapshotter *sn;
 	char *ns;
 	struct image_layers l;
-	struct unpack_layer *layers;
-	size_t next_commit;
-	unsigned running;
+	struct hold *owner;
 	int drop_blobs;
-	int done_called;
-	struct unpacker_callbacks cb;
-	void *userdata;
-	struct unpacker *next;
-};
+	struct unpacker_options o; /* callbacks and userdata */
+	atomic_int refs;
+	int detached; /* loop only */
 
-/* One thread's job. It outlives its unpacker when that is freed first. */
-struct unpack_work {
-	struct daemon *d;
-	struct unpack_layer *layer; /* NULL: orphaned */
-	pthread_t thread;
-	int pipe[2];
-	struct loop_source *src;
-	struct snapshot_extract *x;
-	int blob_fd;
-	struct unpack_options opts;
-	char digest[DIGEST_MAX];
-	char expect[DIGEST_MAX];
+	pthread_mutex_t mu;
+	pthread_cond_t cond;
+	/* Under mu. */
+	enum layer_state *state;
+	struct snapshot_extract **x; /* L_UNPACKED: the tree to commit */
+	struct worker *workers;
+	unsigned running;
+	size_t next_commit;
+	int cancelled;
+	int failed;
+	int finished;
 	int result;
 	struct ember_error err;
-	struct unpack_stats st;
-	struct unpack_work *next;
 };
+
+static void unpacker_free(struct unpacker *u)
+{
+	for (size_t i = 0; u->x && i < u->l.n; i++)
+		snapshot_extract_abort(u->x[i]);
+	free(u->x);
+	free(u->state);
+	image_layers_done(&u->l);
+	free(u->ns);
+	pthread_mutex_destroy(&u->mu);
+	pthread_cond_destroy(&u->cond);
+	free(u);
+}
+
+void unpacker_unref(struct unpacker *u)
+{
+	if (u && atomic_fetch_sub(&u->refs, 1) == 1)
+		unpacker_free(u);
+}
+
+/* ---- reports ------------------------------------------------------------------------ */
+
+/* From the unpacker's threads: to the loop (events, the owner's
+   callbacks) and to a thread owner. */
+static void report(struct job *j, struct unpacker *u, size_t i, const char *state)
+{
+	if (u->o.thread_layer)
+		u->o.thread_layer(u, u->l.layers[i].digest, state, u->o.userdata);
+	job_post(j, json_pack("{s:s, s:s, s:s}", "digest", u->l.layers[i].digest, "state", state, "key",
+				   u->l.chain[i]));
+}
+
+static void on_message(struct job *j, json_t *msg)
+{
+	struct unpacker *u = job_data(j);
+	const char *state = json_string_value(json_object_get(msg, "state"));
+
+	if (state && !strcmp(state, "unpacked"))
+		events_publish(u->d, u->ns, "/snapshot/commit",
+			       json_pack("{s:O, s:s}", "key", json_object_get(msg, "key"), "snapshotter",
+					 snapshot_name(u->sn)));
+	/* The owner may keep the state string: give it a static one. */
+	if (state && !u->detached && u->o.layer)
+		u->o.layer(u, json_string_value(json_object_get(msg, "digest")),
+			   !strcmp(state, "unpacked") ? "unpacked" : "unpacking", u->o.userdata);
+	json_decref(msg);
+}
+
+static void on_done(struct job *j, int result, const struct ember_error *e)
+{
+	struct unpacker *u = job_data(j);
+
+	if (result < 0 && e->code != ECANCELED)
+		log_warn(&u->d->log, "unpack into %s (namespace %s): %s", snapshot_name(u->sn), u->ns, e->message);
+	if (!u->detached && u->o.done)
+		u->o.done(u, result < 0 ? e : NULL, u->o.userdata);
+	unpacker_unref(u); /* the job's reference */
+}
+
+/* ---- one layer ------------------------------------------------------------------------ */
+
+static int worker_cancelled(void *arg)
+{
+	struct unpacker *u = arg;
+
+	pthread_mutex_lock(&u->mu);
+	int c = u->cancelled || u->failed;
+	pthread_mutex_unlock(&u->mu);
+	return c;
+}
+
+/* Any thread (jobs.h): wake the coordinator, stop the workers. */
+static void on_cancel(struct job *j)
+{
+	unpacker_cancel(job_data(j));
+}
+
+static int extract(struct unpacker *u, size_t i, struct snapshot_extract **out, struct ember_error *e)
+{
+	enum layer_compression comp;
+	struct unpack_options opts = {
+		.whiteouts = (enum unpack_whiteouts)snapshot_whiteouts(u->sn),
+		.same_owner = geteuid() == 0,
+		.devices = geteuid() == 0,
+		.cancelled = worker_cancelled,
+		.cancel_arg = u,
+	};
+	struct unpack_stats st;
+	struct snapshot_extract *x = NULL;
+	_cleanup_close_ int blob = -1;
+	const struct descriptor *desc = &u->l.layers[i];
+	/* A native layer starts from a copy of its (committed) parent. */
+	const char *parent = snapshot_whiteouts(u->sn) == UNPACK_WHITEOUT_DELETE && i ? u->l.chain[i - 1] : NULL;
+
+	opts.compression = image_layer_compression(desc->media_type, &comp, e) == 0 ? (int)comp : UNPACK_COMPRESSION_SNIFF;
+	int r = content_blob_open(&u->d->cs, desc->digest, &blob, e);
+	if (r == 0)
+		r = snapshot_extract_begin(u->sn, u->ns, parent, &x, e);
+	if (r == 0)
+		r = snapshot_extract_fill(x, e);
+	if (r == 0)
+		r = image_unpack(blob, snapshot_extract_fd(x), &opts, &st, e);
+	if (r == 0 && strcmp(st.diff_id, u->l.diff_ids[i]))
+		r = err_set_name(e, EMBER_ERROR_INVALID_ARGUMENT, EBADMSG,
+				 "its uncompressed content hashes to %s, the image config says %s", st.diff_id,
+				 u->l.diff_ids[i]);
+	if (r == 0)
+		r = snapshot_extract_sync(x, e);
+	if (r < 0) {
+		snapshot_extract_abort(x);
+		return err_wrap(e, "unpack layer %zu (%s)", i, desc->digest);
+	}
+	*out = x;
+	return 0;
+}
 
 static void *worker(void *arg)
 {
-	struct unpack_work *w = arg;
+	struct worker *w = arg;
+	struct unpacker *u = w->u;
+	struct snapshot_extract *x = NULL;
+	struct ember_error e;
 
-	w->result = snapshot_extract_fill(w->x, &w->err);
-	if (w->result == 0)
-		w->result = image_unpack(w->blob_fd, snapshot_extract_fd(w->x), &w->opts, &w->st, &w->err);
-	if (w->result == 0 && strcmp(w->st.diff_id, w->expect))
-		w->result = err_set_name(&w->err, EMBER_ERROR_INVALID_ARGUMENT, EBADMSG,
-					 "its uncompressed content hashes to %s, the image config says %s",
-					 w->st.diff_id, w->expect);
-	if (w->result == 0)
-		w->result = snapshot_extract_sync(w->x, &w->err);
-	close(w->blob_fd);
-	w->blob_fd = -1;
-	char c = 'x';
-	while (write(w->pipe[1], &c, 1) < 0 && errno == EINTR)
-		;
+	int r = extract(u, w->index, &x, &e);
+	pthread_mutex_lock(&u->mu);
+	if (r < 0 && !u->failed && !u->cancelled) {
+		u->failed = 1;
+		u->err = e;
+	}
+	if (r == 0) {
+		u->x[w->index] = x;
+		u->state[w->index] = L_UNPACKED;
+	}
+	u->running--;
+	w->ended = 1;
+	pthread_cond_broadcast(&u->cond);
+	pthread_mutex_unlock(&u->mu);
 	return NULL;
 }
 
-static void work_free(struct unpack_work *w)
+/* ---- the coordinator --------------------------------------------------------------------- */
+
+/* Join the workers that ended. Under mu. */
+static void join_ended(struct unpacker *u)
 {
-	for (struct unpack_work **p = &w->d->unpack_works; *p; p = &(*p)->next)
-		if (*p == w) {
-			*p = w->next;
-			break;
+	for (struct worker **pp = &u->workers; *pp;) {
+		struct worker *w = *pp;
+		if (!w->ended) {
+			pp = &w->next;
+			continue;
 		}
-	loop_source_free(w->src);
-	close_keep_errno(w->pipe[0]);
-	close_keep_errno(w->pipe[1]);
-	close_keep_errno(w->blob_fd);
-	free(w);
-}
-
-static void fail(struct unpacker *u, const struct ember_error *err)
-{
-	if (u->done_called)
-		return;
-	u->done_called = 1;
-	u->cb.done(u, err, u->userdata);
-}
-
-static void start_more(struct unpacker *u);
-
-/* drop_blobs: may layer i's blob go now? Not while a layer still to be
-   unpacked (of this image or of another pull) has the same digest, nor
-   while an image record, lease or label reaches it (blobs are shared by
-   every namespace, and an image pulled with --no-unpack needs its own). */
-static int blob_droppable(const struct unpacker *u, size_t i)
-{
-	const char *digest = u->layers[i].desc.digest;
-
-	for (const struct unpacker *o = u->d->unpackers; o; o = o->next)
-		for (size_t k = 0; k < o->l.n; k++)
-			if ((o != u || k != i) && o->layers[k].state != L_COMMITTED &&
-			    !strcmp(o->layers[k].desc.digest, digest))
-				return 0;
-	return !pulls_want_blob(u->d, digest, u) && !gc_blob_recorded(u->d, digest);
-}
-
-static void commit_ready(struct unpacker *u)
-{
-	struct ember_error e;
-
-	while (!u->done_called && u->next_commit < u->l.n && u->layers[u->next_commit].state == L_UNPACKED) {
-		size_t i = u->next_commit;
-		struct unpack_layer *ly = &u->layers[i];
-		if (snapshot_extract_commit(ly->x, u->l.chain[i], i ? u->l.chain[i - 1] : NULL, NULL, &e) < 0) {
-			err_wrap(&e, "layer %zu (%s)", i, ly->desc.digest);
-			snapshot_extract_abort(TAKE_PTR(ly->x));
-			fail(u, &e);
-			return;
-		}
-		ly->x = NULL;
-		ly->state = L_COMMITTED;
-		u->next_commit++;
-		if (u->cb.layer)
-			u->cb.layer(u, ly->desc.digest, "unpacked", u->userdata);
-		events_publish(u->d, u->ns, "/snapshot/commit",
-			       json_pack("{s:s, s:s}", "key", u->l.chain[i], "snapshotter", snapshot_name(u->sn)));
-		if (u->drop_blobs && blob_droppable(u, i) && content_blob_delete(&u->d->cs, ly->desc.digest, &e) < 0 &&
-		    e.code != ENOENT)
-			log_warn(&u->d->log, "drop blob %s after unpack: %s", ly->desc.digest, e.message);
+		*pp = w->next;
+		pthread_join(w->thread, NULL);
+		free(w);
 	}
-	if (!u->done_called && u->next_commit == u->l.n)
-		fail(u, NULL); /* done, no error */
-	else
-		start_more(u);
 }
 
-static void on_work_done(struct loop_source *s, int fd, uint32_t events, void *userdata)
+/* Under mu. */
+static int start_worker(struct unpacker *u, size_t i, struct ember_error *e)
 {
-	struct unpack_work *w = userdata;
-	char c;
-
-	(void)s;
-	(void)events;
-	if (read(fd, &c, 1) < 0 && errno == EAGAIN)
-		return;
-	pthread_join(w->thread, NULL);
-	struct unpack_layer *ly = w->layer;
-	struct snapshot_extract *x = TAKE_PTR(w->x);
-	int result = w->result;
-	struct ember_error err = w->err;
-	char digest[DIGEST_MAX];
-	memcpy(digest, w->digest, sizeof(digest));
-	work_free(w);
-	if (!ly) {
-		snapshot_extract_abort(x);
-		return;
-	}
-	struct unpacker *u = ly->u;
-	ly->work = NULL;
-	u->running--;
-	if (result < 0) {
-		snapshot_extract_abort(x);
-		err_wrap(&err, "unpack layer %zu (%s)", ly->index, digest);
-		log_warn(&u->d->log, "%s", err.message);
-		fail(u, &err);
-		return;
-	}
-	ly->x = x;
-	ly->state = L_UNPACKED;
-	commit_ready(u);
-}
-
-static int work_start(struct unpacker *u, struct unpack_layer *ly, struct ember_error *e)
-{
-	enum layer_compression comp;
-	struct unpack_work *w = calloc(1, sizeof(*w));
+	struct worker *w = calloc(1, sizeof(*w));
+	pthread_attr_t attr;
 
 	if (!w)
 		return err_set(e, ENOMEM, "out of memory");
-	w->d = u->d;
-	w->layer = ly;
-	w->pipe[0] = w->pipe[1] = w->blob_fd = -1;
-	memcpy(w->digest, ly->desc.digest, DIGEST_MAX);
-	memcpy(w->expect, u->l.diff_ids[ly->index], DIGEST_MAX);
-	w->opts.whiteouts = (enum unpack_whiteouts)snapshot_whiteouts(u->sn);
-	w->opts.compression = image_layer_compression(ly->desc.media_type, &comp, e) == 0 ? (int)comp
-											   : UNPACK_COMPRESSION_SNIFF;
-	w->opts.same_owner = geteuid() == 0;
-	w->opts.devices = geteuid() == 0;
-	int r = 0;
-	const char *parent = snapshot_whiteouts(u->sn) == UNPACK_WHITEOUT_DELETE && ly->index ? u->l.chain[ly->index - 1]
-											     : NULL;
-	if (content_blob_open(&u->d->cs, ly->desc.digest, &w->blob_fd, e) < 0 ||
-	    snapshot_extract_begin(u->sn, u->ns, parent, &w->x, e) < 0) {
-		r = -e->code;
-		goto fail;
-	}
-	if (pipe2(w->pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
-		r = err_sys(e, errno, "pipe");
-		goto fail;
-	}
-	w->src = loop_add_io(u->d->loop, w->pipe[0], EPOLLIN, on_work_done, w, "unpack", e);
-	if (!w->src) {
-		r = -e->code;
-		goto fail;
-	}
-	pthread_attr_t attr;
+	w->u = u;
+	w->index = i;
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, WORKER_STACK);
 	int pr = pthread_create(&w->thread, &attr, worker, w);
 	pthread_attr_destroy(&attr);
 	if (pr != 0) {
-		r = err_sys(e, pr, "start an unpack thread");
-		goto fail;
+		free(w);
+		return err_sys(e, pr, "start an unpack thread");
 	}
-	w->next = u->d->unpack_works;
-	u->d->unpack_works = w;
-	ly->work = w;
-	ly->state = L_RUNNING;
+	w->next = u->workers;
+	u->workers = w;
+	u->state[i] = L_RUNNING;
 	u->running++;
-	if (u->cb.layer)
-		u->cb.layer(u, ly->desc.digest, "unpacking", u->userdata);
 	return 0;
-fail:
-	snapshot_extract_abort(TAKE_PTR(w->x));
-	w->next = NULL;
-	loop_source_free(TAKE_PTR(w->src));
-	close_keep_errno(w->pipe[0]);
-	close_keep_errno(w->pipe[1]);
-	close_keep_errno(w->blob_fd);
-	free(w);
+}
+
+/* drop_blobs: may layer i's blob go now? Not while a later layer of this
+   image with the same digest is still to be unpacked (asked under mu by
+   the caller), a holder other than the owner (another pull or import)
+   needs it, or a record reaches it. The record check reads files: it is
+   made first, outside the holds' lock (a record can only come to name the
+   blob through a holder, which the check under the lock sees). */
+static void drop_blob(struct unpacker *u, const char *digest)
+{
+	struct ember_error e;
+
+	if (gc_blob_recorded(&u->d->gc, digest))
+		return;
+	holds_lock(u->d->holds);
+	int r = holds_blob_held_except(u->d->holds, digest, u->owner) ? 0 : content_blob_delete(&u->d->cs, digest, &e);
+	holds_unlock(u->d->holds);
+	if (r < 0 && e.code != ENOENT)
+		log_warn(&u->d->log, "drop blob %s after unpack: %s", digest, e.message);
+}
+
+/* Under mu: no later layer with the same digest is still to be unpacked. */
+static int blob_done(struct unpacker *u, size_t i)
+{
+	for (size_t k = 0; k < u->l.n; k++)
+		if (k != i && u->state[k] != L_COMMITTED && !strcmp(u->l.layers[k].digest, u->l.layers[i].digest))
+			return 0;
+	return 1;
+}
+
+static int coordinate(struct job *j, struct ember_error *e)
+{
+	struct unpacker *u = job_data(j);
+	int serial = snapshot_whiteouts(u->sn) == UNPACK_WHITEOUT_DELETE;
+
+	pthread_mutex_lock(&u->mu);
+	while (!u->cancelled && !u->failed && u->next_commit < u->l.n) {
+		join_ended(u);
+		size_t i = u->next_commit;
+		if (u->state[i] == L_UNPACKED) {
+			/* Commit in layer order, each on its committed parent. */
+			struct snapshot_extract *x = TAKE_PTR(u->x[i]);
+			pthread_mutex_unlock(&u->mu);
+			struct ember_error ce;
+			int r = snapshot_extract_commit(x, u->l.chain[i], i ? u->l.chain[i - 1] : NULL, NULL, &ce);
+			if (r < 0)
+				err_wrap(&ce, "layer %zu (%s)", i, u->l.layers[i].digest);
+			pthread_mutex_lock(&u->mu);
+			if (r < 0) {
+				if (!u->failed) {
+					u->failed = 1;
+					u->err = ce;
+				}
+				break;
+			}
+			u->state[i] = L_COMMITTED;
+			u->next_commit++;
+			int drop = u->drop_blobs && blob_done(u, i);
+			pthread_mutex_unlock(&u->mu);
+			report(j, u, i, "unpacked");
+			if (drop)
+				drop_blob(u, u->l.layers[i].digest);
+			pthread_mutex_lock(&u->mu);
+			continue;
+		}
+		for (size_t k = i; k < u->l.n && u->running < CONFIG_UNPACK_JOBS; k++) {
+			if (serial && k != i)
+				break; /* a native layer starts from its committed parent */
+			if (u->state[k] != L_READY)
+				continue;
+			struct ember_error we;
+			if (start_worker(u, k, &we) < 0) {
+				u->failed = 1;
+				u->err = we;
+				break;
+			}
+			pthread_mutex_unlock(&u->mu);
+			report(j, u, k, "unpacking");
+			pthread_mutex_lock(&u->mu);
+		}
+		if (u->failed)
+			break;
+		pthread_cond_wait(&u->cond, &u->mu);
+	}
+	/* Workers still extracting see the cancel or the failure and stop. */
+	while (u->running)
+		pthread_cond_wait(&u->cond, &u->mu);
+	join_ended(u);
+	int r = 0;
+	if (u->failed) {
+		*e = u->err;
+		r = -e->code;
+	} else if (u->next_commit < u->l.n) {
+		r = err_set_name(e, EMBER_ERROR_CANCELED, ECANCELED, "unpack cancelled");
+	}
+	u->result = r;
+	if (r < 0)
+		u->err = *e;
+	u->finished = 1;
+	pthread_cond_broadcast(&u->cond);
+	pthread_mutex_unlock(&u->mu);
 	return r;
 }
 
-static void start_more(struct unpacker *u)
-{
-	struct ember_error e;
-	int serial = snapshot_whiteouts(u->sn) == UNPACK_WHITEOUT_DELETE;
+static const struct job_ops unpack_ops = {
+	.run = coordinate,
+	.message = on_message,
+	.done = on_done,
+	.cancel = on_cancel,
+};
 
-	for (size_t i = u->next_commit; i < u->l.n && u->running < CONFIG_UNPACK_JOBS && !u->done_called; i++) {
-		struct unpack_layer *ly = &u->layers[i];
-		if (serial && i != u->next_commit)
-			break; /* a native layer starts from its committed parent */
-		if (ly->state != L_READY)
-			continue;
-		if (work_start(u, ly, &e) < 0) {
-			err_wrap(&e, "unpack layer %zu (%s)", i, ly->desc.digest);
-			fail(u, &e);
-			return;
-		}
-	}
-}
+/* ---- the owner's side ------------------------------------------------------------------ */
 
-int unpacker_new(struct daemon *d, struct snapshotter *sn, const char *ns, const struct image_layers *l,
-		 int drop_blobs, const struct unpacker_callbacks *cb, void *userdata, struct unpacker **out,
-		 struct ember_error *e)
+int unpacker_start(struct daemon *d, const struct unpacker_options *o, int *skip, struct unpacker **out,
+		   struct ember_error *e)
 {
+	const struct image_layers *l = o->l;
 	struct unpacker *u = calloc(1, sizeof(*u));
 
 	if (!u)
 		return err_set(e, ENOMEM, "out of memory");
+	pthread_mutex_init(&u->mu, NULL);
+	pthread_cond_init(&u->cond, NULL);
+	atomic_init(&u->refs, 1);
 	u->d = d;
-	u->sn = sn;
-	u->drop_blobs = drop_blobs;
-	u->cb = *cb;
-	u->userdata = userdata;
-	u->ns = strdup(ns);
-	u->layers = calloc(l->n + 1, sizeof(*u->layers));
-	u->l.n = l->n;
-	u->l.diff_ids = malloc((l->n + 1) * DIGEST_MAX);
-	u->l.chain = malloc((l->n + 1) * DIGEST_MAX);
-	if (!u->ns || !u->layers || !u->l.diff_ids || !u->l.chain) {
+	u->sn = o->sn;
+	u->owner = o->owner;
+	u->drop_blobs = o->drop_blobs;
+	u->o = *o;
+	u->o.l = NULL;
+	u->o.ns = NULL;
+	if (!(u->ns = strdup(o->ns)) || !(u->state = calloc(l->n + 1, sizeof(*u->state))) ||
+	    !(u->x = calloc(l->n + 1, sizeof(*u->x)))) {
 		unpacker_free(u);
 		return err_set(e, ENOMEM, "out of memory");
 	}
-	memcpy(u->l.diff_ids, l->diff_ids, l->n * DIGEST_MAX);
-	memcpy(u->l.chain, l->chain, l->n * DIGEST_MAX);
-	for (size_t i = 0; i < l->n; i++) {
-		u->layers[i].u = u;
-		u->layers[i].index = i;
-		memcpy(u->layers[i].desc.digest, l->layers[i].digest, DIGEST_MAX);
-		u->layers[i].desc.size = l->layers[i].size;
-		u->layers[i].desc.media_type = strdup(l->layers[i].media_type ? l->layers[i].media_type : "");
-		if (!u->layers[i].desc.media_type) {
+	if (image_layers_copy(l, &u->l, e) < 0) {
+		unpacker_free(u);
+		return -e->code;
+	}
+	/* Held before looking: GC then keeps what is there, and what comes. */
+	for (size_t i = 0; i < l->n; i++)
+		if (o->owner && hold_snapshot(o->owner, snapshot_name(o->sn), o->ns, l->chain[i]) < 0) {
 			unpacker_free(u);
 			return err_set(e, ENOMEM, "out of memory");
 		}
-	}
 	/* The layers whose snapshots exist (a committed one implies its parents). */
 	for (size_t i = l->n; i-- > 0;) {
 		json_t *rec;
 		struct ember_error ignored;
-		if (snapshot_get(sn, ns, l->chain[i], &rec, &ignored) < 0)
+		if (snapshot_get(o->sn, o->ns, l->chain[i], &rec, &ignored) < 0)
 			continue;
 		int committed = !strcmp(json_string_value(json_object_get(rec, "kind")) ?: "", "committed");
 		json_decref(rec);
 		if (committed) {
 			for (size_t k = 0; k <= i; k++)
-				u->layers[k].state = L_COMMITTED;
+				u->state[k] = L_COMMITTED;
 			u->next_commit = i + 1;
 			break;
 		}
 	}
-	u->next = d->unpackers;
-	d->unpackers = u;
+	/* A blob is skipped only when every layer that has it is unpacked. */
+	for (size_t i = 0; skip && i < l->n; i++) {
+		skip[i] = u->drop_blobs && u->state[i] == L_COMMITTED;
+		for (size_t k = 0; skip[i] && k < l->n; k++)
+			if (u->state[k] != L_COMMITTED && !strcmp(l->layers[k].digest, l->layers[i].digest))
+				skip[i] = 0;
+	}
+	atomic_fetch_add(&u->refs, 1); /* the job's */
+	if (!job_start(d->jobs, &unpack_ops, u, "unpack", o->ns, snapshot_name(o->sn), e)) {
+		unpacker_free(u);
+		return -e->code;
+	}
 	*out = u;
 	return 0;
 }
 
-void unpacker_skip(const struct unpacker *u, int *skip)
-{
-	/* A blob is skipped only when every layer that has it is unpacked. */
-	for (size_t i = 0; i < u->l.n; i++) {
-		skip[i] = u->drop_blobs && u->layers[i].state == L_COMMITTED;
-		for (size_t k = 0; skip[i] && k < u->l.n; k++)
-			if (u->layers[k].state != L_COMMITTED && !strcmp(u->layers[k].desc.digest, u->layers[i].desc.digest))
-				skip[i] = 0;
-	}
-}
-
 void unpacker_blob(struct unpacker *u, const char *digest)
 {
+	pthread_mutex_lock(&u->mu);
 	for (size_t i = 0; i < u->l.n; i++)
-		if (u->layers[i].state == L_WAITING && !strcmp(u->layers[i].desc.digest, digest))
-			u->layers[i].state = L_READY; /* a digest may be two layers */
-	start_more(u);
+		if (u->state[i] == L_WAITING && !strcmp(u->l.layers[i].digest, digest))
+			u->state[i] = L_READY; /* a digest may be two layers */
+	pthread_cond_broadcast(&u->cond);
+	pthread_mutex_unlock(&u->mu);
 }
 
-int unpacker_busy(const struct unpacker *u)
+int unpacker_busy(struct unpacker *u)
 {
-	return !u->done_called && u->next_commit < u->l.n;
+	pthread_mutex_lock(&u->mu);
+	int busy = !u->finished;
+	pthread_mutex_unlock(&u->mu);
+	return busy;
 }
 
-void unpacker_free(struct unpacker *u)
+int unpacker_wait(struct unpacker *u, struct ember_error *e)
 {
-	if (!u)
-		return;
-	for (struct unpacker **p = &u->d->unpackers; *p; p = &(*p)->next)
-		if (*p == u) {
-			*p = u->next;
-			break;
-		}
-	for (size_t i = 0; u->layers && i < u->l.n; i++) {
-		struct unpack_layer *ly = &u->layers[i];
-		if (ly->work)
-			ly->work->layer = NULL;
-		snapshot_extract_abort(ly->x);
-		descriptor_done(&ly->desc);
-	}
-	free(u->layers);
-	free(u->l.diff_ids);
-	free(u->l.chain);
-	free(u->ns);
-	free(u);
+	pthread_mutex_lock(&u->mu);
+	while (!u->finished)
+		pthread_cond_wait(&u->cond, &u->mu);
+	int r = u->result;
+	if (r < 0)
+		*e = u->err;
+	pthread_mutex_unlock(&u->mu);
+	return r;
 }
 
-void unpackers_foreach_key(const struct daemon *d, void (*fn)(const char *sn, const char *ns, const char *key,
-							     void *userdata),
-			   void *userdata)
+void unpacker_cancel(struct unpacker *u)
 {
-	for (const struct unpacker *u = d->unpackers; u; u = u->next)
-		for (size_t i = 0; i < u->l.n; i++)
-			fn(snapshot_name(u->sn), u->ns, u->l.chain[i], userdata);
+	/* Not job_cancel(): the job may have ended and been freed already
+	   (its end is the loop's to deliver); the flag is what counts. */
+	pthread_mutex_lock(&u->mu);
+	u->cancelled = 1;
+	pthread_cond_broadcast(&u->cond);
+	pthread_mutex_unlock(&u->mu);
 }
 
-unsigned unpackers_running(const struct daemon *d)
+void unpacker_detach(struct unpacker *u)
 {
-	unsigned n = 0;
-
-	for (const struct unpack_work *w = d->unpack_works; w; w = w->next)
-		n++;
-	return n;
+	u->detached = 1;
 }

@@ -10,6 +10,7 @@
 #include "image/image.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,9 @@ static int aerr(struct archive *a, struct ember_error *e, const char *what)
 	int code = archive_errno(a) > 0 ? archive_errno(a) : EIO;
 	return err_set(e, code, "%s: %s", what, msg ? msg : "archive error");
 }
+
+struct import_ctx;
+static int cancelled(struct import_ctx *ic, struct archive *a, struct ember_error *e);
 
 /* The archive being imported cannot be read: bad input, not ember's fault. */
 static int bad_archive(struct archive *a, struct ember_error *e, const char *what)
@@ -66,7 +70,8 @@ static int write_mem(struct archive *a, const char *name, const char *data, size
 	return 0;
 }
 
-static int write_blob(struct archive *a, struct content_store *cs, const char *digest, struct ember_error *e)
+static int write_blob(struct archive *a, struct content_store *cs, const char *digest,
+		      const struct image_export_hooks *h, struct ember_error *e)
 {
 	char name[128], buf[64 * 1024];
 	int64_t size;
@@ -80,6 +85,8 @@ static int write_blob(struct archive *a, struct content_store *cs, const char *d
 	if (write_entry_header(a, name, size, e) < 0)
 		return -e->code;
 	for (int64_t done = 0; done < size;) {
+		if (h && h->cancelled && h->cancelled(h->userdata))
+			return err_set_name(e, EMBER_ERROR_CANCELED, ECANCELED, "cancelled");
 		ssize_t n = read(fd, buf, sizeof(buf));
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -88,6 +95,8 @@ static int write_blob(struct archive *a, struct content_store *cs, const char *d
 		if (archive_write_data(a, buf, (size_t)n) != n)
 			return aerr(a, e, name);
 		done += n;
+		if (h && h->progress)
+			h->progress(digest, done, size, h->userdata);
 	}
 	return 0;
 }
@@ -161,7 +170,7 @@ static const char *docker_familiar(const char *name)
 }
 
 int image_export(struct content_store *cs, const struct image_export_item *items, size_t n, int fd,
-		 struct ember_error *e)
+		 const struct image_export_hooks *hooks, struct ember_error *e)
 {
 	struct blob_set set = { 0 };
 	json_t *index = json_pack("{s:i, s:s, s:[]}", "schemaVersion", 2, "mediaType", MT_OCI_INDEX, "manifests");
@@ -229,7 +238,7 @@ int image_export(struct content_store *cs, const struct image_export_item *items
 	r = ix_text && dm_text ? write_mem(a, "oci-layout", layout, strlen(layout), e)
 			       : err_set(e, ENOMEM, "out of memory");
 	for (size_t i = 0; r == 0 && i < set.n; i++)
-		r = write_blob(a, cs, set.v[i], e);
+		r = write_blob(a, cs, set.v[i], hooks, e);
 	if (r == 0)
 		r = write_mem(a, "index.json", ix_text, strlen(ix_text), e);
 	if (r == 0 && json_array_size(docker))
@@ -256,6 +265,9 @@ struct entry_blob {
 
 struct import_ctx {
 	struct content_store *cs;
+	const struct image_import_hooks *h;
+	int fd;
+	char buf[64 * 1024];
 	struct entry_blob *blobs;
 	size_t n_blobs;
 	char *index_json;
@@ -263,6 +275,15 @@ struct import_ctx {
 	char *docker_json;
 	size_t docker_len;
 };
+
+/* The import stopped because it was cancelled: say that, not "damaged". */
+static int cancelled(struct import_ctx *ic, struct archive *a, struct ember_error *e)
+{
+	if (archive_errno(a) != ECANCELED && !(ic->h && ic->h->cancelled && ic->h->cancelled(ic->h->userdata)))
+		return 0;
+	err_set_name(e, EMBER_ERROR_CANCELED, ECANCELED, "cancelled");
+	return 1;
+}
 
 static const struct entry_blob *find_path(const struct import_ctx *ic, const char *path)
 {
@@ -295,6 +316,43 @@ static int read_small(struct archive *a, const char *name, int64_t size, char **
 	return 0;
 }
 
+static int hold(struct import_ctx *ic, const char *digest, struct ember_error *e)
+{
+	if (ic->h && ic->h->hold && ic->h->hold(digest, ic->h->userdata) < 0)
+		return err_set(e, ENOMEM, "out of memory");
+	return 0;
+}
+
+/* The archive's bytes: a file, or a pipe a client feeds (then the wait
+   ends when the import is cancelled). */
+static la_ssize_t read_cb(struct archive *a, void *userdata, const void **buf)
+{
+	struct import_ctx *ic = userdata;
+	int cfd = ic->h ? ic->h->cancel_fd : -1;
+
+	*buf = ic->buf;
+	for (;;) {
+		if (ic->h && ic->h->cancelled && ic->h->cancelled(ic->h->userdata)) {
+			archive_set_error(a, ECANCELED, "cancelled");
+			return -1;
+		}
+		struct pollfd pf[2] = { { ic->fd, POLLIN, 0 }, { cfd, POLLIN, 0 } };
+		if (poll(pf, cfd >= 0 ? 2 : 1, -1) < 0 && errno != EINTR) {
+			archive_set_error(a, errno, "poll");
+			return -1;
+		}
+		if (cfd >= 0 && (pf[1].revents & POLLIN))
+			continue; /* cancelled: said above */
+		ssize_t n = read(ic->fd, ic->buf, sizeof(ic->buf));
+		if (n >= 0)
+			return n;
+		if (errno != EINTR && errno != EAGAIN) {
+			archive_set_error(a, errno, "read");
+			return -1;
+		}
+	}
+}
+
 /* Store an entry's bytes; entries named blobs/sha256/<hex> must hash to <hex>. */
 static int store_entry(struct import_ctx *ic, struct archive *a, const char *path, int64_t size,
 		       struct ember_error *e)
@@ -314,8 +372,12 @@ static int store_entry(struct import_ctx *ic, struct archive *a, const char *pat
 			return err_wrap(e, "archive entry %.200s", path);
 		want = expected;
 	}
+	if (want && hold(ic, want, e) < 0)
+		return -e->code;
 	if (content_writer_open(ic->cs, &w, e) < 0)
 		return -e->code;
+	if (ic->h && ic->h->reading)
+		ic->h->reading(path, 0, size, ic->h->userdata);
 	for (;;) {
 		la_ssize_t n = archive_read_data(a, buf, sizeof(buf));
 		if (n == 0)
@@ -334,6 +396,8 @@ static int store_entry(struct import_ctx *ic, struct archive *a, const char *pat
 			content_writer_abort(w);
 			return -e->code;
 		}
+		if (ic->h && ic->h->reading)
+			ic->h->reading(path, done, size, ic->h->userdata);
 	}
 	struct entry_blob *v = realloc(ic->blobs, (ic->n_blobs + 1) * sizeof(*v));
 	if (!v) {
@@ -342,16 +406,25 @@ static int store_entry(struct import_ctx *ic, struct archive *a, const char *pat
 	}
 	ic->blobs = v;
 	struct entry_blob *b = &v[ic->n_blobs];
-	if (content_writer_commit(w, want, b->digest, &b->size, e) < 0)
+	/* Held before it is committed (or found there already). */
+	content_writer_sum(w, b->digest, &b->size);
+	if (!want && hold(ic, b->digest, e) < 0) {
+		content_writer_abort(w);
+		return -e->code;
+	}
+	int created = content_writer_commit(w, want, b->digest, &b->size, e);
+	if (created < 0)
 		return err_wrap(e, "archive entry %.200s", path);
 	b->path = strdup(path);
 	if (!b->path)
 		return err_set(e, ENOMEM, "out of memory");
 	ic->n_blobs++;
+	if (ic->h && ic->h->stored)
+		ic->h->stored(b->digest, b->size, created, ic->h->userdata);
 	return 0;
 }
 
-static int read_archive(struct import_ctx *ic, int fd, struct ember_error *e)
+static int read_archive(struct import_ctx *ic, struct ember_error *e)
 {
 	struct archive *a = archive_read_new();
 	struct archive_entry *ent;
@@ -363,8 +436,8 @@ static int read_archive(struct import_ctx *ic, int fd, struct ember_error *e)
 	archive_read_support_format_tar(a);
 	archive_read_support_filter_gzip(a);
 	archive_read_support_filter_zstd(a);
-	if (archive_read_open_fd(a, fd, 64 * 1024) != ARCHIVE_OK) {
-		r = bad_archive(a, e, "not a tar archive");
+	if (archive_read_open(a, ic, NULL, read_cb, NULL) != ARCHIVE_OK) {
+		r = cancelled(ic, a, e) ? -e->code : bad_archive(a, e, "not a tar archive");
 		goto out;
 	}
 	for (;;) {
@@ -372,7 +445,7 @@ static int read_archive(struct import_ctx *ic, int fd, struct ember_error *e)
 		if (rr == ARCHIVE_EOF)
 			break;
 		if (rr != ARCHIVE_OK && rr != ARCHIVE_WARN) {
-			r = bad_archive(a, e, entries ? "damaged archive" : "not a tar archive");
+			r = cancelled(ic, a, e) ? -e->code : bad_archive(a, e, entries ? "damaged archive" : "not a tar archive");
 			break;
 		}
 		if (++entries > ARCHIVE_MAX_ENTRIES) {
@@ -396,8 +469,11 @@ static int read_archive(struct import_ctx *ic, int fd, struct ember_error *e)
 			continue;
 		else
 			r = store_entry(ic, a, path, size, e);
-		if (r < 0)
+		if (r < 0) {
+			if (cancelled(ic, a, e))
+				r = -e->code;
 			break;
+		}
 	}
 out:
 	archive_read_free(a);
@@ -519,11 +595,18 @@ static int import_docker(struct import_ctx *ic, struct image_import_result *res,
 		_cleanup_free_ char *text = json_dumps(m, JSON_COMPACT);
 		json_decref(m);
 		struct descriptor d = { .media_type = (char *)MT_OCI_MANIFEST };
-		if (!text || content_blob_put(ic->cs, text, strlen(text), NULL, d.digest, e) < 0) {
-			r = text ? -e->code : err_set(e, ENOMEM, "out of memory");
+		if (!text) {
+			r = err_set(e, ENOMEM, "out of memory");
+			break;
+		}
+		digest_buffer(text, strlen(text), d.digest);
+		if (hold(ic, d.digest, e) < 0 || content_blob_put(ic->cs, text, strlen(text), NULL, d.digest, e) < 0) {
+			r = -e->code;
 			break;
 		}
 		d.size = (int64_t)strlen(text);
+		if (ic->h && ic->h->stored)
+			ic->h->stored(d.digest, d.size, 1, ic->h->userdata);
 		size_t t;
 		json_t *tag;
 		json_array_foreach(tags, t, tag)
@@ -552,14 +635,14 @@ void image_import_result_done(struct image_import_result *res)
 	memset(res, 0, sizeof(*res));
 }
 
-int image_import(struct content_store *cs, int fd, const char *base_name, struct image_import_result *res,
-		 struct ember_error *e)
+int image_import(struct content_store *cs, int fd, const char *base_name, const struct image_import_hooks *hooks,
+		 struct image_import_result *res, struct ember_error *e)
 {
-	struct import_ctx ic = { .cs = cs };
+	struct import_ctx ic = { .cs = cs, .h = hooks, .fd = fd };
 	int r;
 
 	memset(res, 0, sizeof(*res));
-	r = read_archive(&ic, fd, e);
+	r = read_archive(&ic, e);
 	if (r == 0) {
 		if (ic.index_json)
 			r = import_oci(&ic, base_name, res, e);

@@ -275,22 +275,77 @@ struct image_export_item {
 	struct descriptor target;
 };
 
+/* What an export tells its caller as it writes; members may be NULL. */
+struct image_export_hooks {
+	void (*progress)(const char *digest, int64_t done, int64_t size, void *userdata);
+	int (*cancelled)(void *userdata); /* non-zero stops it (ECANCELED) */
+	void *userdata;
+};
+
 /* Write the images as an OCI image layout tar (plus docker's manifest.json)
-   to fd. Every blob must be in the store. */
+   to fd. Every blob must be in the store. hooks may be NULL. */
 int image_export(struct content_store *cs, const struct image_export_item *items, size_t n, int fd,
-		 struct ember_error *e);
+		 const struct image_export_hooks *hooks, struct ember_error *e);
 
 struct image_import_result {
 	struct image_export_item *images;
 	size_t n;
 };
 
+/* What an import tells its caller as it reads; every member may be NULL. */
+struct image_import_hooks {
+	/* Before a blob is committed, or found in the store already: the
+	   caller holds it (daemon/holds.h). Non-zero fails (ENOMEM). */
+	int (*hold)(const char *digest, void *userdata);
+	/* A blob is in the store; created: this import stored it. */
+	void (*stored)(const char *digest, int64_t size, int created, void *userdata);
+	/* An entry is being read: done of size bytes so far. */
+	void (*reading)(const char *path, int64_t done, int64_t size, void *userdata);
+	/* Asked between reads: non-zero stops the import (ECANCELED). */
+	int (*cancelled)(void *userdata);
+	/* Readable once cancelled, for a wait on a pipe; -1: none. */
+	int cancel_fd;
+	void *userdata;
+};
+
 /* Read an OCI layout or docker-save tar (optionally gzip or zstd) from fd
-   into the store; the images it names are returned, for the caller to
-   check and record. base_name names entries that carry only a tag. */
-int image_import(struct content_store *cs, int fd, const char *base_name, struct image_import_result *res,
-		 struct ember_error *e);
+   (a file or a pipe) into the store; the images it names are returned, for
+   the caller to check and record. base_name names entries that carry only
+   a tag. hooks may be NULL. */
+int image_import(struct content_store *cs, int fd, const char *base_name, const struct image_import_hooks *hooks,
+		 struct image_import_result *res, struct ember_error *e);
 void image_import_result_done(struct image_import_result *res);
+
+/* ---- an image's layers (layers.c) ------------------------------------------- */
+
+/* chain[0] = diff_ids[0]; chain[i] = sha256(chain[i-1] + " " + diff_ids[i])
+   (the OCI image spec's chain IDs: the keys of layer snapshots). */
+int image_chain_ids(const char (*diff_ids)[DIGEST_MAX], size_t n, char (*chain)[DIGEST_MAX], struct ember_error *e);
+
+/* An image's layers for one platform: descriptors, diff IDs, chain IDs. */
+struct image_layers {
+	size_t n;
+	struct descriptor *layers;
+	char (*diff_ids)[DIGEST_MAX];
+	char (*chain)[DIGEST_MAX];
+	char manifest[DIGEST_MAX];
+	json_t *config; /* image_layers_load(): the config's "config" object, or NULL */
+};
+/* From a manifest and its config (both parsed). */
+int image_layers_from(const struct manifest *m, const struct image_config *c, struct image_layers *out,
+		      struct ember_error *e);
+/* From a target in the store: an index is resolved for want (NULL: the
+   host's platform). */
+int image_layers_load(struct content_store *cs, const struct descriptor *target, const struct platform *want,
+		      struct image_layers *out, struct ember_error *e);
+/* A copy of l (deep); -ENOMEM. */
+int image_layers_copy(const struct image_layers *l, struct image_layers *out, struct ember_error *e);
+void image_layers_done(struct image_layers *l);
+
+/* Walk the image (every platform the store holds); missing gets the first
+   blob absent from the store, or "" when it is whole. */
+int image_check_complete(struct content_store *cs, const struct descriptor *target, char missing[DIGEST_MAX],
+			 struct ember_error *e);
 
 /* ---- layer unpack (unpack.c, unpack-stream.c; CONFIG_UNPACK) ------------------ */
 
@@ -388,6 +443,10 @@ struct unpack_options {
 	uint64_t max_bytes;
 	int same_owner; /* chown entries to their uid/gid (needs root); else the caller's ids */
 	int devices;    /* create char and block devices (needs CAP_MKNOD); else EPERM */
+	/* Asked before each chunk of the stream (NULL: never): non-zero stops
+	   the unpack with ECANCELED (io.ember.Canceled). */
+	int (*cancelled)(void *arg);
+	void *cancel_arg;
 };
 
 struct unpack_stats {

@@ -1100,6 +1100,12 @@ static int fix_dirs(struct unpack *u)
 static la_ssize_t read_cb(struct archive *a, void *userdata, const void **buf)
 {
 	struct unpack *u = userdata;
+	if (u->o.cancelled && u->o.cancelled(u->o.cancel_arg)) {
+		err_set_name(&u->stream_err, EMBER_ERROR_CANCELED, ECANCELED, "cancelled");
+		u->stream_failed = 1;
+		archive_set_error(a, ECANCELED, "cancelled");
+		return -1;
+	}
 	ssize_t n = layer_stream_read(&u->stream, buf, &u->stream_err);
 
 	if (n < 0) {

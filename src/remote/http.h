@@ -14,7 +14,7 @@
 
 #include <ember/error.h>
 
-#include "daemon/loop.h"
+#include "util/loop.h"
 
 struct http;
 struct http_request;

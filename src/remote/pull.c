@@ -333,8 +333,18 @@ static int doc_data(struct registry_call *c, const char *data, size_t len, void 
 	return 0;
 }
 
+/* Held first (the caller's GC protection), then looked for or stored. */
+static int hold(struct pull *p, const char *digest, struct ember_error *e)
+{
+	if (p->o.hold && p->o.hold(p, digest, p->o.userdata) != 0)
+		return err_set(e, ENOMEM, "out of memory");
+	return 0;
+}
+
 static int remember(struct pull *p, const char *digest, struct ember_error *e)
 {
+	if (hold(p, digest, e) < 0)
+		return -e->code;
 	void *v = realloc(p->stored, (p->n_stored + 1) * DIGEST_MAX);
 	if (!v)
 		return err_set(e, ENOMEM, "out of memory");
@@ -476,6 +486,10 @@ static void start_next_doc(struct pull *p)
 		struct pull_doc *d = p->docs;
 		d->fatal = 0;
 		/* Already in the store (an earlier pull): no need to fetch it. */
+		if (d->digest[0] && hold(p, d->digest, &e) < 0) {
+			pull_fail(p, &e);
+			return;
+		}
 		if (d->digest[0] && content_blob_read(p->rm->cs, d->digest, DOC_MAX, &d->buf, &d->len, &e) == 0 &&
 		    remember(p, d->digest, &e) == 0) {
 			if (d->size >= 0 && (int64_t)d->len != d->size) {
@@ -529,6 +543,12 @@ static void add_blob(struct pull *p, const struct descriptor *desc)
 		return;
 	}
 	p->blobs = v;
+	struct ember_error e;
+	if (hold(p, desc->digest, &e) < 0) {
+		free(b);
+		pull_fail(p, &e);
+		return;
+	}
 	b->p = p;
 	memcpy(b->digest, desc->digest, sizeof(b->digest));
 	b->media_type = strdup(desc->media_type ? desc->media_type : "");

@@ -14,7 +14,7 @@
 #include <ember/error.h>
 
 #include "content/content.h"
-#include "daemon/loop.h"
+#include "util/loop.h"
 #include "metadata/metadata.h"
 #include "remote/http.h"
 #include "remote/parse.h"
@@ -115,6 +115,10 @@ struct pull_options {
 	void (*on_progress)(struct pull *p, json_t *progress, void *userdata);
 	/* The end: image record (owned by the callee) or an error. */
 	void (*on_done)(struct pull *p, json_t *image, const struct ember_error *err, void *userdata);
+	/* Before a blob is looked for in the store or stored: the caller
+	   holds it, so that garbage collection keeps it (daemon/holds.h).
+	   Non-zero fails the pull (out of memory). May be NULL. */
+	int (*hold)(struct pull *p, const char *digest, void *userdata);
 	void *userdata;
 	const struct pull_unpack_hooks *unpack; /* NULL: fetch only */
 	void *unpack_userdata;
@@ -129,7 +133,7 @@ void pull_unpacked(struct pull *p, const struct ember_error *err);
 void pull_blob_note(struct pull *p, const char *digest, const char *note);
 /* Stop; the done callback is not called. Partial blobs stay for a resume. */
 void pull_cancel(struct pull *p);
-/* Every blob the pull has stored or will store (GC keeps them). */
+/* Every blob the pull has stored or will store. */
 void pull_foreach_digest(const struct pull *p, void (*fn)(const char *digest, void *userdata), void *userdata);
 
 /* ---- push ------------------------------------------------------------------ */

@@ -85,8 +85,17 @@ int snapshot_prepare(struct snapshotter *sn, const char *ns, const char *key, co
 /* Commit active key as name: sync its tree, record its usage. */
 int snapshot_commit(struct snapshotter *sn, const char *ns, const char *name, const char *key,
 		    json_t *labels, json_t **out, struct ember_error *e);
-/* FailedPrecondition while another snapshot has it as parent. */
+/* FailedPrecondition while another snapshot has it as parent, or while it
+   is mounted. */
 int snapshot_remove(struct snapshotter *sn, const char *ns, const char *key, struct ember_error *e);
+/* The same in two steps, for a caller that must decide under a lock: the
+   record (after which the snapshot is gone; id gets its tree's id), then
+   the tree, unless another record names it (removing a big tree takes
+   long). A crash between the two leaves a tree recovery removes. */
+#define SNAPSHOT_ID_MAX 16
+int snapshot_remove_record(struct snapshotter *sn, const char *ns, const char *key, char id[SNAPSHOT_ID_MAX],
+			   struct ember_error *e);
+void snapshot_remove_tree(struct snapshotter *sn, const char *id);
 /* Merge labels (an empty value removes a key). */
 int snapshot_set_labels(struct snapshotter *sn, const char *ns, const char *key, json_t *labels,
 			json_t **out, struct ember_error *e);
@@ -127,12 +136,6 @@ int snapshot_extract_sync(struct snapshot_extract *x, struct ember_error *e);
 int snapshot_extract_commit(struct snapshot_extract *x, const char *key, const char *parent, json_t *labels,
 			    struct ember_error *e);
 void snapshot_extract_abort(struct snapshot_extract *x);
-
-/* ---- chain IDs (OCI image spec) -------------------------------------------- */
-
-/* chain[0] = diff_ids[0]; chain[i] = sha256(chain[i-1] + " " + diff_ids[i]). */
-int snapshot_chain_ids(const char (*diff_ids)[DIGEST_MAX], size_t n, char (*chain)[DIGEST_MAX],
-		       struct ember_error *e);
 
 /* ---- trees (tree.c) -------------------------------------------------------- */
 

@@ -141,8 +141,9 @@ static int ns_dir(struct snapshotter *sn, const char *ns, int create, struct emb
 	int fd = openat(sn->records_fd, ns, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0 && errno == ENOENT && create)
 		return fs_open_dir(sn->records_fd, ns, 1, 0700, e);
+	/* Every failure fills e: callers may report it as it is. */
 	if (fd < 0)
-		return -errno;
+		return err_sys(e, errno, "snapshot records of namespace %s", ns);
 	return fd;
 }
 
@@ -297,7 +298,7 @@ int snapshot_list(struct snapshotter *sn, const char *ns, json_t **out, struct e
 		}
 	} else if (fd != -ENOENT) {
 		json_decref(arr);
-		return e->code ? -e->code : err_sys(e, -fd, "snapshot records of %s", ns);
+		return fd;
 	}
 	if (record_sort(arr, "key") < 0) {
 		json_decref(arr);
@@ -357,7 +358,7 @@ static int names_id(const char *ns, json_t *rec, void *userdata)
 
 	if (strcmp(json_string_value(json_object_get(rec, "id")), c->id))
 		return 0;
-	if (!strcmp(ns, c->ns) && !strcmp(json_string_value(json_object_get(rec, "key")), c->key))
+	if (c->ns && !strcmp(ns, c->ns) && !strcmp(json_string_value(json_object_get(rec, "key")), c->key))
 		return 0;
 	c->found = 1;
 	return 1;
@@ -715,6 +716,17 @@ out:
 
 int snapshot_remove(struct snapshotter *sn, const char *ns, const char *key, struct ember_error *e)
 {
+	char id[SNAPSHOT_ID_MAX];
+
+	if (snapshot_remove_record(sn, ns, key, id, e) < 0)
+		return -e->code;
+	snapshot_remove_tree(sn, id);
+	return 0;
+}
+
+int snapshot_remove_record(struct snapshotter *sn, const char *ns, const char *key, char id[SNAPSHOT_ID_MAX],
+			   struct ember_error *e)
+{
 	json_t *rec;
 
 	if (snapshot_get(sn, ns, key, &rec, e) < 0)
@@ -735,22 +747,23 @@ int snapshot_remove(struct snapshotter *sn, const char *ns, const char *key, str
 		json_decref(rec);
 		return err_set(e, EIO, "snapshot %.200s: its record names no valid tree", key);
 	}
-	char id[16];
-	snprintf(id, sizeof(id), "%s", rid);
+	snprintf(id, SNAPSHOT_ID_MAX, "%s", rid);
 	json_decref(rec);
 	if (tree_mounted(id))
 		return err_set_name(e, EMBER_ERROR_FAILED_PRECONDITION, EBUSY,
 				    "snapshot \"%.200s\" is mounted: unmount it first", key);
 	/* Record first: a crash then leaves a tree without a record, which
 	   recovery removes; never a record without its tree. */
-	int r = rec_delete(sn, ns, key, e);
-	if (r < 0)
-		return r;
-	struct id_ctx ic = { id, ns, key, 0 };
+	return rec_delete(sn, ns, key, e);
+}
+
+void snapshot_remove_tree(struct snapshotter *sn, const char *id)
+{
+	struct id_ctx ic = { id, NULL, NULL, 0 };
 	struct ember_error ignored;
+
 	if (walk_all(sn, names_id, &ic, NULL, &ignored) == 0 && !ic.found)
 		(void)fs_remove_tree(sn->trees_fd, id, &ignored); /* on failure recovery retries */
-	return 0;
 }
 
 int snapshot_set_labels(struct snapshotter *sn, const char *ns, const char *key, json_t *labels,

@@ -27,23 +27,6 @@
 #define TREE_DEPTH_MAX 4096
 #define XATTR_LIST_MAX_ 65536
 
-int snapshot_chain_ids(const char (*diff_ids)[DIGEST_MAX], size_t n, char (*chain)[DIGEST_MAX],
-		       struct ember_error *e)
-{
-	for (size_t i = 0; i < n; i++) {
-		if (digest_check(diff_ids[i], e) < 0)
-			return err_wrap(e, "diff_ids[%zu]", i);
-		if (i == 0) {
-			memcpy(chain[0], diff_ids[0], DIGEST_MAX);
-			continue;
-		}
-		char buf[2 * DIGEST_MAX + 2];
-		int len = snprintf(buf, sizeof(buf), "%s %s", chain[i - 1], diff_ids[i]);
-		digest_buffer(buf, (size_t)len, chain[i]);
-	}
-	return 0;
-}
-
 /* ---- copy ------------------------------------------------------------------- */
 
 struct link {

@@ -45,7 +45,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int fd = memfd_create("archive", MFD_CLOEXEC);
 	if (fd < 0 || write(fd, data, size) != (ssize_t)size || lseek(fd, 0, SEEK_SET) != 0)
 		abort();
-	if (image_import(&cs, fd, "fuzz/base", &res, &e) == 0) {
+	if (image_import(&cs, fd, "fuzz/base", NULL, &res, &e) == 0) {
 		for (size_t i = 0; i < res.n; i++) {
 			struct ember_error e2;
 			/* What import returns is a stored, well-formed descriptor. */

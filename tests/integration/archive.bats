@@ -215,7 +215,7 @@ refused() {
 	[[ "$output" == *"${M_LAYERS#sha256:}"* ]]
 	assert_store_as_before
 	run -0 store_digests
-	! grep -qx "$wrong" <<<"$output"
+	run ! grep -qx "$wrong" <<<"$output"
 	[ ! -e "$(blob_path "$wrong")" ]
 	# Nothing half-written left in the blob directory.
 	[ -z "$(find "$ROOT/content/blobs" -type f ! -name '[0-9a-f]*[0-9a-f]')" ]

@@ -100,7 +100,7 @@ for f in sorted(glob.glob(sys.argv[1] + "/*.json")):
 	local d
 	# The manifest and config stay; no layer blob does.
 	for d in $M_LAYERS; do
-		! grep -qxF -- "$d" <<<"$(store_digests)"
+		run ! grep -qxF -- "$d" <<<"$(store_digests)"
 	done
 	grep -qxF -- "$IMAGE_DIGEST" <<<"$(store_digests)"
 	grep -qxF -- "$M_CONFIG" <<<"$(store_digests)"

@@ -139,7 +139,7 @@ teardown() {
 	# init holds the master: it is in the container, not in the daemon.
 	local pid; pid=$(task_pids)
 	ls -l "/proc/$pid/fd" | grep -q ptmx
-	! ls -l "/proc/$DAEMON_PID/fd" | grep -q ptmx
+	run ! grep -q ptmx <<<"$(ls -l "/proc/$DAEMON_PID/fd")"
 	# Ctrl-P Ctrl-Q leaves the task running.
 	run -0 "$PYTHON" "$INFRA_LIB/pty_run.py" 24 80 --input 'one\r\x10\x11' "$EMBER" --address "$SOCK" tasks attach "$id"
 	[[ "$output" == *"exit=0"* ]]

@@ -119,7 +119,7 @@ host_uids() {
 	run -0 e run --rm --uidmap "$MAP" --mount "type=bind,src=$T/peer,dst=/peer" \
 		--mount "type=tmpfs,dst=/peer/sub" "$REF" "$id" sh -c 'grep -c " /peer/sub " /proc/self/mountinfo'
 	[ "$output" = 1 ]
-	! grep -q "$T/peer/sub" /proc/self/mountinfo
+	run ! grep -q "$T/peer/sub" /proc/self/mountinfo
 	# --rootfs: bound as it is (as runc does), from a shared mount too; the
 	# user gives it to the mapped ids, and what root writes is host uid 100000.
 	mkdir -p "$T/peer/rootfs/bin"

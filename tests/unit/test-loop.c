@@ -5,7 +5,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
-#include "daemon/loop.h"
+#include "util/loop.h"
 
 struct counters {
 	struct loop *loop;

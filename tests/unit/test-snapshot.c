@@ -8,6 +8,7 @@
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 
+#include "image/image.h"
 #include "snapshot/snapshot.h"
 #include "util/fs.h"
 
@@ -434,14 +435,35 @@ static void test_chain_ids(void **state)
 	char chain[2][DIGEST_MAX];
 	char joined[2 * DIGEST_MAX], want[DIGEST_MAX];
 
-	assert_int_equal(snapshot_chain_ids((const char(*)[DIGEST_MAX])diff, 2, chain, &e), 0);
+	assert_int_equal(image_chain_ids((const char(*)[DIGEST_MAX])diff, 2, chain, &e), 0);
 	assert_string_equal(chain[0], diff[0]);
 	snprintf(joined, sizeof(joined), "%s %s", diff[0], diff[1]);
 	digest_buffer(joined, strlen(joined), want);
 	assert_string_equal(chain[1], want);
 	strcpy(diff[1], "sha256:nothex");
-	assert_int_equal(snapshot_chain_ids((const char(*)[DIGEST_MAX])diff, 2, chain, &e), -EINVAL);
+	assert_int_equal(image_chain_ids((const char(*)[DIGEST_MAX])diff, 2, chain, &e), -EINVAL);
 	assert_msg_contains(&e, "diff_ids[1]");
+}
+
+/* A namespace whose records cannot be read: the error is filled in, never
+   left as the caller's (here poisoned) struct had it. */
+static void test_unreadable_namespace(void **state)
+{
+	struct fixture *f = *state;
+	struct ember_error e;
+	json_t *list = NULL;
+
+	/* A file where the namespace's records directory should be. */
+	unit_write(f->root, "snapshots/overlay/records/broken", "not a directory\n");
+	memset(&e, 0x5a, sizeof(e));
+	assert_int_equal(snapshot_list(f->ov, "broken", &list, &e), -ENOTDIR);
+	assert_null(list);
+	assert_int_equal(e.code, ENOTDIR);
+	assert_non_null(strstr(e.message, "namespace broken"));
+	memset(&e, 0x5a, sizeof(e));
+	assert_int_equal(snapshot_remove(f->ov, "broken", "L0", &e), -ENOTDIR);
+	assert_int_equal(e.code, ENOTDIR);
+	assert_non_null(strstr(e.message, "broken"));
 }
 
 static void test_unknown_backend(void **state)
@@ -465,6 +487,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tree_copy, setup, teardown),
 		cmocka_unit_test(test_chain_ids),
 		cmocka_unit_test_setup_teardown(test_unknown_backend, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unreadable_namespace, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

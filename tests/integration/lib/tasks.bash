@@ -75,21 +75,21 @@ task_cgroup() {
 assert_gone() {
 	local id=$1
 	run -0 e containers ls -q
-	! grep -qxF "$id" <<<"$output"
+	run ! grep -qxF "$id" <<<"$output"
 	run -0 e tasks ls -q
-	! grep -qxF "$id" <<<"$output"
+	run ! grep -qxF "$id" <<<"$output"
 	[ ! -e "$STATE/tasks/default/$id" ]
 	run -0 e snapshots ls -q
-	! grep -qxF "$id" <<<"$output"
-	! ls -d /sys/fs/cgroup/*/ember/default/"$id" /sys/fs/cgroup/ember/default/"$id" 2>/dev/null
-	! grep -q "$STATE/tasks" /proc/self/mountinfo
+	run ! grep -qxF "$id" <<<"$output"
+	run ! ls -d /sys/fs/cgroup/*/ember/default/"$id" /sys/fs/cgroup/ember/default/"$id"
+	run ! grep -q "$STATE/tasks" /proc/self/mountinfo
 }
 
 # The daemon runs in a chroot (its / is not a mount point, as on
 # fresh-machine.sh's Debian root): containers then lack CAP_SYS_CHROOT
 # (bit 18), and the kernel lets no chrooted process make a user namespace.
 in_chroot() {
-	! mountpoint -q /
+	if mountpoint -q /; then return 1; fi
 }
 
 # Docker's default capability set, as the containers here get it.

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#ifndef EMBER_DAEMON_LOOP_H
-#define EMBER_DAEMON_LOOP_H
+#ifndef EMBER_UTIL_LOOP_H
+#define EMBER_UTIL_LOOP_H
 
 /*
  * The daemon's single-threaded event loop: epoll over typed sources (io,

@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef EMBER_DAEMON_IMAGES_H
+#define EMBER_DAEMON_IMAGES_H
+
+/*
+ * The daemon's images (images.c, images-archive.c, images-unpack.c): its
+ * stores (the content store and the snapshotters), image names and
+ * records, and the jobs over them: garbage collection, import (with its
+ * unpack), export, and the unpack of an image already in the store. The
+ * services (svc-images.c, svc-archive.c, svc-content.c, svc-snapshots.c)
+ * parse parameters and reply; the work is here.
+ *
+ * Every function with a CONFIG_CONTENT_STORE part has a stub without it.
+ */
+
+#include <jansson.h>
+
+#include <ember/error.h>
+
+#include "daemon/daemon.h"
+#include "daemon/server.h"
+#include "image/image.h"
+
+struct api_call;
+struct job;
+struct snapshotter;
+
+#ifdef CONFIG_CONTENT_STORE
+/* Open the content store and every compiled-in snapshotter, recover them. */
+int images_start(struct daemon *d, struct ember_error *e);
+void images_stop(struct daemon *d);
+#else
+static inline int images_start(struct daemon *d, struct ember_error *e)
+{
+	(void)d;
+	(void)e;
+	return 0;
+}
+static inline void images_stop(struct daemon *d)
+{
+	(void)d;
+}
+#endif
+
+/* Cancel every pull and push in progress, answering their calls
+   (shutdown; svc-pull.c). */
+#ifdef CONFIG_PULL
+void pulls_shutdown(struct daemon *d);
+#else
+static inline void pulls_shutdown(struct daemon *d)
+{
+	(void)d;
+}
+#endif
+
+/* A snapshotter by name; NULL or "": the configured default. NotFound
+   names the ones compiled in. */
+struct snapshotter *snapshots_get(struct daemon *d, const char *name, struct ember_error *e);
+
+/* A user's image name in canonical form ("busybox" -> docker.io/library/busybox:latest),
+   or a copy of it when it is not a reference; malloc'd, NULL when out of memory. */
+char *images_normalize(const char *name);
+
+/* The image record's target (parsed); NotFound when there is no record. */
+int images_target(struct daemon *d, const char *ns, const char *name, struct descriptor *t, struct ember_error *e);
+
+/* A new image record: name, target, labels (borrowed, NULL: none), times
+   (created_at kept from old when replacing one). */
+json_t *images_record(const char *name, const struct descriptor *target, json_t *labels, json_t *old);
+
+/*
+ * The chain ID of the top layer of image (a name in namespace ns, for
+ * platform or the host's), which must be unpacked in sn (else
+ * FailedPrecondition naming `ember images unpack`); *config (may be NULL)
+ * gets the image config's "config" object or NULL. Reads files: callers
+ * in the loop keep it to small documents already cached.
+ */
+int image_unpacked_top(struct daemon *d, struct snapshotter *sn, const char *ns, const char *image,
+		       const char *platform, char top[DIGEST_MAX], json_t **config, struct ember_error *e);
+
+/* Garbage collection as a job; done runs in the loop (st NULL on error). */
+typedef void (*images_gc_fn)(struct daemon *d, const struct gc_stats *st, const struct ember_error *err,
+			     void *userdata);
+int images_gc(struct daemon *d, images_gc_fn done, void *userdata, struct ember_error *e);
+
+/* ---- jobs that answer a call (each answers it, also on failure) ---- */
+
+/* Images.Check: walk (and with verify, hash) the image's blobs. */
+void images_check(struct daemon *d, struct api_call *call, const char *ns, const char *name, const char *platform,
+		  int all_platforms, int verify);
+
+struct images_import_args {
+	const char *ns;
+	const char *base_name;  /* NULL: none */
+	json_t *labels;         /* borrowed; NULL: none */
+	struct snapshotter *sn; /* unpack into it; NULL: --no-unpack */
+	int fd;                 /* the archive: a file or a pipe, taken */
+};
+void images_import(struct daemon *d, struct api_call *call, const struct images_import_args *a);
+
+struct images_export_args {
+	const char *ns;
+	json_t *names;        /* borrowed */
+	const char *platform; /* NULL: every platform the images have */
+	int fd;               /* a regular file, taken */
+};
+void images_export(struct daemon *d, struct api_call *call, const struct images_export_args *a);
+
+/* Unpack an image already in the store into sn. */
+#ifdef CONFIG_IMAGE_UNPACK
+void images_unpack(struct daemon *d, struct api_call *call, const char *ns, const char *name,
+		   const char *platform, struct snapshotter *sn);
+#else
+static inline void images_unpack(struct daemon *d, struct api_call *call, const char *ns, const char *name,
+				 const char *platform, struct snapshotter *sn)
+{
+	(void)d;
+	(void)ns;
+	(void)name;
+	(void)platform;
+	(void)sn;
+	api_error(call, EMBER_ERROR_INVALID_ARGUMENT, NULL, "this ember was built without unpacking");
+}
+#endif
+
+#endif
