@@ -10,6 +10,7 @@
 #  2. The source layout's one-way dependencies (DESIGN.md §3): a folder of
 #     src/ includes headers only from folders of a lower rank, so no folder
 #     includes one above it and no two folders include each other.
+#  3. Every CONFIG_ symbol named in the sources is defined by a Kconfig file.
 set -u
 cd "$(dirname "$0")/.."
 
@@ -54,6 +55,18 @@ if [ -z "$arrows" ]; then
 else
 	fail "sources: includes that point up or sideways (DESIGN.md §3)"
 	printf '%s' "$arrows" | sed 's/^/#   /'
+fi
+
+# 3. Every CONFIG_ symbol the sources name is defined in a Kconfig file: a
+#    misspelt or removed one is silently off under ENABLED() or #ifdef.
+defined=$(sed -n 's/^[[:space:]]*\(menu\)\?config[[:space:]]\+\([A-Z0-9_]*\).*/\2/p' Kconfig src/*/Kconfig | sort -u)
+unknown=$(grep -rhoE '\bCONFIG_[A-Z0-9_]+' src include Makefile src/*/Makefile.inc | sed 's/^CONFIG_//' | sort -u |
+	grep -vx X | comm -23 - <(echo "$defined")) # CONFIG_X: the comments' placeholder
+if [ -z "$unknown" ]; then
+	ok "sources: every CONFIG_ symbol they name is defined in a Kconfig file"
+else
+	fail "sources: CONFIG_ symbols no Kconfig file defines"
+	echo "$unknown" | sed 's/^/#   CONFIG_/'
 fi
 
 echo "1..$n"

@@ -38,6 +38,10 @@ struct ember_error {
 #define EMBER_ERROR_UNAVAILABLE "io.ember.Unavailable"
 #define EMBER_ERROR_CANCELED "io.ember.Canceled"
 #define EMBER_ERROR_INTERNAL "io.ember.Internal"
+/* A container's command (or an exec's) could not be executed: code is
+   ENOENT when it was not found, another errno (EACCES, ENOEXEC...) when it
+   was found but cannot be run. `ember run` exits 127 or 126 for them. */
+#define EMBER_ERROR_EXEC_FAILED "io.ember.ExecFailed"
 
 /* Errors defined by the varlink protocol itself. */
 #define EMBER_VARLINK_INTERFACE_NOT_FOUND "org.varlink.service.InterfaceNotFound"

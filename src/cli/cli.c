@@ -63,6 +63,7 @@ static const struct cli_command *const root_sub[] = {
 	&cli_cmd_images,
 #endif
 	&cli_cmd_info,
+	&cli_cmd_jobs,
 #ifdef CONFIG_CLI_IMAGES
 	&cli_cmd_leases,
 #endif
@@ -324,12 +325,21 @@ static int help_run(struct cli *cli, const struct cli_args *a)
 
 /* ---- running --------------------------------------------------------------- */
 
-void cli_error(const struct cli *cli, const struct ember_error *e)
+void cli_error(struct cli *cli, const struct ember_error *e)
 {
+	if (cli)
+		cli->last_error = *e;
 	if (cli && cli->debug)
 		fprintf(stderr, "ember: %s [%s, errno %d]\n", e->message, err_api_name(e), e->code);
 	else
 		fprintf(stderr, "ember: %s\n", e->message);
+}
+
+int cli_task_failed(const struct cli *cli)
+{
+	if (strcmp(cli->last_error.name, EMBER_ERROR_EXEC_FAILED))
+		return CLI_TASK_FAILED;
+	return cli->last_error.code == ENOENT ? CLI_TASK_NOT_FOUND : CLI_TASK_CANNOT_INVOKE;
 }
 
 int cli_connect(struct cli *cli)
@@ -415,7 +425,12 @@ int cli_main(int argc, char **argv)
 		fprintf(stderr, "ember: write output: %s\n", strerror(errno));
 		r = CLI_FAILED;
 	}
+	goto done;
 out:
+	/* Refused before it ran: ember's failure, in Docker's terms. */
+	if (r != CLI_OK && p.cmd && (p.cmd->flags & CLI_TASK_STATUS))
+		r = CLI_TASK_FAILED;
+done:
 	ember_client_free(cli.client);
 	free(p.args.opts);
 	free(p.args.pos);

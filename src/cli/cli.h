@@ -7,7 +7,13 @@
  * lives in its own file with its usage text and option table next to its
  * code; cli.c parses, dispatches and prints help from those tables.
  *
- * Exit codes: 0 success, 1 the operation failed, 2 usage error.
+ * Exit codes: 0 success, 1 the operation failed, 2 usage error. Commands
+ * that exit with a task's status (run, tasks start, exec, wait, attach:
+ * flag CLI_TASK_STATUS) follow Docker's convention instead, so that a
+ * script can tell ember's failures from the application's: the task's own
+ * status when it ran; 125 when ember failed (a bad flag, no such image or
+ * task, the daemon unreachable); 126 when the command cannot be invoked;
+ * 127 when it was not found.
  */
 
 #include <jansson.h>
@@ -19,6 +25,9 @@
 #define CLI_OK 0
 #define CLI_FAILED 1
 #define CLI_USAGE 2
+#define CLI_TASK_FAILED 125      /* ember failed */
+#define CLI_TASK_CANNOT_INVOKE 126
+#define CLI_TASK_NOT_FOUND 127
 
 struct cli {
 	const char *address;   /* --address, $EMBER_ADDRESS, or the default */
@@ -27,6 +36,7 @@ struct cli {
 	int json;
 	int debug;
 	ember_client *client;
+	struct ember_error last_error; /* the last one cli_error() printed */
 };
 
 struct cli_opt {
@@ -53,6 +63,7 @@ const char *cli_arg(const struct cli_args *a, const char *name);
 int cli_flag(const struct cli_args *a, const char *name);
 
 #define CLI_STOP_AT_ARGS 1u /* the first positional ends option parsing */
+#define CLI_TASK_STATUS 2u  /* exits with a task's status: usage errors are 125 */
 
 struct cli_command {
 	const char *name;
@@ -102,6 +113,7 @@ extern const struct cli_command cli_cmd_containers;
 extern const struct cli_command cli_cmd_tasks;
 extern const struct cli_command cli_cmd_run;
 extern const struct cli_command cli_cmd_logs;
+extern const struct cli_command cli_cmd_jobs;
 
 /* The flags of `ember containers create` and `ember run`. */
 #define CLI_CONTAINER_OPTS                                                                                       \
@@ -157,6 +169,10 @@ extern const struct cli_command cli_cmd_content_fetch;
 /* "1.5 MiB" */
 void cli_format_size(int64_t n, char out[16]);
 
+/* fd is a terminal that takes cursor movements: TERM is set and not
+   "dumb" (progress bars; plain lines otherwise). */
+int cli_fancy_terminal(int fd);
+
 /* ---- helpers for commands ---- */
 
 /* Call a method; params is consumed (NULL for {}). On failure prints
@@ -170,8 +186,13 @@ json_t *cli_with_namespace(const struct cli *cli, json_t *params);
 /* Connect lazily; prints the error and returns -1 on failure. */
 int cli_connect(struct cli *cli);
 
-/* Print an error line: "ember: <message>" (with the API name under --debug). */
-void cli_error(const struct cli *cli, const struct ember_error *e);
+/* Print an error line: "ember: <message>" (with the API name under --debug),
+   and keep it as cli->last_error. */
+void cli_error(struct cli *cli, const struct ember_error *e);
+/* The exit status of a CLI_TASK_STATUS command that failed before its task
+   ran: 127 / 126 for io.ember.ExecFailed (ENOENT / anything else) in
+   cli->last_error, else 125. */
+int cli_task_failed(const struct cli *cli);
 /* Print "ember: <message>" and return CLI_USAGE. */
 int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

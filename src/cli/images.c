@@ -114,7 +114,7 @@ struct pull_view {
 	int lines;        /* drawn last time (tty) */
 	json_t *seen;     /* digest -> last status printed (plain) */
 	uint64_t start_ms;
-	json_t *image;
+	json_t *last;     /* the last reply */
 };
 
 static uint64_t now_ms(void)
@@ -195,7 +195,6 @@ static int on_pull_reply(ember_client *c, const char *parameters, unsigned flags
 	struct pull_view *v = userdata;
 
 	(void)c;
-	(void)flags;
 	if (error)
 		return 0;
 	json_t *p = json_loads(parameters, 0, NULL);
@@ -206,7 +205,6 @@ static int on_pull_reply(ember_client *c, const char *parameters, unsigned flags
 		puts(s ? s : "{}");
 		fflush(stdout);
 	} else {
-		const char *phase = json_string_value(json_object_get(p, "phase"));
 		json_t *blobs = json_object_get(p, "blobs");
 		if (json_is_array(blobs)) {
 			if (v->tty)
@@ -214,10 +212,10 @@ static int on_pull_reply(ember_client *c, const char *parameters, unsigned flags
 			else
 				print_plain(v, blobs);
 		}
-		if (phase && !strcmp(phase, "done") && json_object_get(p, "image")) {
-			json_decref(v->image);
-			v->image = json_incref(json_object_get(p, "image"));
-		}
+	}
+	if (!(flags & EMBER_REPLY_CONTINUES)) {
+		json_decref(v->last);
+		v->last = json_incref(p);
 	}
 	json_decref(p);
 	return 0;
@@ -241,34 +239,55 @@ static int registry_flags(const struct cli_args *a, json_t *params)
 	return 0;
 }
 
-/* A streaming job (pull, push) with its progress shown; params consumed. */
-static int run_job(struct cli *cli, const char *method, json_t *params, const char *verb)
+/* A job with its progress shown (pull, push, import, unpack); params
+   consumed, fd (-1: none) sent with the call. *last (may be NULL) gets the
+   final reply's parameters. */
+static int run_job(struct cli *cli, const char *method, json_t *params, int fd, json_t **last)
 {
-	struct pull_view v = { .cli = cli, .tty = isatty(2) && !cli->json, .start_ms = now_ms() };
+	struct pull_view v = { .cli = cli, .tty = cli_fancy_terminal(2) && !cli->json, .start_ms = now_ms() };
 	struct ember_error e;
 	_cleanup_free_ char *text = json_dumps(params, JSON_COMPACT);
-	const char *ref = json_string_value(json_object_get(params, "reference"));
-	_cleanup_free_ char *refcopy = ref ? strdup(ref) : NULL;
 
 	json_decref(params);
+	if (last)
+		*last = NULL;
 	if (cli_connect(cli) < 0)
 		return CLI_FAILED;
+	if (fd >= 0)
+		ember_client_attach_fds(cli->client, &fd, 1);
 	v.seen = json_object();
 	int r = ember_call_more(cli->client, method, text, on_pull_reply, &v, &e);
 	json_decref(v.seen);
 	if (r < 0) {
 		cli_error(cli, &e);
-		json_decref(v.image);
+		json_decref(v.last);
 		return CLI_FAILED;
 	}
+	if (last)
+		*last = v.last;
+	else
+		json_decref(v.last);
+	return CLI_OK;
+}
+
+/* The "NAME: pulled DIGEST" line of a pull or push. */
+static int registry_job(struct cli *cli, const char *method, json_t *params, const char *verb)
+{
+	const char *ref = json_string_value(json_object_get(params, "reference"));
+	_cleanup_free_ char *refcopy = ref ? strdup(ref) : NULL;
+	json_t *last;
+
+	if (run_job(cli, method, params, -1, &last) != CLI_OK)
+		return CLI_FAILED;
+	json_t *image = json_object_get(last, "image");
 	if (!cli->json) {
-		if (v.image)
-			printf("%s: %s %s\n", json_string_value(json_object_get(v.image, "name")), verb,
-			       json_string_value(json_object_get(json_object_get(v.image, "target"), "digest")));
+		if (image)
+			printf("%s: %s %s\n", json_string_value(json_object_get(image, "name")), verb,
+			       json_string_value(json_object_get(json_object_get(image, "target"), "digest")));
 		else
 			printf("%s: %s\n", refcopy ? refcopy : "", verb);
 	}
-	json_decref(v.image);
+	json_decref(last);
 	return CLI_OK;
 }
 
@@ -302,7 +321,7 @@ static int pull_or_fetch(struct cli *cli, const struct cli_args *a, int content_
 		snprintf(key, sizeof(key), "%.*s", (int)(eq - a->opts[i].value), a->opts[i].value);
 		json_object_set_new(labels, key, json_string(eq + 1));
 	}
-	return run_job(cli, "io.ember.Images.Pull", params, content_only ? "fetched" : "pulled");
+	return registry_job(cli, "io.ember.Images.Pull", params, content_only ? "fetched" : "pulled");
 }
 
 static int images_pull(struct cli *cli, const struct cli_args *a)
@@ -337,7 +356,7 @@ static int images_push(struct cli *cli, const struct cli_args *a)
 		n *= *end == 'k' ? 1024 : *end == 'm' ? 1024 * 1024 : 1;
 		json_object_set_new(params, "chunk_size", json_integer(n));
 	}
-	return run_job(cli, "io.ember.Images.Push", params, "pushed");
+	return registry_job(cli, "io.ember.Images.Push", params, "pushed");
 }
 
 static int export_to(struct cli *cli, const struct cli_args *a, int fd);
@@ -392,41 +411,56 @@ static int images_import(struct cli *cli, const struct cli_args *a)
 	const char *file = a->pos[0];
 	struct stat st;
 	_cleanup_close_ int fd = !strcmp(file, "-") ? dup(0) : open(file, O_RDONLY | O_CLOEXEC);
-	json_t *reply, *img;
+	json_t *last, *img;
 	size_t i;
 
 	if (fd < 0 || fstat(fd, &st) < 0) {
 		fprintf(stderr, "ember: import: %s: %s\n", file, strerror(errno));
 		return CLI_FAILED;
 	}
-	if (!S_ISREG(st.st_mode)) {
-		/* A pipe: spool it, so the daemon reads a file at its own pace. */
-		int tmp = cli_tmp_file();
-		if (tmp < 0 || cli_copy_fd(fd, tmp) < 0 || lseek(tmp, 0, SEEK_SET) < 0) {
-			fprintf(stderr, "ember: import: spool %s: %s\n", file, strerror(errno));
-			close_keep_errno(tmp);
-			return CLI_FAILED;
-		}
-		close(fd);
-		fd = tmp;
+	/* A file, or a pipe the daemon reads at its own pace (in a job of its
+	   own: nothing waits for it but this command). */
+	if (!S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode) && !S_ISSOCK(st.st_mode)) {
+		fprintf(stderr, "ember: import: %s: not a file or a pipe%s\n", file,
+			isatty(fd) ? " (redirect the archive to standard input)" : "");
+		return CLI_FAILED;
 	}
 	json_t *params = cli_with_namespace(cli, json_object());
 	if (cli_arg(a, "base-name"))
 		json_object_set_new(params, "base_name", json_string(cli_arg(a, "base-name")));
-	if (cli_connect(cli) < 0) {
-		json_decref(params);
-		return CLI_FAILED;
-	}
-	ember_client_attach_fds(cli->client, &fd, 1);
-	if (cli_call(cli, "io.ember.Images.Import", params, &reply) < 0)
+	if (cli_flag(a, "no-unpack"))
+		json_object_set_new(params, "no_unpack", json_true());
+	if (cli_arg(a, "snapshotter"))
+		json_object_set_new(params, "snapshotter", json_string(cli_arg(a, "snapshotter")));
+	if (run_job(cli, "io.ember.Images.Import", params, fd, &last) != CLI_OK)
 		return CLI_FAILED;
 	if (cli->json)
-		cli_print_json(json_object_get(reply, "images"));
+		cli_print_json(json_object_get(last, "images"));
 	else
-		json_array_foreach(json_object_get(reply, "images"), i, img)
+		json_array_foreach(json_object_get(last, "images"), i, img)
 			printf("%s: imported %s\n", json_string_value(json_object_get(img, "name")),
 			       json_string_value(json_object_get(json_object_get(img, "target"), "digest")));
-	json_decref(reply);
+	json_decref(last);
+	return CLI_OK;
+}
+
+static int images_unpack(struct cli *cli, const struct cli_args *a)
+{
+	json_t *params = cli_with_namespace(cli, json_pack("{s:s}", "name", a->pos[0]));
+	json_t *last;
+
+	if (cli_arg(a, "snapshotter"))
+		json_object_set_new(params, "snapshotter", json_string(cli_arg(a, "snapshotter")));
+	if (cli_arg(a, "platform"))
+		json_object_set_new(params, "platform", json_string(cli_arg(a, "platform")));
+	if (run_job(cli, "io.ember.Images.Unpack", params, -1, &last) != CLI_OK)
+		return CLI_FAILED;
+	if (cli->json)
+		cli_print_json(last);
+	else
+		printf("%s: unpacked in %s\n", json_string_value(json_object_get(last, "name")),
+		       json_string_value(json_object_get(last, "snapshotter")));
+	json_decref(last);
 	return CLI_OK;
 }
 
@@ -495,6 +529,15 @@ static const struct cli_opt export_opts[] = {
 };
 static const struct cli_opt import_opts[] = {
 	{ "base-name", 0, "NAME", "name for entries that carry only a tag (NAME:TAG)" },
+#ifdef CONFIG_CLI_SNAPSHOTS
+	{ "no-unpack", 0, NULL, "only store the blobs: do not unpack the layers into snapshots" },
+	{ "snapshotter", 0, "NAME", "unpack into overlay or native (default: the daemon's)" },
+#endif
+	{ NULL, 0, NULL, NULL },
+};
+static const struct cli_opt unpack_opts[] = {
+	{ "snapshotter", 0, "NAME", "unpack into overlay or native (default: the daemon's)" },
+	{ "platform", 0, "OS/ARCH[/VARIANT]", "of an index, this platform (default: this machine's)" },
 	{ NULL, 0, NULL, NULL },
 };
 static const struct cli_opt check_opts[] = {
@@ -601,9 +644,18 @@ static const struct cli_command images_export_cmd = {
 };
 static const struct cli_command images_import_cmd = {
 	.name = "import", .args = "FILE", .summary = "read images from an OCI or docker-save archive",
-	.help = CLI_HELP("FILE (- for standard input) may be gzip or zstd compressed. Nothing is\n"
-			 "recorded unless every image in it is whole."),
+	.help = CLI_HELP("FILE (- for standard input, also a pipe) may be gzip or zstd compressed.\n"
+			 "The layers of this machine's platform are unpacked as they are read\n"
+			 "(unless --no-unpack), as a pull does. Nothing is recorded unless every\n"
+			 "image in it is whole and unpacked; a failed or interrupted import (Ctrl-C)\n"
+			 "leaves nothing behind."),
 	.opts = import_opts, .min_args = 1, .max_args = 1, .run = images_import,
+};
+static const struct cli_command images_unpack_cmd = {
+	.name = "unpack", .args = "REF", .summary = "unpack an image already in the store",
+	.help = CLI_HELP("For an image imported with --no-unpack, or pulled into another\n"
+			 "snapshotter: its layers are unpacked into snapshots, so that it runs."),
+	.opts = unpack_opts, .min_args = 1, .max_args = 1, .run = images_unpack,
 };
 static const struct cli_command images_check_cmd = {
 	.name = "check", .args = "REF...", .summary = "check that every blob of an image is there",
@@ -621,7 +673,7 @@ static const struct cli_command *const images_sub[] = {
 #endif
 	&images_rm_cmd, &images_tag_cmd,
 #ifdef CONFIG_CLI_SNAPSHOTS
-	&cli_cmd_images_unmount,
+	&cli_cmd_images_unmount, &images_unpack_cmd,
 #endif
 	NULL,
 };

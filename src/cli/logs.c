@@ -259,7 +259,7 @@ static int attach_run(struct cli *cli, const struct cli_args *a)
 	int running;
 
 	if (logs_call(cli, id, f.fds, &at.master, &running) < 0)
-		return CLI_FAILED;
+		return CLI_TASK_FAILED;
 	/* From now on, as `docker attach` shows it. */
 	f.pos = fstat(f.fds[1], &st) == 0 ? st.st_size : 0;
 
@@ -311,12 +311,12 @@ static int attach_run(struct cli *cli, const struct cli_args *a)
 	close(f.fds[0]);
 	close(f.fds[1]);
 	if (r < 0)
-		return CLI_FAILED;
+		return CLI_TASK_FAILED;
 	if (detached)
 		return CLI_OK;
 	/* The task ended: its status is ours, as with an attached run. */
 	if (cli_call(cli, "io.ember.Tasks.Wait", cli_task_params(cli, id), &reply) < 0)
-		return CLI_FAILED;
+		return CLI_TASK_FAILED;
 	int status = cli_exit_status(json_object_get(reply, "exit"));
 	json_decref(reply);
 	return status;
@@ -332,5 +332,6 @@ const struct cli_command cli_cmd_tasks_attach = {
 			 "with its status."),
 	.min_args = 1,
 	.max_args = 1,
+	.flags = CLI_TASK_STATUS,
 	.run = attach_run,
 };

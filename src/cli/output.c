@@ -193,3 +193,10 @@ json_t *cli_with_namespace(const struct cli *cli, json_t *params)
 		json_object_set_new(params, "namespace", json_string(cli->namespace));
 	return params;
 }
+
+int cli_fancy_terminal(int fd)
+{
+	const char *term = getenv("TERM");
+
+	return isatty(fd) && term && *term && strcmp(term, "dumb") != 0;
+}

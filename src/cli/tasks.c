@@ -229,19 +229,20 @@ static int run_run(struct cli *cli, const struct cli_args *a)
 	json_t *params;
 	int detach = cli_flag(a, "detach") > 0, rm = cli_flag(a, "rm") > 0, tty = cli_flag(a, "tty") > 0;
 
-	if (detach && rm)
-		return cli_usage_error("--rm and -d: a detached task is removed with `ember tasks delete` and `ember containers rm`");
-	int r = cli_container_params(cli, a, 0, &params);
-	if (r)
-		return r;
+	if (detach && rm) {
+		cli_usage_error("--rm and -d: a detached task is removed with `ember tasks delete` and `ember containers rm`");
+		return CLI_TASK_FAILED;
+	}
+	if (cli_container_params(cli, a, 0, &params))
+		return CLI_TASK_FAILED;
 	const char *id = json_string_value(json_object_get(params, "id"));
 	_cleanup_free_ char *idc = strdup(id);
 	if (!idc || cli_call(cli, "io.ember.Containers.Create", params, NULL) < 0)
-		return CLI_FAILED;
+		return CLI_TASK_FAILED;
 	if (detach) {
 		json_t *reply;
 		if (cli_call(cli, "io.ember.Tasks.Start", cli_task_params(cli, idc), &reply) < 0)
-			return CLI_FAILED;
+			return cli_task_failed(cli);
 		if (cli->json)
 			cli_print_json(reply);
 		json_decref(reply);
@@ -249,13 +250,14 @@ static int run_run(struct cli *cli, const struct cli_args *a)
 	}
 	int status = attached(cli, "io.ember.Tasks.Start", NULL, idc, NULL, tty);
 	if (status < 0) {
+		int failed = cli_task_failed(cli);
 		/* Nothing started: what create made goes (ctr keeps it). */
 		if (rm)
 			(void)cli_call(cli, "io.ember.Containers.Delete", cli_task_params(cli, idc), NULL);
-		return CLI_FAILED;
+		return failed;
 	}
 	if (rm && remove_all(cli, idc) < 0)
-		return CLI_FAILED;
+		return CLI_TASK_FAILED;
 	return status;
 }
 
@@ -271,12 +273,14 @@ const struct cli_command cli_cmd_run = {
 	.args = "[OPTIONS] REF ID [CMD [ARG...]]",
 	.summary = "create a container and run its task",
 	.help = CLI_HELP("Attached by default: the task gets this terminal (-t) or these stdin, stdout and\n"
-			 "stderr, signals are forwarded, and ember exits with the task's exit status.\n"
-			 "With --rootfs DIR: ember run --rootfs DIR ID [CMD...]."),
+			 "stderr, signals are forwarded, and ember exits with the task's exit status;\n"
+			 "125 when ember itself failed, 126 when the command cannot be invoked, 127\n"
+			 "when it was not found (Docker's convention). With --rootfs DIR: ember run\n"
+			 "--rootfs DIR ID [CMD...]."),
 	.opts = run_opts,
 	.min_args = 1,
 	.max_args = -1,
-	.flags = CLI_STOP_AT_ARGS,
+	.flags = CLI_STOP_AT_ARGS | CLI_TASK_STATUS,
 	.run = run_run,
 };
 
@@ -323,19 +327,19 @@ static int tasks_start(struct cli *cli, const struct cli_args *a)
 
 	if (cli_flag(a, "detach")) {
 		if (cli_call(cli, "io.ember.Tasks.Start", cli_task_params(cli, a->pos[0]), &reply) < 0)
-			return CLI_FAILED;
+			return cli_task_failed(cli);
 		if (cli->json)
 			cli_print_json(reply);
 		json_decref(reply);
 		return CLI_OK;
 	}
 	if (cli_call(cli, "io.ember.Containers.Get", cli_task_params(cli, a->pos[0]), &reply) < 0)
-		return CLI_FAILED;
+		return CLI_TASK_FAILED;
 	int terminal = json_is_true(json_object_get(
 		json_object_get(json_object_get(json_object_get(reply, "container"), "spec"), "process"), "terminal"));
 	json_decref(reply);
 	int status = attached(cli, "io.ember.Tasks.Start", NULL, a->pos[0], NULL, terminal);
-	return status < 0 ? CLI_FAILED : status;
+	return status < 0 ? cli_task_failed(cli) : status;
 }
 
 static int tasks_kill(struct cli *cli, const struct cli_args *a)
@@ -355,7 +359,7 @@ static int tasks_wait(struct cli *cli, const struct cli_args *a)
 	json_t *reply;
 
 	if (cli_call(cli, "io.ember.Tasks.Wait", cli_task_params(cli, a->pos[0]), &reply) < 0)
-		return CLI_FAILED;
+		return CLI_TASK_FAILED;
 	json_t *x = json_object_get(reply, "exit");
 	if (cli->json)
 		cli_print_json(x);
@@ -449,8 +453,10 @@ static int tasks_exec(struct cli *cli, const struct cli_args *a)
 	const char *exec_id = cli_arg(a, "exec-id");
 	int tty = cli_flag(a, "tty") > 0;
 
-	if (a->npos < 2)
-		return cli_usage_error("give the task's ID and the command to run");
+	if (a->npos < 2) {
+		cli_usage_error("give the task's ID and the command to run");
+		return CLI_TASK_FAILED;
+	}
 	if (!exec_id) {
 		snprintf(gen, sizeof(gen), "exec-%d", (int)getpid());
 		exec_id = gen;
@@ -472,7 +478,7 @@ static int tasks_exec(struct cli *cli, const struct cli_args *a)
 	if (cli_arg(a, "user"))
 		json_object_set_new(p, "user", json_string(cli_arg(a, "user")));
 	int status = attached(cli, "io.ember.Tasks.Exec", cli_with_namespace(cli, p), a->pos[0], exec_id, tty);
-	return status < 0 ? CLI_FAILED : status;
+	return status < 0 ? cli_task_failed(cli) : status;
 }
 
 static const struct cli_opt exec_opts[] = {
@@ -503,7 +509,7 @@ static const struct cli_command ls_cmd = {
 };
 static const struct cli_command start_cmd = {
 	.name = "start", .args = "ID", .summary = "start a container's task (attached unless -d)",
-	.opts = start_opts, .min_args = 1, .max_args = 1, .run = tasks_start,
+	.opts = start_opts, .min_args = 1, .max_args = 1, .flags = CLI_TASK_STATUS, .run = tasks_start,
 };
 static const struct cli_command kill_cmd = {
 	.name = "kill", .args = "ID", .summary = "signal a task (default: its stop signal)",
@@ -511,11 +517,12 @@ static const struct cli_command kill_cmd = {
 };
 static const struct cli_command exec_cmd = {
 	.name = "exec", .args = "[OPTIONS] ID CMD [ARG...]", .summary = "run a process in a running task (attached)",
-	.opts = exec_opts, .min_args = 2, .max_args = -1, .flags = CLI_STOP_AT_ARGS, .run = tasks_exec,
+	.opts = exec_opts, .min_args = 2, .max_args = -1, .flags = CLI_STOP_AT_ARGS | CLI_TASK_STATUS,
+	.run = tasks_exec,
 };
 static const struct cli_command wait_cmd = {
 	.name = "wait", .args = "ID", .summary = "wait for a task to exit; exits with its status",
-	.min_args = 1, .max_args = 1, .run = tasks_wait,
+	.min_args = 1, .max_args = 1, .flags = CLI_TASK_STATUS, .run = tasks_wait,
 };
 static const struct cli_command delete_cmd = {
 	.name = "delete", .aliases = "rm remove del", .args = "ID...", .summary = "remove stopped tasks",

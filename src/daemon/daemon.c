@@ -365,7 +365,7 @@ static int daemon_start(struct daemon *d, const struct flags *flags, struct relo
 		return -e->code;
 	if (!(d->jobs = jobs_new(d->loop, e)))
 		return -e->code;
-	if (!(d->holds = holds_new()))
+	if (!(d->holds = holds_new()) || !(d->containers_busy = json_object()))
 		return err_set(e, ENOMEM, "out of memory");
 	if (images_start(d, e) < 0)
 		return err_wrap(e, "root %s", d->cfg.root);
@@ -430,8 +430,10 @@ static void daemon_stop(struct daemon *d, const struct flags *flags)
 	images_stop(d);
 	jobs_free(d->jobs);
 	holds_free(d->holds);
+	json_decref(d->containers_busy);
 	d->jobs = NULL;
 	d->holds = NULL;
+	d->containers_busy = NULL;
 	d->loop = loop_free(d->loop);
 	if (d->meta.dir_fd >= 0)
 		meta_close(&d->meta);

@@ -57,6 +57,7 @@ struct daemon {
 	struct pull_call *pulls;   /* pulls and pushes in progress */
 	struct snapshotter *snapshotters[DAEMON_SNAPSHOTTERS]; /* by position in snapshot_backends */
 	struct task *tasks;        /* CONFIG_RUNTIME_DAEMON: every task known, running or stopped */
+	json_t *containers_busy;   /* "ns/id" -> what a job does to it ("created", "deleted") */
 	int tasks_fd;              /* <state>/tasks */
 	int self_fd;               /* the ember binary, for ember init; -1 */
 	char *state_path;          /* the state directory, resolved */

@@ -127,10 +127,16 @@ static void hook_reading(const char *path, int64_t done, int64_t size, void *use
 {
 	struct import *im = userdata;
 
+	/* An OCI layout's entry is its digest; a docker-save one its path. */
+	char name[DIGEST_MAX + 8];
+	if (!strncmp(path, "blobs/sha256/", 13) && strlen(path + 13) == DIGEST_HEX_LEN)
+		snprintf(name, sizeof(name), "sha256:%s", path + 13);
+	else
+		snprintf(name, sizeof(name), "%.*s", (int)sizeof(name) - 1, path);
 	pthread_mutex_lock(&im->mu);
 	if (!im->reading)
 		im->reading = json_object();
-	json_object_set_new(im->reading, "digest", json_string(path));
+	json_object_set_new(im->reading, "digest", json_string(name));
 	json_object_set_new(im->reading, "size", json_integer(size));
 	json_object_set_new(im->reading, "offset", json_integer(done));
 	json_object_set_new(im->reading, "status", json_string("reading"));

@@ -7,8 +7,8 @@
 
 const struct api_method api_methods[] = {
 #ifdef CONFIG_RUNTIME_DAEMON
-	{ "io.ember.Containers.Create", svc_containers_create, 0 },
-	{ "io.ember.Containers.Delete", svc_containers_delete, 0 },
+	{ "io.ember.Containers.Create", svc_containers_create, API_ASYNC },
+	{ "io.ember.Containers.Delete", svc_containers_delete, API_ASYNC },
 	{ "io.ember.Containers.Get", svc_containers_get, 0 },
 	{ "io.ember.Containers.List", svc_containers_list, 0 },
 	{ "io.ember.Containers.SetLabels", svc_containers_set_labels, 0 },
@@ -81,17 +81,17 @@ const struct api_method api_methods[] = {
 	{ "io.ember.System.Version", svc_system_version, 0 },
 #ifdef CONFIG_RUNTIME_DAEMON
 	{ "io.ember.Tasks.Attach", svc_tasks_attach, 0 },
-	{ "io.ember.Tasks.Delete", svc_tasks_delete, 0 },
-	{ "io.ember.Tasks.Exec", svc_tasks_exec, 0 },
+	{ "io.ember.Tasks.Delete", svc_tasks_delete, API_ASYNC },
+	{ "io.ember.Tasks.Exec", svc_tasks_exec, API_ASYNC },
 	{ "io.ember.Tasks.Get", svc_tasks_get, 0 },
-	{ "io.ember.Tasks.Kill", svc_tasks_kill, 0 },
+	{ "io.ember.Tasks.Kill", svc_tasks_kill, API_ASYNC },
 	{ "io.ember.Tasks.List", svc_tasks_list, 0 },
 	{ "io.ember.Tasks.Logs", svc_tasks_logs, 0 },
 	{ "io.ember.Tasks.Metrics", svc_tasks_metrics, 0 },
-	{ "io.ember.Tasks.Pause", svc_tasks_pause, 0 },
+	{ "io.ember.Tasks.Pause", svc_tasks_pause, API_ASYNC },
 	{ "io.ember.Tasks.Pids", svc_tasks_pids, 0 },
-	{ "io.ember.Tasks.Resume", svc_tasks_resume, 0 },
-	{ "io.ember.Tasks.Start", svc_tasks_start, 0 },
+	{ "io.ember.Tasks.Resume", svc_tasks_resume, API_ASYNC },
+	{ "io.ember.Tasks.Start", svc_tasks_start, API_ASYNC },
 	{ "io.ember.Tasks.Wait", svc_tasks_wait, API_ASYNC },
 #endif
 	{ "org.varlink.service.GetInfo", svc_varlink_get_info, 0 },

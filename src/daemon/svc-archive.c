@@ -87,11 +87,11 @@ void svc_images_import(struct api_call *call, json_t *params, void *ctx)
 		api_error_from(call, &e);
 		return;
 	}
-	if (!p.no_unpack && ENABLED(CONFIG_PULL_UNPACK) && !(a.sn = snapshots_get(d, p.snapshotter, &e))) {
+	if (!p.no_unpack && ENABLED(CONFIG_IMAGE_UNPACK) && !(a.sn = snapshots_get(d, p.snapshotter, &e))) {
 		api_error_from(call, &e);
 		return;
 	}
-	if (!p.no_unpack && !ENABLED(CONFIG_PULL_UNPACK) && p.snapshotter) {
+	if (!p.no_unpack && !ENABLED(CONFIG_IMAGE_UNPACK) && p.snapshotter) {
 		api_error(call, EMBER_ERROR_INVALID_ARGUMENT, NULL, "this ember was built without unpacking");
 		return;
 	}

@@ -73,16 +73,71 @@ static int take_stdio(struct api_call *call, int stdio[3])
 	return 0;
 }
 
-/* {pid}, with the terminal's master when there is one. */
-static void reply_started(struct api_call *call, pid_t pid, int pty)
+/* A call waiting for a task's job (start, exec, kill, pause, delete). */
+struct waiting {
+	struct api_call *call; /* NULL once the client is gone */
+	int started;           /* reply {pid} and the terminal's master */
+	int unless_stopped;    /* a start: clear the container's user_stopped */
+	json_t *reply;         /* a delete: {exit} as the task had it */
+};
+
+static void waiting_gone(struct api_call *call, void *userdata)
 {
-	json_t *reply = json_pack("{s:I}", "pid", (json_int_t)pid);
-	if (pty < 0) {
-		api_reply(call, reply);
+	struct waiting *w = userdata;
+
+	(void)call;
+	w->call = NULL;
+}
+
+static struct waiting *waiting_new(struct api_call *call, int started)
+{
+	struct waiting *w = calloc(1, sizeof(*w));
+
+	if (!w) {
+		api_error(call, EMBER_ERROR_RESOURCE_EXHAUSTED, NULL, "out of memory");
+		return NULL;
+	}
+	w->call = call;
+	w->started = started;
+	return w;
+}
+
+/* The job answered (task_done_fn): reply to the call if it still waits. */
+static void answered(struct daemon *d, struct task *t, pid_t pid, int pty, const struct ember_error *err, void *userdata)
+{
+	struct waiting *w = userdata;
+	struct ember_error e;
+
+	if (!err && w->unless_stopped && t && t->restart.policy == RESTART_UNLESS_STOPPED &&
+	    container_mark_stopped(d, t->ns, t->id, 0, &e) < 0)
+		log_warn(&d->log, "container %s: %s", t->id, e.message);
+	if (w->call) {
+		api_call_on_cancel(w->call, NULL, NULL);
+		if (err)
+			api_error_from(w->call, err);
+		else if (w->started && pty >= 0)
+			api_reply_fds(w->call, json_pack("{s:I}", "pid", (json_int_t)pid), &pty, 1);
+		else if (w->started)
+			api_reply(w->call, json_pack("{s:I}", "pid", (json_int_t)pid));
+		else
+			api_reply(w->call, json_incref(w->reply));
+	}
+	close_keep_errno(pty);
+	json_decref(w->reply);
+	free(w);
+}
+
+/* After a task_*() call that took w: refused (r < 0), answer now; else its
+   job answers. */
+static void waiting_begin(struct api_call *call, struct waiting *w, int r, const struct ember_error *e)
+{
+	if (r < 0) {
+		json_decref(w->reply);
+		free(w);
+		api_error_from(call, e);
 		return;
 	}
-	api_reply_fds(call, reply, &pty, 1);
-	close(pty);
+	api_call_on_cancel(call, waiting_gone, w);
 }
 
 /* The task of the call's id; NULL: answered (NotFound). */
@@ -105,8 +160,7 @@ void svc_tasks_start(struct api_call *call, json_t *params, void *ctx)
 	struct daemon *d = ctx;
 	struct task_params p;
 	struct ember_error e;
-	struct task *t;
-	int stdio[3] = { -1, -1, -1 }, pty = -1;
+	int stdio[3] = { -1, -1, -1 };
 	json_t *rec;
 
 	if (begin(call, params, table, &p) < 0)
@@ -117,6 +171,10 @@ void svc_tasks_start(struct api_call *call, json_t *params, void *ctx)
 	}
 	int terminal = json_is_true(json_object_get(json_object_get(json_object_get(rec, "spec"), "process"), "terminal"));
 	json_decref(rec);
+	if (p.rows < 0 || p.rows > 65535 || p.cols < 0 || p.cols > 65535) {
+		api_error(call, EMBER_ERROR_INVALID_ARGUMENT, NULL, "rows, cols: 0 .. 65535");
+		return;
+	}
 	if (p.attach && !terminal) {
 		if (take_stdio(call, stdio) < 0)
 			return;
@@ -124,24 +182,16 @@ void svc_tasks_start(struct api_call *call, json_t *params, void *ctx)
 		/* With a terminal the pty is the stdio; nothing is detached. */
 		stdio[0] = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	}
-	if (p.rows < 0 || p.rows > 65535 || p.cols < 0 || p.cols > 65535) {
+	struct task_size size = { (unsigned)p.rows, (unsigned)p.cols };
+	struct waiting *w = waiting_new(call, 1);
+	if (!w) {
 		for (int i = 0; i < 3; i++)
 			close_keep_errno(stdio[i]);
-		api_error(call, EMBER_ERROR_INVALID_ARGUMENT, NULL, "rows, cols: 0 .. 65535");
 		return;
 	}
-	struct task_size size = { (unsigned)p.rows, (unsigned)p.cols };
-	int r = task_start(d, p.namespace, p.id, stdio, terminal ? &pty : NULL, &size, &t, &e);
-	if (r == 0 && t->restart.policy == RESTART_UNLESS_STOPPED && container_mark_stopped(d, t->ns, t->id, 0, &e) < 0)
-		log_warn(&d->log, "container %s: %s", t->id, e.message);
-	for (int i = 0; i < 3; i++)
-		if (stdio[i] >= 0)
-			close(stdio[i]);
-	if (r < 0) {
-		api_error_from(call, &e);
-		return;
-	}
-	reply_started(call, t->pid, pty);
+	w->unless_stopped = 1;
+	int r = task_start(d, p.namespace, p.id, stdio, terminal && p.attach, &size, answered, w, &e);
+	waiting_begin(call, w, r, &e);
 }
 
 void svc_tasks_list(struct api_call *call, json_t *params, void *ctx)
@@ -229,28 +279,20 @@ void svc_tasks_kill(struct api_call *call, json_t *params, void *ctx)
 	} else {
 		sig = stop_signal(d, t);
 	}
-	if (t->status == TASK_STOPPED && t->restart_timer) {
-		/* Between two attempts of a restart policy: stop restarting. */
-		t->user_stopped = 1;
-		t->restart_timer = loop_source_free(t->restart_timer);
-		if (t->restart.policy == RESTART_UNLESS_STOPPED && container_mark_stopped(d, t->ns, t->id, 1, &e) < 0)
-			log_warn(&d->log, "container %s: %s", t->id, e.message);
+	struct waiting *w = waiting_new(call, 0);
+	if (!w)
+		return;
+	int r = task_kill(t, sig, p.all, answered, w, &e);
+	/* Stopped on purpose: restart policies leave it down, and
+	   unless-stopped stays down after a reboot too. */
+	if (r >= 0 && (sig == SIGKILL || sig == SIGTERM || sig == SIGINT || sig == stop_signal(d, t)))
+		task_stopped_by_user(t);
+	if (r == 0) { /* sent already: no job */
+		free(w);
 		api_reply(call, NULL);
 		return;
 	}
-	if (task_kill(t, sig, p.all, &e) < 0) {
-		api_error_from(call, &e);
-		return;
-	}
-	/* Stopped on purpose: restart policies leave it down, and
-	   unless-stopped stays down after a reboot too. */
-	if (sig == SIGKILL || sig == SIGTERM || sig == SIGINT || sig == stop_signal(d, t)) {
-		t->user_stopped = 1;
-		t->restart_timer = loop_source_free(t->restart_timer);
-		if (t->restart.policy == RESTART_UNLESS_STOPPED && container_mark_stopped(d, t->ns, t->id, 1, &e) < 0)
-			log_warn(&d->log, "container %s: %s", t->id, e.message);
-	}
-	api_reply(call, NULL);
+	waiting_begin(call, w, r, &e);
 }
 
 struct wait_ctx {
@@ -348,7 +390,7 @@ void svc_tasks_wait(struct api_call *call, json_t *params, void *ctx)
 		wait_exec(call, t, p.exec_id);
 		return;
 	}
-	if (t->status == TASK_STOPPED) {
+	if (t->state == TASK_STOPPED) {
 		api_reply(call, json_pack("{s:o}", "exit", exit_json(t)));
 		return;
 	}
@@ -377,13 +419,11 @@ void svc_tasks_delete(struct api_call *call, json_t *params, void *ctx)
 
 	if (begin(call, params, table, &p) < 0 || !(t = find(call, ctx, &p)))
 		return;
-	json_t *x = t->status == TASK_STOPPED ? exit_json(t) : NULL;
-	if (task_delete(t, &e) < 0) {
-		json_decref(x);
-		api_error_from(call, &e);
+	struct waiting *w = waiting_new(call, 0);
+	if (!w)
 		return;
-	}
-	api_reply(call, json_pack("{s:o}", "exit", x));
+	w->reply = json_pack("{s:o}", "exit", t->state == TASK_STOPPED ? exit_json(t) : json_null());
+	waiting_begin(call, w, task_delete(t, answered, w, &e), &e);
 }
 
 /* Reply with t's log files in the order they were written (see ember
@@ -422,17 +462,15 @@ static void reply_logs(struct api_call *call, struct daemon *d, struct task *t, 
 		}
 	}
 	int first = 0;
-#ifdef CONFIG_INIT
-	if (runtime_log_order(fds[0], fds[1], &first, &e) < 0) {
+	if (ENABLED(CONFIG_INIT) && runtime_log_order(fds[0], fds[1], &first, &e) < 0) {
 		close(fds[0]);
 		close(fds[1]);
 		api_error_from(call, &e);
 		return;
 	}
-#endif
 	int order[3] = { fds[first], fds[!first], master };
-	json_t *reply = json_pack("{s:s, s:b}", "status", t->status == TASK_STOPPED ? "stopped" : "running", "running",
-				  t->status != TASK_STOPPED);
+	json_t *reply = json_pack("{s:s, s:b}", "status", t->state == TASK_STOPPED ? "stopped" : "running", "running",
+				  t->state != TASK_STOPPED);
 	if (reply && attach)
 		json_object_set_new(reply, "terminal", json_boolean(master >= 0));
 	api_reply_fds(call, reply, order, master >= 0 ? 3 : 2);
@@ -462,7 +500,7 @@ void svc_tasks_attach(struct api_call *call, json_t *params, void *ctx)
 
 	if (begin(call, params, table, &p) < 0 || !(t = find(call, ctx, &p)))
 		return;
-	if (t->status == TASK_STOPPED) {
+	if (t->state != TASK_RUNNING && t->state != TASK_PAUSED) {
 		api_error(call, EMBER_ERROR_FAILED_PRECONDITION, NULL, "task %s is not running", p.id);
 		return;
 	}
@@ -493,47 +531,20 @@ void svc_tasks_pids(struct api_call *call, json_t *params, void *ctx)
 	if (begin(call, params, table, &p) < 0 || !(t = find(call, ctx, &p)))
 		return;
 	json_t *list = json_array();
-#ifdef CONFIG_CGROUPS
 	pid_t *pids = NULL;
 	size_t n = 0;
 	struct ember_error e;
-	if (t->cg && t->status != TASK_STOPPED && runtime_cgroup_pids(t->cg, &pids, &n, &e) == 0)
+	if (ENABLED(CONFIG_CGROUPS) && t->cg && t->state != TASK_STOPPED && runtime_cgroup_pids(t->cg, &pids, &n, &e) == 0)
 		for (size_t i = 0; i < n; i++)
 			json_array_append_new(list, json_pack("{s:I}", "pid", (json_int_t)pids[i]));
 	free(pids);
-#endif
-	if (!json_array_size(list) && t->status != TASK_STOPPED)
+	if (!json_array_size(list) && (t->state == TASK_RUNNING || t->state == TASK_PAUSED))
 		json_array_append_new(list, json_pack("{s:I}", "pid", (json_int_t)t->pid));
 	api_reply(call, json_pack("{s:o}", "processes", list));
 }
 
-#ifndef CONFIG_CGROUPS
-static void no_cgroups(struct api_call *call)
-{
-	api_error(call, EMBER_ERROR_INVALID_ARGUMENT, NULL, "this ember is built without cgroups (CONFIG_CGROUPS)");
-}
-
-void svc_tasks_pause(struct api_call *call, json_t *params, void *ctx)
-{
-	(void)params;
-	(void)ctx;
-	no_cgroups(call);
-}
-
-void svc_tasks_resume(struct api_call *call, json_t *params, void *ctx)
-{
-	(void)params;
-	(void)ctx;
-	no_cgroups(call);
-}
-
-void svc_tasks_metrics(struct api_call *call, json_t *params, void *ctx)
-{
-	(void)params;
-	(void)ctx;
-	no_cgroups(call);
-}
-#else
+/* Pause and Resume: the freezer waits until the kernel says it is done,
+   so they are jobs. */
 static void freeze(struct api_call *call, json_t *params, void *ctx, int frozen)
 {
 	static const struct api_param table[] = { P_NS, P_ID, P_END };
@@ -543,18 +554,9 @@ static void freeze(struct api_call *call, json_t *params, void *ctx, int frozen)
 
 	if (begin(call, params, table, &p) < 0 || !(t = find(call, ctx, &p)))
 		return;
-	if (t->status == TASK_STOPPED || !t->cg) {
-		api_error(call, EMBER_ERROR_FAILED_PRECONDITION, NULL, "task %s is not running", p.id);
-		return;
-	}
-	if (runtime_cgroup_freeze(t->cg, frozen, &e) < 0) {
-		api_error_from(call, &e);
-		return;
-	}
-	t->status = frozen ? TASK_PAUSED : TASK_RUNNING;
-	task_save_or_log(t);
-	events_publish(ctx, t->ns, frozen ? "/tasks/paused" : "/tasks/resumed", json_pack("{s:s}", "id", t->id));
-	api_reply(call, NULL);
+	struct waiting *w = waiting_new(call, 0);
+	if (w)
+		waiting_begin(call, w, task_pause(t, frozen, answered, w, &e), &e);
 }
 
 void svc_tasks_pause(struct api_call *call, json_t *params, void *ctx)
@@ -577,6 +579,10 @@ void svc_tasks_metrics(struct api_call *call, json_t *params, void *ctx)
 
 	if (begin(call, params, table, &p) < 0 || !(t = find(call, ctx, &p)))
 		return;
+	if (!ENABLED(CONFIG_CGROUPS)) {
+		api_error(call, EMBER_ERROR_INVALID_ARGUMENT, NULL, "this ember is built without cgroups (CONFIG_CGROUPS)");
+		return;
+	}
 	if (!t->cg || runtime_cgroup_stats(t->cg, &st, &e) < 0) {
 		if (!t->cg)
 			err_set_name(&e, EMBER_ERROR_FAILED_PRECONDITION, ENOENT, "task %s has no cgroup", p.id);
@@ -590,7 +596,6 @@ void svc_tasks_metrics(struct api_call *call, json_t *params, void *ctx)
 				  (json_int_t)st.pids_current, "limit", (json_int_t)st.pids_limit, "oom_kills",
 				  (json_int_t)st.oom_kills, "frozen", st.frozen));
 }
-#endif
 
 /* The container's process with the exec's changes. */
 static json_t *exec_process(struct daemon *d, const struct task *t, const struct task_params *p, struct ember_error *e)
@@ -664,8 +669,7 @@ void svc_tasks_exec(struct api_call *call, json_t *params, void *ctx)
 	struct task_params p;
 	struct ember_error e;
 	struct task *t;
-	struct task_exec *x;
-	int stdio[3] = { -1, -1, -1 }, pty = -1;
+	int stdio[3] = { -1, -1, -1 };
 
 	if (begin(call, params, table, &p) < 0 || !(t = find(call, d, &p)))
 		return;
@@ -679,10 +683,6 @@ void svc_tasks_exec(struct api_call *call, json_t *params, void *ctx)
 		api_error(call, EMBER_ERROR_INVALID_ARGUMENT, NULL, "rows, cols: 0 .. 65535");
 		return;
 	}
-	if (t->status == TASK_PAUSED) {
-		api_error(call, EMBER_ERROR_FAILED_PRECONDITION, NULL, "task %s is paused: resume it first", p.id);
-		return;
-	}
 	if (!p.terminal && take_stdio(call, stdio) < 0)
 		return;
 	json_t *proc = exec_process(d, t, &p, &e);
@@ -691,13 +691,16 @@ void svc_tasks_exec(struct api_call *call, json_t *params, void *ctx)
 	if (!user && container_get(d, t->ns, t->id, &rec, &e) == 0)
 		user = json_string_value(
 			json_object_get(json_object_get(json_object_get(rec, "spec"), "annotations"), RUNTIME_ANN_USER));
-	int r = proc ? task_exec_start(t, p.exec_id, proc, user, stdio, p.terminal ? &pty : NULL, &x, &e) : -1;
-	json_decref(proc);
-	for (int i = 0; i < 3; i++)
-		close_keep_errno(stdio[i]);
-	if (r < 0) {
-		api_error_from(call, &e);
+	struct waiting *w = proc ? waiting_new(call, 1) : NULL;
+	if (!w) {
+		json_decref(proc);
+		for (int i = 0; i < 3; i++)
+			close_keep_errno(stdio[i]);
+		if (!proc)
+			api_error_from(call, &e);
 		return;
 	}
-	reply_started(call, x->pid, pty);
+	int r = task_exec_start(t, p.exec_id, proc, user, stdio, answered, w, &e);
+	json_decref(proc);
+	waiting_begin(call, w, r, &e);
 }

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Tasks: start, supervision through pidfds, exits, restarts, re-adoption. */
+/* Task supervision: the state machine of task-fsm.c carried out, its waits run as jobs (see tasks.h). */
 #include "daemon/tasks.h"
 
 #include <dirent.h>
@@ -17,8 +17,9 @@
 #include <unistd.h>
 
 #include "daemon/images.h"
-#include "snapshot/snapshot.h"
+#include "daemon/jobs.h"
 #include "runtime/runtime.h"
+#include "snapshot/snapshot.h"
 #include "util/cleanup.h"
 #include "util/err.h"
 #include "util/fs.h"
@@ -27,11 +28,9 @@
 #define P_PIDFD 3
 #endif
 
-#define RESTART_BASE_MS 100u
-#define RESTART_MAX_MS 60000u
-#define RESTART_RESET_MS 10000u /* a run this long forgets earlier crashes */
 #define TASK_JSON_MAX (64u << 10)
 #define EXIT_FILE_MAX 4096u
+#define EXECS_JSON_MAX (256u << 10)
 
 struct task_waiter {
 	struct task_waiter *next;
@@ -39,7 +38,39 @@ struct task_waiter {
 	void *userdata;
 };
 
-static void task_exited(struct task *t);
+/* A job at work on a task (start, exec, freeze, kill, delete): what it
+   needs copied in, what it makes handed back in the loop. */
+struct task_op {
+	struct task_op *next; /* t->ops */
+	struct daemon *d;
+	struct task *t; /* loop-side only: the job's thread never touches it */
+	int exclusive;
+	enum task_event done_ev;
+	task_done_fn done;
+	void *userdata;
+	char ns[80], id[80];
+	struct runtime_cgroup *cg; /* freeze, kill, delete: the task's (borrowed); start: the one made */
+	/* start and exec */
+	int stdio[3];
+	int want_pty;
+	struct runtime_started st;
+	/* start */
+	int again, detached, fresh;
+	enum { START_USER, START_RESTART, START_BOOT } origin;
+	struct task_size size;
+	struct restart restart;
+	/* exec */
+	char exec_id[80];
+	json_t *process;
+	char *user;
+	int join_pidfd;
+	pid_t join_pid;
+	/* freeze, kill */
+	int frozen, sig;
+};
+
+static void task_event(struct task *t, enum task_event ev, struct task_op *op, struct ember_error *err);
+static void exec_exited(struct loop_source *s, int fd, uint32_t events, void *userdata);
 
 /* ---- waiter lists (a task's, an exec's) ------------------------------------------------ */
 
@@ -65,7 +96,7 @@ static void waiters_cancel(struct task_waiter **head, struct task_waiter *w)
 		}
 }
 
-/* Run and free every waiter (t: what they waited for); NULL fn: free only. */
+/* Run and free every waiter (t: what they waited for); NULL t: free only. */
 static void waiters_wake(struct task_waiter **head, struct task *t)
 {
 	struct task_waiter *w = *head;
@@ -79,71 +110,38 @@ static void waiters_wake(struct task_waiter **head, struct task *t)
 	}
 }
 
-/* ---- restart policies ------------------------------------------------------------------ */
-
-int restart_parse(const char *s, struct restart *out, struct ember_error *e)
-{
-	static const char *const names[] = { "no", "on-failure", "always", "unless-stopped" };
-	char q[ERR_QUOTE_MAX];
-
-	memset(out, 0, sizeof(*out));
-	if (!s || !*s)
-		return 0;
-	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
-		size_t n = strlen(names[i]);
-		if (strncmp(s, names[i], n))
-			continue;
-		if (s[n] == '\0') {
-			out->policy = (enum restart_policy)i;
-			return 0;
-		}
-		if (i == RESTART_ON_FAILURE && s[n] == ':') {
-			char *end;
-			errno = 0;
-			long v = strtol(s + n + 1, &end, 10);
-			if (errno || *end || end == s + n + 1 || v < 1 || v > 1000000)
-				break;
-			out->policy = RESTART_ON_FAILURE;
-			out->max = (int)v;
-			return 0;
-		}
-	}
-	return err_invalid(e, "restart: \"%s\": use no, on-failure[:N], always or unless-stopped", err_quote(s, q));
-}
-
-const char *restart_format(const struct restart *r, char buf[32])
-{
-	static const char *const names[] = { "no", "on-failure", "always", "unless-stopped" };
-	if (r->policy == RESTART_ON_FAILURE && r->max)
-		snprintf(buf, 32, "on-failure:%d", r->max);
-	else
-		snprintf(buf, 32, "%s", names[r->policy]);
-	return buf;
-}
-
 /* ---- state on disk ------------------------------------------------------------------- */
 
-static const char *status_name(enum task_status s)
+static json_t *exit_json(const struct task_exit *x)
 {
-	return s == TASK_RUNNING ? "running" : s == TASK_PAUSED ? "paused" : "stopped";
+	json_t *j = json_pack("{s:i, s:b, s:s, s:b}", "exit_code", x->code, "oom", x->oom, "exited_at", x->at, "known",
+			      x->known);
+	if (j && x->signal) {
+		char name[RUNTIME_SIGNAL_NAME_MAX];
+		json_object_set_new(j, "signal", json_integer(x->signal));
+		json_object_set_new(j, "signal_name", json_string(runtime_signal_name(x->signal, name)));
+	}
+	return j;
+}
+
+static void exit_from_json(json_t *j, struct task_exit *x)
+{
+	memset(x, 0, sizeof(*x));
+	x->code = (int)json_integer_value(json_object_get(j, "exit_code"));
+	x->signal = (int)json_integer_value(json_object_get(j, "signal"));
+	x->oom = json_is_true(json_object_get(j, "oom"));
+	x->known = json_is_true(json_object_get(j, "known"));
+	snprintf(x->at, sizeof(x->at), "%s", json_string_value(json_object_get(j, "exited_at")) ?: "");
 }
 
 json_t *task_json(const struct task *t)
 {
 	json_t *j = json_pack("{s:s, s:s, s:I, s:I, s:s, s:s, s:b, s:I}", "id", t->id, "namespace", t->ns, "pid",
 			      (json_int_t)t->pid, "start_time", (json_int_t)t->start_time, "status",
-			      status_name(t->status), "started_at", t->started_at, "detached", t->detached, "restarts",
-			      (json_int_t)t->restarts);
-	if (j && t->status == TASK_STOPPED) {
-		json_t *x = json_pack("{s:i, s:b, s:s, s:b}", "exit_code", t->exit.code, "oom", t->exit.oom, "exited_at",
-				      t->exit.at, "known", t->exit.known);
-		if (x && t->exit.signal) {
-			char name[RUNTIME_SIGNAL_NAME_MAX];
-			json_object_set_new(x, "signal", json_integer(t->exit.signal));
-			json_object_set_new(x, "signal_name", json_string(runtime_signal_name(t->exit.signal, name)));
-		}
-		json_object_set_new(j, "exit", x);
-	}
+			      task_state_name(t->state), "started_at", t->started_at, "detached", t->detached,
+			      "restarts", (json_int_t)t->restarts);
+	if (j && t->state == TASK_STOPPED && t->exit.at[0])
+		json_object_set_new(j, "exit", exit_json(&t->exit));
 	if (j && t->user_stopped)
 		json_object_set_new(j, "user_stopped", json_true());
 	if (j && t->pty_fd >= 0)
@@ -151,26 +149,32 @@ json_t *task_json(const struct task *t)
 	return j;
 }
 
-static int task_dir(struct task *t, int create, struct ember_error *e)
+static int task_dir_at(int tasks_fd, const char *ns, const char *id, int create, struct ember_error *e)
 {
-	_cleanup_close_ int nsfd = fs_open_dir(t->d->tasks_fd, t->ns, create, 0711, e);
+	_cleanup_close_ int nsfd = fs_open_dir(tasks_fd, ns, create, 0711, e);
 	if (nsfd < 0)
 		return -e->code;
-	return fs_open_dir(nsfd, t->id, create, 0711, e);
+	return fs_open_dir(nsfd, id, create, 0711, e);
 }
 
-static int task_save(struct task *t, struct ember_error *e)
+static int task_dir(struct task *t, int create, struct ember_error *e)
+{
+	return task_dir_at(t->d->tasks_fd, t->ns, t->id, create, e);
+}
+
+static int save_json(struct task *t, const char *file, json_t *j, struct ember_error *e)
 {
 	_cleanup_close_ int dir = task_dir(t, 0, e);
-	if (dir < 0)
+	if (dir < 0) {
+		json_decref(j);
 		return -e->code;
-	json_t *j = task_json(t);
+	}
 	char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
 	json_decref(j);
 	if (!text)
 		return err_set(e, ENOMEM, "out of memory");
 	/* tmpfs: the rename is what matters, fsync is cheap there. */
-	int r = fs_write_atomic(dir, "task.json", text, strlen(text), 0600, e);
+	int r = fs_write_atomic(dir, file, text, strlen(text), 0600, e);
 	free(text);
 	return r;
 }
@@ -178,8 +182,21 @@ static int task_save(struct task *t, struct ember_error *e)
 void task_save_or_log(struct task *t)
 {
 	struct ember_error e;
-	if (task_save(t, &e) < 0)
+	if (save_json(t, "task.json", task_json(t), &e) < 0)
 		log_warn(&t->d->log, "task %s/%s: %s", t->ns, t->id, e.message);
+}
+
+/* execs.json: every exec the daemon knows (a new daemon reads it back, so
+   a finished exec's status is not lost across a restart). */
+static void save_execs(struct task *t)
+{
+	struct ember_error e;
+	json_t *list = json_array();
+
+	for (struct task_exec *x = t->execs; x && list; x = x->next)
+		json_array_append_new(list, task_exec_json(x));
+	if (save_json(t, "execs.json", list, &e) < 0)
+		log_warn(&t->d->log, "task %s/%s: execs: %s", t->ns, t->id, e.message);
 }
 
 /* init's exit file: {"exit_code": N} or {"signal": N, ...}, "exited_at". */
@@ -218,6 +235,18 @@ static int read_exit_file(int dir, struct task_exit *x)
 		return -1;
 	x->known = 1;
 	return 0;
+}
+
+/* A wait status into x. */
+static void exit_from_siginfo(const siginfo_t *si, struct task_exit *x)
+{
+	x->known = 1;
+	if (si->si_code == CLD_EXITED) {
+		x->code = si->si_status;
+	} else {
+		x->signal = si->si_status;
+		x->code = 128 + si->si_status;
+	}
 }
 
 /* ---- the list ----------------------------------------------------------------------------- */
@@ -266,9 +295,10 @@ static void task_free(struct task *t)
 	task_unwatch(t);
 	t->restart_timer = loop_source_free(t->restart_timer);
 	waiters_wake(&t->waiters, NULL);
-#ifdef CONFIG_CGROUPS
-	runtime_cgroup_free(t->cg);
-#endif
+	for (struct task_op *op = t->ops; op; op = op->next)
+		op->t = NULL; /* its job ends on its own */
+	if (ENABLED(CONFIG_CGROUPS))
+		runtime_cgroup_free(t->cg);
 	free(t);
 }
 
@@ -290,7 +320,7 @@ static struct task *task_new(struct daemon *d, const char *ns, const char *id)
 
 struct task_waiter *task_wait(struct task *t, task_wait_fn fn, void *userdata)
 {
-	if (t->status == TASK_STOPPED) {
+	if (t->state == TASK_STOPPED) {
 		fn(t, userdata);
 		return NULL;
 	}
@@ -302,7 +332,7 @@ void task_wait_cancel(struct task *t, struct task_waiter *w)
 	waiters_cancel(&t->waiters, w);
 }
 
-/* ---- containers ----------------------------------------------------------------------- */
+/* ---- containers (the records tasks read) ------------------------------------------------- */
 
 int container_get(struct daemon *d, const char *ns, const char *id, json_t **out, struct ember_error *e)
 {
@@ -326,47 +356,115 @@ int container_mark_stopped(struct daemon *d, const char *ns, const char *id, int
 	return r;
 }
 
+/* ---- jobs on a task -------------------------------------------------------------------- */
+
+static struct task_op *op_new(struct task *t, enum task_event done_ev, task_done_fn done, void *userdata)
+{
+	struct task_op *op = calloc(1, sizeof(*op));
+	if (!op)
+		return NULL;
+	op->d = t->d;
+	op->t = t;
+	op->done_ev = done_ev;
+	op->done = done;
+	op->userdata = userdata;
+	op->stdio[0] = op->stdio[1] = op->stdio[2] = op->join_pidfd = -1;
+	op->st.pidfd = op->st.pty_master = -1;
+	snprintf(op->ns, sizeof(op->ns), "%s", t->ns);
+	snprintf(op->id, sizeof(op->id), "%s", t->id);
+	return op;
+}
+
+static void op_free(struct task_op *op)
+{
+	for (int i = 0; i < 3; i++)
+		close_keep_errno(op->stdio[i]);
+	close_keep_errno(op->st.pidfd);
+	close_keep_errno(op->st.pty_master);
+	close_keep_errno(op->join_pidfd);
+	json_decref(op->process);
+	free(op->user);
+	free(op);
+}
+
+/* The requester's answer, once; the pty (when there is one) becomes its. */
+static void op_answer(struct task_op *op, struct task *t, pid_t pid, const struct ember_error *err)
+{
+	int pty = -1;
+	task_done_fn done = op->done;
+
+	op->done = NULL;
+	if (!err && op->want_pty)
+		pty = TAKE_FD(op->st.pty_master);
+	if (done)
+		done(op->d, t, pid, pty, err, op->userdata);
+	else
+		close_keep_errno(pty);
+}
+
+static void op_done(struct job *j, int result, const struct ember_error *e)
+{
+	struct task_op *op = job_data(j);
+	struct task *t = op->t;
+	struct ember_error err;
+
+	if (result < 0)
+		err = *e;
+	if (t) {
+		for (struct task_op **pp = &t->ops; *pp; pp = &(*pp)->next)
+			if (*pp == op) {
+				*pp = op->next;
+				break;
+			}
+		task_event(t, result < 0 && op->done_ev == TEV_STARTED ? TEV_START_FAILED : op->done_ev, op,
+			   result < 0 ? &err : NULL);
+	} else {
+		/* The task went while the job ran (shutdown): what it started
+		   must not run unseen. */
+		if (result == 0 && op->st.pidfd >= 0)
+			(void)syscall(SYS_pidfd_send_signal, op->st.pidfd, SIGKILL, NULL, 0);
+		err_set_name(&err, EMBER_ERROR_UNAVAILABLE, ESRCH, "task %s is gone", op->id);
+	}
+	if (op->done) /* an event that did not answer it: say how it went */
+		op_answer(op, t, 0, result < 0 || !t ? &err : NULL);
+	op_free(op);
+}
+
+static int op_run(struct job *j, struct ember_error *e);
+
+static const struct job_ops task_job_ops = { .run = op_run, .done = op_done };
+
+/* At most one exclusive job at a time (request() checks). */
+static int op_start(struct task_op *op, const char *kind, int exclusive, struct ember_error *e)
+{
+	if (!job_start(op->d->jobs, &task_job_ops, op, kind, op->ns, op->id, e))
+		return -e->code;
+	op->exclusive = exclusive;
+	op->next = op->t->ops;
+	op->t->ops = op;
+	return 0;
+}
+
+static int busy(const struct task *t)
+{
+	for (const struct task_op *op = t->ops; op; op = op->next)
+		if (op->exclusive)
+			return 1;
+	return 0;
+}
+
 /* ---- cgroups ------------------------------------------------------------------------------ */
 
-#ifdef CONFIG_CGROUPS
 static int cgroup_enter(pid_t pid, void *userdata, struct ember_error *e)
 {
-	struct task *t = userdata;
-	return runtime_cgroup_enter(t->cg, pid, e);
+	return runtime_cgroup_enter(userdata, pid, e);
 }
 
-static void cgroup_rel(const struct task *t, char *buf, size_t size)
+static void cgroup_rel(const char *ns, const char *id, char *buf, size_t size)
 {
-	snprintf(buf, size, "ember/%s/%s", t->ns, t->id);
-}
-#endif
-
-/* ---- starting ----------------------------------------------------------------------------- */
-
-static void on_pidfd(struct loop_source *s, int fd, uint32_t events, void *userdata)
-{
-	struct task *t = userdata;
-	(void)s;
-	(void)fd;
-	(void)events;
-	task_exited(t);
+	snprintf(buf, size, "ember/%s/%s", ns, id);
 }
 
-static int watch(struct task *t, struct ember_error *e)
-{
-	t->watch = loop_add_io(t->d->loop, t->pidfd, EPOLLIN, on_pidfd, t, "task", e);
-	return t->watch ? 0 : -e->code;
-}
-
-static int open_state_file(int dir, const char *name, int flags, struct ember_error *e)
-{
-	int fd = openat(dir, name, flags | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
-	if (fd < 0)
-		return err_sys(e, errno, "task state: %s", name);
-	return fd;
-}
-
-#ifdef CONFIG_SECCOMP
 static int seccomp_for(json_t *spec, struct runtime_seccomp *sc, int *have, struct ember_error *e)
 {
 	json_t *ann = json_object_get(spec, "annotations");
@@ -376,17 +474,18 @@ static int seccomp_for(json_t *spec, struct runtime_seccomp *sc, int *have, stru
 		json_object_get(json_object_get(json_object_get(spec, "process"), "capabilities"), "effective"));
 
 	*have = 0;
-	if (!profile && !(want && !strcmp(want, "default")))
+	if (!ENABLED(CONFIG_SECCOMP) || (!profile && !(want && !strcmp(want, "default"))))
 		return 0;
 	if (runtime_seccomp_compile(profile, 0, caps, sc, e) < 0)
 		return err_wrap(e, "seccomp");
 	*have = 1;
 	return 0;
 }
-#endif
+
+/* ---- the start job (in its thread) ----------------------------------------------------- */
 
 struct start_ctx {
-	json_t *rec, *spec, *mounts;
+	json_t *rec, *mounts;
 	int dir, exit_fd, log_fd[2];
 	char rootfs[PATH_MAX];
 };
@@ -401,36 +500,43 @@ static void start_ctx_done(struct start_ctx *c)
 	close_keep_errno(c->log_fd[1]);
 }
 
+static int open_state_file(int dir, const char *name, int flags, struct ember_error *e)
+{
+	int fd = openat(dir, name, flags | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+	if (fd < 0)
+		return err_sys(e, errno, "task state: %s", name);
+	return fd;
+}
+
 /* A fresh state directory and the files init writes. again: the task ran
    before (a restart, or a start of a stopped task): its logs go on, as
    Docker's do, the newer file first for init. */
-static int prepare_state(struct task *t, struct start_ctx *c, int again, struct ember_error *e)
+static int prepare_state(struct task_op *op, struct start_ctx *c, struct ember_error *e)
 {
-	_cleanup_close_ int nsfd = fs_open_dir(t->d->tasks_fd, t->ns, 1, 0711, e);
+	_cleanup_close_ int nsfd = fs_open_dir(op->d->tasks_fd, op->ns, 1, 0711, e);
 	if (nsfd < 0)
 		return -e->code;
-	if (!again && fs_remove_tree(nsfd, t->id, e) < 0)
+	if (!op->again && fs_remove_tree(nsfd, op->id, e) < 0)
 		return err_wrap(e, "task state");
-	if ((c->dir = fs_open_dir(nsfd, t->id, 1, 0711, e)) < 0)
+	if ((c->dir = fs_open_dir(nsfd, op->id, 1, 0711, e)) < 0)
 		return -e->code;
 	if (mkdirat(c->dir, "rootfs", 0755) < 0 && errno != EEXIST)
 		return err_sys(e, errno, "task state: rootfs");
 	if ((c->exit_fd = open_state_file(c->dir, "exit", O_RDWR | O_TRUNC, e)) < 0)
 		return -e->code;
-	int keep = again ? 0 : O_TRUNC;
-	if (t->detached && ((c->log_fd[0] = open_state_file(c->dir, "log.0", O_WRONLY | keep, e)) < 0 ||
-			    (c->log_fd[1] = open_state_file(c->dir, "log.1", O_WRONLY | keep, e)) < 0))
+	int keep = op->again ? 0 : O_TRUNC;
+	if (op->detached && ((c->log_fd[0] = open_state_file(c->dir, "log.0", O_WRONLY | keep, e)) < 0 ||
+			     (c->log_fd[1] = open_state_file(c->dir, "log.1", O_WRONLY | keep, e)) < 0))
 		return -e->code;
-#ifdef CONFIG_INIT
 	int first = 0;
-	if (t->detached && again && runtime_log_order(c->log_fd[0], c->log_fd[1], &first, e) == 0 && first == 0) {
+	if (ENABLED(CONFIG_INIT) && op->detached && op->again &&
+	    runtime_log_order(c->log_fd[0], c->log_fd[1], &first, e) == 0 && first == 0) {
 		/* log.0 is the older one: init goes on in log.1. */
 		int tmp = c->log_fd[0];
 		c->log_fd[0] = c->log_fd[1];
 		c->log_fd[1] = tmp;
 	}
-#endif
-	int n = snprintf(c->rootfs, sizeof(c->rootfs), "%s/tasks/%s/%s/rootfs", t->d->state_path, t->ns, t->id);
+	int n = snprintf(c->rootfs, sizeof(c->rootfs), "%s/tasks/%s/%s/rootfs", op->d->state_path, op->ns, op->id);
 	if (n < 0 || (size_t)n >= sizeof(c->rootfs))
 		return err_set(e, ENAMETOOLONG, "task state: path too long");
 	return 0;
@@ -450,203 +556,192 @@ static int rootfs_mounts(struct daemon *d, const char *ns, json_t *rec, json_t *
 	return 0;
 }
 
-/* One start of t (new or restarted); on failure t is left stopped. */
-static int task_launch(struct task *t, int again, int stdio[3], int *pty, const struct task_size *size,
-		       struct ember_error *e)
+static int start_run(struct task_op *op, struct ember_error *e)
 {
-	struct daemon *d = t->d;
+	struct daemon *d = op->d;
 	struct start_ctx c = { .dir = -1, .exit_fd = -1, .log_fd = { -1, -1 } };
-	struct runtime_started st;
-	int r;
+	struct runtime_seccomp sc = { 0 };
+	int have_sc = 0, r;
 
-	if ((r = container_get(d, t->ns, t->id, &c.rec, e)) < 0)
+	if ((r = container_get(d, op->ns, op->id, &c.rec, e)) < 0)
 		goto out;
-	c.spec = json_object_get(c.rec, "spec");
-	if (size && size->rows && size->cols)
-		json_object_set_new(json_object_get(c.spec, "process"), "consoleSize",
-				    json_pack("{s:I, s:I}", "height", (json_int_t)size->rows, "width", (json_int_t)size->cols));
-	if ((r = restart_parse(json_string_value(json_object_get(c.rec, "restart")), &t->restart, e)) < 0)
+	json_t *spec = json_object_get(c.rec, "spec");
+	if (op->size.rows && op->size.cols)
+		json_object_set_new(json_object_get(spec, "process"), "consoleSize",
+				    json_pack("{s:I, s:I}", "height", (json_int_t)op->size.rows, "width",
+					      (json_int_t)op->size.cols));
+	if ((r = restart_parse(json_string_value(json_object_get(c.rec, "restart")), &op->restart, e)) < 0 ||
+	    (r = prepare_state(op, &c, e)) < 0 || (r = rootfs_mounts(d, op->ns, c.rec, &c.mounts, e)) < 0)
 		goto out;
-	if ((r = prepare_state(t, &c, again, e)) < 0 || (r = rootfs_mounts(d, t->ns, c.rec, &c.mounts, e)) < 0)
-		goto out;
-
 	struct runtime_start s = {
-		.spec = c.spec,
+		.spec = spec,
 		.rootfs_mounts = c.mounts,
 		.rootfs = c.mounts ? c.rootfs : json_string_value(json_object_get(c.rec, "rootfs")),
 		.self_fd = d->self_fd,
-		.stdio = { stdio[0], stdio[1], stdio[2] },
+		.stdio = { op->stdio[0], op->stdio[1], op->stdio[2] },
 		.exit_fd = c.exit_fd,
 		.log_fd = { c.log_fd[0], c.log_fd[1] },
 		.log_max = TASK_LOG_MAX_DEFAULT,
 		.cgroup_fd = -1,
 		.join_pidfd = -1,
-		.user = json_string_value(json_object_get(json_object_get(c.spec, "annotations"), RUNTIME_ANN_USER)),
+		.user = json_string_value(json_object_get(json_object_get(spec, "annotations"), RUNTIME_ANN_USER)),
 		/* Detached with a terminal: init holds it, for the logs and
 		   for `tasks attach`. */
-		.pty_to_init = t->detached,
+		.pty_to_init = op->detached,
 	};
 	if (!s.rootfs) {
-		r = err_set_name(e, EMBER_ERROR_FAILED_PRECONDITION, EINVAL, "container %s has no rootfs", t->id);
+		r = err_set_name(e, EMBER_ERROR_FAILED_PRECONDITION, EINVAL, "container %s has no rootfs", op->id);
 		goto out;
 	}
-#ifdef CONFIG_CGROUPS
-	char rel[200];
-	cgroup_rel(t, rel, sizeof(rel));
-	t->cg = runtime_cgroup_free(t->cg);
-	if ((r = runtime_cgroup_create("/sys/fs/cgroup", rel, &t->cg, e)) < 0 ||
-	    (r = runtime_cgroup_set(t->cg, json_object_get(json_object_get(c.spec, "linux"), "resources"), e)) < 0)
-		goto out;
-	s.cgroup_fd = runtime_cgroup_fd(t->cg);
-	if (s.cgroup_fd < 0) {
-		s.before_setup = cgroup_enter;
-		s.userdata = t;
+	if (ENABLED(CONFIG_CGROUPS)) {
+		char rel[200];
+		cgroup_rel(op->ns, op->id, rel, sizeof(rel));
+		if ((r = runtime_cgroup_create("/sys/fs/cgroup", rel, &op->cg, e)) < 0 ||
+		    (r = runtime_cgroup_set(op->cg, json_object_get(json_object_get(spec, "linux"), "resources"), e)) < 0)
+			goto out;
+		s.cgroup_fd = runtime_cgroup_fd(op->cg);
+		if (s.cgroup_fd < 0) {
+			s.before_setup = cgroup_enter;
+			s.userdata = op->cg;
+		}
 	}
-#endif
-#ifdef CONFIG_SECCOMP
-	struct runtime_seccomp sc = { 0 };
-	int have_sc = 0;
-	if ((r = seccomp_for(c.spec, &sc, &have_sc, e)) < 0)
+	if ((r = seccomp_for(spec, &sc, &have_sc, e)) < 0)
 		goto out;
 	if (have_sc)
 		s.seccomp = &sc;
-#endif
-	r = runtime_start(&s, &st, e);
-#ifdef CONFIG_SECCOMP
+	r = runtime_start(&s, &op->st, e);
 	if (have_sc)
 		runtime_seccomp_free(&sc);
-#endif
-	if (r < 0)
-		goto out;
-	t->pid = st.pid;
-	t->pidfd = st.pidfd;
-	t->start_time = st.start_time;
-	t->is_child = 1;
-	t->status = TASK_RUNNING;
-	t->user_stopped = 0;
-	t->sent_kill = 0;
-	memset(&t->exit, 0, sizeof(t->exit));
-	timestamp_now(t->started_at);
-	t->started_ms = loop_now_ms();
-	t->pty_fd = st.init_pty_fd;
-	if (pty)
-		*pty = st.pty_master;
-	else if (st.pty_master >= 0)
-		close(st.pty_master);
-	if ((r = watch(t, e)) < 0) {
-		/* Unwatchable: do not leave it running unseen; wait for the
-		   kill to land (it is ours and dying) before reaping it. */
-		siginfo_t si;
-		(void)syscall(SYS_pidfd_send_signal, t->pidfd, SIGKILL, NULL, 0);
-		while (waitid((idtype_t)P_PIDFD, (id_t)t->pidfd, &si, WEXITED | WNOWAIT) < 0 && errno == EINTR)
-			;
-		task_exited(t);
-		goto out;
-	}
-	task_save_or_log(t);
-	events_publish(d, t->ns, "/tasks/start", json_pack("{s:s, s:I}", "id", t->id, "pid", (json_int_t)t->pid));
 out:
 	if (r < 0) {
-#ifdef CONFIG_CGROUPS
-		if (t->cg && t->pidfd < 0) {
+		if (op->cg) {
 			struct ember_error ignored;
-			(void)runtime_cgroup_remove(t->cg, &ignored);
-			t->cg = runtime_cgroup_free(t->cg);
+			(void)runtime_cgroup_remove(op->cg, &ignored);
+			op->cg = runtime_cgroup_free(op->cg);
 		}
-#endif
-		if (c.dir >= 0 && t->pidfd < 0 && !again) {
+		if (c.dir >= 0 && !op->again) {
 			/* Nothing of a failed start stays behind (a task that ran
 			   before keeps its state and logs: they tell why). */
-			_cleanup_close_ int nsfd = fs_open_dir(d->tasks_fd, t->ns, 0, 0, &(struct ember_error){ 0 });
+			_cleanup_close_ int nsfd = fs_open_dir(d->tasks_fd, op->ns, 0, 0, &(struct ember_error){ 0 });
 			if (nsfd >= 0)
-				(void)fs_remove_tree(nsfd, t->id, &(struct ember_error){ 0 });
+				(void)fs_remove_tree(nsfd, op->id, &(struct ember_error){ 0 });
 		}
 	}
 	start_ctx_done(&c);
 	return r;
 }
 
-int task_start(struct daemon *d, const char *ns, const char *id, int stdio[3], int *pty,
-	       const struct task_size *size, struct task **out, struct ember_error *e)
-{
-	struct task *t = task_find(d, ns, id);
+/* ---- the other jobs (in their threads) --------------------------------------------------- */
 
-	if (pty)
-		*pty = -1;
-	if (t && t->status != TASK_STOPPED)
-		return err_set_name(e, EMBER_ERROR_ALREADY_EXISTS, EEXIST, "task %s is already running (pid %d)", id,
-				    (int)t->pid);
-	int fresh = !t;
-	if (fresh && !(t = task_new(d, ns, id)))
+static int exec_run(struct task_op *op, struct ember_error *e)
+{
+	json_t *rec = NULL;
+	struct runtime_seccomp sc = { 0 };
+	int have_sc = 0;
+
+	if (container_get(op->d, op->ns, op->id, &rec, e) < 0)
+		return -e->code;
+	json_t *cspec = json_object_get(rec, "spec");
+	json_t *ann = json_object_get(cspec, "annotations");
+	json_t *lx = json_object_get(cspec, "linux");
+	json_t *spec = json_pack("{s:O, s:o, s:o}", "process", op->process, "annotations",
+				 ann ? json_incref(ann) : json_object(), "linux", lx ? json_incref(lx) : json_object());
+	json_decref(rec);
+	if (!spec)
 		return err_set(e, ENOMEM, "out of memory");
-	t->restart_timer = loop_source_free(t->restart_timer);
-	t->restarts = 0;
-	t->detached = stdio[0] < 0 && stdio[1] < 0 && stdio[2] < 0;
-	int r = task_launch(t, !fresh, stdio, pty, size, e);
-	if (r < 0) {
-		if (fresh) {
-			task_unlink(t);
-			task_free(t);
+	struct runtime_start s = {
+		.spec = spec,
+		.self_fd = -1,
+		.stdio = { op->stdio[0], op->stdio[1], op->stdio[2] },
+		.exit_fd = -1,
+		.log_fd = { -1, -1 },
+		.cgroup_fd = -1,
+		.join_pidfd = op->join_pidfd,
+		.join_pid = op->join_pid,
+		.user = op->user,
+	};
+	if (op->cg) {
+		s.cgroup_fd = runtime_cgroup_fd(op->cg);
+		if (s.cgroup_fd < 0) {
+			s.before_setup = cgroup_enter;
+			s.userdata = op->cg;
 		}
-		return r;
 	}
-	*out = t;
+	int r = seccomp_for(spec, &sc, &have_sc, e);
+	if (r == 0 && have_sc)
+		s.seccomp = &sc;
+	if (r == 0)
+		r = runtime_exec(&s, &op->st, e);
+	if (have_sc)
+		runtime_seccomp_free(&sc);
+	json_decref(spec);
+	return r < 0 ? err_wrap(e, "exec in task %s", op->id) : 0;
+}
+
+static int delete_run(struct task_op *op, struct ember_error *e)
+{
+	if (op->cg && runtime_cgroup_remove(op->cg, e) < 0)
+		return err_wrap(e, "task %s", op->id);
+	_cleanup_close_ int nsfd = fs_open_dir(op->d->tasks_fd, op->ns, 0, 0, e);
+	if (nsfd >= 0 && fs_remove_tree(nsfd, op->id, e) < 0)
+		return err_wrap(e, "task %s", op->id);
 	return 0;
 }
 
-/* ---- exits and restarts -------------------------------------------------------------- */
+static int op_run(struct job *j, struct ember_error *e)
+{
+	struct task_op *op = job_data(j);
 
-static void restart_fire(struct loop_source *s, void *userdata)
+	switch (op->done_ev) {
+	case TEV_STARTED:
+		return start_run(op, e);
+	case TEV_EXEC:
+		return exec_run(op, e);
+	case TEV_PAUSED:
+	case TEV_RESUMED:
+		return runtime_cgroup_freeze(op->cg, op->frozen, e);
+	case TEV_KILL:
+		return runtime_cgroup_kill(op->cg, op->sig, e);
+	case TEV_DELETE:
+		return delete_run(op, e);
+	default:
+		return err_set(e, EINVAL, "task job: nothing to do");
+	}
+}
+
+/* ---- the actions (in the loop) ---------------------------------------------------------- */
+
+static void on_pidfd(struct loop_source *s, int fd, uint32_t events, void *userdata)
 {
 	struct task *t = userdata;
-	struct ember_error e;
-	int none[3] = { -1, -1, -1 };
-
 	(void)s;
-	t->restart_timer = loop_source_free(t->restart_timer);
-	if (t->status != TASK_STOPPED)
-		return;
-	t->detached = 1;
-	if (task_launch(t, 1, none, NULL, NULL, &e) < 0) {
-		log_warn(&t->d->log, "task %s/%s: restart failed: %s", t->ns, t->id, e.message);
-		events_publish(t->d, t->ns, "/tasks/restart-failed",
-			       json_pack("{s:s, s:s}", "id", t->id, "error", e.message));
-	}
+	(void)fd;
+	(void)events;
+	task_event(t, TEV_EXITED, NULL, NULL);
 }
 
-static void restart_decide(struct task *t)
+static int watch(struct task *t, struct ember_error *e)
 {
-	const struct restart *rp = &t->restart;
-	int failed = t->exit.code != 0 || t->exit.signal;
-	struct ember_error e;
-
-	if (t->user_stopped || rp->policy == RESTART_NO || (rp->policy == RESTART_ON_FAILURE && !failed))
-		return;
-	if (loop_now_ms() - t->started_ms >= RESTART_RESET_MS)
-		t->restarts = 0;
-	if (rp->policy == RESTART_ON_FAILURE && rp->max && t->restarts >= (unsigned)rp->max) {
-		events_publish(t->d, t->ns, "/tasks/restart-gave-up",
-			       json_pack("{s:s, s:i}", "id", t->id, "restarts", (int)t->restarts));
-		return;
-	}
-	uint64_t delay = RESTART_BASE_MS;
-	for (unsigned i = 0; i < t->restarts && delay < RESTART_MAX_MS; i++)
-		delay *= 2;
-	if (delay > RESTART_MAX_MS)
-		delay = RESTART_MAX_MS;
-	t->restarts++;
-	t->restart_timer = loop_add_timer(t->d->loop, delay, 0, restart_fire, t, "restart", &e);
-	if (!t->restart_timer) {
-		log_warn(&t->d->log, "task %s/%s: restart: %s", t->ns, t->id, e.message);
-		return;
-	}
-	char pol[32];
-	events_publish(t->d, t->ns, "/tasks/restart",
-		       json_pack("{s:s, s:s, s:I, s:i}", "id", t->id, "policy", restart_format(rp, pol), "delay_ms",
-				 (json_int_t)delay, "attempt", (int)t->restarts));
+	t->watch = loop_add_io(t->d->loop, t->pidfd, EPOLLIN, on_pidfd, t, "task", e);
+	return t->watch ? 0 : -e->code;
 }
 
-/* The task's PID 1 is gone: collect how, record it, tell everyone. */
+static int send_signal(struct task *t, int sig, struct ember_error *e)
+{
+	if (syscall(SYS_pidfd_send_signal, t->pidfd, sig, NULL, 0) < 0)
+		return err_sys(e, errno, "kill task %s", t->id);
+	if (sig == SIGKILL)
+		t->sent_kill = 1;
+	return 0;
+}
+
+static void restart_fire(struct loop_source *s, void *userdata);
+static int start_task(struct daemon *d, const char *ns, const char *id, int stdio[3], int want_pty,
+		      const struct task_size *size, task_done_fn done, void *userdata, int origin,
+		      struct ember_error *e);
+
+/* TA_EXIT: collect how its PID 1 ended, record it, tell everyone, and let
+   the restart policy decide. */
 static void task_exited(struct task *t)
 {
 	siginfo_t si = { 0 };
@@ -663,13 +758,7 @@ static void task_exited(struct task *t)
 		/* No word from init: it was killed itself (SIGKILL to the
 		   task), or it is not ember init. */
 		if (reaped) {
-			t->exit.known = 1;
-			if (si.si_code == CLD_EXITED) {
-				t->exit.code = si.si_status;
-			} else {
-				t->exit.signal = si.si_status;
-				t->exit.code = 128 + si.si_status;
-			}
+			exit_from_siginfo(&si, &t->exit);
 		} else if (t->sent_kill) {
 			t->exit.known = 1;
 			t->exit.signal = SIGKILL;
@@ -679,12 +768,9 @@ static void task_exited(struct task *t)
 		}
 		timestamp_now(t->exit.at);
 	}
-#ifdef CONFIG_CGROUPS
 	struct runtime_cgroup_stats cs;
-	if (t->cg && runtime_cgroup_stats(t->cg, &cs, &e) == 0 && cs.oom_kills > 0)
+	if (ENABLED(CONFIG_CGROUPS) && t->cg && runtime_cgroup_stats(t->cg, &cs, &e) == 0 && cs.oom_kills > 0)
 		t->exit.oom = 1;
-#endif
-	t->status = TASK_STOPPED;
 	task_save_or_log(t);
 	json_t *ev = json_pack("{s:s, s:I, s:i, s:b, s:s}", "id", t->id, "pid", (json_int_t)t->pid, "exit_code",
 			       t->exit.code, "oom", t->exit.oom, "exited_at", t->exit.at);
@@ -697,7 +783,417 @@ static void task_exited(struct task *t)
 		 t->exit.signal ? "signal" : "code", t->exit.signal ? t->exit.signal : t->exit.code,
 		 t->exit.oom ? " (OOM)" : "");
 	waiters_wake(&t->waiters, t);
-	restart_decide(t);
+
+	struct task_restart_input in = {
+		.policy = t->restart,
+		.failed = t->exit.code != 0 || t->exit.signal,
+		.user_stopped = t->user_stopped,
+		.restarts = t->restarts,
+		.ran_ms = loop_now_ms() - t->started_ms,
+	};
+	uint64_t delay;
+	char pol[32];
+	switch (task_restart_plan(&in, &t->restarts, &delay)) {
+	case TASK_RESTART_NO:
+		break;
+	case TASK_RESTART_GIVE_UP:
+		events_publish(t->d, t->ns, "/tasks/restart-gave-up",
+			       json_pack("{s:s, s:i}", "id", t->id, "restarts", (int)t->restarts));
+		break;
+	case TASK_RESTART_AFTER:
+		t->restart_timer = loop_add_timer(t->d->loop, delay, 0, restart_fire, t, "restart", &e);
+		if (!t->restart_timer) {
+			log_warn(&t->d->log, "task %s/%s: restart: %s", t->ns, t->id, e.message);
+			break;
+		}
+		events_publish(t->d, t->ns, "/tasks/restart",
+			       json_pack("{s:s, s:s, s:I, s:i}", "id", t->id, "policy", restart_format(&t->restart, pol),
+					 "delay_ms", (json_int_t)delay, "attempt", (int)t->restarts));
+		break;
+	}
+}
+
+/* TA_RUN: the start job's process is the task's PID 1 now. */
+static void task_running(struct task *t, struct task_op *op)
+{
+	struct ember_error e;
+
+	if (t->cg != op->cg)
+		runtime_cgroup_free(t->cg);
+	t->cg = TAKE_PTR(op->cg);
+	t->restart = op->restart;
+	t->pid = op->st.pid;
+	t->pidfd = TAKE_FD(op->st.pidfd);
+	t->start_time = op->st.start_time;
+	t->is_child = 1;
+	t->user_stopped = 0;
+	t->sent_kill = 0;
+	memset(&t->exit, 0, sizeof(t->exit));
+	timestamp_now(t->started_at);
+	t->started_ms = loop_now_ms();
+	t->pty_fd = op->st.init_pty_fd;
+	if (watch(t, &e) < 0) {
+		/* Unwatchable: do not leave it running unseen; wait for the
+		   kill to land (it is ours and dying) before reaping it. */
+		siginfo_t si;
+		(void)syscall(SYS_pidfd_send_signal, t->pidfd, SIGKILL, NULL, 0);
+		while (waitid((idtype_t)P_PIDFD, (id_t)t->pidfd, &si, WEXITED | WNOWAIT) < 0 && errno == EINTR)
+			;
+		op_answer(op, t, 0, &e);
+		t->state = TASK_STOPPED;
+		task_exited(t);
+		return;
+	}
+	task_save_or_log(t);
+	events_publish(t->d, t->ns, "/tasks/start", json_pack("{s:s, s:I}", "id", t->id, "pid", (json_int_t)t->pid));
+	if (op->origin == START_RESTART)
+		log_info(&t->d->log, "task %s/%s restarted (pid %d)", t->ns, t->id, (int)t->pid);
+	else if (op->origin == START_BOOT)
+		log_info(&t->d->log, "container %s/%s started (restart policy)", t->ns, t->id);
+	op_answer(op, t, t->pid, NULL);
+	if (t->pending_signal) {
+		int sig = t->pending_signal;
+		t->pending_signal = 0;
+		if (send_signal(t, sig, &e) < 0)
+			log_warn(&t->d->log, "task %s/%s: %s", t->ns, t->id, e.message);
+	}
+}
+
+/* TA_UNLAUNCH: the start failed; a task that never ran goes again. */
+static void task_unlaunched(struct task *t, struct task_op *op, const struct ember_error *err)
+{
+	if (op->origin == START_RESTART) {
+		log_warn(&t->d->log, "task %s/%s: restart failed: %s", t->ns, t->id, err->message);
+		events_publish(t->d, t->ns, "/tasks/restart-failed", json_pack("{s:s, s:s}", "id", t->id, "error",
+										   err->message));
+	} else if (op->origin == START_BOOT) {
+		log_warn(&t->d->log, "container %s/%s: start (restart policy): %s", t->ns, t->id, err->message);
+	}
+	t->pending_signal = 0;
+	/* Who waits for its exit: a task that never ran ends with 255,
+	   unknown; one that ran before keeps the last run's. */
+	if (op->fresh) {
+		memset(&t->exit, 0, sizeof(t->exit));
+		t->exit.code = 255;
+		timestamp_now(t->exit.at);
+	}
+	waiters_wake(&t->waiters, t);
+	op_answer(op, op->fresh ? NULL : t, 0, err);
+	if (op->fresh) {
+		task_unlink(t);
+		task_free(t);
+	}
+}
+
+static void exec_started(struct task *t, struct task_op *op)
+{
+	struct ember_error e;
+	struct task_exec *x = task_exec_find(t, op->exec_id);
+
+	if (!x) {
+		if (!(x = calloc(1, sizeof(*x)))) {
+			(void)syscall(SYS_pidfd_send_signal, op->st.pidfd, SIGKILL, NULL, 0);
+			op_answer(op, t, 0, &(struct ember_error){ .code = ENOMEM, .message = "out of memory" });
+			return;
+		}
+		x->t = t;
+		snprintf(x->id, sizeof(x->id), "%s", op->exec_id);
+		x->next = t->execs;
+		t->execs = x;
+	}
+	x->pid = op->st.pid;
+	x->pidfd = TAKE_FD(op->st.pidfd);
+	x->running = 1;
+	memset(&x->exit, 0, sizeof(x->exit));
+	x->watch = loop_add_io(t->d->loop, x->pidfd, EPOLLIN, exec_exited, x, "exec", &e);
+	if (!x->watch) {
+		/* Unwatchable: it must not run unseen; ours to reap once dead. */
+		siginfo_t si;
+		(void)syscall(SYS_pidfd_send_signal, x->pidfd, SIGKILL, NULL, 0);
+		while (waitid((idtype_t)P_PIDFD, (id_t)x->pidfd, &si, WEXITED) < 0 && errno == EINTR)
+			;
+		close(x->pidfd);
+		x->pidfd = -1;
+		x->running = 0;
+		op_answer(op, t, 0, &e);
+		return;
+	}
+	save_execs(t);
+	events_publish(t->d, t->ns, "/tasks/exec-started",
+		       json_pack("{s:s, s:s, s:I}", "id", t->id, "exec_id", x->id, "pid", (json_int_t)x->pid));
+	op_answer(op, t, x->pid, NULL);
+}
+
+/*
+ * Every event goes through here: the table says whether it is allowed in
+ * the task's state and what to do. op: the job that reports (its result in
+ * err), or the request being made (refused with err filled, -1 returned
+ * through e->code) for the user's events.
+ */
+static void task_event(struct task *t, enum task_event ev, struct task_op *op, struct ember_error *err)
+{
+	const struct task_rule *rule = task_fsm_rule(t->state, ev);
+
+	if (!rule) {
+		/* A report the state no longer takes: an exec that started as
+		   its task ended (the pid namespace took it along). */
+		struct ember_error gone;
+		err_set_name(&gone, EMBER_ERROR_FAILED_PRECONDITION, ESRCH, "task %s is not running", t->id);
+		if (op)
+			op_answer(op, t, 0, err ? err : &gone);
+		return;
+	}
+	enum task_state from = t->state;
+	t->state = rule->to;
+	switch (rule->act) {
+	case TA_NONE:
+		op_answer(op, t, 0, err);
+		break;
+	case TA_RUN:
+		task_running(t, op);
+		break;
+	case TA_UNLAUNCH:
+		task_unlaunched(t, op, err);
+		break;
+	case TA_EXIT:
+		task_exited(t);
+		break;
+	case TA_NOTE:
+		if (err) {
+			t->state = from; /* the freeze failed: as it was */
+			op_answer(op, t, 0, err);
+			break;
+		}
+		task_save_or_log(t);
+		events_publish(t->d, t->ns, t->state == TASK_PAUSED ? "/tasks/paused" : "/tasks/resumed",
+			       json_pack("{s:s}", "id", t->id));
+		op_answer(op, t, t->pid, NULL);
+		break;
+	case TA_SIGNAL:
+		if (op && op->done_ev == TEV_KILL) /* the kill job of every process ended */
+			op_answer(op, t, t->pid, err);
+		break;
+	case TA_EXEC:
+		if (err)
+			op_answer(op, t, 0, err);
+		else
+			exec_started(t, op);
+		break;
+	case TA_REMOVE:
+		if (err) {
+			op_answer(op, t, 0, err);
+			break;
+		}
+		events_publish(t->d, t->ns, "/tasks/delete", json_pack("{s:s}", "id", t->id));
+		op_answer(op, NULL, 0, NULL);
+		task_unlink(t);
+		task_free(t);
+		break;
+	default:
+		break;
+	}
+}
+
+/* A user's request: refused (-errno, e filled) unless the table allows
+   ev in the task's state; then the state it goes to. */
+static const struct task_rule *request(struct task *t, enum task_event ev, int exclusive, struct ember_error *e)
+{
+	const struct task_rule *rule = task_fsm_rule(t->state, ev);
+
+	if (exclusive && busy(t)) {
+		err_set_name(e, EMBER_ERROR_FAILED_PRECONDITION, EBUSY, "task %s is busy (another operation runs)", t->id);
+		return NULL;
+	}
+	if (rule)
+		return rule;
+	switch (t->state) {
+	case TASK_STARTING:
+		err_set_name(e, EMBER_ERROR_FAILED_PRECONDITION, EBUSY, "task %s is starting", t->id);
+		break;
+	case TASK_RUNNING:
+	case TASK_PAUSED:
+		if (ev == TEV_START)
+			err_set_name(e, EMBER_ERROR_ALREADY_EXISTS, EEXIST, "task %s is already running (pid %d)", t->id,
+				     (int)t->pid);
+		else if (ev == TEV_DELETE)
+			err_set_name(e, EMBER_ERROR_FAILED_PRECONDITION, EBUSY,
+				     "task %s is running: kill it first (ember tasks kill %s)", t->id, t->id);
+		else if (ev == TEV_EXEC)
+			err_set_name(e, EMBER_ERROR_FAILED_PRECONDITION, EBUSY, "task %s is paused: resume it first", t->id);
+		else
+			err_set_name(e, EMBER_ERROR_FAILED_PRECONDITION, EINVAL, "task %s is %s", t->id,
+				     task_state_name(t->state));
+		break;
+	default:
+		err_set_name(e, EMBER_ERROR_FAILED_PRECONDITION, ESRCH, "task %s is not running", t->id);
+		break;
+	}
+	return NULL;
+}
+
+/* ---- the user's requests --------------------------------------------------------------- */
+
+static void restart_fire(struct loop_source *s, void *userdata)
+{
+	struct task *t = userdata;
+	struct ember_error e;
+	int none[3] = { -1, -1, -1 };
+
+	(void)s;
+	t->restart_timer = loop_source_free(t->restart_timer);
+	if (t->state != TASK_STOPPED)
+		return;
+	if (start_task(t->d, t->ns, t->id, none, 0, NULL, NULL, NULL, START_RESTART, &e) < 0) {
+		log_warn(&t->d->log, "task %s/%s: restart failed: %s", t->ns, t->id, e.message);
+		events_publish(t->d, t->ns, "/tasks/restart-failed", json_pack("{s:s, s:s}", "id", t->id, "error", e.message));
+	}
+}
+
+static int start_task(struct daemon *d, const char *ns, const char *id, int stdio[3], int want_pty,
+		      const struct task_size *size, task_done_fn done, void *userdata, int origin,
+		      struct ember_error *e)
+{
+	struct task *t = task_find(d, ns, id);
+	int fresh = !t;
+
+	if (t && !request(t, TEV_START, 1, e))
+		goto fail;
+	if (fresh && !(t = task_new(d, ns, id))) {
+		err_set(e, ENOMEM, "out of memory");
+		goto fail;
+	}
+	struct task_op *op = op_new(t, TEV_STARTED, done, userdata);
+	if (!op) {
+		err_set(e, ENOMEM, "out of memory");
+		goto undo;
+	}
+	for (int i = 0; i < 3; i++)
+		op->stdio[i] = TAKE_FD(stdio[i]);
+	op->want_pty = want_pty;
+	op->fresh = fresh;
+	op->again = !fresh;
+	op->origin = origin;
+	op->detached = op->stdio[0] < 0 && op->stdio[1] < 0 && op->stdio[2] < 0;
+	if (size)
+		op->size = *size;
+	if (op_start(op, "start", 1, e) < 0) {
+		op_free(op);
+		goto undo;
+	}
+	/* A user's start forgets a pending restart and the count. */
+	if (origin != START_RESTART) {
+		t->restart_timer = loop_source_free(t->restart_timer);
+		t->restarts = 0;
+	}
+	t->cg = ENABLED(CONFIG_CGROUPS) ? runtime_cgroup_free(t->cg) : NULL;
+	t->detached = op->detached;
+	t->state = task_fsm_rule(t->state, TEV_START)->to;
+	return 0;
+undo:
+	if (fresh) {
+		task_unlink(t);
+		task_free(t);
+	}
+fail:
+	for (int i = 0; i < 3; i++)
+		close_keep_errno(TAKE_FD(stdio[i]));
+	return -e->code;
+}
+
+int task_start(struct daemon *d, const char *ns, const char *id, int stdio[3], int want_pty,
+	       const struct task_size *size, task_done_fn done, void *userdata, struct ember_error *e)
+{
+	return start_task(d, ns, id, stdio, want_pty, size, done, userdata, START_USER, e);
+}
+
+int task_kill(struct task *t, int sig, int all, task_done_fn done, void *userdata, struct ember_error *e)
+{
+	const struct task_rule *rule = request(t, TEV_KILL, 0, e);
+
+	if (!rule)
+		return -e->code;
+	switch (rule->act) {
+	case TA_HALT_RESTART:
+		if (!t->restart_timer)
+			return err_set_name(e, EMBER_ERROR_FAILED_PRECONDITION, ESRCH, "task %s is not running", t->id);
+		/* Between two attempts of a restart policy: stop restarting. */
+		t->restart_timer = loop_source_free(t->restart_timer);
+		break;
+	case TA_PEND_SIGNAL:
+		t->pending_signal = sig;
+		break;
+	default:
+		if (all && t->cg && ENABLED(CONFIG_CGROUPS)) {
+			if (busy(t))
+				return err_set_name(e, EMBER_ERROR_FAILED_PRECONDITION, EBUSY,
+						    "task %s is busy (another operation runs)", t->id);
+			struct task_op *op = op_new(t, TEV_KILL, done, userdata);
+			if (!op)
+				return err_set(e, ENOMEM, "out of memory");
+			op->cg = t->cg;
+			op->sig = sig;
+			if (op_start(op, "kill", 1, e) < 0) {
+				op_free(op);
+				return -e->code;
+			}
+			if (sig == SIGKILL)
+				t->sent_kill = 1;
+			return 1;
+		}
+		if (send_signal(t, sig, e) < 0)
+			return -e->code;
+		break;
+	}
+	return 0;
+}
+
+void task_stopped_by_user(struct task *t)
+{
+	struct ember_error e;
+
+	t->user_stopped = 1;
+	t->restart_timer = loop_source_free(t->restart_timer);
+	if (t->restart.policy == RESTART_UNLESS_STOPPED && container_mark_stopped(t->d, t->ns, t->id, 1, &e) < 0)
+		log_warn(&t->d->log, "container %s: %s", t->id, e.message);
+}
+
+int task_pause(struct task *t, int frozen, task_done_fn done, void *userdata, struct ember_error *e)
+{
+	if (!ENABLED(CONFIG_CGROUPS))
+		return err_invalid(e, "this ember is built without cgroups (CONFIG_CGROUPS)");
+	if (!request(t, frozen ? TEV_PAUSE : TEV_RESUME, 1, e))
+		return -e->code;
+	if (!t->cg)
+		return err_set_name(e, EMBER_ERROR_FAILED_PRECONDITION, ENOENT, "task %s has no cgroup", t->id);
+	struct task_op *op = op_new(t, frozen ? TEV_PAUSED : TEV_RESUMED, done, userdata);
+	if (!op)
+		return err_set(e, ENOMEM, "out of memory");
+	op->cg = t->cg;
+	op->frozen = frozen;
+	if (op_start(op, frozen ? "pause" : "resume", 1, e) < 0) {
+		op_free(op);
+		return -e->code;
+	}
+	return 0;
+}
+
+int task_delete(struct task *t, task_done_fn done, void *userdata, struct ember_error *e)
+{
+	if (!request(t, TEV_DELETE, 1, e))
+		return -e->code;
+	for (struct task_exec *x = t->execs; x; x = x->next)
+		if (x->running)
+			return err_set_name(e, EMBER_ERROR_FAILED_PRECONDITION, EBUSY,
+					    "task %s: exec %s still runs (ember tasks kill --exec-id)", t->id, x->id);
+	struct task_op *op = op_new(t, TEV_DELETE, done, userdata);
+	if (!op)
+		return err_set(e, ENOMEM, "out of memory");
+	op->cg = t->cg;
+	if (op_start(op, "delete", 1, e) < 0) {
+		op_free(op);
+		return -e->code;
+	}
+	return 0;
 }
 
 /* ---- exec ------------------------------------------------------------------------------ */
@@ -714,13 +1210,8 @@ json_t *task_exec_json(const struct task_exec *x)
 {
 	json_t *j = json_pack("{s:s, s:I, s:s}", "exec_id", x->id, "pid", (json_int_t)x->pid, "status",
 			      x->running ? "running" : "stopped");
-	if (j && !x->running) {
-		json_t *ex = json_pack("{s:i, s:b, s:s, s:b}", "exit_code", x->exit.code, "oom", 0, "exited_at", x->exit.at,
-				       "known", x->exit.known);
-		if (ex && x->exit.signal)
-			json_object_set_new(ex, "signal", json_integer(x->exit.signal));
-		json_object_set_new(j, "exit", ex);
-	}
+	if (j && !x->running)
+		json_object_set_new(j, "exit", exit_json(&x->exit));
 	return j;
 }
 
@@ -747,22 +1238,16 @@ static void exec_exited(struct loop_source *s, int fd, uint32_t events, void *us
 	(void)fd;
 	(void)events;
 	memset(&x->exit, 0, sizeof(x->exit));
-	if (waitid((idtype_t)P_PIDFD, (id_t)x->pidfd, &si, WEXITED | WNOHANG) == 0 && si.si_pid) {
-		x->exit.known = 1;
-		if (si.si_code == CLD_EXITED) {
-			x->exit.code = si.si_status;
-		} else {
-			x->exit.signal = si.si_status;
-			x->exit.code = 128 + si.si_status;
-		}
-	} else {
+	if (waitid((idtype_t)P_PIDFD, (id_t)x->pidfd, &si, WEXITED | WNOHANG) == 0 && si.si_pid)
+		exit_from_siginfo(&si, &x->exit);
+	else
 		x->exit.code = 255;
-	}
 	timestamp_now(x->exit.at);
 	x->running = 0;
 	x->watch = loop_source_free(x->watch);
 	close(x->pidfd);
 	x->pidfd = -1;
+	save_execs(x->t);
 	events_publish(x->t->d, x->t->ns, "/tasks/exec-exit",
 		       json_pack("{s:s, s:s, s:I, s:i}", "id", x->t->id, "exec_id", x->id, "pid", (json_int_t)x->pid,
 				 "exit_code", x->exit.code));
@@ -770,20 +1255,18 @@ static void exec_exited(struct loop_source *s, int fd, uint32_t events, void *us
 }
 
 int task_exec_start(struct task *t, const char *exec_id, json_t *process, const char *user, int stdio[3],
-		    int *pty, struct task_exec **out, struct ember_error *e)
+		    task_done_fn done, void *userdata, struct ember_error *e)
 {
-	struct daemon *d = t->d;
-	json_t *rec = NULL;
-	struct runtime_started st;
 	size_t n = 0;
-	int r;
+	int r = -1;
 
-	if (t->status != TASK_RUNNING)
-		return err_set_name(e, EMBER_ERROR_FAILED_PRECONDITION, ESRCH, "task %s is not running", t->id);
+	if (!request(t, TEV_EXEC, 0, e))
+		goto out;
 	struct task_exec *old = task_exec_find(t, exec_id);
-	if (old && old->running)
-		return err_set_name(e, EMBER_ERROR_ALREADY_EXISTS, EEXIST, "exec %s already runs in task %s", exec_id,
-				    t->id);
+	if (old && old->running) {
+		err_set_name(e, EMBER_ERROR_ALREADY_EXISTS, EEXIST, "exec %s already runs in task %s", exec_id, t->id);
+		goto out;
+	}
 	for (struct task_exec *x = t->execs; x; x = x->next)
 		n++;
 	if (!old && n >= TASK_EXECS_MAX) {
@@ -792,147 +1275,84 @@ int task_exec_start(struct task *t, const char *exec_id, json_t *process, const 
 		for (pp = &t->execs; *pp; pp = &(*pp)->next)
 			if (!(*pp)->running)
 				gone = pp;
-		if (!gone)
-			return err_set_name(e, EMBER_ERROR_RESOURCE_EXHAUSTED, EBUSY, "task %s runs %d execs already",
-					    t->id, TASK_EXECS_MAX);
+		if (!gone) {
+			err_set_name(e, EMBER_ERROR_RESOURCE_EXHAUSTED, EBUSY, "task %s runs %d execs already", t->id,
+				     TASK_EXECS_MAX);
+			goto out;
+		}
 		struct task_exec *x = *gone;
 		*gone = x->next;
 		exec_free(x);
 	}
-	if ((r = container_get(d, t->ns, t->id, &rec, e)) < 0)
-		return r;
-	json_t *cspec = json_object_get(rec, "spec");
-	json_t *ann = json_object_get(cspec, "annotations");
-	json_t *spec = json_pack("{s:O, s:o}", "process", process, "annotations", ann ? json_incref(ann) : json_object());
-	struct runtime_start s = {
-		.spec = spec,
-		.self_fd = -1,
-		.stdio = { stdio[0], stdio[1], stdio[2] },
-		.exit_fd = -1,
-		.log_fd = { -1, -1 },
-		.cgroup_fd = -1,
-		.join_pidfd = t->pidfd,
-		.join_pid = t->pid,
-		.user = user,
-	};
-#ifdef CONFIG_CGROUPS
-	if (t->cg) {
-		s.cgroup_fd = runtime_cgroup_fd(t->cg);
-		if (s.cgroup_fd < 0) {
-			s.before_setup = cgroup_enter;
-			s.userdata = t;
-		}
+	struct task_op *op = op_new(t, TEV_EXEC, done, userdata);
+	if (!op || !(op->process = json_deep_copy(process)) || (user && !(op->user = strdup(user)))) {
+		if (op)
+			op_free(op);
+		err_set(e, ENOMEM, "out of memory");
+		goto out;
 	}
-#endif
-#ifdef CONFIG_SECCOMP
-	struct runtime_seccomp sc = { 0 };
-	int have_sc = 0;
-	json_t *sspec = json_pack("{s:O, s:o, s:o}", "process", process, "annotations",
-				  ann ? json_incref(ann) : json_object(), "linux",
-				  json_object_get(cspec, "linux") ? json_incref(json_object_get(cspec, "linux")) : json_object());
-	r = sspec ? seccomp_for(sspec, &sc, &have_sc, e) : err_set(e, ENOMEM, "out of memory");
-	json_decref(sspec);
-	if (r < 0) {
-		json_decref(spec);
-		json_decref(rec);
-		return r;
+	snprintf(op->exec_id, sizeof(op->exec_id), "%s", exec_id);
+	for (int i = 0; i < 3; i++)
+		op->stdio[i] = TAKE_FD(stdio[i]);
+	op->want_pty = json_is_true(json_object_get(process, "terminal"));
+	/* The task's pidfd, duplicated: the task may exit and close its own
+	   while the job still joins it. */
+	op->join_pidfd = fcntl(t->pidfd, F_DUPFD_CLOEXEC, 3);
+	op->join_pid = t->pid;
+	op->cg = t->cg;
+	if (op->join_pidfd < 0) {
+		err_sys(e, errno, "exec in task %s", t->id);
+		op_free(op);
+		goto out;
 	}
-	if (have_sc)
-		s.seccomp = &sc;
-#endif
-	r = spec ? runtime_start(&s, &st, e) : err_set(e, ENOMEM, "out of memory");
-#ifdef CONFIG_SECCOMP
-	if (have_sc)
-		runtime_seccomp_free(&sc);
-#endif
-	json_decref(spec);
-	json_decref(rec);
-	if (r < 0)
-		return err_wrap(e, "exec in task %s", t->id);
-	struct task_exec *x = old;
-	if (!x) {
-		if (!(x = calloc(1, sizeof(*x)))) {
-			(void)syscall(SYS_pidfd_send_signal, st.pidfd, SIGKILL, NULL, 0);
-			close(st.pidfd);
-			return err_set(e, ENOMEM, "out of memory");
-		}
-		x->t = t;
-		snprintf(x->id, sizeof(x->id), "%s", exec_id);
-		x->next = t->execs;
-		t->execs = x;
+	if (op_start(op, "exec", 0, e) < 0) {
+		op_free(op);
+		goto out;
 	}
-	x->pid = st.pid;
-	x->pidfd = st.pidfd;
-	x->running = 1;
-	x->watch = loop_add_io(d->loop, x->pidfd, EPOLLIN, exec_exited, x, "exec", e);
-	if (!x->watch) {
-		/* Unwatchable: it must not run unseen; ours to reap once dead. */
-		siginfo_t si;
-		(void)syscall(SYS_pidfd_send_signal, st.pidfd, SIGKILL, NULL, 0);
-		while (waitid((idtype_t)P_PIDFD, (id_t)st.pidfd, &si, WEXITED) < 0 && errno == EINTR)
-			;
-		close(st.pidfd);
-		x->pidfd = -1;
-		x->running = 0;
-		if (st.pty_master >= 0)
-			close(st.pty_master);
-		return -e->code;
-	}
-	if (pty)
-		*pty = st.pty_master;
-	else if (st.pty_master >= 0)
-		close(st.pty_master);
-	events_publish(d, t->ns, "/tasks/exec-started",
-		       json_pack("{s:s, s:s, s:I}", "id", t->id, "exec_id", exec_id, "pid", (json_int_t)x->pid));
-	*out = x;
-	return 0;
-}
-
-int task_kill(struct task *t, int sig, int all, struct ember_error *e)
-{
-	if (t->status == TASK_STOPPED)
-		return err_set_name(e, EMBER_ERROR_FAILED_PRECONDITION, ESRCH, "task %s is not running", t->id);
-#ifdef CONFIG_CGROUPS
-	if (all && t->cg) {
-		if (runtime_cgroup_kill(t->cg, sig, e) < 0)
-			return -e->code;
-		if (sig == SIGKILL)
-			t->sent_kill = 1;
-		return 0;
-	}
-#else
-	(void)all;
-#endif
-	if (syscall(SYS_pidfd_send_signal, t->pidfd, sig, NULL, 0) < 0)
-		return err_sys(e, errno, "kill task %s", t->id);
-	if (sig == SIGKILL)
-		t->sent_kill = 1;
-	return 0;
-}
-
-int task_delete(struct task *t, struct ember_error *e)
-{
-	if (t->status != TASK_STOPPED)
-		return err_set_name(e, EMBER_ERROR_FAILED_PRECONDITION, EBUSY,
-				    "task %s is running: kill it first (ember tasks kill %s)", t->id, t->id);
-	for (struct task_exec *x = t->execs; x; x = x->next)
-		if (x->running)
-			return err_set_name(e, EMBER_ERROR_FAILED_PRECONDITION, EBUSY,
-					    "task %s: exec %s still runs (ember tasks kill --exec-id)", t->id, x->id);
-#ifdef CONFIG_CGROUPS
-	if (t->cg && runtime_cgroup_remove(t->cg, e) < 0)
-		return err_wrap(e, "task %s", t->id);
-#endif
-	_cleanup_close_ int nsfd = fs_open_dir(t->d->tasks_fd, t->ns, 0, 0, e);
-	if (nsfd >= 0 && fs_remove_tree(nsfd, t->id, e) < 0)
-		return err_wrap(e, "task %s", t->id);
-	events_publish(t->d, t->ns, "/tasks/delete", json_pack("{s:s}", "id", t->id));
-	task_unlink(t);
-	task_free(t);
-	return 0;
+	r = 0;
+out:
+	for (int i = 0; i < 3; i++)
+		close_keep_errno(TAKE_FD(stdio[i]));
+	return r < 0 ? -e->code : 0;
 }
 
 /* ---- start-up: re-adoption --------------------------------------------------------------- */
+
+/* execs.json of an adopted task: the execs that ended keep their status;
+   one still running is watched again when its pid is still its own. */
+static void adopt_execs(struct task *t, int dir)
+{
+	char *data = NULL;
+	size_t len;
+	struct ember_error e;
+	size_t i;
+	json_t *xj;
+
+	if (fs_read_file(dir, "execs.json", EXECS_JSON_MAX, &data, &len, &e) < 0)
+		return;
+	json_t *list = json_loadb(data, len, 0, NULL);
+	free(data);
+	json_array_foreach(list, i, xj) {
+		const char *id = json_string_value(json_object_get(xj, "exec_id"));
+		struct task_exec *x = id && !task_exec_find(t, id) ? calloc(1, sizeof(*x)) : NULL;
+		if (!x)
+			continue;
+		x->t = t;
+		x->pidfd = -1;
+		snprintf(x->id, sizeof(x->id), "%s", id);
+		x->pid = (pid_t)json_integer_value(json_object_get(xj, "pid"));
+		exit_from_json(json_object_get(xj, "exit"), &x->exit);
+		if (!strcmp(json_string_value(json_object_get(xj, "status")) ?: "", "running")) {
+			/* Not our child any more: its status is unknown when it ends. */
+			x->exit.known = 0;
+			x->exit.code = 255;
+			timestamp_now(x->exit.at);
+		}
+		x->next = t->execs;
+		t->execs = x;
+	}
+	json_decref(list);
+}
 
 static int adopt_one(struct daemon *d, const char *ns, const char *id)
 {
@@ -963,24 +1383,24 @@ static int adopt_one(struct daemon *d, const char *ns, const char *id)
 	snprintf(t->started_at, sizeof(t->started_at), "%s",
 		 json_string_value(json_object_get(j, "started_at")) ?: "");
 	const char *status = json_string_value(json_object_get(j, "status"));
-	json_t *x = json_object_get(j, "exit");
 	json_t *rec = NULL;
 	if (container_get(d, ns, id, &rec, &e) == 0)
 		(void)restart_parse(json_string_value(json_object_get(rec, "restart")), &t->restart, &e);
 	json_decref(rec);
-#ifdef CONFIG_CGROUPS
-	char rel[200];
-	cgroup_rel(t, rel, sizeof(rel));
-	if (runtime_cgroup_open("/sys/fs/cgroup", rel, &t->cg, &e) < 0)
-		t->cg = NULL;
-#endif
+	if (ENABLED(CONFIG_CGROUPS)) {
+		char rel[200];
+		cgroup_rel(t->ns, t->id, rel, sizeof(rel));
+		if (runtime_cgroup_open("/sys/fs/cgroup", rel, &t->cg, &e) < 0)
+			t->cg = NULL;
+	}
+	adopt_execs(t, dir);
 	t->started_ms = loop_now_ms();
 	if (status && strcmp(status, "stopped") && t->pid > 0) {
 		uint64_t st;
 		int fd = (int)syscall(SYS_pidfd_open, t->pid, 0);
 		if (fd >= 0 && runtime_pid_start_time(t->pid, &st, &e) == 0 && st == t->start_time) {
 			t->pidfd = fd;
-			t->status = strcmp(status, "paused") ? TASK_RUNNING : TASK_PAUSED;
+			t->state = strcmp(status, "paused") ? TASK_RUNNING : TASK_PAUSED;
 			if (watch(t, &e) == 0) {
 				log_info(&d->log, "task %s/%s (pid %d) adopted", ns, id, (int)t->pid);
 				json_decref(j);
@@ -990,17 +1410,13 @@ static int adopt_one(struct daemon *d, const char *ns, const char *id)
 			close(fd); /* the pid belongs to someone else now */
 		}
 		/* Ended while no daemon watched: its init left the status. */
-		t->status = TASK_RUNNING;
+		t->state = TASK_RUNNING;
 		json_decref(j);
-		task_exited(t);
+		task_event(t, TEV_EXITED, NULL, NULL);
 		return 0;
 	}
-	t->status = TASK_STOPPED;
-	t->exit.code = (int)json_integer_value(json_object_get(x, "exit_code"));
-	t->exit.signal = (int)json_integer_value(json_object_get(x, "signal"));
-	t->exit.oom = json_is_true(json_object_get(x, "oom"));
-	t->exit.known = json_is_true(json_object_get(x, "known"));
-	snprintf(t->exit.at, sizeof(t->exit.at), "%s", json_string_value(json_object_get(x, "exited_at")) ?: "");
+	t->state = TASK_STOPPED;
+	exit_from_json(json_object_get(j, "exit"), &t->exit);
 	json_decref(j);
 	return 0;
 }
@@ -1032,7 +1448,6 @@ static int boot_one(const char *ns, json_t *rec, void *userdata)
 	struct restart rp;
 	struct ember_error e;
 	const char *id = json_string_value(json_object_get(rec, "name"));
-	struct task *t;
 	int none[3] = { -1, -1, -1 };
 
 	if (!id || task_find(d, ns, id) ||
@@ -1040,11 +1455,9 @@ static int boot_one(const char *ns, json_t *rec, void *userdata)
 		return 0;
 	if (rp.policy == RESTART_ALWAYS ||
 	    (rp.policy == RESTART_UNLESS_STOPPED && !json_is_true(json_object_get(rec, "user_stopped")))) {
-		if (task_start(d, ns, id, none, NULL, NULL, &t, &e) < 0)
+		if (start_task(d, ns, id, none, 0, NULL, NULL, NULL, START_BOOT, &e) < 0)
 			log_warn(&d->log, "container %s/%s: start (restart %s): %s", ns, id,
 				 json_string_value(json_object_get(rec, "restart")), e.message);
-		else
-			log_info(&d->log, "container %s/%s started (restart policy)", ns, id);
 	}
 	return 0;
 }
@@ -1062,13 +1475,10 @@ int tasks_start(struct daemon *d, struct ember_error *e)
 		return err_sys(e, errno, "open %s", path);
 	if ((d->tasks_fd = fs_open_dir(state, "tasks", 1, 0711, e)) < 0)
 		return err_wrap(e, "state %s", path);
-#ifdef CONFIG_INIT
 	/* The binary that runs now, even if a package upgrade replaces the
 	   file: every task's init is this version. */
-	d->self_fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
-	if (d->self_fd < 0)
+	if (ENABLED(CONFIG_INIT) && (d->self_fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC)) < 0)
 		return err_sys(e, errno, "open /proc/self/exe (for ember init)");
-#endif
 	adopt_all(d);
 	(void)meta_object_walk_all(&d->meta, "containers", boot_one, d, e);
 	return 0;

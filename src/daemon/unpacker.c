@@ -41,7 +41,8 @@ struct unpacker {
 	int drop_blobs;
 	struct unpacker_options o; /* callbacks and userdata */
 	atomic_int refs;
-	int detached; /* loop only */
+	int detached;  /* loop only */
+	int delivered; /* loop only: the end reached the loop */
 
 	pthread_mutex_t mu;
 	pthread_cond_t cond;
@@ -111,6 +112,7 @@ static void on_done(struct job *j, int result, const struct ember_error *e)
 
 	if (result < 0 && e->code != ECANCELED)
 		log_warn(&u->d->log, "unpack into %s (namespace %s): %s", snapshot_name(u->sn), u->ns, e->message);
+	u->delivered = 1;
 	if (!u->detached && u->o.done)
 		u->o.done(u, result < 0 ? e : NULL, u->o.userdata);
 	unpacker_unref(u); /* the job's reference */
@@ -161,8 +163,8 @@ static int extract(struct unpacker *u, size_t i, struct snapshot_extract **out, 
 		r = image_unpack(blob, snapshot_extract_fd(x), &opts, &st, e);
 	if (r == 0 && strcmp(st.diff_id, u->l.diff_ids[i]))
 		r = err_set_name(e, EMBER_ERROR_INVALID_ARGUMENT, EBADMSG,
-				 "its uncompressed content hashes to %s, the image config says %s", st.diff_id,
-				 u->l.diff_ids[i]);
+				 "diff ID mismatch: its uncompressed content hashes to %s, the image config says %s",
+				 st.diff_id, u->l.diff_ids[i]);
 	if (r == 0)
 		r = snapshot_extract_sync(x, e);
 	if (r < 0) {
@@ -406,7 +408,9 @@ int unpacker_start(struct daemon *d, const struct unpacker_options *o, int *skip
 				skip[i] = 0;
 	}
 	atomic_fetch_add(&u->refs, 1); /* the job's */
-	if (!job_start(d->jobs, &unpack_ops, u, "unpack", o->ns, snapshot_name(o->sn), e)) {
+	char what[DIGEST_MAX + 32];
+	snprintf(what, sizeof(what), "%s %s", snapshot_name(o->sn), l->n ? l->chain[l->n - 1] : "");
+	if (!job_start(d->jobs, &unpack_ops, u, "unpack", o->ns, what, e)) {
 		unpacker_free(u);
 		return -e->code;
 	}
@@ -426,10 +430,9 @@ void unpacker_blob(struct unpacker *u, const char *digest)
 
 int unpacker_busy(struct unpacker *u)
 {
-	pthread_mutex_lock(&u->mu);
-	int busy = !u->finished;
-	pthread_mutex_unlock(&u->mu);
-	return busy;
+	/* Until its end reached the loop: a loop owner learns of a failure
+	   there, never from a "not busy" first. */
+	return !u->delivered;
 }
 
 int unpacker_wait(struct unpacker *u, struct ember_error *e)

@@ -63,7 +63,8 @@ int unpacker_start(struct daemon *d, const struct unpacker_options *o, int *skip
 		   struct ember_error *e);
 /* A layer blob is in the store (any thread). */
 void unpacker_blob(struct unpacker *u, const char *digest);
-/* 1: still working; 0: finished (or failed). */
+/* Loop only. 1: still working, or its end (done()) not delivered yet;
+   0: done() ran. */
 int unpacker_busy(struct unpacker *u);
 /* From a thread that is not the loop: until finished. 0, or the error. */
 int unpacker_wait(struct unpacker *u, struct ember_error *e);

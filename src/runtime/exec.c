@@ -191,26 +191,44 @@ static void errno_text(int err, char *buf, size_t size)
 		buf[0] = (char)(buf[0] - 'A' + 'a');
 }
 
-/* Report "what: errno text" to the parent and die. */
+/* Report step, err and "what: errno text" to the parent (the report
+   format of runtime-internal.h) and die. */
+__attribute__((noreturn)) static void child_report(const struct rt_plan *p, int step, int err, const char *fmt,
+						   va_list ap)
+{
+	char text[1024], et[128], msg[1100];
+
+	int n = vsnprintf(text, sizeof(text), fmt, ap);
+	if (n < 0)
+		n = 0;
+	if ((size_t)n >= sizeof(text))
+		n = sizeof(text) - 1;
+	if (err) {
+		errno_text(err, et, sizeof(et));
+		snprintf(text + n, sizeof(text) - (size_t)n, ": %s", et);
+	}
+	size_t len = rt_report_format(msg, sizeof(msg), err, step, text);
+	(void)!write(p->sock, msg, len);
+	_exit(127);
+}
+
 __attribute__((noreturn, format(printf, 3, 4))) static void child_fail(const struct rt_plan *p, int err,
 								      const char *fmt, ...)
 {
-	char msg[1024], et[128];
 	va_list ap;
 
 	va_start(ap, fmt);
-	int n = vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		n = 0;
-	if ((size_t)n >= sizeof(msg))
-		n = sizeof(msg) - 1;
-	if (err) {
-		errno_text(err, et, sizeof(et));
-		snprintf(msg + n, sizeof(msg) - (size_t)n, ": %s", et);
-	}
-	(void)!write(p->sock, msg, strlen(msg));
-	_exit(127);
+	child_report(p, RT_STEP_SETUP, err, fmt, ap);
+}
+
+/* The application itself could not be executed. */
+__attribute__((noreturn, format(printf, 3, 4))) static void exec_fail(const struct rt_plan *p, int err,
+								     const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	child_report(p, RT_STEP_EXEC, err, fmt, ap);
 }
 
 static int write_file(const char *path, const char *data)
@@ -778,7 +796,7 @@ static void exec_app(const struct rt_plan *p)
 
 	if (strchr(prog, '/')) {
 		execve(prog, p->argv, p->envp);
-		child_fail(p, errno, "exec \"%s\"", prog);
+		exec_fail(p, errno, "exec \"%s\"", prog);
 	}
 	const char *path = NULL;
 	for (size_t i = 0; p->envp[i]; i++)
@@ -797,7 +815,7 @@ static void exec_app(const struct rt_plan *p)
 		if (!*d)
 			break;
 	}
-	child_fail(p, err, "exec \"%s\"", prog);
+	exec_fail(p, err, "exec \"%s\"", prog);
 }
 
 /* Close every descriptor but keep[] (n of them), for real: until execve
@@ -922,96 +940,48 @@ static void join_task(struct rt_plan *p)
 		become_root(p);
 }
 
-__attribute__((noreturn)) static void child_main(struct rt_plan *p)
+/* What both children do first: the signals the daemon blocks and ignores
+   back to their defaults, death with the daemon while setting up, and
+   the daemon's "go" (with the rootfs's mount in a user namespace). */
+static void child_begin(struct rt_plan *p)
 {
-	const struct runtime_start *s = p->s;
 	sigset_t none;
 	struct sigaction dfl = { .sa_handler = SIG_DFL };
 
-	/* The daemon blocks and ignores signals the application must get. */
 	for (int sig = 1; sig < 65; sig++)
 		if (sig != SIGKILL && sig != SIGSTOP)
 			(void)sigaction(sig, &dfl, NULL);
 	sigemptyset(&none);
 	(void)sigprocmask(SIG_SETMASK, &none, NULL);
-	/* The daemon dies: so does a child still being set up. */
 	(void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-	/* "go", with the rootfs's mount in a user namespace. */
 	char go_msg[2];
 	if (recv_msg(p->sock, go_msg, sizeof(go_msg), &p->root_mnt) != 1)
 		_exit(127);
-	{
-		int keep[12 + ARRAY_SIZE(p->ns_fd) + RT_MAX_BINDS] = { p->sock,     s->stdio[0],  s->stdio[1],
-								      s->stdio[2], s->exit_fd,   s->log_fd[0],
-								      s->log_fd[1], s->self_fd,  p->root_mnt };
-		size_t n = 9;
-		for (size_t i = 0; i < RT_MAX_BINDS; i++)
-			if (p->bind_fd[i] >= 0)
-				keep[n++] = p->bind_fd[i];
-		for (size_t i = 0; i < p->n_ns; i++)
-			keep[n++] = p->ns_fd[i];
-		if (s->join_pidfd >= 0) {
-			keep[n++] = s->join_pidfd;
-			keep[n++] = s->cgroup_fd;
-		}
-		close_others(p, keep, n);
-	}
-	if (p->has_userns && s->join_pidfd < 0)
-		become_root(p);
-	if (s->join_pidfd >= 0) {
-		join_task(p);
-		int keep[4] = { p->sock, s->stdio[0], s->stdio[1], s->stdio[2] };
-		close_others(p, keep, 4);
-	}
+}
 
-	for (size_t i = 0; i < p->n_ns; i++)
-		if (setns(p->ns_fd[i], p->ns_type[i]) < 0)
-			child_fail(p, errno, "join namespace %zu", i);
-	if (p->unshare_cgroup && unshare(CLONE_NEWCGROUP) < 0)
-		child_fail(p, errno, "cgroup namespace");
-	if (p->clone_flags & CLONE_NEWNET)
-		loopback_up(p);
-	if (p->clone_flags & CLONE_NEWNS) {
-		mount_rootfs(p);
-		open_binds(p);
-		enter_root(p);
-		do_mounts(p);
-		make_dev(p);
-	}
-	int tty = -1;
-	if (p->terminal)
-		tty = make_terminal(p);
-	/* Before /proc/sys becomes read-only. */
-	const char *hostname = json_string_value(json_object_get(p->spec, "hostname"));
-	if (hostname && (p->clone_flags & CLONE_NEWUTS) && sethostname(hostname, strlen(hostname)) < 0)
-		child_fail(p, errno, "sethostname \"%s\"", hostname);
-	if (s->join_pidfd < 0)
-		set_sysctls(p);
-	if ((p->clone_flags & CLONE_NEWNS) && s->join_pidfd < 0) {
-		mask_paths(p);
-		if (json_is_true(json_object_get(json_object_get(p->spec, "root"), "readonly")) &&
-		    mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0)
-			child_fail(p, errno, "make the rootfs read-only");
-	}
-	if (s->user) {
-		/* Names come from the container's /etc: the parent reads them
-		   through /proc/<pid>/root now that it is in place. */
-		char ask = RT_MSG_USER;
-		struct rt_ids ids;
-		if (write(p->sock, &ask, 1) != 1 || read(p->sock, &ids, sizeof(ids)) != (ssize_t)sizeof(ids))
-			_exit(127);
-		p->uid = ids.uid;
-		p->gid = ids.gid;
-		p->n_groups = ids.n <= RUNTIME_GROUPS_MAX ? ids.n : RUNTIME_GROUPS_MAX;
-		memcpy(p->groups, ids.groups, sizeof(p->groups));
-	}
-	json_t *oom = json_object_get(p->process, "oomScoreAdj");
-	if (oom && s->join_pidfd < 0) {
-		char v[24];
-		snprintf(v, sizeof(v), "%lld", (long long)json_integer_value(oom));
-		if (write_file("/proc/self/oom_score_adj", v) < 0)
-			child_fail(p, errno, "oom_score_adj");
-	}
+/* The user's ids from the container's /etc: the parent reads them
+   through /proc/<pid>/root now that the root is in place. */
+static void ask_user(struct rt_plan *p)
+{
+	char ask = RT_MSG_USER;
+	struct rt_ids ids;
+
+	if (!p->s->user)
+		return;
+	if (write(p->sock, &ask, 1) != 1 || read(p->sock, &ids, sizeof(ids)) != (ssize_t)sizeof(ids))
+		_exit(127);
+	p->uid = ids.uid;
+	p->gid = ids.gid;
+	p->n_groups = ids.n <= RUNTIME_GROUPS_MAX ? ids.n : RUNTIME_GROUPS_MAX;
+	memcpy(p->groups, ids.groups, sizeof(p->groups));
+}
+
+/* What both children do last: cwd, rlimits, descriptors, credentials,
+   stdio, and the exec of `ember init` (self_fd) or of the application. */
+__attribute__((noreturn)) static void child_finish(struct rt_plan *p, int tty)
+{
+	const struct runtime_start *s = p->s;
+
 	enter_cwd(p);
 	for (size_t i = 0; i < p->n_rlimits; i++)
 		if (setrlimit(p->rlimits[i].resource, &p->rlimits[i].r) < 0)
@@ -1087,6 +1057,84 @@ __attribute__((noreturn)) static void child_main(struct rt_plan *p)
 	(void)prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
 	syscall(SYS_execveat, s->self_fd, "", argv, p->envp, AT_EMPTY_PATH);
 	child_fail(p, errno, "exec ember init");
+}
+
+/* A container's PID 1: its namespaces are new (clone3 made them). */
+__attribute__((noreturn)) static void child_start(struct rt_plan *p)
+{
+	const struct runtime_start *s = p->s;
+
+	child_begin(p);
+	{
+		int keep[12 + ARRAY_SIZE(p->ns_fd) + RT_MAX_BINDS] = { p->sock,     s->stdio[0], s->stdio[1],
+								      s->stdio[2], s->exit_fd,  s->log_fd[0],
+								      s->log_fd[1], s->self_fd, p->root_mnt };
+		size_t n = 9;
+		for (size_t i = 0; i < RT_MAX_BINDS; i++)
+			if (p->bind_fd[i] >= 0)
+				keep[n++] = p->bind_fd[i];
+		for (size_t i = 0; i < p->n_ns; i++)
+			keep[n++] = p->ns_fd[i];
+		close_others(p, keep, n);
+	}
+	if (p->has_userns)
+		become_root(p);
+	for (size_t i = 0; i < p->n_ns; i++)
+		if (setns(p->ns_fd[i], p->ns_type[i]) < 0)
+			child_fail(p, errno, "join namespace %zu", i);
+	if (p->unshare_cgroup && unshare(CLONE_NEWCGROUP) < 0)
+		child_fail(p, errno, "cgroup namespace");
+	if (p->clone_flags & CLONE_NEWNET)
+		loopback_up(p);
+	if (p->clone_flags & CLONE_NEWNS) {
+		mount_rootfs(p);
+		open_binds(p);
+		enter_root(p);
+		do_mounts(p);
+		make_dev(p);
+	}
+	int tty = p->terminal ? make_terminal(p) : -1;
+	/* Before /proc/sys becomes read-only. */
+	const char *hostname = json_string_value(json_object_get(p->spec, "hostname"));
+	if (hostname && (p->clone_flags & CLONE_NEWUTS) && sethostname(hostname, strlen(hostname)) < 0)
+		child_fail(p, errno, "sethostname \"%s\"", hostname);
+	set_sysctls(p);
+	if (p->clone_flags & CLONE_NEWNS) {
+		mask_paths(p);
+		if (json_is_true(json_object_get(json_object_get(p->spec, "root"), "readonly")) &&
+		    mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0)
+			child_fail(p, errno, "make the rootfs read-only");
+	}
+	ask_user(p);
+	json_t *oom = json_object_get(p->process, "oomScoreAdj");
+	if (oom) {
+		char v[24];
+		snprintf(v, sizeof(v), "%lld", (long long)json_integer_value(oom));
+		if (write_file("/proc/self/oom_score_adj", v) < 0)
+			child_fail(p, errno, "oom_score_adj");
+	}
+	child_finish(p, tty);
+}
+
+/* A process in a running task: it joins the task's namespaces (and, as a
+   second child, its pid namespace) instead of making any. */
+__attribute__((noreturn)) static void child_exec(struct rt_plan *p)
+{
+	const struct runtime_start *s = p->s;
+
+	child_begin(p);
+	{
+		int keep[] = { p->sock, s->stdio[0], s->stdio[1], s->stdio[2], s->join_pidfd, s->cgroup_fd };
+		close_others(p, keep, ARRAY_SIZE(keep));
+	}
+	join_task(p);
+	{
+		int keep[4] = { p->sock, s->stdio[0], s->stdio[1], s->stdio[2] };
+		close_others(p, keep, 4);
+	}
+	int tty = p->terminal ? make_terminal(p) : -1;
+	ask_user(p);
+	child_finish(p, tty);
 }
 
 /* ---- the parent ------------------------------------------------------------------------ */
@@ -1360,37 +1408,42 @@ static int died(int pidfd, const struct runtime_start *s, struct ember_error *e)
 	return err_set(e, EIO, "container setup failed: killed by signal %d", si.si_status);
 }
 
-int runtime_start(const struct runtime_start *s, struct runtime_started *out, struct ember_error *e)
-{
-	struct rt_plan p;
-	int sv[2] = { -1, -1 }, pidfd = -1, pty = -1;
-	char msg[1100];
+/* The parent's side of one setup: the socket, the child's pidfd and pid,
+   and what the conversation hands out. */
+struct rt_conv {
+	const struct runtime_start *s;
+	struct rt_plan *p;
+	int sock;
+	int pidfd;
+	pid_t pid;
+	uint64_t start_time;
+	int pty;          /* the terminal's master, sent by the child */
+	int init_pty_fd;  /* pty_to_init: the master's number in init */
+};
 
-	out->pid = -1;
-	out->pidfd = out->pty_master = out->init_pty_fd = -1;
-	if (plan_build(s, &p, e) < 0) {
-		plan_done(&p);
-		return -e->code;
-	}
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
-		plan_done(&p);
+/* Clone the child (flags: its namespaces, none for an exec) and hand it its
+   end of the socket pair; child runs the child's side. */
+static int conv_clone(struct rt_conv *c, uint64_t flags, int into_cgroup,
+		      void (*child)(struct rt_plan *p), struct ember_error *e)
+{
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return err_sys(e, errno, "socketpair");
-	}
-	p.sock = sv[1];
-	struct rt_clone_args ca = { .flags = p.clone_flags | CLONE_PIDFD, .pidfd = (uint64_t)(uintptr_t)&pidfd,
+	c->p->sock = sv[1];
+	struct rt_clone_args ca = { .flags = flags | CLONE_PIDFD, .pidfd = (uint64_t)(uintptr_t)&c->pidfd,
 				    .exit_signal = SIGCHLD };
-	if (s->cgroup_fd >= 0 && s->join_pidfd < 0) {
+	if (into_cgroup && c->s->cgroup_fd >= 0) {
 		ca.flags |= CLONE_INTO_CGROUP;
-		ca.cgroup = (uint64_t)s->cgroup_fd;
+		ca.cgroup = (uint64_t)c->s->cgroup_fd;
 	}
 	long pid = syscall(SYS_clone3, &ca, sizeof(ca));
 	if (pid == 0) {
 		close(sv[0]);
-		child_main(&p);
+		child(c->p);
 	}
 	int saved = errno;
 	close(sv[1]);
-	plan_done(&p);
 	if (pid < 0) {
 		close(sv[0]);
 		if (saved == EPERM && (ca.flags & CLONE_NEWUSER))
@@ -1398,25 +1451,40 @@ int runtime_start(const struct runtime_start *s, struct runtime_started *out, st
 						 "user.max_user_namespaces 0)");
 		return err_sys(e, saved, "clone3");
 	}
+	c->sock = sv[0];
+	c->pid = (pid_t)pid;
+	return runtime_pid_start_time(c->pid, &c->start_time, e);
+}
 
-	uint64_t start_time = 0;
-	int r = runtime_pid_start_time((pid_t)pid, &start_time, e);
-	/* exec: the cgroup is for the second child, once it exists. */
-	if (r == 0 && s->before_setup && s->join_pidfd < 0)
-		r = s->before_setup((pid_t)pid, s->userdata, e);
-	int root_mnt = -1;
-#ifdef CONFIG_USERNS
-	if (r == 0 && p.has_userns && s->join_pidfd < 0 && (r = rt_userns_maps((pid_t)pid, p.lx, e)) == 0 &&
-	    (root_mnt = rt_userns_rootfs(s, (pid_t)pid, p.lx, e)) < 0)
-		r = root_mnt;
-#endif
-	if (r == 0 && send_fd(sv[0], 'g', root_mnt) < 0)
-		r = err_sys(e, errno, "start the container's setup");
-	if (root_mnt >= 0)
-		close(root_mnt);
-	unsigned timeout = s->timeout_ms ? s->timeout_ms : RT_SETUP_TIMEOUT_MS;
+/* An exec's first child joined the task and cloned the process into its
+   pid namespace: that one (its pid and pidfd) is the exec now. */
+static int conv_second_child(struct rt_conv *c, const char *msg, int *fd, struct ember_error *e)
+{
+	siginfo_t si;
+
+	while (waitid((idtype_t)P_PIDFD, (id_t)c->pidfd, &si, WEXITED) < 0 && errno == EINTR)
+		;
+	close(c->pidfd);
+	c->pidfd = TAKE_FD(*fd);
+	memcpy(&c->pid, msg + 1, sizeof(pid_t));
+	int r = runtime_pid_start_time(c->pid, &c->start_time, e);
+	if (r == 0 && c->s->before_setup)
+		r = c->s->before_setup(c->pid, c->s->userdata, e);
+	if (r == 0 && write(c->sock, "g", 1) != 1)
+		r = err_sys(e, errno, "start the exec's setup");
+	return r;
+}
+
+/* The child's messages until its end of the socket closes (the program
+   runs), it reports a failed step, or the setup times out. */
+static int conv_talk(struct rt_conv *c, int exec, struct ember_error *e)
+{
+	unsigned timeout = c->s->timeout_ms ? c->s->timeout_ms : RT_SETUP_TIMEOUT_MS;
+	char msg[1100];
+	int fd = -1, r = 0;
+
 	while (r == 0) {
-		struct pollfd pf = { sv[0], POLLIN, 0 };
+		struct pollfd pf = { c->sock, POLLIN, 0 };
 		int n = poll(&pf, 1, (int)timeout);
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -1424,54 +1492,111 @@ int runtime_start(const struct runtime_start *s, struct runtime_started *out, st
 			r = n < 0 ? err_sys(e, errno, "poll") : err_set(e, ETIMEDOUT, "container setup timed out");
 			break;
 		}
-		n = recv_msg(sv[0], msg, sizeof(msg), &pty);
+		n = recv_msg(c->sock, msg, sizeof(msg), &fd);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			r = err_sys(e, errno, "read the container's setup");
 		} else if (n == 0) {
 			break;
-		} else if (msg[0] == RT_MSG_PID && n == 1 + (int)sizeof(pid_t) && s->join_pidfd >= 0 && pty >= 0) {
-			/* exec: the first child is done; the second is the process. */
-			siginfo_t si;
-			while (waitid((idtype_t)P_PIDFD, (id_t)pidfd, &si, WEXITED) < 0 && errno == EINTR)
-				;
-			close(pidfd);
-			pidfd = pty;
-			pty = -1;
-			pid_t p2;
-			memcpy(&p2, msg + 1, sizeof(pid_t));
-			pid = p2;
-			if ((r = runtime_pid_start_time(p2, &start_time, e)) == 0 && s->before_setup)
-				r = s->before_setup(p2, s->userdata, e);
-			if (r == 0 && write(sv[0], "g", 1) != 1)
-				r = err_sys(e, errno, "start the exec's setup");
-		} else if (msg[0] == RT_MSG_PTY_FD && n == 1 + (int)sizeof(int) && s->pty_to_init) {
-			memcpy(&out->init_pty_fd, msg + 1, sizeof(int));
+		} else if (msg[0] == RT_MSG_PID && n == 1 + (int)sizeof(pid_t) && exec && fd >= 0) {
+			r = conv_second_child(c, msg, &fd, e);
+		} else if (msg[0] == RT_MSG_PTY_FD && n == 1 + (int)sizeof(int) && c->s->pty_to_init) {
+			memcpy(&c->init_pty_fd, msg + 1, sizeof(int));
 		} else if (msg[0] == RT_MSG_USER && n == 1) {
-			r = answer_user(s, (pid_t)pid, sv[0], e);
-		} else if (msg[0] != RT_MSG_TTY) {
-			r = err_set(e, EINVAL, "%s", msg);
+			r = answer_user(c->s, c->pid, c->sock, e);
+		} else if (msg[0] == RT_MSG_TTY) {
+			if (c->pty >= 0)
+				close(c->pty);
+			c->pty = TAKE_FD(fd);
+		} else {
+			r = rt_report_parse(msg, e);
 		}
 	}
-	close(sv[0]);
+	close_keep_errno(fd);
 	if (r == 0)
-		r = died(pidfd, s, e);
+		r = died(c->pidfd, c->s, e);
+	if (r == 0 && c->p->terminal && (c->s->pty_to_init ? c->init_pty_fd < 0 : c->pty < 0))
+		r = err_set(e, EIO, "the container sent no terminal");
+	return r;
+}
+
+/* The end, either way: what runs is the caller's, or nothing runs. */
+static int conv_end(struct rt_conv *c, int r, struct runtime_started *out)
+{
+	close_keep_errno(c->sock);
+	plan_done(c->p);
 	if (r < 0) {
-		reap(pidfd);
-		close(pidfd);
-		if (pty >= 0)
-			close(pty);
+		if (c->pidfd >= 0) {
+			reap(c->pidfd);
+			close(c->pidfd);
+		}
+		close_keep_errno(c->pty);
 		return r;
 	}
-	if (p.terminal && (s->pty_to_init ? out->init_pty_fd < 0 : pty < 0)) {
-		reap(pidfd);
-		close(pidfd);
-		return err_set(e, EIO, "the container sent no terminal");
-	}
-	out->pid = (pid_t)pid;
-	out->pidfd = pidfd;
-	out->start_time = start_time;
-	out->pty_master = pty;
+	out->pid = c->pid;
+	out->pidfd = c->pidfd;
+	out->start_time = c->start_time;
+	out->pty_master = c->pty;
+	out->init_pty_fd = c->init_pty_fd;
 	return 0;
+}
+
+static void started_init(struct runtime_started *out)
+{
+	out->pid = -1;
+	out->pidfd = out->pty_master = out->init_pty_fd = -1;
+}
+
+int runtime_start(const struct runtime_start *s, struct runtime_started *out, struct ember_error *e)
+{
+	struct rt_plan p;
+	struct rt_conv c = { .s = s, .p = &p, .sock = -1, .pidfd = -1, .pty = -1, .init_pty_fd = -1 };
+
+	started_init(out);
+	if (s->join_pidfd >= 0)
+		return err_invalid(e, "runtime_start: a new container joins no task (runtime_exec)");
+	if (plan_build(s, &p, e) < 0) {
+		plan_done(&p);
+		return -e->code;
+	}
+	int r = conv_clone(&c, p.clone_flags, 1, child_start, e);
+	/* cgroup v1: into the cgroup before anything runs. */
+	if (r == 0 && s->before_setup)
+		r = s->before_setup(c.pid, s->userdata, e);
+	int root_mnt = -1;
+#ifdef CONFIG_USERNS
+	if (r == 0 && p.has_userns && (r = rt_userns_maps(c.pid, p.lx, e)) == 0 &&
+	    (root_mnt = rt_userns_rootfs(s, c.pid, p.lx, e)) < 0)
+		r = root_mnt;
+#endif
+	if (r == 0 && send_fd(c.sock, 'g', root_mnt) < 0)
+		r = err_sys(e, errno, "start the container's setup");
+	if (root_mnt >= 0)
+		close(root_mnt);
+	if (r == 0)
+		r = conv_talk(&c, 0, e);
+	return conv_end(&c, r, out);
+}
+
+int runtime_exec(const struct runtime_start *s, struct runtime_started *out, struct ember_error *e)
+{
+	struct rt_plan p;
+	struct rt_conv c = { .s = s, .p = &p, .sock = -1, .pidfd = -1, .pty = -1, .init_pty_fd = -1 };
+
+	started_init(out);
+	if (s->join_pidfd < 0)
+		return err_invalid(e, "runtime_exec: an exec joins a task (join_pidfd)");
+	if (plan_build(s, &p, e) < 0) {
+		plan_done(&p);
+		return -e->code;
+	}
+	/* No namespace of its own: the child joins the task's, then clones
+	   the process into its pid namespace (conv_second_child()). */
+	int r = conv_clone(&c, 0, 0, child_exec, e);
+	if (r == 0 && send_fd(c.sock, 'g', -1) < 0)
+		r = err_sys(e, errno, "start the exec's setup");
+	if (r == 0)
+		r = conv_talk(&c, 1, e);
+	return conv_end(&c, r, out);
 }

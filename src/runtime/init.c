@@ -203,12 +203,16 @@ static int write_all(int fd, const char *buf, size_t n)
 	return 0;
 }
 
-/* The start failed: say so on the report fd (or stderr). */
-static void report(const struct rt_init_options *o, const char *line)
+/* The start failed: say so on the report fd (ERRNO STEP TEXT, see
+   runtime-internal.h), or as "ember init: TEXT" on stderr. */
+static void report(const struct rt_init_options *o, int step, const struct ember_error *e)
 {
-	if (o->report_fd >= 0 && write_all(o->report_fd, line, strlen(line)) == 0)
+	char msg[sizeof(e->message) + 32];
+	size_t len = rt_report_format(msg, sizeof(msg), e->code, step, e->message);
+
+	if (o->report_fd >= 0 && write_all(o->report_fd, msg, len) == 0)
 		return;
-	fprintf(stderr, "ember init: %s\n", line);
+	fprintf(stderr, "ember init: %s\n", e->message);
 }
 
 /* ---- signals ---- */
@@ -552,8 +556,9 @@ static int fd_cloexec(const char *opt, int fd, struct ember_error *e)
 }
 
 /* Everything up to a running application. Returns 0, or -errno with the
-   report line in e (exec failures too: then *status is the child's). */
-static int start(struct init *in, struct ember_error *e)
+   report line in e and *step saying whether the application could not be
+   executed (RT_STEP_EXEC) or init failed before (RT_STEP_SETUP). */
+static int start(struct init *in, int *step, struct ember_error *e)
 {
 	struct rt_init_options *o = &in->o;
 	sigset_t all;
@@ -642,7 +647,8 @@ static int start(struct init *in, struct ember_error *e)
 		rt_init_exec_message(e->message, sizeof(e->message), o->argv[0], r.err,
 				     r.step == STEP_EXEC_INTERP);
 		e->code = r.err > 0 ? r.err : EIO;
-		e->name[0] = '\0';
+		snprintf(e->name, sizeof(e->name), "%s", EMBER_ERROR_EXEC_FAILED);
+		*step = RT_STEP_EXEC;
 		return -e->code;
 	case STEP_DEVNULL:
 		return err_sys(e, r.err, "open /dev/null for the application's stdin");
@@ -657,12 +663,13 @@ int runtime_init_main(int argc, char **argv)
 	struct ember_error e;
 
 	if (rt_init_parse(argc, argv, &in.o, &e) < 0) {
-		report(&in.o, e.message);
+		report(&in.o, RT_STEP_SETUP, &e);
 		return RUNTIME_INIT_EXIT_USAGE;
 	}
 	stdio_open();
-	if (start(&in, &e) < 0) {
-		report(&in.o, e.message);
+	int step = RT_STEP_SETUP;
+	if (start(&in, &step, &e) < 0) {
+		report(&in.o, step, &e);
 		return RUNTIME_INIT_EXIT_EXEC;
 	}
 	/* Started: EOF without a byte tells the executor so. */

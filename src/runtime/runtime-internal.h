@@ -98,6 +98,26 @@ int rt_userns_rootfs(const struct runtime_start *s, pid_t pid, json_t *lx, struc
    Errors name the path. */
 int rt_detached_tree(const char *path, int userns, int recursive, int rdonly, struct ember_error *e);
 
+/* ---- reports of a failed start (report.c) ---- */
+
+/*
+ * A step that failed, as the executor's child and ember init report it
+ * on the report socket: one message (no newline)
+ *
+ *     ERRNO STEP TEXT
+ *
+ * ERRNO in decimal (0: none), STEP "setup" (anything before the
+ * application runs) or "exec" (the application itself could not be
+ * executed), TEXT one line: `2 exec exec "/bin/foo": no such file or
+ * directory`. The executor turns it into an error with that errno and
+ * text (io.ember.ExecFailed for "exec"), so callers keep the real errno.
+ */
+enum { RT_STEP_SETUP, RT_STEP_EXEC };
+/* Into buf, without allocating (the cloned child uses it); its length. */
+size_t rt_report_format(char *buf, size_t size, int err, int step, const char *text);
+/* A report into e; -errno. Anything else is EIO, quoting it. */
+int rt_report_parse(const char *msg, struct ember_error *e);
+
 /* ---- ember init (init.c), exposed for the unit tests ---- */
 
 struct rt_init_options {

@@ -279,10 +279,22 @@ struct runtime_started {
  * ids, capabilities, no_new_privs, seccomp), and exec `ember init` (or the
  * application). Returns once the application runs, or with the step that
  * failed, one line: 'mount "/proc" (proc): operation not permitted',
- * 'exec "/bin/foo": no such file or directory'. On failure nothing is left
- * running. The caller reaps the child (waitid on the pidfd).
+ * 'exec "/bin/foo": no such file or directory', with the errno of the
+ * failure (and io.ember.ExecFailed when the application itself could not
+ * be executed: ENOENT not found, else found but not runnable). On failure
+ * nothing is left running. The caller reaps the child (waitid on the pidfd).
  */
 int runtime_start(const struct runtime_start *s, struct runtime_started *out, struct ember_error *e);
+
+/*
+ * A process in a running task (ember tasks exec): s->join_pidfd and
+ * join_pid name the task's PID 1, whose namespaces it joins (and its root,
+ * its cgroup with cgroup_fd or before_setup); s->spec needs only
+ * "process" (and "annotations", "linux" for seccomp), and self_fd, exit_fd
+ * and log_fd are -1: the process is the application itself, not init.
+ * Errors as runtime_start()'s.
+ */
+int runtime_exec(const struct runtime_start *s, struct runtime_started *out, struct ember_error *e);
 
 /* /proc/<pid>/stat's starttime: with the pid, a process's identity. */
 int runtime_pid_start_time(pid_t pid, uint64_t *out, struct ember_error *e);
@@ -504,11 +516,14 @@ int runtime_seccomp_profile_read(const char *path, json_t **out, struct ember_er
  *
  *   --report-fd N  start result. Success: nothing is written and N is
  *                  closed (EOF with no bytes means "started"). Failure: one
- *                  line without a newline, then init exits 127 (2 for bad
- *                  options) and writes no exit file, e.g.
- *                      exec "/bin/foo": no such file or directory
- *                      exec "foo": permission denied
- *                  Without it the line goes to stderr after "ember init: ".
+ *                  line without a newline, "ERRNO STEP TEXT" (STEP exec when
+ *                  the application could not be executed, else setup),
+ *                  then init exits 127 (2 for bad options) and writes no
+ *                  exit file, e.g.
+ *                      2 exec exec "/bin/foo": no such file or directory
+ *                      13 exec exec "foo": permission denied
+ *                      22 setup --log-max: at least 4096 bytes
+ *                  Without it TEXT goes to stderr after "ember init: ".
  *   --exit-fd N    a regular file; when the application exits it holds one
  *                  JSON object and a newline (written at offset 0, then
  *                  truncated to its length):

@@ -118,7 +118,7 @@ teardown() {
 	# directory is the 4th); a host directory as stdin is refused.
 	run -0 e run --rm "$REF" "$id" ls /proc/self/fd
 	[ "$(echo $output)" = "0 1 2 3" ]
-	run -1 e run --rm "$REF" "$id" true </
+	run -125 e run --rm "$REF" "$id" true </
 	[ "$output" = "ember: attach: a directory cannot be stdio" ]
 	# The host's /etc stays unseen and untouched.
 	run -0 e run --rm "$REF" "$id" cat /etc/passwd
@@ -127,42 +127,60 @@ teardown() {
 	assert_gone "$id"
 }
 
-@test "run: each failed step is one line naming it, and nothing is left behind" {
+@test "run: each failed step is one line naming it, exits as Docker's (125 ember, 126 cannot invoke, 127 not found), nothing is left behind" {
 	bb_up
 	local id; id=$(ct e)
-	run -1 e run --rm "$REF" "$id" /bin/nope
+	run -127 e run --rm "$REF" "$id" /bin/nope
 	[ "$output" = 'ember: exec "/bin/nope": no such file or directory' ]
 	assert_gone "$id"
-	run -1 e run --rm "$REF" "$id" nope
+	run -127 e run --rm "$REF" "$id" nope
 	[ "$output" = 'ember: exec "nope": no such file or directory' ]
 	assert_gone "$id"
-	run -1 e run --rm "$REF" "$id" /etc/passwd
+	run -126 e run --rm "$REF" "$id" /etc/passwd
 	[ "$output" = 'ember: exec "/etc/passwd": permission denied' ]
 	assert_gone "$id"
-	run -1 e run --rm --user nosuchuser "$REF" "$id" true
+	run -126 e run --rm "$REF" "$id" /etc
+	[ "$output" = 'ember: exec "/etc": permission denied' ]
+	assert_gone "$id"
+	# --debug names the error: io.ember.ExecFailed with the real errno.
+	run -127 e --debug run --rm "$REF" "$id" /bin/nope
+	[[ "$output" == *"io.ember.ExecFailed, errno 2"* ]]
+	assert_gone "$id"
+	run -125 e run --rm --user nosuchuser "$REF" "$id" true
 	[[ "$output" == 'ember: user "nosuchuser": not found in /etc/passwd'* ]]
 	assert_gone "$id"
-	run -1 e run --rm --mount "type=bind,src=$T/missing,dst=/x" "$REF" "$id" true
+	run -125 e run --rm --mount "type=bind,src=$T/missing,dst=/x" "$REF" "$id" true
 	[[ "$output" == "ember: bind mount \"/x\": source \"$T/missing\": no such file or directory" ]]
 	assert_gone "$id"
-	run -1 e run --rm --mount "type=bind,dst=/x" "$REF" "$id" true
+	run -125 e run --rm --mount "type=bind,dst=/x" "$REF" "$id" true
 	[[ "$output" == "ember: mount: "*"src"* ]]
-	run -1 e run --rm --mount "type=bind,src=/tmp,dst=relative" "$REF" "$id" true
+	run -125 e run --rm --mount "type=bind,src=/tmp,dst=relative" "$REF" "$id" true
 	[[ "$output" == *"dst"* ]]
 	assert_gone "$id"
-	run -1 e run --rm --cap-add NET_FOO "$REF" "$id" true
+	run -125 e run --rm --cap-add NET_FOO "$REF" "$id" true
 	[ "$output" = 'ember: cap-add: unknown capability "NET_FOO"' ]
-	run -1 e run --rm "$REGISTRY_R_ADDR/test/nope:latest" "$id" true
+	run -125 e run --rm "$REGISTRY_R_ADDR/test/nope:latest" "$id" true
 	[[ "$output" == *"not found"* ]]
 	assert_gone "$id"
-	run -1 e run --rm --restart sometimes "$REF" "$id" true
+	run -125 e run --rm --restart sometimes "$REF" "$id" true
 	[[ "$output" == *'restart: "sometimes"'* ]]
 	echo '{"ociVersion": "1.0.2", "process": {"args": []}}' >"$T/spec.json"
-	run -1 e run --rm --spec "$T/spec.json" "$REF" "$id"
+	run -125 e run --rm --spec "$T/spec.json" "$REF" "$id"
 	[ "$output" = 'ember: spec: process.args: must be a non-empty array of strings' ]
 	echo '{not json' >"$T/bad.json"
-	run -1 e run --rm --spec "$T/bad.json" "$REF" "$id"
+	run -125 e run --rm --spec "$T/bad.json" "$REF" "$id"
 	[[ "$output" == "ember: spec $T/bad.json: "* ]]
+	assert_gone "$id"
+	# ember's own usage errors, and no daemon: 125 too; the application's
+	# own statuses are its own (1, 2, 125, 126, 127 included).
+	run -125 e run --no-such-flag "$REF" "$id" true
+	run -125 e run
+	run -125 "$EMBER" --address "$T/nowhere.sock" run --rm "$REF" "$id" true
+	[[ "$output" == *"$T/nowhere.sock"* ]]
+	local code
+	for code in 1 2 125 126 127; do
+		run -"$code" e run --rm "$REF" "$id" sh -c "exit $code"
+	done
 	assert_gone "$id"
 	# A duplicate id: the first container stays as it was.
 	run -0 e containers create "$REF" "$id" sleep 1
@@ -224,7 +242,7 @@ json.dump(s, open(sys.argv[1], "w"))' "$T/spec.json"
 	ln -s busybox "$T/rootfs/bin/sh"
 	run -0 e run --rm --rootfs "$T/rootfs" "$id" /bin/sh -c 'echo rootfs; exit 0'
 	[ "$output" = rootfs ]
-	run -1 e run --rm --rootfs relative "$id" /bin/sh
+	run -125 e run --rm --rootfs relative "$id" /bin/sh
 	[[ "$output" == *"rootfs"*"absolute"* ]]
 	assert_gone "$id"
 }
@@ -253,7 +271,7 @@ json.dump(s, open(sys.argv[1], "w"))' "$T/spec.json"
 	run -1 e run --rm --seccomp-profile "$T/profile.json" "$REF" "$id" mkdir /tmp/x
 	[[ "$output" == *"Operation not permitted"* ]]
 	echo '{"defaultAction": "SCMP_ACT_SOMETIMES"}' >"$T/bad.json"
-	run -1 e run --rm --seccomp-profile "$T/bad.json" "$REF" "$id" true
+	run -125 e run --rm --seccomp-profile "$T/bad.json" "$REF" "$id" true
 	[[ "$output" == "ember: "*"defaultAction"*"SCMP_ACT_SOMETIMES"* ]]
 	assert_gone "$id"
 }

@@ -90,11 +90,11 @@ os.execv(sys.argv[1], sys.argv[1:])' "$EMBER" init --exit-fd 3 -- sh -c 'exit 3'
 
 # ---- exec errors ------------------------------------------------------------------
 
-@test "init: a missing program is reported on the report fd, exit 127, no exit file" {
+@test "init: a missing program is reported on the report fd (errno, step, text), exit 127, no exit file" {
 	run -127 "$EMBER" init --report-fd 4 --exit-fd 3 -- /nonexistent arg 3>"$T/exit.json" 4>"$T/report"
-	[ "$(cat "$T/report")" = 'exec "/nonexistent": no such file or directory' ]
+	[ "$(cat "$T/report")" = '2 exec exec "/nonexistent": no such file or directory' ]
 	# One line, no newline.
-	[ "$(wc -c <"$T/report")" -eq 46 ]
+	[ "$(wc -c <"$T/report")" -eq 53 ]
 	[ ! -s "$T/exit.json" ]
 	# Without a report fd, the line goes to stderr.
 	run -127 --separate-stderr "$EMBER" init -- /nonexistent
@@ -118,9 +118,9 @@ os.execv(sys.argv[1], sys.argv[1:])' "$EMBER" init --exit-fd 3 -- sh -c 'exit 3'
 	[ "$output" = "found x" ]
 	# Not in that PATH (though in the test's own PATH).
 	run -127 env -i PATH="$T/empty" "$EMBER" init --report-fd 4 -- prog 4>"$T/report"
-	[ "$(cat "$T/report")" = 'exec "prog": no such file or directory' ]
+	[ "$(cat "$T/report")" = '2 exec exec "prog": no such file or directory' ]
 	run -127 env -i PATH="$T/empty" "$EMBER" init --report-fd 4 -- sh 4>"$T/report"
-	[ "$(cat "$T/report")" = 'exec "sh": no such file or directory' ]
+	[ "$(cat "$T/report")" = '2 exec exec "sh": no such file or directory' ]
 }
 
 @test "init: the application gets exactly init's environment" {
@@ -137,21 +137,21 @@ os.execv(sys.argv[1], sys.argv[1:])' "$EMBER" init --exit-fd 3 -- sh -c 'exit 3'
 	printf '#!/bin/sh\nexit 0\n' >"$T/bin/prog"
 	chmod 0644 "$T/bin/prog"
 	run -127 "$EMBER" init --report-fd 4 -- "$T/bin/prog" 4>"$T/report"
-	[ "$(cat "$T/report")" = "exec \"$T/bin/prog\": permission denied" ]
+	[ "$(cat "$T/report")" = "13 exec exec \"$T/bin/prog\": permission denied" ]
 	run -127 env -i PATH="$T/bin" "$EMBER" init --report-fd 4 -- prog 4>"$T/report"
-	[ "$(cat "$T/report")" = 'exec "prog": permission denied' ]
+	[ "$(cat "$T/report")" = '13 exec exec "prog": permission denied' ]
 	# Not a program at all.
 	printf 'just text\n' >"$T/bin/text"
 	chmod +x "$T/bin/text"
 	run -127 "$EMBER" init --report-fd 4 -- "$T/bin/text" 4>"$T/report"
-	[ "$(cat "$T/report")" = "exec \"$T/bin/text\": exec format error" ]
+	[ "$(cat "$T/report")" = "8 exec exec \"$T/bin/text\": exec format error" ]
 }
 
 @test "init: a missing #! interpreter is named as the cause" {
 	printf '#!/nonexistent/sh\nexit 0\n' >"$T/script"
 	chmod +x "$T/script"
 	run -127 "$EMBER" init --report-fd 4 -- "$T/script" 4>"$T/report"
-	[[ "$(cat "$T/report")" == "exec \"$T/script\": no such file or directory (the file exists: its ELF interpreter or #! interpreter is missing)" ]]
+	[[ "$(cat "$T/report")" == "2 exec exec \"$T/script\": no such file or directory (the file exists: its ELF interpreter or #! interpreter is missing)" ]]
 }
 
 @test "init: bad options exit 2 with one line" {
@@ -164,10 +164,10 @@ os.execv(sys.argv[1], sys.argv[1:])' "$EMBER" init --exit-fd 3 -- sh -c 'exit 3'
 	run -2 --separate-stderr "$EMBER" init --exit-fd 1 -- true
 	[[ "$stderr" == *"use 3 or more"* ]]
 	run -2 "$EMBER" init --report-fd 4 --log-max 10 --log-fd 5 --log-fd 6 -- true 4>"$T/report" 5>/dev/null 6>/dev/null
-	[ "$(cat "$T/report")" = '--log-max: at least 4096 bytes' ]
+	[ "$(cat "$T/report")" = '22 setup --log-max: at least 4096 bytes' ]
 	# A closed fd is a start error, on the report fd.
 	run -127 "$EMBER" init --report-fd 4 --exit-fd 9 -- true 4>"$T/report"
-	[ "$(cat "$T/report")" = '--exit-fd 9: Bad file descriptor' ]
+	[ "$(cat "$T/report")" = '9 setup --exit-fd 9: Bad file descriptor' ]
 }
 
 # ---- signals ----------------------------------------------------------------------

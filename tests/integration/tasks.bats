@@ -100,10 +100,11 @@ teardown() {
 	[ "$output" = "ember: container $id has a running task: kill it first (ember tasks kill $id)" ]
 	run -1 e tasks kill -s SIGFOO "$id"
 	[[ "$output" == *'"SIGFOO"'* ]]
-	run -1 e run -d "$REF" "$id" true
+	run -125 e run -d "$REF" "$id" true
 	[ "$output" = "ember: container $id already exists" ]
-	run -1 e tasks start -d "$id"
+	run -125 e tasks start -d "$id"
 	[[ "$output" == "ember: task $id is already running (pid "* ]]
+	run -125 e tasks wait nosuch
 	run -1 e tasks kill nosuch
 	[ "$output" = "ember: no task nosuch (start it: ember tasks start nosuch)" ]
 	run -0 e tasks kill -s KILL "$id"
@@ -157,7 +158,7 @@ teardown() {
 	# Everything went to the logs too.
 	run -0 e logs "$id"
 	[[ "$output" == *started*"got one"*"33 101"*"got quit"* ]]
-	run -1 e tasks attach "$id"
+	run -125 e tasks attach "$id"
 	[ "$output" = "ember: task $id is not running" ]
 	run -0 e tasks delete "$id"
 	run -0 e containers rm "$id"
@@ -204,7 +205,7 @@ teardown() {
 	wait "$bg"
 	[ "$output" = late ]
 	run -0 e tasks delete "$id"
-	run -1 e tasks attach "$id"
+	run -125 e tasks attach "$id"
 	[[ "$output" == "ember: no task $id"* ]]
 	run -0 e containers rm "$id"
 	assert_gone "$id"
@@ -263,6 +264,9 @@ teardown() {
 	rm -rf "$STATE/tasks"
 	cgroups_cleanup
 	daemon_up
+	# They start as jobs: the daemon answers meanwhile, and lists them
+	# starting, then running.
+	wait_until 10 bash -c "[ \$('$EMBER' --address '$SOCK' tasks ls | grep -c running) = 2 ]"
 	run -0 e tasks ls
 	[[ "$output" == *"$a"*running* ]]
 	[[ "$output" == *"$b"*running* ]]
@@ -283,16 +287,18 @@ teardown() {
 	# The exec is in the task's cgroup: its pids count there.
 	run -0 e tasks exec "$id" cat /proc/self/cgroup
 	[[ "$output" == *"pids:/"* || "$output" == "0::/" ]]
-	run -1 e tasks exec "$id" /bin/nope
+	run -127 e tasks exec "$id" /bin/nope
 	[ "$output" = "ember: exec in task $id: exec \"/bin/nope\": no such file or directory" ]
+	run -126 e tasks exec "$id" /etc/passwd
+	run -3 e tasks exec "$id" sh -c 'exit 3' 
 	run -0 "$PYTHON" "$INFRA_LIB/pty_run.py" 30 90 "$EMBER" --address "$SOCK" tasks exec -t "$id" \
 		sh -c 'test -t 0 && echo tty-ok; stty size'
 	[[ "$output" == *"tty-ok"* && "$output" == *"30 90"* && "$output" == *"exit=0"* ]]
-	run -1 e tasks exec nosuch true
+	run -125 e tasks exec nosuch true
 	[ "$output" = "ember: no task nosuch (start it: ember tasks start nosuch)" ]
 	run -0 e tasks kill -s KILL "$id"
 	run -137 e tasks wait "$id"
-	run -1 e tasks exec "$id" true
+	run -125 e tasks exec "$id" true
 	[ "$output" = "ember: task $id is not running" ]
 	run -0 e tasks delete "$id"
 	run -0 e containers rm "$id"

@@ -160,11 +160,11 @@ host_uids() {
 @test "userns: bad maps and refusals are one line, nothing left behind" {
 	bb_up
 	local id; id=$(ct u4)
-	run -1 e run --rm --uidmap 0:100000 "$REF" "$id" true
+	run -125 e run --rm --uidmap 0:100000 "$REF" "$id" true
 	[ "$output" = 'ember: uidmap "0:100000": want container-id:host-id:size' ]
-	run -1 e run --rm --uidmap 0:4294967290:10 "$REF" "$id" true
+	run -125 e run --rm --uidmap 0:4294967290:10 "$REF" "$id" true
 	[ "$output" = 'ember: uidmap "0:4294967290:10": the range is empty or passes 2^32-1' ]
-	run -1 e run --rm --gidmap 0:x:1 "$REF" "$id" true
+	run -125 e run --rm --gidmap 0:x:1 "$REF" "$id" true
 	[ "$output" = 'ember: gidmap "0:x:1": want container-id:host-id:size' ]
 	assert_gone "$id"
 	# A spec with a user namespace must map it.
@@ -176,13 +176,13 @@ host_uids() {
 	[ "$output" = "ember: spec: linux.uidMappings: a new user namespace needs one" ]
 	assert_gone "$id"
 	if in_chroot; then
-		run -1 e run --rm --uidmap "$MAP" "$REF" "$id" true
+		run -125 e run --rm --uidmap "$MAP" "$REF" "$id" true
 		[[ "$output" == *"clone3 with a new user namespace"* ]]
 		assert_gone "$id"
 		return
 	fi
 	# A map without the container's root: the setup says so.
-	run -1 e run --rm --uidmap 1:100000:100 "$REF" "$id" true
+	run -125 e run --rm --uidmap 1:100000:100 "$REF" "$id" true
 	[ "$(wc -l <<<"$output")" = 1 ]
 	[[ "$output" == *"user namespace: become its root (uid and gid 0 must be mapped)"* ]]
 	assert_gone "$id"

@@ -7,6 +7,7 @@
 
 #include "daemon/holds.h"
 #include "daemon/jobs.h"
+#include "util/err.h"
 #include "util/loop.h"
 
 #define DIGEST_A "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"

@@ -28,11 +28,11 @@ names() {
 	find "$1" -mindepth 1 -maxdepth 1 -printf '%f\n' | LC_ALL=C sort | paste -sd ' '
 }
 
-# The tests that pull with unpacking need a build with it.
+# The tests that unpack (pull, import) need a build with the unpacker.
 require_unpack() {
 	local f
 	f=$("$EMBER" version | sed -n 's/^features: //p')
-	[[ " $f " == *" pull-unpack "* && " $f " == *" cli-snapshots "* ]] ||
+	[[ " $f " == *" image-unpack "* && " $f " == *" cli-snapshots "* ]] ||
 		skip "this ember has no unpack during pull (features: $f)"
 }
 

@@ -1,0 +1,456 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Containers: records, created and deleted as jobs. A create reads the
+ * image (small documents), builds or checks the spec and prepares the
+ * container's snapshot, which a native snapshotter makes by copying the
+ * image's tree: that may take long. A delete removes the snapshot, a
+ * whole tree. While one of them runs, the container's id is reserved, so
+ * that a second create or delete of it waits its turn (refused).
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "daemon/containers.h"
+#include "daemon/images.h"
+#include "daemon/jobs.h"
+#include "daemon/tasks.h"
+#include "runtime/runtime.h"
+#include "snapshot/snapshot.h"
+#include "util/cleanup.h"
+#include "util/err.h"
+#include "util/timestamp.h"
+
+/* ---- the spec -------------------------------------------------------------------------- */
+
+/* The options object (ember's run flags) into spec options. */
+static int options_parse(json_t *o, struct runtime_spec_options *so, json_t **mounts, struct ember_error *e)
+{
+	static const struct {
+		const char *name;
+		int type; /* json type */
+	} known[] = {
+		{ "args", JSON_ARRAY },     { "entrypoint", JSON_ARRAY }, { "env", JSON_ARRAY },
+		{ "cwd", JSON_STRING },     { "user", JSON_STRING },      { "hostname", JSON_STRING },
+		{ "terminal", JSON_TRUE },  { "read_only", JSON_TRUE },   { "privileged", JSON_TRUE },
+		{ "net_host", JSON_TRUE },  { "cap_add", JSON_ARRAY },    { "cap_drop", JSON_ARRAY },
+		{ "mounts", JSON_ARRAY },   { "memory", JSON_INTEGER },   { "cpus", JSON_REAL },
+		{ "pids", JSON_INTEGER },   { "seccomp_profile", JSON_OBJECT }, { "uid_map", JSON_ARRAY },
+		{ "gid_map", JSON_ARRAY },
+	};
+	const char *key;
+	json_t *v;
+	char q[ERR_QUOTE_MAX];
+
+	*mounts = NULL;
+	json_object_foreach(o, key, v) {
+		size_t i = 0;
+		while (i < ARRAY_SIZE(known) && strcmp(known[i].name, key))
+			i++;
+		if (i == ARRAY_SIZE(known))
+			return err_invalid(e, "options: unknown option \"%s\"", err_quote(key, q));
+		int t = known[i].type, have = json_typeof(v);
+		int ok = t == JSON_TRUE ? json_is_boolean(v) : t == JSON_REAL ? json_is_number(v) : have == t;
+		if (!ok)
+			return err_invalid(e, "options: %s: wrong type", key);
+	}
+	so->args = json_object_get(o, "args");
+	so->entrypoint = json_object_get(o, "entrypoint");
+	so->env = json_object_get(o, "env");
+	so->cwd = json_string_value(json_object_get(o, "cwd"));
+	so->user = json_string_value(json_object_get(o, "user"));
+	so->hostname = json_string_value(json_object_get(o, "hostname"));
+	so->terminal = json_is_true(json_object_get(o, "terminal"));
+	so->read_only = json_is_true(json_object_get(o, "read_only"));
+	so->privileged = json_is_true(json_object_get(o, "privileged"));
+	so->net_host = json_is_true(json_object_get(o, "net_host"));
+	so->uid_map = json_object_get(o, "uid_map");
+	so->gid_map = json_object_get(o, "gid_map");
+	so->cap_add = json_object_get(o, "cap_add");
+	so->cap_drop = json_object_get(o, "cap_drop");
+	so->memory = json_integer_value(json_object_get(o, "memory"));
+	so->cpus = json_number_value(json_object_get(o, "cpus"));
+	so->pids = json_integer_value(json_object_get(o, "pids"));
+	json_t *ms = json_object_get(o, "mounts");
+	if (ms) {
+		size_t i;
+		*mounts = json_array();
+		if (!*mounts)
+			return err_set(e, ENOMEM, "out of memory");
+		json_array_foreach(ms, i, v) {
+			json_t *m;
+			if (!json_is_string(v))
+				return err_invalid(e, "options: mounts[%zu]: must be a string", i);
+			if (runtime_mount_parse(json_string_value(v), &m, e) < 0)
+				return err_wrap(e, "mount");
+			json_array_append_new(*mounts, m);
+		}
+		so->mounts = *mounts;
+	}
+	return 0;
+}
+
+/* The spec for a new container: the user's (checked) or one built. */
+static int make_spec(const struct container_create *p, json_t *image_config, const char *root_path, json_t **out,
+		     struct ember_error *e)
+{
+	_cleanup_(json_decrefp) json_t *mounts = NULL;
+
+	*out = NULL;
+	if (p->spec) {
+		if (p->options)
+			return err_invalid(e, "give a spec or options, not both");
+		json_t *spec = json_deep_copy(p->spec);
+		if (!spec)
+			return err_set(e, ENOMEM, "out of memory");
+		json_t *root = json_object_get(spec, "root");
+		if (!json_is_object(root)) {
+			root = json_object();
+			json_object_set_new(spec, "root", root);
+		}
+		json_object_set_new(root, "path", json_string(root_path));
+		if (runtime_spec_check(spec, e) < 0) {
+			json_decref(spec);
+			return -e->code;
+		}
+		*out = spec;
+		return 0;
+	}
+	struct runtime_spec_options so = { .id = p->id, .rootfs = root_path, .image_config = image_config };
+	if (p->options && options_parse(p->options, &so, &mounts, e) < 0)
+		return -e->code;
+	so.labels = p->labels;
+	if (runtime_spec_build(&so, out, e) < 0)
+		return -e->code;
+	json_t *profile = json_object_get(p->options, "seccomp_profile");
+	if (profile && !so.privileged) {
+		/* The user's profile replaces the default one. */
+		json_object_del(json_object_get(*out, "annotations"), RUNTIME_ANN_SECCOMP);
+		json_object_set(json_object_get(*out, "linux"), "seccomp", profile);
+	}
+	return 0;
+}
+
+/* ---- reservations ----------------------------------------------------------------------- */
+
+static void busy_key(const char *ns, const char *id, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s/%s", ns, id);
+}
+
+/* Reserve ns/id for a create or delete; AlreadyExists/FailedPrecondition when taken. */
+static int reserve(struct daemon *d, const char *ns, const char *id, const char *what, struct ember_error *e)
+{
+	char key[200];
+
+	busy_key(ns, id, key, sizeof(key));
+	const char *doing = json_string_value(json_object_get(d->containers_busy, key));
+	if (doing)
+		return err_set_name(e, EMBER_ERROR_FAILED_PRECONDITION, EBUSY, "container %s is being %s", id, doing);
+	if (json_object_set_new(d->containers_busy, key, json_string(what)) < 0)
+		return err_set(e, ENOMEM, "out of memory");
+	return 0;
+}
+
+static void release(struct daemon *d, const char *ns, const char *id)
+{
+	char key[200];
+
+	busy_key(ns, id, key, sizeof(key));
+	json_object_del(d->containers_busy, key);
+}
+
+/* ---- create ----------------------------------------------------------------------------- */
+
+struct create_job {
+	struct daemon *d;
+	struct container_create p; /* strings and objects its own */
+	struct restart rp;
+	json_t *rec;
+};
+
+static void create_free(void *data)
+{
+	struct create_job *c = data;
+
+	release(c->d, c->p.namespace, c->p.id);
+	free((char *)c->p.namespace);
+	free((char *)c->p.id);
+	free((char *)c->p.image);
+	free((char *)c->p.snapshotter);
+	free((char *)c->p.platform);
+	free((char *)c->p.rootfs);
+	json_decref(c->p.spec);
+	json_decref(c->p.options);
+	json_decref(c->p.labels);
+	json_decref(c->rec);
+	free(c);
+}
+
+static int create_run(struct job *j, void *data, struct ember_error *e)
+{
+	struct create_job *c = data;
+	struct daemon *d = c->d;
+	const struct container_create *p = &c->p;
+	char top[DIGEST_MAX], now[TIMESTAMP_LEN], pol[32];
+	_cleanup_(json_decrefp) json_t *config = NULL, *spec = NULL, *snap = NULL;
+	_cleanup_free_ char *image = NULL;
+	struct snapshotter *sn = NULL;
+
+	if (p->image) {
+		if (!(image = images_normalize(p->image)))
+			return err_set(e, ENOMEM, "out of memory");
+		if (!(sn = snapshots_get(d, p->snapshotter, e)) ||
+		    image_unpacked_top(d, sn, p->namespace, image, p->platform, top, &config, e) < 0)
+			return -e->code;
+	}
+	if (make_spec(p, config, p->rootfs ? p->rootfs : "rootfs", &spec, e) < 0)
+		return -e->code;
+	if (sn) {
+		/* A snapshot with the container's key but no record is a
+		   leftover of a create cut short: replace it. */
+		json_t *labels = json_pack("{s:s}", "ember.io/container", p->id);
+		if (snapshot_get(sn, p->namespace, p->id, &snap, e) == 0) {
+			json_decref(TAKE_PTR(snap));
+			(void)snapshot_remove(sn, p->namespace, p->id, e);
+		}
+		int r = snapshot_prepare(sn, p->namespace, p->id, top, SNAPSHOT_ACTIVE, labels, &snap, e);
+		json_decref(labels);
+		if (r < 0)
+			return err_wrap(e, "container %s: snapshot", p->id);
+	}
+	timestamp_now(now);
+	json_t *rec = json_pack("{s:s, s:s, s:O, s:o, s:s, s:s, s:s}", "name", p->id, "id", p->id, "spec", spec,
+				"labels", p->labels ? json_deep_copy(p->labels) : json_object(), "restart",
+				restart_format(&c->rp, pol), "created_at", now, "updated_at", now);
+	if (rec && sn) {
+		json_object_set_new(rec, "image", json_string(image));
+		json_object_set_new(rec, "snapshotter", json_string(snapshot_name(sn)));
+		json_object_set_new(rec, "snapshot_key", json_string(p->id));
+	} else if (rec) {
+		json_object_set_new(rec, "rootfs", json_string(p->rootfs));
+	}
+	if (!rec || meta_object_put(&d->meta, p->namespace, "containers", p->id, rec, e) < 0) {
+		if (!rec)
+			err_set(e, ENOMEM, "out of memory");
+		if (sn) {
+			struct ember_error ignored;
+			(void)snapshot_remove(sn, p->namespace, p->id, &ignored);
+		}
+		json_decref(rec);
+		return -e->code;
+	}
+	c->rec = rec;
+	json_t *ev = json_pack("{s:s}", "id", p->id);
+	if (ev && image)
+		json_object_set_new(ev, "image", json_string(image));
+	call_job_event(j, p->namespace, "/containers/create", ev);
+	return 0;
+}
+
+static json_t *create_reply(struct daemon *d, void *data)
+{
+	struct create_job *c = data;
+
+	(void)d;
+	return json_pack("{s:O}", "container", c->rec);
+}
+
+static const struct call_job_ops create_ops = {
+	.kind = "create",
+	.run = create_run,
+	.reply = create_reply,
+	.free = create_free,
+};
+
+static char *dup_or_null(const char *s, int *failed)
+{
+	char *c = s ? strdup(s) : NULL;
+	*failed |= s && !c;
+	return c;
+}
+
+void containers_create(struct daemon *d, struct api_call *call, const struct container_create *p)
+{
+	struct ember_error e;
+	struct restart rp;
+	char q[ERR_QUOTE_MAX];
+	json_t *old;
+
+	if (meta_identifier_check("namespace", p->namespace, &e) < 0 || meta_identifier_check("container", p->id, &e) < 0 ||
+	    (p->labels && meta_labels_check(p->labels, &e) < 0) || restart_parse(p->restart, &rp, &e) < 0) {
+		api_error_from(call, &e);
+		return;
+	}
+	if (container_get(d, p->namespace, p->id, &old, &e) == 0) {
+		json_decref(old);
+		api_error(call, EMBER_ERROR_ALREADY_EXISTS, NULL, "container %s already exists", p->id);
+		return;
+	}
+	if (!!p->image == !!p->rootfs) {
+		api_error(call, EMBER_ERROR_INVALID_ARGUMENT, NULL, "give an image or a rootfs directory (one of them)");
+		return;
+	}
+	struct stat st;
+	if (p->rootfs && (p->rootfs[0] != '/' || stat(p->rootfs, &st) < 0 || !S_ISDIR(st.st_mode))) {
+		api_error(call, EMBER_ERROR_INVALID_ARGUMENT, NULL, "rootfs \"%s\": not an absolute path to a directory",
+			  err_quote(p->rootfs, q));
+		return;
+	}
+	if (reserve(d, p->namespace, p->id, "created", &e) < 0) {
+		if (e.code == EBUSY)
+			err_set_name(&e, EMBER_ERROR_ALREADY_EXISTS, EEXIST, "container %s already exists (being created)",
+				     p->id);
+		api_error_from(call, &e);
+		return;
+	}
+	struct create_job *c = calloc(1, sizeof(*c));
+	int failed = !c;
+	if (c) {
+		c->d = d;
+		c->rp = rp;
+		c->p.namespace = dup_or_null(p->namespace, &failed);
+		c->p.id = dup_or_null(p->id, &failed);
+		c->p.image = dup_or_null(p->image, &failed);
+		c->p.snapshotter = dup_or_null(p->snapshotter, &failed);
+		c->p.platform = dup_or_null(p->platform, &failed);
+		c->p.rootfs = dup_or_null(p->rootfs, &failed);
+		/* The call's parameters go with the call: the job has copies. */
+		c->p.spec = p->spec ? json_deep_copy(p->spec) : NULL;
+		c->p.options = p->options ? json_deep_copy(p->options) : NULL;
+		c->p.labels = p->labels ? json_deep_copy(p->labels) : NULL;
+		failed |= (p->spec && !c->p.spec) || (p->options && !c->p.options) || (p->labels && !c->p.labels);
+	}
+	if (failed) {
+		if (c && c->p.namespace && c->p.id)
+			create_free(c);
+		else
+			release(d, p->namespace, p->id);
+		api_error(call, EMBER_ERROR_RESOURCE_EXHAUSTED, NULL, "out of memory");
+		return;
+	}
+	call_job_start(d, call, &create_ops, c, c->p.namespace, c->p.id);
+}
+
+/* ---- delete ----------------------------------------------------------------------------- */
+
+struct delete_job {
+	struct daemon *d;
+	struct api_call *call; /* while the task's delete runs first; NULL once gone */
+	char *ns, *id;
+	int keep_snapshot;
+};
+
+static void delete_free(void *data)
+{
+	struct delete_job *x = data;
+
+	release(x->d, x->ns, x->id);
+	free(x->ns);
+	free(x->id);
+	free(x);
+}
+
+static int delete_run(struct job *j, void *data, struct ember_error *e)
+{
+	struct delete_job *x = data;
+	json_t *rec;
+
+	if (container_get(x->d, x->ns, x->id, &rec, e) < 0)
+		return -e->code;
+	const char *key = json_string_value(json_object_get(rec, "snapshot_key"));
+	if (key && !x->keep_snapshot) {
+		/* The snapshot goes first: a crash then leaves a record whose
+		   start fails clearly and whose delete still works. */
+		struct snapshotter *sn = snapshots_get(x->d, json_string_value(json_object_get(rec, "snapshotter")), e);
+		if (!sn || (snapshot_remove(sn, x->ns, key, e) < 0 && e->code != ENOENT)) {
+			json_decref(rec);
+			return -e->code;
+		}
+	}
+	json_decref(rec);
+	if (meta_object_delete(&x->d->meta, x->ns, "containers", "container", x->id, e) < 0)
+		return -e->code;
+	call_job_event(j, x->ns, "/containers/delete", json_pack("{s:s}", "id", x->id));
+	return 0;
+}
+
+static const struct call_job_ops delete_ops = { .kind = "delete", .run = delete_run, .free = delete_free };
+
+static void delete_call_gone(struct api_call *call, void *userdata)
+{
+	struct delete_job *x = userdata;
+
+	(void)call;
+	x->call = NULL;
+}
+
+/* The task's state is gone: now the container. */
+static void task_deleted(struct daemon *d, struct task *t, pid_t pid, int pty, const struct ember_error *err,
+			 void *userdata)
+{
+	struct delete_job *x = userdata;
+
+	(void)t;
+	(void)pid;
+	close_keep_errno(pty);
+	if (!x->call) {
+		delete_free(x);
+		return;
+	}
+	api_call_on_cancel(x->call, NULL, NULL);
+	if (err) {
+		api_error_from(x->call, err);
+		delete_free(x);
+		return;
+	}
+	call_job_start(d, x->call, &delete_ops, x, x->ns, x->id);
+}
+
+void containers_delete(struct daemon *d, struct api_call *call, const char *ns, const char *id, int keep_snapshot)
+{
+	struct ember_error e;
+	_cleanup_(json_decrefp) json_t *rec = NULL;
+
+	if (container_get(d, ns, id, &rec, &e) < 0) {
+		api_error_from(call, &e);
+		return;
+	}
+	struct task *t = task_find(d, ns, id);
+	if (t && t->state != TASK_STOPPED) {
+		api_error(call, EMBER_ERROR_FAILED_PRECONDITION, NULL,
+			  "container %s has a running task: kill it first (ember tasks kill %s)", id, id);
+		return;
+	}
+	if (reserve(d, ns, id, "deleted", &e) < 0) {
+		api_error_from(call, &e);
+		return;
+	}
+	struct delete_job *x = calloc(1, sizeof(*x));
+	if (!x || !(x->ns = strdup(ns)) || !(x->id = strdup(id))) {
+		if (x) {
+			free(x->ns);
+			free(x);
+		}
+		release(d, ns, id);
+		api_error(call, EMBER_ERROR_RESOURCE_EXHAUSTED, NULL, "out of memory");
+		return;
+	}
+	x->d = d;
+	x->call = call;
+	x->keep_snapshot = keep_snapshot;
+	if (!t) {
+		call_job_start(d, call, &delete_ops, x, x->ns, x->id);
+		return;
+	}
+	/* Its stopped task first (its cgroup, its state). */
+	if (task_delete(t, task_deleted, x, &e) < 0) {
+		delete_free(x);
+		api_error_from(call, &e);
+		return;
+	}
+	api_call_on_cancel(call, delete_call_gone, x);
+}

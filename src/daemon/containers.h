@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef EMBER_DAEMON_CONTAINERS_H
+#define EMBER_DAEMON_CONTAINERS_H
+
+/* Containers.Create and .Delete as jobs (containers.c; see tasks.h for
+   the records and the tasks). Each answers the call. */
+
+#include <jansson.h>
+
+#include "daemon/daemon.h"
+
+struct api_call;
+
+struct container_create {
+	const char *namespace, *id, *image, *snapshotter, *platform, *rootfs, *restart;
+	json_t *spec, *options, *labels; /* borrowed; NULL when not given */
+};
+
+void containers_create(struct daemon *d, struct api_call *call, const struct container_create *p);
+/* Its stopped task goes first; a running one refuses. */
+void containers_delete(struct daemon *d, struct api_call *call, const char *ns, const char *id, int keep_snapshot);
+
+#endif
