@@ -37,7 +37,7 @@ lacks() { ! has "$@"; }
 
 if build full full_defconfig; then
 	b=$out/cfg-full/ember
-	for sym in completion_run call_run idl_files syslog daemon_main cli_main image_unpack unpacker_new \
+	for sym in completion_run call_run idl_files syslog daemon_main cli_main image_unpack unpacker_start \
 		snapshot_tree_copy gc_snapshots mount_apply runtime_start runtime_cgroup_create runtime_seccomp_compile \
 		task_start svc_tasks_exec cli_cmd_run runtime_init_main; do
 		check "full has $sym" has full "$sym"
@@ -56,7 +56,7 @@ if build tiny tiny_defconfig; then
 	check "tiny: ember completion is an unknown command (exit 2)" sh -c "'$b' completion bash; [ \$? -eq 2 ]"
 	check "tiny: --log syslog is refused" sh -c "'$b' daemon --log syslog --root /nonexistent/x 2>&1 | grep -q 'not compiled in'"
 	check "tiny lacks the native snapshotter" lacks tiny snapshot_native
-	check "tiny keeps overlay and unpack" sh -c "nm '$out/cfg-tiny/ember.unstripped' | grep -qw snapshot_overlay && nm '$out/cfg-tiny/ember.unstripped' | grep -qw unpacker_new"
+	check "tiny keeps overlay and unpack" sh -c "nm '$out/cfg-tiny/ember.unstripped' | grep -qw snapshot_overlay && nm '$out/cfg-tiny/ember.unstripped' | grep -qw unpacker_start"
 	check "tiny drops unpacked blobs by default" grep -qx CONFIG_UNPACK_DROP_BLOBS=y "$out/cfg-tiny/.config"
 	check "tiny is smaller than full" test "$(stat -c %s "$b")" -lt "$(stat -c %s "$out/cfg-full/ember")"
 fi
@@ -82,6 +82,7 @@ if build no-pull 'CONFIG_DAEMON=y\nCONFIG_CLI=y\nCONFIG_CONTENT=y\n# CONFIG_PULL
 	done
 	check "no-pull keeps the content store" has no-pull content_walk
 	check "no-pull keeps import" has no-pull image_import
+	check "no-pull keeps import's unpack (an air-gapped device)" has no-pull unpacker_start
 fi
 
 # No libarchive at all: neither image archives nor layer unpack.
@@ -95,7 +96,7 @@ fi
 
 # No snapshotter: pull fetches only, no snapshot code or command is left.
 if build no-snapshots 'CONFIG_DAEMON=y\nCONFIG_CLI=y\nCONFIG_CONTENT=y\nCONFIG_PULL=y\n# CONFIG_SNAPSHOT_OVERLAY is not set\n# CONFIG_SNAPSHOT_NATIVE is not set\n'; then
-	for sym in snapshot_open snapshot_tree_copy unpacker_new gc_snapshots svc_snapshots_list cli_cmd_snapshots mount_apply; do
+	for sym in snapshot_open snapshot_tree_copy unpacker_start gc_snapshots svc_snapshots_list cli_cmd_snapshots mount_apply; do
 		check "no-snapshots lacks $sym" lacks no-snapshots "$sym"
 	done
 	check "no-snapshots still pulls" has no-snapshots pull_start

@@ -6,7 +6,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <stdint.h>
 #include <sys/mount.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#ifndef SYS_openat2
+#define SYS_openat2 437
+#endif
 
 #include "cli/cli.h"
 #include "util/cleanup.h"
@@ -295,6 +303,20 @@ static int mount_key(const char *dir, char key[PATH_MAX])
 	return 0;
 }
 
+/* The directory at an absolute path that has no symlink in it (realpath()
+   made it so): opened without following any, should one appear. */
+static int open_resolved(const char *path)
+{
+	struct {
+		uint64_t flags, mode, resolve;
+	} how = { O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW, 0, 0x04 /* RESOLVE_NO_SYMLINKS */ };
+	long fd = syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof(how));
+
+	if (fd >= 0 || errno != ENOSYS)
+		return (int)fd;
+	return open(path, O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+}
+
 static int images_mount(struct cli *cli, const struct cli_args *a)
 {
 	char key[PATH_MAX];
@@ -303,6 +325,13 @@ static int images_mount(struct cli *cli, const struct cli_args *a)
 
 	if (mount_key(a->pos[1], key) < 0)
 		return CLI_FAILED;
+	/* Held open from now on, the resolved path not followed again: the
+	   mount goes where the key says, whatever DIR becomes meanwhile. */
+	_cleanup_close_ int dir = open_resolved(key);
+	if (dir < 0) {
+		fprintf(stderr, "ember: %s: %s\n", a->pos[1], strerror(errno));
+		return CLI_FAILED;
+	}
 	json_t *params = json_pack("{s:s, s:s}", "key", key, "image", a->pos[0]);
 	if (cli_arg(a, "platform"))
 		json_object_set_new(params, "platform", json_string(cli_arg(a, "platform")));
@@ -310,7 +339,7 @@ static int images_mount(struct cli *cli, const struct cli_args *a)
 	if (cli_call(cli, rw ? "io.ember.Snapshots.Prepare" : "io.ember.Snapshots.View", snap_params(cli, a, params),
 		     &reply) < 0)
 		return CLI_FAILED;
-	if (mount_apply(json_object_get(reply, "mounts"), key, &e) < 0) {
+	if (mount_apply(json_object_get(reply, "mounts"), dir, key, &e) < 0) {
 		cli_error(cli, &e);
 		json_decref(reply);
 		(void)cli_call(cli, "io.ember.Snapshots.Remove", snap_params(cli, a, json_pack("{s:s}", "key", key)), NULL);

@@ -265,9 +265,7 @@ static int config_defaults(struct daemon_config *cfg, struct ember_error *e)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->level = LOG_LEVEL_INFO;
 	cfg->stall_timeout_s = 30;
-#ifdef CONFIG_UNPACK_DROP_BLOBS
-	cfg->drop_blobs = 1;
-#endif
+	cfg->drop_blobs = ENABLED(CONFIG_UNPACK_DROP_BLOBS);
 	if (replace_str(&cfg->root, CONFIG_DEFAULT_ROOT) < 0 ||
 	    replace_str(&cfg->state, CONFIG_DEFAULT_STATE) < 0 ||
 	    replace_str(&cfg->address, CONFIG_DEFAULT_ADDRESS) < 0 ||

@@ -98,11 +98,14 @@ static void post_locked(struct import *im, int force)
 	if (!force && now - im->last_post < PROGRESS_INTERVAL_MS)
 		return;
 	im->last_post = now;
+	/* Copies: the loop's thread writes them out while this one goes on
+	   changing the originals, and takes ownership of what is posted. */
 	json_t *blobs = json_deep_copy(im->blobs);
 	if (im->reading)
-		json_array_append(blobs, im->reading);
+		json_array_append_new(blobs, json_deep_copy(im->reading));
+	json_int_t n = (json_int_t)json_array_size(blobs);
 	call_job_progress(im->j, json_pack("{s:s, s:o}", "phase", im->phase, "blobs", blobs));
-	job_progress(im->j, json_pack("{s:s, s:I}", "phase", im->phase, "blobs", (json_int_t)json_array_size(blobs)));
+	job_progress(im->j, json_pack("{s:s, s:I}", "phase", im->phase, "blobs", n));
 }
 
 static void set_status(struct import *im, const char *digest, const char *status)

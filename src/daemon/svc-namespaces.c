@@ -3,11 +3,9 @@
 #include <stddef.h>
 
 #include "daemon/daemon.h"
-#include "util/cleanup.h"
-#ifdef CONFIG_SNAPSHOTS_STORE
-#include "snapshot/snapshot.h"
-#endif
 #include "daemon/services.h"
+#include "snapshot/snapshot.h"
+#include "util/cleanup.h"
 
 struct ns_params {
 	const char *name;
@@ -87,9 +85,8 @@ void svc_namespaces_delete(struct api_call *call, json_t *params, void *ctx)
 
 	if (api_params_parse(call, params, name_only, &p) < 0)
 		return;
-#ifdef CONFIG_SNAPSHOTS_STORE
 	/* Snapshot records live with their snapshotter, not in meta/<ns>/. */
-	for (size_t i = 0; i < ARRAY_SIZE(d->snapshotters); i++) {
+	for (size_t i = 0; ENABLED(CONFIG_SNAPSHOTS_STORE) && i < ARRAY_SIZE(d->snapshotters); i++) {
 		json_t *list;
 		if (!d->snapshotters[i] || meta_identifier_check("namespace", p.name, &e) < 0 ||
 		    snapshot_list(d->snapshotters[i], p.name, &list, &e) < 0)
@@ -103,7 +100,6 @@ void svc_namespaces_delete(struct api_call *call, json_t *params, void *ctx)
 			return;
 		}
 	}
-#endif
 	if (meta_namespace_delete(&d->meta, p.name, &e) < 0) {
 		api_error_from(call, &e);
 		return;

@@ -175,7 +175,6 @@ static void registry_settings(const struct daemon *d, struct registry_config *rc
 	rc->stall_timeout_s = d->cfg.stall_timeout_s;
 }
 
-#ifdef CONFIG_PUSH
 static void on_push_progress(struct push *p, json_t *progress, void *userdata)
 {
 	(void)p;
@@ -217,6 +216,10 @@ void svc_images_push(struct api_call *call, json_t *params, void *ctx)
 	struct daemon *d = ctx;
 	struct ember_error e;
 
+	if (!ENABLED(CONFIG_PUSH)) {
+		api_error(call, EMBER_ERROR_INVALID_ARGUMENT, NULL, "this ember was built without push (CONFIG_PUSH)");
+		return;
+	}
 	if (api_params_parse(call, params, table, &p) < 0)
 		return;
 	if (p.chunk_size < 0) {
@@ -248,7 +251,6 @@ void svc_images_push(struct api_call *call, json_t *params, void *ctx)
 	}
 	call_started(pc);
 }
-#endif
 
 static void on_unpacked(struct unpacker *u, const struct ember_error *err, void *userdata)
 {

@@ -49,7 +49,7 @@ struct task_op {
 	task_done_fn done;
 	void *userdata;
 	char ns[80], id[80];
-	struct runtime_cgroup *cg; /* freeze, kill, delete: the task's (borrowed); start: the one made */
+	struct runtime_cgroup *cg; /* a reference: freeze, kill, delete, exec: the task's; start: the one made */
 	/* start and exec */
 	int stdio[3];
 	int want_pty;
@@ -382,6 +382,8 @@ static void op_free(struct task_op *op)
 	close_keep_errno(op->st.pidfd);
 	close_keep_errno(op->st.pty_master);
 	close_keep_errno(op->join_pidfd);
+	if (ENABLED(CONFIG_CGROUPS))
+		runtime_cgroup_free(op->cg);
 	json_decref(op->process);
 	free(op->user);
 	free(op);
@@ -818,8 +820,7 @@ static void task_running(struct task *t, struct task_op *op)
 {
 	struct ember_error e;
 
-	if (t->cg != op->cg)
-		runtime_cgroup_free(t->cg);
+	runtime_cgroup_free(t->cg);
 	t->cg = TAKE_PTR(op->cg);
 	t->restart = op->restart;
 	t->pid = op->st.pid;
@@ -1130,7 +1131,7 @@ int task_kill(struct task *t, int sig, int all, task_done_fn done, void *userdat
 			struct task_op *op = op_new(t, TEV_KILL, done, userdata);
 			if (!op)
 				return err_set(e, ENOMEM, "out of memory");
-			op->cg = t->cg;
+			op->cg = runtime_cgroup_ref(t->cg);
 			op->sig = sig;
 			if (op_start(op, "kill", 1, e) < 0) {
 				op_free(op);
@@ -1168,7 +1169,7 @@ int task_pause(struct task *t, int frozen, task_done_fn done, void *userdata, st
 	struct task_op *op = op_new(t, frozen ? TEV_PAUSED : TEV_RESUMED, done, userdata);
 	if (!op)
 		return err_set(e, ENOMEM, "out of memory");
-	op->cg = t->cg;
+	op->cg = runtime_cgroup_ref(t->cg);
 	op->frozen = frozen;
 	if (op_start(op, frozen ? "pause" : "resume", 1, e) < 0) {
 		op_free(op);
@@ -1188,7 +1189,7 @@ int task_delete(struct task *t, task_done_fn done, void *userdata, struct ember_
 	struct task_op *op = op_new(t, TEV_DELETE, done, userdata);
 	if (!op)
 		return err_set(e, ENOMEM, "out of memory");
-	op->cg = t->cg;
+	op->cg = ENABLED(CONFIG_CGROUPS) ? runtime_cgroup_ref(t->cg) : NULL;
 	if (op_start(op, "delete", 1, e) < 0) {
 		op_free(op);
 		return -e->code;
@@ -1299,7 +1300,7 @@ int task_exec_start(struct task *t, const char *exec_id, json_t *process, const 
 	   while the job still joins it. */
 	op->join_pidfd = fcntl(t->pidfd, F_DUPFD_CLOEXEC, 3);
 	op->join_pid = t->pid;
-	op->cg = t->cg;
+	op->cg = ENABLED(CONFIG_CGROUPS) ? runtime_cgroup_ref(t->cg) : NULL;
 	if (op->join_pidfd < 0) {
 		err_sys(e, errno, "exec in task %s", t->id);
 		op_free(op);

@@ -438,9 +438,11 @@ static void doc_done(struct registry_call *c, int result, const struct http_resp
 		const struct reference *ref = registry_reference(p->reg);
 		char what[200];
 		snprintf(what, sizeof(what), "%s", d->digest[0] ? d->digest : ref->tag ? ref->tag : ref->digest);
+		const char *tried = registry_call_tried(c);
 		err_set_name(&e, status_name(resp->status), status_errno(resp->status),
-			     "%s: %s: HTTP %ld%s", registry_call_host(c), what, resp->status,
-			     resp->status == 404 ? " (not found)" : resp->status == 401 ? " (unauthorized)" : "");
+			     "%s: %s: HTTP %ld%s%s%s%s", registry_call_host(c), what, resp->status,
+			     resp->status == 404 ? " (not found)" : resp->status == 401 ? " (unauthorized)" : "",
+			     *tried ? " (tried before: " : "", tried, *tried ? ")" : "");
 		if (retryable(resp->status))
 			doc_retry(p, d, resp->retry_after, &e);
 		else
@@ -795,8 +797,10 @@ static void blob_done(struct registry_call *c, int result, const struct http_res
 		return;
 	}
 	if (resp->status != 200 && resp->status != 206) {
+		const char *tried = registry_call_tried(c);
 		err_set_name(&e, status_name(resp->status), status_errno(resp->status),
-			     "blob %s: %s: HTTP %ld", b->digest, registry_call_host(c), resp->status);
+			     "blob %s: %s: HTTP %ld%s%s%s", b->digest, registry_call_host(c), resp->status,
+			     *tried ? " (tried before: " : "", tried, *tried ? ")" : "");
 		if (retryable(resp->status))
 			blob_retry(b, resp->retry_after, &e);
 		else

@@ -54,8 +54,7 @@ struct registry_call {
 	int64_t delivered;  /* body bytes handed to the caller, over every attempt */
 	char *token_body;
 	size_t token_len;
-	struct ember_error last_err;
-	int have_last_err;
+	char tried[600];    /* the hosts skipped, and why: "host: what; host: what" */
 	struct registry_call **owner; /* cleared when the call ends */
 	char **headers;     /* our copy of o.headers: a call outlives its caller's frame */
 };
@@ -316,9 +315,18 @@ static char **copy_headers(const char *const *h)
 static void call_finish(struct registry_call *c, int result, const struct http_response *resp,
 			const struct ember_error *err)
 {
+	struct ember_error all;
+
 	if (c->owner)
 		*c->owner = NULL;
 	c->req = NULL;
+	/* Every host failed: each one's error, not only the last. */
+	if (result < 0 && err && c->tried[0]) {
+		all = *err;
+		size_t len = strlen(all.message);
+		snprintf(all.message + len, sizeof(all.message) - len, " (tried before: %.200s)", c->tried);
+		err = &all;
+	}
 	if (c->o.on_done)
 		c->o.on_done(c, result, resp, err, c->o.userdata);
 	auth_challenge_done(&c->challenge);
@@ -522,9 +530,16 @@ static void on_done(struct http_request *r, int result, const struct http_respon
 	int try_next = next < c->reg->hosts.n && !c->o.no_fallback &&
 		       (result < 0 || retryable_status(resp->status)) && c->delivered == 0;
 	if (try_next) {
-		if (result < 0) {
-			c->last_err = *err;
-			c->have_last_err = 1;
+		/* Why it was skipped, for the error when every host fails. */
+		size_t len = strlen(c->tried);
+		if (len < sizeof(c->tried) - 1) {
+			char why[300];
+			if (result < 0)
+				snprintf(why, sizeof(why), "%.280s", err->message);
+			else
+				snprintf(why, sizeof(why), "HTTP %ld", resp->status);
+			snprintf(c->tried + len, sizeof(c->tried) - len, "%s%s: %s", len ? "; " : "",
+				 c->reg->hosts.v[c->host].host, why);
 		}
 		c->host = next;
 		c->auth_tries = 0;
@@ -707,4 +722,9 @@ void registry_call_fail(struct registry_call *c, const struct ember_error *err)
 {
 	if (c->req)
 		http_request_fail(c->req, err);
+}
+
+const char *registry_call_tried(const struct registry_call *c)
+{
+	return c->tried;
 }

@@ -37,6 +37,10 @@ struct registry_call;
 int registry_open(struct http *http, const char *reference, const struct registry_config *cfg,
 		  struct registry **out, struct ember_error *e);
 void registry_close(struct registry *reg);
+/* The hosts a call tried before the one it ended on, and why each was
+   skipped ("mirror:5000: HTTP 404; ..."), or "". A transport failure of
+   the last host already says so in its error. */
+const char *registry_call_tried(const struct registry_call *c);
 const struct reference *registry_reference(const struct registry *reg);
 
 typedef int (*registry_headers_fn)(struct registry_call *c, const struct http_response *resp, void *userdata);

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,13 +40,21 @@ static const char *const cg_names[CG_NCTRL] = { "memory", "cpu", "cpuacct", "pid
 /* v2 controllers ember enables, as bits of runtime_cgroup.v2_have. */
 static const char *const cg_v2_enable[] = { "memory", "cpu", "pids" };
 
+/* v1 keeps no descriptor between operations (a daemon supervises many
+   tasks, each with up to six hierarchies): each public call opens what it
+   needs in a view of its own (cg_attach()) and closes it again
+   (cg_detach()); v2 keeps the one cgroup directory, clone3's
+   CLONE_INTO_CGROUP needs it. */
 struct cg_dir {
-	int root;    /* the hierarchy's root (O_PATH), -1 when missing */
-	int fd;      /* the cgroup (O_PATH|O_DIRECTORY), -1 when missing */
-	int same_as; /* an earlier slot on the same hierarchy (cpu,cpuacct), else -1 */
+	int root;        /* the hierarchy's root (O_PATH), -1 when missing or detached */
+	int fd;          /* the cgroup (O_PATH|O_DIRECTORY), -1 when missing or detached */
+	int same_as;     /* an earlier slot on the same hierarchy (cpu,cpuacct), else -1 */
+	int present;     /* v1: the cgroup exists in this hierarchy */
+	char *root_path; /* v1: where the hierarchy is mounted */
 };
 
 struct runtime_cgroup {
+	atomic_int refs; /* a task and the jobs acting on it share one */
 	int version;
 	char *rel;
 	unsigned v2_have; /* v2: controllers cgroup.controllers lists, bit i = cg_names[i] */
@@ -296,12 +305,13 @@ static int mountinfo_find(const char *mnt, const char *name, char *out, size_t s
 
 /* The root of the v1 hierarchy of name below mnt (mntfd) into *out (an
    O_PATH fd), or -1 when there is none. */
-static int v1_root(int mntfd, const char *mnt, const char *name, int *out, struct ember_error *e)
+static int v1_root(int mntfd, const char *mnt, const char *name, int *out, char **where, struct ember_error *e)
 {
 	struct statfs sf;
 	char path[4096];
 
 	*out = -1;
+	snprintf(path, sizeof(path), "%s/%s", mnt, name);
 	_cleanup_close_ int fd = openat(mntfd, name, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0 && errno != ENOENT)
 		return err_sys(e, errno, "cgroup: open %s/%s", mnt, name);
@@ -316,8 +326,11 @@ static int v1_root(int mntfd, const char *mnt, const char *name, int *out, struc
 	   would limit nothing. */
 	if (fstatfs(fd, &sf) < 0)
 		return err_sys(e, errno, "cgroup: statfs %s/%s", mnt, name);
-	if ((uint32_t)sf.f_type == CGROUP_SUPER_MAGIC)
+	if ((uint32_t)sf.f_type == CGROUP_SUPER_MAGIC) {
+		if (!(*where = strdup(path)))
+			return rt_oom(e);
 		*out = TAKE_FD(fd);
+	}
 	return 0;
 }
 
@@ -387,8 +400,10 @@ static int walk(int root, const char *rel, int create, int cpuset, unsigned v2_w
 		int next = openat(cur, comp, O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 		if (next < 0)
 			return err_sys(e, errno, "cgroup: %s: open %.*s", what, upto, rel);
-		if (made && cpuset && ((r = cpuset_inherit(cur, next, "cpuset.cpus", e)) < 0 ||
-				       (r = cpuset_inherit(cur, next, "cpuset.mems", e)) < 0)) {
+		/* Not only when made here: another thread may have made it a
+		   moment ago and not filled it yet (two tasks starting). */
+		if (cpuset && ((r = cpuset_inherit(cur, next, "cpuset.cpus", e)) < 0 ||
+			       (r = cpuset_inherit(cur, next, "cpuset.mems", e)) < 0)) {
 			close(next);
 			return r;
 		}
@@ -398,17 +413,69 @@ static int walk(int root, const char *rel, int create, int cpuset, unsigned v2_w
 	return TAKE_FD(cur);
 }
 
+struct runtime_cgroup *runtime_cgroup_ref(struct runtime_cgroup *cg)
+{
+	if (cg)
+		atomic_fetch_add(&cg->refs, 1);
+	return cg;
+}
+
 struct runtime_cgroup *runtime_cgroup_free(struct runtime_cgroup *cg)
 {
-	if (!cg)
+	if (!cg || atomic_fetch_sub(&cg->refs, 1) > 1)
 		return NULL;
 	for (int i = 0; i < CG_NCTRL; i++) {
 		close_keep_errno(cg->d[i].fd);
 		close_keep_errno(cg->d[i].root);
+		free(cg->d[i].root_path);
 	}
 	free(cg->rel);
 	free(cg);
 	return NULL;
+}
+
+/* v1: close every descriptor until the next call. */
+static void cg_detach(struct runtime_cgroup *cg)
+{
+	if (cg->version == RUNTIME_CGROUP_V2)
+		return;
+	for (int i = 0; i < CG_NCTRL; i++) {
+		cg->d[i].fd = close_keep_errno(cg->d[i].fd);
+		cg->d[i].root = close_keep_errno(cg->d[i].root);
+	}
+}
+
+/* v1: open the hierarchies' roots and the cgroup in each, as get_v1()
+   found them, into a copy of cg (the view): threads may act on one cgroup
+   at once (the loop reads a task's stats while a job kills it), each with
+   its own descriptors. A cgroup gone from a hierarchy meanwhile is missing
+   there. cg_detach(view) closes them again. */
+static int cg_attach(const struct runtime_cgroup *orig, struct runtime_cgroup *cg, struct ember_error *e)
+{
+	*cg = *orig;
+	if (cg->version == RUNTIME_CGROUP_V2)
+		return 0;
+	for (int i = 0; i < CG_NCTRL; i++) {
+		if (!cg->d[i].present)
+			continue;
+		if (cg->d[i].same_as >= 0) {
+			int j = cg->d[i].same_as;
+			if (cg->d[j].fd >= 0 && (cg->d[i].fd = fcntl(cg->d[j].fd, F_DUPFD_CLOEXEC, 3)) < 0)
+				goto fail;
+			continue;
+		}
+		cg->d[i].root = open(cg->d[i].root_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (cg->d[i].root < 0)
+			goto fail;
+		cg->d[i].fd = openat(cg->d[i].root, cg->rel, O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+		if (cg->d[i].fd < 0 && errno != ENOENT)
+			goto fail;
+	}
+	return 0;
+fail:;
+	int err = errno;
+	cg_detach(cg);
+	return err_sys(e, err, "cgroup: open %s", cg->rel);
 }
 
 static void cgroup_freep(struct runtime_cgroup **cg)
@@ -442,7 +509,7 @@ static int get_v1(struct runtime_cgroup *cg, int mntfd, const char *mnt, int cre
 	int r, found = 0;
 
 	for (int i = 0; i < CG_NCTRL; i++) {
-		if ((r = v1_root(mntfd, mnt, cg_names[i], &cg->d[i].root, e)) < 0)
+		if ((r = v1_root(mntfd, mnt, cg_names[i], &cg->d[i].root, &cg->d[i].root_path, e)) < 0)
 			return r;
 		if (cg->d[i].root < 0)
 			continue;
@@ -479,6 +546,9 @@ static int get_v1(struct runtime_cgroup *cg, int mntfd, const char *mnt, int cre
 		return err_set_name(e, EMBER_ERROR_NOT_FOUND, ENOENT, "cgroup: %s: not found", cg->rel);
 	if (!found)
 		return err_set(e, ENOENT, "cgroup: no v1 hierarchy of memory, cpu, pids or freezer below %s", mnt);
+	for (int i = 0; i < CG_NCTRL; i++)
+		cg->d[i].present = cg->d[i].fd >= 0;
+	cg_detach(cg);
 	return 0;
 }
 
@@ -498,6 +568,7 @@ int runtime_cgroup_get(const char *mnt, const char *rel, int version, int flags,
 	_cleanup_(cgroup_freep) struct runtime_cgroup *cg = calloc(1, sizeof(*cg));
 	if (!cg || !(cg->rel = strdup(rel)))
 		return rt_oom(e);
+	cg->refs = 1;
 	cg->version = version;
 	for (int i = 0; i < CG_NCTRL; i++)
 		cg->d[i] = (struct cg_dir){ .root = -1, .fd = -1, .same_as = -1 };
@@ -538,7 +609,7 @@ bool runtime_cgroup_has(const struct runtime_cgroup *cg, const char *controller)
 			continue;
 		if (cg->version == RUNTIME_CGROUP_V2)
 			return i == CG_FREEZER || (cg->v2_have & (1u << i));
-		return cg->d[i].fd >= 0;
+		return cg->d[i].present;
 	}
 	return false;
 }
@@ -790,7 +861,7 @@ static int set_pids(struct runtime_cgroup *cg, json_t *p, struct ember_error *e)
 	return set_num(cg, CG_PIDS, "pids.max", limit, e);
 }
 
-int runtime_cgroup_set(struct runtime_cgroup *cg, json_t *resources, struct ember_error *e)
+static int set_at(struct runtime_cgroup *cg, json_t *resources, struct ember_error *e)
 {
 	static const char *const keys[] = { "memory", "cpu", "pids", "devices" };
 	json_t *v;
@@ -811,7 +882,7 @@ int runtime_cgroup_set(struct runtime_cgroup *cg, json_t *resources, struct embe
 
 /* ---- processes ---- */
 
-int runtime_cgroup_enter(struct runtime_cgroup *cg, pid_t pid, struct ember_error *e)
+static int enter_at(struct runtime_cgroup *cg, pid_t pid, struct ember_error *e)
 {
 	char value[24], label[32];
 	int r;
@@ -837,7 +908,7 @@ static int procs_dir(const struct runtime_cgroup *cg)
 	return -1;
 }
 
-int runtime_cgroup_pids(struct runtime_cgroup *cg, pid_t **pids, size_t *n, struct ember_error *e)
+static int pids_at(struct runtime_cgroup *cg, pid_t **pids, size_t *n, struct ember_error *e)
 {
 	size_t got = 0, cap = 0, size = 0;
 	int dir = procs_dir(cg);
@@ -945,7 +1016,7 @@ static int freeze_v2(struct runtime_cgroup *cg, bool frozen, struct ember_error 
 	}
 }
 
-int runtime_cgroup_freeze(struct runtime_cgroup *cg, bool frozen, struct ember_error *e)
+static int freeze_at(struct runtime_cgroup *cg, bool frozen, struct ember_error *e)
 {
 	return cg->version == RUNTIME_CGROUP_V2 ? freeze_v2(cg, frozen, e) : freeze_v1(cg, frozen, e);
 }
@@ -1058,7 +1129,7 @@ static int stats_v2(struct runtime_cgroup *cg, struct runtime_cgroup_stats *st, 
 	return 0;
 }
 
-int runtime_cgroup_stats(struct runtime_cgroup *cg, struct runtime_cgroup_stats *st, struct ember_error *e)
+static int stats_at(struct runtime_cgroup *cg, struct runtime_cgroup_stats *st, struct ember_error *e)
 {
 	*st = (struct runtime_cgroup_stats){ .memory_usage = -1, .memory_max_usage = -1, .memory_limit = -1,
 					     .pids_current = -1, .pids_limit = -1 };
@@ -1078,7 +1149,7 @@ static int kill_procs(struct runtime_cgroup *cg, int sig, int passes, struct emb
 	for (int pass = 0; pass < passes; pass++) {
 		_cleanup_free_ pid_t *pids = NULL;
 		size_t n, fresh = 0;
-		if ((r = runtime_cgroup_pids(cg, &pids, &n, e)) < 0)
+		if ((r = pids_at(cg, &pids, &n, e)) < 0)
 			return r;
 		for (size_t i = 0; i < n; i++) {
 			size_t j = 0;
@@ -1104,7 +1175,7 @@ static int kill_procs(struct runtime_cgroup *cg, int sig, int passes, struct emb
 	return 0;
 }
 
-int runtime_cgroup_kill(struct runtime_cgroup *cg, int sig, struct ember_error *e)
+static int kill_at(struct runtime_cgroup *cg, int sig, struct ember_error *e)
 {
 	int v2 = cg->version == RUNTIME_CGROUP_V2, r;
 
@@ -1157,7 +1228,7 @@ static int rmdir_wait(int root, const char *rel, const char *what, struct ember_
 	return 0;
 }
 
-int runtime_cgroup_remove(struct runtime_cgroup *cg, struct ember_error *e)
+static int remove_at(struct runtime_cgroup *cg, struct ember_error *e)
 {
 	char path[4096];
 	int r;
@@ -1180,4 +1251,74 @@ int runtime_cgroup_remove(struct runtime_cgroup *cg, struct ember_error *e)
 		}
 	}
 	return 0;
+}
+
+int runtime_cgroup_set(const struct runtime_cgroup *cg, json_t *resources, struct ember_error *e)
+{
+	struct runtime_cgroup view;
+	if (cg_attach(cg, &view, e) < 0)
+		return -e->code;
+	int r = set_at(&view, resources, e);
+	cg_detach(&view);
+	return r;
+}
+
+int runtime_cgroup_enter(const struct runtime_cgroup *cg, pid_t pid, struct ember_error *e)
+{
+	struct runtime_cgroup view;
+	if (cg_attach(cg, &view, e) < 0)
+		return -e->code;
+	int r = enter_at(&view, pid, e);
+	cg_detach(&view);
+	return r;
+}
+
+int runtime_cgroup_pids(const struct runtime_cgroup *cg, pid_t **pids, size_t *n, struct ember_error *e)
+{
+	struct runtime_cgroup view;
+	if (cg_attach(cg, &view, e) < 0)
+		return -e->code;
+	int r = pids_at(&view, pids, n, e);
+	cg_detach(&view);
+	return r;
+}
+
+int runtime_cgroup_freeze(const struct runtime_cgroup *cg, bool frozen, struct ember_error *e)
+{
+	struct runtime_cgroup view;
+	if (cg_attach(cg, &view, e) < 0)
+		return -e->code;
+	int r = freeze_at(&view, frozen, e);
+	cg_detach(&view);
+	return r;
+}
+
+int runtime_cgroup_stats(const struct runtime_cgroup *cg, struct runtime_cgroup_stats *st, struct ember_error *e)
+{
+	struct runtime_cgroup view;
+	if (cg_attach(cg, &view, e) < 0)
+		return -e->code;
+	int r = stats_at(&view, st, e);
+	cg_detach(&view);
+	return r;
+}
+
+int runtime_cgroup_kill(const struct runtime_cgroup *cg, int sig, struct ember_error *e)
+{
+	struct runtime_cgroup view;
+	if (cg_attach(cg, &view, e) < 0)
+		return -e->code;
+	int r = kill_at(&view, sig, e);
+	cg_detach(&view);
+	return r;
+}
+
+int runtime_cgroup_remove(const struct runtime_cgroup *cg, struct ember_error *e)
+{
+	struct runtime_cgroup view;
+	if (cg_attach(cg, &view, e) < 0)
+		return -e->code;
+	int r = remove_at(&view, e);
+	cg_detach(&view);
+	return r;
 }

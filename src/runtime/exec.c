@@ -482,6 +482,31 @@ static void enter_root(const struct rt_plan *p)
 		child_fail(p, errno, "chdir \"/\"");
 }
 
+/* A bind's flags (MS_RDONLY, MS_NOSUID...) on its detached tree's top
+   mount, as mount_setattr() attributes; -1 with errno. */
+static int bind_attrs(int fd, unsigned long fl)
+{
+	struct rt_mount_attr a = { 0 };
+
+	if (fl & MS_RDONLY)
+		a.attr_set |= RT_MOUNT_ATTR_RDONLY;
+	if (fl & MS_NOSUID)
+		a.attr_set |= RT_MOUNT_ATTR_NOSUID;
+	if (fl & MS_NODEV)
+		a.attr_set |= RT_MOUNT_ATTR_NODEV;
+	if (fl & MS_NOEXEC)
+		a.attr_set |= RT_MOUNT_ATTR_NOEXEC;
+	if (fl & MS_NODIRATIME)
+		a.attr_set |= RT_MOUNT_ATTR_NODIRATIME;
+	if (fl & (MS_NOATIME | MS_STRICTATIME | MS_RELATIME)) {
+		a.attr_clr |= RT_MOUNT_ATTR__ATIME;
+		a.attr_set |= (fl & MS_NOATIME)	      ? RT_MOUNT_ATTR_NOATIME
+			      : (fl & MS_STRICTATIME) ? RT_MOUNT_ATTR_STRICTATIME
+						      : RT_MOUNT_ATTR_RELATIME;
+	}
+	return (int)syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH, &a, sizeof(a));
+}
+
 static void do_mounts(const struct rt_plan *p)
 {
 	json_t *mounts = json_object_get(p->spec, "mounts"), *m;
@@ -502,11 +527,19 @@ static void do_mounts(const struct rt_plan *p)
 		if (target_safe(dst) < 0)
 			child_fail(p, errno, "mount \"%s\"", dst);
 		if (bind) {
-			if (syscall(SYS_move_mount, p->bind_fd[i], "", AT_FDCWD, dst, MOVE_MOUNT_F_EMPTY_PATH) < 0)
-				child_fail(p, errno, "bind mount \"%s\" on \"%s\"", src, dst);
 			unsigned long fl = mo.flags & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME |
 						       MS_NODIRATIME | MS_RELATIME | MS_STRICTATIME);
-			if (fl && mount(NULL, dst, NULL, MS_REMOUNT | MS_BIND | fl, NULL) < 0)
+			/* The options on the detached copy before it is attached:
+			   a read-only bind is never writable, not even for a moment. */
+			int later = fl && bind_attrs(p->bind_fd[i], fl) < 0;
+			/* In a user namespace the parent took the tree (made
+			   read-only there): its other flags need the remount. */
+			if (later && errno != ENOSYS && !(errno == EPERM && p->has_userns))
+				child_fail(p, errno, "bind mount \"%s\": apply the options", dst);
+			if (syscall(SYS_move_mount, p->bind_fd[i], "", AT_FDCWD, dst, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+				child_fail(p, errno, "bind mount \"%s\" on \"%s\"", src, dst);
+			/* Before Linux 5.12 (no mount_setattr): a remount after. */
+			if (later && mount(NULL, dst, NULL, MS_REMOUNT | MS_BIND | fl, NULL) < 0)
 				child_fail(p, errno, "bind mount \"%s\": apply the options", dst);
 		} else if (!strcmp(type, "cgroup")) {
 			/* The container's own cgroup: cgroup2 where the host has it;
@@ -705,13 +738,9 @@ static void set_capabilities(const struct rt_plan *p)
 
 static void load_seccomp(const struct rt_plan *p)
 {
-#ifdef CONFIG_SECCOMP
 	struct ember_error e;
-	if (p->s->seccomp && runtime_seccomp_load(p->s->seccomp, &e) < 0)
+	if (ENABLED(CONFIG_SECCOMP) && p->s->seccomp && runtime_seccomp_load(p->s->seccomp, &e) < 0)
 		child_fail(p, 0, "seccomp: %s", e.message);
-#else
-	(void)p;
-#endif
 }
 
 /* Credentials, capabilities and the last restrictions, in the order that
@@ -1179,7 +1208,6 @@ static uint64_t cap_set(json_t *caps, const char *which)
 	return runtime_cap_mask(json_object_get(caps, which));
 }
 
-#ifdef CONFIG_USERNS
 /* In a user namespace the child could not reach sources only root may
    (a bind of a host directory needs not be open to the container's
    root): take them here, as the daemon. */
@@ -1200,14 +1228,13 @@ static int open_binds_here(struct rt_plan *p, struct ember_error *e)
 		/* Private: the child's own binds come from its private copy of
 		   the mounts; these must not stay the host's peers either. */
 		struct ember_error why;
-		int fd = rt_detached_tree(src, -1, (mo.flags & MS_REC) != 0, 0, &why);
+		int fd = rt_detached_tree(src, -1, (mo.flags & MS_REC) != 0, (mo.flags & MS_RDONLY) != 0, &why);
 		if (fd < 0)
 			return err_sys(e, why.code, "bind mount \"%s\": source \"%s\"", dst, src);
 		p->bind_fd[i] = fd;
 	}
 	return 0;
 }
-#endif
 
 static int plan_build(const struct runtime_start *s, struct rt_plan *p, struct ember_error *e)
 {
@@ -1258,13 +1285,11 @@ static int plan_build(const struct runtime_start *s, struct rt_plan *p, struct e
 	else if (!(p->clone_flags & CLONE_NEWNS))
 		return rt_unsupported(e, "spec: a container needs its own mount namespace");
 	if (p->has_userns && s->join_pidfd < 0) {
-#ifdef CONFIG_USERNS
+		if (!ENABLED(CONFIG_USERNS))
+			return rt_unsupported(e, "user namespaces are not in this build (CONFIG_USERNS)");
 		/* Its maps are there: runtime_spec_check() says so. */
 		if (open_binds_here(p, e) < 0)
 			return -e->code;
-#else
-		return rt_unsupported(e, "user namespaces are not in this build (CONFIG_USERNS)");
-#endif
 	}
 	p->host_cgroup2 = statfs("/sys/fs/cgroup", &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC;
 
@@ -1565,11 +1590,9 @@ int runtime_start(const struct runtime_start *s, struct runtime_started *out, st
 	if (r == 0 && s->before_setup)
 		r = s->before_setup(c.pid, s->userdata, e);
 	int root_mnt = -1;
-#ifdef CONFIG_USERNS
-	if (r == 0 && p.has_userns && (r = rt_userns_maps(c.pid, p.lx, e)) == 0 &&
+	if (ENABLED(CONFIG_USERNS) && r == 0 && p.has_userns && (r = rt_userns_maps(c.pid, p.lx, e)) == 0 &&
 	    (root_mnt = rt_userns_rootfs(s, c.pid, p.lx, e)) < 0)
 		r = root_mnt;
-#endif
 	if (r == 0 && send_fd(c.sock, 'g', root_mnt) < 0)
 		r = err_sys(e, errno, "start the container's setup");
 	if (root_mnt >= 0)

@@ -316,6 +316,11 @@ int runtime_pid_start_time(pid_t pid, uint64_t *out, struct ember_error *e);
  * missing one fail naming the file. A cpuset cgroup made here gets its
  * parent's cpus and mems, or no task could enter it.
  *
+ * The calls taking a const cgroup may run in several threads at once on
+ * one cgroup (a job kills a task while the loop reads its stats). v1 keeps
+ * no descriptor between them: each opens the hierarchies it needs and
+ * closes them again, so a daemon's tasks do not each hold six.
+ *
  * Errors name the file and, for writes, the value, e.g.
  *
  *     cgroup: memory.max: "12": Invalid argument
@@ -372,10 +377,10 @@ bool runtime_cgroup_has(const struct runtime_cgroup *cg, const char *controller)
  * ("quota period", "max" for no quota), cpuset.cpus, cpuset.mems,
  * pids.max. -1 is "max" (v2) or "-1" (v1).
  */
-int runtime_cgroup_set(struct runtime_cgroup *cg, json_t *resources, struct ember_error *e);
+int runtime_cgroup_set(const struct runtime_cgroup *cg, json_t *resources, struct ember_error *e);
 
 /* Move pid into the cgroup (every hierarchy). */
-int runtime_cgroup_enter(struct runtime_cgroup *cg, pid_t pid, struct ember_error *e);
+int runtime_cgroup_enter(const struct runtime_cgroup *cg, pid_t pid, struct ember_error *e);
 
 /* v2: an O_PATH|O_DIRECTORY fd of the cgroup for clone3's
    CLONE_INTO_CGROUP; -1 on v1. Owned by cg. */
@@ -386,7 +391,7 @@ int runtime_cgroup_fd(const struct runtime_cgroup *cg);
    FROZEN/THAWED, v2 cgroup.freeze and "frozen 1"/"frozen 0" in
    cgroup.events. v1 without a freezer hierarchy: ENOTSUP. */
 #define RUNTIME_CGROUP_WAIT_MS 5000
-int runtime_cgroup_freeze(struct runtime_cgroup *cg, bool frozen, struct ember_error *e);
+int runtime_cgroup_freeze(const struct runtime_cgroup *cg, bool frozen, struct ember_error *e);
 
 struct runtime_cgroup_stats {
 	int64_t memory_usage, memory_max_usage, memory_limit; /* bytes, -1 unknown/unlimited */
@@ -399,27 +404,30 @@ struct runtime_cgroup_stats {
 /* What the cgroup's files say; what a missing controller or file would
    tell stays unknown (-1, or 0 for the counters). v1 memory limits of
    2^62 and more are the kernel's "unlimited" (PAGE_COUNTER_MAX). */
-int runtime_cgroup_stats(struct runtime_cgroup *cg, struct runtime_cgroup_stats *st,
+int runtime_cgroup_stats(const struct runtime_cgroup *cg, struct runtime_cgroup_stats *st,
 			 struct ember_error *e);
 
 /* Every pid in the cgroup (cgroup.procs of the first hierarchy on v1),
    malloc'd (NULL when none). */
-int runtime_cgroup_pids(struct runtime_cgroup *cg, pid_t **pids, size_t *n, struct ember_error *e);
+int runtime_cgroup_pids(const struct runtime_cgroup *cg, pid_t **pids, size_t *n, struct ember_error *e);
 
 /* Send sig to every process of the cgroup. v2 SIGKILL: cgroup.kill when
    there. Otherwise over cgroup.procs, again while new processes show up;
    for SIGKILL on v1 with a freezer, frozen first (so none forks or exits
    and has its pid reused meanwhile) and thawed after so the frozen die;
    on v2 thawed after. Processes gone meanwhile are not an error. */
-int runtime_cgroup_kill(struct runtime_cgroup *cg, int sig, struct ember_error *e);
+int runtime_cgroup_kill(const struct runtime_cgroup *cg, int sig, struct ember_error *e);
 
 /* rmdir in every hierarchy, retrying on EBUSY for at most
    RUNTIME_CGROUP_WAIT_MS while the last processes exit; gone is fine.
    Then the parents that are now empty, up to but not including rel's
    first component ("ember" of "ember/default/web" stays). */
-int runtime_cgroup_remove(struct runtime_cgroup *cg, struct ember_error *e);
+int runtime_cgroup_remove(const struct runtime_cgroup *cg, struct ember_error *e);
 
-/* Returns NULL; does not remove the cgroup. */
+/* Another reference to cg (returned); runtime_cgroup_free() drops one,
+   the last frees it. Neither removes the cgroup. */
+struct runtime_cgroup *runtime_cgroup_ref(struct runtime_cgroup *cg);
+/* Returns NULL. */
 struct runtime_cgroup *runtime_cgroup_free(struct runtime_cgroup *cg);
 
 /* ---- seccomp (CONFIG_SECCOMP, seccomp.c) ---- */

@@ -2,10 +2,14 @@
 #include "util/mount.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "util/cleanup.h"
 #include "util/err.h"
@@ -69,43 +73,95 @@ int mount_options_parse(json_t *opts, struct mount_options *out, const char *tar
 	return 0;
 }
 
-static int one(json_t *m, const char *target, struct ember_error *e)
+#ifndef SYS_open_tree
+#define SYS_open_tree 428
+#endif
+#ifndef SYS_move_mount
+#define SYS_move_mount 429
+#endif
+#ifndef SYS_mount_setattr
+#define SYS_mount_setattr 442
+#endif
+#define OPEN_TREE_CLONE_ 1
+#define AT_RECURSIVE_ 0x8000
+#define MOVE_MOUNT_F_EMPTY_PATH_ 0x4
+#define MOVE_MOUNT_T_EMPTY_PATH_ 0x40
+#define MOUNT_ATTR_RDONLY_ 0x1
+#define MOUNT_ATTR_NOSUID_ 0x2
+#define MOUNT_ATTR_NODEV_ 0x4
+#define MOUNT_ATTR_NOEXEC_ 0x8
+
+/* A bind as one step: a detached copy of source, its flags set, then
+   attached at the target descriptor; a read-only bind is never writable,
+   not even for a moment. -ENOSYS before Linux 5.12. */
+static int bind_at(const char *source, unsigned long fl, int target_fd)
+{
+	struct {
+		uint64_t attr_set, attr_clr, propagation, userns_fd;
+	} a = { 0 };
+	long fd = syscall(SYS_open_tree, AT_FDCWD, source, OPEN_TREE_CLONE_ | O_CLOEXEC | ((fl & MS_REC) ? AT_RECURSIVE_ : 0));
+
+	if (fd < 0)
+		return -errno;
+	a.attr_set = ((fl & MS_RDONLY) ? MOUNT_ATTR_RDONLY_ : 0) | ((fl & MS_NOSUID) ? MOUNT_ATTR_NOSUID_ : 0) |
+		     ((fl & MS_NODEV) ? MOUNT_ATTR_NODEV_ : 0) | ((fl & MS_NOEXEC) ? MOUNT_ATTR_NOEXEC_ : 0);
+	int r = 0;
+	if (a.attr_set && syscall(SYS_mount_setattr, (int)fd, "", AT_EMPTY_PATH, &a, sizeof(a)) < 0)
+		r = -errno;
+	if (r == 0 && syscall(SYS_move_mount, (int)fd, "", target_fd, "", MOVE_MOUNT_F_EMPTY_PATH_ | MOVE_MOUNT_T_EMPTY_PATH_) < 0)
+		r = -errno;
+	close((int)fd);
+	return r;
+}
+
+static int one(json_t *m, int target_fd, const char *name, struct ember_error *e)
 {
 	const char *type = json_string_value(json_object_get(m, "type"));
 	const char *source = json_string_value(json_object_get(m, "source"));
 	struct mount_options mo;
+	char target[64];
 
 	if (!type || !source)
 		return err_set(e, EINVAL, "mount: no type or source");
-	if (mount_options_parse(json_object_get(m, "options"), &mo, target, e) < 0)
+	if (mount_options_parse(json_object_get(m, "options"), &mo, name, e) < 0)
 		return -e->code;
+	/* Through the descriptor: whatever the path names by now. */
+	snprintf(target, sizeof(target), "/proc/self/fd/%d", target_fd);
 	unsigned long fl = mo.flags;
 	size_t len = strlen(mo.data);
 	char *data = mo.data;
 	int bind = !strcmp(type, "bind") || (fl & MS_BIND);
-	if (bind)
+	if (bind) {
+		int r = bind_at(source, fl, target_fd);
+		if (r == 0)
+			return 0;
+		if (r != -ENOSYS)
+			return err_sys(e, -r, "mount %s on %s", type, name);
 		fl |= MS_BIND;
+	}
 	if (mount(source, target, bind ? NULL : type, fl & ~(bind ? MS_RDONLY : 0), len ? data : NULL) < 0)
-		return err_sys(e, errno, "mount %s on %s", type, target);
-	/* A bind mount takes ro only from a remount. */
+		return err_sys(e, errno, "mount %s on %s", type, name);
+	/* Before Linux 5.12 a bind mount takes ro only from a remount. */
 	if (bind && (fl & MS_RDONLY) &&
 	    mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | (fl & (MS_NOSUID | MS_NODEV | MS_NOEXEC)), NULL) < 0) {
 		int saved = errno;
 		(void)umount2(target, MNT_DETACH);
-		return err_sys(e, saved, "make %s read-only", target);
+		return err_sys(e, saved, "make %s read-only", name);
 	}
 	return 0;
 }
 
-int mount_apply(json_t *mounts, const char *target, struct ember_error *e)
+int mount_apply(json_t *mounts, int target_fd, const char *name, struct ember_error *e)
 {
 	size_t i;
 	json_t *m;
+	char target[64];
 
 	if (!json_is_array(mounts) || !json_array_size(mounts))
 		return err_set(e, EINVAL, "no mounts");
+	snprintf(target, sizeof(target), "/proc/self/fd/%d", target_fd);
 	json_array_foreach(mounts, i, m) {
-		if (one(m, target, e) < 0) {
+		if (one(m, target_fd, name, e) < 0) {
 			while (i-- > 0)
 				(void)umount2(target, MNT_DETACH);
 			return -e->code;

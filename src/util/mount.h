@@ -24,7 +24,12 @@ struct mount_options {
 };
 int mount_options_parse(json_t *options, struct mount_options *out, const char *target, struct ember_error *e);
 
-int mount_apply(json_t *mounts, const char *target, struct ember_error *e);
+/* Mount them, in order, on the directory open at target_fd (O_PATH is
+   enough): through the descriptor, never a path that may have changed
+   since it was checked. A bind is made with its flags in one step
+   (open_tree, mount_setattr, move_mount; a remount before Linux 5.12).
+   name is the target in errors. On failure what was mounted is undone. */
+int mount_apply(json_t *mounts, int target_fd, const char *name, struct ember_error *e);
 /* The mount(8) command line of one mount, for people (caller frees). */
 char *mount_command(json_t *mount, const char *target);
 

@@ -34,7 +34,7 @@ import_bb() {
 	run e images import --base-name example.com/bb "$T/bb.tar"
 	echo "$output"
 	[ "$status" -eq 0 ]
-	[ "$output" = "$BB: imported $IMAGE_DIGEST" ]
+	[ "${lines[-1]}" = "$BB: imported $IMAGE_DIGEST" ]
 	BB_DIGEST=$IMAGE_DIGEST
 }
 
@@ -132,13 +132,13 @@ refused() {
 	skopeo_t copy -q "oci:$T/bb:latest" "oci-archive:$T/sk-oci.tar:example.com/sk/oci:1.0"
 	run -0 e images import "$T/sk-oci.tar"
 	echo "$output"
-	[ "$output" = "example.com/sk/oci:1.0: imported $IMAGE_DIGEST" ]
+	[ "${lines[-1]}" = "example.com/sk/oci:1.0: imported $IMAGE_DIGEST" ]
 	assert_complete example.com/sk/oci:1.0
 
 	skopeo_t copy -q "oci:$T/bb:latest" "docker-archive:$T/sk-docker.tar:example.com/sk/docker:2.0"
 	run -0 e images import "$T/sk-docker.tar"
 	echo "$output"
-	[[ "$output" == "example.com/sk/docker:2.0: imported sha256:"* ]]
+	[[ "${lines[-1]}" == "example.com/sk/docker:2.0: imported sha256:"* ]]
 	assert_complete example.com/sk/docker:2.0
 	[ "${lines[-1]}" = "example.com/sk/docker:2.0: complete (3/3 blobs, verified)" ]
 	# docker-archive holds the layer uncompressed: the manifest ember made
@@ -152,7 +152,7 @@ refused() {
 	# A familiar name: normalised as Docker does.
 	skopeo_t copy -q "oci:$T/bb:latest" "docker-archive:$T/sk-short.tar:busybox:v2"
 	run -0 e images import "$T/sk-short.tar"
-	[[ "$output" == "docker.io/library/busybox:v2: imported sha256:"* ]]
+	[[ "${lines[-1]}" == "docker.io/library/busybox:v2: imported sha256:"* ]]
 	assert_complete busybox:v2
 	[ "$(image_names)" = "$(sorted_words docker.io/library/busybox:v2 example.com/sk/docker:2.0 example.com/sk/oci:1.0)" ]
 }
@@ -163,11 +163,11 @@ refused() {
 	gzip -c "$T/bb.tar" >"$T/bb.tar.gz"
 	zstd -q -c "$T/bb.tar" >"$T/bb.tar.zst"
 	run -0 e images import --base-name example.com/gz "$T/bb.tar.gz"
-	[ "$output" = "example.com/gz:latest: imported $IMAGE_DIGEST" ]
+	[ "${lines[-1]}" = "example.com/gz:latest: imported $IMAGE_DIGEST" ]
 	run -0 e images import --base-name example.com/zst "$T/bb.tar.zst"
-	[ "$output" = "example.com/zst:latest: imported $IMAGE_DIGEST" ]
+	[ "${lines[-1]}" = "example.com/zst:latest: imported $IMAGE_DIGEST" ]
 	run -0 bash -c "cat '$T/bb.tar' | '$EMBER' --address '$SOCK' images import --base-name example.com/stdin -"
-	[ "$output" = "example.com/stdin:latest: imported $IMAGE_DIGEST" ]
+	[ "${lines[-1]}" = "example.com/stdin:latest: imported $IMAGE_DIGEST" ]
 	assert_complete example.com/zst:latest
 	assert_complete example.com/stdin:latest
 	# Without --base-name, an entry named only "latest" cannot be named.

@@ -31,7 +31,7 @@ import_bb() {
 	run e -n "${1:-default}" images import --base-name example.com/bb "$T/bb.tar"
 	echo "$output"
 	[ "$status" -eq 0 ]
-	[ "$output" = "$BB: imported $IMAGE_DIGEST" ]
+	[ "${lines[-1]}" = "$BB: imported $IMAGE_DIGEST" ]
 	BLOBS=$(sorted_words "$IMAGE_DIGEST" "$M_CONFIG" $M_LAYERS)
 }
 

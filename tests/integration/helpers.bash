@@ -6,6 +6,8 @@ EMBER=${EMBER_BIN:?set EMBER_BIN to the ember binary under test}
 PYTHON=/usr/bin/python3
 TESTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 unset EMBER_ADDRESS EMBER_NAMESPACE NOTIFY_SOCKET
+# shellcheck source=lib/common.bash
+. "$TESTS_DIR/lib/common.bash"
 
 setup_dirs() {
 	T=$BATS_TEST_TMPDIR

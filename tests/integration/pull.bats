@@ -535,6 +535,23 @@ EOF
 	[ "$(plog_count server "$(is_blob_get $M_LAYERS) and r['status'] == 200")" = 1 ]
 }
 
+@test "pull: when every host fails, the error names each host and why" {
+	mirror_setup
+	local dead
+	dead=127.0.0.1:$(infra_free_port)
+	hosts_toml "$PROXY_SERVER_ADDR" <<EOF
+server = "http://$PROXY_SERVER_ADDR"
+[host."http://$dead"]
+  capabilities = ["pull", "resolve"]
+EOF
+	daemon_up
+	run -1 e pull "$PROXY_SERVER_ADDR/test/busybox:nope"
+	echo "$output"
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *"$PROXY_SERVER_ADDR"*"HTTP 404"* ]]
+	[[ "$output" == *"tried before: $dead: "* ]]
+}
+
 @test "pull: a mirror that answers 404 falls back to the server" {
 	mirror_setup
 	# An empty registry as the mirror: 404 for everything of test/busybox.

@@ -435,3 +435,42 @@ for l in sys.stdin:
 		assert_gone "${ids[$idx]}"
 	done
 }
+
+@test "tasks: an exec's exit status outlives a daemon restart" {
+	bb_up
+	local id; id=$(ct xs)
+	run -0 e run -d "$REF" "$id" sleep 60
+	run -5 e tasks exec --exec-id five "$id" sh -c 'exit 5'
+	kill_daemon
+	start_daemon
+	run -0 e call io.ember.Tasks.Wait "{\"id\": \"$id\", \"exec_id\": \"five\"}"
+	[ "$(jget 'j["exit"]["exit_code"]' <<<"$output")" = 5 ]
+	[ "$(jget 'j["exit"]["known"]' <<<"$output")" = true ]
+	run -0 e tasks kill -s KILL "$id"
+	run -137 e tasks wait "$id"
+	run -0 e tasks delete "$id"
+	run -0 e containers rm "$id"
+	assert_gone "$id"
+}
+
+@test "tasks: the daemon holds about one descriptor per task (cgroup v1 hierarchies are opened when used)" {
+	bb_up
+	local before after n=6 i
+	before=$(ls "/proc/$DAEMON_PID/fd" | wc -l)
+	for i in $(seq 1 $n); do
+		run -0 e run -d --memory-limit 64m "$REF" "$(ct fd$i)" sleep 60
+	done
+	after=$(ls "/proc/$DAEMON_PID/fd" | wc -l)
+	echo "descriptors: $before before, $after with $n tasks"
+	[ $((after - before)) -le $((2 * n)) ]
+	# Their cgroups still work: limits read back, kill of every process.
+	run -0 e tasks metrics "$(ct fd1)"
+	[[ "$output" == *"limit 64.0 MiB"* ]]
+	for i in $(seq 1 $n); do
+		run -0 e tasks kill --all -s KILL "$(ct fd$i)"
+		run -137 e tasks wait "$(ct fd$i)"
+		run -0 e tasks delete "$(ct fd$i)"
+		run -0 e containers rm "$(ct fd$i)"
+		assert_gone "$(ct fd$i)"
+	done
+}

@@ -1,8 +1,29 @@
 # SPDX-License-Identifier: Apache-2.0
-# Shared by lib/image.bash and lib/registry.bash (both source it): the
-# helpers' own directory, a private skopeo, free ports, waiting.
+# Shared by helpers.bash, lib/image.bash and lib/registry.bash (each
+# sources it): the helpers' own directory, a private skopeo, free ports,
+# waiting, and a fix to bats itself.
 
 INFRA_LIB=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+# Debian 12's bats (1.8.2) compares versions with a loop over a global i,
+# which every `run -N` calls: a test's own i became 2 after each. The same
+# comparison, with i its own. (Loaded after bats' libraries, this wins.)
+bats_version_lt() { # <version1> <version2>
+	bats_check_valid_version "$1"
+	bats_check_valid_version "$2"
+	local -a version1_parts version2_parts
+	local i
+	IFS=. read -ra version1_parts <<<"$1"
+	IFS=. read -ra version2_parts <<<"$2"
+	for i in 0 1 2; do
+		if ((version1_parts[i] < version2_parts[i])); then
+			return 0
+		elif ((version1_parts[i] > version2_parts[i])); then
+			return 1
+		fi
+	done
+	return 2
+}
 INFRA_PYTHON=${INFRA_PYTHON:-/usr/bin/python3}
 
 # Where a helper may write: the test's directory, else the file's (in
