@@ -30,6 +30,7 @@
 #define CG_PROCS_MAX ((size_t)8 << 20) /* cgroup.procs: 4M pids of 7 digits and more */
 #define CG_DEPTH_MAX 32            /* components of rel */
 #define CG_KILL_PASSES 32          /* over cgroup.procs while new processes show up */
+#define CG_WALK_TRIES 16           /* creations whose parents another removal took */
 #define CG_UNLIMITED_V1 ((uint64_t)1 << 62) /* PAGE_COUNTER_MAX and its page-rounded kin */
 
 /* v1 controllers, in the order they are entered (freezer and cpuset
@@ -354,8 +355,8 @@ static int cpuset_inherit(int parent, int dir, const char *file, struct ember_er
 
 /* Open (or, with create, mkdir -p) rel below root; an O_PATH fd.
    what names the hierarchy in messages ("memory", "cgroup2"). */
-static int walk(int root, const char *rel, int create, int cpuset, unsigned v2_want, const char *what,
-		struct ember_error *e)
+static int walk_once(int root, const char *rel, int create, int cpuset, unsigned v2_want, const char *what,
+		     struct ember_error *e)
 {
 	char comp[256];
 	int r;
@@ -411,6 +412,23 @@ static int walk(int root, const char *rel, int create, int cpuset, unsigned v2_w
 		cur = next;
 	}
 	return TAKE_FD(cur);
+}
+
+/* walk_once(), again while a parent it made or opened vanishes under it
+   (ENOENT, or ENODEV from a file of a removed cgroup): another task's
+   removal takes its parents along once they are empty, and may come
+   between this mkdir of a parent and the mkdir of the cgroup inside. */
+static int walk(int root, const char *rel, int create, int cpuset, unsigned v2_want, const char *what,
+		struct ember_error *e)
+{
+	int r;
+
+	for (int tries = 1;; tries++) {
+		r = walk_once(root, rel, create, cpuset, v2_want, what, e);
+		if (!create || (r != -ENOENT && r != -ENODEV) || tries == CG_WALK_TRIES)
+			return r;
+		err_clear(e);
+	}
 }
 
 struct runtime_cgroup *runtime_cgroup_ref(struct runtime_cgroup *cg)

@@ -767,11 +767,11 @@ static void drop_privileges(struct rt_plan *p)
 	/* Always: the daemon's own supplementary groups must not stay (in a
 	   user namespace too: the daemon wrote its gid map, so setgroups is
 	   allowed there). */
-	if (setgroups(p->n_groups, p->groups) < 0)
+	if (syscall(RT_SYS_SETGROUPS, p->n_groups, p->groups) < 0)
 		child_fail(p, errno, "setgroups");
-	if (syscall(SYS_setresgid, p->gid, p->gid, p->gid) < 0)
+	if (syscall(RT_SYS_SETRESGID, p->gid, p->gid, p->gid) < 0)
 		child_fail(p, errno, "setgid %u", (unsigned)p->gid);
-	if (syscall(SYS_setresuid, p->uid, p->uid, p->uid) < 0)
+	if (syscall(RT_SYS_SETRESUID, p->uid, p->uid, p->uid) < 0)
 		child_fail(p, errno, "setuid %u", (unsigned)p->uid);
 	set_capabilities(p);
 	if (p->nnp) {
@@ -908,7 +908,8 @@ static int send_pid(int sock, pid_t pid, int fd)
    namespace (its /dev) would have no owner. Become the namespace's root. */
 static void become_root(const struct rt_plan *p)
 {
-	if (setgroups(0, NULL) < 0 || syscall(SYS_setresgid, 0, 0, 0) < 0 || syscall(SYS_setresuid, 0, 0, 0) < 0)
+	if (syscall(RT_SYS_SETGROUPS, 0, NULL) < 0 || syscall(RT_SYS_SETRESGID, 0, 0, 0) < 0 ||
+	    syscall(RT_SYS_SETRESUID, 0, 0, 0) < 0)
 		child_fail(p, errno, "user namespace: become its root (uid and gid 0 must be mapped)");
 }
 
@@ -1013,7 +1014,7 @@ __attribute__((noreturn)) static void child_finish(struct rt_plan *p, int tty)
 
 	enter_cwd(p);
 	for (size_t i = 0; i < p->n_rlimits; i++)
-		if (setrlimit(p->rlimits[i].resource, &p->rlimits[i].r) < 0)
+		if (syscall(SYS_prlimit64, 0, p->rlimits[i].resource, &p->rlimits[i].r, NULL) < 0)
 			child_fail(p, errno, "setrlimit %d", p->rlimits[i].resource);
 
 	/* Descriptors: the daemon's are close-on-exec (make sure of it), the

@@ -5,6 +5,7 @@
 /* Shared by the files of src/runtime/ only. */
 
 #include <stdint.h>
+#include <sys/syscall.h>
 
 #include "runtime/runtime.h"
 #include "util/cleanup.h"
@@ -88,6 +89,24 @@ int rt_user_parse(const char *what, const char *s, struct rt_user *u, struct emb
 struct rt_mount_attr {
 	uint64_t attr_set, attr_clr, propagation, userns_fd;
 };
+
+/* ---- in a child cloned out of the daemon ---- */
+
+/* The daemon has threads, and the clone copies the state of musl's locks
+   as they were: musl's setgroups() and setrlimit() apply to every thread
+   of the process through a lock (__synccall) that another thread may have
+   held at that moment, and would wait on it for ever in the child. The
+   child makes the system calls itself. 32-bit arm and i386 take 32-bit
+   ids only in the calls named *32. */
+#ifdef SYS_setresuid32
+#define RT_SYS_SETRESUID SYS_setresuid32
+#define RT_SYS_SETRESGID SYS_setresgid32
+#define RT_SYS_SETGROUPS SYS_setgroups32
+#else
+#define RT_SYS_SETRESUID SYS_setresuid
+#define RT_SYS_SETRESGID SYS_setresgid
+#define RT_SYS_SETGROUPS SYS_setgroups
+#endif
 
 /* ---- user namespaces (userns.c), the parent's side ---- */
 

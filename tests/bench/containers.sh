@@ -16,6 +16,8 @@ EMBER=$(realpath "${1:?usage: containers.sh path/to/ember}")
 T=$(mktemp -d /tmp/ember-bench-run.XXXXXX)
 PIDS=()
 N_BIG=${BENCH_CONTAINERS:-100}
+# shellcheck source=lib.sh
+source tests/bench/lib.sh
 cleanup() {
 	set +e
 	for id in $(seq 1 "$N_BIG"); do
@@ -32,11 +34,7 @@ cleanup() {
 	for p in $(declare -F shims >/dev/null && shims); do kill -KILL "$p" 2>/dev/null; done
 	for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
 	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
-	for d in /sys/fs/cgroup/*/ember/default/s* /sys/fs/cgroup/*/default/s*; do rmdir "$d" 2>/dev/null; done
-	# The parents the daemons made, once empty (rmdir refuses others).
-	for d in /sys/fs/cgroup/*/ember/default /sys/fs/cgroup/*/ember /sys/fs/cgroup/ember/default /sys/fs/cgroup/ember; do
-		[ -d "$d" ] && rmdir "$d" 2>/dev/null
-	done
+	bench_cgroups_cleanup s
 	for m in $(grep -o "$T[^ ]*" /proc/mounts | sort -r); do umount -l "$m" 2>/dev/null; done
 	rm -rf "$T"
 }
@@ -55,31 +53,7 @@ PIDS+=("$REGISTRY_BENCHRUN_PID")
 registry_push_oci "$T/bb" "$REGISTRY_BENCHRUN_ADDR/bb:latest" >/dev/null
 REF=$REGISTRY_BENCHRUN_ADDR/bb:latest
 
-: >"$T/empty.toml"
-"$EMBER" daemon --config "$T/empty.toml" --root "$T/ember/root" --state "$T/ember/state" \
-	--address "$T/ember.sock" 2>"$T/ember.log" &
-EPID=$!
-PIDS+=("$EPID")
-mkdir -p "$T/ctd"
-printf 'version = 2\n' >"$T/ctd/config.toml"
-unshare --mount --propagation private sh -c \
-	'mount -t tmpfs tmpfs /run && exec containerd --config "$1/config.toml" --root "$1/root" --state "$1/state" --address "$1/c.sock"' \
-	sh "$T/ctd" >"$T/ctd.log" 2>&1 &
-CPID=$!
-PIDS+=("$CPID")
-wait_api() {
-	local end=$((SECONDS + 60))
-	while [ "$SECONDS" -lt "$end" ]; do
-		timeout 5 "$@" >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	echo "bench: $* did not answer" >&2
-	return 1
-}
-E=("$EMBER" -a "$T/ember.sock")
-C=(ctr --address "$T/ctd/c.sock" -n default)
-wait_api "${E[@]}" info
-wait_api "${C[@]}" version
+bench_daemons
 "${E[@]}" pull --plain-http "$REF" >/dev/null
 "${C[@]}" images pull --plain-http "$REF" >/dev/null
 
@@ -131,7 +105,7 @@ hyperfine -N --warmup 3 --runs "$runs" --style none --export-json "$T/run.json" 
 	"${C[*]} run --rm --null-io $REF r1 true" \
 	"$T/crun.sh c1" \
 	"runc run -b $T/bundle r1" \
-	"$T/unshare-floor.sh" >/dev/null 2>"$T/hyperfine.err" || { cat "$T/hyperfine.err" >&2; exit 1; }
+	"$T/unshare-floor.sh" >"$T/hyperfine.out" 2>"$T/hyperfine.err" || { tail -5 "$T/hyperfine.out" "$T/hyperfine.err" >&2; tail -20 "$T/ember.log" >&2; exit 1; }
 
 echo "## Run a container (\`true\`, start to exit, hyperfine -N, median of $runs)"
 echo

@@ -69,36 +69,9 @@ echo "| containerd + ctr + shim + runc (Debian, dynamic) | $peer_bytes | $(awk -
 echo
 
 # ---- daemons: start, idle memory, API round trip -------------------------
-: >"$T/empty.toml"
-"$EMBER" daemon --config "$T/empty.toml" --root "$T/ember/root" --state "$T/ember/state" \
-	--address "$T/ember.sock" 2>"$T/ember.log" &
-EPID=$!
-PIDS+=("$EPID")
-
-# containerd 1.6 writes to /run/containerd whatever its flags say: give it
-# a private /run in its own mount namespace so nothing leaks onto the host.
-mkdir -p "$T/ctd"
-printf 'version = 2\n' >"$T/ctd/config.toml"
-unshare --mount --propagation private sh -c \
-	'mount -t tmpfs tmpfs /run && exec containerd --config "$1/config.toml" --root "$1/root" --state "$1/state" --address "$1/c.sock"' \
-	sh "$T/ctd" >"$T/ctd.log" 2>&1 &
-CPID=$!
-PIDS+=("$CPID")
-
-# containerd's first start on a new machine (or a loaded one) takes seconds.
-wait_api() { # what command...
-	local what=$1 end=$((SECONDS + 60))
-	shift
-	while [ "$SECONDS" -lt "$end" ]; do
-		timeout 5 "$@" >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	echo "bench: $what did not answer within 60 s; its log:" >&2
-	cat "$T/$what.log" >&2
-	return 1
-}
-wait_api ember "$EMBER" -a "$T/ember.sock" info
-wait_api ctd ctr --address "$T/ctd/c.sock" version
+# shellcheck source=lib.sh
+source tests/bench/lib.sh
+bench_daemons
 sleep 2 # let both settle
 
 e_rss=$(rss_kib "$EPID") e_pss=$(pss_kib "$EPID")
@@ -163,34 +136,15 @@ registry_push_oci "$T/big" "$REGISTRY_BENCH_ADDR/big:latest" >/dev/null
 REF=$REGISTRY_BENCH_ADDR/big:latest
 image_bytes=$(/usr/bin/python3 -c 'import json,sys; i=json.load(open(sys.argv[1])); print(sum(l["size"] for m in i["manifests"] for l in m["layers"]))' <(echo "$IMAGE_INFO") 2>/dev/null || echo "?")
 
-hwm_reset() { echo 5 >"/proc/$1/clear_refs"; }
-hwm_kib() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }
-now_ms() { date +%s%3N; }
-
-ember_empty() {
-	local n
-	"$EMBER" -a "$T/ember.sock" images ls -q | xargs -r "$EMBER" -a "$T/ember.sock" images rm >/dev/null
-	"$EMBER" -a "$T/ember.sock" content gc >/dev/null
-	n=$("$EMBER" -a "$T/ember.sock" content ls -q | wc -l)
-	[ "$n" -eq 0 ] || { echo "bench: ember store not empty ($n blobs)" >&2; exit 1; }
-}
-ctd_empty() {
-	local n
-	ctr --address "$T/ctd/c.sock" images ls -q | xargs -r ctr --address "$T/ctd/c.sock" images rm >/dev/null 2>&1 || true
-	ctr --address "$T/ctd/c.sock" content ls -q | xargs -r ctr --address "$T/ctd/c.sock" content rm >/dev/null 2>&1 || true
-	n=$(ctr --address "$T/ctd/c.sock" content ls -q | wc -l)
-	[ "$n" -eq 0 ] || { echo "bench: containerd store not empty ($n blobs)" >&2; exit 1; }
-}
-
 e_times=() c_times=() e_hwm=0 c_hwm=0
 for round in 0 1 2 3 4 5; do
-	ember_empty
+	bench_ember_empty
 	hwm_reset "$EPID"
 	t0=$(now_ms)
 	"$EMBER" -a "$T/ember.sock" pull --plain-http --no-unpack "$REF" >/dev/null
 	t1=$(now_ms)
 	h=$(hwm_kib "$EPID")
-	ctd_empty
+	bench_ctd_empty
 	hwm_reset "$CPID"
 	t2=$(now_ms)
 	ctr --address "$T/ctd/c.sock" content fetch --plain-http "$REF" >/dev/null 2>&1
@@ -201,7 +155,6 @@ for round in 0 1 2 3 4 5; do
 	[ "$h" -gt "$e_hwm" ] && e_hwm=$h
 	[ "$hc" -gt "$c_hwm" ] && c_hwm=$hc
 done
-median() { printf '%s\n' "$@" | sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 em=$(median "${e_times[@]}") cm=$(median "${c_times[@]}")
 echo "## Pull, content only ($image_bytes bytes in 5 layers, local docker-registry, median of 5)"
 echo
@@ -224,17 +177,12 @@ echo
 # (blobs and snapshots, checked) and with no dirty pages (sync, untimed);
 # a discarded warm-up and 5 measured rounds, the four taking turns in an
 # order that rotates from round to round.
-E=("$EMBER" -a "$T/ember.sock")
-C=(ctr --address "$T/ctd/c.sock" -n default)
 mapfile -t LAYERS < <(/usr/bin/python3 -c '
 import json, sys
 for l in json.loads(sys.argv[1])["manifests"][0]["layers"]:
     print(l["digest"], l["mediaType"])' "$IMAGE_INFO")
 [ "${#LAYERS[@]}" -gt 0 ] || { echo "bench: no layers in IMAGE_INFO" >&2; exit 1; }
 
-# `ember snapshots` comes with unpacking; until then its pull is content only.
-e_snap=no
-"${E[@]}" snapshots ls -q >/dev/null 2>&1 && e_snap=yes
 # containerd's overlayfs snapshotter must load in its private root and mount
 # namespace (it needs d_type and a working overlay mount there).
 if ! "${C[@]}" plugins ls | awk '$2 == "overlayfs" && $4 == "ok" {f = 1} END {exit !f}'; then
@@ -243,30 +191,6 @@ if ! "${C[@]}" plugins ls | awk '$2 == "overlayfs" && $4 == "ok" {f = 1} END {ex
 	exit 1
 fi
 host_overlays=$(grep -c ' overlay ' /proc/mounts || true)
-
-ember_empty_unpack() {
-	local n
-	ember_empty
-	[ "$e_snap" = yes ] || return 0
-	n=$("${E[@]}" snapshots ls -q | wc -l) || { echo "bench: ember snapshots ls failed" >&2; exit 1; }
-	[ "$n" -eq 0 ] || { echo "bench: ember left $n snapshots" >&2; exit 1; }
-}
-ctd_snapshots() { "${C[@]}" snapshots --snapshotter overlayfs ls | awk 'NR > 1 {print $1}'; }
-ctd_empty_unpack() {
-	local n i s
-	# --sync: wait for the garbage collection, which takes the snapshots
-	# the image's blobs referenced; whatever it leaves is removed by hand.
-	"${C[@]}" images ls -q | xargs -r "${C[@]}" images rm --sync >/dev/null 2>&1 || true
-	"${C[@]}" content ls -q | xargs -r "${C[@]}" content rm >/dev/null 2>&1 || true
-	for i in 1 2 3 4 5 6 7 8; do # children first: retry what still had one
-		[ -n "$(ctd_snapshots)" ] || break
-		for s in $(ctd_snapshots); do "${C[@]}" snapshots --snapshotter overlayfs rm "$s" >/dev/null 2>&1 || true; done
-	done
-	n=$("${C[@]}" content ls -q | wc -l)
-	[ "$n" -eq 0 ] || { echo "bench: containerd store not empty ($n blobs)" >&2; exit 1; }
-	n=$(ctd_snapshots | wc -l)
-	[ "$n" -eq 0 ] || { echo "bench: containerd left $n snapshots" >&2; exit 1; }
-}
 
 # floor_layer DIGEST MEDIATYPE DIR: fetch, hash (into DIR.sha256) and
 # extract one layer; the hash is complete when this returns.
@@ -318,7 +242,7 @@ turn() {
 		"${E[@]}" pull --plain-http "$REF" >/dev/null
 		t1=$(now_ms)
 		HWM=$(hwm_kib "$EPID")
-		[ "$e_snap" = yes ] && e_snaps=$("${E[@]}" snapshots ls -q | wc -l)
+		e_snaps=$("${E[@]}" snapshots ls -q | wc -l)
 		;;
 	ctr)
 		hwm_reset "$CPID"
@@ -327,7 +251,7 @@ turn() {
 			{ echo "bench: ctr images pull failed:" >&2; cat "$T/ctr-pull.err" >&2; exit 1; }
 		t1=$(now_ms)
 		HWM=$(hwm_kib "$CPID")
-		c_snaps=$(ctd_snapshots | wc -l)
+		c_snaps=$(bench_ctd_snapshots | wc -l)
 		[ "$c_snaps" -eq "${#LAYERS[@]}" ] ||
 			{ echo "bench: ctr images pull left $c_snaps snapshots, not ${#LAYERS[@]}" >&2; exit 1; }
 		;;
@@ -352,8 +276,8 @@ ue_hwm=0 uc_hwm=0 e_snaps=- c_snaps=-
 contenders=(ember ctr par seq)
 mkdir "$T/floor"
 for round in 0 1 2 3 4 5; do
-	ember_empty_unpack
-	ctd_empty_unpack
+	bench_ember_empty
+	bench_ctd_empty
 	for k in 0 1 2 3; do
 		c=${contenders[$(((k + round) % 4))]}
 		sync
@@ -374,12 +298,7 @@ read -ra fs_times <<<"${times[seq]}"
 
 uem=$(median "${ue_times[@]}") ucm=$(median "${uc_times[@]}")
 fpm=$(median "${fp_times[@]}") fsm=$(median "${fs_times[@]}")
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", a/b}'; }
-if [ "$e_snap" = yes ]; then
-	e_what="unpacks ($e_snaps snapshots)"
-else
-	e_what="**content only**: this ember has no \`ember snapshots\`"
-fi
+e_what="unpacks ($e_snaps snapshots)"
 echo "## Pull + unpack ($image_bytes bytes in ${#LAYERS[@]} layers, local docker-registry, median of 5)"
 echo
 echo "| | wall ms | ratio to ember | peak daemon RSS KiB | ratio |"
@@ -403,3 +322,5 @@ fi
 # ---- containers -----------------------------------------------------------------
 echo
 tests/bench/containers.sh "$EMBER"
+echo
+tests/bench/jobs.sh "$EMBER"

@@ -37,6 +37,26 @@ teardown() {
 	assert_gone "$id"
 }
 
+@test "run: four clients starting and removing containers at once all succeed (starts are jobs in threads)" {
+	bb_up
+	# Each start clones from a daemon with threads (a clone that took a
+	# lock another thread held would hang until the 10 s setup timeout),
+	# and each removal takes the empty ember/<namespace> cgroups along
+	# (which another start may have just made).
+	local k
+	for k in 1 2 3 4; do
+		bash -c 'for i in $(seq 1 30); do
+			"$1" --address "$2" run --rm "$3" "$4" true </dev/null || { echo "run $i of $4 failed: $?"; exit 1; }
+		done' sh "$EMBER" "$SOCK" "$REF" "$(ct c$k)" >"$T/client$k.out" 2>&1 3>&- &
+		bg_track $!
+	done
+	local failed=0 p
+	for p in "${BG_PIDS[@]}"; do wait "$p" || failed=1; done
+	cat "$T"/client*.out
+	[ "$failed" = 0 ]
+	for k in 1 2 3 4; do assert_gone "$(ct c$k)"; done
+}
+
 @test "run: the image's Cmd, env, working directory, user and hostname reach the process" {
 	bb_up
 	local id; id=$(ct b)

@@ -300,20 +300,19 @@ if not all(k in out for k in kws):
 	require_unpack
 	big_tar 150
 	start_daemon
-	"$EMBER" --address "$SOCK" images import --base-name example.com/big "$T/big.tar" >"$T/import.out" 2>&1 3>&- &
-	local pid=$! max=0 n=0 t0 t1 ms
-	bg_track "$pid"
-	while kill -0 "$pid" 2>/dev/null && [ "$n" -lt 2000 ]; do
-		t0=$(date +%s%N)
-		e call io.ember.System.Info >/dev/null
-		t1=$(date +%s%N)
-		ms=$(((t1 - t0) / 1000000))
-		[ "$ms" -le "$max" ] || max=$ms
-		n=$((n + 1))
-	done
-	wait "$pid"
-	echo "$n calls during the import, the slowest $max ms"
-	[ "$n" -ge 5 ]
-	[ "$max" -lt 1000 ]
+	# A separate client calls System.Info, each call on a new connection,
+	# until the import is over (the bench measures the same precisely).
+	"$PYTHON" "$TESTS_DIR/varlink_raw.py" "$SOCK" latency --until-file "$T/imported" \
+		--count 20000 >"$T/latency.out" 2>&1 3>&- &
+	local probe=$!
+	bg_track "$probe"
+	run -0 e images import --base-name example.com/big "$T/big.tar"
+	touch "$T/imported"
+	wait "$probe"
+	cat "$T/latency.out"
+	local calls max
+	read -r _ calls _ _ _ _ _ max <"$T/latency.out"
+	[ "$calls" -ge 5 ]
+	awk -v m="$max" 'BEGIN { exit !(m < 1000) }'
 	run -0 e images check example.com/big:latest
 }

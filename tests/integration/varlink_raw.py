@@ -66,6 +66,13 @@ object followed by a NUL byte.
       call in flight when the daemon died may or may not have happened.
       Prints a summary; exit 1 on any difference.
 
+  varlink_raw.py SOCK latency [--until-file F] [--count N] [--interval S]
+      Calls io.ember.System.Info again and again, each on a new connection
+      (as a client command would), until F exists (checked between calls)
+      or N calls were made (default 100000), sleeping S seconds between
+      calls (default 0.005). Prints "calls N p50 A p99 B max C" (ms,
+      connect to reply) and exits 1 if a call failed.
+
 Common options: --timeout S (default 5) bounds every wait for a reply or
 for the server to close; --elapsed prints "ELAPSED seconds" on stderr
 before CLOSED/OPEN; -v reports writes cut short by the server on stderr.
@@ -364,6 +371,36 @@ def cmd_steady(args):
     return 0
 
 
+def cmd_latency(args):
+    """A separate client's view of the daemon under load: how long each
+    call takes from connect to reply."""
+    msg = encode_call("io.ember.System.Info")
+    times = []
+    failed = 0
+    while len(times) < args.count:
+        if args.until_file and os.path.exists(args.until_file):
+            break
+        t0 = time.monotonic()
+        sock = connect(args.sock, args.timeout)
+        sock.sendall(msg)
+        reply = Reader(sock).next(time.monotonic() + args.timeout)
+        times.append((time.monotonic() - t0) * 1000)
+        sock.close()
+        if reply is None or "error" in json.loads(reply):
+            failed += 1
+        time.sleep(args.interval)
+    times.sort()
+
+    def pct(q):
+        return times[min(len(times) - 1, int(q * len(times)))] if times else 0
+
+    print("calls %d p50 %.2f p99 %.2f max %.2f" % (len(times), pct(0.5), pct(0.99), times[-1] if times else 0),
+          flush=True)
+    if failed:
+        print("%d calls failed" % failed, file=sys.stderr, flush=True)
+    return 1 if failed else 0
+
+
 def cmd_hold(args):
     socks = []
     for _ in range(args.n):
@@ -619,6 +656,13 @@ def main():
     st.add_argument("n", type=int)
     st.add_argument("--interval", type=float, default=1.0)
     st.set_defaults(fn=cmd_steady)
+
+    la = sub.add_parser("latency")
+    common(la)
+    la.add_argument("--until-file")
+    la.add_argument("--count", type=int, default=100000)
+    la.add_argument("--interval", type=float, default=0.005)
+    la.set_defaults(fn=cmd_latency)
 
     h = sub.add_parser("hold")
     common(h)
