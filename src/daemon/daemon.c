@@ -365,6 +365,10 @@ static int daemon_start(struct daemon *d, const struct flags *flags, struct relo
 		return -e->code;
 	if (!(d->jobs = jobs_new(d->loop, e)))
 		return -e->code;
+	/* Two setting up per CPU: enough to overlap one's waits (fsync, the
+	   child's exec) with another's work. */
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	job_slots_init(&d->start_slots, 2 * (unsigned)(cpus > 0 ? cpus : 1));
 	if (!(d->holds = holds_new()) || !(d->containers_busy = json_object()))
 		return err_set(e, ENOMEM, "out of memory");
 	if (images_start(d, e) < 0)
@@ -429,6 +433,7 @@ static void daemon_stop(struct daemon *d, const struct flags *flags)
 		tasks_stop(d);
 	images_stop(d);
 	jobs_free(d->jobs);
+	job_slots_done(&d->start_slots);
 	holds_free(d->holds);
 	json_decref(d->containers_busy);
 	d->jobs = NULL;

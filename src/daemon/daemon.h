@@ -21,6 +21,7 @@
 #include "content/content.h"
 #include "daemon/config.h"
 #include "daemon/gc.h"
+#include "daemon/jobs.h"
 #include "daemon/server.h"
 #include "metadata/metadata.h"
 #include "remote/remote.h"
@@ -50,6 +51,7 @@ struct daemon {
 	struct events events;
 	struct meta meta;
 	struct jobs *jobs;
+	struct job_slots start_slots; /* container starts and execs setting up at once */
 	struct holds *holds;
 	struct content_store cs;   /* CONFIG_CONTENT_STORE */
 	struct gc_env gc;          /* what garbage collection reads */

@@ -48,6 +48,48 @@ static int snapshots_start(struct daemon *d, struct ember_error *e)
 	return 0;
 }
 
+/* ---- the registry client's blocking work, as jobs (remote.h) ---- */
+
+struct offload {
+	int (*work)(void *arg, struct ember_error *e);
+	void (*done)(void *arg, int result, const struct ember_error *err);
+	void *arg;
+};
+
+static int offload_run(struct job *j, struct ember_error *e)
+{
+	struct offload *o = job_data(j);
+
+	return o->work(o->arg, e);
+}
+
+static void offload_done(struct job *j, int result, const struct ember_error *e)
+{
+	struct offload *o = job_data(j);
+
+	o->done(o->arg, result, e);
+	free(o);
+}
+
+static const struct job_ops offload_ops = { .run = offload_run, .done = offload_done };
+
+static int offload_start(void *ctx, const char *ns, const char *what, int (*work)(void *arg, struct ember_error *e),
+			 void (*done)(void *arg, int result, const struct ember_error *err), void *arg,
+			 struct ember_error *e)
+{
+	struct daemon *d = ctx;
+	struct offload *o = malloc(sizeof(*o));
+
+	if (!o)
+		return err_set(e, ENOMEM, "out of memory");
+	*o = (struct offload){ work, done, arg };
+	if (!job_start(d->jobs, &offload_ops, o, "commit", ns, what, e)) {
+		free(o);
+		return -e->code;
+	}
+	return 0;
+}
+
 int images_start(struct daemon *d, struct ember_error *e)
 {
 	struct content_recovery rec;
@@ -75,6 +117,7 @@ int images_start(struct daemon *d, struct ember_error *e)
 	d->remote.loop = d->loop;
 	d->remote.cs = &d->cs;
 	d->remote.meta = &d->meta;
+	d->remote.offload = (struct remote_offload){ offload_start, d };
 	/* The HTTP engine (libcurl) starts with the first pull or push. */
 	d->images_up = 1;
 	return 0;

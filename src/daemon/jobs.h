@@ -23,6 +23,7 @@
  * callbacks run in the loop.
  */
 
+#include <pthread.h>
 #include <stdint.h>
 #include <jansson.h>
 
@@ -85,6 +86,25 @@ void job_post(struct job *j, json_t *msg);
 /* From run(): what Jobs.List shows as the job's progress, e.g.
    {"bytes": 1048576, "total": 4194304} (takes it). */
 void job_progress(struct job *j, json_t *progress);
+
+/*
+ * Slots: at most n jobs of a kind do their heavy part at once (container
+ * starts: each has a child setting up namespaces and mounts). The others
+ * wait in their threads, asleep: on a small machine the loop and the
+ * running ones keep the CPUs rather than 50 starts sharing them.
+ */
+struct job_slots {
+	pthread_mutex_t mu;
+	pthread_cond_t cond;
+	unsigned free;
+};
+
+void job_slots_init(struct job_slots *s, unsigned n);
+void job_slots_done(struct job_slots *s);
+/* From run(): wait for a slot; -ECANCELED (e filled) when the job is
+   cancelled meanwhile. */
+int job_slot_take(struct job_slots *s, struct job *j, struct ember_error *e);
+void job_slot_give(struct job_slots *s);
 
 /* The jobs of namespace ns (NULL: all), for Jobs.List: a new array. */
 json_t *jobs_list(struct jobs *js, const char *ns);

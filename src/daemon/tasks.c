@@ -173,8 +173,8 @@ static int save_json(struct task *t, const char *file, json_t *j, struct ember_e
 	json_decref(j);
 	if (!text)
 		return err_set(e, ENOMEM, "out of memory");
-	/* tmpfs: the rename is what matters, fsync is cheap there. */
-	int r = fs_write_atomic(dir, file, text, strlen(text), 0600, e);
+	/* The state directory: a rename, no fsync (util/fs.h). */
+	int r = fs_replace(dir, file, text, strlen(text), 0600, e);
 	free(text);
 	return r;
 }
@@ -694,11 +694,16 @@ static int op_run(struct job *j, struct ember_error *e)
 {
 	struct task_op *op = job_data(j);
 
+	int r;
+
 	switch (op->done_ev) {
 	case TEV_STARTED:
-		return start_run(op, e);
 	case TEV_EXEC:
-		return exec_run(op, e);
+		if (job_slot_take(&op->d->start_slots, j, e) < 0)
+			return -e->code;
+		r = op->done_ev == TEV_STARTED ? start_run(op, e) : exec_run(op, e);
+		job_slot_give(&op->d->start_slots);
+		return r;
 	case TEV_PAUSED:
 	case TEV_RESUMED:
 		return runtime_cgroup_freeze(op->cg, op->frozen, e);
@@ -1355,6 +1360,35 @@ static void adopt_execs(struct task *t, int dir)
 	json_decref(list);
 }
 
+/* A start the crash cut: its child may have exec'd init before the loop
+   wrote the task's record (or, for a restart, while the record still says
+   stopped). Nobody was told it started: what runs in its cgroup is killed
+   and the cgroup removed, so no container runs that no daemon knows of. */
+static void undo_cut_start(struct daemon *d, const char *ns, const char *id)
+{
+	struct ember_error e;
+	struct runtime_cgroup *cg = NULL;
+	pid_t *pids = NULL;
+	size_t n = 0;
+	char rel[200];
+
+	if (!ENABLED(CONFIG_CGROUPS))
+		return;
+	cgroup_rel(ns, id, rel, sizeof(rel));
+	if (runtime_cgroup_open("/sys/fs/cgroup", rel, &cg, &e) < 0)
+		return; /* none: nothing ran */
+	if (runtime_cgroup_pids(cg, &pids, &n, &e) == 0 && n) {
+		log_warn(&d->log, "task %s/%s: a start cut by the daemon's end left %zu process(es): killed", ns, id,
+			 n);
+		if (runtime_cgroup_kill(cg, SIGKILL, &e) < 0)
+			log_warn(&d->log, "task %s/%s: %s", ns, id, e.message);
+	}
+	free(pids);
+	if (runtime_cgroup_remove(cg, &e) < 0)
+		log_warn(&d->log, "task %s/%s: %s", ns, id, e.message);
+	runtime_cgroup_free(cg);
+}
+
 static int adopt_one(struct daemon *d, const char *ns, const char *id)
 {
 	struct ember_error e;
@@ -1366,10 +1400,14 @@ static int adopt_one(struct daemon *d, const char *ns, const char *id)
 		return -ENOMEM;
 	_cleanup_close_ int dir = task_dir(t, 0, &e);
 	if (dir < 0 || fs_read_file(dir, "task.json", TASK_JSON_MAX, &data, &len, &e) < 0) {
-		/* A start that never got as far as its record. */
+		/* A start that never got as far as its record: undone. */
 		task_unlink(t);
 		task_free(t);
 		free(data);
+		undo_cut_start(d, ns, id);
+		_cleanup_close_ int nsfd = fs_open_dir(d->tasks_fd, ns, 0, 0, &e);
+		if (nsfd >= 0 && fs_remove_tree(nsfd, id, &e) < 0)
+			log_warn(&d->log, "task %s/%s: %s", ns, id, e.message);
 		return 0;
 	}
 	json_t *j = json_loadb(data, len, 0, NULL);
@@ -1419,6 +1457,11 @@ static int adopt_one(struct daemon *d, const char *ns, const char *id)
 	t->state = TASK_STOPPED;
 	exit_from_json(json_object_get(j, "exit"), &t->exit);
 	json_decref(j);
+	/* Stopped, and then started again when the daemon ended? */
+	if (t->cg) {
+		t->cg = runtime_cgroup_free(t->cg);
+		undo_cut_start(d, ns, id);
+	}
 	return 0;
 }
 

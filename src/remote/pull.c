@@ -29,8 +29,16 @@ static const char *const ACCEPT[] = {
 	NULL,
 };
 
-enum blob_state { B_WAITING, B_FETCHING, B_RETRYING, B_DONE, B_EXISTS, B_UNPACKED };
-static const char *const state_names[] = { "waiting", "downloading", "retrying", "done", "exists", "unpacked" };
+enum blob_state { B_WAITING, B_FETCHING, B_RETRYING, B_COMMITTING, B_DONE, B_EXISTS, B_UNPACKED };
+static const char *const state_names[] = { "waiting", "downloading", "retrying", "committing", "done", "exists",
+					   "unpacked" };
+
+/* A blob's commit (fsync, rename) off the loop; b is NULL once the pull
+   that waited for it is gone (the commit still ends, its blob unheld). */
+struct pull_commit {
+	struct pull_blob *b;
+	struct content_ingest *ing;
+};
 
 struct pull_blob {
 	struct pull *p;
@@ -46,6 +54,7 @@ struct pull_blob {
 	struct loop_source *timer;
 	int fatal;                /* the current attempt failed for good */
 	const char *note;         /* shown instead of the state: "unpacking", "unpacked" */
+	struct pull_commit *commit; /* B_COMMITTING */
 };
 
 /* A document fetched into memory: manifest, index or config. */
@@ -100,6 +109,8 @@ struct pull {
 
 static void blob_free(struct pull_blob *b)
 {
+	if (b->commit)
+		b->commit->b = NULL;
 	registry_call_cancel(b->call);
 	loop_source_free(b->timer);
 	content_ingest_close(b->ing);
@@ -777,6 +788,56 @@ static void blob_finished(struct pull_blob *b)
 	schedule(p);
 }
 
+static int commit_work(void *arg, struct ember_error *e)
+{
+	struct pull_commit *pc = arg;
+
+	return content_ingest_commit(TAKE_PTR(pc->ing), e);
+}
+
+static void commit_done(void *arg, int result, const struct ember_error *err)
+{
+	struct pull_commit *pc = arg;
+	struct pull_blob *b = pc->b;
+
+	content_ingest_close(pc->ing); /* not run: still open */
+	free(pc);
+	if (!b)
+		return;
+	b->commit = NULL;
+	if (result < 0) {
+		pull_fail(b->p, err);
+		return;
+	}
+	b->state = B_DONE;
+	blob_finished(b);
+}
+
+/* Every byte is in: the blob's commit, off the loop where the daemon can. */
+static void blob_commit(struct pull_blob *b)
+{
+	const struct remote_offload *o = &b->p->rm->offload;
+	struct ember_error e;
+	struct pull_commit *pc = calloc(1, sizeof(*pc));
+
+	if (!pc) {
+		err_set(&e, ENOMEM, "out of memory");
+		pull_fail(b->p, &e);
+		return;
+	}
+	pc->b = b;
+	pc->ing = TAKE_PTR(b->ing);
+	b->state = B_COMMITTING;
+	b->commit = pc;
+	report(b->p, 1);
+	if (!o->run) {
+		int r = commit_work(pc, &e);
+		commit_done(pc, r, r < 0 ? &e : NULL);
+	} else if (o->run(o->ctx, b->p->ns, b->digest, commit_work, commit_done, pc, &e) < 0) {
+		commit_done(pc, -e.code, &e);
+	}
+}
+
 static void blob_done(struct registry_call *c, int result, const struct http_response *resp,
 		      const struct ember_error *err, void *userdata)
 {
@@ -814,13 +875,7 @@ static void blob_done(struct registry_call *c, int result, const struct http_res
 		blob_retry(b, -1, &e);
 		return;
 	}
-	int r = content_ingest_commit(TAKE_PTR(b->ing), &e);
-	if (r < 0) {
-		pull_fail(p, &e);
-		return;
-	}
-	b->state = B_DONE;
-	blob_finished(b);
+	blob_commit(b);
 }
 
 static void blob_start(struct pull_blob *b)

@@ -68,8 +68,8 @@ int fs_fsync_dir(int dirfd, const char *what, struct ember_error *e)
 	return 0;
 }
 
-int fs_write_atomic(int dirfd, const char *name, const void *data, size_t len, mode_t mode,
-		    struct ember_error *e)
+static int write_renamed(int dirfd, const char *name, const void *data, size_t len, mode_t mode, int durable,
+			 struct ember_error *e)
 {
 	char tmp[NAME_MAX + 1];
 	char suffix[13];
@@ -86,7 +86,7 @@ int fs_write_atomic(int dirfd, const char *name, const void *data, size_t len, m
 	if (fd < 0)
 		return err_sys(e, errno, "create %s", tmp);
 	r = write_all(fd, data, len);
-	if (r == 0 && fsync(fd) < 0)
+	if (r == 0 && durable && fsync(fd) < 0)
 		r = -errno;
 	if (r == 0 && renameat(dirfd, tmp, dirfd, name) < 0)
 		r = -errno;
@@ -94,9 +94,20 @@ int fs_write_atomic(int dirfd, const char *name, const void *data, size_t len, m
 		(void)unlinkat(dirfd, tmp, 0);
 		return err_sys(e, -r, "write %s", name);
 	}
-	if (fsync(dirfd) < 0)
+	if (durable && fsync(dirfd) < 0)
 		return err_sys(e, errno, "write %s: fsync directory", name);
 	return 0;
+}
+
+int fs_write_atomic(int dirfd, const char *name, const void *data, size_t len, mode_t mode,
+		    struct ember_error *e)
+{
+	return write_renamed(dirfd, name, data, len, mode, 1, e);
+}
+
+int fs_replace(int dirfd, const char *name, const void *data, size_t len, mode_t mode, struct ember_error *e)
+{
+	return write_renamed(dirfd, name, data, len, mode, 0, e);
 }
 
 int fs_read_file(int dirfd, const char *name, size_t max, char **data, size_t *len,

@@ -24,6 +24,12 @@
 int fs_write_atomic(int dirfd, const char *name, const void *data, size_t len, mode_t mode,
 		    struct ember_error *e);
 
+/* The same without the fsyncs, for the state directory (a tmpfs: it does
+   not outlive a power cut, only a crash of the daemon, which the rename
+   alone survives). Each fsync costs a disk flush where --state is on one
+   anyway, and a task's state is written at every start and exit. */
+int fs_replace(int dirfd, const char *name, const void *data, size_t len, mode_t mode, struct ember_error *e);
+
 /* fsync a directory given by fd. */
 int fs_fsync_dir(int dirfd, const char *what, struct ember_error *e);
 

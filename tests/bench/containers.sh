@@ -125,6 +125,50 @@ median_ms "$T/run.json" | while IFS=$'\t' read -r cmd ms; do
 done
 echo
 
+# ---- where the start's time goes ------------------------------------------------------
+# By difference, every figure from this run: the same run with the daemon's
+# root on a tmpfs (no disk: fsyncs and ext4 cost nothing), with the host's
+# network (no network namespace), a container's create alone and its
+# removal alone, and a client's bare round trip.
+mkdir -p "$T/tmpfs-root"
+mount -t tmpfs tmpfs "$T/tmpfs-root"
+"$EMBER" daemon --config "$T/empty.toml" --root "$T/tmpfs-root/root" --state "$T/tmpfs-root/state" \
+	--address "$T/tmpfs-root/ember.sock" 2>"$T/ember-tmpfs.log" &
+PIDS+=("$!")
+ET=("$EMBER" -a "$T/tmpfs-root/ember.sock")
+bench_wait_api ember-tmpfs "${ET[@]}" info
+"${ET[@]}" pull --plain-http "$REF" >/dev/null
+hyperfine -N --warmup 3 --runs "$runs" --style none --export-json "$T/parts.json" \
+	"${E[*]} run --rm $REF p1 true" \
+	"${ET[*]} run --rm $REF p2 true" \
+	"${E[*]} run --rm --net-host $REF p3 true" \
+	"${E[*]} call io.ember.System.Version" \
+	"$T/unshare-floor.sh" >/dev/null 2>"$T/hyperfine.err" || { cat "$T/hyperfine.err" >&2; exit 1; }
+hyperfine -N --warmup 3 --runs "$runs" --style none --export-json "$T/create.json" \
+	--prepare "sh -c '${E[*]} containers rm p4 >/dev/null 2>&1 || true'" \
+	"${E[*]} containers create $REF p4" >/dev/null 2>"$T/hyperfine.err" || { cat "$T/hyperfine.err" >&2; exit 1; }
+hyperfine -N --warmup 3 --runs "$runs" --style none --export-json "$T/rm.json" \
+	--prepare "sh -c '${E[*]} containers create $REF p4 >/dev/null 2>&1 || true'" \
+	"${E[*]} containers rm p4" >/dev/null 2>"$T/hyperfine.err" || { cat "$T/hyperfine.err" >&2; exit 1; }
+part() { median_ms "$1" | awk -F'\t' -v n="$2" 'NR == n {print $2}'; }
+p_run=$(part "$T/parts.json" 1) p_tmpfs=$(part "$T/parts.json" 2) p_host=$(part "$T/parts.json" 3)
+p_call=$(part "$T/parts.json" 4) p_floor=$(part "$T/parts.json" 5)
+p_create=$(part "$T/create.json" 1) p_rm=$(part "$T/rm.json" 1)
+calc() { awk "BEGIN {printf \"%.2f\", $1}"; }
+echo "## Where \`ember run --rm REF id true\` spends its time (medians of $runs, one run)"
+echo
+echo "| part | ms | how it is found |"
+echo "|---|---:|---|"
+echo "| the whole \`run --rm\` | $p_run | measured |"
+echo "| floor: \`unshare -mpniuf chroot ROOTFS /bin/true\` | $p_floor | measured; ember / floor = $(calc "$p_run / $p_floor") |"
+echo "| a client process and one API call (\`ember call io.ember.System.Version\`) | $p_call | measured |"
+echo "| the daemon's part of \`containers create\` (spec, overlay snapshot, records) | $(calc "$p_create - $p_call") | \`containers create\` ($p_create) − a call |"
+echo "| the daemon's part of \`containers rm\` (snapshot tree, records) | $(calc "$p_rm - $p_call") | \`containers rm\` ($p_rm) − a call |"
+echo "| the task: start (cgroups, clone3, mounts, ember init), wait, delete | $(calc "$p_run - $p_create - $p_rm + $p_call") | the whole − create − rm + a call |"
+echo "| … of all that, the disk (fsyncs of records and trees, ext4) | $(calc "$p_run - $p_tmpfs") | the whole ($p_run) − the same with the root on a tmpfs ($p_tmpfs) |"
+echo "| … of all that, the network namespace | $(calc "$p_run - $p_host") | the whole − the same with \`--net-host\` ($p_host) |"
+echo
+
 # ---- memory per container ------------------------------------------------------
 pss_kib() { awk '/^Pss:/ {print $2}' "/proc/$1/smaps_rollup"; }
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }

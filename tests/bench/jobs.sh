@@ -39,18 +39,17 @@ bench_kill_runs() {
 	local i
 	[ -n "${E+set}" ] || return 0
 	for i in $(seq 1 "$N_RUN"); do
-		"${E[@]}" tasks kill -s KILL "j$i" >/dev/null 2>&1
-		"${C[@]}" tasks kill -s SIGKILL "j$i" >/dev/null 2>&1
+		"${E[@]}" tasks kill -s KILL "j$i" >/dev/null 2>&1 || true
+		"${C[@]}" tasks kill -s SIGKILL "j$i" >/dev/null 2>&1 || true
 	done
 	sleep 1
 	for i in $(seq 1 "$N_RUN"); do
-		"${E[@]}" tasks delete "j$i" >/dev/null 2>&1
-		"${E[@]}" containers rm "j$i" >/dev/null 2>&1
-		"${C[@]}" tasks delete "j$i" >/dev/null 2>&1
-		"${C[@]}" containers rm "j$i" >/dev/null 2>&1
+		"${E[@]}" tasks delete "j$i" >/dev/null 2>&1 || true
+		"${E[@]}" containers rm "j$i" >/dev/null 2>&1 || true
+		"${C[@]}" tasks delete "j$i" >/dev/null 2>&1 || true
+		"${C[@]}" containers rm "j$i" >/dev/null 2>&1 || true
 	done
-	return 0
-} 2>/dev/null
+}
 
 INFRA_TMPDIR=$T/infra
 mkdir -p "$INFRA_TMPDIR"

@@ -9,6 +9,9 @@
 # namespace so nothing leaks onto the host.
 bench_daemons() {
 	: >"$T/empty.toml"
+	# The state directory on a tmpfs, as /run/ember is on a device.
+	mkdir -p "$T/ember/state"
+	mount -t tmpfs -o mode=0711 tmpfs "$T/ember/state"
 	"$EMBER" daemon --config "$T/empty.toml" --root "$T/ember/root" --state "$T/ember/state" \
 		--address "$T/ember.sock" 2>"$T/ember.log" &
 	EPID=$!

@@ -15,6 +15,7 @@ FS_NOTE="the machine's own /tmp"
 cleanup() {
 	for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
 	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+	for m in $(grep -o "$T/[^ ]*" /proc/mounts | sort -r); do umount -l "$m" 2>/dev/null; done
 	if mountpoint -q "$T"; then
 		rm -rf "${T:?}"/* 2>/dev/null
 		umount "$T" || umount -l "$T"

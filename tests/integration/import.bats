@@ -157,6 +157,45 @@ sys.exit("no layer was unpacked while the archive was still being read")' "$outp
 	assert_gone "$id"
 }
 
+@test "import: a daemon killed during images unpack commits no partial snapshot; the next unpack finishes the same tree as umoci" {
+	require_unpack
+	big_tar 40
+	start_daemon
+	run -0 e images import --no-unpack --base-name example.com/big "$T/big.tar"
+	local big=example.com/big:latest i
+	"$EMBER" --address "$SOCK" images unpack --snapshotter native "$big" >"$T/unpack.out" 2>&1 3>&- &
+	bg_track $!
+	# A tree being built while another is committed already.
+	for i in $(seq 1 600); do
+		if [ -n "$(ls -A "$ROOT/snapshots/native/tmp" 2>/dev/null)" ] && [ -n "$(snapshot_keys --snapshotter native)" ]; then
+			break
+		fi
+		sleep 0.02
+	done
+	[ -n "$(ls -A "$ROOT/snapshots/native/tmp")" ]
+	kill_daemon
+	local committed; committed=$(snapshot_keys_offline native)
+	start_daemon
+	grep -q 'snapshots (native): removed 1 unfinished tree' "$DAEMON_LOG"
+	[ -z "$(ls -A "$ROOT/snapshots/native/tmp")" ]
+	[ "$(snapshot_keys --snapshotter native)" = "$committed" ]
+	# The image and its blobs are as the import left them.
+	[ "$(image_names)" = "$big" ]
+	run -0 e images check --verify "$big"
+	[[ "$output" == *"complete"* ]]
+	run -0 e images unpack --snapshotter native "$big"
+	[ "${lines[-1]}" = "$big: unpacked in native" ]
+	[ "$(snapshot_keys --snapshotter native)" = "$(chain_ids "$T/big" | LC_ALL=C sort)" ]
+	image_unpack_root "$T/big" "$T/oracle"
+	mkdir "$T/m"
+	run -0 e images mount --snapshotter native "$big" "$T/m"
+	run treecmp "$T/m" "$T/oracle/rootfs"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	run -0 e images unmount "$T/m"
+	assert_log_clean
+}
+
 @test "import: from a pipe (standard input), plain and zstd, with no spooling" {
 	require_runtime
 	bb_tar

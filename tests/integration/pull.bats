@@ -581,14 +581,15 @@ EOF
 	[ "${lines[-1]}" = "$REF: pulled $IMAGE_DIGEST" ]
 	local l seen=
 	for l in "${lines[@]:0:${#lines[@]}-1}"; do
-		[[ "$l" =~ ^(sha256:[0-9a-f]{64})\ (waiting|downloading|retrying|done|exists|unpacking|unpacked)\ \((.+)\)$ ]]
+		[[ "$l" =~ ^(sha256:[0-9a-f]{64})\ (waiting|downloading|retrying|committing|done|exists|unpacking|unpacked)\ \((.+)\)$ ]]
 		[ "${BASH_REMATCH[1]}" = "$M_LAYERS" ]
 		[ "${BASH_REMATCH[3]}" = "1008.4 KiB" ]
 		seen+="${BASH_REMATCH[2]} "
 	done
-	# Each state once, in order (the unpack may start before "done" is
-	# shown), ending with the layer unpacked.
-	[[ "$seen" =~ ^(waiting\ )?downloading\ (done\ )?unpacking\ unpacked\ $ ]]
+	# Each state once, in order (the commit, fsync and rename, runs as a
+	# job; the unpack may start before "done" is shown), ending with the
+	# layer unpacked.
+	[[ "$seen" =~ ^(waiting\ )?downloading\ (committing\ )?(done\ )?unpacking\ unpacked\ $ ]]
 
 	# --json: JSON lines (on a fresh store, so the layer is fetched again).
 	e images rm "$REF"
@@ -613,7 +614,7 @@ for r in recs[:-1]:
         assert set(b) >= {"digest", "size", "offset", "status"}, b
         assert b["digest"] == layer and b["size"] == 1032571, b
         assert 0 <= b["offset"] <= b["size"], b
-        assert b["status"] in ("waiting", "downloading", "retrying", "done", "exists", "unpacking", "unpacked"), b
+        assert b["status"] in ("waiting", "downloading", "retrying", "committing", "done", "exists", "unpacking", "unpacked"), b
 done = [r for r in recs if r["phase"] == "done" and "blobs" in r]
 assert done and all(b["status"] == "unpacked" and b["offset"] == b["size"] for b in done[-1]["blobs"]), done
 EOF

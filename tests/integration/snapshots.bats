@@ -27,15 +27,6 @@ trees() {
 	find "$ROOT/snapshots/${1:-overlay}/trees" -mindepth 1 -maxdepth 1 | wc -l
 }
 
-# snapshot_keys_offline SNAPSHOTTER: the keys of namespace default, read
-# from the records while no daemon runs, sorted.
-snapshot_keys_offline() {
-	"$PYTHON" -c '
-import glob, json, sys
-for f in sorted(glob.glob(sys.argv[1] + "/*.json")):
-    print(json.load(open(f))["key"])' "$ROOT/snapshots/$1/records/default" | LC_ALL=C sort
-}
-
 @test "snapshots: removing an image collects its snapshots, not the layers another image shares" {
 	image_on image_busybox bb
 	image_on image_big big

@@ -436,6 +436,119 @@ for l in sys.stdin:
 	done
 }
 
+# task_pids_of ID: the PID 1 of a container's task, from its record.
+task_pids_of() {
+	"$PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1]))["pid"])' "$STATE/tasks/default/$1/task.json"
+}
+
+# procs_of ID: the processes in a cgroup of that container, wherever they are.
+procs_of() {
+	"$PYTHON" -c '
+import glob, sys
+for f in glob.glob("/proc/[0-9]*/cgroup"):
+    try:
+        if "/ember/default/" + sys.argv[1] + "\n" in open(f).read():
+            print(f.split("/")[2])
+    except OSError:
+        pass' "$1"
+}
+
+@test "supervision: kill -9 of the daemon while 8 tasks start; the next daemon has each running or startable again, and nothing of a start it cut" {
+	bb_up
+	local idx id ids=() round
+	for round in 0 1 2; do
+		ids=()
+		for idx in $(seq 1 8); do
+			id=$(ct "k$round$idx")
+			ids+=("$id")
+			run -0 e containers create "$REF" "$id" sleep 600
+		done
+		for id in "${ids[@]}"; do
+			"$EMBER" --address "$SOCK" tasks start -d "$id" >/dev/null 2>&1 3>&- &
+			bg_track $!
+		done
+		# Somewhere in the starts: as the first have begun, then later.
+		sleep "0.0$((round * 3))"
+		kill_daemon
+		start_daemon
+		run -0 e --json tasks ls
+		local list=$output st
+		echo "$list"
+		for id in "${ids[@]}"; do
+			st=$(jget '"".join(t["status"] for t in j if t["id"] == "'"$id"'")' <<<"$list")
+			case $st in
+			running) kill -0 "$(jget '[t["pid"] for t in j if t["id"] == "'"$id"'"][0]' <<<"$list")" ;;
+			stopped)
+				# A start the crash cut: its task is over and goes as any other.
+				run -0 e tasks delete "$id" ;;
+			"")
+				# Not started, or a start the crash cut: nothing of it
+				# runs, nor is left.
+				[ ! -e "$STATE/tasks/default/$id" ]
+				run ! ls -d /sys/fs/cgroup/*/ember/default/"$id" /sys/fs/cgroup/ember/default/"$id"
+				[ -z "$(procs_of "$id")" ] ;;
+			*) echo "$id: unexpected status $st"; false ;;
+			esac
+			if [ "$st" != running ]; then
+				run -0 e tasks start -d "$id"
+			fi
+		done
+		for id in "${ids[@]}"; do
+			run -0 e tasks kill -s KILL "$id"
+			run -137 e tasks wait "$id"
+			run -0 e tasks delete "$id"
+			run -0 e containers rm "$id"
+			assert_gone "$id"
+		done
+	done
+	assert_log_clean
+}
+
+@test "supervision: a start cut between its exec and its record (or a restart's, its record still stopped): the next daemon kills what it started" {
+	bb_up
+	local a b pa pb
+	a=$(ct cut1)
+	b=$(ct cut2)
+	run -0 e run -d "$REF" "$a" sleep 600
+	run -0 e run -d "$REF" "$b" sleep 600
+	pa=$(task_pids_of "$a")
+	pb=$(task_pids_of "$b")
+	[ -n "$pa" ] && [ -n "$pb" ]
+	kill_daemon
+	# The crash's two windows: a's record not written yet; b's record
+	# still that of its previous run.
+	rm "$STATE/tasks/default/$a/task.json"
+	"$PYTHON" -c '
+import json, sys
+f = sys.argv[1]
+j = json.load(open(f))
+j["status"] = "stopped"
+j["exit"] = {"exit_code": 3, "signal": 0, "known": True, "exited_at": "2026-12-06T00:00:00Z"}
+json.dump(j, open(f, "w"))' "$STATE/tasks/default/$b/task.json"
+	start_daemon
+	wait_until 10 bash -c "! kill -0 $pa 2>/dev/null && ! kill -0 $pb 2>/dev/null"
+	[ -z "$(procs_of "$a")" ] && [ -z "$(procs_of "$b")" ]
+	grep -q "task default/$a: a start cut by the daemon's end left" "$DAEMON_LOG"
+	grep -q "task default/$b: a start cut by the daemon's end left" "$DAEMON_LOG"
+	run -0 e tasks ls -q
+	[ "$output" = "$b" ]
+	[ ! -e "$STATE/tasks/default/$a" ]
+	run ! ls -d /sys/fs/cgroup/*/ember/default/"$a" /sys/fs/cgroup/ember/default/"$a" /sys/fs/cgroup/*/ember/default/"$b" /sys/fs/cgroup/ember/default/"$b"
+	run -3 e tasks wait "$b"
+	# Both start again as usual.
+	run -0 e tasks start -d "$a"
+	run -0 e tasks delete "$b"
+	run -0 e tasks start -d "$b"
+	for id in "$a" "$b"; do
+		run -0 e tasks kill -s KILL "$id"
+		run -137 e tasks wait "$id"
+		run -0 e tasks delete "$id"
+		run -0 e containers rm "$id"
+		assert_gone "$id"
+	done
+	assert_log_clean
+}
+
 @test "tasks: an exec's exit status outlives a daemon restart" {
 	bb_up
 	local id; id=$(ct xs)

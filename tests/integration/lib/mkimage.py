@@ -270,6 +270,12 @@ def text_block(rng, n):
     return "".join(out).encode()[:n]
 
 
+def random_bytes(rng, n):
+    """rng.randbytes(n), in pieces: one call takes at most 2**31 bits."""
+    piece = 64 * 1024 * 1024
+    return b"".join(rng.randbytes(min(piece, n - at)) for at in range(0, n, piece))
+
+
 def build_big(layout, mb, layer2="zstd"):
     total = int(mb * 1024 * 1024)
     rng = random.Random(20231114)
@@ -293,7 +299,7 @@ def build_big(layout, mb, layer2="zstd"):
     sizes = [left // 2, left // 4, left // 8]
     sizes.append(left - sum(sizes))
     for n in sizes:
-        t.file("data/random/random-%d.bin" % i, rng.randbytes(n))
+        t.file("data/random/random-%d.bin" % i, random_bytes(rng, n))
         i += 1
     layers.append(add_layer(layout, t))
     # 4: thousands of small text files, hard links, victims for layer 5.

@@ -71,6 +71,15 @@ snapshot_keys() {
 	e snapshots "$@" ls | awk 'NR == 1 && toupper($1) == "KEY" { next } NF { print $1 }' | LC_ALL=C sort
 }
 
+# snapshot_keys_offline SNAPSHOTTER: the keys of namespace default, read
+# from the records while no daemon runs, sorted.
+snapshot_keys_offline() {
+	"$PYTHON" -c '
+import glob, json, sys
+for f in sorted(glob.glob(sys.argv[1] + "/*.json")):
+    print(json.load(open(f))["key"])' "$ROOT/snapshots/$1/records/default" | LC_ALL=C sort
+}
+
 # snapshot_line KEY [ls-args]: the line `snapshots ls` prints for KEY.
 snapshot_line() {
 	local key=$1
