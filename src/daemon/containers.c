@@ -266,13 +266,6 @@ static const struct call_job_ops create_ops = {
 	.free = create_free,
 };
 
-static char *dup_or_null(const char *s, int *failed)
-{
-	char *c = s ? strdup(s) : NULL;
-	*failed |= s && !c;
-	return c;
-}
-
 void containers_create(struct daemon *d, struct api_call *call, const struct container_create *p)
 {
 	struct ember_error e;
@@ -312,12 +305,12 @@ void containers_create(struct daemon *d, struct api_call *call, const struct con
 	if (c) {
 		c->d = d;
 		c->rp = rp;
-		c->p.namespace = dup_or_null(p->namespace, &failed);
-		c->p.id = dup_or_null(p->id, &failed);
-		c->p.image = dup_or_null(p->image, &failed);
-		c->p.snapshotter = dup_or_null(p->snapshotter, &failed);
-		c->p.platform = dup_or_null(p->platform, &failed);
-		c->p.rootfs = dup_or_null(p->rootfs, &failed);
+		c->p.namespace = call_job_strdup(p->namespace, &failed);
+		c->p.id = call_job_strdup(p->id, &failed);
+		c->p.image = call_job_strdup(p->image, &failed);
+		c->p.snapshotter = call_job_strdup(p->snapshotter, &failed);
+		c->p.platform = call_job_strdup(p->platform, &failed);
+		c->p.rootfs = call_job_strdup(p->rootfs, &failed);
 		/* The call's parameters go with the call: the job has copies. */
 		c->p.spec = p->spec ? json_deep_copy(p->spec) : NULL;
 		c->p.options = p->options ? json_deep_copy(p->options) : NULL;

@@ -107,3 +107,10 @@ void call_job_event(struct job *j, const char *ns, const char *topic, json_t *pa
 	job_post(j, json_pack("{s:s, s:s, s:o}", "event", topic, "namespace", ns, "payload",
 			      payload ? payload : json_object()));
 }
+
+char *call_job_strdup(const char *s, int *failed)
+{
+	char *c = s ? strdup(s) : NULL;
+	*failed |= s && !c;
+	return c;
+}

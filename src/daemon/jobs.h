@@ -141,5 +141,8 @@ struct job *call_job_start(struct daemon *d, struct api_call *call, const struct
 void call_job_progress(struct job *j, json_t *progress);
 /* From run(): an event to publish (takes payload). */
 void call_job_event(struct job *j, const char *ns, const char *topic, json_t *payload);
+/* A call's parameter copied for its job's thread (NULL stays NULL); sets
+   *failed when out of memory, so that one check covers several. */
+char *call_job_strdup(const char *s, int *failed);
 
 #endif

@@ -145,14 +145,6 @@ static const struct call_job_ops prepare_ops = {
 	.free = prepare_free,
 };
 
-static char *dup_or_null(const char *s, int *failed)
-{
-	char *c = s ? strdup(s) : NULL;
-	if (s && !c)
-		*failed = 1;
-	return c;
-}
-
 static void prepare(struct api_call *call, json_t *params, void *ctx, enum snapshot_kind kind)
 {
 	static const struct api_param table[] = {
@@ -178,11 +170,11 @@ static void prepare(struct api_call *call, json_t *params, void *ctx, enum snaps
 		x->d = ctx;
 		x->sn = sn;
 		x->kind = kind;
-		x->ns = dup_or_null(p.namespace, &failed);
-		x->key = dup_or_null(p.key, &failed);
-		x->parent = dup_or_null(p.parent, &failed);
-		x->image = dup_or_null(p.image, &failed);
-		x->platform = dup_or_null(p.platform, &failed);
+		x->ns = call_job_strdup(p.namespace, &failed);
+		x->key = call_job_strdup(p.key, &failed);
+		x->parent = call_job_strdup(p.parent, &failed);
+		x->image = call_job_strdup(p.image, &failed);
+		x->platform = call_job_strdup(p.platform, &failed);
 		x->labels = json_incref(p.labels);
 	}
 	if (!x || failed) {

@@ -77,13 +77,18 @@ bench_daemons
 # ---- API latency under load ------------------------------------------------------
 
 # runs50 CLIENT...: 50 `run -d` of `sleep 3600` at once; returns when all did.
+# A failure says which and why (from its stderr).
 runs50() {
 	local i pids=() rc=0
 	for i in $(seq 1 "$N_RUN"); do
-		"$@" "j$i" sleep 3600 >/dev/null 2>&1 &
+		"$@" "j$i" sleep 3600 >/dev/null 2>"$T/run-j$i.err" &
 		pids+=($!)
 	done
-	for i in "${pids[@]}"; do wait "$i" || rc=1; done
+	for i in $(seq 1 "$N_RUN"); do
+		wait "${pids[$((i - 1))]}" && continue
+		[ "$rc" = 1 ] || echo "bench: j$i: $(head -c 300 "$T/run-j$i.err")" >&2
+		rc=1
+	done
 	return $rc
 }
 # 1,000 blobs no record uses, written straight into the store (GC's input).
@@ -190,6 +195,11 @@ echo "Runs (ms): ember ${et[*]}; ctr ${ct[*]}. Goal (issue 13): ≥ 2× faster, 
 echo
 
 # ---- 50 concurrent run -d -------------------------------------------------------------
+# The import rounds emptied both stores: busybox again, on both sides.
+bench_ember_empty
+bench_ctd_empty
+"${E[@]}" pull --plain-http "$BB" >/dev/null
+"${C[@]}" images pull --plain-http "$BB" >/dev/null
 declare -A RUNS=()
 for round in 1 2 3; do
 	for c in ember ctr; do

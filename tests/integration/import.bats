@@ -162,17 +162,10 @@ sys.exit("no layer was unpacked while the archive was still being read")' "$outp
 	big_tar 40
 	start_daemon
 	run -0 e images import --no-unpack --base-name example.com/big "$T/big.tar"
-	local big=example.com/big:latest i
+	local big=example.com/big:latest
 	"$EMBER" --address "$SOCK" images unpack --snapshotter native "$big" >"$T/unpack.out" 2>&1 3>&- &
 	bg_track $!
-	# A tree being built while another is committed already.
-	for i in $(seq 1 600); do
-		if [ -n "$(ls -A "$ROOT/snapshots/native/tmp" 2>/dev/null)" ] && [ -n "$(snapshot_keys --snapshotter native)" ]; then
-			break
-		fi
-		sleep 0.02
-	done
-	[ -n "$(ls -A "$ROOT/snapshots/native/tmp")" ]
+	wait_unpacking native
 	kill_daemon
 	local committed; committed=$(snapshot_keys_offline native)
 	start_daemon

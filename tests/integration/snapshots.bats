@@ -123,17 +123,10 @@ trees() {
 	image_on image_big big
 	daemon_up
 	e pull --plain-http --snapshotter native "$REF" >"$T/pull.out" 2>&1 &
-	local pull=$! i
+	local pull=$!
 	bg_track "$pull"
-	# Native layers take a copy of their parent, then the layer: wait for
-	# a tree being built while another is committed already.
-	for i in $(seq 1 600); do
-		if [ -n "$(ls -A "$ROOT/snapshots/native/tmp" 2>/dev/null)" ] && [ -n "$(snapshot_keys --snapshotter native)" ]; then
-			break
-		fi
-		sleep 0.02
-	done
-	[ -n "$(ls -A "$ROOT/snapshots/native/tmp")" ]
+	# (Native layers take a copy of their parent, then the layer.)
+	wait_unpacking native
 	kill -KILL "$DAEMON_PID"
 	wait "$DAEMON_PID" 2>/dev/null || true
 	DAEMON_PID=

@@ -494,11 +494,7 @@ for f in glob.glob("/proc/[0-9]*/cgroup"):
 			fi
 		done
 		for id in "${ids[@]}"; do
-			run -0 e tasks kill -s KILL "$id"
-			run -137 e tasks wait "$id"
-			run -0 e tasks delete "$id"
-			run -0 e containers rm "$id"
-			assert_gone "$id"
+			kill_remove "$id"
 		done
 	done
 	assert_log_clean
@@ -540,11 +536,7 @@ json.dump(j, open(f, "w"))' "$STATE/tasks/default/$b/task.json"
 	run -0 e tasks delete "$b"
 	run -0 e tasks start -d "$b"
 	for id in "$a" "$b"; do
-		run -0 e tasks kill -s KILL "$id"
-		run -137 e tasks wait "$id"
-		run -0 e tasks delete "$id"
-		run -0 e containers rm "$id"
-		assert_gone "$id"
+		kill_remove "$id"
 	done
 	assert_log_clean
 }

@@ -85,6 +85,16 @@ assert_gone() {
 	run ! grep -q "$STATE/tasks" /proc/self/mountinfo
 }
 
+# kill_remove ID: SIGKILL to a running task, its status read, the task and
+# the container removed, and nothing of them left.
+kill_remove() {
+	run -0 e tasks kill -s KILL "$1"
+	run -137 e tasks wait "$1"
+	run -0 e tasks delete "$1"
+	run -0 e containers rm "$1"
+	assert_gone "$1"
+}
+
 # The daemon runs in a chroot (its / is not a mount point, as on
 # fresh-machine.sh's Debian root): containers then lack CAP_SYS_CHROOT
 # (bit 18), and the kernel lets no chrooted process make a user namespace.

@@ -80,6 +80,19 @@ for f in sorted(glob.glob(sys.argv[1] + "/*.json")):
     print(json.load(open(f))["key"])' "$ROOT/snapshots/$1/records/default" | LC_ALL=C sort
 }
 
+# wait_unpacking SNAPSHOTTER: until a tree is being built while another is
+# committed already (at most 12 s); fails if none is.
+wait_unpacking() {
+	local i
+	for i in $(seq 1 600); do
+		if [ -n "$(ls -A "$ROOT/snapshots/$1/tmp" 2>/dev/null)" ] && [ -n "$(snapshot_keys --snapshotter "$1")" ]; then
+			break
+		fi
+		sleep 0.02
+	done
+	[ -n "$(ls -A "$ROOT/snapshots/$1/tmp")" ]
+}
+
 # snapshot_line KEY [ls-args]: the line `snapshots ls` prints for KEY.
 snapshot_line() {
 	local key=$1
