@@ -444,6 +444,7 @@ static int images_import(struct cli *cli, const struct cli_args *a)
 	return CLI_OK;
 }
 
+#ifdef CONFIG_CLI_SNAPSHOTS
 static int images_unpack(struct cli *cli, const struct cli_args *a)
 {
 	json_t *params = cli_with_namespace(cli, json_pack("{s:s}", "name", a->pos[0]));
@@ -463,6 +464,7 @@ static int images_unpack(struct cli *cli, const struct cli_args *a)
 	json_decref(last);
 	return CLI_OK;
 }
+#endif
 
 static json_t *check_params(struct cli *cli, const struct cli_args *a, const char *name)
 {
@@ -535,11 +537,13 @@ static const struct cli_opt import_opts[] = {
 #endif
 	{ NULL, 0, NULL, NULL },
 };
+#ifdef CONFIG_CLI_SNAPSHOTS
 static const struct cli_opt unpack_opts[] = {
 	{ "snapshotter", 0, "NAME", "unpack into overlay or native (default: the daemon's)" },
 	{ "platform", 0, "OS/ARCH[/VARIANT]", "of an index, this platform (default: this machine's)" },
 	{ NULL, 0, NULL, NULL },
 };
+#endif
 static const struct cli_opt check_opts[] = {
 	{ "verify", 0, NULL, "hash every blob again" },
 	{ "platform", 0, "OS/ARCH[/VARIANT]", "of an index, check this platform (default: this machine's)" },
@@ -651,12 +655,14 @@ static const struct cli_command images_import_cmd = {
 			 "leaves nothing behind."),
 	.opts = import_opts, .min_args = 1, .max_args = 1, .run = images_import,
 };
+#ifdef CONFIG_CLI_SNAPSHOTS
 static const struct cli_command images_unpack_cmd = {
 	.name = "unpack", .args = "REF", .summary = "unpack an image already in the store",
 	.help = CLI_HELP("For an image imported with --no-unpack, or pulled into another\n"
 			 "snapshotter: its layers are unpacked into snapshots, so that it runs."),
 	.opts = unpack_opts, .min_args = 1, .max_args = 1, .run = images_unpack,
 };
+#endif
 static const struct cli_command images_check_cmd = {
 	.name = "check", .args = "REF...", .summary = "check that every blob of an image is there",
 	.opts = check_opts, .min_args = 1, .max_args = -1, .run = images_check,

@@ -262,7 +262,7 @@ int gc_collect(const struct gc_env *env, struct gc_stats *st, struct ember_error
 			(void)meta_object_walk_all(env->meta, "content", drop_labels, &sw, e);
 	}
 	free(m.v);
-	if (r == 0 && env->n_snapshotters)
+	if (r == 0 && ENABLED(CONFIG_SNAPSHOTS_STORE) && env->n_snapshotters)
 		r = gc_snapshots(env, st, e);
 	holds_gc_end(env->holds);
 	return r < 0 ? r : 0;

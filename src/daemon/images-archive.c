@@ -165,7 +165,7 @@ static json_t *missing_keys(struct import *im, const struct image_layers *l)
 {
 	json_t *keys = json_array();
 
-	for (size_t i = 0; keys && i < l->n; i++) {
+	for (size_t i = 0; ENABLED(CONFIG_SNAPSHOTS_STORE) && keys && i < l->n; i++) {
 		json_t *rec;
 		struct ember_error ignored;
 		if (snapshot_get(im->sn, im->ns, l->chain[i], &rec, &ignored) == 0)
@@ -318,7 +318,7 @@ static void import_undo(struct import *im)
 	json_t *created;
 	struct ember_error e;
 
-	for (size_t i = 0; i < im->n_unpacks; i++) {
+	for (size_t i = 0; ENABLED(CONFIG_SNAPSHOTS_STORE) && i < im->n_unpacks; i++) {
 		json_t *keys = im->unpacks[i].created;
 		for (size_t k = json_array_size(keys); k-- > 0;) {
 			const char *key = json_string_value(json_array_get(keys, k));

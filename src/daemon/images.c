@@ -19,6 +19,8 @@
 
 static void snapshots_stop(struct daemon *d)
 {
+	if (!ENABLED(CONFIG_SNAPSHOTS_STORE))
+		return;
 	for (size_t i = 0; i < ARRAY_SIZE(d->snapshotters); i++) {
 		snapshot_close(d->snapshotters[i]);
 		d->snapshotters[i] = NULL;
@@ -359,7 +361,7 @@ static int check_run(struct job *j, void *data, struct ember_error *e)
 	if (image_walk(&c->d->cs, &c->t, c->all_platforms ? NULL : &c->want, 0, check_one, c, e) < 0)
 		return -e->code;
 	/* Where the platform's layers are unpacked (blobs may be dropped then). */
-	if (image_layers_load(&c->d->cs, &c->t, &c->want, &l, &ignored) == 0) {
+	if (ENABLED(CONFIG_SNAPSHOTS_STORE) && image_layers_load(&c->d->cs, &c->t, &c->want, &l, &ignored) == 0) {
 		for (size_t i = 0; l.n && i < ARRAY_SIZE(c->d->snapshotters); i++) {
 			json_t *rec;
 			struct snapshotter *sn = c->d->snapshotters[i];

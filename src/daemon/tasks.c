@@ -612,11 +612,11 @@ static int start_run(struct task_op *op, struct ember_error *e)
 	if (have_sc)
 		s.seccomp = &sc;
 	r = runtime_start(&s, &op->st, e);
-	if (have_sc)
+	if (ENABLED(CONFIG_SECCOMP) && have_sc)
 		runtime_seccomp_free(&sc);
 out:
 	if (r < 0) {
-		if (op->cg) {
+		if (ENABLED(CONFIG_CGROUPS) && op->cg) {
 			struct ember_error ignored;
 			(void)runtime_cgroup_remove(op->cg, &ignored);
 			op->cg = runtime_cgroup_free(op->cg);
@@ -662,7 +662,7 @@ static int exec_run(struct task_op *op, struct ember_error *e)
 		.join_pid = op->join_pid,
 		.user = op->user,
 	};
-	if (op->cg) {
+	if (ENABLED(CONFIG_CGROUPS) && op->cg) {
 		s.cgroup_fd = runtime_cgroup_fd(op->cg);
 		if (s.cgroup_fd < 0) {
 			s.before_setup = cgroup_enter;
@@ -674,7 +674,7 @@ static int exec_run(struct task_op *op, struct ember_error *e)
 		s.seccomp = &sc;
 	if (r == 0)
 		r = runtime_exec(&s, &op->st, e);
-	if (have_sc)
+	if (ENABLED(CONFIG_SECCOMP) && have_sc)
 		runtime_seccomp_free(&sc);
 	json_decref(spec);
 	return r < 0 ? err_wrap(e, "exec in task %s", op->id) : 0;
@@ -682,7 +682,7 @@ static int exec_run(struct task_op *op, struct ember_error *e)
 
 static int delete_run(struct task_op *op, struct ember_error *e)
 {
-	if (op->cg && runtime_cgroup_remove(op->cg, e) < 0)
+	if (ENABLED(CONFIG_CGROUPS) && op->cg && runtime_cgroup_remove(op->cg, e) < 0)
 		return err_wrap(e, "task %s", op->id);
 	_cleanup_close_ int nsfd = fs_open_dir(op->d->tasks_fd, op->ns, 0, 0, e);
 	if (nsfd >= 0 && fs_remove_tree(nsfd, op->id, e) < 0)
@@ -706,9 +706,12 @@ static int op_run(struct job *j, struct ember_error *e)
 		return r;
 	case TEV_PAUSED:
 	case TEV_RESUMED:
-		return runtime_cgroup_freeze(op->cg, op->frozen, e);
 	case TEV_KILL:
-		return runtime_cgroup_kill(op->cg, op->sig, e);
+		/* Only ever started with a cgroup (the freezer, every process). */
+		if (!ENABLED(CONFIG_CGROUPS) || !op->cg)
+			return err_set(e, EOPNOTSUPP, "task %s has no cgroup", op->id);
+		return op->done_ev == TEV_KILL ? runtime_cgroup_kill(op->cg, op->sig, e)
+					       : runtime_cgroup_freeze(op->cg, op->frozen, e);
 	case TEV_DELETE:
 		return delete_run(op, e);
 	default:
@@ -825,7 +828,8 @@ static void task_running(struct task *t, struct task_op *op)
 {
 	struct ember_error e;
 
-	runtime_cgroup_free(t->cg);
+	if (ENABLED(CONFIG_CGROUPS))
+		runtime_cgroup_free(t->cg);
 	t->cg = TAKE_PTR(op->cg);
 	t->restart = op->restart;
 	t->pid = op->st.pid;
@@ -1458,7 +1462,7 @@ static int adopt_one(struct daemon *d, const char *ns, const char *id)
 	exit_from_json(json_object_get(j, "exit"), &t->exit);
 	json_decref(j);
 	/* Stopped, and then started again when the daemon ended? */
-	if (t->cg) {
+	if (ENABLED(CONFIG_CGROUPS) && t->cg) {
 		t->cg = runtime_cgroup_free(t->cg);
 		undo_cut_start(d, ns, id);
 	}
