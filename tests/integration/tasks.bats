@@ -455,9 +455,9 @@ for f in glob.glob("/proc/[0-9]*/cgroup"):
 
 @test "supervision: kill -9 of the daemon while 8 tasks start; the next daemon has each running or startable again, and nothing of a start it cut" {
 	bb_up
-	local idx id ids=() round
+	local idx id ids=() round p clients
 	for round in 0 1 2; do
-		ids=()
+		ids=() clients=()
 		for idx in $(seq 1 8); do
 			id=$(ct "k$round$idx")
 			ids+=("$id")
@@ -465,12 +465,16 @@ for f in glob.glob("/proc/[0-9]*/cgroup"):
 		done
 		for id in "${ids[@]}"; do
 			"$EMBER" --address "$SOCK" tasks start -d "$id" >/dev/null 2>&1 3>&- &
+			clients+=($!)
 			bg_track $!
 		done
 		# Somewhere in the starts: as the first have begun, then later.
 		sleep "0.0$((round * 3))"
 		kill_daemon
 		start_daemon
+		# A client slower than the restart starts on the new daemon: done
+		# before the look.
+		for p in "${clients[@]}"; do wait "$p" || true; done
 		run -0 e --json tasks ls
 		local list=$output st
 		echo "$list"
