@@ -37,7 +37,12 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 ember() { "$EMBER" --address "$SOCK" "$@"; }
-say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+# Headings in bold only on a terminal that has it (no escapes in a log).
+if [ -t 1 ] && [ "${TERM:-dumb}" != dumb ]; then
+	say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+else
+	say() { printf '\n== %s\n' "$*"; }
+fi
 show() { printf '$ ember %s\n' "$*"; ember "$@"; }
 
 say "the binary: one static file"
