@@ -106,9 +106,12 @@ EOF
 declare -A LAT=() WALL=()
 # under NAME COMMAND...: the command's wall time, and the probe's figures
 # while it ran.
+# Each from a clean page cache state (sync first): a case is measured
+# alone, not under the writeback of the one before.
 under() {
 	local name=$1 t0 t1
 	shift
+	sync
 	rm -f "$T/done"
 	/usr/bin/python3 tests/integration/varlink_raw.py "$T/ember.sock" latency --until-file "$T/done" \
 		--count 200000 >"$T/lat.out" 2>&1 &
