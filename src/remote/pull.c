@@ -49,18 +49,6 @@ struct pull_sync {
 	int64_t upto;
 };
 
-/* A blob's ingest opened off the loop (it hashes what an earlier attempt
-   left, which may be much, and writes its record durably); b is NULL once
-   the pull is gone (then the ingest is closed when it is open). */
-struct pull_open {
-	struct pull_blob *b;
-	struct content_store *cs;
-	char ref[256];
-	char digest[DIGEST_MAX];
-	int64_t size;
-	struct content_ingest *ing;
-};
-
 struct pull_blob {
 	struct pull *p;
 	char digest[DIGEST_MAX];
@@ -77,7 +65,6 @@ struct pull_blob {
 	const char *note;         /* shown instead of the state: "unpacking", "unpacked" */
 	struct pull_commit *commit; /* B_COMMITTING */
 	struct pull_sync *sync;     /* running on ing */
-	struct pull_open *opening;  /* ing being opened */
 	int commit_after_sync;      /* every byte is in: commit once it ends */
 };
 
@@ -135,10 +122,6 @@ struct pull {
    takes it along. */
 static void blob_close_ingest(struct pull_blob *b)
 {
-	if (b->opening) {
-		b->opening->b = NULL;
-		b->opening = NULL;
-	}
 	if (b->sync) {
 		b->sync->b = NULL;
 		b->sync = NULL;
@@ -990,93 +973,33 @@ static void blob_done(struct registry_call *c, int result, const struct http_res
 	blob_commit(b);
 }
 
-static void blob_fetch(struct pull_blob *b);
-
-/* The ingest is open (r == 0, in b->ing), or why not. */
-static void blob_opened(struct pull_blob *b, int r, const struct ember_error *err)
-{
-	struct pull *p = b->p;
-	struct ember_error e;
-
-	if (r == -EEXIST) {
-		b->state = B_EXISTS;
-		b->offset = b->size;
-		blob_finished(b);
-	} else if (r == -EBUSY) {
-		/* Another pull is fetching it: look again shortly. */
-		b->state = B_WAITING;
-		b->timer = loop_add_timer(p->rm->loop, 250, 0, blob_retry_timer, b, "pull wait", &e);
-		if (!b->timer)
-			pull_fail(p, &e);
-	} else if (r < 0) {
-		pull_fail(p, err);
-	} else {
-		blob_fetch(b);
-	}
-}
-
-static int open_work(void *arg, struct ember_error *e)
-{
-	struct pull_open *po = arg;
-
-	return content_ingest_open(po->cs, po->ref, po->digest, po->size, &po->ing, e);
-}
-
-static void open_done(void *arg, int result, const struct ember_error *err)
-{
-	struct pull_open *po = arg;
-	struct pull_blob *b = po->b;
-
-	if (b) {
-		b->opening = NULL;
-		b->ing = TAKE_PTR(po->ing);
-	}
-	content_ingest_close(po->ing);
-	free(po);
-	if (b)
-		blob_opened(b, result, err);
-}
-
 static void blob_start(struct pull_blob *b)
-{
-	struct pull *p = b->p;
-	const struct remote_offload *o = &p->rm->offload;
-	struct ember_error e;
-
-	if (b->ing) {
-		blob_fetch(b);
-		return;
-	}
-	if (!o->run) {
-		int r = content_ingest_open(p->rm->cs, p->image_name, b->digest, b->size, &b->ing, &e);
-		blob_opened(b, r, &e);
-		return;
-	}
-	struct pull_open *po = calloc(1, sizeof(*po));
-	if (!po) {
-		err_set(&e, ENOMEM, "out of memory");
-		pull_fail(p, &e);
-		return;
-	}
-	po->b = b;
-	po->cs = p->rm->cs;
-	snprintf(po->ref, sizeof(po->ref), "%s", p->image_name);
-	snprintf(po->digest, sizeof(po->digest), "%s", b->digest);
-	po->size = b->size;
-	b->opening = po;
-	if (o->run(o->ctx, "ingest", p->ns, b->digest, open_work, open_done, po, &e) < 0) {
-		b->opening = NULL;
-		free(po);
-		pull_fail(p, &e);
-	}
-}
-
-static void blob_fetch(struct pull_blob *b)
 {
 	struct pull *p = b->p;
 	struct ember_error e;
 	char path[128];
 
+	if (!b->ing) {
+		int r = content_ingest_open(p->rm->cs, p->image_name, b->digest, b->size, &b->ing, &e);
+		if (r == -EEXIST) {
+			b->state = B_EXISTS;
+			b->offset = b->size;
+			blob_finished(b);
+			return;
+		}
+		if (r == -EBUSY) {
+			/* Another pull is fetching it: look again shortly. */
+			b->state = B_WAITING;
+			b->timer = loop_add_timer(p->rm->loop, 250, 0, blob_retry_timer, b, "pull wait", &e);
+			if (!b->timer)
+				pull_fail(p, &e);
+			return;
+		}
+		if (r < 0) {
+			pull_fail(p, &e);
+			return;
+		}
+	}
 	if (p->rm->offload.run)
 		content_ingest_defer_syncs(b->ing);
 	b->offset = b->attempt_start = content_ingest_offset(b->ing);
@@ -1149,7 +1072,7 @@ static void schedule(struct pull *p)
 		return;
 	for (size_t i = 0; i < p->n_blobs && p->active < max; i++) {
 		struct pull_blob *b = p->blobs[i];
-		if (b->state != B_WAITING || b->timer || b->opening)
+		if (b->state != B_WAITING || b->timer)
 			continue;
 		p->active++;
 		blob_start(b);
