@@ -40,15 +40,6 @@ struct pull_commit {
 	struct content_ingest *ing;
 };
 
-/* A durable point of a blob's ingest (fdatasync, the ingest's record) off
-   the loop while the bytes go on arriving; b is NULL once the blob let go
-   of the ingest (then the sync closes it when done). */
-struct pull_sync {
-	struct pull_blob *b;
-	struct content_ingest *ing;
-	int64_t upto;
-};
-
 struct pull_blob {
 	struct pull *p;
 	char digest[DIGEST_MAX];
@@ -64,8 +55,6 @@ struct pull_blob {
 	int fatal;                /* the current attempt failed for good */
 	const char *note;         /* shown instead of the state: "unpacking", "unpacked" */
 	struct pull_commit *commit; /* B_COMMITTING */
-	struct pull_sync *sync;     /* running on ing */
-	int commit_after_sync;      /* every byte is in: commit once it ends */
 };
 
 /* A document fetched into memory: manifest, index or config. */
@@ -118,26 +107,13 @@ struct pull {
 
 /* ---- helpers --------------------------------------------------------------- */
 
-/* Close the ingest (its bytes stay for a resume); a sync running on it
-   takes it along. */
-static void blob_close_ingest(struct pull_blob *b)
-{
-	if (b->sync) {
-		b->sync->b = NULL;
-		b->sync = NULL;
-		b->ing = NULL;
-		return;
-	}
-	content_ingest_close(TAKE_PTR(b->ing));
-}
-
 static void blob_free(struct pull_blob *b)
 {
 	if (b->commit)
 		b->commit->b = NULL;
 	registry_call_cancel(b->call);
 	loop_source_free(b->timer);
-	blob_close_ingest(b);
+	content_ingest_close(b->ing);
 	free(b->media_type);
 	free(b);
 }
@@ -258,7 +234,8 @@ static void pull_fail(struct pull *p, const struct ember_error *err)
 		registry_call_cancel(b->call);
 		b->call = NULL;
 		b->timer = loop_source_free(b->timer);
-		blob_close_ingest(b);
+		content_ingest_close(b->ing);
+		b->ing = NULL;
 	}
 	finish(p);
 }
@@ -727,9 +704,8 @@ static void blob_retry(struct pull_blob *b, long retry_after_s, const struct emb
 	}
 	uint64_t delay = backoff_ms(p, b->attempts, retry_after_s);
 	b->state = B_RETRYING;
-	/* What we have is kept durable while we wait (up to where a running
-	   sync got, if one runs). */
-	if (b->ing && !b->sync && content_ingest_sync(b->ing, &e) < 0) {
+	/* What we have is kept durable while we wait. */
+	if (b->ing && content_ingest_sync(b->ing, &e) < 0) {
 		pull_fail(p, &e);
 		return;
 	}
@@ -745,12 +721,7 @@ static int blob_headers(struct registry_call *c, const struct http_response *res
 	struct ember_error e;
 
 	if (resp->status == 200 && b->offset > 0) {
-		/* The server ignored our Range: start over (not under a running
-		   sync: this attempt fails and the next one does it). */
-		if (b->sync) {
-			err_set(&e, EAGAIN, "blob %s: the registry ignored the range asked for", b->digest);
-			goto fail;
-		}
+		/* The server ignored our Range: start over. */
 		if (content_ingest_reset(b->ing, &e) < 0)
 			goto fail;
 		b->offset = b->attempt_start = 0;
@@ -777,60 +748,6 @@ fail:
 	return -1;
 }
 
-static void blob_commit(struct pull_blob *b);
-
-static int sync_work(void *arg, struct ember_error *e)
-{
-	struct pull_sync *ps = arg;
-
-	return content_ingest_sync_upto(ps->ing, ps->upto, e);
-}
-
-static void sync_done(void *arg, int result, const struct ember_error *err)
-{
-	struct pull_sync *ps = arg;
-	struct pull_blob *b = ps->b;
-
-	if (!b) {
-		content_ingest_close(ps->ing);
-		free(ps);
-		return;
-	}
-	b->sync = NULL;
-	if (result == 0)
-		content_ingest_synced(b->ing, ps->upto);
-	free(ps);
-	if (result < 0) {
-		pull_fail(b->p, err);
-		return;
-	}
-	if (b->commit_after_sync) {
-		b->commit_after_sync = 0;
-		blob_commit(b);
-	}
-}
-
-/* Every CONTENT_SYNC_BYTES, where the daemon runs jobs: a sync of what
-   arrived so far, in a job, while the rest arrives. */
-static int blob_sync(struct pull_blob *b, struct ember_error *e)
-{
-	const struct remote_offload *o = &b->p->rm->offload;
-
-	if (!o->run || b->sync || !content_ingest_sync_due(b->ing))
-		return 0;
-	struct pull_sync *ps = calloc(1, sizeof(*ps));
-	if (!ps)
-		return err_set(e, ENOMEM, "out of memory");
-	*ps = (struct pull_sync){ b, b->ing, content_ingest_offset(b->ing) };
-	b->sync = ps;
-	if (o->run(o->ctx, "sync", b->p->ns, b->digest, sync_work, sync_done, ps, e) < 0) {
-		b->sync = NULL;
-		free(ps);
-		return -e->code;
-	}
-	return 0;
-}
-
 static int blob_data(struct registry_call *c, const char *data, size_t len, void *userdata)
 {
 	struct pull_blob *b = userdata;
@@ -848,11 +765,6 @@ static int blob_data(struct registry_call *c, const char *data, size_t len, void
 		return -1;
 	}
 	b->offset = content_ingest_offset(b->ing);
-	if (blob_sync(b, &e) < 0) {
-		b->fatal = 1;
-		registry_call_fail(c, &e);
-		return -1;
-	}
 	report(b->p, 0);
 	return 0;
 }
@@ -906,13 +818,6 @@ static void blob_commit(struct pull_blob *b)
 {
 	const struct remote_offload *o = &b->p->rm->offload;
 	struct ember_error e;
-	if (b->sync) {
-		/* A sync still runs on the ingest: the commit follows it. */
-		b->commit_after_sync = 1;
-		b->state = B_COMMITTING;
-		report(b->p, 1);
-		return;
-	}
 	struct pull_commit *pc = calloc(1, sizeof(*pc));
 
 	if (!pc) {
@@ -928,7 +833,7 @@ static void blob_commit(struct pull_blob *b)
 	if (!o->run) {
 		int r = commit_work(pc, &e);
 		commit_done(pc, r, r < 0 ? &e : NULL);
-	} else if (o->run(o->ctx, "commit", b->p->ns, b->digest, commit_work, commit_done, pc, &e) < 0) {
+	} else if (o->run(o->ctx, b->p->ns, b->digest, commit_work, commit_done, pc, &e) < 0) {
 		commit_done(pc, -e.code, &e);
 	}
 }
@@ -1000,8 +905,6 @@ static void blob_start(struct pull_blob *b)
 			return;
 		}
 	}
-	if (p->rm->offload.run)
-		content_ingest_defer_syncs(b->ing);
 	b->offset = b->attempt_start = content_ingest_offset(b->ing);
 	b->fatal = 0;
 	if (b->offset == b->size) {
