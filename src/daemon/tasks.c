@@ -694,16 +694,15 @@ static int op_run(struct job *j, struct ember_error *e)
 {
 	struct task_op *op = job_data(j);
 
-	int r;
-
 	switch (op->done_ev) {
 	case TEV_STARTED:
-	case TEV_EXEC:
+	case TEV_EXEC: {
 		if (job_slot_take(&op->d->start_slots, j, e) < 0)
 			return -e->code;
-		r = op->done_ev == TEV_STARTED ? start_run(op, e) : exec_run(op, e);
+		int r = op->done_ev == TEV_STARTED ? start_run(op, e) : exec_run(op, e);
 		job_slot_give(&op->d->start_slots);
 		return r;
+	}
 	case TEV_PAUSED:
 	case TEV_RESUMED:
 	case TEV_KILL:
@@ -1367,11 +1366,11 @@ static void adopt_execs(struct task *t, int dir)
 /* A start the crash cut: its child may have exec'd init before the loop
    wrote the task's record (or, for a restart, while the record still says
    stopped). Nobody was told it started: what runs in its cgroup is killed
-   and the cgroup removed, so no container runs that no daemon knows of. */
-static void undo_cut_start(struct daemon *d, const char *ns, const char *id)
+   and the cgroup removed, so no container runs that no daemon knows of.
+   cg: the task's cgroup if the caller opened it (this takes it), or NULL. */
+static void undo_cut_start(struct daemon *d, const char *ns, const char *id, struct runtime_cgroup *cg)
 {
 	struct ember_error e;
-	struct runtime_cgroup *cg = NULL;
 	pid_t *pids = NULL;
 	size_t n = 0;
 	char rel[200];
@@ -1379,7 +1378,7 @@ static void undo_cut_start(struct daemon *d, const char *ns, const char *id)
 	if (!ENABLED(CONFIG_CGROUPS))
 		return;
 	cgroup_rel(ns, id, rel, sizeof(rel));
-	if (runtime_cgroup_open("/sys/fs/cgroup", rel, &cg, &e) < 0)
+	if (!cg && runtime_cgroup_open("/sys/fs/cgroup", rel, &cg, &e) < 0)
 		return; /* none: nothing ran */
 	if (runtime_cgroup_pids(cg, &pids, &n, &e) == 0 && n) {
 		log_warn(&d->log, "task %s/%s: a start cut by the daemon's end left %zu process(es): killed", ns, id,
@@ -1408,7 +1407,7 @@ static int adopt_one(struct daemon *d, const char *ns, const char *id)
 		task_unlink(t);
 		task_free(t);
 		free(data);
-		undo_cut_start(d, ns, id);
+		undo_cut_start(d, ns, id, NULL);
 		_cleanup_close_ int nsfd = fs_open_dir(d->tasks_fd, ns, 0, 0, &e);
 		if (nsfd >= 0 && fs_remove_tree(nsfd, id, &e) < 0)
 			log_warn(&d->log, "task %s/%s: %s", ns, id, e.message);
@@ -1462,10 +1461,8 @@ static int adopt_one(struct daemon *d, const char *ns, const char *id)
 	exit_from_json(json_object_get(j, "exit"), &t->exit);
 	json_decref(j);
 	/* Stopped, and then started again when the daemon ended? */
-	if (ENABLED(CONFIG_CGROUPS) && t->cg) {
-		t->cg = runtime_cgroup_free(t->cg);
-		undo_cut_start(d, ns, id);
-	}
+	if (ENABLED(CONFIG_CGROUPS) && t->cg)
+		undo_cut_start(d, ns, id, TAKE_PTR(t->cg));
 	return 0;
 }
 

@@ -40,13 +40,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-INFRA_TMPDIR=$T/infra
-mkdir -p "$INFRA_TMPDIR"
-export INFRA_TMPDIR
-# shellcheck source=../integration/lib/image.bash
-source tests/integration/lib/image.bash
-# shellcheck source=../integration/lib/registry.bash
-source tests/integration/lib/registry.bash
+bench_infra
 image_busybox "$T/bb" >/dev/null
 registry_start benchrun plain >/dev/null
 PIDS+=("$REGISTRY_BENCHRUN_PID")

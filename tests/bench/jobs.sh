@@ -51,13 +51,7 @@ bench_kill_runs() {
 	done
 }
 
-INFRA_TMPDIR=$T/infra
-mkdir -p "$INFRA_TMPDIR"
-export INFRA_TMPDIR
-# shellcheck source=../integration/lib/image.bash
-source tests/integration/lib/image.bash
-# shellcheck source=../integration/lib/registry.bash
-source tests/integration/lib/registry.bash
+bench_infra
 image_busybox "$T/bb" >/dev/null
 image_big "$T/big" 40 >/dev/null
 tar -C "$T/big" -cf "$T/big.tar" .

@@ -74,6 +74,17 @@ bench_ctd_empty() {
 }
 
 # Peak memory of a process since the reset (VmHWM after clear_refs 5).
+# The test suite's image builders and registry, with their files under $T.
+bench_infra() {
+	INFRA_TMPDIR=$T/infra
+	mkdir -p "$INFRA_TMPDIR"
+	export INFRA_TMPDIR
+	# shellcheck source=../integration/lib/image.bash
+	source tests/integration/lib/image.bash
+	# shellcheck source=../integration/lib/registry.bash
+	source tests/integration/lib/registry.bash
+}
+
 hwm_reset() { echo 5 >"/proc/$1/clear_refs"; }
 hwm_kib() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }
 now_ms() { date +%s%3N; }

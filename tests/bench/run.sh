@@ -123,13 +123,7 @@ echo
 # docker-registry; each run starts from an empty store (checked), the two
 # tools take turns, and each daemon's peak RSS is read from VmHWM after
 # resetting it (clear_refs 5) before the pull.
-INFRA_TMPDIR=$T/infra
-mkdir -p "$INFRA_TMPDIR"
-export INFRA_TMPDIR
-# shellcheck source=../integration/lib/image.bash
-source tests/integration/lib/image.bash
-# shellcheck source=../integration/lib/registry.bash
-source tests/integration/lib/registry.bash
+bench_infra
 image_big "$T/big" 40 >/dev/null
 registry_start bench plain >/dev/null
 PIDS+=("$REGISTRY_BENCH_PID")

@@ -54,10 +54,30 @@ wait_for_daemon() {
 	return 1
 }
 
+# In the teardown of a test that failed or timed out: what the daemon was
+# doing, for the test's output (a hang seen once on a CI machine must be
+# understood from that output alone).
+daemon_diagnose() {
+	[ -n "${BATS_TEARDOWN_STARTED:-}" ] && [ -z "${BATS_TEST_COMPLETED:-}" ] || return 0
+	[ -n "${DAEMON_PID:-}" ] && kill -0 "$DAEMON_PID" 2>/dev/null || return 0
+	local t
+	echo "--- the daemon (pid $DAEMON_PID) at teardown of a failed test"
+	timeout 5 "$EMBER" --address "$SOCK" --json jobs ls --all 2>&1 || true
+	timeout 5 "$EMBER" --address "$SOCK" content active 2>&1 || true
+	for t in /proc/"$DAEMON_PID"/task/*; do
+		echo "thread ${t##*/} $(cat "$t/comm" 2>/dev/null) $(cut -d' ' -f3 "$t/stat" 2>/dev/null) $(cat "$t/wchan" 2>/dev/null)"
+		sed 's/^/    /' "$t/stack" 2>/dev/null || true
+	done
+	echo "--- the daemon's log (last 60 lines)"
+	tail -n 60 "$DAEMON_LOG" 2>/dev/null || true
+	echo "---"
+}
+
 # Stop the daemon with SIGTERM and check it exits cleanly.
 stop_daemon() {
 	local i
 	[ -n "${DAEMON_PID:-}" ] || return 0
+	daemon_diagnose
 	kill -TERM "$DAEMON_PID" 2>/dev/null || true
 	for i in $(seq 1 100); do
 		kill -0 "$DAEMON_PID" 2>/dev/null || break
@@ -86,6 +106,7 @@ kill_daemon() {
 
 # For teardown(): never leave a daemon behind, whatever the test did.
 cleanup_daemon() {
+	daemon_diagnose
 	if [ -n "${DAEMON_PID:-}" ] && kill -0 "$DAEMON_PID" 2>/dev/null; then
 		kill -KILL "$DAEMON_PID" 2>/dev/null || true
 		wait "$DAEMON_PID" 2>/dev/null || true

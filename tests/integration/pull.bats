@@ -501,6 +501,19 @@ mirror_setup() {
 	REF=$PROXY_SERVER_ADDR/test/busybox:latest
 }
 
+# mirror_setup, with a mirror in hosts.toml that nothing listens on (its
+# address in DEAD), and the daemon up.
+dead_mirror_setup() {
+	mirror_setup
+	DEAD=127.0.0.1:$(infra_free_port)
+	hosts_toml "$PROXY_SERVER_ADDR" <<EOF
+server = "http://$PROXY_SERVER_ADDR"
+[host."http://$DEAD"]
+  capabilities = ["pull", "resolve"]
+EOF
+	daemon_up
+}
+
 @test "pull: a mirror in hosts.toml is used first" {
 	mirror_setup
 	hosts_toml "$PROXY_SERVER_ADDR" <<EOF
@@ -519,15 +532,7 @@ EOF
 }
 
 @test "pull: a dead mirror falls back to the server" {
-	mirror_setup
-	local dead
-	dead=127.0.0.1:$(infra_free_port)
-	hosts_toml "$PROXY_SERVER_ADDR" <<EOF
-server = "http://$PROXY_SERVER_ADDR"
-[host."http://$dead"]
-  capabilities = ["pull", "resolve"]
-EOF
-	daemon_up
+	dead_mirror_setup
 	run e pull "$REF"
 	assert_pulled "$REF"
 	assert_complete "$REF"
@@ -536,20 +541,12 @@ EOF
 }
 
 @test "pull: when every host fails, the error names each host and why" {
-	mirror_setup
-	local dead
-	dead=127.0.0.1:$(infra_free_port)
-	hosts_toml "$PROXY_SERVER_ADDR" <<EOF
-server = "http://$PROXY_SERVER_ADDR"
-[host."http://$dead"]
-  capabilities = ["pull", "resolve"]
-EOF
-	daemon_up
+	dead_mirror_setup
 	run -1 e pull "$PROXY_SERVER_ADDR/test/busybox:nope"
 	echo "$output"
 	[ "${#lines[@]}" -eq 1 ]
 	[[ "$output" == *"$PROXY_SERVER_ADDR"*"HTTP 404"* ]]
-	[[ "$output" == *"tried before: $dead: "* ]]
+	[[ "$output" == *"tried before: $DEAD: "* ]]
 }
 
 @test "pull: a mirror that answers 404 falls back to the server" {
