@@ -1,0 +1,37 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# Debian's kernel for a guest, extracted from its package (never installed):
+#   board/qemu/kernel.sh amd64|arm64
+# prints the directory that holds boot/vmlinuz-* (or vmlinuz), boot/config-*
+# and lib/modules/*. Cached under $EMBER_CACHE (default ~/.cache/ember),
+# keyed by the package's name and version. arm64 packages need
+# `dpkg --add-architecture arm64` and an apt update, which this does once.
+set -euo pipefail
+
+arch=${1:?usage: kernel.sh amd64|arm64}
+case $arch in amd64 | arm64) ;; *) echo "kernel.sh: amd64 or arm64, not \"$arch\"" >&2; exit 2 ;; esac
+cache=${EMBER_CACHE:-${XDG_CACHE_HOME:-${HOME:?}/.cache}/ember}/kernel
+export LC_ALL=C
+
+if [ "$arch" != "$(dpkg --print-architecture)" ] &&
+	! dpkg --print-foreign-architectures | grep -qx "$arch"; then
+	echo "kernel.sh: adding the $arch architecture to dpkg (apt-get update)" >&2
+	dpkg --add-architecture "$arch"
+	apt-get update -q >/dev/null
+fi
+# linux-image-amd64 depends on the versioned package, e.g. linux-image-6.1.0-57-amd64.
+pkg=$(apt-cache depends "linux-image-$arch:$arch" 2>/dev/null |
+	sed -n 's/^ *Depends: \(linux-image-[0-9][^:]*\).*/\1/p' | head -1)
+[ -n "$pkg" ] || { echo "kernel.sh: apt knows no linux-image-$arch (apt-get update?)" >&2; exit 1; }
+ver=$(apt-cache policy "$pkg:$arch" | sed -n 's/^ *Candidate: //p')
+dir=$cache/$pkg-$ver
+if [ ! -e "$dir/.complete" ]; then
+	tmp=$(mktemp -d)
+	trap 'rm -rf "$tmp"' EXIT
+	(cd "$tmp" && apt-get download -q -o APT::Sandbox::User=root "$pkg:$arch=$ver" >/dev/null)
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	dpkg-deb -x "$tmp"/*.deb "$dir"
+	touch "$dir/.complete"
+fi
+echo "$dir"
