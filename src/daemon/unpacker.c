@@ -304,6 +304,7 @@ static int coordinate(struct job *j, struct ember_error *e)
 			pthread_mutex_lock(&u->mu);
 			continue;
 		}
+		int started = 0;
 		for (size_t k = i; k < u->l.n && u->running < CONFIG_UNPACK_JOBS; k++) {
 			if (serial && k != i)
 				break; /* a native layer starts from its committed parent */
@@ -318,9 +319,14 @@ static int coordinate(struct job *j, struct ember_error *e)
 			pthread_mutex_unlock(&u->mu);
 			report(j, u, k, "unpacking");
 			pthread_mutex_lock(&u->mu);
+			started = 1;
 		}
 		if (u->failed)
 			break;
+		/* The lock was let go to report: a worker may have ended and
+		   signalled meanwhile, with nobody waiting. Look again first. */
+		if (started)
+			continue;
 		pthread_cond_wait(&u->cond, &u->mu);
 	}
 	/* Workers still extracting see the cancel or the failure and stop. */

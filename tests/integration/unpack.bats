@@ -250,6 +250,27 @@ os.setxattr(b + "/rich/many", "user.overlay.origin", b"x")' "$B"
 	assert_not_mounted "$T/mn"
 }
 
+# Many short unpacks: a worker that ends while the coordinator reports the
+# next start must not be missed (a pull once waited for ever on a native
+# layer that was done). Each namespace unpacks all 40 again.
+@test "unpack: 40 tiny layers unpack with native and overlay, again and again, none lost" {
+	require_unpack
+	layers40() { image_layers "$1" 40; }
+	image_on layers40 layers
+	daemon_up
+	local ns s i=0
+	for s in native overlay native overlay native; do
+		i=$((i + 1))
+		ns=n$i
+		run -0 timeout 60 "$EMBER" --address "$SOCK" -n "$ns" pull --plain-http --snapshotter "$s" "$REF"
+		mkdir "$T/m$i"
+		run -0 e -n "$ns" images mount --snapshotter "$s" "$REF" "$T/m$i"
+		[ "$(ls "$T/m$i/layers" | wc -l)" = 40 ]
+		[ "$(cat "$T/m$i/layers/39")" = "layer 39" ]
+		run -0 e -n "$ns" images unmount "$T/m$i"
+	done
+}
+
 # ---- (c) snapshots: chain IDs, the tree, --no-unpack --------------------------
 
 @test "unpack: snapshots ls lists one committed snapshot per layer, keyed by its chain ID, each the child of the one below" {

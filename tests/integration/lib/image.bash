@@ -81,6 +81,11 @@ image_rich() {
 	_image_build "$1" rich
 }
 
+image_layers() {
+	[ $# -eq 2 ] || { echo "usage: image_layers DIR N" >&2; return 2; }
+	_image_build "$1" layers "$2"
+}
+
 image_digest() {
 	"$INFRA_PYTHON" -c '
 import json, sys

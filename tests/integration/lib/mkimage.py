@@ -7,6 +7,8 @@
                                     5 layers (whiteouts, hard links), ~MB MB
                                     (default 40); layer 2 is zstd unless gzip
     mkimage.py multiarch DIR        an index: the host's busybox + fake platforms
+    mkimage.py layers DIR N         N tiny layers of one file each (layer i
+                                    writes /layers/i): many short unpacks
     mkimage.py rich DIR             5 layers (gzip, gzip, zstd, tar, gzip): every
                                     entry type, modes, owners, xattrs, devices,
                                     hard links, whiteouts, opaque directories
@@ -256,6 +258,15 @@ def busybox_tar():
 def build_busybox(layout):
     layer = add_layer(layout, busybox_tar())
     return add_image(layout, [layer], host_platform(), history=["ember tests: busybox"])
+
+
+def build_layers(layout, n):
+    layers = []
+    for i in range(n):
+        t = Tar()
+        t.file("layers/%d" % i, b"layer %d\n" % i, 0o644)
+        layers.append(add_layer(layout, t))
+    return add_image(layout, layers, host_platform())
 
 
 def text_block(rng, n):
@@ -540,7 +551,7 @@ def summary(layout, top):
 
 
 def main(argv):
-    if len(argv) < 3 or argv[1] not in ("busybox", "big", "multiarch", "rich") or \
+    if len(argv) < 3 or argv[1] not in ("busybox", "big", "multiarch", "rich", "layers") or \
             (len(argv) > 4 and argv[4] not in ("zstd", "gzip")):
         print(__doc__.strip(), file=sys.stderr)
         return 2
@@ -552,6 +563,8 @@ def main(argv):
                         argv[4] if len(argv) > 4 else "zstd")
     elif argv[1] == "rich":
         top = build_rich(layout)
+    elif argv[1] == "layers":
+        top = build_layers(layout, int(argv[3]))
     else:
         top = build_multiarch(layout)
     top = dict(top, annotations={REF_NAME: "latest"})
