@@ -18,6 +18,7 @@
  * on from there instead of starting over.
  */
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -103,6 +104,18 @@ int content_ingest_write(struct content_ingest *ing, const void *data, size_t le
 int content_ingest_reset(struct content_ingest *ing, struct ember_error *e);
 /* Make the data durable and record the offset now (before a retry pause). */
 int content_ingest_sync(struct content_ingest *ing, struct ember_error *e);
+/*
+ * Syncs kept off the owner's thread (the daemon's loop): after
+ * content_ingest_defer_syncs(), writes never sync; the owner asks
+ * content_ingest_sync_due(), takes upto = content_ingest_offset() and has
+ * content_ingest_sync_upto(ing, upto) run in another thread while it goes
+ * on writing, then calls content_ingest_synced(ing, upto). One at a time
+ * per ingest, and no reset, sync, commit or close while it runs.
+ */
+void content_ingest_defer_syncs(struct content_ingest *ing);
+bool content_ingest_sync_due(const struct content_ingest *ing);
+int content_ingest_sync_upto(const struct content_ingest *ing, int64_t upto, struct ember_error *e);
+void content_ingest_synced(struct content_ingest *ing, int64_t upto);
 /*
  * Verify size and digest, move the data into blobs/ and remove the ingest.
  * On a digest mismatch the ingest is removed too (its bytes are wrong) and

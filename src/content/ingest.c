@@ -41,19 +41,27 @@ struct content_ingest {
 	int64_t started_at;
 	int dir_fd;
 	int data_fd;
+	int defer_syncs; /* the owner runs them (content_ingest_sync_upto) */
 	struct digester d;
 };
 
-static int write_record(struct content_ingest *ing, struct ember_error *e)
+/* Reads only what never changes after open, and offset: safe in another
+   thread than the owner's (content_ingest_sync_upto). */
+static int write_record_at(const struct content_ingest *ing, int64_t offset, struct ember_error *e)
 {
 	json_t *j = json_pack("{s:s, s:s, s:I, s:I, s:I}", "ref", ing->ref, "digest", ing->digest,
-			      "size", (json_int_t)ing->size, "offset", (json_int_t)ing->synced,
+			      "size", (json_int_t)ing->size, "offset", (json_int_t)offset,
 			      "started_at", (json_int_t)ing->started_at);
 	if (!j)
 		return err_set(e, ENOMEM, "ingest %s: out of memory", ing->digest);
 	int r = record_write(ing->dir_fd, INGEST_RECORD, j, e);
 	json_decref(j);
 	return r;
+}
+
+static int write_record(struct content_ingest *ing, struct ember_error *e)
+{
+	return write_record_at(ing, ing->synced, e);
 }
 
 /* Read what a record says; -EBADMSG when it is damaged or inconsistent. */
@@ -203,9 +211,35 @@ int content_ingest_write(struct content_ingest *ing, const void *data, size_t le
 		p += n;
 		len -= (size_t)n;
 	}
-	if (ing->offset - ing->synced >= (int64_t)CONTENT_SYNC_BYTES)
+	if (!ing->defer_syncs && content_ingest_sync_due(ing))
 		return content_ingest_sync(ing, e);
 	return 0;
+}
+
+void content_ingest_defer_syncs(struct content_ingest *ing)
+{
+	ing->defer_syncs = 1;
+}
+
+bool content_ingest_sync_due(const struct content_ingest *ing)
+{
+	return ing->offset - ing->synced >= (int64_t)CONTENT_SYNC_BYTES;
+}
+
+int content_ingest_sync_upto(const struct content_ingest *ing, int64_t upto, struct ember_error *e)
+{
+	/* Every byte below upto was written before this began: fdatasync
+	   makes them durable whatever the owner writes meanwhile. */
+	if (fdatasync(ing->data_fd) < 0)
+		return err_sys(e, errno, "ingest %s: sync data", ing->digest);
+	int r = write_record_at(ing, upto, e);
+	return r < 0 ? err_wrap(e, "ingest %s", ing->digest) : 0;
+}
+
+void content_ingest_synced(struct content_ingest *ing, int64_t upto)
+{
+	if (upto > ing->synced && upto <= ing->offset)
+		ing->synced = upto;
 }
 
 int content_ingest_reset(struct content_ingest *ing, struct ember_error *e)

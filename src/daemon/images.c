@@ -75,7 +75,8 @@ static void offload_done(struct job *j, int result, const struct ember_error *e)
 
 static const struct job_ops offload_ops = { .run = offload_run, .done = offload_done };
 
-static int offload_start(void *ctx, const char *ns, const char *what, int (*work)(void *arg, struct ember_error *e),
+static int offload_start(void *ctx, const char *kind, const char *ns, const char *what,
+			 int (*work)(void *arg, struct ember_error *e),
 			 void (*done)(void *arg, int result, const struct ember_error *err), void *arg,
 			 struct ember_error *e)
 {
@@ -85,7 +86,7 @@ static int offload_start(void *ctx, const char *ns, const char *what, int (*work
 	if (!o)
 		return err_set(e, ENOMEM, "out of memory");
 	*o = (struct offload){ work, done, arg };
-	if (!job_start(d->jobs, &offload_ops, o, "commit", ns, what, e)) {
+	if (!job_start(d->jobs, &offload_ops, o, kind, ns, what, e)) {
 		free(o);
 		return -e->code;
 	}

@@ -40,6 +40,27 @@ struct pull_commit {
 	struct content_ingest *ing;
 };
 
+/* A durable point of a blob's ingest (fdatasync, the ingest's record) off
+   the loop while the bytes go on arriving; b is NULL once the blob let go
+   of the ingest (then the sync closes it when done). */
+struct pull_sync {
+	struct pull_blob *b;
+	struct content_ingest *ing;
+	int64_t upto;
+};
+
+/* A blob's ingest opened off the loop (it hashes what an earlier attempt
+   left, which may be much, and writes its record durably); b is NULL once
+   the pull is gone (then the ingest is closed when it is open). */
+struct pull_open {
+	struct pull_blob *b;
+	struct content_store *cs;
+	char ref[256];
+	char digest[DIGEST_MAX];
+	int64_t size;
+	struct content_ingest *ing;
+};
+
 struct pull_blob {
 	struct pull *p;
 	char digest[DIGEST_MAX];
@@ -55,6 +76,9 @@ struct pull_blob {
 	int fatal;                /* the current attempt failed for good */
 	const char *note;         /* shown instead of the state: "unpacking", "unpacked" */
 	struct pull_commit *commit; /* B_COMMITTING */
+	struct pull_sync *sync;     /* running on ing */
+	struct pull_open *opening;  /* ing being opened */
+	int commit_after_sync;      /* every byte is in: commit once it ends */
 };
 
 /* A document fetched into memory: manifest, index or config. */
@@ -107,13 +131,30 @@ struct pull {
 
 /* ---- helpers --------------------------------------------------------------- */
 
+/* Close the ingest (its bytes stay for a resume); a sync running on it
+   takes it along. */
+static void blob_close_ingest(struct pull_blob *b)
+{
+	if (b->opening) {
+		b->opening->b = NULL;
+		b->opening = NULL;
+	}
+	if (b->sync) {
+		b->sync->b = NULL;
+		b->sync = NULL;
+		b->ing = NULL;
+		return;
+	}
+	content_ingest_close(TAKE_PTR(b->ing));
+}
+
 static void blob_free(struct pull_blob *b)
 {
 	if (b->commit)
 		b->commit->b = NULL;
 	registry_call_cancel(b->call);
 	loop_source_free(b->timer);
-	content_ingest_close(b->ing);
+	blob_close_ingest(b);
 	free(b->media_type);
 	free(b);
 }
@@ -234,8 +275,7 @@ static void pull_fail(struct pull *p, const struct ember_error *err)
 		registry_call_cancel(b->call);
 		b->call = NULL;
 		b->timer = loop_source_free(b->timer);
-		content_ingest_close(b->ing);
-		b->ing = NULL;
+		blob_close_ingest(b);
 	}
 	finish(p);
 }
@@ -704,8 +744,9 @@ static void blob_retry(struct pull_blob *b, long retry_after_s, const struct emb
 	}
 	uint64_t delay = backoff_ms(p, b->attempts, retry_after_s);
 	b->state = B_RETRYING;
-	/* What we have is kept durable while we wait. */
-	if (b->ing && content_ingest_sync(b->ing, &e) < 0) {
+	/* What we have is kept durable while we wait (up to where a running
+	   sync got, if one runs). */
+	if (b->ing && !b->sync && content_ingest_sync(b->ing, &e) < 0) {
 		pull_fail(p, &e);
 		return;
 	}
@@ -721,7 +762,12 @@ static int blob_headers(struct registry_call *c, const struct http_response *res
 	struct ember_error e;
 
 	if (resp->status == 200 && b->offset > 0) {
-		/* The server ignored our Range: start over. */
+		/* The server ignored our Range: start over (not under a running
+		   sync: this attempt fails and the next one does it). */
+		if (b->sync) {
+			err_set(&e, EAGAIN, "blob %s: the registry ignored the range asked for", b->digest);
+			goto fail;
+		}
 		if (content_ingest_reset(b->ing, &e) < 0)
 			goto fail;
 		b->offset = b->attempt_start = 0;
@@ -748,6 +794,60 @@ fail:
 	return -1;
 }
 
+static void blob_commit(struct pull_blob *b);
+
+static int sync_work(void *arg, struct ember_error *e)
+{
+	struct pull_sync *ps = arg;
+
+	return content_ingest_sync_upto(ps->ing, ps->upto, e);
+}
+
+static void sync_done(void *arg, int result, const struct ember_error *err)
+{
+	struct pull_sync *ps = arg;
+	struct pull_blob *b = ps->b;
+
+	if (!b) {
+		content_ingest_close(ps->ing);
+		free(ps);
+		return;
+	}
+	b->sync = NULL;
+	if (result == 0)
+		content_ingest_synced(b->ing, ps->upto);
+	free(ps);
+	if (result < 0) {
+		pull_fail(b->p, err);
+		return;
+	}
+	if (b->commit_after_sync) {
+		b->commit_after_sync = 0;
+		blob_commit(b);
+	}
+}
+
+/* Every CONTENT_SYNC_BYTES, where the daemon runs jobs: a sync of what
+   arrived so far, in a job, while the rest arrives. */
+static int blob_sync(struct pull_blob *b, struct ember_error *e)
+{
+	const struct remote_offload *o = &b->p->rm->offload;
+
+	if (!o->run || b->sync || !content_ingest_sync_due(b->ing))
+		return 0;
+	struct pull_sync *ps = calloc(1, sizeof(*ps));
+	if (!ps)
+		return err_set(e, ENOMEM, "out of memory");
+	*ps = (struct pull_sync){ b, b->ing, content_ingest_offset(b->ing) };
+	b->sync = ps;
+	if (o->run(o->ctx, "sync", b->p->ns, b->digest, sync_work, sync_done, ps, e) < 0) {
+		b->sync = NULL;
+		free(ps);
+		return -e->code;
+	}
+	return 0;
+}
+
 static int blob_data(struct registry_call *c, const char *data, size_t len, void *userdata)
 {
 	struct pull_blob *b = userdata;
@@ -765,6 +865,11 @@ static int blob_data(struct registry_call *c, const char *data, size_t len, void
 		return -1;
 	}
 	b->offset = content_ingest_offset(b->ing);
+	if (blob_sync(b, &e) < 0) {
+		b->fatal = 1;
+		registry_call_fail(c, &e);
+		return -1;
+	}
 	report(b->p, 0);
 	return 0;
 }
@@ -818,6 +923,13 @@ static void blob_commit(struct pull_blob *b)
 {
 	const struct remote_offload *o = &b->p->rm->offload;
 	struct ember_error e;
+	if (b->sync) {
+		/* A sync still runs on the ingest: the commit follows it. */
+		b->commit_after_sync = 1;
+		b->state = B_COMMITTING;
+		report(b->p, 1);
+		return;
+	}
 	struct pull_commit *pc = calloc(1, sizeof(*pc));
 
 	if (!pc) {
@@ -833,7 +945,7 @@ static void blob_commit(struct pull_blob *b)
 	if (!o->run) {
 		int r = commit_work(pc, &e);
 		commit_done(pc, r, r < 0 ? &e : NULL);
-	} else if (o->run(o->ctx, b->p->ns, b->digest, commit_work, commit_done, pc, &e) < 0) {
+	} else if (o->run(o->ctx, "commit", b->p->ns, b->digest, commit_work, commit_done, pc, &e) < 0) {
 		commit_done(pc, -e.code, &e);
 	}
 }
@@ -878,33 +990,95 @@ static void blob_done(struct registry_call *c, int result, const struct http_res
 	blob_commit(b);
 }
 
+static void blob_fetch(struct pull_blob *b);
+
+/* The ingest is open (r == 0, in b->ing), or why not. */
+static void blob_opened(struct pull_blob *b, int r, const struct ember_error *err)
+{
+	struct pull *p = b->p;
+	struct ember_error e;
+
+	if (r == -EEXIST) {
+		b->state = B_EXISTS;
+		b->offset = b->size;
+		blob_finished(b);
+	} else if (r == -EBUSY) {
+		/* Another pull is fetching it: look again shortly. */
+		b->state = B_WAITING;
+		b->timer = loop_add_timer(p->rm->loop, 250, 0, blob_retry_timer, b, "pull wait", &e);
+		if (!b->timer)
+			pull_fail(p, &e);
+	} else if (r < 0) {
+		pull_fail(p, err);
+	} else {
+		blob_fetch(b);
+	}
+}
+
+static int open_work(void *arg, struct ember_error *e)
+{
+	struct pull_open *po = arg;
+
+	return content_ingest_open(po->cs, po->ref, po->digest, po->size, &po->ing, e);
+}
+
+static void open_done(void *arg, int result, const struct ember_error *err)
+{
+	struct pull_open *po = arg;
+	struct pull_blob *b = po->b;
+
+	if (b) {
+		b->opening = NULL;
+		b->ing = TAKE_PTR(po->ing);
+	}
+	content_ingest_close(po->ing);
+	free(po);
+	if (b)
+		blob_opened(b, result, err);
+}
+
 static void blob_start(struct pull_blob *b)
+{
+	struct pull *p = b->p;
+	const struct remote_offload *o = &p->rm->offload;
+	struct ember_error e;
+
+	if (b->ing) {
+		blob_fetch(b);
+		return;
+	}
+	if (!o->run) {
+		int r = content_ingest_open(p->rm->cs, p->image_name, b->digest, b->size, &b->ing, &e);
+		blob_opened(b, r, &e);
+		return;
+	}
+	struct pull_open *po = calloc(1, sizeof(*po));
+	if (!po) {
+		err_set(&e, ENOMEM, "out of memory");
+		pull_fail(p, &e);
+		return;
+	}
+	po->b = b;
+	po->cs = p->rm->cs;
+	snprintf(po->ref, sizeof(po->ref), "%s", p->image_name);
+	snprintf(po->digest, sizeof(po->digest), "%s", b->digest);
+	po->size = b->size;
+	b->opening = po;
+	if (o->run(o->ctx, "ingest", p->ns, b->digest, open_work, open_done, po, &e) < 0) {
+		b->opening = NULL;
+		free(po);
+		pull_fail(p, &e);
+	}
+}
+
+static void blob_fetch(struct pull_blob *b)
 {
 	struct pull *p = b->p;
 	struct ember_error e;
 	char path[128];
 
-	if (!b->ing) {
-		int r = content_ingest_open(p->rm->cs, p->image_name, b->digest, b->size, &b->ing, &e);
-		if (r == -EEXIST) {
-			b->state = B_EXISTS;
-			b->offset = b->size;
-			blob_finished(b);
-			return;
-		}
-		if (r == -EBUSY) {
-			/* Another pull is fetching it: look again shortly. */
-			b->state = B_WAITING;
-			b->timer = loop_add_timer(p->rm->loop, 250, 0, blob_retry_timer, b, "pull wait", &e);
-			if (!b->timer)
-				pull_fail(p, &e);
-			return;
-		}
-		if (r < 0) {
-			pull_fail(p, &e);
-			return;
-		}
-	}
+	if (p->rm->offload.run)
+		content_ingest_defer_syncs(b->ing);
 	b->offset = b->attempt_start = content_ingest_offset(b->ing);
 	b->fatal = 0;
 	if (b->offset == b->size) {
@@ -975,7 +1149,7 @@ static void schedule(struct pull *p)
 		return;
 	for (size_t i = 0; i < p->n_blobs && p->active < max; i++) {
 		struct pull_blob *b = p->blobs[i];
-		if (b->state != B_WAITING || b->timer)
+		if (b->state != B_WAITING || b->timer || b->opening)
 			continue;
 		p->active++;
 		blob_start(b);

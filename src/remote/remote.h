@@ -76,15 +76,17 @@ const char *registry_call_host(const struct registry_call *c);
 /* ---- pull ------------------------------------------------------------------ */
 
 /*
- * Work that may block (a blob's fsync at its commit: as long as the disk
- * takes to write it) run off the loop: run(ctx, ns, what, work, done,
- * arg) calls work(arg) in another thread, then done(arg, result, err) in
- * the loop; it returns -errno (e filled) when it cannot, and then nothing
- * is called. ns and what describe the work ("default", a digest). The
- * daemon gives its jobs; NULL runs work in the loop, at once.
+ * Work that may block (a blob's fsyncs: every CONTENT_SYNC_BYTES and at
+ * its commit, as long as the disk takes) run off the loop: run(ctx, kind,
+ * ns, what, work, done, arg) calls work(arg) in another thread, then
+ * done(arg, result, err) in the loop; it returns -errno (e filled) when it
+ * cannot, and then nothing is called. kind, ns and what describe the work
+ * ("commit", "default", a digest). The daemon gives its jobs; NULL runs
+ * the work in the loop, at once.
  */
 struct remote_offload {
-	int (*run)(void *ctx, const char *ns, const char *what, int (*work)(void *arg, struct ember_error *e),
+	int (*run)(void *ctx, const char *kind, const char *ns, const char *what,
+		   int (*work)(void *arg, struct ember_error *e),
 		   void (*done)(void *arg, int result, const struct ember_error *err), void *arg, struct ember_error *e);
 	void *ctx;
 };

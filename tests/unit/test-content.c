@@ -145,6 +145,50 @@ static void test_ingest_unsynced_tail_is_cut(void **state)
 	assert_int_equal(content_blob_verify(&f->cs, abc, NULL, &e), 0);
 }
 
+static int durable_offset(const struct content_ingest_info *info, void *u)
+{
+	*(int64_t *)u = info->offset;
+	return 0;
+}
+
+/* Deferred syncs: writes past CONTENT_SYNC_BYTES leave the record alone
+   until the owner has the sync run; the record then says the offset the
+   sync was started at, not where the writes got meanwhile. */
+static void test_ingest_deferred_sync(void **state)
+{
+	struct fixture *f = *state;
+	struct content_ingest *ing;
+	struct ember_error e;
+	size_t n = CONTENT_SYNC_BYTES + 4096;
+	char *data = malloc(n), digest[DIGEST_MAX];
+	int64_t rec = -1;
+
+	assert_non_null(data);
+	memset(data, 'x', n);
+	digest_buffer(data, n, digest);
+	assert_int_equal(content_ingest_open(&f->cs, "test", digest, (int64_t)n, &ing, &e), 0);
+	content_ingest_defer_syncs(ing);
+	assert_int_equal(content_ingest_write(ing, data, CONTENT_SYNC_BYTES + 10, &e), 0);
+	assert_true(content_ingest_sync_due(ing));
+	assert_int_equal(content_ingest_walk(&f->cs, durable_offset, &rec, &e), 0);
+	assert_int_equal(rec, 0);
+
+	int64_t upto = content_ingest_offset(ing);
+	assert_int_equal(content_ingest_write(ing, data + upto, 100, &e), 0); /* meanwhile */
+	assert_int_equal(content_ingest_sync_upto(ing, upto, &e), 0);
+	assert_int_equal(content_ingest_walk(&f->cs, durable_offset, &rec, &e), 0);
+	assert_int_equal(rec, upto);
+	assert_true(content_ingest_sync_due(ing));
+	content_ingest_synced(ing, upto);
+	assert_false(content_ingest_sync_due(ing));
+
+	int64_t at = content_ingest_offset(ing);
+	assert_int_equal(content_ingest_write(ing, data + at, n - (size_t)at, &e), 0);
+	assert_int_equal(content_ingest_commit(ing, &e), 0);
+	assert_int_equal(content_blob_verify(&f->cs, digest, NULL, &e), 0);
+	free(data);
+}
+
 static void test_ingest_size_change_starts_over(void **state)
 {
 	struct fixture *f = *state;
@@ -280,6 +324,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_verify_detects_damage, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ingest_resume_and_commit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ingest_unsynced_tail_is_cut, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ingest_deferred_sync, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ingest_size_change_starts_over, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ingest_bad_digest_and_short, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ingest_in_use, setup, teardown),
