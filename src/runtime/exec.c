@@ -507,6 +507,65 @@ static int bind_attrs(int fd, unsigned long fl)
 	return (int)syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH, &a, sizeof(a));
 }
 
+/* The v1 hierarchies a container has a cgroup of: those with one of the
+   controllers ember places it in (runtime/cgroup.c). Others would show
+   the daemon's cgroup. */
+static int v1_own(const char *ctrls, size_t n)
+{
+	static const char *const own[] = { "cpu", "cpuacct", "memory", "pids", "freezer", "cpuset" };
+
+	for (const char *c = ctrls, *end = ctrls + n; c < end;) {
+		size_t k = strcspn(c, ",:");
+		for (size_t i = 0; i < ARRAY_SIZE(own); i++)
+			if (strlen(own[i]) == k && !strncmp(c, own[i], k))
+				return 1;
+		c += k + 1;
+	}
+	return 0;
+}
+
+/* Docker's v1 layout at dst: a tmpfs with one directory per hierarchy
+   (cpu and cpuacct as links to "cpu,cpuacct"), each mounted from the
+   cgroup namespace, so its root is the container's own cgroup. In the
+   child: no allocation, only system calls. -1 with errno. */
+static int cgroup_v1_layout(const char *dst, unsigned long fl)
+{
+	char buf[2048], path[PATH_MAX], alias[PATH_MAX];
+	ssize_t n = -1;
+
+	if (mount("cgroup", dst, "tmpfs", (fl & ~MS_RDONLY), "mode=755,size=4k") < 0)
+		return -1;
+	int fd = open("/proc/self/cgroup", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+	}
+	/* Lines "ID:CONTROLLERS:PATH"; the v2 one has no controllers. */
+	for (char *line = buf, *nl; n > 0 && line < buf + n; line = nl + 1) {
+		if (!(nl = memchr(line, '\n', (size_t)(buf + n - line))))
+			break;
+		char *ctrls = memchr(line, ':', (size_t)(nl - line));
+		char *end = ctrls ? memchr(ctrls + 1, ':', (size_t)(nl - ctrls - 1)) : NULL;
+		if (!end || end == ctrls + 1 || !v1_own(ctrls + 1, (size_t)(end - ctrls - 1)))
+			continue;
+		*end = '\0';
+		ctrls++;
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dst, ctrls) >= sizeof(path))
+			continue;
+		if ((mkdir(path, 0755) < 0 && errno != EEXIST) || mount("cgroup", path, "cgroup", fl, ctrls) < 0)
+			return -1;
+		for (char *c = ctrls; strchr(ctrls, ',') && *c;) {
+			size_t k = strcspn(c, ",");
+			if ((size_t)snprintf(alias, sizeof(alias), "%s/%.*s", dst, (int)k, c) < sizeof(alias))
+				(void)symlink(ctrls, alias);
+			c += k + (c[k] == ',');
+		}
+	}
+	if ((fl & MS_RDONLY) && mount(NULL, dst, NULL, MS_REMOUNT | fl, "mode=755,size=4k") < 0)
+		return -1;
+	return 0;
+}
+
 static void do_mounts(const struct rt_plan *p)
 {
 	json_t *mounts = json_object_get(p->spec, "mounts"), *m;
@@ -542,12 +601,11 @@ static void do_mounts(const struct rt_plan *p)
 			if (later && mount(NULL, dst, NULL, MS_REMOUNT | MS_BIND | fl, NULL) < 0)
 				child_fail(p, errno, "bind mount \"%s\": apply the options", dst);
 		} else if (!strcmp(type, "cgroup")) {
-			/* The container's own cgroup: cgroup2 where the host has it;
-			   on v1 (and the hybrid layout) an empty read-only tmpfs, as
-			   nothing inside should manage v1 hierarchies. */
+			/* The container's own cgroup, seen from its cgroup
+			   namespace: cgroup2 where the host has it, else the
+			   per-controller layout of v1 (and of the hybrid one). */
 			unsigned long fl = mo.flags | MS_NOSUID | MS_NODEV | MS_NOEXEC;
-			int r = p->host_cgroup2 ? mount("cgroup2", dst, "cgroup2", fl, NULL)
-						: mount("cgroup", dst, "tmpfs", fl, "mode=755,size=4k");
+			int r = p->host_cgroup2 ? mount("cgroup2", dst, "cgroup2", fl, NULL) : cgroup_v1_layout(dst, fl);
 			if (r < 0)
 				child_fail(p, errno, "mount \"%s\" (cgroup)", dst);
 		} else if (mount(src, dst, type, mo.flags, mo.data[0] ? mo.data : NULL) < 0) {

@@ -65,6 +65,43 @@ teardown() {
 	assert_gone "$id"
 }
 
+# Runtimes that size themselves from their limits (the JVM, Go, Node) read
+# them at /sys/fs/cgroup, as Docker and containerd show them: cgroup2 of the
+# container's own cgroup on v2, Docker's per-controller layout on v1 (and on
+# the hybrid layout of this machine); read-only.
+@test "tasks: a container sees its own cgroup, read-only, at /sys/fs/cgroup" {
+	bb_up
+	local id; id=$(ct cgview)
+	run -0 e run -d --memory-limit 48m --pids-limit 20 "$REF" "$id" sleep 30
+	local v=1
+	[ "$(stat -f -c %T /sys/fs/cgroup)" = cgroup2fs ] && v=2
+	if [ "$v" = 2 ]; then
+		run -0 e tasks exec "$id" cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/pids.max
+		[ "${lines[0]}" = 50331648 ]
+		[ "${lines[1]}" = 20 ]
+	else
+		run -0 e tasks exec "$id" cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max
+		[ "${lines[0]}" = 50331648 ]
+		[ "${lines[1]}" = 20 ]
+		# cpu and cpuacct share a hierarchy: both names lead to it.
+		run -0 e tasks exec "$id" ls /sys/fs/cgroup/cpu/cpu.shares /sys/fs/cgroup/cpuacct/cpuacct.usage
+		# Only what the container has a cgroup of: not the daemon's devices cgroup.
+		run -0 e tasks exec "$id" ls /sys/fs/cgroup
+		[[ "$output" != *devices* ]]
+		[[ "$output" == *memory* ]]
+	fi
+	# Its own: the container's processes are at the root of what it sees.
+	run -0 e tasks exec "$id" cat /proc/1/cgroup
+	[[ "$output" != *ember* ]]
+	run ! e tasks exec "$id" mkdir /sys/fs/cgroup/x
+	[[ "$output" == *"Read-only file system"* ]]
+	run -0 e tasks kill -s KILL "$id"
+	run -137 e tasks wait "$id"
+	run -0 e tasks delete "$id"
+	run -0 e containers rm "$id"
+	assert_gone "$id"
+}
+
 @test "tasks: pause freezes every process, resume thaws them; ps lists them" {
 	bb_up
 	local id; id=$(ct pause)
