@@ -1524,6 +1524,13 @@ int tasks_start(struct daemon *d, struct ember_error *e)
 	   file: every task's init is this version. */
 	if (ENABLED(CONFIG_INIT) && (d->self_fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC)) < 0)
 		return err_sys(e, errno, "open /proc/self/exe (for ember init)");
+	if (ENABLED(CONFIG_CGROUPS)) {
+		int mounted;
+		if (runtime_cgroup_mount_if_none("/sys/fs/cgroup", &mounted, e) < 0)
+			log_warn(&d->log, "%s: containers get no cgroup", e->message);
+		else if (mounted)
+			log_info(&d->log, "cgroup: nothing was mounted on /sys/fs/cgroup: mounted cgroup v2 there");
+	}
 	adopt_all(d);
 	(void)meta_object_walk_all(&d->meta, "containers", boot_one, d, e);
 	return 0;

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <time.h>
@@ -21,6 +22,9 @@
 
 #ifndef CGROUP_SUPER_MAGIC
 #define CGROUP_SUPER_MAGIC 0x27e0eb
+#endif
+#ifndef SYSFS_MAGIC
+#define SYSFS_MAGIC 0x62656572
 #endif
 #ifndef CGROUP2_SUPER_MAGIC
 #define CGROUP2_SUPER_MAGIC 0x63677270
@@ -39,7 +43,7 @@ enum { CG_MEMORY, CG_CPU, CG_CPUACCT, CG_PIDS, CG_FREEZER, CG_CPUSET, CG_NCTRL }
 static const char *const cg_names[CG_NCTRL] = { "memory", "cpu", "cpuacct", "pids", "freezer", "cpuset" };
 
 /* v2 controllers ember enables, as bits of runtime_cgroup.v2_have. */
-static const char *const cg_v2_enable[] = { "memory", "cpu", "pids" };
+static const char *const cg_v2_enable[] = { "memory", "cpu", "pids", "io" };
 
 /* v1 keeps no descriptor between operations (a daemon supervises many
    tasks, each with up to six hierarchies): each public call opens what it
@@ -247,6 +251,23 @@ int runtime_cgroup_detect(const char *mnt, int *version, struct ember_error *e)
 	if (statfs(mnt, &sf) < 0)
 		return err_sys(e, errno, "cgroup: statfs %s", mnt);
 	*version = (uint32_t)sf.f_type == CGROUP2_SUPER_MAGIC ? RUNTIME_CGROUP_V2 : RUNTIME_CGROUP_V1;
+	return 0;
+}
+
+int runtime_cgroup_mount_if_none(const char *mnt, int *mounted, struct ember_error *e)
+{
+	struct statfs sf;
+
+	*mounted = 0;
+	if (statfs(mnt, &sf) < 0)
+		return err_sys(e, errno, "cgroup: %s (is sysfs mounted?)", mnt);
+	/* sysfs's own directory: no init system mounted anything there. */
+	if ((uint32_t)sf.f_type != SYSFS_MAGIC)
+		return 0;
+	if (mount("cgroup2", mnt, "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RELATIME, NULL) < 0)
+		return errno == ENODEV ? err_set(e, ENODEV, "cgroup: this kernel has no cgroup v2 (CONFIG_CGROUPS)")
+				       : err_sys(e, errno, "cgroup: mount cgroup2 on %s", mnt);
+	*mounted = 1;
 	return 0;
 }
 

@@ -52,6 +52,12 @@
 #ifndef CLONE_INTO_CGROUP
 #define CLONE_INTO_CGROUP 0x200000000ULL
 #endif
+#ifndef RAMFS_MAGIC
+#define RAMFS_MAGIC 0x858458f6
+#endif
+#ifndef TMPFS_MAGIC
+#define TMPFS_MAGIC 0x01021994
+#endif
 #ifndef CLONE_NEWCGROUP
 #define CLONE_NEWCGROUP 0x02000000
 #endif
@@ -473,8 +479,16 @@ static void enter_root(const struct rt_plan *p)
 {
 	if ((p->root_mnt >= 0 ? fchdir(p->root_mnt) : chdir(p->s->rootfs)) < 0)
 		child_fail(p, errno, "chdir \"%s\"", p->s->rootfs);
-	if (syscall(SYS_pivot_root, ".", ".") < 0)
+	if (syscall(SYS_pivot_root, ".", ".") < 0) {
+		struct statfs sf;
+		/* The initial root (an initramfs) cannot be pivoted away from. */
+		if (errno == EINVAL && statfs("/", &sf) == 0 &&
+		    ((uint32_t)sf.f_type == RAMFS_MAGIC || (uint32_t)sf.f_type == TMPFS_MAGIC))
+			child_fail(p, EINVAL,
+				   "pivot_root: the system runs from its initramfs, whose root cannot be pivoted away "
+				   "from: switch_root to a tmpfs at boot first");
 		child_fail(p, errno, "pivot_root \"%s\"", p->s->rootfs);
+	}
 	/* The old root is stacked under the new one: detach it. */
 	if (umount2(".", MNT_DETACH) < 0)
 		child_fail(p, errno, "detach the old root");

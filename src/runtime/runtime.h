@@ -332,8 +332,13 @@ enum { RUNTIME_CGROUP_V1 = 1, RUNTIME_CGROUP_V2 = 2 };
 /* *version: RUNTIME_CGROUP_V1 or _V2 for the file system at mnt. */
 int runtime_cgroup_detect(const char *mnt, int *version, struct ember_error *e);
 
+/* Where nothing is mounted at mnt (an init system that prepares no
+   cgroups: BusyBox init, OpenRC without its cgroups service), mount the
+   unified hierarchy there; *mounted says whether it did. */
+int runtime_cgroup_mount_if_none(const char *mnt, int *mounted, struct ember_error *e);
+
 /* Create (mkdir -p; existing is fine) the cgroup rel. v2: one directory;
-   each ancestor from mnt down gets +memory +cpu +pids in its
+   each ancestor from mnt down gets +memory +cpu +pids +io in its
    cgroup.subtree_control, those of them its cgroup.controllers lists and
    that are not enabled yet. */
 int runtime_cgroup_create(const char *mnt, const char *rel, struct runtime_cgroup **out,

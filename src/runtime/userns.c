@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -32,6 +33,9 @@
 
 #ifndef OPEN_TREE_CLONE
 #define OPEN_TREE_CLONE 1
+#endif
+#ifndef MOVE_MOUNT_F_EMPTY_PATH
+#define MOVE_MOUNT_F_EMPTY_PATH 0x4
 #endif
 #ifndef AT_RECURSIVE
 #define AT_RECURSIVE 0x8000
@@ -120,12 +124,75 @@ static int fs_set(int fs, const char *key, const char *value, int fd, struct emb
 struct layers {
 	int fd[RT_LAYERS_MAX];
 	size_t n;
+	size_t attached;  /* of them, attached below base (before Linux 6.13) */
+	char base[4096];
 };
 
 static void layers_close(struct layers *l)
 {
+	char path[4096 + 24];
+
+	/* The overlay holds its own references: the attached copies go. */
+	for (size_t i = 0; i < l->attached; i++) {
+		snprintf(path, sizeof(path), "%s/%zu", l->base, i);
+		(void)umount2(path, MNT_DETACH);
+		(void)rmdir(path);
+	}
+	if (l->attached)
+		(void)rmdir(l->base);
+	l->attached = 0;
 	while (l->n)
 		close(l->fd[--l->n]);
+}
+
+/* Before Linux 6.13 overlay takes no layer by descriptor (6.8 added
+   "lowerdir+", by path): each idmapped layer is attached at base/N for
+   the moment the overlay is made, and named in one "lowerdir". */
+static int lowers_by_path(int fs, struct layers *l, struct ember_error *e)
+{
+	char *list = malloc(l->n * (strlen(l->base) + 24) + 1);
+	size_t len = 0;
+
+	if (!list)
+		return rt_oom(e);
+	list[0] = '\0';
+	if (mkdir(l->base, 0700) < 0 && errno != EEXIST) {
+		free(list);
+		return err_sys(e, errno, "user namespace: mkdir \"%s\"", l->base);
+	}
+	for (size_t i = 0; i < l->n; i++) {
+		char *at = list + len + (i ? 1 : 0);
+		if (i)
+			list[len] = ':';
+		int n = sprintf(at, "%s/%zu", l->base, i);
+		if (mkdir(at, 0700) < 0 ||
+		    syscall(SYS_move_mount, l->fd[i], "", AT_FDCWD, at, MOVE_MOUNT_F_EMPTY_PATH) < 0) {
+			int err = errno;
+			(void)rmdir(at);
+			free(list);
+			return err_sys(e, err, "user namespace: attach layer %zu", i);
+		}
+		l->attached = i + 1;
+		len = (size_t)(at - list) + (size_t)n;
+	}
+	int r = fs_set(fs, "lowerdir", list, -1, e);
+	free(list);
+	return r;
+}
+
+static int lowers_set(int fs, struct layers *l, struct ember_error *e)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		int r = fs_set(fs, "lowerdir+", NULL, l->fd[i], e);
+		if (r == 0)
+			continue;
+		if (i == 0 && (r == -EINVAL || r == -EOPNOTSUPP)) {
+			err_clear(e);
+			return lowers_by_path(fs, l, e);
+		}
+		return r;
+	}
+	return 0;
 }
 
 static int overlay_create(int fs, json_t *options, int userns, uid_t root_uid, gid_t root_gid,
@@ -156,8 +223,6 @@ static int overlay_create(int fs, json_t *options, int userns, uid_t root_uid, g
 				if (l < 0)
 					return err_wrap(e, "user namespace: layer");
 				layers->fd[layers->n++] = l;
-				if ((r = fs_set(fs, "lowerdir+", NULL, l, e)) < 0)
-					return r;
 				d += n + (d[n] == ':');
 			}
 		} else if (eq) {
@@ -175,6 +240,8 @@ static int overlay_create(int fs, json_t *options, int userns, uid_t root_uid, g
 			return r;
 		}
 	}
+	if (layers->n && (r = lowers_set(fs, layers, e)) < 0)
+		return r;
 	/* The root directory is the container root's, as it would be the
 	   image's root's without a user namespace. */
 	if (upper && chown(upper, root_uid, root_gid) < 0)
@@ -184,12 +251,15 @@ static int overlay_create(int fs, json_t *options, int userns, uid_t root_uid, g
 	return 0;
 }
 
-static int overlay_root(json_t *options, int userns, uid_t root_uid, gid_t root_gid, struct ember_error *e)
+static int overlay_root(const char *rootfs, json_t *options, int userns, uid_t root_uid, gid_t root_gid,
+			struct ember_error *e)
 {
 	_cleanup_close_ int fs = (int)syscall(SYS_fsopen, "overlay", RT_FSOPEN_CLOEXEC);
 	struct layers layers = { .n = 0 };
 	unsigned attrs = 0;
 
+	if ((size_t)snprintf(layers.base, sizeof(layers.base), "%s.lower", rootfs) >= sizeof(layers.base))
+		return rt_bad(e, "user namespace: the rootfs path is too long");
 	if (fs < 0)
 		return err_sys(e, errno, "user namespace: fsopen overlay");
 	int r = overlay_create(fs, options, userns, root_uid, root_gid, &layers, &attrs, e);
@@ -222,7 +292,7 @@ int rt_userns_rootfs(const struct runtime_start *s, pid_t pid, json_t *lx, struc
 	const char *type = json_string_value(json_object_get(m, "type")) ?: "";
 	json_t *options = json_object_get(m, "options");
 	if (!strcmp(type, "overlay"))
-		return overlay_root(options, userns, ru < 0 ? (uid_t)-1 : (uid_t)ru, rg < 0 ? (gid_t)-1 : (gid_t)rg, e);
+		return overlay_root(s->rootfs, options, userns, ru < 0 ? (uid_t)-1 : (uid_t)ru, rg < 0 ? (gid_t)-1 : (gid_t)rg, e);
 	if (strcmp(type, "bind"))
 		return rt_unsupported(e, "user namespace: a rootfs of type \"%s\"", type);
 	int rdonly = 0;
