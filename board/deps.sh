@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
 # Install the Debian packages a task needs, only those missing.
-#   board/deps.sh build|dev|fuzz|integration|check|cross|demo|bench ...
+#   board/deps.sh build|dev|fuzz|integration|check|cross|qemu|demo|bench ...
 # Needs root to install; without root it prints the command to run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,14 +20,16 @@ group_pkgs() {
 	# independent oracles, busybox-static for the test images, openssl for
 	# certificates and token signatures, htpasswd (apache2-utils), curl,
 	# zstd for the zstd layer, ss (iproute2) to see what listens where.
+	# The x86_64 qemu guest (guest.bats): qemu, mkfs.ext4 for its disk.
 	integration) echo bats python3 util-linux procps file binutils \
 		docker-registry skopeo umoci busybox-static openssl apache2-utils curl zstd gzip \
-		iproute2 ;;
+		iproute2 qemu-system-x86 e2fsprogs ;;
+	qemu) group_pkgs integration; echo qemu-system-arm ;;
 	check) group_pkgs build; group_pkgs dev; group_pkgs fuzz; group_pkgs integration ;;
 	cross) group_pkgs build; sysroot_pkgs aarch64 ;;
 	demo) group_pkgs build; echo python3 file docker-registry skopeo busybox-static curl ;;
 	bench) group_pkgs build; group_pkgs integration; echo hyperfine containerd runc crun procps ;;
-	*) echo "deps.sh: unknown group \"$1\" (build dev fuzz integration check cross demo bench)" >&2
+	*) echo "deps.sh: unknown group \"$1\" (build dev fuzz integration check cross qemu demo bench)" >&2
 	   return 2 ;;
 	esac
 }

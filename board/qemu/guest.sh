@@ -36,7 +36,7 @@ initramfs() {
 	local arch=$1 ember=$2 busybox=$3 out=$4
 	shift 4
 	local kdir root kver m dep
-	kdir=$("$here/kernel.sh" "$(debarch "$arch")")
+	kdir=$("$here/deb.sh" kernel "$(debarch "$arch")")
 	root=$(mktemp -d)
 	trap 'rm -rf "$root"' RETURN
 	mkdir -p "$root"/{bin,sbin,etc/init.d,proc,sys,dev,run,tmp,root,var/lib/ember,guest,lib/modules,usr/bin}
@@ -119,7 +119,7 @@ boot() {
 	local arch=$1 initrd=$2 disk=$3 mem=$4 timeout_s=$5 log=$6
 	shift 6
 	local kdir kernel qemu console machine=()
-	kdir=$("$here/kernel.sh" "$(debarch "$arch")")
+	kdir=$("$here/deb.sh" kernel "$(debarch "$arch")")
 	kernel=$(ls "$kdir"/boot/vmlinuz-* | head -1)
 	case $arch in
 	x86_64) qemu=qemu-system-x86_64 console=ttyS0 machine=(-M q35 -cpu max) ;;

@@ -201,10 +201,13 @@ int content_ingest_write(struct content_ingest *ing, const void *data, size_t le
 			if (errno == EINTR)
 				continue;
 			int code = errno;
-			/* Keep the file consistent with what was hashed. */
-			(void)ftruncate(ing->data_fd, ing->offset);
+			/* Keep the file consistent with what was hashed (the
+			   next write goes at offset whether or not the cut
+			   worked; an open cuts the file back to the record's). */
+			int cut = ftruncate(ing->data_fd, ing->offset);
 			(void)lseek(ing->data_fd, ing->offset, SEEK_SET);
-			return err_sys(e, code, "write blob %s", ing->digest);
+			return err_sys(e, code, "write blob %s%s", ing->digest,
+				       cut < 0 ? " (and it could not be cut back)" : "");
 		}
 		digest_update(&ing->d, p, (size_t)n);
 		ing->offset += n;

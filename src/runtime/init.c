@@ -279,8 +279,10 @@ static void log_write(struct init_log *l, const char *buf, size_t n)
 		int next = !l->cur;
 
 		log_wait_newer(l->fd[l->cur]);
-		(void)ftruncate(l->fd[next], 0);
-		(void)lseek(l->fd[next], 0, SEEK_SET);
+		/* Failing, the file goes on growing past its share: the
+		   log is kept, only its bound is lost. */
+		if (ftruncate(l->fd[next], 0) == 0)
+			(void)lseek(l->fd[next], 0, SEEK_SET);
 		l->cur = next;
 		l->size = 0;
 	}
@@ -536,7 +538,9 @@ static void write_exit_file(const struct init *in)
 		}
 		off += (size_t)w;
 	}
-	(void)ftruncate(in->o.exit_fd, n);
+	/* A longer earlier content past n would be read as part of it. */
+	if (ftruncate(in->o.exit_fd, n) < 0)
+		fprintf(stderr, "ember init: cut the exit file: %s\n", strerror(errno));
 }
 
 /* 0-2 closed by whoever started init would be taken by the pipes below

@@ -21,7 +21,7 @@ guest_busybox() {
 	if [ "$GUEST_ARCH" = "$(uname -m)" ]; then
 		echo /bin/busybox
 	else
-		"$BATS_TEST_DIRNAME/../../board/qemu/busybox.sh" "$GUEST_ARCH"
+		echo "$("$BATS_TEST_DIRNAME/../../board/qemu/deb.sh" busybox arm64)/bin/busybox"
 	fi
 }
 
