@@ -198,7 +198,7 @@ br_options() {
 	[ "$status" -eq 0 ]
 	files=("${lines[@]}")
 	# ... and those of the recipe (${S}/... from the tree, ${B}/... built).
-	files+=($(grep -oE '\$\{S\}/[^ ;]+' "$RECIPE" | sed 's|^${S}/||' | sort -u))
+	files+=($(grep -oE '\$\{S\}/[^ ;")]+' "$RECIPE" | sed 's|^${S}/||' | sort -u))
 	printf '%s\n' "${files[@]}" | grep -qx 'board/common/S60ember'
 	printf '%s\n' "${files[@]}" | grep -qx 'board/common/ember.service'
 	printf '%s\n' "${files[@]}" | grep -qx 'board/common/ember.openrc'
@@ -209,7 +209,7 @@ br_options() {
 		*) [ -f "$TOP/$f" ] || { echo "installed but not in the tree: $f" >&2; return 1; } ;;
 		esac
 	done
-	run grep -oE '\$\{B\}/[^ ;]+' "$RECIPE"
+	run grep -oE '\$\{B\}/[^ ;")]+' "$RECIPE"
 	for f in "${lines[@]}"; do
 		case $f in
 		'${B}/ember.unstripped') grep -q '^$(O)/ember.unstripped:' "$TOP/Makefile" ;;

@@ -176,7 +176,7 @@ def inline_python(value):
             if value[j] == "}":
                 depth -= 1
             j += 1
-        out.append(value[i + 3 : j - 1])
+        out.append(value[i + 3:j - 1])
         i = j
 
 
