@@ -2,7 +2,7 @@
 #
 # ember's build. `make help` lists the targets. Everything generated goes
 # to $(O) (default build/). Honours CC CROSS_COMPILE ARCH CFLAGS LDFLAGS
-# PKG_CONFIG SYSROOT O= V=1 DESTDIR prefix.
+# PKG_CONFIG SYSROOT WERROR O= V=1 DESTDIR prefix.
 
 VERSION := 0.1.0
 
@@ -190,7 +190,10 @@ pkg-libs = $(eval pkg-libs := $(shell $(PKG_CONFIG) $(PKG_STATIC) --libs $(PKGS)
 cmocka-cflags = $(eval cmocka-cflags := $(shell $(PKG_CONFIG) --cflags cmocka))$(cmocka-cflags)
 cmocka-libs = $(eval cmocka-libs := $(shell $(PKG_CONFIG) $(PKG_STATIC) --libs cmocka))$(cmocka-libs)
 
-EMBER_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -Wvla -Wshadow \
+# Warnings are errors in our builds; Buildroot and Yocto pass WERROR= (their
+# compilers and hardening flags, e.g. _FORTIFY_SOURCE, warn differently).
+WERROR ?= -Werror
+EMBER_CFLAGS := -std=gnu11 -Wall -Wextra $(WERROR) -Wvla -Wshadow \
 	-Wmissing-prototypes -Wstrict-prototypes -Wno-sign-compare \
 	-D_GNU_SOURCE -I$(O)/include -include src/util/kconfig.h -I$(GEN) -Iinclude -Isrc \
 	$(FLAVOUR_CFLAGS)
@@ -397,7 +400,7 @@ help:
 	@echo '  check-unit check-integration [T=regex] check-cross check-qemu fuzz [FUZZ_TIME=s]'
 	@echo '  demo              the main job end to end'
 	@echo '  bench             benchmarks against the peers'
-	@echo 'Variables: O= V=1 ARCH= CROSS_COMPILE= CC= CFLAGS= LDFLAGS= SYSROOT= PKG_CONFIG='
+	@echo 'Variables: O= V=1 ARCH= CROSS_COMPILE= CC= CFLAGS= LDFLAGS= SYSROOT= PKG_CONFIG= WERROR='
 
 $(GEN):
 	@mkdir -p $@
