@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
-# A small qemu guest for ember's tests: Debian's kernel (board/qemu/kernel.sh),
+# A small qemu guest for ember's tests: Debian's kernel (board/qemu/deb.sh),
 # an initramfs with Debian's static BusyBox as init, the static ember, the
 # init script from board/common, and whatever files a test adds; a virtio
 # disk (ext4) holds ember's store across reboots. cgroup v2 only: no v1

@@ -246,7 +246,7 @@ br_options() {
 	command -v apt-get >/dev/null && command -v dpkg-deb >/dev/null || skip "apt-get and dpkg-deb are needed for Debian's kernel"
 	arch=$(dpkg --print-architecture)
 	case $arch in amd64 | arm64) ;; *) arch=amd64 ;; esac
-	kdir=$("$TOP/board/qemu/kernel.sh" "$arch")
+	kdir=$("$TOP/board/qemu/deb.sh" kernel "$arch")
 	config=$(ls "$kdir"/boot/config-*)
 	[ -f "$config" ]
 	run grep -c '^CONFIG_[A-Z0-9_]*=[ym]$' "$FRAGMENT"
