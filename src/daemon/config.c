@@ -75,6 +75,7 @@ APPLY_PATH(state)
 APPLY_PATH(address)
 APPLY_PATH(certs_dir)
 APPLY_PATH(docker_config)
+APPLY_PATH(preload)
 
 static int apply_stall_timeout(struct daemon_config *cfg, json_t *v, const char *path,
 			       const char *key, struct ember_error *e)
@@ -218,11 +219,16 @@ static const struct key snapshots_keys[] = {
 	{ "drop_blobs", apply_drop_blobs },
 	{ NULL, NULL },
 };
+static const struct key images_keys[] = {
+	{ "preload", apply_preload },
+	{ NULL, NULL },
+};
 static const struct {
 	const char *name;
 	const struct key *keys;
 } tables[] = { { "api", api_keys },
 	       { "debug", debug_keys },
+	       { "images", images_keys },
 	       { "registry", registry_keys },
 	       { "snapshots", snapshots_keys } };
 
@@ -269,7 +275,8 @@ static int config_defaults(struct daemon_config *cfg, struct ember_error *e)
 	if (replace_str(&cfg->root, CONFIG_DEFAULT_ROOT) < 0 ||
 	    replace_str(&cfg->state, CONFIG_DEFAULT_STATE) < 0 ||
 	    replace_str(&cfg->address, CONFIG_DEFAULT_ADDRESS) < 0 ||
-	    replace_str(&cfg->certs_dir, CONFIG_DEFAULT_CERTS_DIR) < 0) {
+	    replace_str(&cfg->certs_dir, CONFIG_DEFAULT_CERTS_DIR) < 0 ||
+	    replace_str(&cfg->preload, CONFIG_DEFAULT_PRELOAD) < 0) {
 		config_done(cfg);
 		return err_set(e, ENOMEM, "out of memory");
 	}
@@ -322,6 +329,7 @@ void config_done(struct daemon_config *cfg)
 	free(cfg->address);
 	free(cfg->group);
 	free(cfg->certs_dir);
+	free(cfg->preload);
 	free(cfg->docker_config);
 	free(cfg->snapshotter);
 	free(cfg->auths);

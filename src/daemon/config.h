@@ -27,6 +27,10 @@
  *   username = "fleet"
  *   password = "..."                 # or auth = base64("user:password")
  *
+ *   [images]
+ *   preload = "/usr/share/ember/images"  # archives imported once at start-up
+ *                                    # (default: CONFIG_DEFAULT_PRELOAD)
+ *
  *   [snapshots]
  *   default    = "overlay"           # or "native": for pull and images mount
  *   drop_blobs = false               # remove a layer's blob once unpacked
@@ -54,6 +58,7 @@ struct daemon_config {
 	long stall_timeout_s;
 	char *snapshotter;   /* [snapshots] default; NULL: CONFIG_DEFAULT_SNAPSHOTTER */
 	int drop_blobs;      /* [snapshots] drop_blobs */
+	char *preload;       /* [images] preload: a directory of archives */
 	char *warnings;   /* newline-separated, for the caller to log */
 };
 

@@ -19,6 +19,7 @@
 #include "daemon/holds.h"
 #include "daemon/images.h"
 #include "daemon/jobs.h"
+#include "daemon/preload.h"
 #include "daemon/tasks.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -375,6 +376,7 @@ static int daemon_start(struct daemon *d, const struct flags *flags, struct relo
 		return err_wrap(e, "root %s", d->cfg.root);
 	if (ENABLED(CONFIG_RUNTIME_DAEMON) && tasks_start(d, e) < 0)
 		return -e->code;
+	preload_start(d);
 
 	struct server_limits limits = {
 		.max_message = (size_t)CONFIG_API_MAX_MESSAGE_KIB * 1024,

@@ -56,6 +56,7 @@ struct import {
 	struct import_unpack *unpacks;
 	size_t n_unpacks;
 	int failed;        /* a hook failed (out of memory) */
+	int runnable_only; /* fail unless an image runs here */
 	json_t *images;    /* the records written: the reply */
 
 	pthread_mutex_t mu; /* progress: the unpackers' threads report too */
@@ -355,12 +356,20 @@ static int import_finish(struct import *im, const struct image_import_result *re
 	}
 	if (!im->sn)
 		return 0;
+	size_t runnable = 0;
+	struct ember_error why = { 0 };
 	for (size_t i = 0; i < res->n; i++) {
 		struct image_layers l;
-		struct ember_error why;
 		/* Not for this machine, or not a runnable image: kept, not unpacked. */
 		if (image_layers_load(&im->d->cs, &res->images[i].target, &im->host, &l, &why) < 0)
 			continue;
+		/* A single manifest says its platform in its config only. */
+		if (im->runnable_only && !platform_match(&im->host, &l.platform)) {
+			err_set(&why, ENOEXEC, "%s is for %s/%s", res->images[i].name, l.platform.os, l.platform.arch);
+			image_layers_done(&l);
+			continue;
+		}
+		runnable++;
 		struct import_unpack *iu = find_unpack(im, l.manifest);
 		int r = iu ? 0 : unpack_start(im, l.manifest, &l, e);
 		image_layers_done(&l);
@@ -368,6 +377,10 @@ static int import_finish(struct import *im, const struct image_import_result *re
 			return r;
 		(iu ? iu : &im->unpacks[im->n_unpacks - 1])->wanted = 1;
 	}
+	if (im->runnable_only && !runnable)
+		return err_set_name(e, EMBER_ERROR_INVALID_ARGUMENT, ENOEXEC,
+				    "no image in the archive runs on this machine (%s/%s)%s%s", im->host.os, im->host.arch,
+				    res->n ? ": " : "", res->n ? why.message : "");
 	pthread_mutex_lock(&im->mu);
 	im->phase = "unpacking";
 	post_locked(im, 1);
@@ -456,7 +469,8 @@ static const struct call_job_ops import_ops = {
 	.free = import_free,
 };
 
-void images_import(struct daemon *d, struct api_call *call, const struct images_import_args *a)
+/* NULL when out of memory (a->fd closed). */
+static struct import *import_new(struct daemon *d, const struct images_import_args *a)
 {
 	struct import *im = calloc(1, sizeof(*im));
 
@@ -469,17 +483,42 @@ void images_import(struct daemon *d, struct api_call *call, const struct images_
 			pthread_mutex_init(&im->mu, NULL);
 			import_free(im);
 		}
-		api_error(call, EMBER_ERROR_RESOURCE_EXHAUSTED, NULL, "out of memory");
-		return;
+		return NULL;
 	}
 	pthread_mutex_init(&im->mu, NULL);
 	im->d = d;
 	im->fd = a->fd;
 	im->sn = a->sn;
 	im->labels = json_incref(a->labels);
+	im->runnable_only = a->runnable_only;
 	im->phase = "importing";
 	platform_default(&im->host);
+	return im;
+}
+
+void images_import(struct daemon *d, struct api_call *call, const struct images_import_args *a)
+{
+	struct import *im = import_new(d, a);
+
+	if (!im) {
+		api_error(call, EMBER_ERROR_RESOURCE_EXHAUSTED, NULL, "out of memory");
+		return;
+	}
 	call_job_start(d, call, &import_ops, im, a->ns, "archive");
+}
+
+int images_import_in(struct job *j, struct daemon *d, const struct images_import_args *a, json_t **images,
+		     struct ember_error *e)
+{
+	struct import *im = import_new(d, a);
+
+	if (!im)
+		return err_set(e, ENOMEM, "out of memory");
+	int r = import_run(j, im, e);
+	if (r == 0 && images)
+		*images = json_incref(im->images);
+	import_free(im);
+	return r;
 }
 
 /* ---- export ------------------------------------------------------------------------------ */

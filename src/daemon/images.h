@@ -95,8 +95,13 @@ struct images_import_args {
 	json_t *labels;         /* borrowed; NULL: none */
 	struct snapshotter *sn; /* unpack into it; NULL: --no-unpack */
 	int fd;                 /* the archive: a file or a pipe, taken */
+	int runnable_only;      /* with sn: fail (store nothing) unless an image runs here */
 };
 void images_import(struct daemon *d, struct api_call *call, const struct images_import_args *a);
+/* The same, in the thread of job j (whose events it posts); *images (if
+   images is not NULL): the records written. */
+int images_import_in(struct job *j, struct daemon *d, const struct images_import_args *a, json_t **images,
+		     struct ember_error *e);
 
 struct images_export_args {
 	const char *ns;

@@ -51,6 +51,8 @@ static void done(struct job *j, int result, const struct ember_error *e)
 	} else if (result < 0 && e->code != ECANCELED) {
 		log_warn(&cj->d->log, "%s (its client had gone): %s", cj->ops->kind, e->message);
 	}
+	if (cj->ops->done)
+		cj->ops->done(cj->d, cj->data, result, result < 0 ? e : NULL);
 	if (cj->ops->free)
 		cj->ops->free(cj->data);
 	free(cj);
@@ -77,7 +79,8 @@ struct job *call_job_start(struct daemon *d, struct api_call *call, const struct
 	if (!cj) {
 		if (ops->free)
 			ops->free(data);
-		api_error(call, EMBER_ERROR_RESOURCE_EXHAUSTED, NULL, "out of memory");
+		if (call)
+			api_error(call, EMBER_ERROR_RESOURCE_EXHAUSTED, NULL, "out of memory");
 		return NULL;
 	}
 	cj->d = d;
@@ -89,10 +92,14 @@ struct job *call_job_start(struct daemon *d, struct api_call *call, const struct
 		if (ops->free)
 			ops->free(data);
 		free(cj);
-		api_error_from(call, &e);
+		if (call)
+			api_error_from(call, &e);
+		else
+			log_warn(&d->log, "%s: %s", ops->kind, e.message);
 		return NULL;
 	}
-	api_call_on_cancel(call, on_call_gone, cj);
+	if (call)
+		api_call_on_cancel(call, on_call_gone, cj);
 	return cj->job;
 }
 

@@ -130,11 +130,14 @@ struct call_job_ops {
 	const char *kind;
 	int (*run)(struct job *j, void *data, struct ember_error *e);
 	json_t *(*reply)(struct daemon *d, void *data);
+	/* In the loop once run() returned, before free (optional). */
+	void (*done)(struct daemon *d, void *data, int result, const struct ember_error *e);
 	void (*free)(void *data);
 	int keep_going;
 };
 
-/* Start; on failure the call is answered with the error (data freed). */
+/* Start; on failure the call is answered with the error (data freed).
+   call may be NULL: a job of the daemon's own (its failures are logged). */
 struct job *call_job_start(struct daemon *d, struct api_call *call, const struct call_job_ops *ops, void *data,
 			   const char *ns, const char *what);
 /* From run(): a progress reply for the client (takes it). */

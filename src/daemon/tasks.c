@@ -1532,8 +1532,15 @@ int tasks_start(struct daemon *d, struct ember_error *e)
 			log_info(&d->log, "cgroup: nothing was mounted on /sys/fs/cgroup: mounted cgroup v2 there");
 	}
 	adopt_all(d);
-	(void)meta_object_walk_all(&d->meta, "containers", boot_one, d, e);
 	return 0;
+}
+
+void tasks_boot(struct daemon *d)
+{
+	struct ember_error e;
+
+	if (meta_object_walk_all(&d->meta, "containers", boot_one, d, &e) < 0)
+		log_warn(&d->log, "containers to start at boot: %s", e.message);
 }
 
 void tasks_stop(struct daemon *d)

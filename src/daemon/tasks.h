@@ -172,9 +172,11 @@ struct task {
 #define TASK_LOG_MAX_DEFAULT ((int64_t)1 << 20)
 
 /* Start-up: the state directory, the binary for `ember init`, re-adoption
-   of the tasks a previous daemon left, and the containers whose restart
-   policy starts them (as jobs: start-up does not wait for them). */
+   of the tasks a previous daemon left. */
 int tasks_start(struct daemon *d, struct ember_error *e);
+/* Then (once preloaded images are in) the containers whose restart policy
+   starts them at boot, as jobs: start-up does not wait for them. */
+void tasks_boot(struct daemon *d);
 void tasks_stop(struct daemon *d);
 
 struct task *task_find(struct daemon *d, const char *ns, const char *id);

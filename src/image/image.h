@@ -330,6 +330,7 @@ struct image_layers {
 	char (*chain)[DIGEST_MAX];
 	char manifest[DIGEST_MAX];
 	json_t *config; /* image_layers_load(): the config's "config" object, or NULL */
+	struct platform platform; /* image_layers_load(): the config's, as found */
 };
 /* From a manifest and its config (both parsed). */
 int image_layers_from(const struct manifest *m, const struct image_config *c, struct image_layers *out,

@@ -155,8 +155,10 @@ int image_layers_load(struct content_store *cs, const struct descriptor *target,
 		free(data);
 		if (r == 0) {
 			r = image_layers_from(&m, &c, out, e);
-			if (r == 0)
+			if (r == 0) {
 				out->config = json_incref(c.config);
+				out->platform = c.platform;
+			}
 			image_config_done(&c);
 		}
 		if (r < 0)

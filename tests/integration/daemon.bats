@@ -495,6 +495,8 @@ PY
 		"$2" daemon --config "$1/empty.toml" --root "$1/r" --state "$1/s" --address "$1/s/e.sock" --log syslog & d=$!
 		for i in $(seq 100); do grep -q ready "$1/syslog.out" && break; sleep 0.05; done
 		kill -TERM $d; wait $d; rc=$?
+		# The last datagrams may still wait in the socket for the reader.
+		for i in $(seq 40); do grep -q stopped "$1/syslog.out" && break; sleep 0.05; done
 		kill $sl; exit $rc' sh "$T" "$EMBER"
 	grep -q 'ember\[[0-9]*\]: ember .* ready: root' "$T/syslog.out"
 	grep -q 'ember\[[0-9]*\]: stopped' "$T/syslog.out"

@@ -81,6 +81,11 @@ image_rich() {
 	_image_build "$1" rich
 }
 
+image_foreign() {
+	[ $# -eq 1 ] || { echo "usage: image_foreign DIR" >&2; return 2; }
+	_image_build "$1" foreign
+}
+
 image_layers() {
 	[ $# -eq 2 ] || { echo "usage: image_layers DIR N" >&2; return 2; }
 	_image_build "$1" layers "$2"
@@ -126,4 +131,23 @@ _image_unpack() {
 		"oci:$dir:latest" "oci:$src:latest" || { rm -rf "$src"; return 1; }
 	umoci unpack ${rootless:+"$rootless"} --image "$src:latest" "$bundle" >/dev/null || { rm -rf "$src"; return 1; }
 	rm -rf "$src"
+}
+
+# image_archive LAYOUT NAME OUT: LAYOUT's "latest" as an OCI archive named
+# NAME (io.containerd.image.name, as `ember images export` writes it), its
+# index.json first.
+image_archive() {
+	[ $# -eq 3 ] || { echo "usage: image_archive LAYOUT NAME OUT" >&2; return 2; }
+	local tmp
+	tmp=$(mktemp -d "${INFRA_TMPDIR:-/tmp}/archive.XXXXXX")
+	cp -a "$1/." "$tmp/"
+	"$INFRA_PYTHON" -c '
+import json, sys
+p = sys.argv[1] + "/index.json"
+idx = json.load(open(p))
+for m in idx["manifests"]:
+    m.setdefault("annotations", {})["io.containerd.image.name"] = sys.argv[2]
+json.dump(idx, open(p, "w"))' "$tmp" "$2"
+	tar -C "$tmp" -cf "$3" oci-layout index.json blobs
+	rm -rf "$tmp"
 }

@@ -7,6 +7,8 @@
                                     5 layers (whiteouts, hard links), ~MB MB
                                     (default 40); layer 2 is zstd unless gzip
     mkimage.py multiarch DIR        an index: the host's busybox + fake platforms
+    mkimage.py foreign DIR          busybox's layer as an image of another
+                                    architecture only (arm/v7 or arm64)
     mkimage.py layers DIR N         N tiny layers of one file each (layer i
                                     writes /layers/i): many short unpacks
     mkimage.py rich DIR             5 layers (gzip, gzip, zstd, tar, gzip): every
@@ -258,6 +260,11 @@ def busybox_tar():
 def build_busybox(layout):
     layer = add_layer(layout, busybox_tar())
     return add_image(layout, [layer], host_platform(), history=["ember tests: busybox"])
+
+
+def build_foreign(layout):
+    layer = add_layer(layout, busybox_tar())
+    return add_image(layout, [layer], other_platforms(host_platform())[0])
 
 
 def build_layers(layout, n):
@@ -551,7 +558,7 @@ def summary(layout, top):
 
 
 def main(argv):
-    if len(argv) < 3 or argv[1] not in ("busybox", "big", "multiarch", "rich", "layers") or \
+    if len(argv) < 3 or argv[1] not in ("busybox", "big", "multiarch", "rich", "layers", "foreign") or \
             (len(argv) > 4 and argv[4] not in ("zstd", "gzip")):
         print(__doc__.strip(), file=sys.stderr)
         return 2
@@ -563,6 +570,8 @@ def main(argv):
                         argv[4] if len(argv) > 4 else "zstd")
     elif argv[1] == "rich":
         top = build_rich(layout)
+    elif argv[1] == "foreign":
+        top = build_foreign(layout)
     elif argv[1] == "layers":
         top = build_layers(layout, int(argv[3]))
     else:
