@@ -33,7 +33,7 @@ guest_boot() {
 	local board=$BATS_TEST_DIRNAME/../../board
 	"$board/qemu/guest.sh" initramfs "$GUEST_ARCH" "$EMBER" "$(guest_busybox)" "$dir/$name.cpio.gz" \
 		"$BATS_TEST_DIRNAME/../guest/run=/guest/run" "$board/common/S60ember=/etc/init.d/S60ember" \
-		"$dir/busybox.tar=/guest/busybox.tar" "$@"
+		"$dir/busybox.tar=/usr/share/ember/images/busybox.tar" "$@"
 	"$board/qemu/guest.sh" disk "$dir/$name.img" 256
 	local rc=0
 	"$board/qemu/guest.sh" boot "$GUEST_ARCH" "$dir/$name.cpio.gz" "$dir/$name.img" "$mem" "$QEMU_TIMEOUT" \
@@ -45,9 +45,9 @@ setup_file() {
 	local dir=$BATS_FILE_TMPDIR
 	[ -x "$EMBER" ] || return 0
 	file -L "$EMBER" | grep -q 'statically linked' || return 0
-	# The image: busybox as an OCI archive (index.json first).
+	# The image shipped in the firmware: busybox as a named OCI archive.
 	image_busybox "$dir/bb" >/dev/null
-	tar -C "$dir/bb" -cf "$dir/busybox.tar" oci-layout index.json blobs
+	image_archive "$dir/bb" docker.io/library/busybox:latest "$dir/busybox.tar"
 	guest_boot main 128
 	echo small >"$dir/mode"
 	guest_boot small 96 "$dir/mode=/guest/mode"
@@ -83,8 +83,8 @@ guest_ok() {
 	guest_ok main "cgroup v2 only: one cgroup mount, the unified one"
 }
 
-@test "guest: an imported image runs" {
-	guest_ok main "images import of an OCI archive (unpacked as it is read)"
+@test "guest: the image shipped in the firmware is preloaded at start-up and runs" {
+	guest_ok main "the image shipped in /usr/share/ember/images is preloaded at start-up"
 	guest_ok main "the first container prints"
 }
 
@@ -136,6 +136,6 @@ guest_ok() {
 	echo "console: $(tr -d '\r' <"$BATS_FILE_TMPDIR/small.log" | grep '^GUEST' | tail -n 20)"
 	[ "$(cat "$BATS_FILE_TMPDIR/small.status")" = 0 ]
 	guest_ok small "the init script started the daemon, which answers"
-	guest_ok small "images import of an OCI archive"
+	guest_ok small "the image shipped in /usr/share/ember/images is preloaded at start-up"
 	guest_ok small "ten sleep containers run"
 }
