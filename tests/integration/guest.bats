@@ -46,7 +46,7 @@ setup_file() {
 	[ -x "$EMBER" ] || return 0
 	file -L "$EMBER" | grep -q 'statically linked' || return 0
 	# The image shipped in the firmware: busybox as a named OCI archive.
-	image_busybox "$dir/bb" >/dev/null
+	image_busybox_for "$dir/bb" "$(guest_busybox)" "$GUEST_ARCH" >/dev/null
 	image_archive "$dir/bb" docker.io/library/busybox:latest "$dir/busybox.tar"
 	guest_boot main 128
 	echo small >"$dir/mode"

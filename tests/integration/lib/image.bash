@@ -81,6 +81,11 @@ image_rich() {
 	_image_build "$1" rich
 }
 
+image_busybox_for() {
+	[ $# -eq 3 ] || { echo "usage: image_busybox_for DIR BUSYBOX MACHINE" >&2; return 2; }
+	_image_build "$1" busybox-for "$2" "$3"
+}
+
 image_foreign() {
 	[ $# -eq 1 ] || { echo "usage: image_foreign DIR" >&2; return 2; }
 	_image_build "$1" foreign

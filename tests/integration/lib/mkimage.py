@@ -7,6 +7,9 @@
                                     5 layers (whiteouts, hard links), ~MB MB
                                     (default 40); layer 2 is zstd unless gzip
     mkimage.py multiarch DIR        an index: the host's busybox + fake platforms
+    mkimage.py busybox-for DIR BUSYBOX MACHINE
+                                    busybox as above from the static binary
+                                    BUSYBOX for MACHINE (x86_64, aarch64)
     mkimage.py foreign DIR          busybox's layer as an image of another
                                     architecture only (arm/v7 or arm64)
     mkimage.py layers DIR N         N tiny layers of one file each (layer i
@@ -243,9 +246,9 @@ def add_image(layout, layers, plat, cmd=("sh",), labels=None, history=None):
     return layout.put(canonical(manifest), MT_MANIFEST)
 
 
-def busybox_tar():
+def busybox_tar(busybox="/bin/busybox"):
     t = Tar()
-    with open("/bin/busybox", "rb") as f:
+    with open(busybox, "rb") as f:
         t.file("bin/busybox", f.read(), 0o755)
     for a in APPLETS:
         t.symlink("bin/" + a, "busybox")
@@ -260,6 +263,14 @@ def busybox_tar():
 def build_busybox(layout):
     layer = add_layer(layout, busybox_tar())
     return add_image(layout, [layer], host_platform(), history=["ember tests: busybox"])
+
+
+def build_busybox_for(layout, busybox, machine):
+    """BUSYBOX (a static binary for MACHINE, uname -m style) as busybox."""
+    plat = {"x86_64": {"architecture": "amd64", "os": "linux"},
+            "aarch64": {"architecture": "arm64", "os": "linux", "variant": "v8"}}[machine]
+    layer = add_layer(layout, busybox_tar(busybox))
+    return add_image(layout, [layer], plat, history=["ember tests: busybox"])
 
 
 def build_foreign(layout):
@@ -558,8 +569,10 @@ def summary(layout, top):
 
 
 def main(argv):
-    if len(argv) < 3 or argv[1] not in ("busybox", "big", "multiarch", "rich", "layers", "foreign") or \
-            (len(argv) > 4 and argv[4] not in ("zstd", "gzip")):
+    if len(argv) < 3 or argv[1] not in ("busybox", "big", "multiarch", "rich", "layers", "foreign",
+                                          "busybox-for") or \
+            (argv[1] == "big" and len(argv) > 4 and argv[4] not in ("zstd", "gzip")) or \
+            (argv[1] == "busybox-for" and len(argv) != 5):
         print(__doc__.strip(), file=sys.stderr)
         return 2
     layout = Layout(argv[2])
@@ -570,6 +583,8 @@ def main(argv):
                         argv[4] if len(argv) > 4 else "zstd")
     elif argv[1] == "rich":
         top = build_rich(layout)
+    elif argv[1] == "busybox-for":
+        top = build_busybox_for(layout, argv[3], argv[4])
     elif argv[1] == "foreign":
         top = build_foreign(layout)
     elif argv[1] == "layers":
