@@ -375,8 +375,12 @@ static void mount_rootfs(struct rt_plan *p)
 			int bind = !strcmp(type, "bind") || (mo.flags & MS_BIND);
 			unsigned long fl = mo.flags | (bind ? MS_BIND : 0);
 			if (mount(src, s->rootfs, bind ? NULL : type, bind ? fl & ~MS_RDONLY : fl,
-				  mo.data[0] ? mo.data : NULL) < 0)
+				  mo.data[0] ? mo.data : NULL) < 0) {
+				if (errno == ENODEV)
+					child_fail(p, ENODEV, "mount the rootfs: this kernel has no %s file system (%s)", type,
+						   *mount_fs_kconfig(type) ? mount_fs_kconfig(type) : "its module not loaded?");
 				child_fail(p, errno, "mount the rootfs (%s) on \"%s\"", type, s->rootfs);
+			}
 			if (bind && (fl & MS_RDONLY) &&
 			    mount(NULL, s->rootfs, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0)
 				child_fail(p, errno, "make the rootfs read-only");
@@ -1547,6 +1551,26 @@ static int conv_clone(struct rt_conv *c, uint64_t flags, int into_cgroup,
 		if (saved == EPERM && (ca.flags & CLONE_NEWUSER))
 			return err_sys(e, saved, "clone3 with a new user namespace (refused in a chroot, or with "
 						 "user.max_user_namespaces 0)");
+		if (saved == ENOSPC && (ca.flags & CLONE_NEWUSER))
+			return err_sys(e, saved, "clone3 with a new user namespace (user.max_user_namespaces is 0 or used up)");
+		if (saved == EINVAL) {
+			/* A namespace type this kernel was built without. */
+			static const struct {
+				uint64_t flag;
+				const char *file, *option;
+			} ns[] = {
+				{ CLONE_NEWUSER, "user", "CONFIG_USER_NS" },	{ CLONE_NEWPID, "pid", "CONFIG_PID_NS" },
+				{ CLONE_NEWNET, "net", "CONFIG_NET_NS" },	{ CLONE_NEWIPC, "ipc", "CONFIG_IPC_NS" },
+				{ CLONE_NEWUTS, "uts", "CONFIG_UTS_NS" },	{ CLONE_NEWCGROUP, "cgroup", "CONFIG_CGROUPS" },
+			};
+			char path[32];
+			for (size_t i = 0; i < ARRAY_SIZE(ns); i++) {
+				snprintf(path, sizeof(path), "/proc/self/ns/%s", ns[i].file);
+				if ((ca.flags & ns[i].flag) && access(path, F_OK) < 0)
+					return err_set(e, EINVAL, "this kernel has no %s namespaces (%s)", ns[i].file,
+						       ns[i].option);
+			}
+		}
 		return err_sys(e, saved, "clone3");
 	}
 	c->sock = sv[0];

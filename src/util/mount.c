@@ -139,8 +139,12 @@ static int one(json_t *m, int target_fd, const char *name, struct ember_error *e
 			return err_sys(e, -r, "mount %s on %s", type, name);
 		fl |= MS_BIND;
 	}
-	if (mount(source, target, bind ? NULL : type, fl & ~(bind ? MS_RDONLY : 0), len ? data : NULL) < 0)
+	if (mount(source, target, bind ? NULL : type, fl & ~(bind ? MS_RDONLY : 0), len ? data : NULL) < 0) {
+		if (errno == ENODEV)
+			return err_set(e, ENODEV, "mount %s on %s: this kernel has no %s file system (%s)", type, name,
+				       type, *mount_fs_kconfig(type) ? mount_fs_kconfig(type) : "not built, or its module not loaded");
 		return err_sys(e, errno, "mount %s on %s", type, name);
+	}
 	/* Before Linux 5.12 a bind mount takes ro only from a remount. */
 	if (bind && (fl & MS_RDONLY) &&
 	    mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | (fl & (MS_NOSUID | MS_NODEV | MS_NOEXEC)), NULL) < 0) {
@@ -187,4 +191,19 @@ char *mount_command(json_t *m, const char *target)
 	json_array_foreach(opts, i, o)
 		len += (size_t)snprintf(s + len, cap - len, "%s%s", i ? "," : " -o ", json_string_value(o) ?: "");
 	return s;
+}
+
+const char *mount_fs_kconfig(const char *type)
+{
+	static const struct {
+		const char *type, *option;
+	} known[] = {
+		{ "overlay", "CONFIG_OVERLAY_FS" }, { "btrfs", "CONFIG_BTRFS_FS" },   { "tmpfs", "CONFIG_TMPFS" },
+		{ "mqueue", "CONFIG_POSIX_MQUEUE" }, { "cgroup2", "CONFIG_CGROUPS" }, { "devpts", "CONFIG_UNIX98_PTYS" },
+	};
+
+	for (size_t i = 0; type && i < sizeof(known) / sizeof(known[0]); i++)
+		if (!strcmp(known[i].type, type))
+			return known[i].option;
+	return "";
 }

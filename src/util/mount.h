@@ -30,6 +30,10 @@ int mount_options_parse(json_t *options, struct mount_options *out, const char *
    (open_tree, mount_setattr, move_mount; a remount before Linux 5.12).
    name is the target in errors. On failure what was mounted is undone. */
 int mount_apply(json_t *mounts, int target_fd, const char *name, struct ember_error *e);
+/* What a kernel without file system type needs (ENODEV from mount):
+   "CONFIG_OVERLAY_FS" for "overlay", ...; "" for a type not known here.
+   No allocation: the container's child calls it too. */
+const char *mount_fs_kconfig(const char *type);
 /* The mount(8) command line of one mount, for people (caller frees). */
 char *mount_command(json_t *mount, const char *target);
 

@@ -50,7 +50,8 @@ setup_file() {
 	image_archive "$dir/bb" docker.io/library/busybox:latest "$dir/busybox.tar"
 	guest_boot main 128
 	echo small >"$dir/mode"
-	guest_boot small 96 "$dir/mode=/guest/mode"
+	echo overlay >"$dir/skip-modules"
+	guest_boot small 96 "$dir/mode=/guest/mode" "$dir/skip-modules=/guest/skip-modules"
 }
 
 setup() {
@@ -132,10 +133,11 @@ guest_ok() {
 	guest_ok main "limits work under the daemon's own mount"
 }
 
-@test "guest: 96 MiB of RAM: the daemon starts and runs ten containers" {
+@test "guest: 96 MiB of RAM, booted without overlayfs: run names CONFIG_OVERLAY_FS; with it loaded, ten containers run" {
 	echo "console: $(tr -d '\r' <"$BATS_FILE_TMPDIR/small.log" | grep '^GUEST' | tail -n 20)"
 	[ "$(cat "$BATS_FILE_TMPDIR/small.status")" = 0 ]
 	guest_ok small "the init script started the daemon, which answers"
 	guest_ok small "the image shipped in /usr/share/ember/images is preloaded at start-up"
+	guest_ok small "without overlayfs, run says which kernel option is missing"
 	guest_ok small "ten sleep containers run"
 }
