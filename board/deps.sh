@@ -19,10 +19,11 @@ group_pkgs() {
 	# The registry tests: Debian's docker-registry, skopeo and umoci as
 	# independent oracles, busybox-static for the test images, openssl for
 	# certificates and token signatures, htpasswd (apache2-utils), curl,
-	# zstd for the zstd layer, ss (iproute2) to see what listens where.
+	# zstd for the zstd layer, ss (iproute2) to see what listens where,
+	# systemd for systemd-analyze verify of board/common/ember.service.
 	integration) echo bats python3 util-linux procps file binutils \
 		docker-registry skopeo umoci busybox-static openssl apache2-utils curl zstd gzip \
-		iproute2 ;;
+		iproute2 systemd ;;
 	check) group_pkgs build; group_pkgs dev; group_pkgs fuzz; group_pkgs integration ;;
 	cross) group_pkgs build; sysroot_pkgs aarch64 ;;
 	demo) group_pkgs build; echo python3 file docker-registry skopeo busybox-static curl ;;
