@@ -28,6 +28,11 @@ setup_file() {
 	d=$(dirname "$(readlink -f "$EMBER")")
 	[ -f "$d/.config" ] || d=$REPO/build
 	export STATIC_O=$d DEV_O=$d/dev
+	# Up to date (nothing to do after make check; a first dev build takes
+	# minutes, more than a test's timeout), at a low priority: this machine
+	# is shared.
+	build static
+	build dev
 	# BusyBox's applets alone, for S60ember under BusyBox ash.
 	export BB_PATH=$BATS_FILE_TMPDIR/busybox
 	mkdir -p "$BB_PATH"
@@ -50,17 +55,14 @@ teardown() {
 	tasks_teardown
 }
 
-# build FLAVOUR: bring that build up to date (once per file run; nothing to
-# do when make check built it), at a low priority: this machine is shared.
+# build FLAVOUR: make all in that build's directory.
 build() {
 	local o=$STATIC_O
 	[ "$1" = static ] || o=$DEV_O
-	[ ! -f "$BATS_FILE_TMPDIR/built-$1" ] || return 0
 	nice make -C "$REPO" -s -j2 FLAVOUR="$1" O="$o" all >"$BATS_FILE_TMPDIR/make-$1.log" 2>&1 || {
 		cat "$BATS_FILE_TMPDIR/make-$1.log" >&2
 		return 1
 	}
-	touch "$BATS_FILE_TMPDIR/built-$1"
 }
 
 # stage FLAVOUR MAKE-ARGS...: make install into $STAGE.
@@ -68,7 +70,6 @@ stage() {
 	local flavour=$1 o=$STATIC_O
 	shift
 	[ "$flavour" = static ] || o=$DEV_O
-	build "$flavour"
 	run -0 make -C "$REPO" -s FLAVOUR="$flavour" O="$o" install DESTDIR="$STAGE" "$@"
 }
 
