@@ -384,6 +384,16 @@ rc_cleanup() {
 	[ "$(rc_pid)" != "$pid" ]
 	run -0 rc busybox status
 	run -0 rc busybox stop
+	# A pidfile naming a PID that no process has (once the killed daemon is
+	# reaped): the same answers, and no word from the shell.
+	pid=$(($(cat /proc/sys/kernel/pid_max) - 1))
+	while [ -e "/proc/$pid" ]; do pid=$((pid - 1)); done
+	echo "$pid" >"$PIDFILE"
+	run -1 rc busybox status
+	[ "$output" = "ember is not running (a stale pidfile: $PIDFILE)" ]
+	run -0 rc busybox stop
+	[ "$output" = "ember is not running" ]
+	[ ! -e "$PIDFILE" ]
 }
 
 @test "S60ember: a daemon that fails fails start at once, with its log; one that never answers fails it after EMBER_START_TIMEOUT; reload is SIGHUP" {
