@@ -380,7 +380,8 @@ ifneq ($(filter install,$(MAKECMDGOALS)),)
   ifneq ($(filter-out $(INIT_SYSTEMS),$(INIT)),)
     $(error INIT takes sysv, openrc or systemd (or several), not "$(INIT)")
   endif
-  ifneq ($(INIT),)
+  # (Once the configuration exists: make reads this again after making it.)
+  ifneq ($(INIT)$(wildcard $(AUTOCONF_MK)),$(INIT))
     ifneq ($(CONFIG_DAEMON),y)
       $(error INIT=$(INIT): this configuration has no daemon to run)
     endif
@@ -469,18 +470,18 @@ help:
 	@echo 'Build:'
 	@echo '  all (default)     static musl ember + libember.a in O=$(O)'
 	@echo '  dev               glibc build with ASan/UBSan in $(DEV_O)'
-	@echo '  install           bin/ember, bin/emberd, include/ember, lib/libember.a,'
-	@echo '                    lib/pkgconfig/ember.pc, /etc/ember/config.toml (kept if it'
-	@echo '                    differs: the new one goes beside it as .new); with INIT=,'
-	@echo '                    service files. Variables (defaults):'
-	@echo '                    DESTDIR= (a staging directory) prefix=$(prefix)'
-	@echo '                    bindir=$$prefix/bin libdir=$$prefix/lib includedir=$$prefix/include'
-	@echo '                    INIT=sysv: $$initddir/S60ember, $$sysconfdir/default/ember'
-	@echo '                    INIT=openrc: $$initddir/ember, $$sysconfdir/conf.d/ember'
-	@echo '                    INIT=systemd: $$systemdunitdir/ember.service'
-	@echo '                    (several: INIT="sysv systemd") sysconfdir=$(sysconfdir)'
-	@echo '                    initddir=$$sysconfdir/init.d systemdunitdir=$$prefix/lib/systemd/system'
 	@echo '  sizes             stripped size for every board/*/defconfig'
+	@echo 'Install:'
+	@echo '  install           bin/ember, bin/emberd, include/ember, lib/libember.a,'
+	@echo '                    lib/pkgconfig/ember.pc, /etc/ember/config.toml (one that'
+	@echo '                    differs is kept, the new one goes beside it as .new)'
+	@echo '  install INIT=sysv|openrc|systemd   and a service (several: INIT="sysv systemd")'
+	@echo '                    sysv: $$initddir/S60ember and $$sysconfdir/default/ember'
+	@echo '                    openrc: $$initddir/ember and $$sysconfdir/conf.d/ember'
+	@echo '                    systemd: $$systemdunitdir/ember.service'
+	@echo '  Variables: DESTDIR= prefix=$(prefix) bindir=$$prefix/bin libdir=$$prefix/lib'
+	@echo '             includedir=$$prefix/include sysconfdir=$(sysconfdir) initddir=$$sysconfdir/init.d'
+	@echo '             systemdunitdir=$$prefix/lib/systemd/system'
 	@echo 'Configure:'
 	@echo '  defconfig menuconfig olddefconfig savedefconfig allnoconfig allyesconfig'
 	@echo '  <board>_defconfig for board/<board>/defconfig:' $(notdir $(patsubst %/defconfig,%,$(wildcard board/*/defconfig)))
