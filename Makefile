@@ -61,6 +61,8 @@ ifeq ($(FLAVOUR),static)
     ifneq ($(BUILD_GOALS),)
       include $(O)/toolchain-$(ARCH).mk
     endif
+    # Its libraries exist nowhere else: libember.a carries its own jansson.
+    BUNDLE_JANSSON := y
   else
     CC := $(if $(filter default,$(origin CC)),$(CROSS_COMPILE)gcc,$(CC))
     AR := $(if $(filter default,$(origin AR)),$(CROSS_COMPILE)ar,$(AR))
@@ -98,6 +100,7 @@ endif
 
 AR ?= ar
 STRIP ?= strip
+OBJCOPY ?= $(CROSS_COMPILE)objcopy
 PKG_CONFIG ?= pkg-config
 
 # ---------------------------------------------------------------------------
@@ -241,9 +244,22 @@ endif
 # ---------------------------------------------------------------------------
 # Products
 
+ifeq ($(BUNDLE_JANSSON),y)
+# libember and the jansson objects it needs, linked into one object in
+# which only ember_* stays global: `pkg-config --static --libs ember` is
+# -lember alone, and an agent may link any JSON library (its own jansson
+# too) without a clash.
+JANSSON_A = $(eval JANSSON_A := $(shell $(PKG_CONFIG) --variable=libdir jansson)/libjansson.a)$(JANSSON_A)
+$(O)/libember.a: $(LIB_OBJS)
+	$(quiet) AR $@
+	$(Q)$(CC) -r -nostdlib -o $(O)/libember.o $^ $(JANSSON_A)
+	$(Q)$(OBJCOPY) --wildcard --keep-global-symbol='ember_*' $(O)/libember.o
+	$(Q)rm -f $@ && $(AR) rcs $@ $(O)/libember.o
+else
 $(O)/libember.a: $(LIB_OBJS)
 	$(quiet) AR $@
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
+endif
 
 # Everything but main.o, for unit tests and fuzz harnesses.
 $(O)/libember-all.a: $(ALL_OBJS)
@@ -263,11 +279,7 @@ $(O)/ember: $(O)/ember.unstripped
 	$(Q)cp -f $< $@
 endif
 
-$(O)/ember.pc: Makefile
-	@printf 'prefix=%s\nincludedir=%s\nlibdir=%s\n\nName: ember\nDescription: client library for the ember container daemon\nVersion: %s\nRequires.private: jansson\nCflags: -I$${includedir}\nLibs: -L$${libdir} -lember\n' \
-		'$(prefix)' '$(includedir)' '$(libdir)' '$(VERSION)' > $@
-
-all: $(O)/ember $(O)/libember.a $(O)/ember.pc
+all: $(O)/ember $(O)/libember.a
 
 # ---------------------------------------------------------------------------
 # Tests (built in whatever flavour is current; `make check` picks them)
@@ -369,6 +381,71 @@ prefix ?= /usr/local
 bindir ?= $(prefix)/bin
 includedir ?= $(prefix)/include
 libdir ?= $(prefix)/lib
+sysconfdir ?= /etc
+initddir ?= $(sysconfdir)/init.d
+systemdunitdir ?= $(prefix)/lib/systemd/system
+# Service files to install: sysv (BusyBox init, sysvinit), openrc, systemd.
+INIT ?=
+
+INIT_SYSTEMS := sysv openrc systemd
+ifneq ($(filter install,$(MAKECMDGOALS)),)
+  ifneq ($(filter-out $(INIT_SYSTEMS),$(INIT)),)
+    $(error INIT takes sysv, openrc or systemd (or several), not "$(INIT)")
+  endif
+  # (Once the configuration exists: make reads this again after making it.)
+  ifneq ($(INIT)$(wildcard $(AUTOCONF_MK)),$(INIT))
+    ifneq ($(CONFIG_DAEMON),y)
+      $(error INIT=$(INIT): this configuration has no daemon to run)
+    endif
+  endif
+endif
+
+unquote = $(patsubst "%",%,$(1))
+INSTALL_TMP := $(O)/install
+
+# ember.pc for this install's directories. Debian's or a board's jansson is
+# named; the private sysroot's is inside libember.a. A sanitizer build's
+# library needs the sanitizers' runtime at link time.
+pc-rel = $(patsubst $(prefix)/%,$${prefix}/%,$(1))
+PC_LIBS_PRIVATE := $(if $(filter static,$(FLAVOUR)),,$(strip $(FLAVOUR_LDFLAGS)))
+PC_LINES := 'prefix=$(prefix)' 'includedir=$(call pc-rel,$(includedir))' \
+	'libdir=$(call pc-rel,$(libdir))' '' 'Name: ember' \
+	'Description: client library for the ember container daemon' 'Version: $(VERSION)' \
+	$(if $(BUNDLE_JANSSON),,'Requires.private: jansson') \
+	'Cflags: -I$${includedir}' 'Libs: -L$${libdir} -lember' \
+	$(if $(PC_LIBS_PRIVATE),'Libs.private: $(PC_LIBS_PRIVATE)')
+
+# board/common's files are written with the stock paths: this install's
+# bindir and this configuration's defaults (Kconfig DEFAULT_*) replace them.
+BOARD_SED := sed -e 's|/usr/bin/ember|$(bindir)/ember|g' \
+	-e 's|^\#root = .*|\#root = $(CONFIG_DEFAULT_ROOT)|' \
+	-e 's|^\#state = .*|\#state = $(CONFIG_DEFAULT_STATE)|' \
+	-e 's|^\#address = .*|\#address = $(CONFIG_DEFAULT_ADDRESS)|' \
+	-e 's|^\#config_path = .*|\#config_path = $(CONFIG_DEFAULT_CERTS_DIR)|' \
+	-e 's|^\#default = .*|\#default = $(CONFIG_DEFAULT_SNAPSHOTTER)|' \
+	-e 's|^\#drop_blobs = .*|\#drop_blobs = $(if $(filter y,$(CONFIG_UNPACK_DROP_BLOBS)),true,false)|' \
+	-e 's|^\#EMBER_CONFIG=.*|\#EMBER_CONFIG=$(call unquote,$(CONFIG_DEFAULT_CONFIG))|' \
+	-e 's|^\#EMBER_ROOT=.*|\#EMBER_ROOT=$(call unquote,$(CONFIG_DEFAULT_ROOT))|' \
+	-e 's|^\#EMBER_STATE=.*|\#EMBER_STATE=$(call unquote,$(CONFIG_DEFAULT_STATE))|' \
+	-e 's|^\#EMBER_ADDRESS=.*|\#EMBER_ADDRESS=$(call unquote,$(CONFIG_DEFAULT_ADDRESS))|'
+
+# install_board FILE MODE DEST: a board/common file, its paths replaced.
+define install_board
+	$(quiet) INSTALL $(DESTDIR)$(3)
+	$(Q)$(BOARD_SED) board/common/$(1) >$(INSTALL_TMP)/$(1)
+	$(Q)install -D -m $(2) $(INSTALL_TMP)/$(1) $(DESTDIR)$(3)
+endef
+# install_conf FILE DEST: the same for configuration, which is the owner's
+# once it is there: a file that differs is kept, this one goes beside it
+# as DEST.new.
+define install_conf
+	$(quiet) INSTALL $(DESTDIR)$(2)
+	$(Q)$(BOARD_SED) board/common/$(1) >$(INSTALL_TMP)/$(1)
+	$(Q)if [ ! -e $(DESTDIR)$(2) ]; then install -D -m 0644 $(INSTALL_TMP)/$(1) $(DESTDIR)$(2); \
+	elif ! cmp -s $(INSTALL_TMP)/$(1) $(DESTDIR)$(2); then \
+		install -m 0644 $(INSTALL_TMP)/$(1) $(DESTDIR)$(2).new && \
+		echo "install: kept $(DESTDIR)$(2) (it differs); the new one is $(DESTDIR)$(2).new"; fi
+endef
 
 install: all
 	install -D -m 0755 $(O)/ember $(DESTDIR)$(bindir)/ember
@@ -376,11 +453,26 @@ install: all
 	install -d $(DESTDIR)$(includedir)/ember $(DESTDIR)$(libdir)/pkgconfig
 	install -m 0644 include/ember/*.h $(DESTDIR)$(includedir)/ember/
 	install -m 0644 $(O)/libember.a $(DESTDIR)$(libdir)/libember.a
-	install -m 0644 $(O)/ember.pc $(DESTDIR)$(libdir)/pkgconfig/ember.pc
+	printf '%s\n' $(PC_LINES) >$(DESTDIR)$(libdir)/pkgconfig/ember.pc
+ifeq ($(CONFIG_DAEMON),y)
+	@rm -rf $(INSTALL_TMP) && mkdir -p $(INSTALL_TMP)
+	$(call install_conf,config.toml,$(call unquote,$(CONFIG_DEFAULT_CONFIG)))
+endif
+ifneq ($(filter sysv,$(INIT)),)
+	$(call install_board,S60ember,0755,$(initddir)/S60ember)
+	$(call install_conf,ember.default,$(sysconfdir)/default/ember)
+endif
+ifneq ($(filter openrc,$(INIT)),)
+	$(call install_board,ember.openrc,0755,$(initddir)/ember)
+	$(call install_conf,ember.default,$(sysconfdir)/conf.d/ember)
+endif
+ifneq ($(filter systemd,$(INIT)),)
+	$(call install_board,ember.service,0644,$(systemdunitdir)/ember.service)
+endif
 
 clean:
 	rm -rf $(OBJDIR) $(GEN) $(O)/ember $(O)/ember.unstripped $(O)/libember*.a \
-		$(O)/ember.pc $(O)/tests $(O)/.build-id $(DEV_O) $(FUZZ_O) $(CROSS_O) $(O)/size-* \
+		$(O)/libember.o $(O)/install $(O)/tests $(O)/.build-id $(DEV_O) $(FUZZ_O) $(CROSS_O) $(O)/size-* \
 		$(O)/cfg-*
 
 distclean:
@@ -390,8 +482,18 @@ help:
 	@echo 'Build:'
 	@echo '  all (default)     static musl ember + libember.a in O=$(O)'
 	@echo '  dev               glibc build with ASan/UBSan in $(DEV_O)'
-	@echo '  install           DESTDIR= prefix=$(prefix)'
 	@echo '  sizes             stripped size for every board/*/defconfig'
+	@echo 'Install:'
+	@echo '  install           bin/ember, bin/emberd, include/ember, lib/libember.a,'
+	@echo '                    lib/pkgconfig/ember.pc, /etc/ember/config.toml (one that'
+	@echo '                    differs is kept, the new one goes beside it as .new)'
+	@echo '  install INIT=sysv|openrc|systemd   and a service (several: INIT="sysv systemd")'
+	@echo '                    sysv: $$initddir/S60ember and $$sysconfdir/default/ember'
+	@echo '                    openrc: $$initddir/ember and $$sysconfdir/conf.d/ember'
+	@echo '                    systemd: $$systemdunitdir/ember.service'
+	@echo '  Variables: DESTDIR= prefix=$(prefix) bindir=$$prefix/bin libdir=$$prefix/lib'
+	@echo '             includedir=$$prefix/include sysconfdir=$(sysconfdir) initddir=$$sysconfdir/init.d'
+	@echo '             systemdunitdir=$$prefix/lib/systemd/system'
 	@echo 'Configure:'
 	@echo '  defconfig menuconfig olddefconfig savedefconfig allnoconfig allyesconfig'
 	@echo '  <board>_defconfig for board/<board>/defconfig:' $(notdir $(patsubst %/defconfig,%,$(wildcard board/*/defconfig)))

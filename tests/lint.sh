@@ -11,6 +11,7 @@
 #     src/ includes headers only from folders of a lower rank, so no folder
 #     includes one above it and no two folders include each other.
 #  3. Every CONFIG_ symbol named in the sources is defined by a Kconfig file.
+#  4. board/common/ember.openrc holds S60ember's shared part unchanged.
 set -u
 cd "$(dirname "$0")/.."
 
@@ -67,6 +68,14 @@ if [ -z "$unknown" ]; then
 else
 	fail "sources: CONFIG_ symbols no Kconfig file defines"
 	echo "$unknown" | sed 's/^/#   CONFIG_/'
+fi
+
+# 4. The init scripts share their start, stop and status code (sync-rc.sh).
+if out=$(board/common/sync-rc.sh --check 2>&1); then
+	ok "board: ember.openrc's shared part is S60ember's"
+else
+	fail "board: ember.openrc's shared part is not S60ember's (run board/common/sync-rc.sh)"
+	echo "$out" | sed 's/^/#   /'
 fi
 
 echo "1..$n"

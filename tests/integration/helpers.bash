@@ -298,3 +298,48 @@ with open(sys.argv[1], "wb") as f:
 		return 1
 	fi
 }
+
+# ---- the README's example agent (library.bats, install.bats) ---------------
+
+# readme_agent FILE: the C block after <!-- example-agent --> in README.md.
+readme_agent() {
+	awk '/<!-- example-agent -->/ {on=1; next} on && /^```c/ {code=1; next} code && /^```/ {exit} code' \
+		"$TESTS_DIR/../../README.md" >"$1"
+	[ -s "$1" ]
+}
+
+# agent_follows AGENT: with this test's daemon running, the README's agent
+# AGENT makes its namespace, prints that namespace's events only, and
+# exits 1 saying so when the daemon stops (stops the daemon).
+agent_follows() {
+	"$1" >"$T/agent.out" 2>"$T/agent.err" 3>&- &
+	AGENT_PID=$!
+	wait_until 5 eval 'e namespaces ls -q | grep -qx ota'
+	run -0 e namespaces label ota
+	[ "$output" = "owner=fleet" ]
+	e namespaces create other
+	e namespaces label other x=1 >/dev/null
+	e namespaces label ota channel=stable >/dev/null
+	wait_until 5 grep -q channel "$T/agent.out"
+	# Only its namespace's events, and the update it caused.
+	run -0 cat "$T/agent.out"
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *'"topic":"/namespaces/update"'* ]]
+	[[ "$output" == *'"channel":"stable"'* ]]
+	# When the daemon stops, the agent's stream ends with a clear error.
+	stop_daemon
+	local rc=0
+	wait "$AGENT_PID" || rc=$?
+	AGENT_PID=
+	[ "$rc" -eq 1 ]
+	grep -q "shutting down" "$T/agent.err"
+}
+
+# For teardown(): the agent, if a test left it running.
+cleanup_agent() {
+	if [ -n "${AGENT_PID:-}" ]; then
+		kill "$AGENT_PID" 2>/dev/null || true
+		wait "$AGENT_PID" 2>/dev/null || true
+	fi
+	AGENT_PID=
+}

@@ -15,42 +15,20 @@ setup_file() {
 		cat "$BATS_FILE_TMPDIR/make.log" >&2
 		return 1
 	}
-	# The block after <!-- example-agent --> in README.md.
-	awk '/<!-- example-agent -->/ {on=1; next} on && /^```c/ {code=1; next} code && /^```/ {exit} code' \
-		"$REPO/README.md" >"$BATS_FILE_TMPDIR/ota-agent.c"
-	[ -s "$BATS_FILE_TMPDIR/ota-agent.c" ]
+	readme_agent "$BATS_FILE_TMPDIR/ota-agent.c"
 	cc -Wall -Wextra -Werror -o "$BATS_FILE_TMPDIR/ota-agent" "$BATS_FILE_TMPDIR/ota-agent.c" \
 		-I"$REPO/include" "$HOST_O/libember.a" -ljansson
 }
 
 setup() { setup_dirs; }
 teardown() {
-	[ -n "${AGENT_PID:-}" ] && kill "$AGENT_PID" 2>/dev/null; wait "${AGENT_PID:-}" 2>/dev/null || true
+	cleanup_agent
 	cleanup_daemon
 }
 
 @test "library: the README's agent creates its namespace and sees its events" {
 	start_daemon
-	"$BATS_FILE_TMPDIR/ota-agent" >"$T/agent.out" 2>"$T/agent.err" &
-	AGENT_PID=$!
-	for _ in $(seq 100); do e namespaces ls -q | grep -qx ota && break; sleep 0.05; done
-	run -0 e namespaces label ota
-	[ "$output" = "owner=fleet" ]
-	e namespaces create other
-	e namespaces label other x=1 >/dev/null
-	e namespaces label ota channel=stable >/dev/null
-	for _ in $(seq 100); do grep -q channel "$T/agent.out" && break; sleep 0.05; done
-	# Only its namespace's events, and the update it caused.
-	run -0 cat "$T/agent.out"
-	[ "${#lines[@]}" -eq 1 ]
-	[[ "$output" == *'"topic":"/namespaces/update"'* ]]
-	[[ "$output" == *'"channel":"stable"'* ]]
-	# When the daemon stops, the agent's stream ends with a clear error.
-	stop_daemon
-	wait "$AGENT_PID" && rc=0 || rc=$?
-	AGENT_PID=
-	[ "$rc" -eq 1 ]
-	grep -q "shutting down" "$T/agent.err"
+	agent_follows "$BATS_FILE_TMPDIR/ota-agent"
 }
 
 @test "library: a second run finds the namespace already there and still works" {
@@ -69,7 +47,7 @@ teardown() {
 }
 
 @test "library: ember.pc and the headers install where pkg-config finds them" {
-	make -C "$REPO" -s install DESTDIR="$T/stage" prefix=/usr O="$HOST_O" >/dev/null
+	make -C "$REPO" -s install DESTDIR="$T/stage" prefix=/usr FLAVOUR=dev SANITIZE= O="$HOST_O" >/dev/null
 	[ -f "$T/stage/usr/include/ember/client.h" ]
 	[ -f "$T/stage/usr/include/ember/error.h" ]
 	[ -f "$T/stage/usr/lib/libember.a" ]
