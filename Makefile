@@ -422,6 +422,7 @@ BOARD_SED := sed -e 's|/usr/bin/ember|$(bindir)/ember|g' \
 	-e 's|^\#state = .*|\#state = $(CONFIG_DEFAULT_STATE)|' \
 	-e 's|^\#address = .*|\#address = $(CONFIG_DEFAULT_ADDRESS)|' \
 	-e 's|^\#config_path = .*|\#config_path = $(CONFIG_DEFAULT_CERTS_DIR)|' \
+	-e 's|^\#preload = .*|\#preload = $(CONFIG_DEFAULT_PRELOAD)|' \
 	-e 's|^\#default = .*|\#default = $(CONFIG_DEFAULT_SNAPSHOTTER)|' \
 	-e 's|^\#drop_blobs = .*|\#drop_blobs = $(if $(filter y,$(CONFIG_UNPACK_DROP_BLOBS)),true,false)|' \
 	-e 's|^\#EMBER_CONFIG=.*|\#EMBER_CONFIG=$(call unquote,$(CONFIG_DEFAULT_CONFIG))|' \
