@@ -60,8 +60,11 @@ fi
 
 # 3. Every CONFIG_ symbol the sources name is defined in a Kconfig file: a
 #    misspelt or removed one is silently off under ENABLED() or #ifdef.
+#    Not in string literals: messages name the kernel's options too
+#    ("this kernel has no overlay file system (CONFIG_OVERLAY_FS)").
 defined=$(sed -n 's/^[[:space:]]*\(menu\)\?config[[:space:]]\+\([A-Z0-9_]*\).*/\2/p' Kconfig src/*/Kconfig | sort -u)
-unknown=$(grep -rhoE '\bCONFIG_[A-Z0-9_]+' src include Makefile src/*/Makefile.inc | sed 's/^CONFIG_//' | sort -u |
+unknown=$(find src include -name '*.[ch]' -print0 | xargs -0 sed -E 's/"([^"\\]|\\.)*"//g' |
+	cat - Makefile src/*/Makefile.inc | grep -oE '\bCONFIG_[A-Z0-9_]+' | sed 's/^CONFIG_//' | sort -u |
 	grep -vx X | comm -23 - <(echo "$defined")) # CONFIG_X: the comments' placeholder
 if [ -z "$unknown" ]; then
 	ok "sources: every CONFIG_ symbol they name is defined in a Kconfig file"
