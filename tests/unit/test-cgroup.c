@@ -966,7 +966,7 @@ static void test_v2_set_fake(void **state)
 
 	assert_int_equal(runtime_cgroup_get(t->mnt, "a/b/c", RUNTIME_CGROUP_V2, RUNTIME_CGROUP_CREATE, &t->cg, &e), 0);
 	/* Each ancestor from mnt down enables what it lists and lacks. */
-	assert_file("+memory +cpu +pids", "%s/cgroup.subtree_control", t->mnt);
+	assert_file("+memory +cpu +pids +io", "%s/cgroup.subtree_control", t->mnt);
 	assert_file("+cpu +pids", "%s/a/cgroup.subtree_control", t->mnt);
 	assert_file("+memory +pids", "%s/a/b/cgroup.subtree_control", t->mnt);
 	assert_true(runtime_cgroup_has(t->cg, "memory"));
