@@ -324,7 +324,7 @@ static const struct cli_opt rm_opts[] = {
 };
 
 static const struct cli_command create_cmd = {
-	.name = "create", .args = "[OPTIONS] REF ID [CMD [ARG...]]",
+	.name = "create", .args = "REF ID [CMD [ARG...]]",
 	.summary = "create a container from an image (unpacked by pull) or a --rootfs directory",
 	.help = CLI_HELP("The spec comes from the image config (Entrypoint, Cmd, Env, WorkingDir, User,\n"
 			 "StopSignal) and the flags, or from --spec FILE. With --rootfs DIR: ID [CMD...]."),

@@ -270,7 +270,7 @@ static const struct cli_opt run_opts[] = {
 
 const struct cli_command cli_cmd_run = {
 	.name = "run",
-	.args = "[OPTIONS] REF ID [CMD [ARG...]]",
+	.args = "REF ID [CMD [ARG...]]",
 	.summary = "create a container and run its task",
 	.help = CLI_HELP("Attached by default: the task gets this terminal (-t) or these stdin, stdout and\n"
 			 "stderr, signals are forwarded, and ember exits with the task's exit status;\n"
@@ -516,7 +516,7 @@ static const struct cli_command kill_cmd = {
 	.opts = kill_opts, .min_args = 1, .max_args = 1, .run = tasks_kill,
 };
 static const struct cli_command exec_cmd = {
-	.name = "exec", .args = "[OPTIONS] ID CMD [ARG...]", .summary = "run a process in a running task (attached)",
+	.name = "exec", .args = "ID CMD [ARG...]", .summary = "run a process in a running task (attached)",
 	.opts = exec_opts, .min_args = 2, .max_args = -1, .flags = CLI_STOP_AT_ARGS | CLI_TASK_STATUS,
 	.run = tasks_exec,
 };

@@ -54,6 +54,14 @@ help_ok() {
 	help_ok "ember daemon" daemon -h
 	# Help wins over missing arguments, and never needs a daemon.
 	help_ok "ember namespaces create" --address /nonexistent namespaces create --help
+	# Options are named once in a usage line.
+	local c
+	for c in "run" "containers create" "tasks exec" "images pull" "images import"; do
+		# shellcheck disable=SC2086 # the words of a command
+		run -0 "$EMBER" $c --help
+		[[ "${lines[0]}" == "Usage: ember $c [OPTIONS] "* ]]
+		[[ "${lines[0]}" != *"[OPTIONS] [OPTIONS]"* ]]
+	done
 }
 
 @test "cli: help lists the commands and the global options" {
