@@ -198,7 +198,8 @@ br_options() {
 	[ "$status" -eq 0 ]
 	files=("${lines[@]}")
 	# ... and those of the recipe (${S}/... from the tree, ${B}/... built).
-	files+=($(grep -oE '\$\{S\}/[^ ;")]+' "$RECIPE" | sed 's|^${S}/||' | sort -u))
+	# (Not .git: the recipe only asks whether the fetched copy has one.)
+	files+=($(grep -oE '\$\{S\}/[^ ;")]+' "$RECIPE" | sed 's|^${S}/||' | grep -vx '\.git' | sort -u))
 	printf '%s\n' "${files[@]}" | grep -qx 'board/common/S60ember'
 	printf '%s\n' "${files[@]}" | grep -qx 'board/common/ember.service'
 	printf '%s\n' "${files[@]}" | grep -qx 'board/common/ember.openrc'
