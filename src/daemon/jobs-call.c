@@ -11,6 +11,7 @@
 struct call_job {
 	struct daemon *d;
 	struct api_call *call; /* NULL once the client is gone */
+	int had_call;          /* 0: a job of the daemon's own (its done hook reports) */
 	const struct call_job_ops *ops;
 	void *data;
 	struct job *job;
@@ -48,7 +49,7 @@ static void done(struct job *j, int result, const struct ember_error *e)
 			api_error_from(cj->call, e);
 		else
 			api_reply(cj->call, cj->ops->reply ? cj->ops->reply(cj->d, cj->data) : NULL);
-	} else if (result < 0 && e->code != ECANCELED) {
+	} else if (cj->had_call && result < 0 && e->code != ECANCELED) {
 		log_warn(&cj->d->log, "%s (its client had gone): %s", cj->ops->kind, e->message);
 	}
 	if (cj->ops->done)
@@ -85,6 +86,7 @@ struct job *call_job_start(struct daemon *d, struct api_call *call, const struct
 	}
 	cj->d = d;
 	cj->call = call;
+	cj->had_call = call != NULL;
 	cj->ops = ops;
 	cj->data = data;
 	cj->job = job_start(d->jobs, &call_ops, cj, ops->kind, ns, what, &e);
