@@ -138,3 +138,14 @@ preload_done() {
 	echo "preload ended $pre_at, task started $started_at"
 	[[ "$started_at" > "$pre_at" ]]
 }
+
+@test "preload: a preload path that is no directory is one warning; the daemon serves and boots its containers" {
+	rm -rf "$PRE"
+	echo "not a directory" >"$PRE"
+	preload_daemon
+	preload_done
+	run -0 e info
+	[ "$(grep -c "preload: $PRE" "$DAEMON_LOG")" = 1 ]
+	grep -q "warn  preload: $PRE: Not a directory" "$DAEMON_LOG"
+	run ! grep -q "client had gone" "$DAEMON_LOG"
+}
