@@ -9,7 +9,6 @@
  */
 #include "daemon/preload.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -46,49 +45,15 @@ static void preload_free(void *data)
 	free(p);
 }
 
-static int by_name(const void *a, const void *b)
+static json_int_t mtime_ns(const struct stat *st)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* The regular files of dir, sorted (imports go in a stable order). */
-static char **list_archives(int dfd, size_t *n, struct ember_error *e)
-{
-	DIR *d = fs_opendir_at(dfd, ".");
-	struct dirent *de;
-	char **names = NULL;
-	size_t cap = 0;
-
-	*n = 0;
-	if (!d) {
-		err_sys(e, errno, "read the directory");
-		return NULL;
-	}
-	while ((de = readdir(d))) {
-		struct stat st;
-		if (de->d_name[0] == '.' || fstatat(dfd, de->d_name, &st, 0) < 0 || !S_ISREG(st.st_mode))
-			continue;
-		if (*n == cap) {
-			char **grown = realloc(names, (cap = cap ? 2 * cap : 8) * sizeof(*names));
-			if (!grown)
-				break;
-			names = grown;
-		}
-		if (!(names[*n] = strdup(de->d_name)))
-			break;
-		(*n)++;
-	}
-	closedir(d);
-	if (*n)
-		qsort(names, *n, sizeof(*names), by_name);
-	return names ? names : calloc(1, sizeof(*names));
+	return (json_int_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
 }
 
 static int same_file(json_t *rec, const struct stat *st)
 {
 	return json_integer_value(json_object_get(rec, "size")) == (json_int_t)st->st_size &&
-	       json_integer_value(json_object_get(rec, "mtime_ns")) ==
-		       (json_int_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+	       json_integer_value(json_object_get(rec, "mtime_ns")) == mtime_ns(st);
 }
 
 static void one(struct job *j, struct preload *p, int dfd, const char *name)
@@ -121,8 +86,7 @@ static void one(struct job *j, struct preload *p, int dfd, const char *name)
 		.runnable_only = 1,
 	};
 	int r = images_import_in(j, d, &a, &images, &e);
-	json_t *entry = json_pack("{s:I, s:I}", "size", (json_int_t)st.st_size, "mtime_ns",
-				  (json_int_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec);
+	json_t *entry = json_pack("{s:I, s:I}", "size", (json_int_t)st.st_size, "mtime_ns", mtime_ns(&st));
 	if (r < 0 && e.code == ECANCELED) {
 		json_decref(entry);
 		return; /* the daemon stops: the next start-up imports it again */
@@ -172,15 +136,16 @@ static int preload_run(struct job *j, void *data, struct ember_error *e)
 		if (!(p->done = json_object()))
 			return err_set(e, ENOMEM, "out of memory");
 	}
-	char **names = list_archives(dfd, &n, e);
-	if (!names)
+	char **names;
+	if (fs_list_names(dfd, &names, &n, e) < 0)
 		return err_wrap(e, "preload: %s", p->dir);
-	for (size_t i = 0; i < n; i++) {
-		if (!job_cancelled(j))
+	/* In name order; what is not a regular file is not an archive. */
+	for (size_t i = 0; i < n && !job_cancelled(j); i++) {
+		struct stat st;
+		if (fstatat(dfd, names[i], &st, 0) == 0 && S_ISREG(st.st_mode))
 			one(j, p, dfd, names[i]);
-		free(names[i]);
 	}
-	free(names);
+	fs_names_free(names, n);
 	return 0;
 }
 

@@ -55,49 +55,19 @@ int meta_namespace_get(struct meta *m, const char *name, json_t **out, struct em
 	return ns_read(fd, name, out, e);
 }
 
-static int cmp_names(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 int meta_namespace_list(struct meta *m, json_t **out, struct ember_error *e)
 {
 	json_t *list = json_array();
-	DIR *d = fs_opendir_at(m->dir_fd, ".");
-	struct dirent *de;
-	char **names = NULL;
-	size_t n = 0, cap = 0;
-	int r = 0;
+	char **names;
+	size_t n;
 
-	if (!list || !d) {
+	if (!list)
+		return err_set(e, ENOMEM, "list namespaces: out of memory");
+	if (fs_list_names(m->dir_fd, &names, &n, e) < 0) {
 		json_decref(list);
-		if (d)
-			closedir(d);
-		return err_sys(e, list ? errno : ENOMEM, "list namespaces");
+		return err_wrap(e, "list namespaces");
 	}
-	while ((de = readdir(d))) {
-		if (de->d_name[0] == '.')
-			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 16;
-			char **nn = realloc(names, cap * sizeof(*names));
-			if (!nn) {
-				r = err_set(e, ENOMEM, "list namespaces: out of memory");
-				break;
-			}
-			names = nn;
-		}
-		names[n] = strdup(de->d_name);
-		if (!names[n]) {
-			r = err_set(e, ENOMEM, "list namespaces: out of memory");
-			break;
-		}
-		n++;
-	}
-	closedir(d);
-	if (r == 0 && n > 1)
-		qsort(names, n, sizeof(*names), cmp_names);
-	for (size_t i = 0; r == 0 && i < n; i++) {
+	for (size_t i = 0; i < n; i++) {
 		json_t *ns;
 		struct ember_error ignored;
 		/* A directory without a readable record is not a namespace
@@ -105,13 +75,7 @@ int meta_namespace_list(struct meta *m, json_t **out, struct ember_error *e)
 		if (meta_namespace_get(m, names[i], &ns, &ignored) == 0)
 			json_array_append_new(list, ns);
 	}
-	for (size_t i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
-	if (r < 0) {
-		json_decref(list);
-		return r;
-	}
+	fs_names_free(names, n);
 	*out = list;
 	return 0;
 }

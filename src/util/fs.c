@@ -189,6 +189,60 @@ DIR *fs_opendir_at(int dirfd, const char *name)
 	return d;
 }
 
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+void fs_names_free(char **names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+int fs_list_names(int dirfd, char ***names, size_t *n, struct ember_error *e)
+{
+	DIR *d = fs_opendir_at(dirfd, ".");
+	struct dirent *de;
+	char **v = NULL;
+	size_t k = 0, cap = 0;
+	int r = 0;
+
+	*names = NULL;
+	*n = 0;
+	if (!d)
+		return err_sys(e, errno, "read the directory");
+	while (r == 0 && (errno = 0, de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (k == cap) {
+			char **grown = realloc(v, (cap = cap ? 2 * cap : 16) * sizeof(*v));
+			if (!grown) {
+				r = err_set(e, ENOMEM, "out of memory");
+				break;
+			}
+			v = grown;
+		}
+		if (!(v[k] = strdup(de->d_name)))
+			r = err_set(e, ENOMEM, "out of memory");
+		else
+			k++;
+	}
+	if (r == 0 && errno)
+		r = err_sys(e, errno, "read the directory");
+	closedir(d);
+	if (r < 0) {
+		fs_names_free(v, k);
+		return r;
+	}
+	if (k > 1)
+		qsort(v, k, sizeof(*v), cmp_names);
+	*names = v;
+	*n = k;
+	return 0;
+}
+
 int fs_open_dir(int dirfd, const char *name, int create, mode_t mode, struct ember_error *e)
 {
 	int fd;

@@ -45,6 +45,10 @@ int fs_open_dir(int dirfd, const char *name, int create, mode_t mode, struct emb
 
 /* opendir() of a directory below dirfd (name may be "."), with its own offset. */
 DIR *fs_opendir_at(int dirfd, const char *name);
+/* The names in directory dirfd that do not start with '.', sorted (strcmp);
+   *names is an array of *n strings (fs_names_free). */
+int fs_list_names(int dirfd, char ***names, size_t *n, struct ember_error *e);
+void fs_names_free(char **names, size_t n);
 
 /* Remove a tree below dirfd without following symlinks. Missing is fine. */
 int fs_remove_tree(int dirfd, const char *name, struct ember_error *e);
