@@ -50,7 +50,7 @@ FLAVOUR ?= static
 # (they may run before the packages it needs are installed).
 NOBUILD_GOALS := help clean distclean deps check check-unit check-fuzz \
 	check-integration check-cross check-qemu fuzz demo dev bench sizes menuconfig \
-	defconfig olddefconfig savedefconfig allnoconfig allyesconfig \
+	defconfig olddefconfig savedefconfig randconfig allnoconfig allyesconfig \
 	alldefconfig %_defconfig
 BUILD_GOALS := $(if $(MAKECMDGOALS),$(filter-out $(NOBUILD_GOALS),$(MAKECMDGOALS)),all)
 
@@ -139,6 +139,11 @@ defconfig:
 
 menuconfig olddefconfig allnoconfig allyesconfig alldefconfig:
 	$(kconfig) $@ Kconfig
+
+# SEED= repeats one; without it, a new one (printed).
+randconfig:
+	$(Q)mkdir -p $(O)
+	$(Q)$(PYTHON) board/kconfig.py randconfig $(SEED)
 
 savedefconfig: $(O)/.config
 	$(kconfig) savedefconfig --kconfig Kconfig --out $(O)/defconfig
@@ -367,12 +372,10 @@ bench:
 	$(MAKE) O=$(O)/size-tiny all
 	tests/bench/run.sh $(abspath $(O)/ember) $(abspath $(O)/size-tiny/ember)
 
-# Stripped size of the product for each board configuration.
+# What each feature costs (board/sizes.sh; ARCH=aarch64 for the other table).
 sizes:
-	@for d in board/*/defconfig; do b=$$(basename $$(dirname $$d)); \
-		$(MAKE) -s O=$(O)/size-$$b $${b}_defconfig >/dev/null && \
-		$(MAKE) -s O=$(O)/size-$$b all >/dev/null && \
-		printf '%-6s %8d bytes\n' $$b $$(stat -c %s $(O)/size-$$b/ember); done
+	board/deps.sh build $(if $(filter-out $(shell uname -m),$(ARCH)),cross)
+	PYTHON=$(PYTHON) board/sizes.sh $(O) $(ARCH)
 
 # ---------------------------------------------------------------------------
 # Install
@@ -483,7 +486,8 @@ help:
 	@echo 'Build:'
 	@echo '  all (default)     static musl ember + libember.a in O=$(O)'
 	@echo '  dev               glibc build with ASan/UBSan in $(DEV_O)'
-	@echo '  sizes             stripped size for every board/*/defconfig'
+	@echo "  sizes             what each feature costs (stripped bytes, this ARCH)"
+	@echo "  randconfig [SEED=n]  a random configuration (the seed is printed)"
 	@echo 'Install:'
 	@echo '  install           bin/ember, bin/emberd, include/ember, lib/libember.a,'
 	@echo '                    lib/pkgconfig/ember.pc, /etc/ember/config.toml (one that'
@@ -511,4 +515,4 @@ $(GEN):
 FORCE:
 .PHONY: all dev check check-unit check-integration check-cross check-qemu fuzz demo bench deps \
 	install clean distclean help sizes unit-tests fuzzers defconfig menuconfig \
-	olddefconfig allnoconfig allyesconfig alldefconfig savedefconfig FORCE
+	olddefconfig allnoconfig allyesconfig alldefconfig savedefconfig randconfig FORCE

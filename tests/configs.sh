@@ -22,6 +22,7 @@ build() {
 	mkdir -p "$o"
 	case "$how" in
 	*_defconfig|allnoconfig|allyesconfig) make -s O="$o" "$how" >/dev/null ;;
+	randconfig:*) make -s O="$o" randconfig SEED="${how#randconfig:}" >/dev/null ;;
 	*) printf '%b' "$how" >"$o/.config"; make -s O="$o" olddefconfig >/dev/null ;;
 	esac
 	if make -s O="$o" all >"$o/build.log" 2>&1; then
@@ -127,6 +128,17 @@ if build allno allnoconfig; then
 	check "allnoconfig: ember init is not a role (exit 127)" sh -c "'$out/cfg-allno/ember' init -- true; [ \$? -eq 127 ]"
 fi
 build allyes allyesconfig || true
+
+# Random configurations, so that every combination keeps compiling; the
+# seeds come from the commit, so a failure repeats with
+# `make randconfig SEED=...` (RANDCONFIGS=n runs more or fewer).
+head=$(git rev-parse --short=10 HEAD 2>/dev/null || date +%s)
+for i in $(seq 1 "${RANDCONFIGS:-3}"); do
+	if build "rand-$head-$i" "randconfig:$head-$i"; then
+		check "randconfig SEED=$head-$i: ember version works" "$out/cfg-rand-$head-$i/ember" version
+	fi
+	rm -rf "$out/cfg-rand-$head-$i"
+done
 
 # A caller's toolchain and sysroot, as Buildroot and Yocto pass them (here
 # musl-gcc and the static libraries our sysroot script built, handed over
