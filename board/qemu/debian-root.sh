@@ -2,17 +2,18 @@
 # SPDX-License-Identifier: Apache-2.0
 # A minimal Debian root for a qemu guest whose init is a real init system,
 # to boot board/common's service files as a distribution runs them:
-#   board/qemu/debian-root.sh systemd|openrc [amd64|arm64]
+#   board/qemu/debian-root.sh systemd [amd64|arm64]
 # prints the directory the root is in (owned by root; callers copy it, e.g.
-# `cp -a DIR/. WORK/`, and never change it). systemd: systemd-sysv;
-# openrc: openrc and sysvinit-core. Built with `debootstrap
-# --variant=minbase` from the Debian mirror apt is configured with (the
+# `cp -a DIR/. WORK/`, and never change it): systemd-sysv on minbase.
+# (No OpenRC yet: with --include=openrc,sysvinit-core debootstrap also
+# picks sysv-rc for sysvinit-core, which conflicts with openrc.) Built with
+# `debootstrap --variant=minbase` from the Debian mirror apt is configured with (the
 # first deb source of the suite in /etc/apt/sources.list(.d); else
 # deb.debian.org), cached under $EMBER_CACHE (default ~/.cache/ember) and
 # keyed by the suite, the architecture, the mirror, the package list and
 # this recipe's version. Needs root (debootstrap chroots). The suite is
 # EMBER_DEBIAN_SUITE (default bookworm, Debian 12).
-#   board/qemu/debian-root.sh cached systemd|openrc [amd64|arm64]
+#   board/qemu/debian-root.sh cached systemd [amd64|arm64]
 # prints the directory if the root is cached, else fails; builds nothing.
 #   board/qemu/debian-root.sh mirror
 # prints the mirror.
@@ -22,7 +23,7 @@
 # for a device unit. Documentation, locales and apt's lists are left out.
 set -euo pipefail
 
-usage="usage: debian-root.sh [cached] systemd|openrc [amd64|arm64], or mirror"
+usage="usage: debian-root.sh [cached] systemd [amd64|arm64], or mirror"
 cached=
 [ "${1:-}" != cached ] || { cached=1; shift; }
 init=${1:?$usage}
@@ -70,7 +71,6 @@ url=${url%/}
 
 case $init in
 systemd) pkgs=systemd-sysv ;;
-openrc) pkgs=openrc,sysvinit-core ;;
 mirror) echo "$url"; exit 0 ;;
 *) die "$usage" ;;
 esac
