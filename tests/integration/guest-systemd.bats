@@ -25,7 +25,7 @@ REPO=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
 # Why this guest cannot be run here, if it cannot; nothing when it can.
 cannot_run() {
 	[ "$GUEST_ARCH" = x86_64 ] ||
-		{ echo "the systemd guest is x86_64 only (a $GUEST_ARCH root needs debootstrap's second stage under qemu-user)"; return; }
+		{ echo "the systemd guest is x86_64 only (a root for $GUEST_ARCH needs debootstrap's second stage under qemu-user)"; return; }
 	command -v qemu-system-x86_64 >/dev/null || { echo "qemu-system-x86_64 is missing (board/deps.sh integration)"; return; }
 	command -v debootstrap >/dev/null || { echo "debootstrap is missing (board/deps.sh integration)"; return; }
 	[ "$(id -u)" = 0 ] || { echo "debootstrap needs root"; return; }
