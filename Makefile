@@ -347,7 +347,9 @@ check-integration:
 	tests/run.sh --integration-only --bin $(abspath $(O)/ember) $(if $(T),--filter '$(T)')
 
 # The qemu guests (board/qemu, tests/integration/guest.bats): x86_64, then
-# aarch64 with the cross-built ember (TCG: a few minutes each).
+# aarch64 with the cross-built ember (TCG: a few minutes each); the systemd
+# guest (guest-systemd.bats, its tests named "guest: systemd: ...") on
+# x86_64 only.
 check-qemu:
 	board/deps.sh qemu cross
 	$(MAKE) all

@@ -9,8 +9,13 @@
 #   guest.sh initramfs ARCH EMBER BUSYBOX OUT [SRC=DEST ...]
 #       ARCH x86_64|aarch64; EMBER and BUSYBOX static binaries for ARCH;
 #       SRC=DEST copies host file SRC to DEST in the guest (mode kept).
-#   guest.sh disk FILE MB
-#       an empty ext4 file system for /var/lib/ember.
+#   guest.sh rootinitramfs ARCH BUSYBOX OUT
+#       for a guest whose root is the disk (a Debian root from
+#       board/qemu/debian-root.sh): an initramfs that loads the modules
+#       below, mounts /dev/vda read-write and switches to its /sbin/init.
+#   guest.sh disk FILE MB [DIR]
+#       an ext4 file system, empty (for /var/lib/ember) or holding a copy
+#       of DIR (mkfs.ext4 -d: owners, modes and links kept, no mount).
 #   guest.sh boot ARCH INITRAMFS DISK MEM_MB TIMEOUT_S LOG [APPEND...]
 #       boot under TCG (no KVM here) with the console on LOG; returns when
 #       the guest powers off (0), or 124 when TIMEOUT_S passed (the guest
@@ -35,16 +40,12 @@ MODULES="virtio_pci virtio_blk virtio_mmio ext4 crc32c_generic overlay"
 initramfs() {
 	local arch=$1 ember=$2 busybox=$3 out=$4
 	shift 4
-	local kdir root kver m dep
-	kdir=$("$here/deb.sh" kernel "$(debarch "$arch")")
+	local root a
 	root=$(mktemp -d)
 	trap 'rm -rf "$root"' RETURN
-	mkdir -p "$root"/{bin,sbin,etc/init.d,proc,sys,dev,run,tmp,root,var/lib/ember,guest,lib/modules,usr/bin}
-	install -m 0755 "$busybox" "$root/bin/busybox"
-	for a in $("$busybox" --list 2>/dev/null || busybox --list); do
-		[ -e "$root/bin/$a" ] || ln -s busybox "$root/bin/$a"
-	done
-	for a in init modprobe insmod poweroff reboot halt mdev; do ln -sf ../bin/busybox "$root/sbin/$a"; done
+	mkdir -p "$root"/{etc/init.d,run,tmp,root,var/lib/ember,guest,usr/bin}
+	busybox_tree "$root" "$busybox"
+	for a in init poweroff reboot halt mdev; do ln -sf ../bin/busybox "$root/sbin/$a"; done
 	# What the kernel runs from the initramfs. Containers need pivot_root,
 	# which the initial root refuses: as initramfs-based devices that run
 	# containers do, move everything to a tmpfs, then BusyBox init.
@@ -59,7 +60,43 @@ EOF
 	chmod 0755 "$root/init"
 	install -m 0755 "$ember" "$root/usr/bin/ember"
 	ln -s ember "$root/usr/bin/emberd"
-	# The kernel's modules, only those listed and their dependencies.
+	add_modules "$root" "$arch"
+	# init: BusyBox's, with our inittab and rcS.
+	cat >"$root/etc/inittab" <<'EOF'
+::sysinit:/etc/init.d/rcS
+::once:/guest/run
+::ctrlaltdel:/sbin/reboot
+::shutdown:/etc/init.d/rcK
+EOF
+	install -m 0755 "$here/rcS" "$root/etc/init.d/rcS"
+	install -m 0755 "$here/rcK" "$root/etc/init.d/rcK"
+	echo "root:x:0:0:root:/root:/bin/sh" >"$root/etc/passwd"
+	echo "root:x:0:" >"$root/etc/group"
+	local f
+	for f in "$@"; do
+		mkdir -p "$root/$(dirname "${f#*=}")"
+		cp -a "${f%%=*}" "$root/${f#*=}"
+	done
+	pack "$root" "$out"
+}
+
+# busybox_tree ROOT BUSYBOX: /bin/busybox with a link per applet, modprobe
+# and insmod in /sbin, and the directories an init mounts on.
+busybox_tree() {
+	local root=$1 busybox=$2 a
+	mkdir -p "$root"/{bin,sbin,etc,proc,sys,dev,lib/modules}
+	install -m 0755 "$busybox" "$root/bin/busybox"
+	for a in $("$busybox" --list 2>/dev/null || busybox --list); do
+		[ -e "$root/bin/$a" ] || ln -s busybox "$root/bin/$a"
+	done
+	for a in modprobe insmod; do ln -sf ../bin/busybox "$root/sbin/$a"; done
+}
+
+# add_modules ROOT ARCH: the kernel's modules in ROOT/lib/modules, only
+# those in MODULES and their dependencies, with BusyBox's modules.dep.
+add_modules() {
+	local root=$1 kdir kver m dep
+	kdir=$("$here/deb.sh" kernel "$(debarch "$2")")
 	kver=$(basename "$(ls -d "$kdir"/lib/modules/*)")
 	local src=$kdir/lib/modules/$kver dst=$root/lib/modules/$kver
 	mkdir -p "$dst"
@@ -77,23 +114,45 @@ EOF
 		cp "$src/$m" "$dst/$m"
 	done
 	busybox depmod -b "$root" "$kver"
-	# init: BusyBox's, with our inittab and rcS.
-	cat >"$root/etc/inittab" <<'EOF'
-::sysinit:/etc/init.d/rcS
-::once:/guest/run
-::ctrlaltdel:/sbin/reboot
-::shutdown:/etc/init.d/rcK
-EOF
-	install -m 0755 "$here/rcS" "$root/etc/init.d/rcS"
-	install -m 0755 "$here/rcK" "$root/etc/init.d/rcK"
-	echo "root:x:0:0:root:/root:/bin/sh" >"$root/etc/passwd"
-	echo "root:x:0:" >"$root/etc/group"
-	local f
-	for f in "$@"; do
-		mkdir -p "$root/$(dirname "${f#*=}")"
-		cp -a "${f%%=*}" "$root/${f#*=}"
-	done
-	(cd "$root" && find . | LC_ALL=C sort | busybox cpio -o -H newc 2>/dev/null) | gzip -1 >"$out"
+}
+
+# pack ROOT OUT: ROOT as a gzipped newc cpio archive.
+pack() {
+	(cd "$1" && find . | LC_ALL=C sort | busybox cpio -o -H newc 2>/dev/null) | gzip -1 >"$2"
+}
+
+# The initramfs of a guest whose root is the disk: the modules, then the
+# disk's /sbin/init. They stay loaded (overlay too: the root has none).
+rootinitramfs() {
+	local arch=$1 busybox=$2 out=$3 root
+	root=$(mktemp -d)
+	trap 'rm -rf "$root"' RETURN
+	busybox_tree "$root" "$busybox"
+	add_modules "$root" "$arch"
+	{
+		echo '#!/bin/busybox sh'
+		echo "modules=\"$MODULES\""
+		cat <<'INIT'
+export PATH=/bin:/sbin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+for m in $modules; do modprobe "$m"; done
+i=0
+while [ ! -b /dev/vda ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+mkdir -p /newroot
+# /sbin/init is often an absolute link (to /lib/systemd/systemd): -L.
+if ! mount -t ext4 -o rw /dev/vda /newroot || ! [ -L /newroot/sbin/init -o -x /newroot/sbin/init ]; then
+	echo "initramfs: no root with /sbin/init on /dev/vda" >/dev/console
+	poweroff -f
+fi
+mount --move /dev /newroot/dev
+umount /proc /sys
+exec switch_root /newroot /sbin/init
+INIT
+	} >"$root/init"
+	chmod 0755 "$root/init"
+	pack "$root" "$out"
 }
 
 # module_closure SRC NAME: NAME's file and those it depends on (from modinfo).
@@ -109,10 +168,11 @@ module_closure() {
 }
 
 disk() {
-	local file=$1 mb=$2
+	local file=$1 mb=$2 from=()
+	[ -z "${3:-}" ] || from=(-d "$3")
 	rm -f "$file"
 	truncate -s "${mb}M" "$file"
-	mkfs.ext4 -q -F -L ember "$file"
+	mkfs.ext4 -q -F -L ember "${from[@]}" "$file"
 }
 
 boot() {
@@ -154,7 +214,8 @@ cmd=${1:-}
 shift || true
 case $cmd in
 initramfs) [ $# -ge 4 ] || die "usage: guest.sh initramfs ARCH EMBER BUSYBOX OUT [SRC=DEST ...]"; initramfs "$@" ;;
-disk) [ $# -eq 2 ] || die "usage: guest.sh disk FILE MB"; disk "$@" ;;
+rootinitramfs) [ $# -eq 3 ] || die "usage: guest.sh rootinitramfs ARCH BUSYBOX OUT"; rootinitramfs "$@" ;;
+disk) [ $# -ge 2 ] && [ $# -le 3 ] || die "usage: guest.sh disk FILE MB [DIR]"; disk "$@" ;;
 boot) [ $# -ge 6 ] || die "usage: guest.sh boot ARCH INITRAMFS DISK MEM_MB TIMEOUT_S LOG [APPEND...]"; boot "$@" ;;
-*) die "usage: guest.sh initramfs|disk|boot ..." ;;
+*) die "usage: guest.sh initramfs|rootinitramfs|disk|boot ..." ;;
 esac

@@ -24,6 +24,7 @@ image_busybox_for "$T/bb" "$busybox" "$ARCH" >/dev/null
 image_archive "$T/bb" docker.io/library/busybox:latest "$T/busybox.tar"
 echo small >"$T/mode"
 board/qemu/guest.sh initramfs "$ARCH" "$EMBER" "$busybox" "$T/initrd.gz" tests/guest/run=/guest/run \
+	tests/guest/lib.sh=/guest/lib.sh \
 	board/common/S60ember=/etc/init.d/S60ember "$T/busybox.tar=/usr/share/ember/images/busybox.tar" \
 	"$T/mode=/guest/mode"
 

@@ -32,7 +32,8 @@ guest_boot() {
 	shift 2
 	local board=$BATS_TEST_DIRNAME/../../board
 	"$board/qemu/guest.sh" initramfs "$GUEST_ARCH" "$EMBER" "$(guest_busybox)" "$dir/$name.cpio.gz" \
-		"$BATS_TEST_DIRNAME/../guest/run=/guest/run" "$board/common/S60ember=/etc/init.d/S60ember" \
+		"$BATS_TEST_DIRNAME/../guest/run=/guest/run" "$BATS_TEST_DIRNAME/../guest/lib.sh=/guest/lib.sh" \
+		"$board/common/S60ember=/etc/init.d/S60ember" \
 		"$dir/busybox.tar=/usr/share/ember/images/busybox.tar" "$@"
 	"$board/qemu/guest.sh" disk "$dir/$name.img" 256
 	local rc=0
