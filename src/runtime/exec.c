@@ -1020,8 +1020,16 @@ static void join_task(struct rt_plan *p)
 	if (stat(nspath, &its) < 0 || stat("/proc/self/ns/user", &mine) < 0)
 		child_fail(p, errno, "find the task's user namespace");
 	int userns = its.st_ino != mine.st_ino || its.st_dev != mine.st_dev;
+	/* The cgroup namespace last, from the new process, once it is in the
+	   task's cgroup: with cgroup2's nsdelegate (systemd mounts it so)
+	   clone3 may only move a process between cgroups inside the caller's
+	   cgroup namespace, and the daemon's cgroup is outside the task's. */
+	snprintf(nspath, sizeof(nspath), "/proc/%d/ns/cgroup", (int)s->join_pid);
+	int cgns = open(nspath, O_RDONLY | O_CLOEXEC);
+	if (cgns < 0 && errno != ENOENT)
+		child_fail(p, errno, "open the task's cgroup namespace");
 	if (setns(s->join_pidfd, CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWPID |
-					     CLONE_NEWCGROUP | (userns ? CLONE_NEWUSER : 0)) < 0)
+					     (userns ? CLONE_NEWUSER : 0)) < 0)
 		child_fail(p, errno, "join the task's namespaces");
 	if (fchdir(rootfd) < 0 || chroot(".") < 0 || chdir("/") < 0)
 		child_fail(p, errno, "enter the task's root");
@@ -1040,6 +1048,10 @@ static void join_task(struct rt_plan *p)
 		_exit(0);
 	}
 	(void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	if (cgns >= 0 && setns(cgns, CLONE_NEWCGROUP) < 0)
+		child_fail(p, errno, "join the task's cgroup namespace");
+	if (cgns >= 0)
+		close(cgns);
 	if (read(p->sock, &go, 1) != 1)
 		_exit(127);
 	if (userns)

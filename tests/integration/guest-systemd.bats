@@ -134,6 +134,7 @@ guest_ok() {
 	guest_ok "the container's cgroup is ember's own, at the hierarchy's root"
 	guest_ok "memory.max is set in it"
 	guest_ok "a container sees its own memory.max at /sys/fs/cgroup"
+	guest_ok "tasks exec into the container sees its memory.max (cgroup2 with nsdelegate)"
 	guest_ok "the service's cgroup holds the daemon alone"
 }
 

@@ -106,6 +106,10 @@ guest_ok() {
 	grep -aq "^GUEST ok the busy container is throttled (cpu.stat nr_throttled [1-9]" "$BATS_FILE_TMPDIR/main.log"
 }
 
+@test "guest: tasks exec where cgroup2 has nsdelegate (systemd mounts it so)" {
+	guest_ok main "tasks exec into the task sees its cpu.max (cgroup2 with nsdelegate)"
+}
+
 @test "guest: pause and resume through the v2 freezer; metrics from v2" {
 	guest_ok main "tasks pause"
 	guest_ok main "the cgroup is frozen (cgroup.events)"
