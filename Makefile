@@ -12,7 +12,10 @@ SHELL := /bin/bash
 .DELETE_ON_ERROR:
 
 O ?= build
-override O := $(patsubst %/,%,$(O))
+# One spelling per directory (relative to the tree when inside it): the
+# flags name it, and a build ID that changed with the spelling would
+# rebuild the same directory when a caller gives an absolute path.
+override O := $(patsubst $(CURDIR)/%,%,$(abspath $(O)))
 
 ifeq ($(V),1)
 Q :=

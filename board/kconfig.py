@@ -8,12 +8,15 @@ naming the .config to write).
                                     as DEFCONFIG resolves them
   kconfig.py toggle DEFCONFIG SYM   DEFCONFIG with SYM flipped alone
   kconfig.py set SYM=y|n...         all bools off, then these on or off
+  kconfig.py uncosted               the user-visible bools whose help does
+                                    not say "Cost: x86_64 N KiB, aarch64 M KiB"
   kconfig.py randconfig [SEED]      every visible bool y or n at random
                                     (y three times in four, so that the
                                     features below a menu get their turn)
 """
 import os
 import random
+import re
 import sys
 
 import kconfiglib
@@ -77,6 +80,11 @@ def main(argv):
             if sym.str_value != val:
                 die("%s cannot be %s here (its dependencies are off)" % (name, val))
         write(kconf)
+    elif cmd == "uncosted" and not args:
+        cost = re.compile(r"Cost: x86_64 [0-9.]+ KiB, aarch64 [0-9.]+ KiB")
+        for sym in visible_bools(load(None)):
+            if not any(n.help and cost.search(n.help) for n in sym.nodes):
+                print(sym.name)
     elif cmd == "randconfig" and len(args) <= 1:
         seed = args[0] if args else str(random.SystemRandom().randrange(1 << 31))
         print("randconfig: SEED=%s" % seed)

@@ -36,6 +36,9 @@ build() {
 has() { nm "$out/cfg-$1/ember.unstripped" 2>/dev/null | grep -qw "$2"; }
 lacks() { ! has "$@"; }
 
+check "every user-visible feature's help states its cost (make sizes)" \
+	sh -c "[ -z \"\$(/usr/bin/python3 board/kconfig.py uncosted)\" ]"
+
 if build full full_defconfig; then
 	b=$out/cfg-full/ember
 	for sym in completion_run call_run idl_files syslog daemon_main cli_main image_unpack unpacker_start \
