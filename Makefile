@@ -338,7 +338,7 @@ check:
 	$(MAKE) FLAVOUR=dev O=$(DEV_O) all unit-tests
 	$(MAKE) FLAVOUR=fuzz O=$(FUZZ_O) fuzzers
 	tests/run.sh --bin $(abspath $(O)/ember) --unit $(DEV_O)/tests/unit --unit $(O)/tests/unit \
-		--fuzz $(FUZZ_O)/tests/fuzz --fuzz-seconds $(FUZZ_SECONDS) --configs $(O)
+		--fuzz $(FUZZ_O)/tests/fuzz --fuzz-seconds $(FUZZ_SECONDS) --configs $(O) --tags '!slow'
 
 check-unit:
 	$(MAKE) FLAVOUR=dev O=$(DEV_O) unit-tests

@@ -4,8 +4,10 @@
 #
 #   tests/run.sh [--bin EMBER] [--unit DIR] [--fuzz DIR] [--fuzz-seconds N]
 #                [--cross QEMU] [--unit-only|--integration-only|--fuzz-only]
-#                [--filter REGEX] [--configs BUILD_DIR]
+#                [--filter REGEX] [--tags EXPR] [--configs BUILD_DIR]
 # --unit may be given several times (e.g. the ASan build and the musl build).
+# --tags is bats' --filter-tags: '!slow' leaves out the files tagged slow
+# (`# bats file_tags=slow`), which make check-qemu runs.
 #
 # Unit tests are cmocka binaries (TAP output), integration tests are bats
 # files driving the real binary, fuzz harnesses run briefly over their corpus;
@@ -13,7 +15,7 @@
 set -u
 cd "$(dirname "$0")/.."
 
-bin= fuzz= fuzz_seconds=10 cross= only= filter= configs=
+bin= fuzz= fuzz_seconds=10 cross= only= filter= tags= configs=
 units=()
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -24,6 +26,7 @@ while [ $# -gt 0 ]; do
 	--fuzz-seconds) fuzz_seconds=$2; shift ;;
 	--cross) cross=$2; shift ;;
 	--filter) filter=$2; shift ;;
+	--tags) tags=$2; shift ;;
 	--unit-only) only=unit ;;
 	--integration-only) only=integration ;;
 	--fuzz-only) only=fuzz ;;
@@ -108,6 +111,7 @@ run_fuzz() {
 run_integration() {
 	local out=$log/bats.tap args=()
 	[ -n "$filter" ] && args+=(--filter "$filter")
+	[ -n "$tags" ] && args+=(--filter-tags "$tags")
 	# Each test has its own timeout; a hung test fails instead of hanging CI.
 	EMBER_BIN=$bin BATS_TEST_TIMEOUT=${BATS_TEST_TIMEOUT:-120} \
 		bats --tap "${args[@]}" tests/integration/*.bats 2>&1 | tee "$out"

@@ -12,7 +12,10 @@
 # the daemon (Restart=on-failure) and a daemon-reload, then a reboot after
 # which the --restart always container is back, and a clean poweroff.
 # x86_64 only (a foreign root needs debootstrap's second stage under
-# qemu-user).
+# qemu-user). Tagged slow (two emulated Debian boots, ~2.5 min; the first
+# run also bootstraps the root, ~1.5 min): make check-qemu runs it, make
+# check does not.
+# bats file_tags=slow
 
 bats_require_minimum_version 1.5.0
 load helpers
