@@ -86,6 +86,10 @@ else ifeq ($(FLAVOUR),dev)
   FLAVOUR_CFLAGS := -fno-omit-frame-pointer $(SANITIZE)
   FLAVOUR_LDFLAGS := $(SANITIZE)
   DEFCONFIG_FILE ?= board/full/defconfig
+  # Debian has libmnl: the development build runs the netlink code on it,
+  # the static build (its sysroot has no libmnl) on mnl-lite. Applied to
+  # whatever configuration the development build has.
+  FLAVOUR_CONFIG := CONFIG_LIBMNL=y
 else ifeq ($(FLAVOUR),fuzz)
   ifeq ($(origin CC),default)
     CC := clang
@@ -126,6 +130,7 @@ $(AUTOCONF_MK): $(O)/.config $(KCONFIG_FILES)
 	$(quiet) GEN $(AUTOCONF)
 	$(Q)mkdir -p $(dir $(AUTOCONF)) $(dir $(AUTOCONF_MK))
 	$(Q)$(PYTHON) -m olddefconfig Kconfig >/dev/null
+	$(if $(FLAVOUR_CONFIG),$(Q)$(PYTHON) -m setconfig --kconfig Kconfig --no-check-value $(FLAVOUR_CONFIG) >/dev/null)
 	$(Q)$(PYTHON) -m genconfig --header-path $(AUTOCONF) --config-out $@ Kconfig
 	$(Q)touch $@
 
@@ -172,7 +177,8 @@ GEN := $(O)/gen
 
 PKGS := jansson $(if $(filter y,$(CONFIG_PULL)),libcurl) \
 	$(if $(filter y,$(CONFIG_IMAGE_ARCHIVE) $(CONFIG_UNPACK)),libarchive) \
-	$(if $(filter y,$(CONFIG_UNPACK)),zlib libzstd)
+	$(if $(filter y,$(CONFIG_UNPACK)),zlib libzstd) \
+	$(if $(filter y,$(CONFIG_LIBMNL)),libmnl)
 # BearSSL (SHA-256, and curl's TLS) ships no .pc in Debian's -dev package;
 # our sysroot has one. A caller may set BEARSSL_CFLAGS/BEARSSL_LIBS.
 ifeq ($(CONFIG_CONTENT),y)
@@ -302,8 +308,18 @@ $(O)/tests/fuzz/%: tests/fuzz/%.c $(O)/libember-all.a
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(EMBER_CFLAGS) $(pkg-cflags) -Wno-missing-prototypes \
 		-fsanitize=fuzzer $(LDFLAGS) $(FLAVOUR_LDFLAGS) $< $(O)/libember-all.a $(pkg-libs) -o $@
 
+# src/net on real kernel objects (tests/integration/netlink.bats): a
+# program of its own, static on mnl-lite or dynamic on libmnl as the
+# flavour's configuration says.
+$(O)/tests/net/ember-nettest: tests/net/ember-nettest.c $(O)/libember-all.a
+	$(quiet) CC $<
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(EMBER_CFLAGS) $(pkg-cflags) -Wno-missing-prototypes \
+		$(LDFLAGS) $(FLAVOUR_LDFLAGS) $< $(O)/libember-all.a $(pkg-libs) -o $@
+
 unit-tests: $(UNIT_BINS)
 fuzzers: $(FUZZ_BINS)
+net-tests: $(if $(filter y,$(CONFIG_NET)),$(O)/tests/net/ember-nettest)
 
 # ---------------------------------------------------------------------------
 # Orchestration: these recurse, so each step gets its own flavour and O.
