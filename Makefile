@@ -89,7 +89,7 @@ else ifeq ($(FLAVOUR),dev)
   # Debian has libmnl: the development build runs the netlink code on it,
   # the static build (its sysroot has no libmnl) on mnl-lite. Applied to
   # whatever configuration the development build has.
-  FLAVOUR_CONFIG := CONFIG_LIBMNL=y
+  FLAVOUR_CONFIG := LIBMNL=y
 else ifeq ($(FLAVOUR),fuzz)
   ifeq ($(origin CC),default)
     CC := clang
@@ -342,8 +342,8 @@ fuzz:
 
 check:
 	board/deps.sh check
-	$(MAKE) all unit-tests
-	$(MAKE) FLAVOUR=dev O=$(DEV_O) all unit-tests
+	$(MAKE) all unit-tests net-tests
+	$(MAKE) FLAVOUR=dev O=$(DEV_O) all unit-tests net-tests
 	$(MAKE) FLAVOUR=fuzz O=$(FUZZ_O) fuzzers
 	tests/run.sh --bin $(abspath $(O)/ember) --unit $(DEV_O)/tests/unit --unit $(O)/tests/unit \
 		--fuzz $(FUZZ_O)/tests/fuzz --fuzz-seconds $(FUZZ_SECONDS) --configs $(O)
@@ -353,8 +353,11 @@ check-unit:
 	$(MAKE) unit-tests
 	tests/run.sh --unit-only --unit $(DEV_O)/tests/unit --unit $(O)/tests/unit
 
+# netlink.bats runs src/net on both netlink builds: mnl-lite (static) and
+# libmnl (dev).
 check-integration:
-	$(MAKE) all
+	$(MAKE) all net-tests
+	$(MAKE) FLAVOUR=dev O=$(DEV_O) net-tests
 	tests/run.sh --integration-only --bin $(abspath $(O)/ember) $(if $(T),--filter '$(T)')
 
 # The qemu guests (board/qemu, tests/integration/guest.bats): x86_64, then
@@ -499,6 +502,7 @@ help:
 	@echo 'Build:'
 	@echo '  all (default)     static musl ember + libember.a in O=$(O)'
 	@echo '  dev               glibc build with ASan/UBSan in $(DEV_O)'
+	@echo '  net-tests         tests/net/ember-nettest for netlink.bats (this flavour'\''s netlink)'
 	@echo '  sizes             stripped size for every board/*/defconfig'
 	@echo 'Install:'
 	@echo '  install           bin/ember, bin/emberd, include/ember, lib/libember.a,'

@@ -14,7 +14,8 @@ sysroot_pkgs() {
 group_pkgs() {
 	case "$1" in
 	build) echo make gcc libc6-dev python3 python3-kconfiglib pkg-config git "$(sysroot_pkgs x86_64)" ;;
-	dev) echo gcc libc6-dev libjansson-dev libcmocka-dev libbearssl-dev libcurl4-openssl-dev libarchive-dev zlib1g-dev libzstd-dev pkg-config python3 python3-kconfiglib ;;
+	# libmnl-dev: the development build's netlink (CONFIG_LIBMNL=y).
+	dev) echo gcc libc6-dev libjansson-dev libcmocka-dev libbearssl-dev libcurl4-openssl-dev libarchive-dev zlib1g-dev libzstd-dev libmnl-dev pkg-config python3 python3-kconfiglib ;;
 	fuzz) echo clang libclang-rt-14-dev libjansson-dev libbearssl-dev libcurl4-openssl-dev libarchive-dev zlib1g-dev libzstd-dev pkg-config ;;
 	# The registry tests: Debian's docker-registry, skopeo and umoci as
 	# independent oracles, busybox-static for the test images, openssl for
