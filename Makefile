@@ -63,6 +63,9 @@ ifeq ($(FLAVOUR),static)
     endif
     # Its libraries exist nowhere else: libember.a carries its own jansson.
     BUNDLE_JANSSON := y
+    # It has no libmnl (Debian serves no source of it): mnl-lite, whatever
+    # the configuration asked (allyesconfig). A caller's sysroot may have it.
+    FLAVOUR_CONFIG := LIBMNL=n
   else
     CC := $(if $(filter default,$(origin CC)),$(CROSS_COMPILE)gcc,$(CC))
     AR := $(if $(filter default,$(origin AR)),$(CROSS_COMPILE)ar,$(AR))

@@ -142,6 +142,57 @@ static bool nlmsg_fits(const struct nlmsghdr *nlh, size_t len)
 	return len >= sizeof(*nlh) && nlh->nlmsg_len >= sizeof(*nlh) && nlh->nlmsg_len <= len;
 }
 
+/* ---- batches ---- */
+
+struct mnl_nlmsg_batch {
+	char *buf;
+	size_t limit; /* what one datagram may carry */
+	size_t len;   /* the messages accepted so far */
+};
+
+struct mnl_nlmsg_batch *mnl_nlmsg_batch_start(void *buf, size_t limit)
+{
+	struct mnl_nlmsg_batch *b = calloc(1, sizeof(*b));
+
+	if (b) {
+		b->buf = buf;
+		b->limit = limit;
+	}
+	return b;
+}
+
+/* Accept the message at the current position; false when it would make
+   the batch larger than the limit (it stays where it is, not counted). */
+bool mnl_nlmsg_batch_next(struct mnl_nlmsg_batch *b)
+{
+	const struct nlmsghdr *nlh = (const struct nlmsghdr *)(b->buf + b->len);
+
+	if (b->len + nlh->nlmsg_len > b->limit)
+		return false;
+	b->len += nlh->nlmsg_len;
+	return true;
+}
+
+void mnl_nlmsg_batch_stop(struct mnl_nlmsg_batch *b)
+{
+	free(b);
+}
+
+size_t mnl_nlmsg_batch_size(struct mnl_nlmsg_batch *b)
+{
+	return b->len;
+}
+
+void *mnl_nlmsg_batch_head(struct mnl_nlmsg_batch *b)
+{
+	return b->buf;
+}
+
+void *mnl_nlmsg_batch_current(struct mnl_nlmsg_batch *b)
+{
+	return b->buf + b->len;
+}
+
 /* ---- attributes ---- */
 
 uint16_t mnl_attr_get_type(const struct nlattr *attr)

@@ -76,6 +76,16 @@ void *mnl_nlmsg_get_payload(const struct nlmsghdr *nlh);
 size_t mnl_nlmsg_get_payload_len(const struct nlmsghdr *nlh);
 void *mnl_nlmsg_get_payload_tail(const struct nlmsghdr *nlh);
 
+/* Batches: several messages in one datagram (nf_tables). buf has room
+   for limit bytes and one message more (the one that did not fit). */
+struct mnl_nlmsg_batch;
+struct mnl_nlmsg_batch *mnl_nlmsg_batch_start(void *buf, size_t limit);
+bool mnl_nlmsg_batch_next(struct mnl_nlmsg_batch *b);
+void mnl_nlmsg_batch_stop(struct mnl_nlmsg_batch *b);
+size_t mnl_nlmsg_batch_size(struct mnl_nlmsg_batch *b);
+void *mnl_nlmsg_batch_head(struct mnl_nlmsg_batch *b);
+void *mnl_nlmsg_batch_current(struct mnl_nlmsg_batch *b);
+
 /* Attributes: getters (after validation), putters (unchecked: the caller's
    buffer is large enough), nests, validation, parsers. */
 uint16_t mnl_attr_get_type(const struct nlattr *attr);

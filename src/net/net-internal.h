@@ -49,6 +49,13 @@ struct net_reply {
  */
 int net_reply_parse(const void *buf, size_t len, unsigned seq, unsigned portid, struct net_reply *r);
 
+/* An NLMSG_ERROR: 0 for an ACK, else the errno (EBADMSG when it is too
+   short); its extended ACK message, when there is one, into r->ext. */
+int net_ack_read(const struct nlmsghdr *nlh, struct net_reply *r);
+
+/* A socket of another netlink bus (NETLINK_NETFILTER), as net_nl_open(). */
+int net_nl_open_bus(int bus, int netns_fd, struct net_nl **out, struct ember_error *e);
+
 /* A link's attributes (RTM_NEWLINK): -1 when malformed. */
 int net_link_parse(const struct nlmsghdr *nlh, struct net_link *out);
 

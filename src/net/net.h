@@ -183,4 +183,38 @@ struct net_attach {
 };
 int net_attach(struct net_nl *host, const struct net_attach *a, struct ember_error *e);
 
+/* ---- nf_tables NAT (CONFIG_NET_NAT, nat.c) ---- */
+
+/*
+ * A socket for nf_tables (NETLINK_NETFILTER), in netns_fd's namespace
+ * (-1: the caller's). The table net_nat_add() makes is owned by this
+ * socket where the kernel can (Linux 5.12): nobody else can change or
+ * flush it, and it is gone when the socket closes, so the daemon keeps
+ * the socket open for as long as the rules must live and writes them
+ * again after a restart. Free it with net_nl_free().
+ */
+int net_nft_open(int netns_fd, struct net_nl **out, struct ember_error *e);
+
+struct net_publish {
+	uint8_t proto;        /* IPPROTO_TCP or IPPROTO_UDP */
+	uint16_t host_port;   /* on any local address of the namespace */
+	struct net_addr addr; /* the container's */
+	uint16_t port;        /* the container's */
+};
+
+struct net_nat {
+	const char *table;                /* an inet table of ember's own */
+	const struct net_subnet *subnet;  /* masquerade from it... (NULL: none) */
+	const char *bridge;               /* ...out of any link but this */
+	const struct net_publish *publish; /* DNAT, from outside (prerouting)
+					      and from the host (output) */
+	size_t n_publish;
+};
+
+/* The table's whole content, replaced in one batch (all or nothing):
+   chains postrouting (masquerade), prerouting and output (DNAT). */
+int net_nat_add(struct net_nl *nft, const struct net_nat *n, struct ember_error *e);
+/* The table, deleted in one batch (made first if missing: no error). */
+int net_nat_delete(struct net_nl *nft, const char *table, struct ember_error *e);
+
 #endif

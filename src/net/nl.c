@@ -15,10 +15,10 @@
 
 /* Opened in netns_fd's namespace: a netlink socket belongs to the
    namespace it was made in, whatever the thread does afterwards. */
-static int socket_in(int netns_fd, struct mnl_socket **out, struct ember_error *e)
+static int socket_in(int bus, int netns_fd, struct mnl_socket **out, struct ember_error *e)
 {
 	if (netns_fd < 0) {
-		*out = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
+		*out = mnl_socket_open2(bus, SOCK_CLOEXEC);
 		return *out ? 0 : err_sys(e, errno, "network: netlink socket");
 	}
 	_cleanup_close_ int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
@@ -26,7 +26,7 @@ static int socket_in(int netns_fd, struct mnl_socket **out, struct ember_error *
 		return err_sys(e, errno, "network: open /proc/thread-self/ns/net");
 	if (setns(netns_fd, CLONE_NEWNET) < 0)
 		return err_sys(e, errno, "network: enter the network namespace of fd %d", netns_fd);
-	struct mnl_socket *s = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
+	struct mnl_socket *s = mnl_socket_open2(bus, SOCK_CLOEXEC);
 	int saved = errno;
 	if (setns(self, CLONE_NEWNET) < 0) {
 		int r = err_sys(e, errno, "network: return to the thread's own network namespace (this thread "
@@ -41,13 +41,13 @@ static int socket_in(int netns_fd, struct mnl_socket **out, struct ember_error *
 	return 0;
 }
 
-int net_nl_open(int netns_fd, struct net_nl **out, struct ember_error *e)
+int net_nl_open_bus(int bus, int netns_fd, struct net_nl **out, struct ember_error *e)
 {
 	*out = NULL;
 	_cleanup_net_nl_ struct net_nl *nl = calloc(1, sizeof(*nl));
 	if (!nl)
 		return err_sys(e, ENOMEM, "network: netlink socket");
-	int r = socket_in(netns_fd, &nl->sock, e);
+	int r = socket_in(bus, netns_fd, &nl->sock, e);
 	if (r < 0)
 		return r;
 	/* The kernel's reason as text (extended ACK), and errors without a
@@ -60,6 +60,11 @@ int net_nl_open(int netns_fd, struct net_nl **out, struct ember_error *e)
 	nl->portid = mnl_socket_get_portid(nl->sock);
 	*out = TAKE_PTR(nl);
 	return 0;
+}
+
+int net_nl_open(int netns_fd, struct net_nl **out, struct ember_error *e)
+{
+	return net_nl_open_bus(NETLINK_ROUTE, netns_fd, out, e);
 }
 
 struct net_nl *net_nl_free(struct net_nl *nl)
@@ -100,17 +105,13 @@ static int ext_attr(const struct nlattr *attr, void *data)
 	return MNL_CB_OK;
 }
 
-static int on_error(const struct nlmsghdr *nlh, void *data)
+int net_ack_read(const struct nlmsghdr *nlh, struct net_reply *r)
 {
-	struct net_reply *r = data;
 	const struct nlmsgerr *err = mnl_nlmsg_get_payload(nlh);
 	size_t len = mnl_nlmsg_get_payload_len(nlh);
 
-	if (len < sizeof(*err)) {
-		r->error = EBADMSG;
-		errno = EBADMSG;
-		return MNL_CB_ERROR;
-	}
+	if (len < sizeof(*err))
+		return EBADMSG;
 	/* The TLVs follow our request's header (NLM_F_CAPPED) or all of it. */
 	if (nlh->nlmsg_flags & NLM_F_ACK_TLVS) {
 		size_t off = sizeof(*err);
@@ -119,10 +120,18 @@ static int on_error(const struct nlmsghdr *nlh, void *data)
 		if (off <= len)
 			(void)mnl_attr_parse(nlh, (unsigned)off, ext_attr, r);
 	}
-	if (err->error == 0)
+	return err->error == 0 ? 0 : errno_of(err->error);
+}
+
+static int on_error(const struct nlmsghdr *nlh, void *data)
+{
+	struct net_reply *r = data;
+	int code = net_ack_read(nlh, r);
+
+	if (code == 0)
 		return MNL_CB_STOP;
-	r->error = errno_of(err->error);
-	errno = r->error;
+	r->error = code;
+	errno = code;
 	return MNL_CB_ERROR;
 }
 

@@ -23,7 +23,12 @@ setup() {
 }
 
 teardown() {
-	local n
+	local n p
+	exec 5>&- 2>/dev/null || true
+	for p in ${PIDS:-}; do
+		kill "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+	done
 	for n in "$A" "$B" "$C"; do
 		[ -e "/run/netns/$n" ] && ip netns del "$n"
 	done
@@ -219,6 +224,105 @@ bench() {
 	[ "${#lines[@]}" -eq 1 ]
 }
 
+# listen NS PORT OUT: a one-shot TCP server in NS writing what it gets to
+# OUT, listening once this returns.
+listen() {
+	local i
+	ip netns exec "$1" busybox nc -l -p "$2" >"$3" &
+	PIDS="${PIDS:-} $!"
+	for i in $(seq 1 50); do
+		ip netns exec "$1" ss -ltn | grep -q ":$2 " && return 0
+		sleep 0.1
+	done
+	echo "nothing listens on $1:$2" >&2
+	return 1
+}
+
+# send NS ADDRESS PORT TEXT: one TCP connection, 2 s at most.
+send() {
+	echo "$4" | timeout 5 ip netns exec "$1" busybox nc -w 2 "$2" "$3"
+}
+
+nat() {
+	local bin=$1 T=$BATS_TEST_TMPDIR i
+	need "$bin"
+	ip netns add "$C"
+	# A is the host: the bridge and the container B on it, and a link
+	# to C, the outside, which has no route back to the bridge's subnet.
+	nt "$bin" bridge em0
+	nt "$bin" addr em0 10.89.0.1/24
+	nt "$bin" attach em0 ve0 "/run/netns/$B" 10.89.0.0/24
+	ip -n "$A" link add up0 type veth peer name out0 netns "$C"
+	ip -n "$A" addr add 192.0.2.1/24 dev up0
+	ip -n "$A" link set up0 up
+	ip -n "$C" addr add 192.0.2.2/24 dev out0
+	ip -n "$C" link set out0 up
+	ip -n "$C" link set lo up
+	ip netns exec "$A" sysctl -qw net.ipv4.ip_forward=1
+
+	# Without NAT the outside cannot answer the container.
+	listen "$C" 9000 "$T/c0"
+	run ! send "$B" 192.0.2.2 9000 lost
+	run ! send "$C" 192.0.2.1 8080 lost
+
+	# The table, held by the program's socket (its owner) until fd 5 closes.
+	mkfifo "$T/hold"
+	nt "$bin" nat ember --subnet 10.89.0.0/24 --bridge em0 --publish tcp:8080:10.89.0.2:80 \
+		<"$T/hold" >"$T/nat.out" 2>&1 &
+	PIDS="${PIDS:-} $!"
+	exec 5>"$T/hold"
+	for i in $(seq 1 50); do grep -q ready "$T/nat.out" && break; sleep 0.1; done
+	grep -qx ready "$T/nat.out"
+	run -0 ip netns exec "$A" nft list table inet ember
+	[[ "$output" == *"flags owner"* ]]
+	[[ "$output" == *'ip saddr 10.89.0.0/24 oifname != "em0" masquerade'* ]]
+	[ "$(grep -c 'fib daddr type local tcp dport 8080 dnat ip to 10.89.0.2:80' <<<"$output")" -eq 2 ]
+
+	# Masquerade: the container reaches the outside.
+	listen "$C" 9001 "$T/c1"
+	send "$B" 192.0.2.2 9001 masqueraded
+	[ "$(cat "$T/c1")" = masqueraded ]
+	# The published port, from the outside and from the host itself.
+	listen "$B" 80 "$T/b1"
+	send "$C" 192.0.2.1 8080 from-outside
+	[ "$(cat "$T/b1")" = from-outside ]
+	listen "$B" 80 "$T/b2"
+	send "$A" 192.0.2.1 8080 from-host
+	[ "$(cat "$T/b2")" = from-host ]
+
+	# Written again: the same rules, once (the whole table is replaced).
+	echo add >&5
+	for i in $(seq 1 50); do [ "$(grep -c ready "$T/nat.out")" -eq 2 ] && break; sleep 0.1; done
+	run -0 ip netns exec "$A" nft list table inet ember
+	[ "$(grep -c 'dnat ip to 10.89.0.2:80' <<<"$output")" -eq 2 ]
+	[ "$(grep -c masquerade <<<"$output")" -eq 1 ]
+
+	# Owned: another program can neither flush nor delete it.
+	ip netns exec "$A" nft flush ruleset 2>/dev/null || true
+	run -0 ip netns exec "$A" nft list tables
+	[ "$output" = "table inet ember" ]
+	run -1 nt "$bin" nat-del ember
+	[[ "$output" == 'network: nf_tables table "ember": '*'Operation not permitted'* ]]
+
+	# Deleted by its owner in one batch: no rule works any more.
+	echo del >&5
+	for i in $(seq 1 50); do grep -q deleted "$T/nat.out" && break; sleep 0.1; done
+	grep -qx deleted "$T/nat.out"
+	run -0 ip netns exec "$A" nft list tables
+	[ -z "$output" ]
+	run ! send "$C" 192.0.2.1 8080 lost
+
+	# Made again, then the owner's socket closes: the table goes with it.
+	echo add >&5
+	for i in $(seq 1 50); do [ "$(grep -c ready "$T/nat.out")" -eq 3 ] && break; sleep 0.1; done
+	run -0 ip netns exec "$A" nft list tables
+	[ "$output" = "table inet ember" ]
+	exec 5>&-
+	for i in $(seq 1 50); do [ -z "$(ip netns exec "$A" nft list tables)" ] && break; sleep 0.1; done
+	run -0 ip netns exec "$A" nft list tables
+	[ -z "$output" ]
+}
+
 # ---- the tests ----
 
 @test "netlink: the two builds are mnl-lite (static) and libmnl (dynamic)" {
@@ -274,4 +378,12 @@ bench() {
 
 @test "netlink: bridge+veth+addr+route timed, everything deleted after (libmnl)" {
 	bench "$LIBMNL"
+}
+
+@test "netlink: nf_tables masquerade and a published port, one owned table, real traffic (mnl-lite)" {
+	nat "$LITE"
+}
+
+@test "netlink: nf_tables masquerade and a published port, one owned table, real traffic (libmnl)" {
+	nat "$LIBMNL"
 }

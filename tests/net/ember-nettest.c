@@ -21,6 +21,13 @@
  *   ember-nettest attach BRIDGE VETH NS SUBNET [--mtu N]
  *           net_attach(), the peer named eth0: the next free address of
  *           SUBNET (the gateway, its first address, taken), printed
+ *   ember-nettest nat TABLE [--subnet SUBNET --bridge BRIDGE]
+ *                         [--publish tcp|udp:HOSTPORT:ADDRESS:PORT]...
+ *           net_nat_add() on a socket that it keeps (the table's owner):
+ *           prints "ready", then per line of stdin "del" (net_nat_delete(),
+ *           prints "deleted") or "add" (again, prints "ready"); exits at
+ *           the end of stdin, which closes the socket
+ *   ember-nettest nat-del TABLE   net_nat_delete() from a socket of its own
  *   ember-nettest bench N NS SUBNET
  *           N times: bridge emb0 + gateway address, then net_attach()
  *           of vebench0 (ebench0 in NS); both
@@ -29,6 +36,7 @@
  * Errors: the message on stderr, exit 1. Usage: exit 2.
  */
 #include <errno.h>
+#include <netinet/in.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,8 +47,12 @@
 #include "net/net.h"
 #include "util/cleanup.h"
 
+#define MAX_PUBLISH 8
+
 struct opts {
-	const char *in, *peer_netns, *master;
+	const char *in, *peer_netns, *master, *subnet, *bridge;
+	const char *publish[MAX_PUBLISH];
+	int n_publish;
 	int peer_fd, nomaster, up;
 	unsigned mtu;
 };
@@ -72,6 +84,12 @@ static int parse(int argc, char **argv, struct opts *o, char **pos, int max)
 			o->peer_netns = argv[++i];
 		else if (!strcmp(a, "--peer-fd") && i + 1 < argc)
 			o->peer_fd = atoi(argv[++i]);
+		else if (!strcmp(a, "--subnet") && i + 1 < argc)
+			o->subnet = argv[++i];
+		else if (!strcmp(a, "--bridge") && i + 1 < argc)
+			o->bridge = argv[++i];
+		else if (!strcmp(a, "--publish") && i + 1 < argc && o->n_publish < MAX_PUBLISH)
+			o->publish[o->n_publish++] = argv[++i];
 		else if (!strcmp(a, "--nomaster"))
 			o->nomaster = 1;
 		else if (!strcmp(a, "--up"))
@@ -245,6 +263,72 @@ static int cmd_attach(struct net_nl *nl, char **pos, int n, struct opts *o, stru
 	return 0;
 }
 
+/* "tcp:8080:10.89.0.2:80" */
+static int publish_parse(const char *s, struct net_publish *p, struct ember_error *e)
+{
+	char buf[96], *proto, *hport, *addr, *port, *save = NULL;
+
+	snprintf(buf, sizeof(buf), "%s", s);
+	proto = strtok_r(buf, ":", &save);
+	hport = strtok_r(NULL, ":", &save);
+	addr = strtok_r(NULL, ":", &save);
+	port = strtok_r(NULL, ":", &save);
+	if (!proto || !hport || !addr || !port) {
+		fprintf(stderr, "not PROTO:HOSTPORT:ADDRESS:PORT: %s\n", s);
+		return -1;
+	}
+	p->proto = !strcmp(proto, "udp") ? IPPROTO_UDP : !strcmp(proto, "tcp") ? IPPROTO_TCP : 0;
+	p->host_port = (uint16_t)atoi(hport);
+	p->port = (uint16_t)atoi(port);
+	if (net_addr_parse(addr, &p->addr, e) < 0) {
+		fail(e);
+		return -1;
+	}
+	return 0;
+}
+
+static int cmd_nat(char **pos, int n, struct opts *o, int in, struct ember_error *e)
+{
+	struct net_publish pub[MAX_PUBLISH];
+	struct net_subnet s;
+	struct net_nat nat = { .bridge = o->bridge, .publish = pub, .n_publish = (size_t)o->n_publish };
+	char line[64];
+
+	if (n != 1)
+		return usage();
+	nat.table = pos[0];
+	if (o->subnet) {
+		if (net_subnet_parse(o->subnet, &s, e) < 0)
+			return fail(e);
+		nat.subnet = &s;
+	}
+	for (int i = 0; i < o->n_publish; i++)
+		if (publish_parse(o->publish[i], &pub[i], e) < 0)
+			return 1;
+	_cleanup_net_nl_ struct net_nl *nft = NULL;
+	if (net_nft_open(in, &nft, e) < 0 || net_nat_add(nft, &nat, e) < 0)
+		return fail(e);
+	printf("ready\n");
+	fflush(stdout);
+	while (fgets(line, sizeof(line), stdin)) {
+		int r = !strncmp(line, "del", 3) ? net_nat_delete(nft, nat.table, e) : net_nat_add(nft, &nat, e);
+		if (r < 0)
+			return fail(e);
+		printf("%s\n", !strncmp(line, "del", 3) ? "deleted" : "ready");
+		fflush(stdout);
+	}
+	return 0;
+}
+
+static int cmd_nat_del(char **pos, int n, int in, struct ember_error *e)
+{
+	_cleanup_net_nl_ struct net_nl *nft = NULL;
+
+	if (n != 1)
+		return usage();
+	return net_nft_open(in, &nft, e) < 0 || net_nat_delete(nft, pos[0], e) < 0 ? fail(e) : 0;
+}
+
 static long long usec_since(const struct timespec *t0)
 {
 	struct timespec t;
@@ -324,6 +408,14 @@ int main(int argc, char **argv)
 	_cleanup_close_ int in = -1;
 	if (o.in && (in = open_ns(o.in)) < 0)
 		return 1;
+	if (!strcmp(cmd, "nat") || !strcmp(cmd, "nat-del")) {
+		if (!ENABLED(CONFIG_NET_NAT)) {
+			fprintf(stderr, "ember-nettest: nf_tables (CONFIG_NET_NAT) is not compiled in\n");
+			return 1;
+		}
+		return !strcmp(cmd, "nat") ? cmd_nat(pos, n, &o, in, &e) : cmd_nat_del(pos, n, in, &e);
+	}
+
 	_cleanup_net_nl_ struct net_nl *nl = NULL;
 	if (net_nl_open(in, &nl, &e) < 0)
 		return fail(&e);

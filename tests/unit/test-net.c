@@ -545,6 +545,32 @@ static void test_reply_malformed(void **state)
 	assert_int_equal(r6.error, EBADMSG);
 }
 
+/* The batch API: what mnl-lite does, libmnl does (both flavours run it). */
+static void test_batch(void **state)
+{
+	char buf[512 + 256] __attribute__((aligned(4)));
+	(void)state;
+
+	struct mnl_nlmsg_batch *b = mnl_nlmsg_batch_start(buf, 512);
+	assert_non_null(b);
+	assert_ptr_equal(mnl_nlmsg_batch_head(b), buf);
+	assert_ptr_equal(mnl_nlmsg_batch_current(b), buf);
+	assert_int_equal(mnl_nlmsg_batch_size(b), 0);
+	/* Three messages of 200 bytes: two fit in 512, the third does not. */
+	for (int i = 0; i < 3; i++) {
+		struct nlmsghdr *nlh = mnl_nlmsg_put_header(mnl_nlmsg_batch_current(b));
+		nlh->nlmsg_type = (uint16_t)(100 + i);
+		char pad[184] = { 0 };
+		mnl_attr_put(nlh, 1, sizeof(pad) - 4, pad);
+		assert_int_equal(nlh->nlmsg_len, 200);
+		assert_int_equal(mnl_nlmsg_batch_next(b), i < 2);
+		assert_int_equal(mnl_nlmsg_batch_size(b), i < 2 ? 200 * (i + 1) : 400);
+	}
+	assert_ptr_equal(mnl_nlmsg_batch_current(b), buf + 400);
+	assert_int_equal(((struct nlmsghdr *)(buf + 200))->nlmsg_type, 101);
+	mnl_nlmsg_batch_stop(b);
+}
+
 static void test_ifname(void **state)
 {
 	struct ember_error e;
@@ -574,7 +600,7 @@ int main(void)
 		cmocka_unit_test(test_reply_ack),	 cmocka_unit_test(test_reply_error),
 		cmocka_unit_test(test_reply_dump),	 cmocka_unit_test(test_reply_dump_failed),
 		cmocka_unit_test(test_reply_not_ours),	 cmocka_unit_test(test_reply_malformed),
-		cmocka_unit_test(test_ifname),
+		cmocka_unit_test(test_batch),		 cmocka_unit_test(test_ifname),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
