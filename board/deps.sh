@@ -22,10 +22,12 @@ group_pkgs() {
 	# certificates and token signatures, htpasswd (apache2-utils), curl,
 	# zstd for the zstd layer, ss (iproute2) to see what listens where,
 	# systemd for systemd-analyze verify of board/common/ember.service; the
-	# x86_64 qemu guest (guest.bats): qemu, mkfs.ext4 for its disk.
+	# x86_64 qemu guest (guest.bats): qemu, mkfs.ext4 for its disk;
+	# netlink.bats: ip (iproute2) and nft (nftables) as oracles of what
+	# ember's netlink code made, busybox's ping and nc for the traffic.
 	integration) echo bats python3 util-linux procps file binutils \
 		docker-registry skopeo umoci busybox-static openssl apache2-utils curl zstd gzip \
-		iproute2 systemd qemu-system-x86 e2fsprogs ;;
+		iproute2 nftables systemd qemu-system-x86 e2fsprogs ;;
 	qemu) group_pkgs integration; echo qemu-system-arm ;;
 	check) group_pkgs build; group_pkgs dev; group_pkgs fuzz; group_pkgs integration ;;
 	cross) group_pkgs build; sysroot_pkgs aarch64 ;;
