@@ -66,6 +66,9 @@ ifeq ($(FLAVOUR),static)
     endif
     # Its libraries exist nowhere else: libember.a carries its own jansson.
     BUNDLE_JANSSON := y
+    # It has no libmnl (Debian serves no source of it): mnl-lite, whatever
+    # the configuration asked (allyesconfig). A caller's sysroot may have it.
+    FLAVOUR_CONFIG := LIBMNL=n
   else
     CC := $(if $(filter default,$(origin CC)),$(CROSS_COMPILE)gcc,$(CC))
     AR := $(if $(filter default,$(origin AR)),$(CROSS_COMPILE)ar,$(AR))
@@ -89,6 +92,10 @@ else ifeq ($(FLAVOUR),dev)
   FLAVOUR_CFLAGS := -fno-omit-frame-pointer $(SANITIZE)
   FLAVOUR_LDFLAGS := $(SANITIZE)
   DEFCONFIG_FILE ?= board/full/defconfig
+  # Debian has libmnl: the development build runs the netlink code on it,
+  # the static build (its sysroot has no libmnl) on mnl-lite. Applied to
+  # whatever configuration the development build has.
+  FLAVOUR_CONFIG := LIBMNL=y
 else ifeq ($(FLAVOUR),fuzz)
   ifeq ($(origin CC),default)
     CC := clang
@@ -129,6 +136,7 @@ $(AUTOCONF_MK): $(O)/.config $(KCONFIG_FILES)
 	$(quiet) GEN $(AUTOCONF)
 	$(Q)mkdir -p $(dir $(AUTOCONF)) $(dir $(AUTOCONF_MK))
 	$(Q)$(PYTHON) -m olddefconfig Kconfig >/dev/null
+	$(if $(FLAVOUR_CONFIG),$(Q)$(PYTHON) -m setconfig --kconfig Kconfig --no-check-value $(FLAVOUR_CONFIG) >/dev/null)
 	$(Q)$(PYTHON) -m genconfig --header-path $(AUTOCONF) --config-out $@ Kconfig
 	$(Q)touch $@
 
@@ -180,7 +188,8 @@ GEN := $(O)/gen
 
 PKGS := jansson $(if $(filter y,$(CONFIG_PULL)),libcurl) \
 	$(if $(filter y,$(CONFIG_IMAGE_ARCHIVE) $(CONFIG_UNPACK)),libarchive) \
-	$(if $(filter y,$(CONFIG_UNPACK)),zlib libzstd)
+	$(if $(filter y,$(CONFIG_UNPACK)),zlib libzstd) \
+	$(if $(filter y,$(CONFIG_LIBMNL)),libmnl)
 # BearSSL (SHA-256, and curl's TLS) ships no .pc in Debian's -dev package;
 # our sysroot has one. A caller may set BEARSSL_CFLAGS/BEARSSL_LIBS.
 ifeq ($(CONFIG_CONTENT),y)
@@ -310,8 +319,18 @@ $(O)/tests/fuzz/%: tests/fuzz/%.c $(O)/libember-all.a
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(EMBER_CFLAGS) $(pkg-cflags) -Wno-missing-prototypes \
 		-fsanitize=fuzzer $(LDFLAGS) $(FLAVOUR_LDFLAGS) $< $(O)/libember-all.a $(pkg-libs) -o $@
 
+# src/net on real kernel objects (tests/integration/netlink.bats): a
+# program of its own, static on mnl-lite or dynamic on libmnl as the
+# flavour's configuration says.
+$(O)/tests/net/ember-nettest: tests/net/ember-nettest.c $(O)/libember-all.a
+	$(quiet) CC $<
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(EMBER_CFLAGS) $(pkg-cflags) -Wno-missing-prototypes \
+		$(LDFLAGS) $(FLAVOUR_LDFLAGS) $< $(O)/libember-all.a $(pkg-libs) -o $@
+
 unit-tests: $(UNIT_BINS)
 fuzzers: $(FUZZ_BINS)
+net-tests: $(if $(filter y,$(CONFIG_NET)),$(O)/tests/net/ember-nettest)
 
 # ---------------------------------------------------------------------------
 # Orchestration: these recurse, so each step gets its own flavour and O.
@@ -334,8 +353,8 @@ fuzz:
 
 check:
 	board/deps.sh check
-	$(MAKE) all unit-tests
-	$(MAKE) FLAVOUR=dev O=$(DEV_O) all unit-tests
+	$(MAKE) all unit-tests net-tests
+	$(MAKE) FLAVOUR=dev O=$(DEV_O) all unit-tests net-tests
 	$(MAKE) FLAVOUR=fuzz O=$(FUZZ_O) fuzzers
 	tests/run.sh --bin $(abspath $(O)/ember) --unit $(DEV_O)/tests/unit --unit $(O)/tests/unit \
 		--fuzz $(FUZZ_O)/tests/fuzz --fuzz-seconds $(FUZZ_SECONDS) --configs $(O) --tags '!slow'
@@ -345,8 +364,11 @@ check-unit:
 	$(MAKE) unit-tests
 	tests/run.sh --unit-only --unit $(DEV_O)/tests/unit --unit $(O)/tests/unit
 
+# netlink.bats runs src/net on both netlink builds: mnl-lite (static) and
+# libmnl (dev).
 check-integration:
-	$(MAKE) all
+	$(MAKE) all net-tests
+	$(MAKE) FLAVOUR=dev O=$(DEV_O) net-tests
 	tests/run.sh --integration-only --bin $(abspath $(O)/ember) $(if $(T),--filter '$(T)')
 
 # The qemu guests (board/qemu, tests/integration/guest.bats): x86_64, then
@@ -493,6 +515,7 @@ help:
 	@echo '  dev               glibc build with ASan/UBSan in $(DEV_O)'
 	@echo "  sizes             what each feature costs (stripped bytes, this ARCH)"
 	@echo "  randconfig [SEED=n]  a random configuration (the seed is printed)"
+	@echo '  net-tests         tests/net/ember-nettest for netlink.bats (this flavour'\''s netlink)'
 	@echo 'Install:'
 	@echo '  install           bin/ember, bin/emberd, include/ember, lib/libember.a,'
 	@echo '                    lib/pkgconfig/ember.pc, /etc/ember/config.toml (one that'

@@ -14,7 +14,8 @@ sysroot_pkgs() {
 group_pkgs() {
 	case "$1" in
 	build) echo make gcc libc6-dev python3 python3-kconfiglib pkg-config git "$(sysroot_pkgs x86_64)" ;;
-	dev) echo gcc libc6-dev libjansson-dev libcmocka-dev libbearssl-dev libcurl4-openssl-dev libarchive-dev zlib1g-dev libzstd-dev pkg-config python3 python3-kconfiglib ;;
+	# libmnl-dev: the development build's netlink (CONFIG_LIBMNL=y).
+	dev) echo gcc libc6-dev libjansson-dev libcmocka-dev libbearssl-dev libcurl4-openssl-dev libarchive-dev zlib1g-dev libzstd-dev libmnl-dev pkg-config python3 python3-kconfiglib ;;
 	fuzz) echo clang libclang-rt-14-dev libjansson-dev libbearssl-dev libcurl4-openssl-dev libarchive-dev zlib1g-dev libzstd-dev pkg-config ;;
 	# The registry tests: Debian's docker-registry, skopeo and umoci as
 	# independent oracles, busybox-static for the test images, openssl for
@@ -22,10 +23,12 @@ group_pkgs() {
 	# zstd for the zstd layer, ss (iproute2) to see what listens where,
 	# systemd for systemd-analyze verify of board/common/ember.service; the
 	# x86_64 qemu guest (guest.bats): qemu, mkfs.ext4 for its disk;
-	# debootstrap for the Debian root of the systemd guest (guest-systemd.bats).
+	# debootstrap for the Debian root of the systemd guest (guest-systemd.bats);
+	# netlink.bats: ip (iproute2) and nft (nftables) as oracles of what
+	# ember's netlink code made, busybox's ping and nc for the traffic.
 	integration) echo bats python3 util-linux procps file binutils \
 		docker-registry skopeo umoci busybox-static openssl apache2-utils curl zstd gzip \
-		iproute2 systemd qemu-system-x86 e2fsprogs debootstrap ;;
+		iproute2 nftables systemd qemu-system-x86 e2fsprogs debootstrap ;;
 	qemu) group_pkgs integration; echo qemu-system-arm ;;
 	check) group_pkgs build; group_pkgs dev; group_pkgs fuzz; group_pkgs integration ;;
 	cross) group_pkgs build; sysroot_pkgs aarch64 ;;

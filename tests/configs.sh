@@ -50,6 +50,24 @@ if build full full_defconfig; then
 	check "full: ember version lists seccomp" sh -c "'$b' version | grep -qw seccomp"
 fi
 
+# Networking: the full board compiles src/net on mnl-lite (the static
+# sysroot has no libmnl), and its programs link it.
+if [ -x "$out/cfg-full/ember" ]; then
+	o=$out/cfg-full
+	check "full: ember version lists net" sh -c "'$o/ember' version | grep -qw net"
+	check "full: ember version does not list libmnl" sh -c "! '$o/ember' version | grep -qw libmnl"
+	if make -s O="$o" net-tests >"$o/net-tests.log" 2>&1; then
+		ok "full: make net-tests builds ember-nettest"
+		for sym in net_attach net_veth_create net_link_dump net_reply_parse net_ipam_next net_nat_add \
+			mnl_cb_run2 mnl_socket_open2 mnl_nlmsg_batch_start; do
+			check "full: ember-nettest has $sym" sh -c "nm '$o/tests/net/ember-nettest' | grep -qw $sym"
+		done
+		check "full: ember-nettest runs on mnl-lite" sh -c "'$o/tests/net/ember-nettest' impl | grep -qx mnl-lite"
+	else
+		not_ok "full: make net-tests builds ember-nettest"; tail -20 "$o/net-tests.log" | sed 's/^/# /'
+	fi
+fi
+
 if build tiny tiny_defconfig; then
 	b=$out/cfg-tiny/ember
 	for sym in completion_run call_run idl_files syslog openlog; do
@@ -125,9 +143,38 @@ if build no-content 'CONFIG_DAEMON=y\nCONFIG_CLI=y\n# CONFIG_CONTENT is not set\
 	done
 fi
 
+# Bridge networks without NAT: no nf_tables code.
+if build no-nat 'CONFIG_DAEMON=y\nCONFIG_CLI=y\n# CONFIG_NET_NAT is not set\n'; then
+	o=$out/cfg-no-nat
+	check "no-nat compiles no nat.o" test ! -e "$o/obj/net/nat.o"
+	if make -s O="$o" net-tests >"$o/net-tests.log" 2>&1; then
+		check "no-nat: ember-nettest has net_attach" sh -c "nm '$o/tests/net/ember-nettest' | grep -qw net_attach"
+		check "no-nat: ember-nettest lacks net_nat_add" sh -c "! nm '$o/tests/net/ember-nettest' | grep -qw net_nat_add"
+		check "no-nat: ember-nettest nat is refused" sh -c "'$o/tests/net/ember-nettest' nat x 2>&1 | grep -q 'not compiled in'"
+	else
+		not_ok "no-nat: make net-tests builds ember-nettest"; tail -20 "$o/net-tests.log" | sed 's/^/# /'
+	fi
+fi
+
+# Without networking nothing of src/net is compiled, mnl-lite included.
+if build no-net 'CONFIG_DAEMON=y\nCONFIG_CLI=y\n# CONFIG_NET is not set\n'; then
+	o=$out/cfg-no-net
+	check "no-net compiles no object of src/net" test ! -e "$o/obj/net"
+	check "no-net: ember version does not list net" sh -c "! '$o/ember' version | grep -qw net"
+	if make -s O="$o" "$o/libember-all.a" net-tests >"$o/net-tests.log" 2>&1; then
+		for sym in net_attach net_nl_open net_ipam_next net_nat_add mnl_cb_run2 mnl_attr_parse; do
+			check "no-net: no object has $sym" sh -c "! nm '$o/libember-all.a' 2>/dev/null | grep -qw $sym"
+		done
+		check "no-net: make net-tests builds no program" test ! -e "$o/tests/net/ember-nettest"
+	else
+		not_ok "no-net: libember-all.a and net-tests build"; tail -20 "$o/net-tests.log" | sed 's/^/# /'
+	fi
+fi
+
 if build allno allnoconfig; then
 	check "allnoconfig: ember version works" "$out/cfg-allno/ember" version
 	check "allnoconfig lacks ember init" lacks allno runtime_init_main
+	check "allnoconfig compiles nothing of src/net" test ! -e "$out/cfg-allno/obj/net"
 	check "allnoconfig: ember init is not a role (exit 127)" sh -c "'$out/cfg-allno/ember' init -- true; [ \$? -eq 127 ]"
 fi
 build allyes allyesconfig || true
