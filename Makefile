@@ -373,8 +373,8 @@ check-integration:
 
 # The qemu guests (board/qemu, tests/integration/guest.bats): x86_64, then
 # aarch64 with the cross-built ember (TCG: a few minutes each); the systemd
-# guest (guest-systemd.bats, its tests named "guest: systemd: ...") on
-# x86_64 only.
+# and OpenRC guests (guest-systemd.bats, guest-openrc.bats, their tests
+# named "guest: systemd: ..." and "guest: openrc: ...") on x86_64 only.
 check-qemu:
 	board/deps.sh qemu cross
 	$(MAKE) all

@@ -2,18 +2,20 @@
 # SPDX-License-Identifier: Apache-2.0
 # A minimal Debian root for a qemu guest whose init is a real init system,
 # to boot board/common's service files as a distribution runs them:
-#   board/qemu/debian-root.sh systemd [amd64|arm64]
+#   board/qemu/debian-root.sh systemd|openrc [amd64|arm64]
 # prints the directory the root is in (owned by root; callers copy it, e.g.
-# `cp -a DIR/. WORK/`, and never change it): systemd-sysv on minbase.
-# (No OpenRC yet: with --include=openrc,sysvinit-core debootstrap also
-# picks sysv-rc for sysvinit-core, which conflicts with openrc.) Built with
+# `cp -a DIR/. WORK/`, and never change it): systemd-sysv on minbase, or
+# sysvinit's init with OpenRC as its rc (openrc from debootstrap, then
+# sysvinit-core by apt-get in the root: debootstrap resolves "sysv-rc |
+# file-rc | openrc" to sysv-rc, which conflicts with openrc, and its
+# --exclude does not reach dependencies; apt sees openrc there). Built with
 # `debootstrap --variant=minbase` from the Debian mirror apt is configured with (the
 # first deb source of the suite in /etc/apt/sources.list(.d); else
 # deb.debian.org), cached under $EMBER_CACHE (default ~/.cache/ember) and
 # keyed by the suite, the architecture, the mirror, the package list and
 # this recipe's version. Needs root (debootstrap chroots). The suite is
 # EMBER_DEBIAN_SUITE (default bookworm, Debian 12).
-#   board/qemu/debian-root.sh cached systemd [amd64|arm64]
+#   board/qemu/debian-root.sh cached systemd|openrc [amd64|arm64]
 # prints the directory if the root is cached, else fails; builds nothing.
 #   board/qemu/debian-root.sh mirror
 # prints the mirror.
@@ -23,7 +25,7 @@
 # for a device unit. Documentation, locales and apt's lists are left out.
 set -euo pipefail
 
-usage="usage: debian-root.sh [cached] systemd [amd64|arm64], or mirror"
+usage="usage: debian-root.sh [cached] systemd|openrc [amd64|arm64], or mirror"
 cached=
 [ "${1:-}" != cached ] || { cached=1; shift; }
 init=${1:?$usage}
@@ -70,7 +72,8 @@ url=${url%%$'\n'*}
 url=${url%/}
 
 case $init in
-systemd) pkgs=systemd-sysv ;;
+systemd) pkgs=systemd-sysv then= ;;
+openrc) pkgs=openrc then=sysvinit-core ;;
 mirror) echo "$url"; exit 0 ;;
 *) die "$usage" ;;
 esac
@@ -79,7 +82,7 @@ case $arch in amd64 | arm64) ;; *) die "amd64 or arm64, not \"$arch\"" ;; esac
 [ "$arch" = "$(dpkg --print-architecture)" ] || die "a foreign architecture's root needs a second stage under qemu-user (not done here)"
 command -v debootstrap >/dev/null || die "debootstrap is not installed (board/deps.sh integration)"
 
-key=$(printf '%s\n' "$RECIPE" "$suite" "$arch" "$url" "$pkgs" | sha256sum | cut -c1-16)
+key=$(printf '%s\n' "$RECIPE" "$suite" "$arch" "$url" "$pkgs${then:+ then $then}" | sha256sum | cut -c1-16)
 dir=$cache/debian-root/$init-$suite-$arch-$key
 if [ -e "$dir/.complete" ]; then
 	echo "$dir/root"
@@ -105,6 +108,18 @@ if [ ! -e "$dir/.complete" ]; then
 		die "debootstrap failed (log: $log)"
 	fi
 	r=$dir/root
+	if [ -n "$then" ]; then
+		echo "debian-root.sh: apt-get install $then in the root" >&2
+		# Nothing is started in the chroot (invoke-rc.d asks policy-rc.d).
+		printf '#!/bin/sh\nexit 101\n' >"$r/usr/sbin/policy-rc.d"
+		chmod 0755 "$r/usr/sbin/policy-rc.d"
+		if ! DEBIAN_FRONTEND=noninteractive chroot "$r" apt-get install -y -q --no-install-recommends \
+			$then >>"$log" 2>&1; then
+			tail -n 20 "$log" >&2
+			die "apt-get install $then failed (log: $log)"
+		fi
+		rm -f "$r/usr/sbin/policy-rc.d"
+	fi
 	rm -rf "$r"/usr/share/doc/* "$r"/usr/share/man/* "$r"/usr/share/info/* "$r"/usr/share/locale/* \
 		"$r"/var/lib/apt/lists/* "$r"/var/cache/apt/*.bin "$r"/var/cache/apt/archives/*.deb
 	echo ember-guest >"$r/etc/hostname"
@@ -112,6 +127,13 @@ if [ ! -e "$dir/.complete" ]; then
 	# udev a device unit for it would never appear.
 	echo "# the root is mounted by the initramfs (board/qemu/guest.sh rootinitramfs)" >"$r/etc/fstab"
 	: >"$r/etc/machine-id"
+	if [ "$init" = openrc ]; then
+		# cgroup v2 alone on /sys/fs/cgroup: OpenRC's cgroups service
+		# mounts a hybrid by default (a tmpfs there, v1 hierarchies and its
+		# own named one, v2 on /sys/fs/cgroup/unified).
+		sed -i 's/^#*rc_cgroup_mode=.*/rc_cgroup_mode="unified"/' "$r/etc/rc.conf"
+		grep -qx 'rc_cgroup_mode="unified"' "$r/etc/rc.conf" || die "no rc_cgroup_mode in $r/etc/rc.conf"
+	fi
 	touch "$dir/.complete"
 fi
 echo "$dir/root"
