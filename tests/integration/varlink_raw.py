@@ -48,11 +48,12 @@ object followed by a NUL byte.
       writes F, then does not read at all until G exists. Then reads what
       is left and prints "events N" and CLOSED or OPEN.
 
-  varlink_raw.py SOCK flood NAMESPACE COUNT [--labels K] [--value-size B]
+  varlink_raw.py SOCK flood NAMESPACE COUNT [--labels K] [--value-size B] [--first N]
       Creates NAMESPACE (if absent) and sets its labels COUNT times, one
       call at a time on one connection: K labels of B bytes each (defaults
-      8 and 4000), so every /namespaces/update event is large. Prints
-      "updates COUNT" when every call succeeded; exit 1 otherwise.
+      8 and 4000), so every /namespaces/update event is large, and the
+      label n counting from N (default 0). Prints "updates COUNT" when
+      every call succeeded; exit 1 otherwise.
 
   varlink_raw.py SOCK churn PREFIX --log FILE
       Writes as fast as it can on one connection until the daemon goes
@@ -484,7 +485,7 @@ def cmd_flood(args):
         print(json.dumps(r), flush=True)
         return 1
     value = "v" * args.value_size
-    for i in range(args.count):
+    for i in range(args.first, args.first + args.count):
         labels = {"k%d" % j: value for j in range(args.labels)}
         labels["n"] = str(i)
         r = call("io.ember.Namespaces.SetLabels", {"name": args.namespace, "labels": labels})
@@ -685,6 +686,7 @@ def main():
     f.add_argument("count", type=int)
     f.add_argument("--labels", type=int, default=8)
     f.add_argument("--value-size", type=int, default=4000)
+    f.add_argument("--first", type=int, default=0)
     f.set_defaults(fn=cmd_flood)
 
     ch = sub.add_parser("churn")
