@@ -36,11 +36,14 @@ teardown() {
 	! ip netns list | grep -q "^$P-" || false
 }
 
+# Namespaces are entered with nsenter --net, not `ip netns exec`: that one
+# also makes a mount namespace and fails where / is no mount point (a
+# chroot, as on a fresh CI machine).
 # nt BIN [--in NS] ARGS: the program inside namespace A.
 nt() {
 	local bin=$1
 	shift
-	ip netns exec "$A" "$bin" "$@"
+	nsenter --net="/run/netns/$A" "$bin" "$@"
 }
 
 # An `ip link show` output whose flags have UP (a port whose peer is down
@@ -80,8 +83,8 @@ pair_and_ping() {
 	run -0 ip -n "$B" route show default
 	[ "$output" = "default via 10.89.0.1 dev eth0 proto static " ]
 
-	ip netns exec "$B" busybox ping -c 1 -W 2 10.89.0.1
-	ip netns exec "$A" busybox ping -c 1 -W 2 10.89.0.2
+	nsenter --net="/run/netns/$B" busybox ping -c 1 -W 2 10.89.0.1
+	nsenter --net="/run/netns/$A" busybox ping -c 1 -W 2 10.89.0.2
 
 	# get and dump say what ip says.
 	local br
@@ -228,10 +231,10 @@ bench() {
 # OUT, listening once this returns.
 listen() {
 	local i
-	ip netns exec "$1" busybox nc -l -p "$2" >"$3" &
+	nsenter --net="/run/netns/$1" busybox nc -l -p "$2" >"$3" &
 	PIDS="${PIDS:-} $!"
 	for i in $(seq 1 50); do
-		ip netns exec "$1" ss -ltn | grep -q ":$2 " && return 0
+		nsenter --net="/run/netns/$1" ss -ltn | grep -q ":$2 " && return 0
 		sleep 0.1
 	done
 	echo "nothing listens on $1:$2" >&2
@@ -240,7 +243,7 @@ listen() {
 
 # send NS ADDRESS PORT TEXT: one TCP connection, 2 s at most.
 send() {
-	echo "$4" | timeout 5 ip netns exec "$1" busybox nc -w 2 "$2" "$3"
+	echo "$4" | timeout 5 nsenter --net="/run/netns/$1" busybox nc -w 2 "$2" "$3"
 }
 
 nat() {
@@ -258,7 +261,7 @@ nat() {
 	ip -n "$C" addr add 192.0.2.2/24 dev out0
 	ip -n "$C" link set out0 up
 	ip -n "$C" link set lo up
-	ip netns exec "$A" sysctl -qw net.ipv4.ip_forward=1
+	nsenter --net="/run/netns/$A" sysctl -qw net.ipv4.ip_forward=1
 
 	# Without NAT the outside cannot answer the container.
 	listen "$C" 9000 "$T/c0"
@@ -273,7 +276,7 @@ nat() {
 	exec 5>"$T/hold"
 	for i in $(seq 1 50); do grep -q ready "$T/nat.out" && break; sleep 0.1; done
 	grep -qx ready "$T/nat.out"
-	run -0 ip netns exec "$A" nft list table inet ember
+	run -0 nsenter --net="/run/netns/$A" nft list table inet ember
 	[[ "$output" == *"flags owner"* ]]
 	[[ "$output" == *'ip saddr 10.89.0.0/24 oifname != "em0" masquerade'* ]]
 	[ "$(grep -c 'fib daddr type local tcp dport 8080 dnat ip to 10.89.0.2:80' <<<"$output")" -eq 2 ]
@@ -293,13 +296,13 @@ nat() {
 	# Written again: the same rules, once (the whole table is replaced).
 	echo add >&5
 	for i in $(seq 1 50); do [ "$(grep -c ready "$T/nat.out")" -eq 2 ] && break; sleep 0.1; done
-	run -0 ip netns exec "$A" nft list table inet ember
+	run -0 nsenter --net="/run/netns/$A" nft list table inet ember
 	[ "$(grep -c 'dnat ip to 10.89.0.2:80' <<<"$output")" -eq 2 ]
 	[ "$(grep -c masquerade <<<"$output")" -eq 1 ]
 
 	# Owned: another program can neither flush nor delete it.
-	ip netns exec "$A" nft flush ruleset 2>/dev/null || true
-	run -0 ip netns exec "$A" nft list tables
+	nsenter --net="/run/netns/$A" nft flush ruleset 2>/dev/null || true
+	run -0 nsenter --net="/run/netns/$A" nft list tables
 	[ "$output" = "table inet ember" ]
 	run -1 nt "$bin" nat-del ember
 	[[ "$output" == 'network: nf_tables table "ember": '*'Operation not permitted'* ]]
@@ -308,18 +311,18 @@ nat() {
 	echo del >&5
 	for i in $(seq 1 50); do grep -q deleted "$T/nat.out" && break; sleep 0.1; done
 	grep -qx deleted "$T/nat.out"
-	run -0 ip netns exec "$A" nft list tables
+	run -0 nsenter --net="/run/netns/$A" nft list tables
 	[ -z "$output" ]
 	run ! send "$C" 192.0.2.1 8080 lost
 
 	# Made again, then the owner's socket closes: the table goes with it.
 	echo add >&5
 	for i in $(seq 1 50); do [ "$(grep -c ready "$T/nat.out")" -eq 3 ] && break; sleep 0.1; done
-	run -0 ip netns exec "$A" nft list tables
+	run -0 nsenter --net="/run/netns/$A" nft list tables
 	[ "$output" = "table inet ember" ]
 	exec 5>&-
-	for i in $(seq 1 50); do [ -z "$(ip netns exec "$A" nft list tables)" ] && break; sleep 0.1; done
-	run -0 ip netns exec "$A" nft list tables
+	for i in $(seq 1 50); do [ -z "$(nsenter --net="/run/netns/$A" nft list tables)" ] && break; sleep 0.1; done
+	run -0 nsenter --net="/run/netns/$A" nft list tables
 	[ -z "$output" ]
 }
 
