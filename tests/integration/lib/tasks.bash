@@ -34,7 +34,9 @@ cgroups_cleanup() {
 	# The daemon's parents (ember/NAMESPACE, ember) too, once empty: rmdir
 	# refuses a cgroup that still has children or processes.
 	for d in /sys/fs/cgroup/*/ember/*/ /sys/fs/cgroup/ember/*/ /sys/fs/cgroup/*/ember/ /sys/fs/cgroup/ember/; do
-		[ -d "$d" ] && rmdir "$d" 2>/dev/null
+		# (A refusal is no failure: under errexit a failed rmdir ending
+		# an && list would be.)
+		[ ! -d "$d" ] || rmdir "$d" 2>/dev/null || true
 	done
 	return 0
 }
