@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include <linux/netfilter.h>
+#include <linux/netfilter/nf_conntrack_common.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
 
@@ -213,6 +214,30 @@ static void masquerade(struct batch *bt, const struct net_nat *n, const struct n
 	meta(nlh, NFT_META_OIFNAME, NFT_REG_1);
 	cmp(nlh, NFT_CMP_NEQ, ifname, sizeof(ifname));
 	struct expr x = expr_start(nlh, "masq");
+	expr_end(nlh, x);
+	rule_end(bt, nlh, exprs);
+
+	/* Hairpin: a container reaching another's published port through a
+	   host address comes back out of the bridge DNAT'ed; without its
+	   source rewritten, the other would answer it directly, bypassing
+	   the translation. Only DNAT'ed packets: plain traffic between
+	   containers keeps its addresses (also with br_netfilter). */
+	uint32_t dnat = IPS_DST_NAT, zero = 0;
+	nlh = rule_start(bt, n->table, "postrouting", "add the hairpin rule", &exprs);
+	meta(nlh, NFT_META_NFPROTO, NFT_REG_1);
+	cmp(nlh, NFT_CMP_EQ, &proto, 1);
+	payload(nlh, NFT_PAYLOAD_NETWORK_HEADER, len == 16 ? 8 : 12, (uint32_t)len);
+	mask(nlh, m, len);
+	cmp(nlh, NFT_CMP_EQ, s->net.a, len);
+	meta(nlh, NFT_META_OIFNAME, NFT_REG_1);
+	cmp(nlh, NFT_CMP_EQ, ifname, sizeof(ifname));
+	x = expr_start(nlh, "ct");
+	put_be32(nlh, NFTA_CT_DREG, NFT_REG_1);
+	put_be32(nlh, NFTA_CT_KEY, NFT_CT_STATUS);
+	expr_end(nlh, x);
+	mask(nlh, (const uint8_t *)&dnat, sizeof(dnat));
+	cmp(nlh, NFT_CMP_NEQ, &zero, sizeof(zero));
+	x = expr_start(nlh, "masq");
 	expr_end(nlh, x);
 	rule_end(bt, nlh, exprs);
 }

@@ -28,6 +28,7 @@ setup() {
 
 teardown() {
 	local n
+	kill_bg
 	stop_daemon || true
 	tasks_teardown
 	for n in "$NS" "$OUT"; do
@@ -89,6 +90,8 @@ leases() {
 
 @test "network: create, ls, inspect, rm; bad input is one line and leaves nothing" {
 	net_daemon
+	run -0 e namespaces create probe
+	start_events "$T/events" 'e namespaces label probe n=$i'
 	run -0 e network ls -q
 	[ -z "$output" ]
 	run -0 e network create --subnet 10.77.1.0/24 blue
@@ -133,6 +136,10 @@ leases() {
 	[ ! -e "$ROOT/net/networks/blue.json" ]
 	run -1 e network rm blue
 	[[ "$output" == *'network "blue" not found'* ]]
+	wait_until 5 grep -q '/networks/delete.*"name":"auto"' "$T/events"
+	grep -q '/networks/create.*"name":"blue".*"subnet":"10.77.1.0/24"' "$T/events"
+	grep -q '/networks/delete.*"name":"blue"' "$T/events"
+	[ "$(grep -c /networks/create "$T/events")" -eq 3 ]
 	in_ns ip link del em-taken
 }
 
@@ -241,8 +248,9 @@ serve_outside() {
 	grep -q 'IPv4 forwarding enabled' "$DAEMON_LOG"
 	[ "$(in_ns cat /proc/sys/net/ipv4/ip_forward)" = 1 ]
 	run -0 in_ns nft list table inet ember
-	[ "$(grep -c 'masquerade' <<<"$output")" -eq 1 ]
+	[ "$(grep -c 'masquerade' <<<"$output")" -eq 2 ]
 	[[ "$output" == *'ip saddr 10.213.0.0/24 oifname != "ember0" masquerade'* ]]
+	[[ "$output" == *'ip saddr 10.213.0.0/24 oifname "ember0" ct status dnat masquerade'* ]]
 	# Its task gone: the table goes with its last container.
 	run -0 e tasks kill -s KILL "$a"
 	run -0 e tasks delete "$a"
@@ -294,6 +302,9 @@ else:
 	[ "$output" = inside ]
 	run -0 in_ns busybox wget -q -O - http://192.0.2.1:8080/x
 	[ "$output" = inside ]
+	# From another container, through the host's address (hairpin).
+	run -0 e run --rm --net bridge "$REF" "$(ct wc)" busybox wget -q -O - http://192.0.2.1:8080/x
+	[ "$output" = inside ]
 	run -0 in_ns nft list table inet ember
 	[ "$(grep -c 'tcp dport 8080 dnat ip to 10.213.0.2:80' <<<"$output")" -eq 2 ]
 	[ "$(grep -c 'ip daddr 192.0.2.1 tcp dport 8081 dnat ip to 10.213.0.2:80' <<<"$output")" -eq 2 ]
@@ -311,7 +322,7 @@ else:
 	[ "$(leases | wc -l)" -eq 1 ]
 	[ "$(in_ns ip -o link show | grep -c ' em[0-9a-f]\{10\}@')" -eq 1 ]
 	run -0 in_ns nft list table inet ember
-	[ "$(grep -c dnat <<<"$output")" -eq 6 ]
+	[ "$(grep -c 'dnat ip to' <<<"$output")" -eq 6 ]
 	# A daemon restart keeps the task and writes its rules again, once.
 	stop_daemon
 	net_daemon
@@ -347,7 +358,7 @@ print("\n".join(c["network"]["address"] for c in json.load(sys.stdin) if c.get("
 	local table; table=$(in_ns nft list table inet ember)
 	[ -z "$(grep -o 'dport [0-9]* dnat' <<<"$table" | sort | uniq -c | grep -v ' 2 dport')" ]
 	[ "$(grep -c 'dport [0-9]* dnat' <<<"$table")" -eq $((2 * running)) ]
-	[ "$(grep -c masquerade <<<"$table")" -eq 1 ]
+	[ "$(grep -c masquerade <<<"$table")" -eq 2 ]
 	echo "$running"
 }
 
