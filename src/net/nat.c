@@ -192,19 +192,21 @@ static void rule_end(struct batch *bt, struct nlmsghdr *nlh, struct nlattr *expr
 	msg_end(bt);
 }
 
-/* From the subnet, out of any link but the bridge: masquerade. */
-static void masquerade(struct batch *bt, const struct net_nat *n, const struct net_masq *q)
+/* A postrouting rule from the masquerade's subnet, out of its bridge
+   (oif_op NFT_CMP_EQ) or any other link (NFT_CMP_NEQ): its start, up to
+   the expressions that follow. */
+static struct nlmsghdr *from_subnet(struct batch *bt, const struct net_nat *n, const struct net_masq *q,
+				    uint32_t oif_op, const char *what, struct nlattr **exprs)
 {
 	const struct net_subnet *s = q->subnet;
 	size_t len = s->net.family == AF_INET6 ? 16 : 4;
 	uint8_t proto = nfproto(&s->net), m[16] = { 0 };
 	char ifname[IFNAMSIZ] = { 0 };
-	struct nlattr *exprs;
 
 	for (unsigned i = 0; i < s->prefix; i++)
 		m[i / 8] |= (uint8_t)(0x80 >> (i % 8));
 	strncpy(ifname, q->bridge, sizeof(ifname) - 1);
-	struct nlmsghdr *nlh = rule_start(bt, n->table, "postrouting", "add the masquerade rule", &exprs);
+	struct nlmsghdr *nlh = rule_start(bt, n->table, "postrouting", what, exprs);
 	meta(nlh, NFT_META_NFPROTO, NFT_REG_1);
 	cmp(nlh, NFT_CMP_EQ, &proto, 1);
 	/* The source address: IPv4's at 12, IPv6's at 8. */
@@ -212,7 +214,15 @@ static void masquerade(struct batch *bt, const struct net_nat *n, const struct n
 	mask(nlh, m, len);
 	cmp(nlh, NFT_CMP_EQ, s->net.a, len);
 	meta(nlh, NFT_META_OIFNAME, NFT_REG_1);
-	cmp(nlh, NFT_CMP_NEQ, ifname, sizeof(ifname));
+	cmp(nlh, oif_op, ifname, sizeof(ifname));
+	return nlh;
+}
+
+/* From the subnet, out of any link but the bridge: masquerade. */
+static void masquerade(struct batch *bt, const struct net_nat *n, const struct net_masq *q)
+{
+	struct nlattr *exprs;
+	struct nlmsghdr *nlh = from_subnet(bt, n, q, NFT_CMP_NEQ, "add the masquerade rule", &exprs);
 	struct expr x = expr_start(nlh, "masq");
 	expr_end(nlh, x);
 	rule_end(bt, nlh, exprs);
@@ -223,14 +233,7 @@ static void masquerade(struct batch *bt, const struct net_nat *n, const struct n
 	   the translation. Only DNAT'ed packets: plain traffic between
 	   containers keeps its addresses (also with br_netfilter). */
 	uint32_t dnat = IPS_DST_NAT, zero = 0;
-	nlh = rule_start(bt, n->table, "postrouting", "add the hairpin rule", &exprs);
-	meta(nlh, NFT_META_NFPROTO, NFT_REG_1);
-	cmp(nlh, NFT_CMP_EQ, &proto, 1);
-	payload(nlh, NFT_PAYLOAD_NETWORK_HEADER, len == 16 ? 8 : 12, (uint32_t)len);
-	mask(nlh, m, len);
-	cmp(nlh, NFT_CMP_EQ, s->net.a, len);
-	meta(nlh, NFT_META_OIFNAME, NFT_REG_1);
-	cmp(nlh, NFT_CMP_EQ, ifname, sizeof(ifname));
+	nlh = from_subnet(bt, n, q, NFT_CMP_EQ, "add the hairpin rule", &exprs);
 	x = expr_start(nlh, "ct");
 	put_be32(nlh, NFTA_CT_DREG, NFT_REG_1);
 	put_be32(nlh, NFTA_CT_KEY, NFT_CT_STATUS);
