@@ -409,3 +409,18 @@ print("\n".join(c["network"]["address"] for c in json.load(sys.stdin) if c.get("
 	run -1 e containers info "$(ct f2)"
 	[ "$(leases | wc -l)" -eq 1 ]
 }
+
+@test "network: a restart-policy restart keeps the address and gets a fresh veth" {
+	net_up
+	local a; a=$(ct ra)
+	run -0 e run -d --net bridge --restart always "$REF" "$a" sh -c 'busybox ip -o -4 addr show dev eth0 >>/tmp/addrs; sleep 0.3'
+	wait_until 20 sh -c "grep -c restarted '$DAEMON_LOG' | grep -qx '[3-9]'"
+	# Between two runs the task may be down: its file, from the snapshot.
+	local f; f=$(find "$ROOT/snapshots" -name addrs -path '*/tmp/*' | head -1)
+	[ -n "$f" ]
+	[ "$(grep -c 'inet 10.213.0.2/24' "$f")" -ge 3 ]
+	[ "$(grep -c 'inet ' "$f")" -eq "$(grep -c 'inet 10.213.0.2/24' "$f")" ]
+	run -0 e tasks kill -s KILL "$a"
+	wait_until 10 no_veths
+	[ "$(leases)" = "$ROOT/net/leases/bridge/10.213.0.2" ]
+}
