@@ -700,6 +700,8 @@ static int lease_locked(struct daemon *d, const char *ns, const char *id, json_t
 		json_t *rec;
 		if (create_locked(d, &p, &rec, e) < 0)
 			return -e->code;
+		log_info(&d->log, "network %s created on first use: %s on %s", NETWORK_DEFAULT,
+			 json_string_value(json_object_get(rec, "subnet")), NETWORK_DEFAULT_BRIDGE);
 		json_decref(rec);
 		if (network_load(n, name, &nw, e) < 0)
 			return -e->code;

@@ -400,14 +400,33 @@ print("\n".join(c["network"]["address"] for c in json.load(sys.stdin) if c.get("
 	run -0 assert_consistent
 }
 
-@test "network: a full subnet is one line naming the network" {
+@test "network: a full subnet and bad network options are one line each, nothing made" {
 	net_up
 	run -0 e network create --subnet 10.77.8.0/30 tiny
 	run -0 e containers create --net bridge:tiny "$REF" "$(ct f1)"
 	run -1 e containers create --net bridge:tiny "$REF" "$(ct f2)"
 	[ "$output" = "ember: container $(ct f2): network \"tiny\": no free address in 10.77.8.0/30" ]
 	run -1 e containers info "$(ct f2)"
+	local bad
+	for bad in "--net bridge -p 80:http|publish \"80:http\": want [HOSTIP:]HOSTPORT:CONTAINERPORT" \
+		"--net bridge -p 70000:80|publish \"70000:80\"" \
+		"--net bridge -p 80:80/sctp|publish \"80:80/sctp\"" \
+		"--net bridge -p 8080:80 -p 8080:81|host port tcp/8080 given twice" \
+		"-p 8080:80|publish needs net bridge" \
+		"--net none --dns 192.0.2.53|dns needs net bridge" \
+		"--net bridge --dns nameserver|dns[0]: an IP address" \
+		"--net bridge --add-host nocolon|add_host \"nocolon\": want NAME:IP" \
+		"--net host --add-host a:192.0.2.9|net host uses the host's /etc/hosts" \
+		"--net-host --net bridge|net_host and net \"bridge\" disagree"; do
+		local args=${bad%%|*} want=${bad#*|}
+		# shellcheck disable=SC2086
+		run -1 e containers create $args "$REF" "$(ct f3)"
+		[ "${#lines[@]}" -eq 1 ]
+		[[ "$output" == *"$want"* ]]
+	done
+	run -1 e containers info "$(ct f3)"
 	[ "$(leases | wc -l)" -eq 1 ]
+	[ -z "$(in_ns ip -o link show | grep -e ' em' -e ember0)" ]
 }
 
 @test "network: a restart-policy restart keeps the address and gets a fresh veth" {
