@@ -275,6 +275,19 @@ out:
 
 /* ---- attach --------------------------------------------------------------------------- */
 
+/* Whether an endpoint other than key is on network name: then its
+   masquerade is in the table already (or stays there). */
+static int network_in_use(struct networks *n, const char *name, const char *key)
+{
+	const char *k;
+	json_t *ep;
+
+	json_object_foreach(n->active, k, ep)
+		if (strcmp(k, key) && !strcmp(json_string_value(json_object_get(ep, "network")) ?: "", name))
+			return 1;
+	return 0;
+}
+
 static int bridge_up(struct networks *n, const struct network *nw, struct net_link *out, struct ember_error *e)
 {
 	if (net_link_get(n->nl, nw->bridge, 0, out, e) == 0) {
@@ -367,10 +380,14 @@ static int attach_locked(struct network_start *s, pid_t pid, const char *key, st
 	if ((r = veth_into(n, &a, pid, e)) < 0)
 		goto out;
 	json_t *old = json_incref(json_object_get(n->active, key));
+	/* The table changes only with published ports or a network's first
+	   container (its masquerade): most starts write nothing. */
+	int write = json_array_size(json_object_get(s->net, "publish")) ||
+		    json_array_size(json_object_get(old, "publish")) || (!nw.internal && !network_in_use(n, name, key));
 	json_object_set_new(n->active, key,
 			    json_pack("{s:s, s:s, s:O}", "network", name, "address", addr, "publish",
 				      json_object_get(s->net, "publish")));
-	if (!nw.internal || json_array_size(json_object_get(s->net, "publish"))) {
+	if (write) {
 		r = network_nat_write(d, e);
 		if (r < 0) {
 			(void)net_link_delete(n->nl, veth, &ignored);
@@ -414,9 +431,12 @@ void networks_detach(struct daemon *d, const char *ns, const char *id)
 
 	snprintf(key, sizeof(key), "%s/%s", ns, id);
 	pthread_mutex_lock(&n->mu);
-	if (json_object_get(n->active, key)) {
+	json_t *ep = json_object_get(n->active, key);
+	if (ep) {
+		const char *name = json_string_value(json_object_get(ep, "network")) ?: "";
+		int write = json_array_size(json_object_get(ep, "publish")) || !network_in_use(n, name, key);
 		json_object_del(n->active, key);
-		if (network_nat_write(d, &e) < 0)
+		if (write && network_nat_write(d, &e) < 0)
 			log_warn(&d->log, "network: container %s gone: %s", key, e.message);
 	}
 	pthread_mutex_unlock(&n->mu);
