@@ -209,6 +209,12 @@ leases() {
 	run -0 e tasks exec "$a" sh -c 'grep ^nameserver /etc/resolv.conf || true'
 	[ "$output" = "$want" ]
 
+	# In a user namespace too (its network namespace is the user
+	# namespace's: the veth's end is made there all the same).
+	run -0 e run --rm --net bridge --uidmap 0:100000:65536 "$REF" "$(ct pu)" sh -c \
+		'busybox ip -o -4 addr show dev eth0; busybox ping -c 1 -W 2 10.213.0.2; cat /etc/hostname'
+	[[ "$output" == *"inet 10.213.0.4/24"* && "$output" == *"$(ct pu)" ]]
+
 	# --net none: hosts and hostname, no resolv.conf of ours, loopback only.
 	run -0 e run --rm --net none "$REF" "$(ct pn)" sh -c 'cat /etc/hostname /etc/hosts; busybox ip -o link'
 	[[ "$output" == *$'127.0.1.1\t'"$(ct pn)"* && "$output" != *eth0* ]]
