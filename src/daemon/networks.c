@@ -754,11 +754,11 @@ static void reconcile_leases(struct daemon *d)
 	char **nets;
 	size_t count;
 	struct ember_error e;
-	unsigned removed = 0;
 
 	if (fs_list_names(n->leases_fd, &nets, &count, &e) < 0)
 		return;
 	for (size_t i = 0; i < count; i++) {
+		unsigned removed = 0;
 		_cleanup_close_ int dir = openat(n->leases_fd, nets[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		char **addrs;
 		size_t na;
@@ -872,9 +872,12 @@ int networks_start(struct daemon *d, struct ember_error *e)
 	n->nets_fd = n->leases_fd = -1;
 	d->nets = n;
 	const char *pool = d->cfg.subnet_pool ? d->cfg.subnet_pool : NETWORK_POOL_DEFAULT;
-	if (net_subnet_parse(pool, &n->pool, e) < 0 || n->pool.net.family != AF_INET)
-		return err_set(e, EINVAL, "config: [network] subnet_pool \"%s\": %s", pool,
-			       n->pool.net.family == AF_INET ? e->message : "an IPv4 subnet");
+	int bad = net_subnet_parse(pool, &n->pool, e) < 0;
+	if (bad || n->pool.net.family != AF_INET) {
+		char why[sizeof(e->message)];
+		snprintf(why, sizeof(why), "%s", bad ? e->message : "want an IPv4 subnet");
+		return err_set(e, EINVAL, "config: [network] subnet_pool \"%s\": %s", pool, why);
+	}
 	_cleanup_close_ int net = fs_open_dir(d->root_fd, "net", 1, 0711, e);
 	if (net < 0 || (n->nets_fd = fs_open_dir(net, "networks", 1, 0755, e)) < 0 ||
 	    (n->leases_fd = fs_open_dir(net, "leases", 1, 0755, e)) < 0)

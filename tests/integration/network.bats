@@ -141,6 +141,18 @@ leases() {
 	grep -q '/networks/delete.*"name":"blue"' "$T/events"
 	[ "$(grep -c /networks/create "$T/events")" -eq 3 ]
 	in_ns ip link del em-taken
+
+	# The pool comes from config.toml; a bad one stops the start-up.
+	kill_bg
+	stop_daemon
+	DAEMON_CONFIG=$T/pool.toml
+	printf '[network]\nsubnet_pool = "10.88.1.0/16"\n' >"$DAEMON_CONFIG"
+	run ! net_daemon
+	grep -q 'subnet_pool "10.88.1.0/16": .*host bits are set' "$DAEMON_LOG"
+	printf '[network]\nsubnet_pool = "10.88.0.0/16"\n' >"$DAEMON_CONFIG"
+	net_daemon
+	run -0 e network create pooled
+	[ "$output" = "pooled: 10.88.0.0/24 on em-pooled, gateway 10.88.0.1" ]
 }
 
 @test "network: leases are taken at create, released at delete, reconciled at start-up" {
