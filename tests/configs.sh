@@ -55,6 +55,10 @@ fi
 if [ -x "$out/cfg-full/ember" ]; then
 	o=$out/cfg-full
 	check "full: ember version lists net" sh -c "'$o/ember' version | grep -qw net"
+	for sym in networks_start networks_attach network_nat_write svc_networks_create cli_cmd_networks net_attach \
+		net_nat_add; do
+		check "full has $sym" has full "$sym"
+	done
 	check "full: ember version does not list libmnl" sh -c "! '$o/ember' version | grep -qw libmnl"
 	if make -s O="$o" net-tests >"$o/net-tests.log" 2>&1; then
 		ok "full: make net-tests builds ember-nettest"
@@ -147,6 +151,8 @@ fi
 if build no-nat 'CONFIG_DAEMON=y\nCONFIG_CLI=y\n# CONFIG_NET_NAT is not set\n'; then
 	o=$out/cfg-no-nat
 	check "no-nat compiles no nat.o" test ! -e "$o/obj/net/nat.o"
+	check "no-nat has networks_attach" has no-nat networks_attach
+	check "no-nat lacks net_nat_add" lacks no-nat net_nat_add
 	if make -s O="$o" net-tests >"$o/net-tests.log" 2>&1; then
 		check "no-nat: ember-nettest has net_attach" sh -c "nm '$o/tests/net/ember-nettest' | grep -qw net_attach"
 		check "no-nat: ember-nettest lacks net_nat_add" sh -c "! nm '$o/tests/net/ember-nettest' | grep -qw net_nat_add"
@@ -161,6 +167,10 @@ if build no-net 'CONFIG_DAEMON=y\nCONFIG_CLI=y\n# CONFIG_NET is not set\n'; then
 	o=$out/cfg-no-net
 	check "no-net compiles no object of src/net" test ! -e "$o/obj/net"
 	check "no-net: ember version does not list net" sh -c "! '$o/ember' version | grep -qw net"
+	for sym in networks_start networks_attach network_nat_write svc_networks_create cli_cmd_networks; do
+		check "no-net lacks $sym" lacks no-net "$sym"
+	done
+	check "no-net: ember network is an unknown command (exit 2)" sh -c "'$o/ember' network ls; [ \$? -eq 2 ]"
 	if make -s O="$o" "$o/libember-all.a" net-tests >"$o/net-tests.log" 2>&1; then
 		for sym in net_attach net_nl_open net_ipam_next net_nat_add mnl_cb_run2 mnl_attr_parse; do
 			check "no-net: no object has $sym" sh -c "! nm '$o/libember-all.a' 2>/dev/null | grep -qw $sym"

@@ -71,6 +71,9 @@ static const struct cli_command *const root_sub[] = {
 	&cli_cmd_logs,
 #endif
 	&cli_cmd_namespaces,
+#if defined(CONFIG_NET) && defined(CONFIG_CLI_CONTAINERS)
+	&cli_cmd_networks,
+#endif
 #ifdef CONFIG_CLI_IMAGES
 	&cli_cmd_pull,
 #endif

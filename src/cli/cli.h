@@ -114,6 +114,7 @@ extern const struct cli_command cli_cmd_tasks;
 extern const struct cli_command cli_cmd_run;
 extern const struct cli_command cli_cmd_logs;
 extern const struct cli_command cli_cmd_jobs;
+extern const struct cli_command cli_cmd_networks;
 
 /* The flags of `ember containers create` and `ember run`. */
 #define CLI_CONTAINER_OPTS                                                                                       \
@@ -122,7 +123,11 @@ extern const struct cli_command cli_cmd_jobs;
 	{ "mount", 0, "SPEC", "type=bind,src=DIR,dst=DIR,options=rbind:ro (repeatable; also type=tmpfs)" }, \
 	{ "cwd", 0, "DIR", "working directory in the container" },                                          \
 	{ "user", 'u', "USER[:GROUP]", "run as this user (names from the image's /etc/passwd)" },            \
-	{ "net-host", 0, NULL, "share the host's network (default: own network namespace, loopback up)" },   \
+	{ "net", 0, "MODE", "none (own network namespace, loopback only: the default), host, bridge[:NETWORK]" }, \
+	{ "net-host", 0, NULL, "the same as --net host" },                                                \
+	{ "publish", 'p', "[IP:]HPORT:PORT[/udp]", "publish a port of a --net bridge container (repeatable)" }, \
+	{ "dns", 0, "IP", "a nameserver of the container's resolv.conf (repeatable; --net bridge)" },      \
+	{ "add-host", 0, "NAME:IP", "a line of the container's /etc/hosts (repeatable)" },                \
 	{ "privileged", 0, NULL, "every capability, no seccomp, no masked paths" },                         \
 	{ "cap-add", 0, "CAP", "add a capability (repeatable; ALL for every one)" },                        \
 	{ "cap-drop", 0, "CAP", "drop a capability (repeatable; ALL for every one)" },                      \

@@ -118,7 +118,7 @@ int cli_container_params(const struct cli *cli, const struct cli_args *a, int fi
 	}
 	static const struct {
 		const char *flag, *key;
-	} strings[] = { { "cwd", "cwd" }, { "user", "user" }, { "hostname", "hostname" } };
+	} strings[] = { { "cwd", "cwd" }, { "user", "user" }, { "hostname", "hostname" }, { "net", "net" } };
 	for (size_t i = 0; i < ARRAY_SIZE(strings); i++)
 		if (cli_arg(a, strings[i].flag))
 			json_object_set_new(o, strings[i].key, json_string(cli_arg(a, strings[i].flag)));
@@ -132,7 +132,8 @@ int cli_container_params(const struct cli *cli, const struct cli_args *a, int fi
 	static const struct {
 		const char *flag, *key;
 	} lists[] = { { "cap-add", "cap_add" }, { "cap-drop", "cap_drop" }, { "mount", "mounts" },
-		      { "uidmap", "uid_map" },   { "gidmap", "gid_map" } };
+		      { "uidmap", "uid_map" },   { "gidmap", "gid_map" }, { "publish", "publish" },
+		      { "dns", "dns" },          { "add-host", "add_host" } };
 	for (size_t i = 0; i < ARRAY_SIZE(lists); i++)
 		if ((v = all_values(a, lists[i].flag)))
 			json_object_set_new(o, lists[i].key, v);

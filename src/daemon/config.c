@@ -101,6 +101,16 @@ static int apply_snapshotter(struct daemon_config *cfg, json_t *v, const char *p
 	return 0;
 }
 
+static int apply_subnet_pool(struct daemon_config *cfg, json_t *v, const char *path, const char *key,
+			     struct ember_error *e)
+{
+	if (want_string(v, path, key, e) < 0)
+		return -e->code;
+	if (replace_str(&cfg->subnet_pool, json_string_value(v)) < 0)
+		return err_set(e, ENOMEM, "out of memory");
+	return 0;
+}
+
 static int apply_drop_blobs(struct daemon_config *cfg, json_t *v, const char *path, const char *key,
 			    struct ember_error *e)
 {
@@ -219,6 +229,10 @@ static const struct key snapshots_keys[] = {
 	{ "drop_blobs", apply_drop_blobs },
 	{ NULL, NULL },
 };
+static const struct key network_keys[] = {
+	{ "subnet_pool", apply_subnet_pool },
+	{ NULL, NULL },
+};
 static const struct key images_keys[] = {
 	{ "preload", apply_preload },
 	{ NULL, NULL },
@@ -229,6 +243,7 @@ static const struct {
 } tables[] = { { "api", api_keys },
 	       { "debug", debug_keys },
 	       { "images", images_keys },
+	       { "network", network_keys },
 	       { "registry", registry_keys },
 	       { "snapshots", snapshots_keys } };
 
@@ -330,6 +345,7 @@ void config_done(struct daemon_config *cfg)
 	free(cfg->group);
 	free(cfg->certs_dir);
 	free(cfg->preload);
+	free(cfg->subnet_pool);
 	free(cfg->docker_config);
 	free(cfg->snapshotter);
 	free(cfg->auths);

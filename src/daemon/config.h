@@ -31,6 +31,9 @@
  *   preload = "/usr/share/ember/images"  # archives imported once at start-up
  *                                    # (default: CONFIG_DEFAULT_PRELOAD)
  *
+ *   [network]
+ *   subnet_pool = "10.213.0.0/16"    # networks' subnets (/24s) come from it
+ *
  *   [snapshots]
  *   default    = "overlay"           # or "native": for pull and images mount
  *   drop_blobs = false               # remove a layer's blob once unpacked
@@ -59,6 +62,7 @@ struct daemon_config {
 	char *snapshotter;   /* [snapshots] default; NULL: CONFIG_DEFAULT_SNAPSHOTTER */
 	int drop_blobs;      /* [snapshots] drop_blobs */
 	char *preload;       /* [images] preload: a directory of archives */
+	char *subnet_pool;   /* [network] subnet_pool; NULL: 10.213.0.0/16 */
 	char *warnings;   /* newline-separated, for the caller to log */
 };
 

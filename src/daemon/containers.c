@@ -17,6 +17,7 @@
 #include "daemon/containers.h"
 #include "daemon/images.h"
 #include "daemon/jobs.h"
+#include "daemon/networks.h"
 #include "daemon/tasks.h"
 #include "runtime/runtime.h"
 #include "snapshot/snapshot.h"
@@ -39,7 +40,8 @@ static int options_parse(json_t *o, struct runtime_spec_options *so, json_t **mo
 		{ "net_host", JSON_TRUE },  { "cap_add", JSON_ARRAY },    { "cap_drop", JSON_ARRAY },
 		{ "mounts", JSON_ARRAY },   { "memory", JSON_INTEGER },   { "cpus", JSON_REAL },
 		{ "pids", JSON_INTEGER },   { "seccomp_profile", JSON_OBJECT }, { "uid_map", JSON_ARRAY },
-		{ "gid_map", JSON_ARRAY },
+		{ "gid_map", JSON_ARRAY },  { "net", JSON_STRING },       { "publish", JSON_ARRAY },
+		{ "dns", JSON_ARRAY },      { "add_host", JSON_ARRAY },
 	};
 	const char *key;
 	json_t *v;
@@ -66,7 +68,8 @@ static int options_parse(json_t *o, struct runtime_spec_options *so, json_t **mo
 	so->terminal = json_is_true(json_object_get(o, "terminal"));
 	so->read_only = json_is_true(json_object_get(o, "read_only"));
 	so->privileged = json_is_true(json_object_get(o, "privileged"));
-	so->net_host = json_is_true(json_object_get(o, "net_host"));
+	const char *net = json_string_value(json_object_get(o, "net"));
+	so->net_host = json_is_true(json_object_get(o, "net_host")) || (net && !strcmp(net, "host"));
 	so->uid_map = json_object_get(o, "uid_map");
 	so->gid_map = json_object_get(o, "gid_map");
 	so->cap_add = json_object_get(o, "cap_add");
@@ -196,9 +199,13 @@ static int create_run(struct job *j, void *data, struct ember_error *e)
 	struct daemon *d = c->d;
 	const struct container_create *p = &c->p;
 	char top[DIGEST_MAX], now[TIMESTAMP_LEN], pol[32];
-	_cleanup_(json_decrefp) json_t *config = NULL, *spec = NULL, *snap = NULL;
+	_cleanup_(json_decrefp) json_t *config = NULL, *spec = NULL, *snap = NULL, *net = NULL;
 	_cleanup_free_ char *image = NULL;
 	struct snapshotter *sn = NULL;
+
+	/* A user's spec says what it wants itself: no network of ours. */
+	if (!p->spec && networks_options(p->options, &net, e) < 0)
+		return -e->code;
 
 	if (p->image) {
 		if (!(image = images_normalize(p->image)))
@@ -209,6 +216,10 @@ static int create_run(struct job *j, void *data, struct ember_error *e)
 	}
 	if (make_spec(p, config, p->rootfs ? p->rootfs : "rootfs", &spec, e) < 0)
 		return -e->code;
+	/* The address before the record: a crash between them leaves a lease
+	   of no container, which start-up removes. */
+	if (networks_lease(d, p->namespace, p->id, net, e) < 0)
+		return err_wrap(e, "container %s", p->id);
 	if (sn) {
 		/* A snapshot with the container's key but no record is a
 		   leftover of a create cut short: replace it. */
@@ -219,8 +230,10 @@ static int create_run(struct job *j, void *data, struct ember_error *e)
 		}
 		int r = snapshot_prepare(sn, p->namespace, p->id, top, SNAPSHOT_ACTIVE, labels, &snap, e);
 		json_decref(labels);
-		if (r < 0)
+		if (r < 0) {
+			networks_release(d, p->namespace, p->id, net);
 			return err_wrap(e, "container %s: snapshot", p->id);
+		}
 	}
 	timestamp_now(now);
 	json_t *rec = json_pack("{s:s, s:s, s:O, s:o, s:s, s:s, s:s}", "name", p->id, "id", p->id, "spec", spec,
@@ -233,6 +246,8 @@ static int create_run(struct job *j, void *data, struct ember_error *e)
 	} else if (rec) {
 		json_object_set_new(rec, "rootfs", json_string(p->rootfs));
 	}
+	if (rec && net)
+		json_object_set(rec, "network", net);
 	if (!rec || meta_object_put(&d->meta, p->namespace, "containers", p->id, rec, e) < 0) {
 		if (!rec)
 			err_set(e, ENOMEM, "out of memory");
@@ -240,6 +255,7 @@ static int create_run(struct job *j, void *data, struct ember_error *e)
 			struct ember_error ignored;
 			(void)snapshot_remove(sn, p->namespace, p->id, &ignored);
 		}
+		networks_release(d, p->namespace, p->id, net);
 		json_decref(rec);
 		return -e->code;
 	}
@@ -364,9 +380,14 @@ static int delete_run(struct job *j, void *data, struct ember_error *e)
 			return -e->code;
 		}
 	}
-	json_decref(rec);
-	if (meta_object_delete(&x->d->meta, x->ns, "containers", "container", x->id, e) < 0)
+	if (meta_object_delete(&x->d->meta, x->ns, "containers", "container", x->id, e) < 0) {
+		json_decref(rec);
 		return -e->code;
+	}
+	/* The record first: a crash between leaves a lease of no container
+	   (start-up removes it), never a container whose address is free. */
+	networks_release(x->d, x->ns, x->id, json_object_get(rec, "network"));
+	json_decref(rec);
 	call_job_event(j, x->ns, "/containers/delete", json_pack("{s:s}", "id", x->id));
 	return 0;
 }

@@ -19,6 +19,7 @@
 #include "daemon/holds.h"
 #include "daemon/images.h"
 #include "daemon/jobs.h"
+#include "daemon/networks.h"
 #include "daemon/preload.h"
 #include "daemon/tasks.h"
 #include "util/cleanup.h"
@@ -376,6 +377,9 @@ static int daemon_start(struct daemon *d, const struct flags *flags, struct relo
 		return err_wrap(e, "root %s", d->cfg.root);
 	if (ENABLED(CONFIG_RUNTIME_DAEMON) && tasks_start(d, e) < 0)
 		return -e->code;
+	/* After the tasks' adoption: the links and NAT of the running ones. */
+	if (networks_start(d, e) < 0)
+		return -e->code;
 	preload_start(d);
 
 	struct server_limits limits = {
@@ -433,6 +437,7 @@ static void daemon_stop(struct daemon *d, const struct flags *flags)
 	}
 	if (ENABLED(CONFIG_RUNTIME_DAEMON))
 		tasks_stop(d);
+	networks_stop(d);
 	images_stop(d);
 	jobs_free(d->jobs);
 	job_slots_done(&d->start_slots);

@@ -40,6 +40,7 @@ struct jobs;
 struct pull_call;
 struct snapshotter;
 struct task;
+struct networks;
 
 #define DAEMON_SNAPSHOTTERS 2 /* room for every snapshot_backends[] entry */
 
@@ -59,6 +60,7 @@ struct daemon {
 	struct pull_call *pulls;   /* pulls and pushes in progress */
 	struct snapshotter *snapshotters[DAEMON_SNAPSHOTTERS]; /* by position in snapshot_backends */
 	struct task *tasks;        /* CONFIG_RUNTIME_DAEMON: every task known, running or stopped */
+	struct networks *nets;     /* CONFIG_NET: networks, leases, NAT (its own lock: jobs use it) */
 	json_t *containers_busy;   /* "ns/id" -> what a job does to it ("created", "deleted") */
 	int tasks_fd;              /* <state>/tasks */
 	int self_fd;               /* the ember binary, for ember init; -1 */

@@ -66,6 +66,12 @@ const struct api_method api_methods[] = {
 	{ "io.ember.Namespaces.Get", svc_namespaces_get, 0 },
 	{ "io.ember.Namespaces.List", svc_namespaces_list, 0 },
 	{ "io.ember.Namespaces.SetLabels", svc_namespaces_set_labels, 0 },
+#if defined(CONFIG_NET) && defined(CONFIG_RUNTIME_DAEMON)
+	{ "io.ember.Networks.Create", svc_networks_create, API_ASYNC },
+	{ "io.ember.Networks.Inspect", svc_networks_inspect, API_ASYNC },
+	{ "io.ember.Networks.List", svc_networks_list, API_ASYNC },
+	{ "io.ember.Networks.Remove", svc_networks_remove, API_ASYNC },
+#endif
 #ifdef CONFIG_SNAPSHOTS_STORE
 	{ "io.ember.Snapshots.Commit", svc_snapshots_commit, 0 },
 	{ "io.ember.Snapshots.Info", svc_snapshots_info, 0 },

@@ -73,6 +73,10 @@ HANDLER(svc_tasks_pids);
 HANDLER(svc_tasks_pause);
 HANDLER(svc_tasks_resume);
 HANDLER(svc_tasks_metrics);
+HANDLER(svc_networks_list);
+HANDLER(svc_networks_inspect);
+HANDLER(svc_networks_create);
+HANDLER(svc_networks_remove);
 
 #undef HANDLER
 

@@ -18,6 +18,7 @@
 
 #include "daemon/images.h"
 #include "daemon/jobs.h"
+#include "daemon/networks.h"
 #include "runtime/runtime.h"
 #include "snapshot/snapshot.h"
 #include "util/cleanup.h"
@@ -462,6 +463,24 @@ static int cgroup_enter(pid_t pid, void *userdata, struct ember_error *e)
 	return runtime_cgroup_enter(userdata, pid, e);
 }
 
+/* A start's hook: cgroup v1 first (nothing runs before it is in), then
+   the network (the child waits for both). */
+struct start_hook {
+	struct runtime_cgroup *cg;
+	struct network_start *net;
+};
+
+static int start_hook(pid_t pid, void *userdata, struct ember_error *e)
+{
+	struct start_hook *h = userdata;
+
+	if (ENABLED(CONFIG_CGROUPS) && h->cg && runtime_cgroup_enter(h->cg, pid, e) < 0)
+		return -e->code;
+	if (h->net && networks_attach(h->net, pid, e) < 0)
+		return -e->code;
+	return 0;
+}
+
 static void cgroup_rel(const char *ns, const char *id, char *buf, size_t size)
 {
 	snprintf(buf, size, "ember/%s/%s", ns, id);
@@ -563,6 +582,8 @@ static int start_run(struct task_op *op, struct ember_error *e)
 	struct daemon *d = op->d;
 	struct start_ctx c = { .dir = -1, .exit_fd = -1, .log_fd = { -1, -1 } };
 	struct runtime_seccomp sc = { 0 };
+	struct network_start ns = { .d = d, .ns = op->ns, .id = op->id };
+	struct start_hook hook = { 0 };
 	int have_sc = 0, r;
 
 	if ((r = container_get(d, op->ns, op->id, &c.rec, e)) < 0)
@@ -595,6 +616,16 @@ static int start_run(struct task_op *op, struct ember_error *e)
 		r = err_set_name(e, EMBER_ERROR_FAILED_PRECONDITION, EINVAL, "container %s has no rootfs", op->id);
 		goto out;
 	}
+	ns.net = json_object_get(c.rec, "network");
+	if (ns.net) {
+		char dir[PATH_MAX];
+		snprintf(dir, sizeof(dir), "%.*s", (int)(strlen(c.rootfs) - strlen("/rootfs")), c.rootfs);
+		if ((r = networks_start_prepare(&ns, c.dir, dir, spec, e)) < 0)
+			goto out;
+		hook.net = &ns;
+		s.before_setup = start_hook;
+		s.userdata = &hook;
+	}
 	if (ENABLED(CONFIG_CGROUPS)) {
 		char rel[200];
 		cgroup_rel(op->ns, op->id, rel, sizeof(rel));
@@ -603,8 +634,9 @@ static int start_run(struct task_op *op, struct ember_error *e)
 			goto out;
 		s.cgroup_fd = runtime_cgroup_fd(op->cg);
 		if (s.cgroup_fd < 0) {
-			s.before_setup = cgroup_enter;
-			s.userdata = op->cg;
+			hook.cg = op->cg;
+			s.before_setup = start_hook;
+			s.userdata = &hook;
 		}
 	}
 	if ((r = seccomp_for(spec, &sc, &have_sc, e)) < 0)
@@ -616,6 +648,8 @@ static int start_run(struct task_op *op, struct ember_error *e)
 		runtime_seccomp_free(&sc);
 out:
 	if (r < 0) {
+		if (ns.attached)
+			networks_detach(d, op->ns, op->id);
 		if (ENABLED(CONFIG_CGROUPS) && op->cg) {
 			struct ember_error ignored;
 			(void)runtime_cgroup_remove(op->cg, &ignored);
@@ -682,6 +716,7 @@ static int exec_run(struct task_op *op, struct ember_error *e)
 
 static int delete_run(struct task_op *op, struct ember_error *e)
 {
+	networks_detach(op->d, op->ns, op->id);
 	if (ENABLED(CONFIG_CGROUPS) && op->cg && runtime_cgroup_remove(op->cg, e) < 0)
 		return err_wrap(e, "task %s", op->id);
 	_cleanup_close_ int nsfd = fs_open_dir(op->d->tasks_fd, op->ns, 0, 0, e);

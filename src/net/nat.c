@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include <linux/netfilter.h>
+#include <linux/netfilter/nf_conntrack_common.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
 
@@ -23,7 +24,7 @@
 #include "util/err.h"
 
 /* A datagram of a batch; the buffer has room for one message more. */
-#define NAT_BATCH_MAX 32768
+#define NAT_BATCH_MAX (128 * 1024) /* ~150 published ports; under the default socket buffer */
 #define NAT_MSG_MAX 2048
 
 struct batch {
@@ -191,19 +192,21 @@ static void rule_end(struct batch *bt, struct nlmsghdr *nlh, struct nlattr *expr
 	msg_end(bt);
 }
 
-/* From the subnet, out of any link but the bridge: masquerade. */
-static void masquerade(struct batch *bt, const struct net_nat *n)
+/* A postrouting rule from the masquerade's subnet, out of its bridge
+   (oif_op NFT_CMP_EQ) or any other link (NFT_CMP_NEQ): its start, up to
+   the expressions that follow. */
+static struct nlmsghdr *from_subnet(struct batch *bt, const struct net_nat *n, const struct net_masq *q,
+				    uint32_t oif_op, const char *what, struct nlattr **exprs)
 {
-	const struct net_subnet *s = n->subnet;
+	const struct net_subnet *s = q->subnet;
 	size_t len = s->net.family == AF_INET6 ? 16 : 4;
 	uint8_t proto = nfproto(&s->net), m[16] = { 0 };
 	char ifname[IFNAMSIZ] = { 0 };
-	struct nlattr *exprs;
 
 	for (unsigned i = 0; i < s->prefix; i++)
 		m[i / 8] |= (uint8_t)(0x80 >> (i % 8));
-	strncpy(ifname, n->bridge, sizeof(ifname) - 1);
-	struct nlmsghdr *nlh = rule_start(bt, n->table, "postrouting", "add the masquerade rule", &exprs);
+	strncpy(ifname, q->bridge, sizeof(ifname) - 1);
+	struct nlmsghdr *nlh = rule_start(bt, n->table, "postrouting", what, exprs);
 	meta(nlh, NFT_META_NFPROTO, NFT_REG_1);
 	cmp(nlh, NFT_CMP_EQ, &proto, 1);
 	/* The source address: IPv4's at 12, IPv6's at 8. */
@@ -211,8 +214,33 @@ static void masquerade(struct batch *bt, const struct net_nat *n)
 	mask(nlh, m, len);
 	cmp(nlh, NFT_CMP_EQ, s->net.a, len);
 	meta(nlh, NFT_META_OIFNAME, NFT_REG_1);
-	cmp(nlh, NFT_CMP_NEQ, ifname, sizeof(ifname));
+	cmp(nlh, oif_op, ifname, sizeof(ifname));
+	return nlh;
+}
+
+/* From the subnet, out of any link but the bridge: masquerade. */
+static void masquerade(struct batch *bt, const struct net_nat *n, const struct net_masq *q)
+{
+	struct nlattr *exprs;
+	struct nlmsghdr *nlh = from_subnet(bt, n, q, NFT_CMP_NEQ, "add the masquerade rule", &exprs);
 	struct expr x = expr_start(nlh, "masq");
+	expr_end(nlh, x);
+	rule_end(bt, nlh, exprs);
+
+	/* Hairpin: a container reaching another's published port through a
+	   host address comes back out of the bridge DNAT'ed; without its
+	   source rewritten, the other would answer it directly, bypassing
+	   the translation. Only DNAT'ed packets: plain traffic between
+	   containers keeps its addresses (also with br_netfilter). */
+	uint32_t dnat = IPS_DST_NAT, zero = 0;
+	nlh = from_subnet(bt, n, q, NFT_CMP_EQ, "add the hairpin rule", &exprs);
+	x = expr_start(nlh, "ct");
+	put_be32(nlh, NFTA_CT_DREG, NFT_REG_1);
+	put_be32(nlh, NFTA_CT_KEY, NFT_CT_STATUS);
+	expr_end(nlh, x);
+	mask(nlh, (const uint8_t *)&dnat, sizeof(dnat));
+	cmp(nlh, NFT_CMP_NEQ, &zero, sizeof(zero));
+	x = expr_start(nlh, "masq");
 	expr_end(nlh, x);
 	rule_end(bt, nlh, exprs);
 }
@@ -236,6 +264,11 @@ static void publish(struct batch *bt, const struct net_nat *n, const struct net_
 	put_be32(nlh, NFTA_FIB_FLAGS, NFTA_FIB_F_DADDR);
 	expr_end(nlh, x);
 	cmp(nlh, NFT_CMP_EQ, &local, sizeof(local));
+	if (p->host_addr.family == p->addr.family) {
+		/* The destination address: IPv4's at 16, IPv6's at 24. */
+		payload(nlh, NFT_PAYLOAD_NETWORK_HEADER, len == 16 ? 24 : 16, (uint32_t)len);
+		cmp(nlh, NFT_CMP_EQ, p->host_addr.a, len);
+	}
 	meta(nlh, NFT_META_L4PROTO, NFT_REG_1);
 	cmp(nlh, NFT_CMP_EQ, &p->proto, 1);
 	/* The destination port: at 2 in both TCP's and UDP's header. */
@@ -331,10 +364,12 @@ static int nat_batch(struct net_nl *nl, const struct net_nat *n, int del, int ow
 	msg_end(&bt);
 	if (!del) {
 		table(&bt, n->table, owner);
-		if (n->subnet) {
+		if (n->subnet || n->n_masq)
 			chain(&bt, n->table, "postrouting", "create chain postrouting", NF_INET_POST_ROUTING, 100);
-			masquerade(&bt, n);
-		}
+		if (n->subnet)
+			masquerade(&bt, n, &(struct net_masq){ .subnet = n->subnet, .bridge = n->bridge });
+		for (size_t i = 0; i < n->n_masq && !bt.too_big; i++)
+			masquerade(&bt, n, &n->masq[i]);
 		if (n->n_publish) {
 			chain(&bt, n->table, "prerouting", "create chain prerouting", NF_INET_PRE_ROUTING, -100);
 			chain(&bt, n->table, "output", "create chain output", NF_INET_LOCAL_OUT, -100);
@@ -368,10 +403,14 @@ static int check(const struct net_nat *n, struct ember_error *e)
 		return err_invalid(e, "network: nf_tables: a table name of 1 to 64 characters");
 	if (n->subnet && net_ifname_check(n->bridge, "masquerade: bridge", e) < 0)
 		return -e->code;
+	for (size_t i = 0; i < n->n_masq; i++)
+		if (!n->masq[i].subnet || net_ifname_check(n->masq[i].bridge, "masquerade: bridge", e) < 0)
+			return n->masq[i].subnet ? -e->code : err_invalid(e, "network: masquerade: no subnet");
 	for (size_t i = 0; i < n->n_publish; i++) {
 		const struct net_publish *p = &n->publish[i];
 		if ((p->proto != IPPROTO_TCP && p->proto != IPPROTO_UDP) || !p->host_port || !p->port ||
-		    (p->addr.family != AF_INET && p->addr.family != AF_INET6))
+		    (p->addr.family != AF_INET && p->addr.family != AF_INET6) ||
+		    (p->host_addr.family && p->host_addr.family != p->addr.family))
 			return err_invalid(e, "network: publish %u: a TCP or UDP port to an address and port", p->host_port);
 	}
 	return 0;

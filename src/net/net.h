@@ -197,15 +197,24 @@ int net_nft_open(int netns_fd, struct net_nl **out, struct ember_error *e);
 
 struct net_publish {
 	uint8_t proto;        /* IPPROTO_TCP or IPPROTO_UDP */
-	uint16_t host_port;   /* on any local address of the namespace */
+	uint16_t host_port;   /* on any local address of the namespace... */
+	struct net_addr host_addr; /* ...or only this one (family 0: any) */
 	struct net_addr addr; /* the container's */
 	uint16_t port;        /* the container's */
+};
+
+/* Masquerade from subnet out of any link but bridge. */
+struct net_masq {
+	const struct net_subnet *subnet;
+	const char *bridge;
 };
 
 struct net_nat {
 	const char *table;                /* an inet table of ember's own */
 	const struct net_subnet *subnet;  /* masquerade from it... (NULL: none) */
 	const char *bridge;               /* ...out of any link but this */
+	const struct net_masq *masq;      /* and from these (n_masq of them) */
+	size_t n_masq;
 	const struct net_publish *publish; /* DNAT, from outside (prerouting)
 					      and from the host (output) */
 	size_t n_publish;

@@ -318,4 +318,6 @@ fi
 echo
 tests/bench/containers.sh "$EMBER"
 echo
+tests/bench/network.sh "$EMBER"
+echo
 tests/bench/jobs.sh "$EMBER"

@@ -298,7 +298,8 @@ nat() {
 	for i in $(seq 1 50); do [ "$(grep -c ready "$T/nat.out")" -eq 2 ] && break; sleep 0.1; done
 	run -0 nsenter --net="/run/netns/$A" nft list table inet ember
 	[ "$(grep -c 'dnat ip to 10.89.0.2:80' <<<"$output")" -eq 2 ]
-	[ "$(grep -c masquerade <<<"$output")" -eq 1 ]
+	[ "$(grep -c 'oifname != "em0" masquerade' <<<"$output")" -eq 1 ]
+	[ "$(grep -c 'oifname "em0" ct status dnat masquerade' <<<"$output")" -eq 1 ]
 
 	# Owned: another program can neither flush nor delete it.
 	nsenter --net="/run/netns/$A" nft flush ruleset 2>/dev/null || true
