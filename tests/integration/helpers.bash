@@ -187,6 +187,16 @@ kill_bg() {
 	BG_PIDS=()
 }
 
+# ipn NAME ARGS...: `ip ARGS` in the network namespace /run/netns/NAME.
+# Not `ip -n NAME` nor `ip netns exec`: both also make a mount namespace
+# whose first step (mount --make-rslave /) fails where / is no mount
+# point, as in the chroot of a fresh CI machine.
+ipn() {
+	local ns=$1
+	shift
+	nsenter --net="/run/netns/$ns" ip "$@"
+}
+
 # wait_until SECONDS CMD...: run CMD every 50 ms until it succeeds.
 wait_until() {
 	local end=$(($(date +%s%N) + $1 * 1000000000))

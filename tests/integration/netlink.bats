@@ -69,18 +69,18 @@ pair_and_ping() {
 	run -0 nt "$bin" attach em0 ve0 "/run/netns/$B" 10.89.0.0/24 --mtu 1400
 	[ "$output" = 10.89.0.2 ]
 
-	run -0 ip -n "$A" -d link show em0
+	run -0 ipn "$A" -d link show em0
 	[[ "$output" == *"mtu 1400"* && "$output" == *"bridge forward_delay"* && "$output" == *",UP,"* ]]
-	run -0 ip -n "$A" -d link show ve0
+	run -0 ipn "$A" -d link show ve0
 	[[ "$output" == *"mtu 1400"* && "$output" == *"master em0"* && "$output" == *"link-netns $B"* ]]
 	[[ "$output" == *$'\n    veth'* && "$output" == *",UP,"* ]]
 	# The peer was made in B: it never was in A.
-	run ! ip -n "$A" link show eth0
-	run -0 ip -n "$B" -d link show eth0
+	run ! ipn "$A" link show eth0
+	run -0 ipn "$B" -d link show eth0
 	[[ "$output" == *"mtu 1400"* && "$output" == *"link-netns $A"* && "$output" == *",UP,"* ]]
-	run -0 ip -n "$B" -4 -o addr show dev eth0
+	run -0 ipn "$B" -4 -o addr show dev eth0
 	[[ "$output" == *"inet 10.89.0.2/24 "* ]]
-	run -0 ip -n "$B" route show default
+	run -0 ipn "$B" route show default
 	[ "$output" = "default via 10.89.0.1 dev eth0 proto static " ]
 
 	nsenter --net="/run/netns/$B" busybox ping -c 1 -W 2 10.89.0.1
@@ -88,9 +88,9 @@ pair_and_ping() {
 
 	# get and dump say what ip says.
 	local br
-	br=$(ip -n "$A" -o link show em0 | cut -d: -f1)
+	br=$(ipn "$A" -o link show em0 | cut -d: -f1)
 	run -0 nt "$bin" get ve0
-	[ "$output" = "$(ip -n "$A" -o link show ve0 | cut -d: -f1) ve0 veth 1400 $br up" ]
+	[ "$output" = "$(ipn "$A" -o link show ve0 | cut -d: -f1) ve0 veth 1400 $br up" ]
 	run -0 nt "$bin" get "#$br"
 	[ "$output" = "$br em0 bridge 1400 0 up" ]
 	run -0 nt "$bin" dump
@@ -99,10 +99,10 @@ pair_and_ping() {
 
 	# Deleting the host end takes the peer with it.
 	nt "$bin" del ve0
-	run ! ip -n "$A" link show ve0
-	run ! ip -n "$B" link show eth0
+	run ! ipn "$A" link show ve0
+	run ! ipn "$B" link show eth0
 	nt "$bin" del em0
-	run -0 ip -n "$A" -o link show
+	run -0 ipn "$A" -o link show
 	[ "${#lines[@]}" -eq 1 ]
 }
 
@@ -112,10 +112,10 @@ single_operations() {
 	nt "$bin" bridge em1
 	# The peer by namespace path, managed afterwards from inside B (--in).
 	nt "$bin" veth x0 y0 --peer-netns "/run/netns/$B" --master em1 --mtu 1300 --up
-	run -0 ip -n "$A" -d link show x0
+	run -0 ipn "$A" -d link show x0
 	[[ "$output" == *"mtu 1300"* && "$output" == *"master em1"* ]]
 	up "$output"
-	run -0 ip -n "$B" link show y0
+	run -0 ipn "$B" link show y0
 	[[ "$output" == *"mtu 1300"* ]]
 	! up "$output" || false
 
@@ -123,27 +123,27 @@ single_operations() {
 	nt "$bin" --in "/run/netns/$B" addr y0 10.77.0.5/16
 	nt "$bin" --in "/run/netns/$B" addr y0 fd00:77::5/64
 	nt "$bin" --in "/run/netns/$B" route y0 10.77.0.1
-	run -0 ip -n "$B" -o addr show dev y0
+	run -0 ipn "$B" -o addr show dev y0
 	[[ "$output" == *"inet 10.77.0.5/16 "* && "$output" == *"inet6 fd00:77::5/64 "* ]]
 	# IFA_F_NODAD: usable at once, never "tentative".
 	[[ "$output" != *"fd00:77::5/64 scope global tentative"* ]]
-	run -0 ip -n "$B" link show y0
+	run -0 ipn "$B" link show y0
 	[[ "$output" == *"mtu 1280"* ]]
 	up "$output"
-	run -0 ip -n "$B" route show default
+	run -0 ipn "$B" route show default
 	[ "$output" = "default via 10.77.0.1 dev y0 proto static " ]
 
 	# An IPv6 default route too.
 	nt "$bin" --in "/run/netns/$B" route y0 fd00:77::1
-	run -0 ip -n "$B" -6 route show default
+	run -0 ipn "$B" -6 route show default
 	[[ "$output" == "default via fd00:77::1 dev y0 proto static "* ]]
 
 	nt "$bin" set x0 --nomaster --down
-	run -0 ip -n "$A" link show x0
+	run -0 ipn "$A" link show x0
 	[[ "$output" != *master* ]]
 	! up "$output" || false
 	nt "$bin" set x0 --master em1
-	run -0 ip -n "$A" link show x0
+	run -0 ipn "$A" link show x0
 	[[ "$output" == *"master em1"* ]]
 }
 
@@ -162,8 +162,8 @@ errors() {
 	[ "$output" = 'network: create veth "x1" (peer "y1"): Bad file descriptor' ]
 	run -1 nt "$bin" veth x1 y1 --peer-netns /dev/null
 	[ "$output" = 'network: create veth "x1" (peer "y1"): Invalid argument' ]
-	run ! ip -n "$A" link show x1
-	run ! ip -n "$A" link show y1
+	run ! ipn "$A" link show x1
+	run ! ipn "$A" link show y1
 	run -1 nt "$bin" --in /dev/null dump
 	[[ "$output" == 'network: enter the network namespace of fd '[0-9]*': Invalid argument' ]]
 
@@ -184,16 +184,16 @@ errors() {
 	# net_attach is all or nothing: C has a default route already, so the
 	# last step fails, and the pair is gone again on both sides.
 	ip netns add "$C"
-	ip -n "$C" link add d0 type veth peer name d1
-	ip -n "$C" link set d0 up
-	ip -n "$C" link set d1 up
-	ip -n "$C" addr add 10.99.0.1/24 dev d0
-	ip -n "$C" route add default via 10.99.0.2
+	ipn "$C" link add d0 type veth peer name d1
+	ipn "$C" link set d0 up
+	ipn "$C" link set d1 up
+	ipn "$C" addr add 10.99.0.1/24 dev d0
+	ipn "$C" route add default via 10.99.0.2
 	nt "$bin" addr em0 10.89.0.1/24
 	run -1 nt "$bin" attach em0 ve2 "/run/netns/$C" 10.89.0.0/24
 	[ "$output" = 'network: add default route via 10.89.0.1 on "eth0": File exists' ]
-	run ! ip -n "$A" link show ve2
-	run ! ip -n "$C" link show eth0
+	run ! ipn "$A" link show ve2
+	run ! ipn "$C" link show eth0
 }
 
 dump_many() {
@@ -206,10 +206,10 @@ dump_many() {
 	run -0 nt "$bin" dump
 	[ "${#lines[@]}" -eq 81 ]
 	diff <(printf '%s\n' "${lines[@]}" | awk '{print $1, $2}') \
-		<(ip -n "$A" -o link show | sed 's/^\([0-9]*\): \([^:@]*\)[:@].*/\1 \2/')
+		<(ipn "$A" -o link show | sed 's/^\([0-9]*\): \([^:@]*\)[:@].*/\1 \2/')
 	run -0 nt "$bin" --in "/run/netns/$B" dump
 	[ "${#lines[@]}" -eq 81 ]
-	[ "${lines[80]}" = "$(ip -n "$B" -o link show p80 | cut -d: -f1) p80 veth 1500 0 down" ]
+	[ "${lines[80]}" = "$(ipn "$B" -o link show p80 | cut -d: -f1) p80 veth 1500 0 down" ]
 }
 
 bench() {
@@ -221,9 +221,9 @@ bench() {
 	[[ "${lines[2]}" =~ ^veth\+addr\+route\ median_us\ [0-9]+\  ]]
 	echo "# $($bin impl): ${lines[1]}; ${lines[2]}" >&3
 	# Each run deleted what it made.
-	run -0 ip -n "$A" -o link show
+	run -0 ipn "$A" -o link show
 	[ "${#lines[@]}" -eq 1 ]
-	run -0 ip -n "$B" -o link show
+	run -0 ipn "$B" -o link show
 	[ "${#lines[@]}" -eq 1 ]
 }
 
@@ -255,12 +255,12 @@ nat() {
 	nt "$bin" bridge em0
 	nt "$bin" addr em0 10.89.0.1/24
 	nt "$bin" attach em0 ve0 "/run/netns/$B" 10.89.0.0/24
-	ip -n "$A" link add up0 type veth peer name out0 netns "$C"
-	ip -n "$A" addr add 192.0.2.1/24 dev up0
-	ip -n "$A" link set up0 up
-	ip -n "$C" addr add 192.0.2.2/24 dev out0
-	ip -n "$C" link set out0 up
-	ip -n "$C" link set lo up
+	ipn "$A" link add up0 type veth peer name out0 netns "$C"
+	ipn "$A" addr add 192.0.2.1/24 dev up0
+	ipn "$A" link set up0 up
+	ipn "$C" addr add 192.0.2.2/24 dev out0
+	ipn "$C" link set out0 up
+	ipn "$C" link set lo up
 	nsenter --net="/run/netns/$A" sysctl -qw net.ipv4.ip_forward=1
 
 	# Without NAT the outside cannot answer the container.
