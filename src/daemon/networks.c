@@ -668,13 +668,16 @@ static int lease_take(struct networks *n, const struct network *nw, const char *
 			continue;
 		if (fd < 0)
 			return err_sys(e, errno, "network \"%s\": lease %s", nw->name, abuf);
+		/* No fsync: the container record, written durably next, is
+		   what keeps the address across a power cut; start-up makes
+		   the leases agree with the records (reconcile_leases()). */
 		size_t len = strlen(who);
-		int ok = write(fd, who, len) == (ssize_t)len && fsync(fd) == 0;
+		int ok = write(fd, who, len) == (ssize_t)len;
 		int code = errno;
 		close(fd);
-		if (!ok || fs_fsync_dir(dir, "leases", e) < 0) {
+		if (!ok) {
 			(void)unlinkat(dir, abuf, 0);
-			return ok ? -e->code : err_sys(e, code, "network \"%s\": lease %s", nw->name, abuf);
+			return err_sys(e, code, "network \"%s\": lease %s", nw->name, abuf);
 		}
 		return 0;
 	}
@@ -738,16 +741,44 @@ void networks_release(struct daemon *d, const char *ns, const char *id, json_t *
 	pthread_mutex_lock(&d->nets->mu);
 	_cleanup_close_ int dir = openat(d->nets->leases_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	/* Only its own: an address it held may be another's now. */
-	if (dir >= 0 && fs_read_file(dir, addr, 512, &had, &len, &e) == 0 && !strcmp(had, who) &&
-	    unlinkat(dir, addr, 0) == 0)
-		(void)fs_fsync_dir(dir, "leases", &e);
+	if (dir >= 0 && fs_read_file(dir, addr, 512, &had, &len, &e) == 0 && !strcmp(had, who))
+		(void)unlinkat(dir, addr, 0);
 	free(had);
 	pthread_mutex_unlock(&d->nets->mu);
 }
 
 /* ---- start-up ------------------------------------------------------------------------- */
 
-/* Leases whose container has no record: a create cut short. */
+/* A record's address with no lease file, or one naming another: a cut
+   power took the file (leases are not synced), or a delete cut short
+   left the previous holder's. The record is the truth. */
+static int lease_restore(const char *ns, json_t *rec, void *userdata)
+{
+	struct daemon *d = userdata;
+	json_t *net = json_object_get(rec, "network");
+	const char *name = json_string_value(json_object_get(net, "network"));
+	const char *addr = json_string_value(json_object_get(net, "address"));
+	const char *id = json_string_value(json_object_get(rec, "id"));
+	char who[200], *had = NULL;
+	size_t len;
+	struct ember_error e;
+
+	if (strcmp(json_string_value(json_object_get(net, "mode")) ?: "", "bridge") || !name || !addr || !id ||
+	    !fs_name_is_component(name) || !fs_name_is_component(addr))
+		return 0;
+	snprintf(who, sizeof(who), "%s/%s", ns, id);
+	_cleanup_close_ int dir = fs_open_dir(d->nets->leases_fd, name, 1, 0755, &e);
+	if (dir < 0)
+		return 0;
+	int ok = fs_read_file(dir, addr, 512, &had, &len, &e) == 0 && !strcmp(had, who);
+	free(had);
+	if (!ok && fs_replace(dir, addr, who, strlen(who), 0644, &e) == 0)
+		log_info(&d->log, "network \"%s\": lease %s of container %s restored from its record", name, addr, who);
+	return 0;
+}
+
+/* The leases made to agree with the container records: the records'
+   restored, then those of no container (a create cut short) removed. */
 static void reconcile_leases(struct daemon *d)
 {
 	struct networks *n = d->nets;
@@ -755,10 +786,11 @@ static void reconcile_leases(struct daemon *d)
 	size_t count;
 	struct ember_error e;
 
+	if (meta_object_walk_all(&d->meta, "containers", lease_restore, d, &e) < 0)
+		log_warn(&d->log, "network: leases from the container records: %s", e.message);
 	if (fs_list_names(n->leases_fd, &nets, &count, &e) < 0)
 		return;
 	for (size_t i = 0; i < count; i++) {
-		unsigned removed = 0;
 		_cleanup_close_ int dir = openat(n->leases_fd, nets[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		char **addrs;
 		size_t na;
@@ -784,13 +816,9 @@ static void reconcile_leases(struct daemon *d)
 				}
 			}
 			free(who);
-			if (!keep && unlinkat(dir, addrs[k], 0) == 0) {
-				removed++;
+			if (!keep && unlinkat(dir, addrs[k], 0) == 0)
 				log_info(&d->log, "network \"%s\": lease %s of no container removed", nets[i], addrs[k]);
-			}
 		}
-		if (removed)
-			(void)fs_fsync_dir(dir, "leases", &e);
 		fs_names_free(addrs, na);
 	}
 	fs_names_free(nets, count);

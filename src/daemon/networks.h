@@ -15,8 +15,11 @@
  *
  * A lease is taken when a container with --net bridge[:NAME] is created
  * (before its record is written) and released when it is deleted (after
- * its record is gone), so a crash leaves at worst a lease without a
- * record, which start-up removes; never a record whose address another
+ * its record is gone). The record, written durably, is the truth; the
+ * lease files are the claim between a running daemon's threads and are
+ * not synced: start-up restores the lease of every record that has an
+ * address and removes those of no record (a create cut short), so a
+ * crash or a power cut never leaves a record whose address another
  * container could take. The container's record holds its "network"
  * object: {"mode": "none"|"host"|"bridge", "network", "address",
  * "publish": [...], "dns": [...], "add_hosts": [...]}.

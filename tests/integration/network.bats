@@ -178,15 +178,29 @@ leases() {
 
 	# What a crash leaves: a lease of no container (cut between lease
 	# and record), a veth of no task. Both go at start-up; b's stays.
+	# What a power cut leaves (lease files are not synced, the records
+	# are): a's lease file gone, b's naming a container deleted before.
+	# Both are restored from the records.
 	stop_daemon
 	echo -n "default/ghost" >"$ROOT/net/leases/bridge/10.213.0.9"
+	rm "$ROOT/net/leases/bridge/10.213.0.2"
+	echo -n "default/gone" >"$ROOT/net/leases/bridge/10.213.0.3"
 	in_ns ip link add em0123456789 type veth peer name em0123456789p
 	net_daemon
 	[ ! -e "$ROOT/net/leases/bridge/10.213.0.9" ]
 	[ "$(leases | wc -l)" -eq 2 ]
+	[ "$(cat "$ROOT/net/leases/bridge/10.213.0.2")" = "default/$a" ]
+	[ "$(cat "$ROOT/net/leases/bridge/10.213.0.3")" = "default/$b" ]
 	run ! in_ns ip link show em0123456789
 	grep -q 'lease 10.213.0.9 of no container removed' "$DAEMON_LOG"
+	grep -q "lease 10.213.0.2 of container default/$a restored from its record" "$DAEMON_LOG"
+	grep -q "lease 10.213.0.3 of container default/$b restored from its record" "$DAEMON_LOG"
 	grep -q 'veth em0123456789 of no running container deleted' "$DAEMON_LOG"
+	# The restored lease holds: the next container gets neither address.
+	local c; c=$(ct lc)
+	run -0 e containers create --net bridge "$REF" "$c"
+	[ "$(addr_of "$c")" = 10.213.0.4 ]
+	run -0 e containers rm "$c"
 	run -0 e containers rm "$a" "$b"
 	[ -z "$(leases)" ]
 	run -0 e network rm bridge
