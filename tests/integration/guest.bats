@@ -3,7 +3,7 @@
 # ember on a device: a qemu guest (board/qemu/guest.sh, TCG) boots Debian's
 # kernel with cgroup v2 only and BusyBox init, whose rcS starts ember with
 # board/common/S60ember; tests/guest/run checks limits, the freezer,
-# metrics, user namespaces, a service restart and a reboot from inside and
+# metrics, user namespaces, a bridge network, a service restart and a reboot from inside and
 # prints its results on the console, which these tests read. A second
 # guest with 96 MiB runs ten containers: Debian's generic kernel does not
 # boot in less (its decompressor fails at 64 and 72 MiB, and at 80 MiB it
@@ -121,6 +121,14 @@ guest_ok() {
 
 @test "guest: run --uidmap" {
 	guest_ok main "run --uidmap: root inside is uid 100000 outside"
+}
+
+@test "guest: a bridge network: a published port, reached over the bridge and from the guest; again after the service restarts" {
+	guest_ok main "a container on the default bridge network with a published port starts"
+	grep -aq "^GUEST ok its eth0 has an address of the default subnet (10\.213\.0\.[0-9]*)" "$BATS_FILE_TMPDIR/main.log"
+	guest_ok main "another container on the bridge reaches it"
+	guest_ok main "the published port answers the guest on the bridge's address (DNAT)"
+	guest_ok main "after the restart the published port answers again"
 }
 
 @test "guest: restarting the service leaves the container running" {
