@@ -44,8 +44,10 @@ struct network {
 int network_load(struct networks *n, const char *name, struct network *out, struct ember_error *e);
 void network_done(struct network *nw);
 
-/* "em" + 10 hex of a hash of "ns/id": the host end of a container's veth. */
-void network_veth_name(const char *ns, const char *id, char out[NETWORK_VETH_LEN + 1]);
+/* "em" + 10 hex of a hash of "ns/id/pid": the host end of a task's veth.
+   One per start: a restart does not wait for the kernel to delete the
+   previous start's pair with its namespace (tens of ms in rcu_barrier). */
+void network_veth_name(const char *ns, const char *id, pid_t pid, char out[NETWORK_VETH_LEN + 1]);
 int network_veth_name_is(const char *name);
 
 /* Refused when another running container publishes one of net's host

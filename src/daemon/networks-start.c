@@ -337,8 +337,8 @@ static int veth_into(struct networks *n, struct net_attach *a, pid_t pid, struct
 	a->netns_fd = nsfd;
 	int r = net_attach(n->nl, a, e);
 	if (r < 0 && e->code == EEXIST) {
-		/* The previous run's: its namespace is going away (a restart),
-		   the kernel had not deleted it yet. */
+		/* A previous start's with a pid used again, its namespace
+		   going away (the kernel had not deleted it yet). */
 		(void)net_link_delete(n->nl, a->veth, &ignored);
 		r = net_attach(n->nl, a, e);
 	}
@@ -376,7 +376,7 @@ static int attach_locked(struct network_start *s, pid_t pid, const char *key, st
 	if (r < 0)
 		goto out;
 	a.bridge = br.index;
-	network_veth_name(s->ns, s->id, veth);
+	network_veth_name(s->ns, s->id, pid, veth);
 	if ((r = veth_into(n, &a, pid, e)) < 0)
 		goto out;
 	json_t *old = json_incref(json_object_get(n->active, key));

@@ -27,13 +27,13 @@
 
 /* ---- names ---------------------------------------------------------------------------- */
 
-void network_veth_name(const char *ns, const char *id, char out[NETWORK_VETH_LEN + 1])
+void network_veth_name(const char *ns, const char *id, pid_t pid, char out[NETWORK_VETH_LEN + 1])
 {
+	char key[200];
 	uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
-	for (const char *p = ns; *p; p++)
-		h = (h ^ (uint8_t)*p) * 0x100000001b3ull;
-	h = (h ^ '/') * 0x100000001b3ull;
-	for (const char *p = id; *p; p++)
+
+	snprintf(key, sizeof(key), "%s/%s/%d", ns, id, (int)pid);
+	for (const char *p = key; *p; p++)
 		h = (h ^ (uint8_t)*p) * 0x100000001b3ull;
 	snprintf(out, NETWORK_VETH_LEN + 1, "em%010llx", (unsigned long long)(h & 0xffffffffffull));
 }
@@ -867,7 +867,7 @@ static void reconcile_links(struct daemon *d)
 			continue;
 		json_t *net = json_object_get(rec, "network");
 		if (!strcmp(json_string_value(json_object_get(net, "mode")) ?: "", "bridge")) {
-			network_veth_name(t->ns, t->id, veth);
+			network_veth_name(t->ns, t->id, t->pid, veth);
 			json_object_set_new(w.keep, veth, json_true());
 			snprintf(key, sizeof(key), "%s/%s", t->ns, t->id);
 			json_object_set_new(n->active, key,
