@@ -4,7 +4,8 @@
 #   - what a bridge network adds to a container's start: `ember run --rm
 #     --net bridge REF id true` against `--net none` (its own network
 #     namespace, loopback, hosts and hostname files) and no --net flag
-#     (loopback only, the image's files);
+#     (loopback only, the image's files), each run with an ID of its own;
+#     and a restart (the same ID every run);
 #   - the same for `ctr run --rm --null-io --cni` against `ctr run --rm
 #     --null-io` (containerd 1.6, Debian's containernetworking-plugins
 #     1.1.1: bridge + host-local, ipMasq), and the bridge plugin's ADD and
@@ -171,23 +172,42 @@ cni_chains=$("${X[@]}" iptables -t nat -S | grep -c '^-N CNI-' || true)
 
 # ---- timings --------------------------------------------------------------------
 runs=${BENCH_RUNS:-50}
+# Every run gets a container ID of its own (the wrapper's pid), as
+# different containers have: an ID's veth name is fixed, and a new start
+# under the previous run's ID, a few milliseconds after it ended, finds
+# that veth still there (the kernel removes the dead network namespace's
+# links a little later), deletes it and waits for the kernel (an RCU
+# barrier). That case, a restart, has its own row. The wrappers' shell
+# costs the same on every row.
+cat >"$T/run-ember.sh" <<EOF
+#!/bin/sh
+# run-ember.sh ID|- [OPTION...]: ember run --rm OPTION... REF ID true (-: an ID of this run's own)
+id=\$1; shift; [ "\$id" = - ] && id=n\$\$
+exec ${E[*]} run --rm "\$@" $REF "\$id" true
+EOF
+cat >"$T/run-ctr.sh" <<EOF
+#!/bin/sh
+# run-ctr.sh [OPTION...]: ctr run --rm --null-io OPTION... REF ID true, an ID of its own, where containerd runs
+exec ${X[*]} ${C[*]} run --rm --null-io "\$@" $REF nc\$\$ true
+EOF
+chmod +x "$T/run-ember.sh" "$T/run-ctr.sh"
 # Alone on its network, a container's start writes the NAT table (the
 # network's masquerade) and its delete removes it; with another container
 # running there, neither does.
 hyperfine -N --warmup 3 --runs "$runs" --style none --export-json "$T/alone.json" \
-	"${E[*]} run --rm --net bridge $REF n1 true" >/dev/null 2>"$T/hyperfine.err" || hf_fail
+	"$T/run-ember.sh - --net bridge" >/dev/null 2>"$T/hyperfine.err" || hf_fail
 "${E[@]}" run -d --net bridge "$REF" nkeep sleep 3600 >/dev/null
 hyperfine -N --warmup 3 --runs "$runs" --style none --export-json "$T/net.json" \
-	"${E[*]} run --rm --net bridge $REF n1 true" \
-	"${E[*]} run --rm --net none $REF n2 true" \
-	"${E[*]} run --rm $REF n3 true" >/dev/null 2>"$T/hyperfine.err" || hf_fail
+	"$T/run-ember.sh - --net bridge" \
+	"$T/run-ember.sh n1 --net bridge" \
+	"$T/run-ember.sh - --net none" \
+	"$T/run-ember.sh -" >/dev/null 2>"$T/hyperfine.err" || hf_fail
 "${E[@]}" tasks kill -s KILL nkeep >/dev/null
 # ctr: before each run the nat table is put back as a correct DEL would
-# have left it (else every ADD after the first finds its chain there and
-# skips most of its iptables calls).
+# have left it (ctr leaves each container's masquerade chain behind).
 hyperfine -N --warmup 3 --runs "$runs" --style none --export-json "$T/ctr.json" \
-	--prepare "${X[*]} $T/cni-flush.sh" "${X[*]} ${C[*]} run --rm --null-io --cni $REF nc1 true" \
-	--prepare "${X[*]} $T/cni-flush.sh" "${X[*]} ${C[*]} run --rm --null-io $REF nc2 true" \
+	--prepare "${X[*]} $T/cni-flush.sh" "$T/run-ctr.sh --cni" \
+	--prepare "${X[*]} $T/cni-flush.sh" "$T/run-ctr.sh" \
 	>/dev/null 2>"$T/hyperfine.err" || hf_fail
 hyperfine -N --warmup 3 --runs "$runs" --style none --export-json "$T/plugin.json" \
 	--prepare "${X[*]} $T/plugin.sh DEL" "${X[*]} $T/plugin.sh ADD" \
@@ -196,6 +216,10 @@ hyperfine -N --warmup 3 --runs "$runs" --style none --export-json "$T/plugin.jso
 "${X[@]}" "$T/plugin.sh" DEL
 "${E[@]}" tasks wait nkeep >/dev/null 2>&1 || true
 "${E[@]}" containers rm nkeep >/dev/null
+left=$("${C[@]}" containers ls -q | wc -l)
+[ "$left" -eq 0 ] || { echo "bench: ctr left $left containers" >&2; exit 1; }
+left=$("${E[@]}" containers ls -q | wc -l)
+[ "$left" -eq 0 ] || { echo "bench: ember left $left containers" >&2; exit 1; }
 
 ms() {
 	/usr/bin/python3 -c '
@@ -204,7 +228,7 @@ r = json.load(open(sys.argv[1]))["results"][int(sys.argv[2])]
 print("%.2f" % (statistics.median(r["times"]) * 1000))' "$1" "$2"
 }
 sub() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a - b}'; }
-b=$(ms "$T/net.json" 0) n=$(ms "$T/net.json" 1) d=$(ms "$T/net.json" 2) a=$(ms "$T/alone.json" 0)
+b=$(ms "$T/net.json" 0) r=$(ms "$T/net.json" 1) n=$(ms "$T/net.json" 2) d=$(ms "$T/net.json" 3) a=$(ms "$T/alone.json" 0)
 cc=$(ms "$T/ctr.json" 0) cn=$(ms "$T/ctr.json" 1)
 padd=$(ms "$T/plugin.json" 0) pdel=$(ms "$T/plugin.json" 1) pnil=$(ms "$T/plugin.json" 2)
 echo "## What \`--net bridge\` adds to \`ember run --rm REF id true\` (medians of $runs, one run)"
@@ -213,12 +237,14 @@ echo "| command | ms | ratio to --net none |"
 echo "|---|---:|---:|"
 echo "| \`run --rm --net bridge\` (lease, veth, eth0, address, route, 3 files) | $b | $(ratio "$b" "$n") |"
 echo "| … the network's only container (its NAT table written, then removed) | $a | $(ratio "$a" "$n") |"
+echo "| … the same ID every run (a restart: the previous run's veth still there, deleted) | $r | $(ratio "$r" "$n") |"
 echo "| \`run --rm --net none\` (loopback, hosts and hostname files) | $n | 1.00 |"
 echo "| \`run --rm\` (loopback, the image's files) | $d | $(ratio "$d" "$n") |"
 echo
-echo "bridge − none: $(sub "$b" "$n") ms (alone on its network: $(sub "$a" "$n") ms)"
+echo "bridge − none: $(sub "$b" "$n") ms (alone on its network: $(sub "$a" "$n") ms; the same ID every run: $(sub "$r" "$n") ms)."
+echo "Each run through a \`sh\` wrapper that gives it an ID of its own (the same cost on every row)."
 echo
-eb=$(sub "$b" "$n") ea=$(sub "$a" "$n") cd=$(sub "$cc" "$cn")
+eb=$(sub "$b" "$n") ea=$(sub "$a" "$n") cdiff=$(sub "$cc" "$cn") pa=$(sub "$padd" "$pnil") pd=$(sub "$pdel" "$pnil")
 echo "## Against \`ctr run --cni\` (containerd 1.6, containernetworking-plugins 1.1.1: bridge + host-local, ipMasq; medians of $runs, same run)"
 echo
 echo "| | ember ms | ctr ms | ratio (ctr / ember) |"
@@ -226,13 +252,15 @@ echo "|---|---:|---:|---:|"
 echo "| whole start, with a bridge network: \`ember run --rm --net bridge\` / \`ctr run --rm --null-io --cni\` | $b | $cc | $(ratio "$cc" "$b") |"
 echo "| … ember alone on its network | $a | $cc | $(ratio "$cc" "$a") |"
 echo "| whole start, without: \`ember run --rm --net none\` / \`ctr run --rm --null-io\` | $n | $cn | $(ratio "$cn" "$n") |"
-echo "| network set-up (and tear-down): bridge − none / --cni − no --cni | $eb | $cd | $(ratio "$cd" "$eb") |"
-echo "| … ember alone on its network | $ea | $cd | $(ratio "$cd" "$ea") |"
+echo "| network set-up (and tear-down): bridge − none / --cni − no --cni | $eb | $cdiff | $(ratio "$cdiff" "$eb") |"
+echo "| … ember alone on its network | $ea | $cdiff | $(ratio "$cdiff" "$ea") |"
+echo "| network set-up: bridge − none / the bridge plugin's ADD alone (what ctr --cni waits for before the task starts) | $eb | $pa | $(ratio "$pa" "$eb") |"
+echo "| … ember alone on its network | $ea | $pa | $(ratio "$pa" "$ea") |"
 echo
-echo "Network set-up: ember $(ratio "$cd" "$eb")× faster than ctr --cni ($(ratio "$cd" "$ea")× alone on its network; goal ≥ 10×)."
-echo "ctr's rows include the \`nsenter\` into containerd's namespaces ($pnil ms alone)."
-echo "The bridge plugin alone, as libcni runs it (\`CNI_COMMAND=… /opt/cni/bin/bridge\`, host-local and iptables under it, through the same nsenter):"
-echo "ADD $padd ms; DEL with the namespace path (veth, masquerade chain, address) $pdel ms."
+echo "Network set-up (goal: ember ≥ 10× faster than ctr --cni): $(ratio "$cdiff" "$eb")× by the difference of ctr's medians ($(ratio "$cdiff" "$ea")× alone on its network), $(ratio "$pa" "$eb")× against the plugin's ADD alone ($(ratio "$pa" "$ea")×)."
+echo "ctr's runs include the \`nsenter\` into containerd's namespaces ($pnil ms alone)."
+echo "The bridge plugin alone, as libcni runs it (\`CNI_COMMAND=… /opt/cni/bin/bridge\`, host-local and iptables under it), the nsenter deducted:"
+echo "ADD $pa ms; DEL with the namespace path (veth, masquerade chain, address; ctr does not give one) $pd ms."
 echo "After one \`ctr run --rm --cni\`: $cni_chains masquerade chain(s) left in the nat table (ctr gives DEL no namespace path)."
 echo
 
