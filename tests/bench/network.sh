@@ -191,12 +191,37 @@ cat >"$T/run-ctr.sh" <<EOF
 exec ${X[*]} ${C[*]} run --rm --null-io "\$@" $REF nc\$\$ true
 EOF
 chmod +x "$T/run-ember.sh" "$T/run-ctr.sh"
+# pairs.py N PREPARE|- A B: the set-up's cost more directly than a
+# difference of two medians taken minutes apart: A and B run in turn (the
+# order swapped every pair), 3 pairs of warm-up, then N pairs; prints the
+# median of A − B within a pair, in ms. PREPARE runs before each, untimed.
+cat >"$T/pairs.py" <<'EOF'
+import statistics, subprocess, sys, time
+n, prep, a, b = int(sys.argv[1]), sys.argv[2], sys.argv[3].split(), sys.argv[4].split()
+def timed(cmd):
+    if prep != "-":
+        subprocess.run(prep.split(), check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    t0 = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return (time.perf_counter() - t0) * 1000
+d = []
+for i in range(n + 3):
+    if i % 2:
+        tb = timed(b); ta = timed(a)
+    else:
+        ta = timed(a); tb = timed(b)
+    if i >= 3:
+        d.append(ta - tb)
+print("%.2f" % statistics.median(d))
+EOF
 # Alone on its network, a container's start writes the NAT table (the
 # network's masquerade) and its delete removes it; with another container
 # running there, neither does.
 hyperfine -N --warmup 3 --runs "$runs" --style none --export-json "$T/alone.json" \
 	"$T/run-ember.sh - --net bridge" >/dev/null 2>"$T/hyperfine.err" || hf_fail
+pair_alone=$(/usr/bin/python3 "$T/pairs.py" "$runs" - "$T/run-ember.sh - --net bridge" "$T/run-ember.sh - --net none")
 "${E[@]}" run -d --net bridge "$REF" nkeep sleep 3600 >/dev/null
+pair_e=$(/usr/bin/python3 "$T/pairs.py" "$runs" - "$T/run-ember.sh - --net bridge" "$T/run-ember.sh - --net none")
 hyperfine -N --warmup 3 --runs "$runs" --style none --export-json "$T/net.json" \
 	"$T/run-ember.sh - --net bridge" \
 	"$T/run-ember.sh n1 --net bridge" \
@@ -209,6 +234,7 @@ hyperfine -N --warmup 3 --runs "$runs" --style none --export-json "$T/ctr.json" 
 	--prepare "${X[*]} $T/cni-flush.sh" "$T/run-ctr.sh --cni" \
 	--prepare "${X[*]} $T/cni-flush.sh" "$T/run-ctr.sh" \
 	>/dev/null 2>"$T/hyperfine.err" || hf_fail
+pair_c=$(/usr/bin/python3 "$T/pairs.py" "$runs" "${X[*]} $T/cni-flush.sh" "$T/run-ctr.sh --cni" "$T/run-ctr.sh")
 hyperfine -N --warmup 3 --runs "$runs" --style none --export-json "$T/plugin.json" \
 	--prepare "${X[*]} $T/plugin.sh DEL" "${X[*]} $T/plugin.sh ADD" \
 	--prepare "${X[*]} $T/plugin.sh DEL ADD" "${X[*]} $T/plugin.sh DEL" \
@@ -220,6 +246,14 @@ left=$("${C[@]}" containers ls -q | wc -l)
 [ "$left" -eq 0 ] || { echo "bench: ctr left $left containers" >&2; exit 1; }
 left=$("${E[@]}" containers ls -q | wc -l)
 [ "$left" -eq 0 ] || { echo "bench: ember left $left containers" >&2; exit 1; }
+leases=$(find "$T/ovl/var-lib/up/cni/networks/bench" -name '10.88.*' | wc -l)
+# Nothing left in either namespace but the bridges (the kernel removes a
+# dead namespace's veth a little after its last process).
+sleep 1
+for f in "$NS" "$NS2"; do
+	left=$(ip -n "$f" -o link show type veth | wc -l)
+	[ "$left" -eq 0 ] || { echo "bench: $left veths left in $f:" >&2; ip -n "$f" link >&2; exit 1; }
+done
 
 ms() {
 	/usr/bin/python3 -c '
@@ -228,6 +262,8 @@ r = json.load(open(sys.argv[1]))["results"][int(sys.argv[2])]
 print("%.2f" % (statistics.median(r["times"]) * 1000))' "$1" "$2"
 }
 sub() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a - b}'; }
+# A ratio of two set-up costs: none when ember's is within noise of zero.
+sratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b > 0) printf "%.2f", a / b; else printf "(ember %s ms)", b}'; }
 b=$(ms "$T/net.json" 0) r=$(ms "$T/net.json" 1) n=$(ms "$T/net.json" 2) d=$(ms "$T/net.json" 3) a=$(ms "$T/alone.json" 0)
 cc=$(ms "$T/ctr.json" 0) cn=$(ms "$T/ctr.json" 1)
 padd=$(ms "$T/plugin.json" 0) pdel=$(ms "$T/plugin.json" 1) pnil=$(ms "$T/plugin.json" 2)
@@ -241,7 +277,8 @@ echo "| … the same ID every run (a restart: the previous run's veth still ther
 echo "| \`run --rm --net none\` (loopback, hosts and hostname files) | $n | 1.00 |"
 echo "| \`run --rm\` (loopback, the image's files) | $d | $(ratio "$d" "$n") |"
 echo
-echo "bridge − none: $(sub "$b" "$n") ms (alone on its network: $(sub "$a" "$n") ms; the same ID every run: $(sub "$r" "$n") ms)."
+echo "bridge − none: $(sub "$b" "$n") ms by these medians (alone on its network: $(sub "$a" "$n") ms; the same ID every run: $(sub "$r" "$n") ms);"
+echo "$pair_e ms as the median of $runs pairs run in turn ($pair_alone ms alone on its network)."
 echo "Each run through a \`sh\` wrapper that gives it an ID of its own (the same cost on every row)."
 echo
 eb=$(sub "$b" "$n") ea=$(sub "$a" "$n") cdiff=$(sub "$cc" "$cn") pa=$(sub "$padd" "$pnil") pd=$(sub "$pdel" "$pnil")
@@ -252,16 +289,18 @@ echo "|---|---:|---:|---:|"
 echo "| whole start, with a bridge network: \`ember run --rm --net bridge\` / \`ctr run --rm --null-io --cni\` | $b | $cc | $(ratio "$cc" "$b") |"
 echo "| … ember alone on its network | $a | $cc | $(ratio "$cc" "$a") |"
 echo "| whole start, without: \`ember run --rm --net none\` / \`ctr run --rm --null-io\` | $n | $cn | $(ratio "$cn" "$n") |"
-echo "| network set-up (and tear-down): bridge − none / --cni − no --cni | $eb | $cdiff | $(ratio "$cdiff" "$eb") |"
-echo "| … ember alone on its network | $ea | $cdiff | $(ratio "$cdiff" "$ea") |"
-echo "| network set-up: bridge − none / the bridge plugin's ADD alone (what ctr --cni waits for before the task starts) | $eb | $pa | $(ratio "$pa" "$eb") |"
-echo "| … ember alone on its network | $ea | $pa | $(ratio "$pa" "$ea") |"
+echo "| network set-up (and tear-down), median of $runs pairs run in turn: bridge − none / --cni − no --cni | $pair_e | $pair_c | $(sratio "$pair_c" "$pair_e") |"
+echo "| … ember alone on its network | $pair_alone | $pair_c | $(sratio "$pair_c" "$pair_alone") |"
+echo "| the same by the difference of the medians above | $eb | $cdiff | $(sratio "$cdiff" "$eb") |"
+echo "| … ember alone on its network | $ea | $cdiff | $(sratio "$cdiff" "$ea") |"
+echo "| ctr's side as the bridge plugin's ADD alone (what ctr --cni waits for before the task starts), ember's in pairs | $pair_e | $pa | $(sratio "$pa" "$pair_e") |"
+echo "| … ember alone on its network | $pair_alone | $pa | $(sratio "$pa" "$pair_alone") |"
 echo
-echo "Network set-up (goal: ember ≥ 10× faster than ctr --cni): $(ratio "$cdiff" "$eb")× by the difference of ctr's medians ($(ratio "$cdiff" "$ea")× alone on its network), $(ratio "$pa" "$eb")× against the plugin's ADD alone ($(ratio "$pa" "$ea")×)."
+echo "Network set-up (goal: ember ≥ 10× faster than ctr --cni): $(sratio "$pair_c" "$pair_e")× in pairs ($(sratio "$pair_c" "$pair_alone")× alone on its network), $(sratio "$pa" "$pair_e")× against the plugin's ADD alone ($(sratio "$pa" "$pair_alone")×)."
 echo "ctr's runs include the \`nsenter\` into containerd's namespaces ($pnil ms alone)."
 echo "The bridge plugin alone, as libcni runs it (\`CNI_COMMAND=… /opt/cni/bin/bridge\`, host-local and iptables under it), the nsenter deducted:"
 echo "ADD $pa ms; DEL with the namespace path (veth, masquerade chain, address; ctr does not give one) $pd ms."
-echo "After one \`ctr run --rm --cni\`: $cni_chains masquerade chain(s) left in the nat table (ctr gives DEL no namespace path)."
+echo "After one \`ctr run --rm --cni\`: $cni_chains masquerade chain(s) left in the nat table (ctr gives DEL no namespace path); after them all, $leases host-local lease(s) left."
 echo
 
 # ---- daemon memory per container ------------------------------------------------------
