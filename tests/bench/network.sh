@@ -9,7 +9,8 @@
 #   - the same for `ctr run --rm --null-io --cni` against `ctr run --rm
 #     --null-io` (containerd 1.6, Debian's containernetworking-plugins
 #     1.1.1: bridge + host-local, ipMasq), and the bridge plugin's ADD and
-#     DEL timed alone;
+#     DEL timed alone; each side's set-up cost as the difference of the
+#     medians and as the median of pairs run in turn;
 #   - the ember daemon's memory per container: 20 `run -d --net bridge`
 #     against 20 `run -d --net none`, each kind in a fresh daemon.
 # Nothing touches the host's network or files: the ember daemon runs in a
