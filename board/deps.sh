@@ -33,7 +33,10 @@ group_pkgs() {
 	check) group_pkgs build; group_pkgs dev; group_pkgs fuzz; group_pkgs integration ;;
 	cross) group_pkgs build; sysroot_pkgs aarch64 ;;
 	demo) group_pkgs build; echo python3 file docker-registry skopeo busybox-static curl ;;
-	bench) group_pkgs build; group_pkgs integration; echo hyperfine containerd runc crun procps ;;
+	# network.sh: ctr run --cni with Debian's CNI plugins (bridge,
+	# host-local), whose ipMasq runs iptables.
+	bench) group_pkgs build; group_pkgs integration; echo hyperfine containerd runc crun procps \
+		containernetworking-plugins iptables ;;
 	*) echo "deps.sh: unknown group \"$1\" (build dev fuzz integration check cross qemu demo bench)" >&2
 	   return 2 ;;
 	esac
