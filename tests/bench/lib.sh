@@ -17,7 +17,11 @@ bench_daemons() {
 	EPID=$!
 	PIDS+=("$EPID")
 	mkdir -p "$T/ctd"
-	printf 'version = 2\n' >"$T/ctd/config.toml"
+	# Nothing on the host: no CRI plugin (a bench has no kubelet, and CRI
+	# makes /etc/cni/net.d), and the opt plugin's directory (by default
+	# /opt/containerd) under $T.
+	printf 'version = 2\ndisabled_plugins = ["io.containerd.grpc.v1.cri"]\n[plugins."io.containerd.internal.v1.opt"]\n  path = "%s"\n' \
+		"$T/ctd/opt" >"$T/ctd/config.toml"
 	unshare --mount --propagation private sh -c \
 		'mount -t tmpfs tmpfs /run && exec containerd --config "$1/config.toml" --root "$1/root" --state "$1/state" --address "$1/c.sock"' \
 		sh "$T/ctd" >"$T/ctd.log" 2>&1 &
