@@ -57,3 +57,55 @@ teardown() {
 	[[ "$output" == *"-I$T/stage/usr/include"* ]]
 	[[ "$output" == *"-lember"* && "$output" == *"-ljansson"* ]]
 }
+
+@test "library: the typed network helpers (include/ember/networks.h) against a real daemon" {
+	cat >"$T/nets.c" <<'C'
+#include <stdio.h>
+#include <stdlib.h>
+#include <ember/networks.h>
+
+int main(void)
+{
+	struct ember_error err;
+	ember_client *c;
+	char *out = NULL;
+	struct ember_network_options o = { .subnet = "10.77.5.0/24", .internal = 1 };
+
+	if (ember_client_connect(&c, NULL, &err) < 0 || ember_network_create(c, "lab", &o, &out, &err) < 0)
+		goto fail;
+	printf("created %s\n", out);
+	free(out);
+	if (ember_network_create(c, "lab", &o, NULL, &err) == 0)
+		return 2;
+	printf("again: %s\n", err.name);
+	if (ember_network_list(c, &out, &err) < 0)
+		goto fail;
+	printf("list %s\n", out);
+	free(out);
+	if (ember_network_inspect(c, "lab", &out, &err) < 0)
+		goto fail;
+	printf("inspect %s\n", out);
+	free(out);
+	if (ember_network_remove(c, "lab", &err) < 0)
+		goto fail;
+	if (ember_network_inspect(c, "lab", &out, &err) == 0)
+		return 2;
+	printf("gone: %s\n", err.name);
+	ember_client_free(c);
+	return 0;
+fail:
+	fprintf(stderr, "%s: %s\n", err.name, err.message);
+	return 1;
+}
+C
+	cc -Wall -Wextra -Werror -o "$T/nets" "$T/nets.c" -I"$REPO/include" "$HOST_O/libember.a" -ljansson
+	start_daemon
+	run -0 "$T/nets"
+	[[ "${lines[0]}" == 'created {'*'"name":"lab"'*'"subnet":"10.77.5.0/24"'*'"internal":true'* ]]
+	[ "${lines[1]}" = "again: io.ember.AlreadyExists" ]
+	[[ "${lines[2]}" == 'list ['*'"name":"lab"'* ]]
+	[[ "${lines[3]}" == 'inspect {'*'"containers":[]'* ]]
+	[ "${lines[4]}" = "gone: io.ember.NotFound" ]
+	run -0 e network ls -q
+	[ -z "$output" ]
+}

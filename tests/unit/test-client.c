@@ -8,6 +8,7 @@
 #include <sys/un.h>
 
 #include <ember/client.h>
+#include <ember/networks.h>
 
 struct fixture {
 	char *dir;
@@ -248,13 +249,66 @@ static void test_connect_errors(void **state)
 	assert_null(ember_client_free(NULL));
 }
 
+/* The typed network helpers: each call's method and parameters, the
+   reply's member unwrapped, errors by name. */
+static void test_network_helpers(void **state)
+{
+	struct fixture *f = *state;
+	struct ember_error e;
+	char *out = NULL;
+	struct ember_network_options o = { .subnet = "10.77.1.0/24", .internal = 1, .mtu = 1400 };
+
+	serve(f, "{\"parameters\":{\"network\":{\"name\":\"b\\\"lue\",\"subnet\":\"10.77.1.0/24\"}}}");
+	assert_int_equal(ember_network_create(f->c, "b\"lue", &o, &out, &e), 0);
+	assert_string_equal(out, "{\"name\":\"b\\\"lue\",\"subnet\":\"10.77.1.0/24\"}");
+	free(out);
+	json_t *call = received(f);
+	json_t *p = json_object_get(call, "parameters");
+	assert_string_equal(json_string_value(json_object_get(call, "method")), "io.ember.Networks.Create");
+	assert_string_equal(json_string_value(json_object_get(p, "name")), "b\"lue");
+	assert_string_equal(json_string_value(json_object_get(p, "subnet")), "10.77.1.0/24");
+	assert_true(json_is_true(json_object_get(p, "internal")));
+	assert_int_equal(json_integer_value(json_object_get(p, "mtu")), 1400);
+	assert_null(json_object_get(p, "gateway"));
+	assert_null(json_object_get(p, "bridge"));
+	json_decref(call);
+
+	serve(f, "{\"parameters\":{\"networks\":[{\"name\":\"bridge\"}]}}");
+	assert_int_equal(ember_network_list(f->c, &out, &e), 0);
+	assert_string_equal(out, "[{\"name\":\"bridge\"}]");
+	free(out);
+	call = received(f);
+	assert_string_equal(json_string_value(json_object_get(call, "method")), "io.ember.Networks.List");
+	json_decref(call);
+
+	serve(f, "{\"parameters\":{}}");
+	assert_int_equal(ember_network_remove(f->c, "blue", NULL), 0);
+	call = received(f);
+	assert_string_equal(json_string_value(json_object_get(call, "method")), "io.ember.Networks.Remove");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(call, "parameters"), "name")), "blue");
+	json_decref(call);
+
+	serve(f, "{\"error\":\"io.ember.NotFound\",\"parameters\":{\"message\":\"network \\\"x\\\" not found\",\"errno\":2}}");
+	out = NULL;
+	assert_int_equal(ember_network_inspect(f->c, "x", &out, &e), -ENOENT);
+	assert_string_equal(e.name, EMBER_ERROR_NOT_FOUND);
+	assert_null(out);
+	json_decref(received(f));
+
+	/* A reply without the member is the daemon's fault, named. */
+	serve(f, "{\"parameters\":{}}");
+	assert_int_equal(ember_network_inspect(f->c, "x", &out, &e), -EPROTO);
+	assert_msg_contains(&e, "no \"network\"");
+	json_decref(received(f));
+}
+
 int main(void)
 {
 #define T(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_call_and_reply), T(test_error_reply), T(test_stream), T(test_async_in_order),
 		T(test_server_closes), T(test_bad_reply_kills_connection), T(test_unsolicited_reply),
-		T(test_timeout), T(test_bad_arguments), cmocka_unit_test(test_connect_errors),
+		T(test_timeout), T(test_bad_arguments), T(test_network_helpers), cmocka_unit_test(test_connect_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
