@@ -115,6 +115,7 @@ extern const struct cli_command cli_cmd_run;
 extern const struct cli_command cli_cmd_logs;
 extern const struct cli_command cli_cmd_jobs;
 extern const struct cli_command cli_cmd_networks;
+extern const struct cli_command cli_cmd_system;
 
 /* The flags of `ember containers create` and `ember run`. */
 #define CLI_CONTAINER_OPTS                                                                                       \

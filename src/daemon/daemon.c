@@ -16,6 +16,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "daemon/check.h"
 #include "daemon/holds.h"
 #include "daemon/images.h"
 #include "daemon/jobs.h"
@@ -380,6 +381,8 @@ static int daemon_start(struct daemon *d, const struct flags *flags, struct relo
 	/* After the tasks' adoption: the links and NAT of the running ones. */
 	if (networks_start(d, e) < 0)
 		return -e->code;
+	/* Records against the store, in a job: its findings are logged. */
+	system_check(d, NULL, 0, 0);
 	preload_start(d);
 
 	struct server_limits limits = {

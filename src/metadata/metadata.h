@@ -80,4 +80,17 @@ int meta_object_walk_all(struct meta *m, const char *kind, meta_object_fn fn, vo
 /* Records of one kind across all namespaces (for Info). */
 long meta_count(struct meta *m, const char *kind);
 
+/* Every record file of every namespace read (check.c): fn for each one
+   that does not parse or names nothing (kind "namespace" for
+   namespace.json), with repaired set when repair moved it aside
+   (<file>.damaged, kept). A non-zero return of fn stops. */
+typedef int (*meta_damaged_fn)(const char *ns, const char *kind, const char *file, const char *why, int repaired,
+			       void *userdata);
+struct meta_check {
+	meta_damaged_fn fn;
+	void *userdata;
+	unsigned namespaces, records; /* counted */
+};
+int meta_check(struct meta *m, int repair, struct meta_check *c, struct ember_error *e);
+
 #endif
