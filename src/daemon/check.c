@@ -118,7 +118,15 @@ static int unpacked(struct check *c, const struct descriptor *t, const char *dig
 static int mark_incomplete(struct check *c, const char *name, const char *why)
 {
 	struct ember_error e;
-	json_t *rec = json_deep_copy(c->img);
+	json_t *rec = NULL;
+
+	/* The record as it is now: a pull or import may have written a new
+	   one (with its blobs) since the walk read it. */
+	if (meta_object_get(&c->d->meta, c->ns, "images", "image", name, &rec, &e) < 0 ||
+	    !json_equal(json_object_get(rec, "target"), json_object_get(c->img, "target"))) {
+		json_decref(rec);
+		return 0;
+	}
 	json_t *labels = json_object_get(rec, "labels");
 
 	if (!json_is_object(labels)) {
