@@ -95,6 +95,11 @@ now_ms() { date +%s%3N; }
 median() { printf '%s\n' "$@" | sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", a/b}'; }
 
+# The daemons' cgroup parents that were there before the bench (another
+# ember's, or a run's before): bench_cgroups_cleanup leaves them alone.
+BENCH_CGROUPS_BEFORE=" $(echo /sys/fs/cgroup/*/ember/default /sys/fs/cgroup/*/ember /sys/fs/cgroup/ember/default \
+	/sys/fs/cgroup/ember) "
+
 # bench_cgroups_cleanup PREFIX: the cgroups of the containers named
 # PREFIX*, then the parents the daemons made, once empty (rmdir refuses
 # any other).
@@ -102,6 +107,7 @@ bench_cgroups_cleanup() {
 	local d
 	for d in /sys/fs/cgroup/*/ember/default/"$1"* /sys/fs/cgroup/*/default/"$1"*; do rmdir "$d" 2>/dev/null; done
 	for d in /sys/fs/cgroup/*/ember/default /sys/fs/cgroup/*/ember /sys/fs/cgroup/ember/default /sys/fs/cgroup/ember; do
+		[[ "$BENCH_CGROUPS_BEFORE" == *" $d "* ]] && continue
 		[ -d "$d" ] && rmdir "$d" 2>/dev/null
 	done
 	return 0
