@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "util/cleanup.h"
@@ -345,6 +346,50 @@ static int veth_into(struct networks *n, struct net_attach *a, pid_t pid, struct
 	return r;
 }
 
+/* A published port that a socket of the daemon's network namespace holds
+   (a host service): DNAT would take its traffic from outside without a
+   word, so the start is refused, naming it. A bind that fails is taken;
+   SO_REUSEADDR keeps connections in TIME_WAIT from counting. */
+static int host_ports_free(json_t *net, struct ember_error *e)
+{
+	size_t i;
+	json_t *p;
+
+	json_array_foreach(json_object_get(net, "publish"), i, p) {
+		const char *proto = json_string_value(json_object_get(p, "proto")) ?: "tcp";
+		const char *hip = json_string_value(json_object_get(p, "host_ip"));
+		int port = (int)json_integer_value(json_object_get(p, "host_port"));
+		struct net_addr a = { .family = AF_INET };
+		struct sockaddr_storage ss = { 0 };
+		socklen_t len;
+		int one = 1;
+
+		if (hip && *hip && net_addr_parse(hip, &a, e) < 0)
+			return -e->code;
+		if (a.family == AF_INET6) {
+			struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+			s6->sin6_family = AF_INET6;
+			s6->sin6_port = htons((uint16_t)port);
+			memcpy(&s6->sin6_addr, a.a, 16);
+			len = sizeof(*s6);
+		} else {
+			struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+			s4->sin_family = AF_INET;
+			s4->sin_port = htons((uint16_t)port);
+			memcpy(&s4->sin_addr, a.a, 4);
+			len = sizeof(*s4);
+		}
+		_cleanup_close_ int fd = socket(a.family, (strcmp(proto, "udp") ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			return err_sys(e, errno, "publish %s/%d: socket", proto, port);
+		(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (bind(fd, (struct sockaddr *)&ss, len) < 0 && errno == EADDRINUSE)
+			return err_set_name(e, EMBER_ERROR_ALREADY_EXISTS, EADDRINUSE,
+					    "publish %s/%d: the host port is in use by a program of the host", proto, port);
+	}
+	return 0;
+}
+
 static int attach_locked(struct network_start *s, pid_t pid, const char *key, struct ember_error *e)
 {
 	struct daemon *d = s->d;
@@ -358,7 +403,8 @@ static int attach_locked(struct network_start *s, pid_t pid, const char *key, st
 
 	if (!name || !addr)
 		return err_set_name(e, EMBER_ERROR_FAILED_PRECONDITION, EINVAL, "the container has no address (no lease)");
-	if (network_ports_check(d, s->ns, s->id, s->net, e) < 0 || network_load(n, name, &nw, e) < 0)
+	if (network_ports_check(d, s->ns, s->id, s->net, e) < 0 || host_ports_free(s->net, e) < 0 ||
+	    network_load(n, name, &nw, e) < 0)
 		return -e->code;
 	struct net_attach a = { .veth = veth, .peer = "eth0", .mtu = nw.mtu, .prefix = nw.subnet.prefix,
 				.gateway = nw.gateway };

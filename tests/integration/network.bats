@@ -363,6 +363,15 @@ else:
 	run -125 e run --rm --net bridge -p 8080:81 "$REF" "$b" true
 	[[ "$output" == *"publish tcp/8080: the host port is published by container default/$a"* ]]
 	[ "${#lines[@]}" -eq 1 ]
+	# Taken by a program of the host (a listening socket in the daemon's
+	# namespace, on loopback only): the same.
+	in_ns "$PYTHON" -c 'import socket, time
+s = socket.socket(); s.bind(("127.0.0.1", 8090)); s.listen(); time.sleep(60)' &
+	bg_track $!
+	wait_until 5 sh -c "nsenter --net=/run/netns/$NS ss -ltn | grep -q '127.0.0.1:8090 '"
+	run -125 e run --rm --net bridge -p 8090:80 "$REF" "$b" true
+	[[ "$output" == *"publish tcp/8090: the host port is in use by a program of the host"* ]]
+	[ "${#lines[@]}" -eq 1 ]
 	[ "$(leases | wc -l)" -eq 1 ]
 	[ "$(in_ns ip -o link show | grep -c ' em[0-9a-f]\{10\}@')" -eq 1 ]
 	run -0 in_ns nft list table inet ember
