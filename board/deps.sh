@@ -25,10 +25,12 @@ group_pkgs() {
 	# x86_64 qemu guest (guest.bats): qemu, mkfs.ext4 for its disk;
 	# debootstrap for the Debian root of the systemd guest (guest-systemd.bats);
 	# netlink.bats: ip (iproute2) and nft (nftables) as oracles of what
-	# ember's netlink code made, busybox's ping and nc for the traffic.
+	# ember's netlink code made, busybox's ping and nc for the traffic;
+	# btrfs.bats (and the bench's btrfs figures): mkfs.btrfs and btrfs
+	# (btrfs-progs) for a loop-mounted btrfs and what its subvolumes are.
 	integration) echo bats python3 util-linux procps file binutils \
 		docker-registry skopeo umoci busybox-static openssl apache2-utils curl zstd gzip \
-		iproute2 nftables systemd qemu-system-x86 e2fsprogs debootstrap ;;
+		iproute2 nftables systemd qemu-system-x86 e2fsprogs debootstrap btrfs-progs ;;
 	qemu) group_pkgs integration; echo qemu-system-arm ;;
 	check) group_pkgs build; group_pkgs dev; group_pkgs fuzz; group_pkgs integration ;;
 	cross) group_pkgs build; sysroot_pkgs aarch64 ;;

@@ -42,7 +42,7 @@ check "every user-visible feature's help states its cost (make sizes)" \
 if build full full_defconfig; then
 	b=$out/cfg-full/ember
 	for sym in completion_run call_run idl_files syslog daemon_main cli_main image_unpack unpacker_start \
-		snapshot_tree_copy gc_snapshots mount_apply runtime_start runtime_cgroup_create runtime_seccomp_compile \
+		snapshot_tree_copy snapshot_btrfs gc_snapshots mount_apply runtime_start runtime_cgroup_create runtime_seccomp_compile \
 		task_start svc_tasks_exec cli_cmd_run runtime_init_main; do
 		check "full has $sym" has full "$sym"
 	done
@@ -82,6 +82,8 @@ if build tiny tiny_defconfig; then
 	check "tiny: ember completion is an unknown command (exit 2)" sh -c "'$b' completion bash; [ \$? -eq 2 ]"
 	check "tiny: --log syslog is refused" sh -c "'$b' daemon --log syslog --root /nonexistent/x 2>&1 | grep -q 'not compiled in'"
 	check "tiny lacks the native snapshotter" lacks tiny snapshot_native
+	check "tiny lacks the btrfs snapshotter" lacks tiny snapshot_btrfs
+	check "tiny: ember version does not list snapshot-btrfs" sh -c "! '$b' version | grep -q snapshot-btrfs"
 	check "tiny keeps overlay and unpack" sh -c "nm '$out/cfg-tiny/ember.unstripped' | grep -qw snapshot_overlay && nm '$out/cfg-tiny/ember.unstripped' | grep -qw unpacker_start"
 	check "tiny drops unpacked blobs by default" grep -qx CONFIG_UNPACK_DROP_BLOBS=y "$out/cfg-tiny/.config"
 	check "tiny is smaller than full" test "$(stat -c %s "$b")" -lt "$(stat -c %s "$out/cfg-full/ember")"
@@ -121,8 +123,8 @@ if build no-archive 'CONFIG_DAEMON=y\nCONFIG_CLI=y\nCONFIG_CONTENT=y\nCONFIG_PUL
 fi
 
 # No snapshotter: pull fetches only, no snapshot code or command is left.
-if build no-snapshots 'CONFIG_DAEMON=y\nCONFIG_CLI=y\nCONFIG_CONTENT=y\nCONFIG_PULL=y\n# CONFIG_SNAPSHOT_OVERLAY is not set\n# CONFIG_SNAPSHOT_NATIVE is not set\n'; then
-	for sym in snapshot_open snapshot_tree_copy unpacker_start gc_snapshots svc_snapshots_list cli_cmd_snapshots mount_apply; do
+if build no-snapshots 'CONFIG_DAEMON=y\nCONFIG_CLI=y\nCONFIG_CONTENT=y\nCONFIG_PULL=y\n# CONFIG_SNAPSHOT_OVERLAY is not set\n# CONFIG_SNAPSHOT_NATIVE is not set\n# CONFIG_SNAPSHOT_BTRFS is not set\n'; then
+	for sym in snapshot_open snapshot_tree_copy snapshot_btrfs unpacker_start gc_snapshots svc_snapshots_list cli_cmd_snapshots mount_apply; do
 		check "no-snapshots lacks $sym" lacks no-snapshots "$sym"
 	done
 	check "no-snapshots still pulls" has no-snapshots pull_start

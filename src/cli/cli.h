@@ -140,7 +140,7 @@ extern const struct cli_command cli_cmd_system;
 	{ "label", 0, "KEY=VALUE", "a label (repeatable)" },                                                \
 	{ "rootfs", 0, "DIR", "run DIR as the rootfs instead of an image (no REF)" },                       \
 	{ "restart", 0, "POLICY", "no, on-failure[:N], always or unless-stopped" },                         \
-	{ "snapshotter", 0, "NAME", "overlay or native (default: the daemon's)" },                          \
+	{ "snapshotter", 0, "NAME", "overlay, native or btrfs (default: the daemon's)" },                          \
 	{ "platform", 0, "OS/ARCH", "the image's platform (default: the host's)" },                         \
 	{ "spec", 0, "FILE", "use this OCI runtime spec (config.json) instead of one from the image" },     \
 	{ "seccomp-profile", 0, "FILE", "seccomp profile (Docker or OCI JSON) instead of the default" },     \

@@ -533,13 +533,13 @@ static const struct cli_opt import_opts[] = {
 	{ "base-name", 0, "NAME", "name for entries that carry only a tag (NAME:TAG)" },
 #ifdef CONFIG_CLI_SNAPSHOTS
 	{ "no-unpack", 0, NULL, "only store the blobs: do not unpack the layers into snapshots" },
-	{ "snapshotter", 0, "NAME", "unpack into overlay or native (default: the daemon's)" },
+	{ "snapshotter", 0, "NAME", "unpack into overlay, native or btrfs (default: the daemon's)" },
 #endif
 	{ NULL, 0, NULL, NULL },
 };
 #ifdef CONFIG_CLI_SNAPSHOTS
 static const struct cli_opt unpack_opts[] = {
-	{ "snapshotter", 0, "NAME", "unpack into overlay or native (default: the daemon's)" },
+	{ "snapshotter", 0, "NAME", "unpack into overlay, native or btrfs (default: the daemon's)" },
 	{ "platform", 0, "OS/ARCH[/VARIANT]", "of an index, this platform (default: this machine's)" },
 	{ NULL, 0, NULL, NULL },
 };
@@ -567,7 +567,7 @@ static const struct cli_opt pull_opts[] = {
 	FETCH_OPTS,
 #ifdef CONFIG_CLI_SNAPSHOTS
 	{ "no-unpack", 0, NULL, "only fetch: do not unpack the layers into snapshots" },
-	{ "snapshotter", 0, "NAME", "unpack into overlay or native (default: the daemon's)" },
+	{ "snapshotter", 0, "NAME", "unpack into overlay, native or btrfs (default: the daemon's)" },
 #endif
 	{ NULL, 0, NULL, NULL },
 };

@@ -221,16 +221,16 @@ static int snapshots_label(struct cli *cli, const struct cli_args *a)
 }
 
 static const struct cli_opt sn_opts[] = {
-	{ "snapshotter", 0, "NAME", "overlay or native (default: the daemon's)" },
+	{ "snapshotter", 0, "NAME", "overlay, native or btrfs (default: the daemon's)" },
 	{ NULL, 0, NULL, NULL },
 };
 static const struct cli_opt ls_opts[] = {
-	{ "snapshotter", 0, "NAME", "overlay or native (default: the daemon's)" },
+	{ "snapshotter", 0, "NAME", "overlay, native or btrfs (default: the daemon's)" },
 	{ "quiet", 'q', NULL, "print only the keys" },
 	{ NULL, 0, NULL, NULL },
 };
 static const struct cli_opt prepare_opts[] = {
-	{ "snapshotter", 0, "NAME", "overlay or native (default: the daemon's)" },
+	{ "snapshotter", 0, "NAME", "overlay, native or btrfs (default: the daemon's)" },
 	{ "target", 0, "DIR", "where --mounts mounts it (default /tmp/target)" },
 	{ "mounts", 0, NULL, "print the mount commands" },
 	{ NULL, 0, NULL, NULL },
@@ -363,9 +363,9 @@ static int images_unmount(struct cli *cli, const struct cli_args *a)
 	if (cli_flag(a, "keep"))
 		return CLI_OK;
 	/* The snapshotter it came from: the one named, else whichever has it. */
-	static const char *const names[] = { "overlay", "native" };
+	static const char *const names[] = { "overlay", "native", "btrfs" };
 	const char *given = cli_arg(a, "snapshotter");
-	struct ember_error e = { 0 };
+	struct ember_error e = { 0 }, first = { 0 };
 	for (size_t i = 0; i < (given ? 1 : sizeof(names) / sizeof(names[0])); i++) {
 		json_t *params = cli_with_namespace(cli, json_pack("{s:s, s:s}", "key", key, "snapshotter",
 								   given ? given : names[i]));
@@ -376,15 +376,20 @@ static int images_unmount(struct cli *cli, const struct cli_args *a)
 			return CLI_FAILED;
 		if (ember_call(cli->client, "io.ember.Snapshots.Remove", text, &answer, &e) == 0)
 			return CLI_OK;
+		/* A snapshotter the store cannot hold (btrfs elsewhere) has none. */
+		if (!given && !strcmp(e.name, EMBER_ERROR_UNAVAILABLE))
+			continue;
 		if (strcmp(e.name, EMBER_ERROR_NOT_FOUND))
 			break;
+		if (!first.name[0])
+			first = e;
 	}
-	cli_error(cli, &e);
+	cli_error(cli, first.name[0] && !strcmp(e.name, EMBER_ERROR_UNAVAILABLE) ? &first : &e);
 	return CLI_FAILED;
 }
 
 static const struct cli_opt mount_opts[] = {
-	{ "snapshotter", 0, "NAME", "overlay or native (default: the daemon's)" },
+	{ "snapshotter", 0, "NAME", "overlay, native or btrfs (default: the daemon's)" },
 	{ "platform", 0, "OS/ARCH[/VARIANT]", "of an index, this platform (default: this machine's)" },
 	{ "rw", 0, NULL, "a writable snapshot instead of a read-only view" },
 	{ NULL, 0, NULL, NULL },

@@ -94,8 +94,8 @@ static int apply_snapshotter(struct daemon_config *cfg, json_t *v, const char *p
 	const char *name = json_string_value(v);
 	if (!strcmp(name, "overlayfs"))
 		name = "overlay";
-	if (strcmp(name, "overlay") && strcmp(name, "native"))
-		return err_set(e, EINVAL, "%s: \"%s\" must be \"overlay\" or \"native\"", path, key);
+	if (strcmp(name, "overlay") && strcmp(name, "native") && strcmp(name, "btrfs"))
+		return err_set(e, EINVAL, "%s: \"%s\" must be \"overlay\", \"native\" or \"btrfs\"", path, key);
 	if (replace_str(&cfg->snapshotter, name) < 0)
 		return err_set(e, ENOMEM, "out of memory");
 	return 0;

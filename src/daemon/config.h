@@ -35,7 +35,7 @@
  *   subnet_pool = "10.213.0.0/16"    # networks' subnets (/24s) come from it
  *
  *   [snapshots]
- *   default    = "overlay"           # or "native": for pull and images mount
+ *   default    = "overlay"           # "native", "btrfs": for pull and images mount
  *   drop_blobs = false               # remove a layer's blob once unpacked
  *                                    # (default: CONFIG_UNPACK_DROP_BLOBS)
  *

@@ -42,7 +42,7 @@ struct snapshotter;
 struct task;
 struct networks;
 
-#define DAEMON_SNAPSHOTTERS 2 /* room for every snapshot_backends[] entry */
+#define DAEMON_SNAPSHOTTERS 3 /* room for every snapshot_backends[] entry */
 
 struct daemon {
 	struct logger log;
@@ -59,6 +59,7 @@ struct daemon {
 	struct remote remote;      /* CONFIG_PULL */
 	struct pull_call *pulls;   /* pulls and pushes in progress */
 	struct snapshotter *snapshotters[DAEMON_SNAPSHOTTERS]; /* by position in snapshot_backends */
+	char *snapshotter_why[DAEMON_SNAPSHOTTERS]; /* why one is NULL: the store cannot hold it (btrfs) */
 	struct task *tasks;        /* CONFIG_RUNTIME_DAEMON: every task known, running or stopped */
 	struct networks *nets;     /* CONFIG_NET: networks, leases, NAT (its own lock: jobs use it) */
 	json_t *containers_busy;   /* "ns/id" -> what a job does to it ("created", "deleted") */

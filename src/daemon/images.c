@@ -24,6 +24,8 @@ static void snapshots_stop(struct daemon *d)
 	for (size_t i = 0; i < ARRAY_SIZE(d->snapshotters); i++) {
 		snapshot_close(d->snapshotters[i]);
 		d->snapshotters[i] = NULL;
+		free(d->snapshotter_why[i]);
+		d->snapshotter_why[i] = NULL;
 	}
 }
 
@@ -36,8 +38,18 @@ static int snapshots_start(struct daemon *d, struct ember_error *e)
 	for (size_t i = 0; snapshot_backends[i] && i < ARRAY_SIZE(d->snapshotters); i++) {
 		struct snapshot_recovery st;
 		uint64_t t0 = loop_now_ms();
-		if (snapshot_open(d->root_fd, root, snapshot_backends[i], &d->snapshotters[i], e) < 0 ||
-		    snapshot_recover(d->snapshotters[i], &st, e) < 0) {
+		int r = snapshot_open(d->root_fd, root, snapshot_backends[i], &d->snapshotters[i], e);
+		if (r == -ENOTSUP) {
+			/* Not on this store's file system (btrfs): the others serve,
+			   and a call that names this one gets the reason. */
+			log_info(&d->log, "%s", e->message);
+			if (!(d->snapshotter_why[i] = strdup(e->message))) {
+				snapshots_stop(d);
+				return err_set(e, ENOMEM, "out of memory");
+			}
+			continue;
+		}
+		if (r < 0 || snapshot_recover(d->snapshotters[i], &st, e) < 0) {
 			snapshots_stop(d);
 			return -e->code;
 		}
@@ -143,9 +155,16 @@ struct snapshotter *snapshots_get(struct daemon *d, const char *name, struct emb
 		name = d->cfg.snapshotter ? d->cfg.snapshotter : CONFIG_DEFAULT_SNAPSHOTTER;
 	if (!strcmp(name, "overlayfs"))
 		name = "overlay";
-	for (size_t i = 0; snapshot_backends[i] && i < ARRAY_SIZE(d->snapshotters); i++)
-		if (!strcmp(snapshot_backends[i], name) && d->snapshotters[i])
+	for (size_t i = 0; snapshot_backends[i] && i < ARRAY_SIZE(d->snapshotters); i++) {
+		if (strcmp(snapshot_backends[i], name))
+			continue;
+		if (d->snapshotters[i])
 			return d->snapshotters[i];
+		if (d->snapshotter_why[i]) {
+			err_set_name(e, EMBER_ERROR_UNAVAILABLE, ENOTSUP, "%s", d->snapshotter_why[i]);
+			return NULL;
+		}
+	}
 	char have[64] = "";
 	for (size_t i = 0; snapshot_backends[i]; i++)
 		snprintf(have + strlen(have), sizeof(have) - strlen(have), "%s%s", i ? ", " : "", snapshot_backends[i]);

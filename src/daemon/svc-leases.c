@@ -131,10 +131,12 @@ static void change_resource(struct api_call *call, json_t *params, void *ctx, in
 	if (api_params_parse(call, params, table, &p) < 0)
 		return;
 	/* As in containerd: "content" (a digest) or "snapshots/<snapshotter>" (a key). */
-	int snap = !strncmp(p.type, "snapshots/", 10) && (!strcmp(p.type + 10, "overlay") || !strcmp(p.type + 10, "native"));
+	int snap = !strncmp(p.type, "snapshots/", 10) && (!strcmp(p.type + 10, "overlay") || !strcmp(p.type + 10, "native") ||
+							  !strcmp(p.type + 10, "btrfs"));
 	if (strcmp(p.type, "content") && !snap) {
 		api_error(call, EMBER_ERROR_INVALID_ARGUMENT, NULL,
-			  "resource type \"%s\" is not known (content, snapshots/overlay, snapshots/native)", p.type);
+			  "resource type \"%s\" is not known (content, snapshots/overlay, snapshots/native, snapshots/btrfs)",
+			  p.type);
 		return;
 	}
 	if (!snap && digest_check(p.resource, &e) < 0) {

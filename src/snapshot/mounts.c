@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The two backends: how each kind of snapshot is mounted. */
+/* How each kind of snapshot is mounted: overlay, and whole trees (native, btrfs). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -100,9 +100,8 @@ const struct snapshot_backend snapshot_overlay = {
 };
 #endif
 
-#ifdef CONFIG_SNAPSHOT_NATIVE
 /* Every tree is whole: bind its own, or for a view its parent's. */
-static int native_mounts(struct snapshotter *sn, int kind, json_t *chain, json_t **out, struct ember_error *e)
+int snapshot_whole_mounts(struct snapshotter *sn, int kind, json_t *chain, json_t **out, struct ember_error *e)
 {
 	const char *id = json_string_value(json_array_get(chain, 0));
 
@@ -111,10 +110,11 @@ static int native_mounts(struct snapshotter *sn, int kind, json_t *chain, json_t
 	return one(snapshot_bind_mount(sn, id, kind != SNAPSHOT_ACTIVE), out, e);
 }
 
+#ifdef CONFIG_SNAPSHOT_NATIVE
 const struct snapshot_backend snapshot_native = {
 	.name = "native",
 	.whiteouts = UNPACK_WHITEOUT_DELETE,
 	.copy_parent = 1,
-	.mounts = native_mounts,
+	.mounts = snapshot_whole_mounts,
 };
 #endif

@@ -14,19 +14,22 @@
  *
  * Keys are per namespace. The backends differ only in how a tree is made
  * and mounted: overlay (each snapshot holds its own changes; mounts stack
- * the parents as lower directories) and native (each snapshot is a full
- * copy of its parent; mounts are bind mounts).
+ * the parents as lower directories), native (each snapshot is a full
+ * copy of its parent; mounts are bind mounts) and btrfs (each snapshot is
+ * a btrfs snapshot of its parent, read-only once committed; bind mounts).
  *
  * On disk, below <root>/snapshots/<snapshotter>/:
  *
  *   records/<namespace>/<escaped-key>.json   {"key", "kind", "parent", "id", "labels",
  *                                             "created_at", "updated_at", "usage"}
- *   trees/<id>/fs                            the tree (+ work/ for overlay)
+ *   trees/<id>/fs                            the tree (+ work/ for overlay; a
+ *                                            subvolume for btrfs)
  *   tmp/<id>/                                trees being built
  *
  * Crash rules: a tree is built in tmp/ and renamed into trees/ before its
  * record is written; a committed record is written only after the tree was
- * synced (syncfs of its file system). Start-up recovery empties tmp/,
+ * synced (syncfs of its file system; for btrfs, after the layer became a
+ * read-only snapshot). Start-up recovery empties tmp/,
  * drops the active record of a commit that was interrupted after its
  * committed record was written, and removes trees no record names. It never
  * removes a tree that a record names. Removal deletes the record first.
@@ -47,12 +50,14 @@ enum snapshot_kind { SNAPSHOT_COMMITTED, SNAPSHOT_ACTIVE, SNAPSHOT_VIEW };
 
 struct snapshotter;
 
-/* The backends compiled in, by name ("overlay", "native"); NULL-terminated. */
+/* The backends compiled in, by name ("overlay", "native", "btrfs"); NULL-terminated. */
 extern const char *const snapshot_backends[];
 
 /* Open (creating its directories) the snapshotter name below
    <root_fd>/snapshots. "overlayfs" is taken for "overlay", as containerd
-   names it. -ENOENT (io.ember.NotFound) for a backend not compiled in. */
+   names it. -ENOENT (io.ember.NotFound) for a backend not compiled in;
+   -ENOTSUP (io.ember.Unavailable, "snapshotter btrfs: <path> is not
+   a btrfs file system") where the store cannot hold its trees. */
 int snapshot_open(int root_fd, const char *root_path, const char *name, struct snapshotter **out,
 		  struct ember_error *e);
 void snapshot_close(struct snapshotter *sn);
@@ -109,17 +114,20 @@ struct snapshot_usage {
 	uint64_t bytes;  /* allocated blocks of the snapshot's own tree, each inode once */
 	uint64_t inodes;
 };
-/* Committed: as recorded at commit; else measured now. */
+/* Committed: as recorded at commit; else measured now (btrfs records none:
+   the bytes only this snapshot holds, from quota groups where they are on,
+   with inodes 0; else a walk of the whole tree, as for native). */
 int snapshot_usage(struct snapshotter *sn, const char *ns, const char *key, struct snapshot_usage *u,
 		   struct ember_error *e);
 
 /* ---- building a committed snapshot from a layer ---------------------------- */
 
 /*
- * The unpack path: begin (loop thread) makes tmp/<id>/fs and, for native,
- * notes the parent's tree (parent: the tree to start from, NULL for
- * overlay layers, which hold only their own changes); fill (any thread)
- * copies it;
+ * The unpack path: begin (loop thread) makes tmp/<id>/fs and, for native
+ * and btrfs, notes the parent's tree (parent: the tree to start from, NULL
+ * for overlay layers, which hold only their own changes); fill (any thread,
+ * always called) copies it (btrfs: snapshots it, or makes an empty
+ * subvolume);
  * the caller writes the layer into snapshot_extract_fd(); sync (any thread)
  * syncs the file system and measures usage; commit (loop thread) renames the
  * tree into place and writes the committed record key with parent (which

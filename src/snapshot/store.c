@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The part of a snapshotter that every backend shares: records, trees,
- * the crash rules and recovery (see snapshot.h). Backends (overlay.c,
- * native.c) say how an active tree is filled and how a snapshot mounts.
+ * the crash rules and recovery (see snapshot.h). Backends (mounts.c,
+ * btrfs.c) say how an active tree is filled and how a snapshot mounts;
+ * btrfs's trees are subvolumes, made and removed by its own hooks.
  */
 #include "snapshot/snapshot.h"
 
@@ -32,6 +33,9 @@ static const struct snapshot_backend *const backends[] = {
 #ifdef CONFIG_SNAPSHOT_NATIVE
 	&snapshot_native,
 #endif
+#ifdef CONFIG_SNAPSHOT_BTRFS
+	&snapshot_btrfs,
+#endif
 	NULL,
 };
 
@@ -41,6 +45,9 @@ const char *const snapshot_backends[] = {
 #endif
 #ifdef CONFIG_SNAPSHOT_NATIVE
 	"native",
+#endif
+#ifdef CONFIG_SNAPSHOT_BTRFS
+	"btrfs",
 #endif
 	NULL,
 };
@@ -71,6 +78,21 @@ int snapshot_whiteouts(const struct snapshotter *sn)
 	return sn->be->whiteouts;
 }
 
+/* The backend's tree hooks, or NULL for plain directories (always, and
+   the branches that use them gone, in a build without btrfs). */
+static const struct snapshot_trees *trees_of(const struct snapshotter *sn)
+{
+	return ENABLED(CONFIG_SNAPSHOT_BTRFS) ? sn->be->trees : NULL;
+}
+
+/* A tree's directory (tmp/<id>, trees/<id>) and everything in it. */
+static int tree_remove(struct snapshotter *sn, int dir_fd, const char *name, struct ember_error *e)
+{
+	const struct snapshot_trees *t = trees_of(sn);
+
+	return t ? t->remove(dir_fd, name, e) : fs_remove_tree(dir_fd, name, e);
+}
+
 int snapshot_open(int root_fd, const char *root_path, const char *name, struct snapshotter **out,
 		  struct ember_error *e)
 {
@@ -95,7 +117,12 @@ int snapshot_open(int root_fd, const char *root_path, const char *name, struct s
 		return err_set(e, ENOMEM, "out of memory");
 	}
 	_cleanup_close_ int top = fs_open_dir(root_fd, "snapshots", 1, 0700, e);
-	if (top < 0 || (sn->dir_fd = fs_open_dir(top, be->name, 1, 0700, e)) < 0 ||
+	if (top >= 0 && (sn->dir_fd = fs_open_dir(top, be->name, 1, 0700, e)) >= 0 && trees_of(sn) &&
+	    trees_of(sn)->check(sn, e) < 0) {
+		snapshot_close(sn);
+		return -e->code; /* named already: the store cannot hold this backend */
+	}
+	if (top < 0 || sn->dir_fd < 0 ||
 	    (sn->records_fd = fs_open_dir(sn->dir_fd, "records", 1, 0700, e)) < 0 ||
 	    (sn->trees_fd = fs_open_dir(sn->dir_fd, "trees", 1, 0700, e)) < 0 ||
 	    (sn->tmp_fd = fs_open_dir(sn->dir_fd, "tmp", 1, 0700, e)) < 0) {
@@ -393,7 +420,7 @@ void snapshot_extract_abort(struct snapshot_extract *x)
 	close_keep_errno(x->fs_fd);
 	close_keep_errno(x->dir_fd);
 	if (x->id[0])
-		(void)fs_remove_tree(x->sn->tmp_fd, x->id, &ignored);
+		(void)tree_remove(x->sn, x->sn->tmp_fd, x->id, &ignored);
 	free(x->ns);
 	free(x->parent);
 	free(x);
@@ -463,8 +490,9 @@ static int extract_new(struct snapshotter *sn, const char *ns, const char *paren
 			return -e->code;
 		}
 	}
+	/* Subvolumes (btrfs) are made later, by fill or prepare. */
 	if ((x->dir_fd = fs_open_dir(sn->tmp_fd, x->id, 0, 0, e)) < 0 ||
-	    (x->fs_fd = fs_open_dir(x->dir_fd, "fs", 1, 0755, e)) < 0 ||
+	    (!trees_of(sn) && (x->fs_fd = fs_open_dir(x->dir_fd, "fs", 1, 0755, e)) < 0) ||
 	    (sn->be->work_dir && kind == SNAPSHOT_ACTIVE && mkdirat(x->dir_fd, "work", 0700) < 0 &&
 	     err_sys(e, errno, "create the work directory"))) {
 		snapshot_extract_abort(x);
@@ -480,15 +508,46 @@ int snapshot_extract_begin(struct snapshotter *sn, const char *ns, const char *p
 	return extract_new(sn, ns, parent, SNAPSHOT_COMMITTED, out, e);
 }
 
+/* The parent's tree (x->parent is set). */
+static int parent_tree(struct snapshot_extract *x, struct ember_error *e)
+{
+	char path[32];
+
+	snprintf(path, sizeof(path), "%s/fs", x->parent_id);
+	int fd = openat(x->sn->trees_fd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return err_sys(e, errno, "open the tree of snapshot %s", x->parent);
+	return fd;
+}
+
+/* btrfs: the tree of a new snapshot, name in its directory: a writable
+   snapshot of the parent or a new subvolume; a view's is an empty
+   directory (it mounts its parent). */
+static int trees_make(struct snapshot_extract *x, const char *name, struct ember_error *e)
+{
+	if (x->kind == SNAPSHOT_VIEW) {
+		x->fs_fd = fs_open_dir(x->dir_fd, "fs", 1, 0755, e);
+		return x->fs_fd < 0 ? -e->code : 0;
+	}
+	_cleanup_close_ int src = x->parent ? parent_tree(x, e) : -1;
+	if (x->parent && src < 0)
+		return -e->code;
+	if (trees_of(x->sn)->make(x->dir_fd, name, src, e) < 0)
+		return x->parent ? err_wrap(e, "snapshot of %s", x->parent) : -e->code;
+	x->fs_fd = openat(x->dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	return x->fs_fd < 0 ? err_sys(e, errno, "open the new tree") : 0;
+}
+
 int snapshot_extract_fill(struct snapshot_extract *x, struct ember_error *e)
 {
+	/* btrfs: the layer goes into rw, which sync seals. */
+	if (trees_of(x->sn))
+		return trees_make(x, "rw", e);
 	if (!x->sn->be->copy_parent || !x->parent)
 		return 0;
-	char path[32];
-	snprintf(path, sizeof(path), "%s/fs", x->parent_id);
-	_cleanup_close_ int src = openat(x->sn->trees_fd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	_cleanup_close_ int src = parent_tree(x, e);
 	if (src < 0)
-		return err_sys(e, errno, "open the tree of snapshot %s", x->parent);
+		return -e->code;
 	if (snapshot_tree_copy(src, x->fs_fd, e) < 0)
 		return err_wrap(e, "copy snapshot %s", x->parent);
 	return 0;
@@ -496,6 +555,22 @@ int snapshot_extract_fill(struct snapshot_extract *x, struct ember_error *e)
 
 int snapshot_extract_sync(struct snapshot_extract *x, struct ember_error *e)
 {
+	const struct snapshot_trees *t = trees_of(x->sn);
+
+	if (t) {
+		/* The layer becomes a read-only snapshot of what was unpacked,
+		   and all of it (rw's removal too) on disk before any record.
+		   Usage is not recorded: quota groups or a walk say it when
+		   asked (a walk here would read the whole tree per layer). */
+		close(x->fs_fd);
+		x->fs_fd = -1;
+		if (t->seal(x->dir_fd, e) < 0)
+			return err_wrap(e, "seal the layer");
+		if (syncfs(x->dir_fd) < 0)
+			return err_sys(e, errno, "sync the snapshot tree");
+		x->synced = 1;
+		return 0;
+	}
 	/* One file system's dirty data, not the whole machine's. */
 	if (syncfs(x->fs_fd) < 0)
 		return err_sys(e, errno, "sync the snapshot tree");
@@ -535,7 +610,7 @@ static int extract_install(struct snapshot_extract *x, const char *key, json_t *
 	x->id[0] = '\0';
 	if (fs_fsync_dir(sn->trees_fd, "snapshot trees", e) < 0 || fs_fsync_dir(sn->tmp_fd, "snapshot tmp", e) < 0)
 		goto undo;
-	json_t *rec = new_record(key, x->kind, x->parent, id, labels, x->synced ? &x->usage : NULL);
+	json_t *rec = new_record(key, x->kind, x->parent, id, labels, x->synced && !trees_of(sn) ? &x->usage : NULL);
 	if (!rec) {
 		err_set(e, ENOMEM, "out of memory");
 		goto undo;
@@ -557,7 +632,7 @@ static int extract_install(struct snapshot_extract *x, const char *key, json_t *
 	return 0;
 undo:;
 	struct ember_error ignored;
-	(void)fs_remove_tree(sn->trees_fd, id, &ignored);
+	(void)tree_remove(sn, sn->trees_fd, id, &ignored);
 	return -e->code;
 }
 
@@ -623,7 +698,10 @@ int snapshot_prepare(struct snapshotter *sn, const char *ns, const char *key, co
 	if (extract_new(sn, ns, parent && *parent ? parent : NULL, kind, &x, e) < 0)
 		return -e->code;
 	int r = 0;
-	if (kind == SNAPSHOT_ACTIVE && x->parent && sn->be->copy_parent) {
+	if (trees_of(sn)) {
+		/* A snapshot (btrfs) is on disk once made. */
+		r = trees_make(x, "fs", e);
+	} else if (kind == SNAPSHOT_ACTIVE && x->parent && sn->be->copy_parent) {
 		/* A container may run on this copy: on disk before it is recorded. */
 		r = snapshot_extract_fill(x, e);
 		if (r == 0 && syncfs(x->fs_fd) < 0)
@@ -678,11 +756,23 @@ int snapshot_commit(struct snapshotter *sn, const char *ns, const char *name, co
 		r = fd;
 		goto out;
 	}
-	if (syncfs(fd) < 0)
+	const struct snapshot_trees *t = trees_of(sn);
+	/* btrfs: read-only from now on (recovery makes the tree of an active
+	   record writable again, should the record below not be written). */
+	if (t && t->set_readonly(fd, 1, e) < 0)
+		r = err_wrap(e, "commit %s", key);
+	else if (syncfs(fd) < 0)
 		r = err_sys(e, errno, "sync snapshot %s", key);
-	else
+	else if (!t)
 		r = snapshot_tree_usage(fd, &u, e);
-	close(fd);
+	if (r < 0 && t) {
+		struct ember_error ignored;
+		(void)t->set_readonly(fd, 0, &ignored);
+	}
+	if (r < 0 || !t) {
+		close(fd);
+		fd = -1;
+	}
 	if (r < 0)
 		goto out;
 	json_t *merged = json_is_object(json_object_get(rec, "labels")) ? json_deep_copy(json_object_get(rec, "labels"))
@@ -690,15 +780,19 @@ int snapshot_commit(struct snapshotter *sn, const char *ns, const char *name, co
 	if (merged && labels)
 		json_object_update(merged, labels);
 	json_t *c = new_record(name, SNAPSHOT_COMMITTED, json_string_value(json_object_get(rec, "parent")),
-			       json_string_value(json_object_get(rec, "id")), merged, &u);
+			       json_string_value(json_object_get(rec, "id")), merged, t ? NULL : &u);
 	json_decref(merged);
-	if (!c) {
+	if (!c)
 		r = err_set(e, ENOMEM, "out of memory");
-		goto out;
-	}
 	/* Committed record first: a crash between the two leaves both, and
 	   recovery drops the active one. */
-	r = rec_put(sn, ns, c, e);
+	if (c)
+		r = rec_put(sn, ns, c, e);
+	if (r < 0 && fd >= 0) {
+		struct ember_error ignored;
+		(void)t->set_readonly(fd, 0, &ignored);
+	}
+	close_keep_errno(fd);
 	if (r == 0) {
 		/* Committed now. An active record left behind is dropped by
 		   recovery, and removal never takes a tree another record names.
@@ -763,7 +857,7 @@ void snapshot_remove_tree(struct snapshotter *sn, const char *id)
 	struct ember_error ignored;
 
 	if (walk_all(sn, names_id, &ic, NULL, &ignored) == 0 && !ic.found)
-		(void)fs_remove_tree(sn->trees_fd, id, &ignored); /* on failure recovery retries */
+		(void)tree_remove(sn, sn->trees_fd, id, &ignored); /* on failure recovery retries */
 }
 
 int snapshot_set_labels(struct snapshotter *sn, const char *ns, const char *key, json_t *labels,
@@ -842,8 +936,12 @@ int snapshot_usage(struct snapshotter *sn, const char *ns, const char *key, stru
 		u->bytes = (uint64_t)json_integer_value(json_object_get(usage, "size"));
 		u->inodes = (uint64_t)json_integer_value(json_object_get(usage, "inodes"));
 	} else {
+		const struct snapshot_trees *t = trees_of(sn);
 		int fd = tree_fd(sn, rec, e);
-		r = fd < 0 ? fd : snapshot_tree_usage(fd, u, e);
+		r = fd < 0 ? fd : t ? t->usage(fd, u, e) : 0;
+		if (r == 0) /* not counted by the file system: walk */
+			r = snapshot_tree_usage(fd, u, e);
+		r = r < 0 ? r : 0;
 		close_keep_errno(fd);
 	}
 	json_decref(rec);
@@ -885,6 +983,26 @@ static int note_id(const char *ns, json_t *rec, void *userdata)
 	return 0;
 }
 
+/* btrfs: a commit sets its tree read-only before it writes the committed
+   record; cut in between, the tree of an active record is writable again. */
+static void trees_writable(struct snapshotter *sn, json_t *ids)
+{
+	const char *id;
+	json_t *v;
+	char path[32];
+
+	json_object_foreach(ids, id, v) {
+		if (json_integer_value(json_object_get(v, "kind")) != SNAPSHOT_ACTIVE)
+			continue;
+		snprintf(path, sizeof(path), "%s/fs", id);
+		int fd = openat(sn->trees_fd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		struct ember_error ignored;
+		if (fd >= 0)
+			(void)trees_of(sn)->set_readonly(fd, 0, &ignored);
+		close_keep_errno(fd);
+	}
+}
+
 int snapshot_recover(struct snapshotter *sn, struct snapshot_recovery *st, struct ember_error *e)
 {
 	struct recover_ctx rc = { sn, json_object(), json_array(), 0 };
@@ -904,7 +1022,7 @@ int snapshot_recover(struct snapshotter *sn, struct snapshot_recovery *st, struc
 	}
 	while ((de = readdir(d)))
 		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..") &&
-		    fs_remove_tree(sn->tmp_fd, de->d_name, e) == 0)
+		    tree_remove(sn, sn->tmp_fd, de->d_name, e) == 0)
 			st->removed_tmp++;
 	closedir(d);
 	(void)fs_remove_tmp(sn->records_fd, e);
@@ -932,6 +1050,8 @@ int snapshot_recover(struct snapshotter *sn, struct snapshot_recovery *st, struc
 		if (rec_delete(sn, json_string_value(json_array_get(s, 0)), json_string_value(json_array_get(s, 1)), e) == 0)
 			st->removed_records++;
 	}
+	if (trees_of(sn))
+		trees_writable(sn, rc.ids);
 	if (rc.damaged)
 		goto out;
 	d = fs_opendir_at(sn->trees_fd, ".");
@@ -945,7 +1065,7 @@ int snapshot_recover(struct snapshotter *sn, struct snapshot_recovery *st, struc
 		if (json_object_get(rc.ids, de->d_name))
 			continue;
 		struct ember_error ignored;
-		if (fs_remove_tree(sn->trees_fd, de->d_name, &ignored) == 0)
+		if (tree_remove(sn, sn->trees_fd, de->d_name, &ignored) == 0)
 			st->removed_orphans++;
 	}
 	closedir(d);

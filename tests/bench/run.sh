@@ -321,3 +321,5 @@ echo
 tests/bench/network.sh "$EMBER"
 echo
 tests/bench/jobs.sh "$EMBER"
+echo
+tests/bench/btrfs.sh "$EMBER"

@@ -163,8 +163,8 @@ sys.exit("no layer was unpacked while the archive was still being read")' "$outp
 	[ "$(snapshot_keys --snapshotter native)" = "$(chain_ids "$T/bb" | LC_ALL=C sort)" ]
 	run -1 e --debug images unpack example.com/nope:1
 	[[ "$output" == *"io.ember.NotFound"* ]]
-	run -1 e images unpack --snapshotter btrfs "$BB"
-	[[ "$output" == *"snapshotter \"btrfs\" is not compiled in"* ]]
+	run -1 e images unpack --snapshotter zfs "$BB"
+	[[ "$output" == *"snapshotter \"zfs\" is not compiled in"* ]]
 	assert_gone "$id"
 }
 

@@ -4,8 +4,12 @@
 #include "unit.h"
 
 #include <dirent.h>
+#include <limits.h>
+#include <stdint.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/vfs.h>
+#include <unistd.h>
 #include <sys/xattr.h>
 
 #include "image/image.h"
@@ -472,8 +476,32 @@ static void test_unknown_backend(void **state)
 	struct snapshotter *sn;
 	struct ember_error e;
 
-	assert_int_equal(snapshot_open(f->root, f->dir, "btrfs", &sn, &e), -ENOENT);
-	assert_msg_contains(&e, "\"btrfs\" is not compiled in");
+	assert_int_equal(snapshot_open(f->root, f->dir, "zfs", &sn, &e), -ENOENT);
+	assert_msg_contains(&e, "\"zfs\" is not compiled in");
+}
+
+/* btrfs where the store is not on btrfs (the unit tests' temporary
+   directory: skipped where it is): one line naming the directory, and
+   none of the snapshotter's directories made. */
+static void test_btrfs_elsewhere(void **state)
+{
+	struct fixture *f = *state;
+	struct snapshotter *sn = NULL;
+	struct ember_error e;
+	struct statfs st;
+	char want[PATH_MAX + 64];
+
+	if (!ENABLED(CONFIG_SNAPSHOT_BTRFS))
+		skip();
+	assert_int_equal(statfs(f->dir, &st), 0);
+	if ((uint32_t)st.f_type == 0x9123683EU)
+		skip();
+	assert_int_equal(snapshot_open(f->root, f->dir, "btrfs", &sn, &e), -ENOTSUP);
+	assert_null(sn);
+	assert_string_equal(e.name, EMBER_ERROR_UNAVAILABLE);
+	snprintf(want, sizeof(want), "snapshotter btrfs: %s/snapshots/btrfs is not a btrfs file system", f->dir);
+	assert_string_equal(e.message, want);
+	assert_int_equal(faccessat(f->root, "snapshots/btrfs/records", F_OK, 0), -1);
 }
 
 int main(void)
@@ -487,6 +515,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tree_copy, setup, teardown),
 		cmocka_unit_test(test_chain_ids),
 		cmocka_unit_test_setup_teardown(test_unknown_backend, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_btrfs_elsewhere, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unreadable_namespace, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
