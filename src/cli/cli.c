@@ -86,6 +86,7 @@ static const struct cli_command *const root_sub[] = {
 #ifdef CONFIG_CLI_SNAPSHOTS
 	&cli_cmd_snapshots,
 #endif
+	&cli_cmd_system,
 #ifdef CONFIG_CLI_CONTAINERS
 	&cli_cmd_tasks,
 #endif

@@ -98,6 +98,8 @@ extern const struct cli_command cli_root;
 /* Command groups (one file each). */
 extern const struct cli_command cli_cmd_namespaces;
 extern const struct cli_command cli_cmd_info;
+extern const struct cli_command cli_cmd_system;
+extern const struct cli_command cli_cmd_system_df;
 extern const struct cli_command cli_cmd_events;
 extern const struct cli_command cli_cmd_call;
 extern const struct cli_command cli_cmd_completion;

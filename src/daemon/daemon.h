@@ -61,6 +61,7 @@ struct daemon {
 	struct snapshotter *snapshotters[DAEMON_SNAPSHOTTERS]; /* by position in snapshot_backends */
 	struct task *tasks;        /* CONFIG_RUNTIME_DAEMON: every task known, running or stopped */
 	struct networks *nets;     /* CONFIG_NET: networks, leases, NAT (its own lock: jobs use it) */
+	struct gc_auto *gc_auto;   /* CONFIG_CONTENT_STORE: the [gc] policy's timer */
 	json_t *containers_busy;   /* "ns/id" -> what a job does to it ("created", "deleted") */
 	int tasks_fd;              /* <state>/tasks */
 	int self_fd;               /* the ember binary, for ember init; -1 */

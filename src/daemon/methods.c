@@ -83,6 +83,9 @@ const struct api_method api_methods[] = {
 	{ "io.ember.Snapshots.Usage", svc_snapshots_usage, 0 },
 	{ "io.ember.Snapshots.View", svc_snapshots_view, API_ASYNC },
 #endif
+#ifdef CONFIG_CONTENT_STORE
+	{ "io.ember.System.DiskUsage", svc_system_disk_usage, API_ASYNC },
+#endif
 	{ "io.ember.System.Info", svc_system_info, 0 },
 	{ "io.ember.System.Version", svc_system_version, 0 },
 #ifdef CONFIG_RUNTIME_DAEMON

@@ -91,6 +91,12 @@ image_foreign() {
 	_image_build "$1" foreign
 }
 
+# image_sized DIR SEED KIB [TAG]: busybox + a layer of KIB KiB of random bytes.
+image_sized() {
+	[ $# -ge 3 ] && [ $# -le 4 ] || { echo "usage: image_sized DIR SEED KIB [TAG]" >&2; return 2; }
+	_image_build "$1" sized "$2" "$3" ${4:+"$4"}
+}
+
 image_layers() {
 	[ $# -eq 2 ] || { echo "usage: image_layers DIR N" >&2; return 2; }
 	_image_build "$1" layers "$2"
