@@ -105,12 +105,15 @@ image_layers() {
 image_digest() {
 	"$INFRA_PYTHON" -c '
 import json, sys
-for m in json.load(open(sys.argv[1] + "/index.json"))["manifests"]:
+ms = json.load(open(sys.argv[1] + "/index.json"))["manifests"]
+for m in ms:
     if m.get("annotations", {}).get("org.opencontainers.image.ref.name") == "latest":
         print(m["digest"])
         break
 else:
-    sys.exit("no \"latest\" in %s/index.json" % sys.argv[1])' "$1"
+    if len(ms) != 1:
+        sys.exit("no \"latest\" in %s/index.json" % sys.argv[1])
+    print(ms[0]["digest"])  # one entry of another tag (image_sized)' "$1"
 }
 
 image_host_platform() {
