@@ -195,11 +195,15 @@ static int pass_run(struct job *j, void *data, struct ember_error *e)
 				 "cannot free space up to gc.free_high (%s): %s free after removing %llu image(s)", h, f,
 				 (unsigned long long)p->removed_images);
 	}
-	if (r == 0 && !p->dry_run && (p->removed_images || p->warning[0]))
-		call_job_event(j, "", "/gc/policy",
-			       json_pack("{s:I, s:I, s:I, s:I, s:s}", "removed_images", (json_int_t)p->removed_images,
-					 "removed_bytes", (json_int_t)p->st.removed_bytes, "free", (json_int_t)p->free_after,
-					 "free_high", (json_int_t)p->high, "warning", p->warning));
+	if (r == 0 && !p->dry_run && (p->removed_images || p->warning[0])) {
+		json_t *ev = json_pack("{s:I, s:I, s:I}", "removed_images", (json_int_t)p->removed_images, "removed_bytes",
+				       (json_int_t)p->st.removed_bytes, "free", (json_int_t)p->free_after);
+		if (ev && p->low)
+			json_object_set_new(ev, "free_high", json_integer((json_int_t)p->high));
+		if (ev && p->warning[0])
+			json_object_set_new(ev, "warning", json_string(p->warning));
+		call_job_event(j, "", "/gc/policy", ev);
+	}
 	return r;
 }
 

@@ -11,6 +11,8 @@ load helpers
 load lib/image
 load lib/registry
 load lib/remote
+load lib/unpack
+load lib/tasks
 
 setup() {
 	setup_dirs
@@ -19,8 +21,8 @@ setup() {
 
 teardown() {
 	local rc=0
-	remote_teardown || rc=$?
-	if [ -n "$MOUNTED" ]; then
+	tasks_teardown || rc=$?
+	if [ -n "$MOUNTED" ] && mountpoint -q "$MOUNTED"; then
 		umount "$MOUNTED" || umount -l "$MOUNTED"
 	fi
 	return "$rc"
@@ -204,9 +206,18 @@ all_images() {
 	[ "$(all_images)" = "$(printf '%s\n' 'default example.com/app:v1' 'default example.com/app:v4' \
 		'default example.com/other:v1' 'default example.com/other:v2' 'prod example.com/app:v1')" ]
 
-	# v5 comes: the pass its import starts removes v4 (v1 is still in use).
+	# v5 comes: the pass its import starts removes v4 (v1 is still in use),
+	# and says so in events.
+	run -0 e namespaces create probe
+	start_events "$T/events" 'e namespaces label probe n=$i'
 	import_sized default example.com/app v5 256
 	wait_until 5 image_gone example.com/app:v4
+	wait_until 5 grep -q ' /gc/policy ' "$T/events"
+	cat "$T/events"
+	grep -q ' default /images/delete {"name":"example.com/app:v4","reason":"keep"}$' "$T/events"
+	grep ' /gc/policy ' "$T/events" | grep -q '"removed_images":1'
+	[ "$(grep -c ' /content/delete {"digest":"sha256:[0-9a-f]*","reason":"gc"}$' "$T/events")" = 3 ]
+	[ "$(grep -c ' /snapshot/remove ' "$T/events")" = 1 ]
 	[ "$(e images ls -q | grep '^example.com/app:' | LC_ALL=C sort | tr '\n' ' ')" = "example.com/app:v1 example.com/app:v5 " ]
 	grep -q "gc policy: removed image example.com/app:v4 (namespace default; keep;" "$DAEMON_LOG"
 
@@ -286,10 +297,15 @@ du_tree() {
 	[ "$(jget '[n for n in j["namespaces"] if n["namespace"] == "a"][0]["containers"]' <<<"$df" | jget '[j["count"], j["bytes"]]')" = "[1, $cdu]" ]
 	[ "$(jget 'j["total"]["containers"]["bytes"]' <<<"$df")" = "$cdu" ]
 	# Logs: a task's two files, as stat counts their blocks.
-	run -0 e -n a run -d example.com/app1:v1 c2 sh -c 'seq 1 30000; echo done >&2'
-	wait_until 10 task_stopped a c2
+	require_runtime
+	local c2
+	c2=$(ct logs)
+	run e -n a run -d example.com/app1:v1 "$c2" sh -c 'seq 1 30000; echo done >&2'
+	echo "$output"
+	[ "$status" = 0 ]
+	wait_until 10 task_stopped a "$c2"
 	local logs_du
-	logs_du=$(stat -c '%b %B' "$STATE"/tasks/a/c2/log.* | awk '{ s += $1 * $2 } END { print s }')
+	logs_du=$(stat -c '%b %B' "$STATE/tasks/a/$c2"/log.* | awk '{ s += $1 * $2 } END { print s }')
 	[ "$logs_du" -gt 0 ]
 	df=$(e --json system df)
 	[ "$(jget '[n for n in j["namespaces"] if n["namespace"] == "a"][0]["logs"]' <<<"$df" | jget '[j["count"], j["bytes"]]')" = "[2, $logs_du]" ]
