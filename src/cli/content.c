@@ -202,10 +202,11 @@ static int content_gc(struct cli *cli, const struct cli_args *a)
 		       dry_run ? "dry run: " : "", dry_run ? "would remove" : "removed",
 		       json_integer_value(json_object_get(reply, "removed_blobs")), size,
 		       json_integer_value(json_object_get(reply, "kept_blobs")));
+		const char *verb = dry_run ? "would remove" : "removed";
 		if (snaps)
-			printf("; %" JSON_INTEGER_FORMAT " snapshot(s)", snaps);
+			printf("; %s %" JSON_INTEGER_FORMAT " snapshot(s)", verb, snaps);
 		if (imgs)
-			printf("; %" JSON_INTEGER_FORMAT " image(s)", imgs);
+			printf("; %s %" JSON_INTEGER_FORMAT " image(s)", verb, imgs);
 		putchar('\n');
 	}
 	const char *warning = json_string_value(json_object_get(reply, "warning"));

@@ -73,7 +73,7 @@ task_stopped() {
 }
 
 image_gone() {
-	! e images ls -q | grep -qx "$1"
+	[ -z "$(e images ls -q | grep -xF "$1")" ]
 }
 
 all_images() {
@@ -118,7 +118,7 @@ all_images() {
 	run -0 e content gc --dry-run
 	echo "$output"
 	[ "${lines[0]}" = "would remove image example.com/app1:v1 (namespace default): below gc.free_low, last used $(jget 'j["images"][0]["last_used"]' <<<"$dry"), frees $(jget 'str(round(j["images"][0]["frees"] / 1048576, 1))' <<<"$dry") MiB" ]
-	[[ "${lines[-1]}" == "dry run: would remove 9 blob(s), "*"; 3 snapshot(s); 3 image(s)" ]]
+	[[ "${lines[-1]}" == "dry run: would remove 9 blob(s), "*"; would remove 3 snapshot(s); would remove 3 image(s)" ]]
 
 	real=$(e --json content gc)
 	echo "gc: $real"
