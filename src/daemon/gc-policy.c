@@ -103,6 +103,8 @@ static int remove_image(struct pass *p, const struct space_image_info *ii)
 		const char *updated = json_string_value(json_object_get(rec, "updated_at")) ?: "";
 		if (!strcmp(updated, ii->updated_at) && meta_object_delete(&d->meta, ii->ns, "images", "image", ii->name, &e) == 0)
 			r = 1;
+		if (r)
+			(void)meta_object_delete(&d->meta, ii->ns, "images-used", "image", ii->name, &e);
 		json_decref(rec);
 	}
 	holds_unlock(d->holds);
