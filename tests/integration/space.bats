@@ -85,13 +85,16 @@ all_images() {
 
 # ---- free-space watermarks ------------------------------------------------------------
 
-@test "gc policy: below free_low, unused images go oldest-used first until free_high is free; --dry-run lists exactly what the pass then removes, and removes nothing" {
+@test "gc policy: below free_low, unused images go oldest-used first (a deleted container's image counts as just used) until free_high is free; --dry-run lists exactly what the pass then removes, and removes nothing" {
 	small_root 64
 	start_daemon
 	local i
 	for i in 1 2 3 4 5; do
 		import_sized default example.com/app$i v1 2048
 	done
+	# app1, the oldest stored, was used last: a container of it went.
+	run -0 e containers create example.com/app1:v1 c1
+	run -0 e containers rm c1
 	stop_daemon
 	# Free space just under free_low; free_high a little over two images' worth away.
 	local free low high
@@ -107,8 +110,8 @@ all_images() {
 	dry=$(e --json content gc --dry-run)
 	echo "dry run: $dry"
 	[ "$(jget 'j["dry_run"]' <<<"$dry")" = true ]
-	# Oldest used (imported) first, three of them: two free ~8 MiB, short of 9.
-	[ "$(gc_images <<<"$dry")" = "$(printf 'default example.com/app%s:v1 free-space\n' 1 2 3)" ]
+	# Oldest used first, three of them: two free ~8 MiB, short of 9.
+	[ "$(gc_images <<<"$dry")" = "$(printf 'default example.com/app%s:v1 free-space\n' 2 3 4)" ]
 	[ "$(jget 'len(j["blobs"])' <<<"$dry")" = 9 ]         # 3 x (manifest, config, data layer)
 	[ "$(jget 'len(j["snapshots"])' <<<"$dry")" = 3 ]     # 3 data layers; the base stays
 	[ "$(jget 'j["free"] >= '"$high" <<<"$dry")" = true ]
@@ -117,7 +120,7 @@ all_images() {
 	[ "$(all_images)" = "$before_images" ]
 	run -0 e content gc --dry-run
 	echo "$output"
-	[ "${lines[0]}" = "would remove image example.com/app1:v1 (namespace default): below gc.free_low, last used $(jget 'j["images"][0]["last_used"]' <<<"$dry"), frees $(jget 'str(round(j["images"][0]["frees"] / 1048576, 1))' <<<"$dry") MiB" ]
+	[ "${lines[0]}" = "would remove image example.com/app2:v1 (namespace default): below gc.free_low, last used $(jget 'j["images"][0]["last_used"]' <<<"$dry"), frees $(jget 'str(round(j["images"][0]["frees"] / 1048576, 1))' <<<"$dry") MiB" ]
 	[[ "${lines[-1]}" == "dry run: would remove 9 blob(s), "*"; would remove 3 snapshot(s); would remove 3 image(s)" ]]
 
 	real=$(e --json content gc)
@@ -129,13 +132,13 @@ all_images() {
 	[ "$(jget 'j.get("warning")' <<<"$real")" = null ]
 	# It stopped at high: free space is over it, and the newest two are whole.
 	[ "$(free_bytes)" -ge "$high" ]
-	[ "$(all_images)" = "$(printf 'default example.com/app%s:v1\n' 4 5)" ]
-	for i in 4 5; do
+	[ "$(all_images)" = "$(printf 'default example.com/app%s:v1\n' 1 5)" ]
+	for i in 1 5; do
 		[ "$(e --json images check example.com/app$i:v1 | jget 'j["complete"]')" = true ]
 	done
 	# What the dry run listed is exactly what is gone.
 	[ "$(comm -23 <(echo "$before_blobs") <(store_digests))" = "$(gc_blobs <<<"$dry")" ]
-	grep -q "gc policy: removed image example.com/app1:v1 (namespace default; free-space; last used " "$DAEMON_LOG"
+	grep -q "gc policy: removed image example.com/app2:v1 (namespace default; free-space; last used " "$DAEMON_LOG"
 	# Nothing more to do: a second pass removes nothing.
 	[ "$(e --json content gc | jget '[j["removed_images"], j["removed_blobs"]]')" = "[0, 0]" ]
 }
