@@ -617,12 +617,13 @@ int space_build(const struct gc_env *env, unsigned flags, struct space **out, st
 	if (r == 0)
 		r = meta_object_walk_all(env->meta, "content", add_label, sp, e);
 	if (r == 0)
-		r = pin_held_blobs(sp);
-	if (r == 0 && sp->failed)
+		(void)pin_held_blobs(sp);
+	/* Callbacks stop a walk with 1 when memory ran out. */
+	if (r >= 0 && sp->failed)
 		r = err_set(e, ENOMEM, "out of memory");
-	if (r < 0 || sp->failed) {
+	if (r < 0) {
 		space_free(sp);
-		return r < 0 ? err_wrap(e, "space") : -ENOMEM;
+		return err_wrap(e, "the store's space");
 	}
 	/* Views and active snapshots of no container are someone's too. */
 	for (size_t i = 0; i < sp->n_objs; i++)
