@@ -51,7 +51,7 @@ static const struct cli_opt check_opts[] = {
 	{ NULL, 0, NULL, NULL },
 };
 
-static const struct cli_command system_check_cmd = {
+const struct cli_command cli_cmd_system_check = {
 	.name = "check", .summary = "check the store's records against what it holds",
 	.help = CLI_HELP("Finds records that do not parse, images that miss a blob (or with --verify hold\n"
 			 "one whose bytes no longer hash to its digest), containers without their\n"
@@ -62,14 +62,4 @@ static const struct cli_command system_check_cmd = {
 			 "Nothing a record references is deleted but a corrupt blob. Exit status 1 when a\n"
 			 "problem is left unrepaired."),
 	.opts = check_opts, .run = check_run,
-};
-
-static const struct cli_command *const system_sub[] = {
-	&system_check_cmd, NULL,
-};
-
-const struct cli_command cli_cmd_system = {
-	.name = "system",
-	.summary = "the store as a whole: check it",
-	.sub = system_sub,
 };

@@ -86,9 +86,7 @@ static const struct cli_command *const root_sub[] = {
 #ifdef CONFIG_CLI_SNAPSHOTS
 	&cli_cmd_snapshots,
 #endif
-#ifdef CONFIG_CLI_IMAGES
 	&cli_cmd_system,
-#endif
 #ifdef CONFIG_CLI_CONTAINERS
 	&cli_cmd_tasks,
 #endif

@@ -98,6 +98,9 @@ extern const struct cli_command cli_root;
 /* Command groups (one file each). */
 extern const struct cli_command cli_cmd_namespaces;
 extern const struct cli_command cli_cmd_info;
+extern const struct cli_command cli_cmd_system;
+extern const struct cli_command cli_cmd_system_check;
+extern const struct cli_command cli_cmd_system_df;
 extern const struct cli_command cli_cmd_events;
 extern const struct cli_command cli_cmd_call;
 extern const struct cli_command cli_cmd_completion;
@@ -115,7 +118,6 @@ extern const struct cli_command cli_cmd_run;
 extern const struct cli_command cli_cmd_logs;
 extern const struct cli_command cli_cmd_jobs;
 extern const struct cli_command cli_cmd_networks;
-extern const struct cli_command cli_cmd_system;
 
 /* The flags of `ember containers create` and `ember run`. */
 #define CLI_CONTAINER_OPTS                                                                                       \

@@ -152,26 +152,66 @@ static int content_abort(struct cli *cli, const struct cli_args *a)
 	return failed ? CLI_FAILED : CLI_OK;
 }
 
+static void print_removed(json_t *reply, int dry_run)
+{
+	const char *verb = dry_run ? "would remove" : "removed";
+	json_t *x;
+	size_t i;
+
+	json_array_foreach(json_object_get(reply, "images"), i, x) {
+		char frees[16];
+		cli_format_size(json_integer_value(json_object_get(x, "frees")), frees);
+		printf("%s image %s (namespace %s): %s, last used %s, frees %s\n", verb,
+		       json_string_value(json_object_get(x, "name")), json_string_value(json_object_get(x, "namespace")),
+		       !strcmp(json_string_value(json_object_get(x, "reason")) ?: "", "keep") ? "past gc.keep"
+											      : "below gc.free_low",
+		       json_string_value(json_object_get(x, "last_used")), frees);
+	}
+	if (!dry_run)
+		return; /* the blobs and snapshots: --json lists them */
+	json_array_foreach(json_object_get(reply, "blobs"), i, x) {
+		char size[16];
+		cli_format_size(json_integer_value(json_object_get(x, "size")), size);
+		printf("%s blob %s (%s)\n", verb, json_string_value(json_object_get(x, "digest")), size);
+	}
+	json_array_foreach(json_object_get(reply, "snapshots"), i, x)
+		printf("%s snapshot %s (%s, namespace %s)\n", verb, json_string_value(json_object_get(x, "key")),
+		       json_string_value(json_object_get(x, "snapshotter")),
+		       json_string_value(json_object_get(x, "namespace")));
+}
+
 static int content_gc(struct cli *cli, const struct cli_args *a)
 {
 	json_t *reply;
+	int dry_run = cli_flag(a, "dry-run") > 0;
 
-	(void)a;
-	if (cli_call(cli, "io.ember.Content.GarbageCollect", cli_with_namespace(cli, json_object()), &reply) < 0)
+	if (cli_call(cli, "io.ember.Content.GarbageCollect",
+		     cli_with_namespace(cli, json_pack("{s:b, s:b}", "dry_run", dry_run, "policy",
+						      cli_flag(a, "no-policy") == 0)),
+		     &reply) < 0)
 		return CLI_FAILED;
 	if (cli->json) {
 		cli_print_json(reply);
 	} else {
 		char size[16];
+		print_removed(reply, dry_run);
 		cli_format_size(json_integer_value(json_object_get(reply, "removed_bytes")), size);
 		json_int_t snaps = json_integer_value(json_object_get(reply, "removed_snapshots"));
-		printf("removed %" JSON_INTEGER_FORMAT " blob(s), %s; kept %" JSON_INTEGER_FORMAT,
+		json_int_t imgs = json_integer_value(json_object_get(reply, "removed_images"));
+		printf("%s%s %" JSON_INTEGER_FORMAT " blob(s), %s; kept %" JSON_INTEGER_FORMAT,
+		       dry_run ? "dry run: " : "", dry_run ? "would remove" : "removed",
 		       json_integer_value(json_object_get(reply, "removed_blobs")), size,
 		       json_integer_value(json_object_get(reply, "kept_blobs")));
+		const char *verb = dry_run ? "would remove" : "removed";
 		if (snaps)
-			printf("; removed %" JSON_INTEGER_FORMAT " snapshot(s)", snaps);
+			printf("; %s %" JSON_INTEGER_FORMAT " snapshot(s)", verb, snaps);
+		if (imgs)
+			printf("; %s %" JSON_INTEGER_FORMAT " image(s)", verb, imgs);
 		putchar('\n');
 	}
+	const char *warning = json_string_value(json_object_get(reply, "warning"));
+	if (warning)
+		fprintf(stderr, "ember: warning: %s\n", warning);
 	json_decref(reply);
 	return CLI_OK;
 }
@@ -182,6 +222,11 @@ static const struct cli_opt ls_opts[] = {
 };
 static const struct cli_opt get_opts[] = {
 	{ "output", 'o', "FILE", "write to FILE (default: standard output)" },
+	{ NULL, 0, NULL, NULL },
+};
+static const struct cli_opt gc_opts[] = {
+	{ "dry-run", 0, NULL, "remove nothing: list what would go (images, blobs, snapshots)" },
+	{ "no-policy", 0, NULL, "collect only what nothing uses: no image goes, whatever [gc] says" },
 	{ NULL, 0, NULL, NULL },
 };
 static const struct cli_opt label_opts[] = {
@@ -218,8 +263,11 @@ static const struct cli_command content_abort_cmd = {
 	.min_args = 1, .max_args = -1, .run = content_abort,
 };
 static const struct cli_command content_gc_cmd = {
-	.name = "gc", .aliases = "prune", .summary = "delete blobs that no image uses",
-	.run = content_gc,
+	.name = "gc", .aliases = "prune", .summary = "apply the [gc] image policy, then delete what no image uses",
+	.help = CLI_HELP("The [gc] section of the daemon's config.toml removes images past gc.keep per repository,\n"
+			 "and unused images, oldest used first, while free space is below gc.free_low (until\n"
+			 "gc.free_high is free). Never an image a container, lease or gc.root label holds."),
+	.opts = gc_opts, .run = content_gc,
 };
 
 static const struct cli_command *const content_sub[] = {

@@ -52,3 +52,18 @@ const struct cli_command cli_cmd_info = {
 	.summary = "show the daemon's version, paths, features and counts",
 	.run = info_run,
 };
+
+static const struct cli_command *const system_sub[] = {
+#ifdef CONFIG_CLI_IMAGES
+	&cli_cmd_system_check,
+	&cli_cmd_system_df,
+#endif
+	&cli_cmd_info,
+	NULL,
+};
+
+const struct cli_command cli_cmd_system = {
+	.name = "system",
+	.summary = "the daemon and its store: check, df, info",
+	.sub = system_sub,
+};

@@ -49,6 +49,8 @@ int content_recover(struct content_store *cs, struct content_recovery *st, struc
 /* Size of a committed blob; -ENOENT (io.ember.NotFound) when absent. */
 int content_blob_stat(struct content_store *cs, const char *digest, int64_t *size,
 		      struct ember_error *e);
+/* Bytes the blob occupies on its file system (allocated blocks). */
+int content_blob_usage(struct content_store *cs, const char *digest, uint64_t *bytes, struct ember_error *e);
 int content_blob_open(struct content_store *cs, const char *digest, int *fd, struct ember_error *e);
 /* Read a whole blob of at most max bytes (else E2BIG). */
 int content_blob_read(struct content_store *cs, const char *digest, size_t max, char **data,

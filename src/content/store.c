@@ -70,6 +70,18 @@ int content_blob_stat(struct content_store *cs, const char *digest, int64_t *siz
 	return 0;
 }
 
+int content_blob_usage(struct content_store *cs, const char *digest, uint64_t *bytes, struct ember_error *e)
+{
+	struct stat st;
+
+	if (content_check_digest(digest, e) < 0)
+		return -e->code;
+	if (fstatat(cs->blobs_fd, digest_hex(digest), &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return err_sys(e, errno, "stat blob %s", digest);
+	*bytes = (uint64_t)st.st_blocks * 512;
+	return 0;
+}
+
 int content_blob_open(struct content_store *cs, const char *digest, int *fd, struct ember_error *e)
 {
 	if (content_check_digest(digest, e) < 0)

@@ -120,6 +120,157 @@ static int apply_drop_blobs(struct daemon_config *cfg, json_t *v, const char *pa
 	return 0;
 }
 
+/* ---- [gc] ---------------------------------------------------------------------------- */
+
+/* "10%", "512M", "2GiB", "1.5G" or a number of bytes. */
+static int parse_level(json_t *v, struct gc_level *l)
+{
+	char buf[64];
+
+	if (json_is_integer(v)) {
+		if (json_integer_value(v) < 0)
+			return -1;
+		*l = (struct gc_level){ (uint64_t)json_integer_value(v), 0 };
+		return 0;
+	}
+	if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) >= sizeof(buf))
+		return -1;
+	snprintf(buf, sizeof(buf), "%s", json_string_value(v));
+	char *end;
+	errno = 0;
+	double x = strtod(buf, &end);
+	if (end == buf || errno || !(x >= 0) || buf[0] == '-' || buf[0] == '+' || buf[0] == ' ' ||
+	    strspn(buf, "0123456789.") != (size_t)(end - buf))
+		return -1;
+	while (*end == ' ')
+		end++;
+	if (!strcmp(end, "%")) {
+		if (x > 100)
+			return -1;
+		*l = (struct gc_level){ (uint64_t)x, 1 };
+		return x == (double)(uint64_t)x ? 0 : -1;
+	}
+	static const char units[] = "bkmgt";
+	const char *u = *end ? strchr(units, end[0] | 0x20) : units;
+	if (!u || !*u)
+		return -1;
+	if (*end && end[1] && strcmp(end + 1, "B") && strcmp(end + 1, "iB") && strcmp(end + 1, "ib"))
+		return -1;
+	if (*end && (end[0] | 0x20) == 'b' && end[1])
+		return -1;
+	for (const char *k = units; k < u; k++)
+		x *= 1024;
+	if (x >= 18446744073709549568.0)
+		return -1;
+	*l = (struct gc_level){ (uint64_t)x, 0 };
+	return 0;
+}
+
+static int apply_gc_level(struct gc_level *l, json_t *v, const char *path, const char *key, struct ember_error *e)
+{
+	char q[80];
+
+	if (parse_level(v, l) < 0) {
+		if (json_is_string(v))
+			snprintf(q, sizeof(q), "\"%.64s\"", json_string_value(v));
+		else
+			snprintf(q, sizeof(q), "%s", json_is_integer(v) ? "a negative number" : "that");
+		return err_set(e, EINVAL,
+			       "%s: \"%s\" must be free space in bytes (\"512M\", \"2G\") or a share of the file system "
+			       "(\"10%%\", 0 to 100), not %s",
+			       path, key, q);
+	}
+	return 0;
+}
+
+static int apply_free_low(struct daemon_config *cfg, json_t *v, const char *path, const char *key,
+			  struct ember_error *e)
+{
+	return apply_gc_level(&cfg->gc.free_low, v, path, key, e);
+}
+
+static int apply_free_high(struct daemon_config *cfg, json_t *v, const char *path, const char *key,
+			   struct ember_error *e)
+{
+	return apply_gc_level(&cfg->gc.free_high, v, path, key, e);
+}
+
+static int want_range(json_t *v, long lo, long hi, long *out)
+{
+	if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi)
+		return -1;
+	*out = (long)json_integer_value(v);
+	return 0;
+}
+
+static int apply_keep(struct daemon_config *cfg, json_t *v, const char *path, const char *key,
+		      struct ember_error *e)
+{
+	if (want_range(v, 0, 10000, &cfg->gc.keep) < 0)
+		return err_set(e, EINVAL, "%s: \"%s\" must be a number of images per repository from 0 (no limit) to 10000",
+			       path, key);
+	return 0;
+}
+
+static int apply_min_age(struct daemon_config *cfg, json_t *v, const char *path, const char *key,
+			 struct ember_error *e)
+{
+	if (want_range(v, 0, 366L * 86400, &cfg->gc.min_age_s) < 0)
+		return err_set(e, EINVAL, "%s: \"%s\" must be a number of seconds from 0 to 31622400", path, key);
+	return 0;
+}
+
+static int apply_interval(struct daemon_config *cfg, json_t *v, const char *path, const char *key,
+			  struct ember_error *e)
+{
+	if (want_range(v, 1, 86400, &cfg->gc.interval_s) < 0)
+		return err_set(e, EINVAL, "%s: \"%s\" must be a number of seconds from 1 to 86400", path, key);
+	return 0;
+}
+
+/* What one key cannot say alone. */
+static int gc_check(const struct gc_policy *gc, const char *path, struct ember_error *e)
+{
+	char lo[32], hi[32];
+
+	if (!!gc->free_low.n != !!gc->free_high.n)
+		return err_set(e, EINVAL, "%s: \"gc.%s\" is set but \"gc.%s\" is not: give both watermarks, or neither",
+			       path, gc->free_low.n ? "free_low" : "free_high", gc->free_low.n ? "free_high" : "free_low");
+	if (gc->free_low.percent == gc->free_high.percent && gc->free_high.n < gc->free_low.n) {
+		config_gc_level_format(&gc->free_low, lo, sizeof(lo));
+		config_gc_level_format(&gc->free_high, hi, sizeof(hi));
+		return err_set(e, EINVAL, "%s: \"gc.free_high\" (%s) must be at least \"gc.free_low\" (%s)", path, hi, lo);
+	}
+	return 0;
+}
+
+uint64_t config_gc_level_bytes(const struct gc_level *l, uint64_t size)
+{
+	if (!l->percent)
+		return l->n;
+	return (uint64_t)((long double)size * l->n / 100);
+}
+
+void config_gc_level_format(const struct gc_level *l, char *buf, size_t len)
+{
+	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	double x = (double)l->n;
+	size_t u = 0;
+
+	if (l->percent) {
+		snprintf(buf, len, "%llu%%", (unsigned long long)l->n);
+		return;
+	}
+	while (x >= 1024 && u + 1 < sizeof(units) / sizeof(units[0])) {
+		x /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(buf, len, "%llu B", (unsigned long long)l->n);
+	else
+		snprintf(buf, len, "%.*f %s", x < 10 ? 1 : 0, x, units[u]);
+}
+
 static int apply_version(struct daemon_config *cfg, json_t *v, const char *path, const char *key,
 			 struct ember_error *e)
 {
@@ -233,6 +384,14 @@ static const struct key network_keys[] = {
 	{ "subnet_pool", apply_subnet_pool },
 	{ NULL, NULL },
 };
+static const struct key gc_keys[] = {
+	{ "free_high", apply_free_high },
+	{ "free_low", apply_free_low },
+	{ "interval", apply_interval },
+	{ "keep", apply_keep },
+	{ "min_age", apply_min_age },
+	{ NULL, NULL },
+};
 static const struct key images_keys[] = {
 	{ "preload", apply_preload },
 	{ NULL, NULL },
@@ -242,6 +401,7 @@ static const struct {
 	const struct key *keys;
 } tables[] = { { "api", api_keys },
 	       { "debug", debug_keys },
+	       { "gc", gc_keys },
 	       { "images", images_keys },
 	       { "network", network_keys },
 	       { "registry", registry_keys },
@@ -287,6 +447,8 @@ static int config_defaults(struct daemon_config *cfg, struct ember_error *e)
 	cfg->level = LOG_LEVEL_INFO;
 	cfg->stall_timeout_s = 30;
 	cfg->drop_blobs = ENABLED(CONFIG_UNPACK_DROP_BLOBS);
+	cfg->gc.min_age_s = 300;
+	cfg->gc.interval_s = 60;
 	if (replace_str(&cfg->root, CONFIG_DEFAULT_ROOT) < 0 ||
 	    replace_str(&cfg->state, CONFIG_DEFAULT_STATE) < 0 ||
 	    replace_str(&cfg->address, CONFIG_DEFAULT_ADDRESS) < 0 ||
@@ -309,6 +471,8 @@ int config_parse(struct daemon_config *cfg, const char *text, size_t len, const 
 		return err_wrap(e, "config");
 	}
 	int r = apply_table(cfg, doc, top_keys, "", source, e);
+	if (r == 0)
+		r = gc_check(&cfg->gc, source, e);
 	json_decref(doc);
 	if (r < 0) {
 		config_done(cfg);
@@ -329,6 +493,8 @@ int config_load(struct daemon_config *cfg, const char *path, int required, struc
 		return err_wrap(e, "config");
 	}
 	int r = apply_table(cfg, doc, top_keys, "", path, e);
+	if (r == 0)
+		r = gc_check(&cfg->gc, path, e);
 	json_decref(doc);
 	if (r < 0) {
 		config_done(cfg);

@@ -39,14 +39,37 @@
  *   drop_blobs = false               # remove a layer's blob once unpacked
  *                                    # (default: CONFIG_UNPACK_DROP_BLOBS)
  *
+ *   [gc]                             # removal of unused images (daemon/gc.h)
+ *   free_low  = "10%"                # below this much free space ...
+ *   free_high = "20%"                # ... remove unused images until this
+ *   keep      = 3                    # images per repository (0: no limit)
+ *   min_age   = 300                  # seconds: younger images never go
+ *   interval  = 60                   # seconds between free-space checks
+ *
  * Unknown keys are reported as warnings and ignored, so a newer file still
  * starts an older daemon. Wrong types and bad values are errors.
  */
 
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "util/err.h"
 #include "util/log.h"
+
+/* A free-space watermark: bytes, or a percentage of the file system's
+   size; 0 (either way): not set. */
+struct gc_level {
+	uint64_t n;
+	int percent; /* n is 0..100 */
+};
+
+/* [gc]: the image removal policy (see daemon/gc.h). */
+struct gc_policy {
+	struct gc_level free_low, free_high;
+	long keep;      /* images per repository; 0: no limit */
+	long min_age_s; /* an image used or stored this recently stays */
+	long interval_s;
+};
 
 struct daemon_config {
 	char *root;
@@ -63,6 +86,7 @@ struct daemon_config {
 	int drop_blobs;      /* [snapshots] drop_blobs */
 	char *preload;       /* [images] preload: a directory of archives */
 	char *subnet_pool;   /* [network] subnet_pool; NULL: 10.213.0.0/16 */
+	struct gc_policy gc; /* [gc] */
 	char *warnings;   /* newline-separated, for the caller to log */
 };
 
@@ -72,6 +96,11 @@ int config_load(struct daemon_config *cfg, const char *path, int required, struc
 int config_parse(struct daemon_config *cfg, const char *text, size_t len, const char *source,
 		 struct ember_error *e);
 void config_done(struct daemon_config *cfg);
+
+/* A watermark in bytes on a file system of size bytes. */
+uint64_t config_gc_level_bytes(const struct gc_level *l, uint64_t size);
+/* "10%" or "512 MiB" (for messages). */
+void config_gc_level_format(const struct gc_level *l, char *buf, size_t len);
 
 /* Resolve a group name or number. */
 int config_group_resolve(const char *group, gid_t *gid, struct ember_error *e);

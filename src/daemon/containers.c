@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 
 #include "daemon/containers.h"
+#include "daemon/holds.h"
 #include "daemon/images.h"
 #include "daemon/jobs.h"
 #include "daemon/networks.h"
@@ -193,7 +194,7 @@ static void create_free(void *data)
 	free(c);
 }
 
-static int create_run(struct job *j, void *data, struct ember_error *e)
+static int create_work(struct job *j, void *data, struct ember_error *e)
 {
 	struct create_job *c = data;
 	struct daemon *d = c->d;
@@ -265,6 +266,25 @@ static int create_run(struct job *j, void *data, struct ember_error *e)
 		json_object_set_new(ev, "image", json_string(image));
 	call_job_event(j, p->namespace, "/containers/create", ev);
 	return 0;
+}
+
+/* The image is held from before it is read until the container record
+   names it: the GC policy does not remove it meanwhile. */
+static int create_run(struct job *j, void *data, struct ember_error *e)
+{
+	struct create_job *c = data;
+	struct hold *h = NULL;
+
+	if (c->p.image) {
+		_cleanup_free_ char *image = images_normalize(c->p.image);
+		if (!image || !(h = hold_new(c->d->holds)) || hold_image(h, c->p.namespace, image) < 0) {
+			hold_release(h);
+			return err_set(e, ENOMEM, "out of memory");
+		}
+	}
+	int r = create_work(j, data, e);
+	hold_release(h);
+	return r;
 }
 
 static json_t *create_reply(struct daemon *d, void *data)
@@ -387,6 +407,11 @@ static int delete_run(struct job *j, void *data, struct ember_error *e)
 	/* The record first: a crash between leaves a lease of no container
 	   (start-up removes it), never a container whose address is free. */
 	networks_release(x->d, x->ns, x->id, json_object_get(rec, "network"));
+	/* Its image was in use until now (the GC policy removes the least
+	   recently used first). */
+	const char *image = json_string_value(json_object_get(rec, "image"));
+	if (image)
+		images_touch(x->d, x->ns, image);
 	json_decref(rec);
 	call_job_event(j, x->ns, "/containers/delete", json_pack("{s:s}", "id", x->id));
 	return 0;

@@ -21,6 +21,7 @@
 #include "daemon/images.h"
 #include "daemon/jobs.h"
 #include "daemon/networks.h"
+#include "daemon/gc-policy.h"
 #include "daemon/preload.h"
 #include "daemon/tasks.h"
 #include "util/cleanup.h"
@@ -292,6 +293,10 @@ static void reload(struct daemon *d, const struct flags *flags)
 	d->cfg.stall_timeout_s = cfg.stall_timeout_s;
 	free(d->cfg.auths);
 	d->cfg.auths = TAKE_PTR(cfg.auths);
+	/* [gc]: the next pass takes it (a running one has its copy). */
+	d->cfg.gc = cfg.gc;
+	if (gc_policy_reconfigure(d, &e) < 0)
+		log_error(&d->log, "reload: gc policy: %s", e.message);
 	config_done(&cfg);
 	log_info(&d->log, "configuration reloaded (log level %s)", log_level_name(d->log.level));
 }
@@ -384,6 +389,8 @@ static int daemon_start(struct daemon *d, const struct flags *flags, struct relo
 	/* Records against the store, in a job: its findings are logged. */
 	system_check(d, NULL, 0, 0);
 	preload_start(d);
+	if (gc_policy_start(d, e) < 0)
+		return -e->code;
 
 	struct server_limits limits = {
 		.max_message = (size_t)CONFIG_API_MAX_MESSAGE_KIB * 1024,
@@ -438,6 +445,7 @@ static void daemon_stop(struct daemon *d, const struct flags *flags)
 		log_info(&d->log, "stopped");
 		return;
 	}
+	gc_policy_stop(d);
 	if (ENABLED(CONFIG_RUNTIME_DAEMON))
 		tasks_stop(d);
 	networks_stop(d);

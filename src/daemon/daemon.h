@@ -62,6 +62,7 @@ struct daemon {
 	char *snapshotter_why[DAEMON_SNAPSHOTTERS]; /* why one is NULL: the store cannot hold it (btrfs) */
 	struct task *tasks;        /* CONFIG_RUNTIME_DAEMON: every task known, running or stopped */
 	struct networks *nets;     /* CONFIG_NET: networks, leases, NAT (its own lock: jobs use it) */
+	struct gc_auto *gc_auto;   /* CONFIG_CONTENT_STORE: the [gc] policy's timer */
 	json_t *containers_busy;   /* "ns/id" -> what a job does to it ("created", "deleted") */
 	int tasks_fd;              /* <state>/tasks */
 	int self_fd;               /* the ember binary, for ember init; -1 */

@@ -74,6 +74,8 @@ static int mark_image(const char *ns, json_t *rec, void *userdata)
 	struct descriptor t;
 	struct ember_error e;
 
+	if (gc_image_skipped(sm->env, ns, rec))
+		return 0;
 	if (descriptor_parse(json_object_get(rec, "target"), "target", &t, &e) < 0) {
 		sm->err = e;
 		sm->failed = 1;
@@ -172,9 +174,13 @@ static int sweep_ns(struct snap_mark *sm, const char *ns, struct gc_stats *st, s
 			char id[SNAPSHOT_ID_MAX];
 			holds_lock(sm->env->holds);
 			int held = holds_snapshot_held(sm->env->holds, snapshot_name(sm->sn), ns, key);
-			int r = held ? -EBUSY : snapshot_remove_record(sm->sn, ns, key, id, &ignored);
+			int r = held ? -EBUSY : sm->env->dry_run ? 1 : snapshot_remove_record(sm->sn, ns, key, id, &ignored);
 			holds_unlock(sm->env->holds);
-			if (r == 0) {
+			if (r == 1) {
+				st->removed_snapshots++;
+				if (sm->env->snapshot_removed)
+					sm->env->snapshot_removed(snapshot_name(sm->sn), ns, key, sm->env->userdata);
+			} else if (r == 0) {
 				snapshot_remove_tree(sm->sn, id);
 				st->removed_snapshots++;
 				if (sm->env->snapshot_removed)

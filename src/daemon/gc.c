@@ -24,6 +24,7 @@ struct mark {
 	const char *root; /* the root being followed */
 	int failed;
 	json_t *expired;  /* gc_run: leases past their expiry, to delete */
+	const struct gc_env *env; /* gc_collect: its skip_images */
 };
 
 static int cmp_digest(const void *a, const void *b)
@@ -99,11 +100,26 @@ static int mark(struct mark *m, const char *digest, int depth)
 	return r;
 }
 
+int gc_image_skipped(const struct gc_env *env, const char *ns, json_t *rec)
+{
+	const char *name = json_string_value(json_object_get(rec, "name"));
+
+	if (!env->skip_images || !name)
+		return 0;
+	char *k = gc_image_key(ns, name);
+	int r = !k || json_object_get(env->skip_images, k) != NULL;
+	free(k);
+	return r;
+}
+
 static int mark_image(const char *ns, json_t *rec, void *userdata)
 {
 	struct mark *m = userdata;
 	const char *digest = json_string_value(json_object_get(json_object_get(rec, "target"), "digest"));
 	char root[300];
+
+	if (m->env && gc_image_skipped(m->env, ns, rec))
+		return 0;
 
 	snprintf(root, sizeof(root), "image %s (namespace %s)",
 		 json_string_value(json_object_get(rec, "name")) ?: "?", ns);
@@ -209,6 +225,8 @@ static int drop_labels(const char *ns, json_t *rec, void *userdata)
 	const char *digest = json_string_value(json_object_get(rec, "name"));
 	struct ember_error e;
 
+	if (sw->env->dry_run)
+		return 0;
 	if (digest && !marked(sw->m, digest) &&
 	    content_blob_stat(sw->env->cs, digest, NULL, &e) == -ENOENT)
 		(void)meta_object_delete(sw->env->meta, ns, "content", "blob", digest, &e);
@@ -228,24 +246,26 @@ static int sweep_one(const char *digest, int64_t size, int64_t mtime, void *user
 	/* Checked and deleted under the lock: nothing is held meanwhile. */
 	holds_lock(sw->env->holds);
 	int held = holds_blob_held(sw->env->holds, digest);
-	int r = held ? -EBUSY : content_blob_delete(sw->env->cs, digest, &e);
+	int r = held ? -EBUSY : sw->env->dry_run ? 0 : content_blob_delete(sw->env->cs, digest, &e);
 	holds_unlock(sw->env->holds);
 	if (held) {
 		sw->st->kept_blobs++;
 	} else if (r == 0) {
 		sw->st->removed_blobs++;
 		sw->st->removed_bytes += (uint64_t)size;
+		if (sw->env->blob_removed)
+			sw->env->blob_removed(digest, size, sw->env->userdata);
 	}
 	return 0;
 }
 
 int gc_collect(const struct gc_env *env, struct gc_stats *st, struct ember_error *e)
 {
-	struct mark m = { .cs = env->cs };
+	struct mark m = { .cs = env->cs, .env = env };
 
 	memset(st, 0, sizeof(*st));
 	holds_gc_begin(env->holds);
-	m.expired = json_array();
+	m.expired = env->dry_run ? NULL : json_array();
 	int r = mark_roots(env, &m, e);
 	size_t i;
 	json_t *x;

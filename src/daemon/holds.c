@@ -99,6 +99,27 @@ int hold_snapshot(struct hold *h, const char *snapshotter, const char *ns, const
 	return add(h, k);
 }
 
+static void image_key(char *buf, size_t size, const char *ns, const char *name)
+{
+	snprintf(buf, size, "image %s %s", ns, name);
+}
+
+int hold_image(struct hold *h, const char *ns, const char *name)
+{
+	char k[1024];
+
+	image_key(k, sizeof(k), ns, name);
+	return add(h, k);
+}
+
+int holds_image_held(struct holds *hs, const char *ns, const char *name)
+{
+	char k[1024];
+
+	image_key(k, sizeof(k), ns, name);
+	return json_object_get(hs->count, k) != NULL;
+}
+
 /* Under the lock. */
 static void drop(struct holds *hs, const char *key)
 {

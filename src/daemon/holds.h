@@ -33,6 +33,9 @@ struct hold *hold_new(struct holds *hs);
 int hold_blob(struct hold *h, const char *digest);
 /* Hold a snapshot by snapshotter name, namespace and key; -ENOMEM. */
 int hold_snapshot(struct hold *h, const char *snapshotter, const char *ns, const char *key);
+/* Hold an image record by namespace and name (a container being created
+   from it: the GC policy does not remove it meanwhile); -ENOMEM. */
+int hold_image(struct hold *h, const char *ns, const char *name);
 /* Drop every hold of h and free it (NULL is fine). */
 void hold_release(struct hold *h);
 
@@ -47,6 +50,7 @@ int holds_blob_held(struct holds *hs, const char *digest);
 /* Held by a holder other than h. */
 int holds_blob_held_except(struct holds *hs, const char *digest, const struct hold *h);
 int holds_snapshot_held(struct holds *hs, const char *snapshotter, const char *ns, const char *key);
+int holds_image_held(struct holds *hs, const char *ns, const char *name);
 int holds_snapshot_held_except(struct holds *hs, const char *snapshotter, const char *ns, const char *key,
 			       const struct hold *h);
 

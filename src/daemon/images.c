@@ -201,6 +201,18 @@ int images_target(struct daemon *d, const char *ns, const char *name, struct des
 	return r < 0 ? err_wrap(e, "image %s: damaged record", name) : 0;
 }
 
+void images_touch(struct daemon *d, const char *ns, const char *name)
+{
+	struct ember_error e;
+	char now[TIMESTAMP_LEN];
+
+	timestamp_now(now);
+	json_t *rec = json_pack("{s:s, s:s}", "name", name, "last_used_at", now);
+	if (rec)
+		(void)meta_object_put(&d->meta, ns, "images-used", name, rec, &e);
+	json_decref(rec);
+}
+
 json_t *images_record(const char *name, const struct descriptor *target, json_t *labels, json_t *old)
 {
 	char now[TIMESTAMP_LEN];

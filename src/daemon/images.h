@@ -64,6 +64,20 @@ char *images_normalize(const char *name);
 /* The image record's target (parsed); NotFound when there is no record. */
 int images_target(struct daemon *d, const char *ns, const char *name, struct descriptor *t, struct ember_error *e);
 
+/* Note that the image was used now: a record of its own beside the
+   image's (meta/<ns>/images-used/, not the image record, which a pull may
+   be rewriting); failures are ignored (the policy then thinks it older). */
+#ifdef CONFIG_CONTENT_STORE
+void images_touch(struct daemon *d, const char *ns, const char *name);
+#else
+static inline void images_touch(struct daemon *d, const char *ns, const char *name)
+{
+	(void)d;
+	(void)ns;
+	(void)name;
+}
+#endif
+
 /* A new image record: name, target, labels (borrowed, NULL: none), times
    (created_at kept from old when replacing one). */
 json_t *images_record(const char *name, const struct descriptor *target, json_t *labels, json_t *old);

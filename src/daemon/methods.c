@@ -85,6 +85,7 @@ const struct api_method api_methods[] = {
 #endif
 #ifdef CONFIG_CONTENT_STORE
 	{ "io.ember.System.Check", svc_system_check, API_ASYNC },
+	{ "io.ember.System.DiskUsage", svc_system_disk_usage, API_ASYNC },
 #endif
 	{ "io.ember.System.Info", svc_system_info, 0 },
 	{ "io.ember.System.Version", svc_system_version, 0 },

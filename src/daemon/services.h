@@ -15,6 +15,7 @@ HANDLER(svc_varlink_get_interface_description);
 HANDLER(svc_system_version);
 HANDLER(svc_system_info);
 HANDLER(svc_system_check);
+HANDLER(svc_system_disk_usage);
 HANDLER(svc_namespaces_list);
 HANDLER(svc_namespaces_get);
 HANDLER(svc_namespaces_create);

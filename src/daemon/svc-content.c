@@ -10,6 +10,7 @@
 
 #include "daemon/daemon.h"
 #include "daemon/gc.h"
+#include "daemon/gc-policy.h"
 #include "daemon/images.h"
 #include "daemon/jobs.h"
 #include "daemon/services.h"
@@ -263,57 +264,23 @@ void svc_content_abort_ingest(struct api_call *call, json_t *params, void *ctx)
 		api_reply(call, NULL);
 }
 
-struct gc_wait {
-	struct api_call *call; /* NULL once the client is gone */
-};
-
-static void gc_gone(struct api_call *call, void *userdata)
-{
-	struct gc_wait *w = userdata;
-
-	(void)call;
-	w->call = NULL;
-}
-
-static void gc_done(struct daemon *d, const struct gc_stats *st, const struct ember_error *err, void *userdata)
-{
-	struct gc_wait *w = userdata;
-
-	(void)d;
-	if (w->call) {
-		api_call_on_cancel(w->call, NULL, NULL);
-		if (err)
-			api_error_from(w->call, err);
-		else
-			api_reply(w->call, json_pack("{s:I, s:I, s:I, s:I}", "removed_blobs", (json_int_t)st->removed_blobs,
-						     "removed_bytes", (json_int_t)st->removed_bytes, "kept_blobs",
-						     (json_int_t)st->kept_blobs, "removed_snapshots",
-						     (json_int_t)st->removed_snapshots));
-	}
-	free(w);
-}
-
 void svc_content_garbage_collect(struct api_call *call, json_t *params, void *ctx)
 {
-	struct daemon *d = ctx;
-	struct content_params p = { 0 };
-	struct ember_error e;
+	struct gc_params {
+		const char *namespace;
+		int dry_run, policy;
+	} p = { NULL, 0, 1 };
+	static const struct api_param table[] = {
+		{ "namespace", API_T_STRING, offsetof(struct gc_params, namespace), 0 },
+		{ "dry_run", API_T_BOOL, offsetof(struct gc_params, dry_run), 0 },
+		{ "policy", API_T_BOOL, offsetof(struct gc_params, policy), 0 },
+		{ NULL, 0, 0, 0 },
+	};
 
-	if (api_params_parse(call, params, ns_table, &p) < 0)
+	if (api_params_parse(call, params, table, &p) < 0)
 		return;
 	/* A collection runs to its end even when its client goes. */
-	struct gc_wait *w = calloc(1, sizeof(*w));
-	if (!w) {
-		api_error(call, EMBER_ERROR_RESOURCE_EXHAUSTED, NULL, "out of memory");
-		return;
-	}
-	w->call = call;
-	if (images_gc(d, gc_done, w, &e) < 0) {
-		free(w);
-		api_error_from(call, &e);
-		return;
-	}
-	api_call_on_cancel(call, gc_gone, w);
+	gc_policy_call(ctx, call, p.dry_run, p.policy);
 }
 
 /* Read: a blob copied into the client's file, by a job. */

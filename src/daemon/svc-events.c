@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "daemon/daemon.h"
+#include "daemon/gc-policy.h"
 #include "daemon/services.h"
 #include "util/record.h"
 #include "util/timestamp.h"
@@ -57,6 +58,7 @@ void events_publish(struct daemon *d, const char *ns, const char *topic, json_t 
 	char now[TIMESTAMP_LEN];
 	struct subscriber *s, *next;
 
+	gc_policy_notice(d, topic);
 	if (!d->events.head) {
 		json_decref(payload);
 		return;

@@ -98,6 +98,7 @@ void svc_images_delete(struct api_call *call, json_t *params, void *ctx)
 	if (meta_object_delete(&d->meta, ns, "images", "image", name, &e) < 0) {
 		api_error_from(call, &e);
 	} else {
+		(void)meta_object_delete(&d->meta, ns, "images-used", "image", name, &e);
 		events_publish(d, ns, "/images/delete", json_pack("{s:s}", "name", name));
 		/* Collect what it alone used before answering, so that what a
 		   client sees next is the store as it will stay. */

@@ -2,7 +2,10 @@
 /* io.ember.System */
 #include <unistd.h>
 
+#include <stddef.h>
+
 #include "daemon/daemon.h"
+#include "daemon/gc-policy.h"
 #include "daemon/services.h"
 #include "util/version.h"
 
@@ -58,4 +61,19 @@ void svc_system_info(struct api_call *call, json_t *params, void *ctx)
 				  "started", d->started_at,
 				  "uptime", (json_int_t)((loop_now_ms() - d->start_ms) / 1000),
 				  "counts", counts));
+}
+
+void svc_system_disk_usage(struct api_call *call, json_t *params, void *ctx)
+{
+	struct df_params {
+		const char *namespace;
+	} p = { NULL };
+	static const struct api_param table[] = {
+		{ "namespace", API_T_STRING, offsetof(struct df_params, namespace), 0 },
+		{ NULL, 0, 0, 0 },
+	};
+
+	if (api_params_parse(call, params, table, &p) < 0)
+		return;
+	gc_policy_disk_usage(ctx, call, p.namespace);
 }

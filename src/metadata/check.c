@@ -71,7 +71,7 @@ static int check_kind(int ns_fd, const char *ns, const char *kind, int repair, s
 
 int meta_check(struct meta *m, int repair, struct meta_check *c, struct ember_error *e)
 {
-	static const char *const kinds[] = META_KINDS;
+	static const char *const kinds[] = META_KINDS, *const aux[] = META_AUX_KINDS;
 	char **nss;
 	size_t n;
 
@@ -89,6 +89,8 @@ int meta_check(struct meta *m, int repair, struct meta_check *c, struct ember_er
 		r = check_file(ns_fd, nss[i], NULL, "namespace.json", repair, c, e);
 		for (size_t k = 0; r == 0 && k < ARRAY_SIZE(kinds); k++)
 			r = check_kind(ns_fd, nss[i], kinds[k], repair, c, e);
+		for (size_t k = 0; r == 0 && k < ARRAY_SIZE(aux); k++)
+			r = check_kind(ns_fd, nss[i], aux[k], repair, c, e);
 	}
 	fs_names_free(nss, n);
 	return r;

@@ -25,7 +25,7 @@ void meta_close(struct meta *m)
 
 int meta_recover(struct meta *m, struct meta_recovery *stats, struct ember_error *e)
 {
-	static const char *const kinds[] = META_KINDS;
+	static const char *const kinds[] = META_KINDS, *const aux[] = META_AUX_KINDS;
 	int r;
 
 	memset(stats, 0, sizeof(*stats));
@@ -48,8 +48,9 @@ int meta_recover(struct meta *m, struct meta_recovery *stats, struct ember_error
 		r = fs_remove_tmp(ns, e);
 		if (r >= 0)
 			stats->removed_tmp += (unsigned)r;
-		for (size_t i = 0; r >= 0 && i < ARRAY_SIZE(kinds); i++) {
-			_cleanup_close_ int kfd = openat(ns, kinds[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+		for (size_t i = 0; r >= 0 && i < ARRAY_SIZE(kinds) + ARRAY_SIZE(aux); i++) {
+			const char *kind = i < ARRAY_SIZE(kinds) ? kinds[i] : aux[i - ARRAY_SIZE(kinds)];
+			_cleanup_close_ int kfd = openat(ns, kind, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 			if (kfd < 0)
 				continue;
 			r = fs_remove_tmp(kfd, e);

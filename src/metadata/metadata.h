@@ -8,6 +8,7 @@
  *
  *   <root>/meta/<namespace>/namespace.json        {"name", "labels", "created_at", "updated_at"}
  *   <root>/meta/<namespace>/{images,containers,leases}/<escaped-name>.json
+ *   <root>/meta/<namespace>/images-used/<escaped-name>.json   {"name", "last_used_at"}
  *
  * A namespace is created by building its directory under a temporary name
  * and renaming it into place, and deleted by renaming it to a temporary name
@@ -25,6 +26,10 @@ struct meta {
 
 /* The object kinds a namespace holds, in the order Info reports them. */
 #define META_KINDS { "images", "containers", "leases", "content" }
+/* Bookkeeping records beside the objects (the GC policy's last use of an
+   image): never counted, and no reason to keep a namespace; recovered as
+   the objects are. */
+#define META_AUX_KINDS { "images-used" }
 
 int meta_open(struct meta *m, int root_fd, struct ember_error *e);
 void meta_close(struct meta *m);

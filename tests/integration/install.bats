@@ -268,7 +268,7 @@ rc_cleanup() {
 	for k in $keys; do
 		grep -qE "^#$k = " "$COMMON/config.toml" || { echo "config.toml lacks $k" >&2; false; }
 	done
-	for k in api debug registry snapshots network 'registry.auths."registry.example.com"'; do
+	for k in api debug registry snapshots network gc 'registry.auths."registry.example.com"'; do
 		grep -qxF "#[$k]" "$COMMON/config.toml"
 	done
 	# As shipped: the daemon's defaults, no warning.

@@ -153,6 +153,75 @@ static void test_errors(void **state)
 	}
 }
 
+static void test_gc_table(void **state)
+{
+	static const struct {
+		const char *text;
+		uint64_t low, high;
+		int percent;
+	} good[] = {
+		{ "[gc]\nfree_low = \"10%\"\nfree_high = \"20%\"\n", 10, 20, 1 },
+		{ "[gc]\nfree_low = \"512M\"\nfree_high = \"1.5GiB\"\n", 512ull << 20, 1536ull << 20, 0 },
+		{ "[gc]\nfree_low = 4096\nfree_high = \"8k\"\n", 4096, 8192, 0 },
+		{ "[gc]\nfree_low = \"2 MB\"\nfree_high = \"2m\"\n", 2u << 20, 2u << 20, 0 },
+		{ "[gc]\nfree_low = \"0\"\nfree_high = \"0%\"\n", 0, 0, 1 },
+	};
+	static const struct {
+		const char *text, *needle;
+	} bad[] = {
+		{ "[gc]\nfree_low = \"ten\"\n", "\"gc.free_low\" must be free space in bytes" },
+		{ "[gc]\nfree_low = \"101%\"\n", "\"gc.free_low\" must be" },
+		{ "[gc]\nfree_high = -1\n", "\"gc.free_high\" must be free space in bytes (\"512M\", \"2G\") or a share of the file system (\"10%\", 0 to 100), not a negative number" },
+		{ "[gc]\nfree_high = \"1e9\"\n", "not \"1e9\"" },
+		{ "[gc]\nfree_high = \"5X\"\n", "\"gc.free_high\"" },
+		{ "[gc]\nfree_low = \"10%\"\n", "\"gc.free_low\" is set but \"gc.free_high\" is not" },
+		{ "[gc]\nfree_low = \"20%\"\nfree_high = \"10%\"\n", "\"gc.free_high\" (10%) must be at least \"gc.free_low\" (20%)" },
+		{ "[gc]\nkeep = -1\n", "\"gc.keep\" must be a number of images per repository" },
+		{ "[gc]\nkeep = \"3\"\n", "\"gc.keep\"" },
+		{ "[gc]\nmin_age = 1.5\n", "config.toml:2:" },
+		{ "[gc]\nmin_age = -5\n", "\"gc.min_age\" must be a number of seconds" },
+		{ "[gc]\ninterval = 0\n", "\"gc.interval\" must be a number of seconds from 1" },
+		{ "gc = 3\n", "\"gc\" must be a table" },
+	};
+	struct daemon_config c;
+	struct ember_error e;
+
+	(void)state;
+	assert_int_equal(parse(&c, "", &e), 0);
+	assert_int_equal(c.gc.free_low.n, 0);
+	assert_int_equal(c.gc.free_high.n, 0);
+	assert_int_equal(c.gc.keep, 0);
+	assert_int_equal(c.gc.min_age_s, 300);
+	assert_int_equal(c.gc.interval_s, 60);
+	config_done(&c);
+	for (size_t i = 0; i < sizeof(good) / sizeof(*good); i++) {
+		if (parse(&c, good[i].text, &e) != 0)
+			fail_msg("refused: %s: %s", good[i].text, e.message);
+		assert_int_equal(c.gc.free_low.n, good[i].low);
+		assert_int_equal(c.gc.free_high.n, good[i].high);
+		assert_int_equal(c.gc.free_high.percent, good[i].percent);
+		config_done(&c);
+	}
+	assert_int_equal(parse(&c, "[gc]\nkeep = 3\nmin_age = 0\ninterval = 5\n", &e), 0);
+	assert_int_equal(c.gc.keep, 3);
+	assert_int_equal(c.gc.min_age_s, 0);
+	assert_int_equal(c.gc.interval_s, 5);
+	struct gc_level pct = { 10, 1 }, bytes = { 3u << 20, 0 };
+	assert_int_equal(config_gc_level_bytes(&pct, 1000), 100);
+	assert_int_equal(config_gc_level_bytes(&bytes, 1000), 3u << 20);
+	char buf[32];
+	config_gc_level_format(&bytes, buf, sizeof(buf));
+	assert_string_equal(buf, "3.0 MiB");
+	config_done(&c);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		if (parse(&c, bad[i].text, &e) == 0)
+			fail_msg("accepted: %s", bad[i].text);
+		assert_int_equal(e.code, EINVAL);
+		assert_null(strchr(e.message, '\n'));
+		assert_msg_contains(&e, bad[i].needle);
+	}
+}
+
 static void test_load_missing_file(void **state)
 {
 	struct daemon_config c;
@@ -189,6 +258,7 @@ int main(void)
 		cmocka_unit_test(test_registry_table),
 		cmocka_unit_test(test_unknown_keys_warn),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_gc_table),
 		cmocka_unit_test(test_load_missing_file),
 		cmocka_unit_test(test_group_resolve),
 	};

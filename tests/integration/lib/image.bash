@@ -91,6 +91,12 @@ image_foreign() {
 	_image_build "$1" foreign
 }
 
+# image_sized DIR SEED KIB [TAG]: busybox + a layer of KIB KiB of random bytes.
+image_sized() {
+	[ $# -ge 3 ] && [ $# -le 4 ] || { echo "usage: image_sized DIR SEED KIB [TAG]" >&2; return 2; }
+	_image_build "$1" sized "$2" "$3" ${4:+"$4"}
+}
+
 image_layers() {
 	[ $# -eq 2 ] || { echo "usage: image_layers DIR N" >&2; return 2; }
 	_image_build "$1" layers "$2"
@@ -99,12 +105,15 @@ image_layers() {
 image_digest() {
 	"$INFRA_PYTHON" -c '
 import json, sys
-for m in json.load(open(sys.argv[1] + "/index.json"))["manifests"]:
+ms = json.load(open(sys.argv[1] + "/index.json"))["manifests"]
+for m in ms:
     if m.get("annotations", {}).get("org.opencontainers.image.ref.name") == "latest":
         print(m["digest"])
         break
 else:
-    sys.exit("no \"latest\" in %s/index.json" % sys.argv[1])' "$1"
+    if len(ms) != 1:
+        sys.exit("no \"latest\" in %s/index.json" % sys.argv[1])
+    print(ms[0]["digest"])  # one entry of another tag (image_sized)' "$1"
 }
 
 image_host_platform() {

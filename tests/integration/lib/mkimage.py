@@ -14,6 +14,11 @@
                                     architecture only (arm/v7 or arm64)
     mkimage.py layers DIR N         N tiny layers of one file each (layer i
                                     writes /layers/i): many short unpacks
+    mkimage.py sized DIR SEED KIB [TAG]
+                                    busybox plus an uncompressed layer of one
+                                    file, /data/SEED, of KIB KiB of random
+                                    bytes (from SEED): images of known sizes
+                                    that share their base layer; tag TAG
     mkimage.py rich DIR             5 layers (gzip, gzip, zstd, tar, gzip): every
                                     entry type, modes, owners, xattrs, devices,
                                     hard links, whiteouts, opaque directories
@@ -285,6 +290,14 @@ def build_layers(layout, n):
         t.file("layers/%d" % i, b"layer %d\n" % i, 0o644)
         layers.append(add_layer(layout, t))
     return add_image(layout, layers, host_platform())
+
+
+def build_sized(layout, seed, kib):
+    base = add_layer(layout, busybox_tar())
+    t = Tar()
+    t.file("data/" + seed, random_bytes(random.Random(seed), kib * 1024), 0o644)
+    return add_image(layout, [base, add_layer(layout, t, "tar")], host_platform(),
+                     history=["ember tests: busybox", "ember tests: %d KiB" % kib])
 
 
 def text_block(rng, n):
@@ -570,7 +583,8 @@ def summary(layout, top):
 
 def main(argv):
     if len(argv) < 3 or argv[1] not in ("busybox", "big", "multiarch", "rich", "layers", "foreign",
-                                          "busybox-for") or \
+                                          "busybox-for", "sized") or \
+            (argv[1] == "sized" and len(argv) not in (5, 6)) or \
             (argv[1] == "big" and len(argv) > 4 and argv[4] not in ("zstd", "gzip")) or \
             (argv[1] == "busybox-for" and len(argv) != 5):
         print(__doc__.strip(), file=sys.stderr)
@@ -589,9 +603,12 @@ def main(argv):
         top = build_foreign(layout)
     elif argv[1] == "layers":
         top = build_layers(layout, int(argv[3]))
+    elif argv[1] == "sized":
+        top = build_sized(layout, argv[3], int(argv[4]))
     else:
         top = build_multiarch(layout)
-    top = dict(top, annotations={REF_NAME: "latest"})
+    tag = argv[5] if argv[1] == "sized" and len(argv) > 5 else "latest"
+    top = dict(top, annotations={REF_NAME: tag})
     layout.write_index([top])
     print(json.dumps(summary(layout, top), sort_keys=True))
     return 0
