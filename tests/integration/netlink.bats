@@ -241,6 +241,19 @@ listen() {
 	return 1
 }
 
+# got FILE TEXT: what a listener wrote is TEXT, once it has written it (the
+# sender's nc may end before the listener's is scheduled: on a loaded
+# machine, right after send, the file can still be empty).
+got() {
+	local i
+	for i in $(seq 1 50); do
+		[ "$(cat "$1")" = "$2" ] && return 0
+		sleep 0.1
+	done
+	echo "$1 holds \"$(cat "$1")\", not \"$2\"" >&2
+	return 1
+}
+
 # send NS ADDRESS PORT TEXT: one TCP connection, 2 s at most.
 send() {
 	echo "$4" | timeout 5 nsenter --net="/run/netns/$1" busybox nc -w 2 "$2" "$3"
@@ -284,14 +297,14 @@ nat() {
 	# Masquerade: the container reaches the outside.
 	listen "$C" 9001 "$T/c1"
 	send "$B" 192.0.2.2 9001 masqueraded
-	[ "$(cat "$T/c1")" = masqueraded ]
+	got "$T/c1" masqueraded
 	# The published port, from the outside and from the host itself.
 	listen "$B" 80 "$T/b1"
 	send "$C" 192.0.2.1 8080 from-outside
-	[ "$(cat "$T/b1")" = from-outside ]
+	got "$T/b1" from-outside
 	listen "$B" 80 "$T/b2"
 	send "$A" 192.0.2.1 8080 from-host
-	[ "$(cat "$T/b2")" = from-host ]
+	got "$T/b2" from-host
 
 	# Written again: the same rules, once (the whole table is replaced).
 	echo add >&5
