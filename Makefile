@@ -328,6 +328,15 @@ $(O)/tests/net/ember-nettest: tests/net/ember-nettest.c $(O)/libember-all.a
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(EMBER_CFLAGS) $(pkg-cflags) -Wno-missing-prototypes \
 		$(LDFLAGS) $(FLAVOUR_LDFLAGS) $< $(O)/libember-all.a $(pkg-libs) -o $@
 
+# The power-cut test's device-mapper tool (tests/guest/dmctl.c): static
+# like ember, for the BusyBox guest, which has no dmsetup.
+$(O)/tests/guest/ember-dmctl: tests/guest/dmctl.c
+	$(quiet) CC $<
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(EMBER_CFLAGS) $(pkg-cflags) $(LDFLAGS) $(FLAVOUR_LDFLAGS) $< -o $@
+
+guest-tests: $(O)/tests/guest/ember-dmctl
+
 unit-tests: $(UNIT_BINS)
 fuzzers: $(FUZZ_BINS)
 net-tests: $(if $(filter y,$(CONFIG_NET)),$(O)/tests/net/ember-nettest)
@@ -516,6 +525,7 @@ help:
 	@echo "  sizes             what each feature costs (stripped bytes, this ARCH)"
 	@echo "  randconfig [SEED=n]  a random configuration (the seed is printed)"
 	@echo '  net-tests         tests/net/ember-nettest for netlink.bats (this flavour'\''s netlink)'
+	@echo '  guest-tests       tests/guest/ember-dmctl for guest-powercut.bats (static)'
 	@echo 'Install:'
 	@echo '  install           bin/ember, bin/emberd, include/ember, lib/libember.a,'
 	@echo '                    lib/pkgconfig/ember.pc, /etc/ember/config.toml (one that'
@@ -541,6 +551,6 @@ $(GEN):
 	@mkdir -p $@
 
 FORCE:
-.PHONY: all dev check check-unit check-integration check-cross check-qemu fuzz demo bench deps \
+.PHONY: all dev check check-unit check-integration check-cross check-qemu guest-tests fuzz demo bench deps \
 	install clean distclean help sizes unit-tests fuzzers defconfig menuconfig \
 	olddefconfig allnoconfig allyesconfig alldefconfig savedefconfig randconfig FORCE
