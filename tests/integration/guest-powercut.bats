@@ -12,7 +12,7 @@
 # operation done again finishes. The image: 5 layers (busybox, host files,
 # random data, 3000 small files, whiteouts), ~3 MB.
 # ember-dmctl (tests/guest/dmctl.c, make guest-tests) is the guest's
-# dmsetup. POWERCUT_CUTS="import 12 create 6 rm 6 gc 6" sets the cut points;
+# dmsetup. POWERCUT_CUTS="import 12 create 10 rm 10 gc 8" sets the cut points;
 # POWERCUT_VERBOSE=1 has the guest print each step.
 # Tagged slow (one guest, ~10 min): make check-qemu runs it, make check does not.
 # bats file_tags=slow
@@ -22,7 +22,7 @@ load helpers
 load lib/image
 
 QEMU_TIMEOUT=${QEMU_TIMEOUT:-1500}
-POWERCUT_CUTS=${POWERCUT_CUTS:-import 12 create 6 rm 6 gc 6}
+POWERCUT_CUTS=${POWERCUT_CUTS:-import 12 create 10 rm 10 gc 8}
 REPO=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
 
 powercut_cannot_run() {
@@ -130,10 +130,20 @@ cuts_pass() {
 	cuts_pass import
 }
 
+# Known bug (found by this matrix): a cut after create's snapshot prepare
+# and before its record leaves an active snapshot labelled
+# ember.io/container=ID with no container, which content gc never removes
+# (only a later create of the same ID replaces it).
+# bats test_tags=known-bug
 @test "guest: powercut: containers create" {
 	cuts_pass create
 }
 
+# Known bug (found by this matrix): rm removes the snapshot before the
+# record (src/daemon/containers.c delete_run), so a cut between them leaves
+# a container whose snapshot is missing: system check exits 1 ("it cannot
+# start") until the container is removed again.
+# bats test_tags=known-bug
 @test "guest: powercut: containers rm" {
 	cuts_pass rm
 }
