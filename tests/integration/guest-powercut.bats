@@ -28,8 +28,10 @@ REPO=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
 powercut_cannot_run() {
 	file -L "$EMBER" 2>/dev/null | grep -q 'statically linked' ||
 		{ echo "the guest needs a static ember ($EMBER is not)"; return; }
-	[ "$(uname -m)" = x86_64 ] && [ "${GUEST_ARCH:-x86_64}" = x86_64 ] ||
-		{ echo "the power-cut guest is x86_64 only (GUEST_ARCH=${GUEST_ARCH:-x86_64} on $(uname -m))"; return; }
+	if [ "$(uname -m)" != x86_64 ] || [ "${GUEST_ARCH:-x86_64}" != x86_64 ]; then
+		echo "the power-cut guest is x86_64 only (GUEST_ARCH=${GUEST_ARCH:-x86_64} on $(uname -m))"
+		return
+	fi
 	command -v qemu-system-x86_64 >/dev/null || { echo "qemu-system-x86_64 is missing (board/deps.sh qemu)"; return; }
 	[ -x "$DMCTL" ] || echo "no $DMCTL (make guest-tests)"
 }
