@@ -52,7 +52,7 @@ FLAVOUR ?= static
 # Goals that never compile ember itself, so they must not build the sysroot
 # (they may run before the packages it needs are installed).
 NOBUILD_GOALS := help clean distclean deps check check-unit check-fuzz \
-	check-integration check-cross check-qemu fuzz demo dev bench sizes menuconfig \
+	check-integration check-cross check-qemu check-powercut fuzz demo dev bench sizes menuconfig \
 	defconfig olddefconfig savedefconfig randconfig allnoconfig allyesconfig \
 	alldefconfig %_defconfig
 BUILD_GOALS := $(if $(MAKECMDGOALS),$(filter-out $(NOBUILD_GOALS),$(MAKECMDGOALS)),all)
@@ -328,6 +328,15 @@ $(O)/tests/net/ember-nettest: tests/net/ember-nettest.c $(O)/libember-all.a
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(EMBER_CFLAGS) $(pkg-cflags) -Wno-missing-prototypes \
 		$(LDFLAGS) $(FLAVOUR_LDFLAGS) $< $(O)/libember-all.a $(pkg-libs) -o $@
 
+# The power-cut test's device-mapper tool (tests/guest/dmctl.c): static
+# like ember, for the BusyBox guest, which has no dmsetup.
+$(O)/tests/guest/ember-dmctl: tests/guest/dmctl.c
+	$(quiet) CC $<
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(EMBER_CFLAGS) $(pkg-cflags) $(LDFLAGS) $(FLAVOUR_LDFLAGS) $< -o $@
+
+guest-tests: $(O)/tests/guest/ember-dmctl
+
 unit-tests: $(UNIT_BINS)
 fuzzers: $(FUZZ_BINS)
 net-tests: $(if $(filter y,$(CONFIG_NET)),$(O)/tests/net/ember-nettest)
@@ -374,13 +383,20 @@ check-integration:
 # The qemu guests (board/qemu, tests/integration/guest.bats): x86_64, then
 # aarch64 with the cross-built ember (TCG: a few minutes each); the systemd
 # and OpenRC guests (guest-systemd.bats, guest-openrc.bats, their tests
-# named "guest: systemd: ..." and "guest: openrc: ...") on x86_64 only.
+# named "guest: systemd: ..." and "guest: openrc: ...") and the power-cut
+# matrix (guest-powercut.bats, "guest: powercut: ...", ~10 min) on x86_64
+# only. check-powercut runs the matrix alone.
 check-qemu:
 	board/deps.sh qemu cross
-	$(MAKE) all
+	$(MAKE) all guest-tests
 	$(MAKE) ARCH=aarch64 O=$(CROSS_O) all
 	tests/run.sh --integration-only --bin $(abspath $(O)/ember) --filter '^guest: '
 	GUEST_ARCH=aarch64 tests/run.sh --integration-only --bin $(abspath $(CROSS_O)/ember) --filter '^guest: '
+
+check-powercut:
+	board/deps.sh qemu
+	$(MAKE) all guest-tests
+	tests/run.sh --integration-only --bin $(abspath $(O)/ember) --filter '^guest: powercut: '
 
 check-cross:
 	board/deps.sh cross
@@ -516,6 +532,7 @@ help:
 	@echo "  sizes             what each feature costs (stripped bytes, this ARCH)"
 	@echo "  randconfig [SEED=n]  a random configuration (the seed is printed)"
 	@echo '  net-tests         tests/net/ember-nettest for netlink.bats (this flavour'\''s netlink)'
+	@echo '  guest-tests       tests/guest/ember-dmctl for guest-powercut.bats (static)'
 	@echo 'Install:'
 	@echo '  install           bin/ember, bin/emberd, include/ember, lib/libember.a,'
 	@echo '                    lib/pkgconfig/ember.pc, /etc/ember/config.toml (one that'
@@ -532,7 +549,7 @@ help:
 	@echo '  <board>_defconfig for board/<board>/defconfig:' $(notdir $(patsubst %/defconfig,%,$(wildcard board/*/defconfig)))
 	@echo 'Test:'
 	@echo '  check             install test deps, build, run unit, fuzz and integration tests'
-	@echo '  check-unit check-integration [T=regex] check-cross check-qemu fuzz [FUZZ_TIME=s]'
+	@echo '  check-unit check-integration [T=regex] check-cross check-qemu check-powercut fuzz [FUZZ_TIME=s]'
 	@echo '  demo              the main job end to end'
 	@echo '  bench             benchmarks against the peers'
 	@echo 'Variables: O= V=1 ARCH= CROSS_COMPILE= CC= CFLAGS= LDFLAGS= SYSROOT= PKG_CONFIG= WERROR='
@@ -541,6 +558,6 @@ $(GEN):
 	@mkdir -p $@
 
 FORCE:
-.PHONY: all dev check check-unit check-integration check-cross check-qemu fuzz demo bench deps \
+.PHONY: all dev check check-unit check-integration check-cross check-qemu check-powercut guest-tests fuzz demo bench deps \
 	install clean distclean help sizes unit-tests fuzzers defconfig menuconfig \
 	olddefconfig allnoconfig allyesconfig alldefconfig savedefconfig randconfig FORCE

@@ -39,6 +39,9 @@ MODULES="virtio_pci virtio_blk virtio_mmio ext4 crc32c_generic overlay"
 # ... and those it has for the kernel to load on first use (through
 # modules.alias: rtnl-link-veth, nft-expr-masq, ...): bridge networks.
 NET_MODULES="veth bridge nf_tables nft_chain_nat nft_nat nft_masq nft_ct nft_fib_inet"
+# ... and those a test loads itself: device-mapper for the power-cut matrix
+# (tests/guest/powercut).
+TEST_MODULES="dm-mod dm-flakey"
 
 initramfs() {
 	local arch=$1 ember=$2 busybox=$3 out=$4
@@ -105,7 +108,7 @@ add_modules() {
 	mkdir -p "$dst"
 	cp "$src/modules.builtin" "$src/modules.order" "$dst/"
 	local want=() seen=" "
-	for m in $MODULES $NET_MODULES; do
+	for m in $MODULES $NET_MODULES $TEST_MODULES; do
 		while IFS= read -r dep; do
 			case "$seen" in *" $dep "*) continue ;; esac
 			seen+="$dep "
