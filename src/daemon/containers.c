@@ -224,7 +224,7 @@ static int create_work(struct job *j, void *data, struct ember_error *e)
 	if (sn) {
 		/* A snapshot with the container's key but no record is a
 		   leftover of a create cut short: replace it. */
-		json_t *labels = json_pack("{s:s}", "ember.io/container", p->id);
+		json_t *labels = json_pack("{s:s}", CONTAINER_LABEL, p->id);
 		if (snapshot_get(sn, p->namespace, p->id, &snap, e) == 0) {
 			json_decref(TAKE_PTR(snap));
 			(void)snapshot_remove(sn, p->namespace, p->id, e);
@@ -364,6 +364,59 @@ void containers_create(struct daemon *d, struct api_call *call, const struct con
 	call_job_start(d, call, &create_ops, c, c->p.namespace, c->p.id);
 }
 
+/* ---- start-up ------------------------------------------------------------------------- */
+
+struct sweep {
+	struct daemon *d;
+	struct snapshotter *sn;
+	json_t *gone; /* [[ns, key], ...] */
+};
+
+static int sweep_one(const char *ns, json_t *rec, void *userdata)
+{
+	struct sweep *w = userdata;
+	const char *key = json_string_value(json_object_get(rec, "key"));
+	const char *id = json_string_value(json_object_get(json_object_get(rec, "labels"), CONTAINER_LABEL));
+	struct ember_error e;
+	json_t *c;
+
+	if (!key || !id || strcmp(key, id) || strcmp(json_string_value(json_object_get(rec, "kind")) ?: "", "active"))
+		return 0;
+	if (container_get(w->d, ns, id, &c, &e) == 0) {
+		json_decref(c);
+		return 0;
+	}
+	if (e.code == ENOENT)
+		json_array_append_new(w->gone, json_pack("[s, s]", ns, key));
+	return 0;
+}
+
+int containers_recover(struct daemon *d, struct ember_error *e)
+{
+	for (size_t i = 0; ENABLED(CONFIG_SNAPSHOTS_STORE) && i < ARRAY_SIZE(d->snapshotters); i++) {
+		struct sweep w = { d, d->snapshotters[i], json_array() };
+		size_t k;
+		json_t *g;
+		if (!w.sn)
+			continue;
+		if (!w.gone || snapshot_walk_all(w.sn, sweep_one, &w, e) < 0) {
+			json_decref(w.gone);
+			return w.gone ? err_wrap(e, "containers' snapshots") : err_set(e, ENOMEM, "out of memory");
+		}
+		json_array_foreach(w.gone, k, g) {
+			const char *ns = json_string_value(json_array_get(g, 0)), *key = json_string_value(json_array_get(g, 1));
+			struct ember_error re;
+			if (snapshot_remove(w.sn, ns, key, &re) == 0)
+				log_info(&d->log, "recovery: snapshot %s/%s (%s) of no container removed (a create or delete cut short)",
+					 ns, key, snapshot_name(w.sn));
+			else
+				log_warn(&d->log, "recovery: snapshot %s/%s of no container: %s", ns, key, re.message);
+		}
+		json_decref(w.gone);
+	}
+	return 0;
+}
+
 /* ---- delete ----------------------------------------------------------------------------- */
 
 struct delete_job {
@@ -391,19 +444,33 @@ static int delete_run(struct job *j, void *data, struct ember_error *e)
 	if (container_get(x->d, x->ns, x->id, &rec, e) < 0)
 		return -e->code;
 	const char *key = json_string_value(json_object_get(rec, "snapshot_key"));
-	if (key && !x->keep_snapshot) {
-		/* The snapshot goes first: a crash then leaves a record whose
-		   start fails clearly and whose delete still works. */
-		struct snapshotter *sn = snapshots_get(x->d, json_string_value(json_object_get(rec, "snapshotter")), e);
-		if (!sn || (snapshot_remove(sn, x->ns, key, e) < 0 && e->code != ENOENT)) {
+	struct snapshotter *sn = NULL;
+	if (key && !(sn = snapshots_get(x->d, json_string_value(json_object_get(rec, "snapshotter")), e))) {
+		json_decref(rec);
+		return -e->code;
+	}
+	/* A kept snapshot is no longer the container's: without the label,
+	   start-up's sweep (containers_recover()) leaves it alone. */
+	if (sn && x->keep_snapshot) {
+		json_t *unlabel = json_pack("{s:s}", CONTAINER_LABEL, "");
+		int r = snapshot_set_labels(sn, x->ns, key, unlabel, NULL, e);
+		json_decref(unlabel);
+		if (r < 0 && e->code != ENOENT) {
 			json_decref(rec);
 			return -e->code;
 		}
 	}
+	/* The record first, then the snapshot: a crash or power cut between
+	   them leaves a labelled snapshot of no container, which start-up
+	   removes, never a record that names a missing snapshot. */
 	if (meta_object_delete(&x->d->meta, x->ns, "containers", "container", x->id, e) < 0) {
 		json_decref(rec);
 		return -e->code;
 	}
+	struct ember_error se;
+	if (sn && !x->keep_snapshot && snapshot_remove(sn, x->ns, key, &se) < 0 && se.code != ENOENT)
+		log_warn(&x->d->log, "container %s/%s deleted, its snapshot left to the next start-up: %s", x->ns, x->id,
+			 se.message);
 	/* The record first: a crash between leaves a lease of no container
 	   (start-up removes it), never a container whose address is free. */
 	networks_release(x->d, x->ns, x->id, json_object_get(rec, "network"));

@@ -20,4 +20,11 @@ void containers_create(struct daemon *d, struct api_call *call, const struct con
 /* Its stopped task goes first; a running one refuses. */
 void containers_delete(struct daemon *d, struct api_call *call, const char *ns, const char *id, int keep_snapshot);
 
+/* The label of a container's snapshot: its id. */
+#define CONTAINER_LABEL "ember.io/container"
+
+/* Start-up, before anything is served: active snapshots labelled for a
+   container that has no record (a create or delete cut short) removed. */
+int containers_recover(struct daemon *d, struct ember_error *e);
+
 #endif

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "daemon/check.h"
+#include "daemon/containers.h"
 #include "daemon/holds.h"
 #include "daemon/images.h"
 #include "daemon/jobs.h"
@@ -381,7 +382,7 @@ static int daemon_start(struct daemon *d, const struct flags *flags, struct relo
 		return err_set(e, ENOMEM, "out of memory");
 	if (images_start(d, e) < 0)
 		return err_wrap(e, "root %s", d->cfg.root);
-	if (ENABLED(CONFIG_RUNTIME_DAEMON) && tasks_start(d, e) < 0)
+	if (ENABLED(CONFIG_RUNTIME_DAEMON) && (containers_recover(d, e) < 0 || tasks_start(d, e) < 0))
 		return -e->code;
 	/* After the tasks' adoption: the links and NAT of the running ones. */
 	if (networks_start(d, e) < 0)

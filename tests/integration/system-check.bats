@@ -149,3 +149,30 @@ image_labels() {
 	wait_until 10 grep -q 'check: .* 100 image(s), 100 container(s), .*: 0 problem(s), in [0-9]* ms' "$DAEMON_LOG"
 	grep 'check: .* 100 image(s)' "$DAEMON_LOG" | sed 's/^/# start-up: /' >&3
 }
+
+@test "start-up: a container snapshot whose record is gone (a create or delete cut short) is removed; a kept one is not" {
+	import_bb
+	run -0 e containers create "$BB" c1
+	run -0 e containers create "$BB" c2
+	run -0 e containers create "$BB" c3
+	# rm --keep-snapshot: the snapshot stays, no longer the container's.
+	run -0 e containers rm --keep-snapshot c3
+	run -0 e --json snapshots info c3
+	[[ "$output" != *ember.io/container* ]]
+	stop_daemon
+	# What a power cut between the record and the snapshot leaves, both
+	# ways: c1's record gone (a delete: record first), c2's never written
+	# (a create: snapshot first).
+	rm "$ROOT/meta/default/containers/c1.json" "$ROOT/meta/default/containers/c2.json"
+	start_daemon
+	grep -q 'recovery: snapshot default/c1 (overlay) of no container removed (a create or delete cut short)' "$DAEMON_LOG"
+	grep -q 'recovery: snapshot default/c2 (overlay) of no container removed' "$DAEMON_LOG"
+	run -0 e snapshots ls -q
+	[[ " ${lines[*]} " != *" c1 "* && " ${lines[*]} " != *" c2 "* ]]
+	[[ " ${lines[*]} " == *" c3 "* ]]
+	run -0 e system check
+	# A create of the same id works as before.
+	run -0 e containers create "$BB" c1
+	run -0 e containers rm c1
+	run -0 e snapshots rm c3
+}
