@@ -394,11 +394,11 @@ static int sweep_one(const char *ns, json_t *rec, void *userdata)
 int containers_recover(struct daemon *d, struct ember_error *e)
 {
 	for (size_t i = 0; ENABLED(CONFIG_SNAPSHOTS_STORE) && i < ARRAY_SIZE(d->snapshotters); i++) {
+		if (!d->snapshotters[i])
+			continue;
 		struct sweep w = { d, d->snapshotters[i], json_array() };
 		size_t k;
 		json_t *g;
-		if (!w.sn)
-			continue;
 		if (!w.gone || snapshot_walk_all(w.sn, sweep_one, &w, e) < 0) {
 			json_decref(w.gone);
 			return w.gone ? err_wrap(e, "containers' snapshots") : err_set(e, ENOMEM, "out of memory");

@@ -317,7 +317,7 @@ du_tree() {
 	# Images: a has 2, one of them in use.
 	[ "$(jget '[n for n in j["namespaces"] if n["namespace"] == "a"][0]["images"]' <<<"$df" | jget '[j["count"], j["in_use"]]')" = "[2, 1]" ]
 	# Free and size: the file system's.
-	[ "$(jget 'j["size"]' <<<"$df")" = "$(stat -f -c '%b * %S' "$ROOT" | bc)" ]
+	[ "$(jget 'j["size"]' <<<"$df")" = "$(($(stat -f -c '%b * %S' "$ROOT")))" ]
 
 	# The table: a row per type and namespace, then the total.
 	run -0 e system df
