@@ -103,14 +103,7 @@ static int unpacked(struct check *c, const struct descriptor *t, const char *dig
 		return 0;
 	for (size_t i = 0; i < l.n; i++)
 		layer |= !strcmp(l.layers[i].digest, digest);
-	for (size_t i = 0; layer && l.n && i < ARRAY_SIZE(c->d->snapshotters); i++) {
-		json_t *rec;
-		struct snapshotter *sn = c->d->snapshotters[i];
-		if (sn && snapshot_get(sn, c->ns, l.chain[l.n - 1], &rec, &ignored) == 0) {
-			json_decref(rec);
-			found = 1;
-		}
-	}
+	found = layer && images_unpacked_in(c->d, c->ns, &l, NULL) > 0;
 	image_layers_done(&l);
 	return found;
 }

@@ -394,17 +394,28 @@ static int check_run(struct job *j, void *data, struct ember_error *e)
 		return -e->code;
 	/* Where the platform's layers are unpacked (blobs may be dropped then). */
 	if (ENABLED(CONFIG_SNAPSHOTS_STORE) && image_layers_load(&c->d->cs, &c->t, &c->want, &l, &ignored) == 0) {
-		for (size_t i = 0; l.n && i < ARRAY_SIZE(c->d->snapshotters); i++) {
-			json_t *rec;
-			struct snapshotter *sn = c->d->snapshotters[i];
-			if (sn && snapshot_get(sn, c->ns, l.chain[l.n - 1], &rec, &ignored) == 0) {
-				json_array_append_new(c->unpacked, json_string(snapshot_name(sn)));
-				json_decref(rec);
-			}
-		}
+		images_unpacked_in(c->d, c->ns, &l, c->unpacked);
 		image_layers_done(&l);
 	}
 	return 0;
+}
+
+int images_unpacked_in(struct daemon *d, const char *ns, const struct image_layers *l, json_t *names)
+{
+	struct ember_error ignored;
+	int n = 0;
+
+	for (size_t i = 0; l->n && i < ARRAY_SIZE(d->snapshotters); i++) {
+		json_t *rec;
+		struct snapshotter *sn = d->snapshotters[i];
+		if (sn && snapshot_get(sn, ns, l->chain[l->n - 1], &rec, &ignored) == 0) {
+			if (names)
+				json_array_append_new(names, json_string(snapshot_name(sn)));
+			json_decref(rec);
+			n++;
+		}
+	}
+	return n;
 }
 
 static json_t *check_reply(struct daemon *d, void *data)

@@ -82,6 +82,9 @@ static inline void images_touch(struct daemon *d, const char *ns, const char *na
    (created_at kept from old when replacing one). */
 json_t *images_record(const char *name, const struct descriptor *target, json_t *labels, json_t *old);
 
+/* How many snapshotters hold l's layers (its top chain ID) in ns; their
+   names appended to names when not NULL. */
+int images_unpacked_in(struct daemon *d, const char *ns, const struct image_layers *l, json_t *names);
 /*
  * The chain ID of the top layer of image (a name in namespace ns, for
  * platform or the host's), which must be unpacked in sn (else

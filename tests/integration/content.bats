@@ -22,19 +22,6 @@ teardown() {
 
 BB=example.com/bb:latest
 
-# import_bb [NS]: busybox imported as example.com/bb:latest (IMAGE_DIGEST,
-# M_CONFIG, M_LAYERS; BLOBS: its three digests, sorted).
-import_bb() {
-	image_busybox "$T/bb"
-	info_manifest
-	[ -f "$T/bb.tar" ] || tar -C "$T/bb" -cf "$T/bb.tar" .
-	run e -n "${1:-default}" images import --base-name example.com/bb "$T/bb.tar"
-	echo "$output"
-	[ "$status" -eq 0 ]
-	[ "${lines[-1]}" = "$BB: imported $IMAGE_DIGEST" ]
-	BLOBS=$(sorted_words "$IMAGE_DIGEST" "$M_CONFIG" $M_LAYERS)
-}
-
 # gc: run it; GC_REMOVED and GC_KEPT are its counts.
 gc() {
 	local out

@@ -22,14 +22,6 @@ teardown() {
 
 BB=example.com/bb:latest
 
-# import_bb: busybox imported as example.com/bb:latest (M_CONFIG, M_LAYERS).
-import_bb() {
-	image_busybox "$T/bb"
-	info_manifest
-	[ -f "$T/bb.tar" ] || tar -C "$T/bb" -cf "$T/bb.tar" .
-	run -0 e images import --base-name example.com/bb "$T/bb.tar"
-}
-
 restart_daemon() {
 	stop_daemon
 	start_daemon

@@ -47,6 +47,19 @@ info_manifest() {
 	M_SIZES=$(ijson "' '.join(str(l['size']) for l in [m for m in j['manifests'] if m['platform'] == '$plat'][0]['layers'])")
 }
 
+# import_bb [NS]: busybox imported as example.com/bb:latest (IMAGE_DIGEST,
+# M_CONFIG, M_LAYERS; BLOBS: its three digests, sorted).
+import_bb() {
+	image_busybox "$T/bb"
+	info_manifest
+	[ -f "$T/bb.tar" ] || tar -C "$T/bb" -cf "$T/bb.tar" .
+	run e -n "${1:-default}" images import --base-name example.com/bb "$T/bb.tar"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[-1]}" = "example.com/bb:latest: imported $IMAGE_DIGEST" ]
+	BLOBS=$(sorted_words "$IMAGE_DIGEST" "$M_CONFIG" $M_LAYERS)
+}
+
 # sorted_words WORD...: one a line, sorted (to compare sets).
 sorted_words() {
 	printf '%s\n' "$@" | LC_ALL=C sort -u
