@@ -206,19 +206,20 @@ int holds_blob_held_except(struct holds *hs, const char *digest, const struct ho
 	return held_except(hs, key, h);
 }
 
+/* Held in ns, or in every namespace (HOLD_ANY_NS). */
 int holds_snapshot_held_except(struct holds *hs, const char *snapshotter, const char *ns, const char *key,
 			       const struct hold *h)
 {
 	char k[1024];
 
 	snapshot_key(k, sizeof(k), snapshotter, ns, key);
+	if (held_except(hs, k, h))
+		return 1;
+	snapshot_key(k, sizeof(k), snapshotter, HOLD_ANY_NS, key);
 	return held_except(hs, k, h);
 }
 
 int holds_snapshot_held(struct holds *hs, const char *snapshotter, const char *ns, const char *key)
 {
-	char k[1024];
-
-	snapshot_key(k, sizeof(k), snapshotter, ns, key);
-	return json_object_get(hs->count, k) != NULL;
+	return holds_snapshot_held_except(hs, snapshotter, ns, key, NULL);
 }

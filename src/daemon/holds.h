@@ -31,6 +31,10 @@ void holds_free(struct holds *hs);
 struct hold *hold_new(struct holds *hs);
 /* Hold a blob by digest; -ENOMEM. Holding one twice is fine. */
 int hold_blob(struct hold *h, const char *digest);
+/* Hold a snapshot by snapshotter name, namespace and key; -ENOMEM.
+   HOLD_ANY_NS (no namespace's name) holds key in every namespace: what an
+   unpacker does before it looks for a layer to share. */
+#define HOLD_ANY_NS "*"
 /* Hold a snapshot by snapshotter name, namespace and key; -ENOMEM. */
 int hold_snapshot(struct hold *h, const char *snapshotter, const char *ns, const char *key);
 /* Hold an image record by namespace and name (a container being created

@@ -79,7 +79,10 @@ static int unpack_run(struct job *j, void *data, struct ember_error *e)
 		.thread_layer = on_layer,
 		.userdata = u,
 	};
-	/* Layers up to the highest one committed need no blob. */
+	if (unpacker_start(u->d, &o, NULL, &up, e) < 0)
+		return err_wrap(e, "unpack %s", u->name);
+	/* Layers up to the highest one committed (or shared by the start)
+	   need no blob. */
 	size_t done = 0;
 	for (size_t i = u->l.n; i-- > 0 && !done;) {
 		json_t *rec;
@@ -90,8 +93,6 @@ static int unpack_run(struct job *j, void *data, struct ember_error *e)
 			json_decref(rec);
 		}
 	}
-	if (unpacker_start(u->d, &o, NULL, &up, e) < 0)
-		return err_wrap(e, "unpack %s", u->name);
 	int r = 0;
 	for (size_t i = 0; i < u->l.n; i++) {
 		int64_t size;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon/holds.h"
 #include "daemon/images.h"
 #include "daemon/jobs.h"
 #include "daemon/services.h"
@@ -241,7 +242,19 @@ void svc_snapshots_remove(struct api_call *call, json_t *params, void *ctx)
 			return;
 		}
 	}
-	int r = snapshot_remove(sn, p.namespace, p.key, &e);
+	/* Not what a pull or an unpack in progress holds (it may be sharing
+	   the layer with another namespace); the record goes under the
+	   holds' lock, as GC removes it. */
+	struct holds *hs = ((struct daemon *)ctx)->holds;
+	char id[SNAPSHOT_ID_MAX];
+	holds_lock(hs);
+	int r = holds_snapshot_held(hs, snapshot_name(sn), p.namespace, p.key)
+			? err_set_name(&e, EMBER_ERROR_FAILED_PRECONDITION, EBUSY,
+				       "snapshot %.200s is in use by a pull or an unpack in progress", p.key)
+			: snapshot_remove_record(sn, p.namespace, p.key, id, &e);
+	holds_unlock(hs);
+	if (r == 0)
+		snapshot_remove_tree(sn, id);
 	if (r == 0)
 		events_publish(ctx, p.namespace, "/snapshot/remove",
 			       json_pack("{s:s, s:s}", "key", p.key, "snapshotter", snapshot_name(sn)));

@@ -385,12 +385,24 @@ int unpacker_start(struct daemon *d, const struct unpacker_options *o, int *skip
 		unpacker_free(u);
 		return -e->code;
 	}
-	/* Held before looking: GC then keeps what is there, and what comes. */
+	/* Held before looking: GC then keeps what is there, and what comes;
+	   in every namespace, for the layers this one may share. */
 	for (size_t i = 0; i < l->n; i++)
-		if (o->owner && hold_snapshot(o->owner, snapshot_name(o->sn), o->ns, l->chain[i]) < 0) {
+		if (o->owner && (hold_snapshot(o->owner, snapshot_name(o->sn), o->ns, l->chain[i]) < 0 ||
+				 hold_snapshot(o->owner, snapshot_name(o->sn), HOLD_ANY_NS, l->chain[i]) < 0)) {
 			unpacker_free(u);
 			return err_set(e, ENOMEM, "out of memory");
 		}
+	/* Layers another namespace has unpacked are named, not unpacked again
+	   (bottom up: each on its parent). Any failure only means unpacking. */
+	for (size_t i = 0; o->owner && i < l->n; i++) {
+		struct ember_error se;
+		int r = snapshot_share(o->sn, o->ns, l->chain[i], i ? l->chain[i - 1] : NULL, &se);
+		if (r < 0)
+			log_warn(&d->log, "share layer %s with namespace %s: %s", l->chain[i], o->ns, se.message);
+		if (r != 1)
+			break;
+	}
 	/* The layers whose snapshots exist (a committed one implies its parents). */
 	for (size_t i = l->n; i-- > 0;) {
 		json_t *rec;

@@ -21,9 +21,13 @@
  * On disk, below <root>/snapshots/<snapshotter>/:
  *
  *   records/<namespace>/<escaped-key>.json   {"key", "kind", "parent", "id", "labels",
- *                                             "created_at", "updated_at", "usage"}
+ *                                             "created_at", "updated_at", "usage",
+ *                                             "layer" (made by an unpack)}
  *   trees/<id>/fs                            the tree (+ work/ for overlay; a
- *                                            subvolume for btrfs)
+ *                                            subvolume for btrfs); one
+ *                                            layer's tree may be named by
+ *                                            the records of several
+ *                                            namespaces (snapshot_share)
  *   tmp/<id>/                                trees being built
  *
  * Crash rules: a tree is built in tmp/ and renamed into trees/ before its
@@ -144,6 +148,20 @@ int snapshot_extract_sync(struct snapshot_extract *x, struct ember_error *e);
 int snapshot_extract_commit(struct snapshot_extract *x, const char *key, const char *parent, json_t *labels,
 			    struct ember_error *e);
 void snapshot_extract_abort(struct snapshot_extract *x);
+
+/*
+ * Layers shared by namespaces: if ns has no snapshot key, and another
+ * namespace has key as a committed layer that an unpack made (its record
+ * says "layer": true) on the same parent, write a record of ns that names
+ * the same tree. A layer is then stored once whatever the number of
+ * namespaces that use it; its tree goes with its last record (removal and
+ * recovery never take a tree another record names). parent must be
+ * committed in ns. 1: ns has key committed (now or before); 0: nothing to
+ * share, or ns has key as an active snapshot or view. The caller keeps
+ * removals of key in every namespace away meanwhile (daemon/holds.h).
+ */
+int snapshot_share(struct snapshotter *sn, const char *ns, const char *key, const char *parent,
+		   struct ember_error *e);
 
 /* ---- trees (tree.c) -------------------------------------------------------- */
 

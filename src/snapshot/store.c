@@ -404,6 +404,7 @@ struct snapshot_extract {
 	int fs_fd;         /* tmp/<id>/fs */
 	struct snapshot_usage usage;
 	int synced;
+	int layer; /* an unpacked layer, which other namespaces may share */
 };
 
 int snapshot_extract_fd(const struct snapshot_extract *x)
@@ -611,6 +612,8 @@ static int extract_install(struct snapshot_extract *x, const char *key, json_t *
 	if (fs_fsync_dir(sn->trees_fd, "snapshot trees", e) < 0 || fs_fsync_dir(sn->tmp_fd, "snapshot tmp", e) < 0)
 		goto undo;
 	json_t *rec = new_record(key, x->kind, x->parent, id, labels, x->synced && !trees_of(sn) ? &x->usage : NULL);
+	if (rec && x->layer && json_object_set_new(rec, "layer", json_true()) < 0)
+		json_decref(TAKE_PTR(rec));
 	if (!rec) {
 		err_set(e, ENOMEM, "out of memory");
 		goto undo;
@@ -664,11 +667,79 @@ int snapshot_extract_commit(struct snapshot_extract *x, const char *key, const c
 	} else if (e->code != ENOENT) {
 		return -e->code;
 	}
+	x->layer = 1;
 	int r = extract_install(x, key, labels, NULL, e);
 	if (r < 0)
 		return r;
 	free_extract(x);
 	return 0;
+}
+
+/* A committed layer of another namespace that ns may name too: made by an
+   unpack (a snapshot committed through the API may hold anything under
+   any key), on the same parent. *out: its record. 0 if none. */
+static int shareable(struct snapshotter *sn, const char *ns, const char *key, const char *parent, json_t **out,
+		     struct ember_error *e)
+{
+	DIR *d = fs_opendir_at(sn->records_fd, ".");
+	struct dirent *de;
+
+	if (!d)
+		return err_sys(e, errno, "read %s/records", sn->path);
+	*out = NULL;
+	while (!*out && (de = readdir(d))) {
+		json_t *rec;
+		struct ember_error ignored;
+		if (de->d_name[0] == '.' || !strcmp(de->d_name, ns) ||
+		    snapshot_get(sn, de->d_name, key, &rec, &ignored) < 0)
+			continue;
+		const char *p = json_string_value(json_object_get(rec, "parent"));
+		if (kind_of(rec) == SNAPSHOT_COMMITTED && json_is_true(json_object_get(rec, "layer")) &&
+		    id_valid(json_string_value(json_object_get(rec, "id"))) &&
+		    (parent ? p && !strcmp(p, parent) : !p))
+			*out = rec;
+		else
+			json_decref(rec);
+	}
+	closedir(d);
+	return 0;
+}
+
+int snapshot_share(struct snapshotter *sn, const char *ns, const char *key, const char *parent,
+		   struct ember_error *e)
+{
+	json_t *rec, *src;
+	char pid[16];
+
+	if (snapshot_get(sn, ns, key, &rec, e) == 0) {
+		int k = kind_of(rec);
+		json_decref(rec);
+		return k == SNAPSHOT_COMMITTED;
+	}
+	if (e->code != ENOENT)
+		return -e->code;
+	if (parent && parent_id(sn, ns, parent, pid, e) < 0)
+		return e->code == ENOENT ? 0 : err_wrap(e, "share %s", key);
+	if (shareable(sn, ns, key, parent, &src, e) < 0)
+		return -e->code;
+	if (!src)
+		return 0;
+	json_t *u = json_object_get(src, "usage");
+	struct snapshot_usage usage = {
+		.bytes = (uint64_t)json_integer_value(json_object_get(u, "size")),
+		.inodes = (uint64_t)json_integer_value(json_object_get(u, "inodes")),
+	};
+	rec = new_record(key, SNAPSHOT_COMMITTED, parent, json_string_value(json_object_get(src, "id")), NULL,
+			 json_is_object(u) ? &usage : NULL);
+	json_decref(src);
+	if (!rec || json_object_set_new(rec, "layer", json_true()) < 0) {
+		json_decref(rec);
+		return err_set(e, ENOMEM, "out of memory");
+	}
+	/* The tree is committed and on disk already: the record is all. */
+	int r = rec_put(sn, ns, rec, e);
+	json_decref(rec);
+	return r < 0 ? err_wrap(e, "share snapshot %s", key) : 1;
 }
 
 /* ---- the API's operations ---------------------------------------------------- */
@@ -843,7 +914,11 @@ int snapshot_remove_record(struct snapshotter *sn, const char *ns, const char *k
 	}
 	snprintf(id, SNAPSHOT_ID_MAX, "%s", rid);
 	json_decref(rec);
-	if (tree_mounted(id))
+	/* A tree that another record names stays (a layer shared by
+	   namespaces): its mounts are that record's. */
+	struct id_ctx ic = { id, ns, key, 0 };
+	struct ember_error ignored;
+	if (tree_mounted(id) && (walk_all(sn, names_id, &ic, NULL, &ignored) < 0 || !ic.found))
 		return err_set_name(e, EMBER_ERROR_FAILED_PRECONDITION, EBUSY,
 				    "snapshot \"%.200s\" is mounted: unmount it first", key);
 	/* Record first: a crash then leaves a tree without a record, which

@@ -126,6 +126,30 @@ key_file() {
 	[ -z "$(ls -A "$(btrfs_dir)/trees")" ]
 }
 
+@test "btrfs: a second namespace's pull names the same read-only subvolumes; they go with the last namespace's image" {
+	image_on image_rich rich
+	daemon_up
+	run -0 e pull --plain-http --snapshotter btrfs "$REF"
+	local n
+	n=$(subvols | wc -l)
+	[ "$n" -eq "$(chain_ids "$T/rich" | wc -l)" ]
+	run -0 e -n ota pull --plain-http --snapshotter btrfs "$REF"
+	[ "$(subvols | wc -l)" -eq "$n" ]
+	[ "$(e -n ota snapshots --snapshotter btrfs ls | awk 'NR > 1 { print $1 }' | LC_ALL=C sort)" = "$(chain_ids "$T/rich" | LC_ALL=C sort)" ]
+	run -0 e images rm "$REF"
+	run -0 e content gc
+	[ -z "$(snapshot_keys --snapshotter btrfs)" ]
+	[ "$(subvols | wc -l)" -eq "$n" ]
+	mkdir "$T/m"
+	run -0 e -n ota images mount --snapshotter btrfs "$REF" "$T/m"
+	[ -e "$T/m/bin/busybox" ]
+	run -0 e -n ota images unmount "$T/m"
+	run -0 e -n ota images rm "$REF"
+	run -0 e -n ota content gc
+	[ -z "$(subvols)" ]
+	[ -z "$(ls -A "$(btrfs_dir)/trees")" ]
+}
+
 @test "btrfs: a container's rootfs is a writable snapshot of its image, bind mounted; rm destroys it" {
 	require_runtime
 	image_on image_busybox bb

@@ -271,19 +271,22 @@ du_tree() {
 	done
 	[ "$(jget '[n for n in j["namespaces"] if n["namespace"] == "a"][0]["blobs"]["exclusive"]' <<<"$df")" = "$ex" ]
 
-	# Snapshots: per namespace, the committed trees, each as du counts it;
-	# in a, busybox's tree is shared by app1 and app2, the data layers are
-	# each one's; in b, the one image has all of its own.
-	local ns key kind sum shared excl
+	# Snapshots: per namespace, the committed trees, each as du counts it.
+	# Layers are stored once for both namespaces (b's records name a's
+	# trees): busybox's tree is shared by the three images, app1's data
+	# layer by a's app1 and b's; app2's data layer is a's alone.
+	local ns key kind sum shared excl other
 	for ns in a b; do
 		sum=0 shared=0 excl=0
+		other=$([ "$ns" = a ] && echo b || echo a)
 		for f in "$ROOT"/snapshots/overlay/records/$ns/*.json; do
 			kind=$(jget 'j["kind"]' <"$f")
 			key=$(jget 'j["key"]' <"$f")
 			[ "$kind" = committed ] || continue
 			n=$(du_tree "$ns" "$(basename "$f" .json)")
 			sum=$((sum + n))
-			if [ "$(jget 'j.get("parent") is None' <"$f")" = true ] && [ "$ns" = a ]; then
+			if [ "$(jget 'j.get("parent") is None' <"$f")" = true ] ||
+				grep -qs "\"$(jget 'j["id"]' <"$f")\"" "$ROOT"/snapshots/overlay/records/$other/*.json; then
 				shared=$((shared + n))
 			else
 				excl=$((excl + n))

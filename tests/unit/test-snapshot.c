@@ -364,6 +364,56 @@ static void test_shared_and_bad_ids(void **state)
 	close(ns);
 }
 
+/* Layers shared by namespaces: what an unpack committed is named by the
+   other namespace's record, on the same parent only; removal and recovery
+   keep the tree while a record names it. */
+static void test_share(void **state)
+{
+	struct fixture *f = *state;
+	struct ember_error e;
+	json_t *a, *b;
+	struct snapshot_recovery st;
+
+	make_layer(f->ov, "L0", NULL, "a");
+	make_layer(f->ov, "L1", "L0", "b");
+	/* The parent first: L1 of "ota" has no L0 yet. */
+	assert_int_equal(snapshot_share(f->ov, "ota", "L1", "L0", &e), 0);
+	assert_int_equal(snapshot_share(f->ov, "ota", "L0", NULL, &e), 1);
+	assert_int_equal(snapshot_share(f->ov, "ota", "L1", "L0", &e), 1);
+	assert_int_equal(snapshot_share(f->ov, "ota", "L1", "L0", &e), 1); /* there already */
+	assert_int_equal(count_dir(f, "snapshots/overlay/trees"), 2);
+	assert_int_equal(snapshot_get(f->ov, "default", "L1", &a, &e), 0);
+	assert_int_equal(snapshot_get(f->ov, "ota", "L1", &b, &e), 0);
+	assert_string_equal(json_string_value(json_object_get(a, "id")), json_string_value(json_object_get(b, "id")));
+	assert_string_equal(json_string_value(json_object_get(b, "parent")), "L0");
+	assert_true(json_is_true(json_object_get(b, "layer")));
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(b, "usage"), "inodes")), 1);
+	json_decref(a);
+	json_decref(b);
+	/* Another parent, or none where the layer has one: not that layer. */
+	assert_int_equal(snapshot_share(f->ov, "x", "L1", NULL, &e), 0);
+	assert_int_equal(snapshot_get(f->ov, "x", "L1", &a, &e), -ENOENT);
+	/* Committed through the API: not shared. */
+	assert_int_equal(snapshot_prepare(f->ov, "default", "w", NULL, SNAPSHOT_ACTIVE, NULL, NULL, &e), 0);
+	assert_int_equal(snapshot_commit(f->ov, "default", "C", "w", NULL, NULL, &e), 0);
+	assert_int_equal(snapshot_share(f->ov, "ota", "C", NULL, &e), 0);
+	/* An active snapshot under the key in ns: 0, untouched. */
+	assert_int_equal(snapshot_prepare(f->ov, "y", "L0", NULL, SNAPSHOT_ACTIVE, NULL, NULL, &e), 0);
+	assert_int_equal(snapshot_share(f->ov, "y", "L0", NULL, &e), 0);
+	assert_string_equal(kind(f->ov, "L0"), "committed");
+
+	/* Recovery keeps trees both name; removal in one keeps them for the other. */
+	assert_int_equal(snapshot_recover(f->ov, &st, &e), 0);
+	assert_int_equal(st.removed_orphans, 0);
+	assert_int_equal(st.removed_records, 0);
+	assert_int_equal(snapshot_remove(f->ov, "default", "L1", &e), 0);
+	assert_int_equal(snapshot_remove(f->ov, "default", "L0", &e), 0);
+	assert_int_equal(count_dir(f, "snapshots/overlay/trees"), 4); /* L0, L1, C, y's L0 */
+	assert_int_equal(snapshot_remove(f->ov, "ota", "L1", &e), 0);
+	assert_int_equal(snapshot_remove(f->ov, "ota", "L0", &e), 0);
+	assert_int_equal(count_dir(f, "snapshots/overlay/trees"), 2);
+}
+
 static void test_tree_copy(void **state)
 {
 	struct fixture *f = *state;
@@ -512,6 +562,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_mounts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recovery, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shared_and_bad_ids, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_share, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tree_copy, setup, teardown),
 		cmocka_unit_test(test_chain_ids),
 		cmocka_unit_test_setup_teardown(test_unknown_backend, setup, teardown),
