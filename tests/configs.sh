@@ -183,6 +183,16 @@ if build no-net 'CONFIG_DAEMON=y\nCONFIG_CLI=y\n# CONFIG_NET is not set\n'; then
 	fi
 fi
 
+# Without revisions: no document parser, no API, no command.
+if build no-revisions 'CONFIG_DAEMON=y\nCONFIG_CLI=y\n# CONFIG_REVISIONS is not set\n'; then
+	for sym in revision_doc_check revisions_stage svc_revisions_stage cli_cmd_revisions; do
+		check "full has $sym" has full "$sym"
+		check "no-revisions lacks $sym" lacks no-revisions "$sym"
+	done
+	check "no-revisions: ember revisions is an unknown command (exit 2)" \
+		sh -c "'$out/cfg-no-revisions/ember' revisions ls; [ \$? -eq 2 ]"
+fi
+
 if build allno allnoconfig; then
 	check "allnoconfig: ember version works" "$out/cfg-allno/ember" version
 	check "allnoconfig lacks ember init" lacks allno runtime_init_main

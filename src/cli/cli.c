@@ -80,6 +80,9 @@ static const struct cli_command *const root_sub[] = {
 #ifdef CONFIG_PUSH
 	&cli_cmd_push,
 #endif
+#if defined(CONFIG_REVISIONS) && defined(CONFIG_CLI_CONTAINERS)
+	&cli_cmd_revisions,
+#endif
 #ifdef CONFIG_CLI_CONTAINERS
 	&cli_cmd_run,
 #endif

@@ -109,6 +109,7 @@ extern const struct cli_command cli_cmd_pull;
 extern const struct cli_command cli_cmd_push;
 extern const struct cli_command cli_cmd_content;
 extern const struct cli_command cli_cmd_leases;
+extern const struct cli_command cli_cmd_revisions;
 extern const struct cli_command cli_cmd_snapshots;
 extern const struct cli_command cli_cmd_images_mount;
 extern const struct cli_command cli_cmd_images_unmount;

@@ -97,6 +97,14 @@ static int options_parse(json_t *o, struct runtime_spec_options *so, json_t **mo
 	return 0;
 }
 
+int containers_options_check(json_t *options, struct ember_error *e)
+{
+	struct runtime_spec_options so = { 0 };
+	_cleanup_(json_decrefp) json_t *mounts = NULL;
+
+	return options_parse(options, &so, &mounts, e) < 0 ? -e->code : 0;
+}
+
 /* The spec for a new container: the user's (checked) or one built. */
 static int make_spec(const struct container_create *p, json_t *image_config, const char *root_path, json_t **out,
 		     struct ember_error *e)

@@ -20,6 +20,10 @@ void containers_create(struct daemon *d, struct api_call *call, const struct con
 /* Its stopped task goes first; a running one refuses. */
 void containers_delete(struct daemon *d, struct api_call *call, const char *ns, const char *id, int keep_snapshot);
 
+/* Whether Create would take options (the run flags object): names what
+   it would not. */
+int containers_options_check(json_t *options, struct ember_error *e);
+
 /* The label of a container's snapshot: its id. */
 #define CONTAINER_LABEL "ember.io/container"
 

@@ -378,7 +378,7 @@ static int daemon_start(struct daemon *d, const struct flags *flags, struct relo
 	   child's exec) with another's work. */
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	job_slots_init(&d->start_slots, 2 * (unsigned)(cpus > 0 ? cpus : 1));
-	if (!(d->holds = holds_new()) || !(d->containers_busy = json_object()))
+	if (!(d->holds = holds_new()) || !(d->containers_busy = json_object()) || !(d->revisions_busy = json_object()))
 		return err_set(e, ENOMEM, "out of memory");
 	if (images_start(d, e) < 0)
 		return err_wrap(e, "root %s", d->cfg.root);
@@ -454,10 +454,12 @@ static void daemon_stop(struct daemon *d, const struct flags *flags)
 	jobs_free(d->jobs);
 	job_slots_done(&d->start_slots);
 	holds_free(d->holds);
+	json_decref(d->revisions_busy);
 	json_decref(d->containers_busy);
 	d->jobs = NULL;
 	d->holds = NULL;
 	d->containers_busy = NULL;
+	d->revisions_busy = NULL;
 	d->loop = loop_free(d->loop);
 	if (d->meta.dir_fd >= 0)
 		meta_close(&d->meta);

@@ -64,6 +64,7 @@ struct daemon {
 	struct networks *nets;     /* CONFIG_NET: networks, leases, NAT (its own lock: jobs use it) */
 	struct gc_auto *gc_auto;   /* CONFIG_CONTENT_STORE: the [gc] policy's timer */
 	json_t *containers_busy;   /* "ns/id" -> what a job does to it ("created", "deleted") */
+	json_t *revisions_busy;    /* "ns/id" of a revision a job stages or removes */
 	int tasks_fd;              /* <state>/tasks */
 	int self_fd;               /* the ember binary, for ember init; -1 */
 	char *state_path;          /* the state directory, resolved */

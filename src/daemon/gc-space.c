@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "daemon/gc.h"
+#include "daemon/revisions.h"
 #include "image/image.h"
 #include "snapshot/snapshot.h"
 #include "util/cleanup.h"
@@ -510,6 +511,21 @@ static int add_lease(const char *ns, json_t *rec, void *userdata)
 	return sp->failed;
 }
 
+/* A revision holds the images it pinned (by target digest), and what they reach. */
+static int add_revision(const char *ns, const char *revision, const char *name, const char *digest,
+			void *userdata)
+{
+	struct space *sp = userdata;
+	struct reach r = { sp, ns_index(sp, ns), NULL, 0 };
+
+	(void)name;
+	reach_digest(&r, digest);
+	for (size_t k = 0; k < sp->n_imgs; k++)
+		if (sp->imgs[k].ns == r.ns && !strcmp(sp->imgs[k].target, digest))
+			hold(sp, &sp->imgs[k], "revision %s", revision);
+	return sp->failed;
+}
+
 static int add_label(const char *ns, json_t *rec, void *userdata)
 {
 	struct space *sp = userdata;
@@ -616,6 +632,8 @@ int space_build(const struct gc_env *env, unsigned flags, struct space **out, st
 		r = meta_object_walk_all(env->meta, "leases", add_lease, sp, e);
 	if (r == 0)
 		r = meta_object_walk_all(env->meta, "content", add_label, sp, e);
+	if (r == 0)
+		r = revisions_walk_images(env->meta, add_revision, sp, e);
 	if (r == 0)
 		(void)pin_held_blobs(sp);
 	/* Callbacks stop a walk with 1 when memory ran out. */

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "daemon/revisions.h"
 #include "image/image.h"
 #include "util/err.h"
 
@@ -173,6 +174,21 @@ static int mark_lease(const char *ns, json_t *rec, void *userdata)
 	return r < 0 ? r : m->found;
 }
 
+/* A revision keeps the images it pinned, by digest. */
+static int mark_revision(const char *ns, const char *revision, const char *name, const char *digest,
+			 void *userdata)
+{
+	struct mark *m = userdata;
+	char root[300];
+
+	(void)name;
+	snprintf(root, sizeof(root), "revision %s (namespace %s)", revision, ns);
+	m->root = root;
+	int r = mark(m, digest, 0);
+	m->root = NULL;
+	return r < 0 ? r : m->found;
+}
+
 static int mark_roots(const struct gc_env *env, struct mark *m, struct ember_error *e)
 {
 	int r = meta_object_walk_all(env->meta, "images", mark_image, m, e);
@@ -180,6 +196,8 @@ static int mark_roots(const struct gc_env *env, struct mark *m, struct ember_err
 		r = meta_object_walk_all(env->meta, "content", mark_labelled, m, e);
 	if (r == 0)
 		r = meta_object_walk_all(env->meta, "leases", mark_lease, m, e);
+	if (r == 0)
+		r = revisions_walk_images(env->meta, mark_revision, m, e);
 	if (r == -ENOMEM)
 		return err_set(e, ENOMEM, "garbage collection: out of memory");
 	return r < 0 ? err_wrap(e, "garbage collection") : 0;

@@ -72,6 +72,12 @@ const struct api_method api_methods[] = {
 	{ "io.ember.Networks.List", svc_networks_list, API_ASYNC },
 	{ "io.ember.Networks.Remove", svc_networks_remove, API_ASYNC },
 #endif
+#if defined(CONFIG_REVISIONS) && defined(CONFIG_RUNTIME_DAEMON) && defined(CONFIG_CONTENT_STORE)
+	{ "io.ember.Revisions.Get", svc_revisions_get, 0 },
+	{ "io.ember.Revisions.List", svc_revisions_list, 0 },
+	{ "io.ember.Revisions.Remove", svc_revisions_remove, API_ASYNC },
+	{ "io.ember.Revisions.Stage", svc_revisions_stage, API_ASYNC },
+#endif
 #ifdef CONFIG_SNAPSHOTS_STORE
 	{ "io.ember.Snapshots.Commit", svc_snapshots_commit, 0 },
 	{ "io.ember.Snapshots.Info", svc_snapshots_info, 0 },

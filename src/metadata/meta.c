@@ -72,12 +72,13 @@ static int is_alnum(char c)
 int meta_identifier_check(const char *kind, const char *name, struct ember_error *e)
 {
 	size_t n = strlen(name);
+	char q[ERR_QUOTE_MAX];
 
 	if (n == 0)
 		return err_set_name(e, EMBER_ERROR_INVALID_ARGUMENT, EINVAL, "%s name is empty", kind);
 	if (n > 76)
-		return err_set_name(e, EMBER_ERROR_INVALID_ARGUMENT, EINVAL,
-				    "%s name \"%.80s...\" is longer than 76 characters", kind, name);
+		return err_set_name(e, EMBER_ERROR_INVALID_ARGUMENT, EINVAL, "%s name \"%s\" is longer than 76 characters",
+				    kind, err_quote(name, q));
 	for (size_t i = 0; i < n; i++) {
 		char c = name[i];
 		if (is_alnum(c))
@@ -86,7 +87,7 @@ int meta_identifier_check(const char *kind, const char *name, struct ember_error
 			continue;
 		return err_set_name(e, EMBER_ERROR_INVALID_ARGUMENT, EINVAL,
 				    "%s name \"%s\" is invalid: use letters and digits, joined by single . _ or -",
-				    kind, name);
+				    kind, err_quote(name, q));
 	}
 	return 0;
 }
@@ -96,6 +97,7 @@ int meta_labels_check(json_t *labels, struct ember_error *e)
 	const char *key;
 	json_t *v;
 	size_t total = 0;
+	char q[ERR_QUOTE_MAX];
 
 	if (!json_is_object(labels))
 		return err_set_name(e, EMBER_ERROR_INVALID_ARGUMENT, EINVAL, "labels must be an object");
@@ -103,18 +105,18 @@ int meta_labels_check(json_t *labels, struct ember_error *e)
 		size_t klen = strlen(key);
 		if (!json_is_string(v))
 			return err_set_name(e, EMBER_ERROR_INVALID_ARGUMENT, EINVAL,
-					    "label \"%.64s\": value must be a string", key);
+					    "label \"%s\": value must be a string", err_quote(key, q));
 		if (klen == 0 || klen > 1024)
 			return err_set_name(e, EMBER_ERROR_INVALID_ARGUMENT, EINVAL,
 					    "label key must be 1 to 1024 bytes");
 		for (size_t i = 0; i < klen; i++)
 			if ((unsigned char)key[i] < 0x20 || key[i] == 0x7f || key[i] == '=')
 				return err_set_name(e, EMBER_ERROR_INVALID_ARGUMENT, EINVAL,
-						    "label key \"%.64s\" holds '=' or a control character", key);
+						    "label key \"%s\" holds '=' or a control character", err_quote(key, q));
 		size_t vlen = json_string_length(v);
 		if (klen + vlen > 4096)
 			return err_set_name(e, EMBER_ERROR_INVALID_ARGUMENT, EINVAL,
-					    "label \"%.64s\": key and value are over 4096 bytes", key);
+					    "label \"%s\": key and value are over 4096 bytes", err_quote(key, q));
 		total += klen + vlen;
 	}
 	if (total > 65536)

@@ -32,9 +32,11 @@ static void test_holds_count_and_release(void **state)
 	assert_true(holds_snapshot_held(hs, "overlay", "default", "k1"));
 	assert_false(holds_snapshot_held(hs, "native", "default", "k1"));
 	assert_false(holds_snapshot_held(hs, "overlay", "other", "k1"));
+	holds_unlock(hs);
 	/* A key held in every namespace (an unpacker looking for a layer to
 	   share): held in each, not under other keys or snapshotters. */
 	assert_int_equal(hold_snapshot(a, "overlay", HOLD_ANY_NS, "k2"), 0);
+	holds_lock(hs);
 	assert_true(holds_snapshot_held(hs, "overlay", "other", "k2"));
 	assert_true(holds_snapshot_held(hs, "overlay", "default", "k2"));
 	assert_false(holds_snapshot_held(hs, "native", "other", "k2"));

@@ -1,0 +1,209 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* io.ember.Revisions (revisions.h). Stage and Remove write records: jobs,
+   one at a time per revision id (the loop reserves it). */
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/daemon.h"
+#include "daemon/holds.h"
+#include "daemon/images.h"
+#include "daemon/jobs.h"
+#include "daemon/revisions.h"
+#include "daemon/services.h"
+#include "util/cleanup.h"
+#include "util/err.h"
+
+struct rev_params {
+	const char *namespace, *id;
+	json_t *document;
+};
+
+#define P_NS { "namespace", API_T_STRING, offsetof(struct rev_params, namespace), 0 }
+#define P_ID { "id", API_T_STRING, offsetof(struct rev_params, id), API_MANDATORY }
+#define P_END { NULL, 0, 0, 0 }
+
+static int rev_begin(struct api_call *call, json_t *params, const struct api_param *table, struct rev_params *p)
+{
+	struct ember_error e;
+
+	memset(p, 0, sizeof(*p));
+	if (api_params_parse(call, params, table, p) < 0)
+		return -1;
+	p->namespace = daemon_namespace(p->namespace);
+	if (meta_identifier_check("namespace", p->namespace, &e) < 0 ||
+	    (p->id && meta_identifier_check("revision", p->id, &e) < 0)) {
+		api_error_from(call, &e);
+		return -1;
+	}
+	return 0;
+}
+
+void svc_revisions_list(struct api_call *call, json_t *params, void *ctx)
+{
+	static const struct api_param table[] = { P_NS, P_END };
+	struct rev_params p;
+	struct ember_error e;
+	json_t *list;
+
+	if (rev_begin(call, params, table, &p) < 0)
+		return;
+	if (revisions_list(ctx, p.namespace, &list, &e) < 0)
+		api_error_from(call, &e);
+	else
+		api_reply(call, json_pack("{s:o}", "revisions", list));
+}
+
+void svc_revisions_get(struct api_call *call, json_t *params, void *ctx)
+{
+	static const struct api_param table[] = { P_NS, P_ID, P_END };
+	struct rev_params p;
+	struct ember_error e;
+	json_t *rec;
+
+	if (rev_begin(call, params, table, &p) < 0)
+		return;
+	if (revisions_get(ctx, p.namespace, p.id, &rec, &e) < 0)
+		api_error_from(call, &e);
+	else
+		api_reply(call, json_pack("{s:o}", "revision", rec));
+}
+
+/* ---- the jobs ---------------------------------------------------------------------------- */
+
+struct rev_job {
+	struct daemon *d;
+	char *ns, *id;
+	json_t *document; /* Stage's; NULL: Remove */
+	json_t *rec;
+	char key[300]; /* its reservation */
+};
+
+static void rev_free(void *data)
+{
+	struct rev_job *r = data;
+
+	json_object_del(r->d->revisions_busy, r->key);
+	free(r->ns);
+	free(r->id);
+	json_decref(r->document);
+	json_decref(r->rec);
+	free(r);
+}
+
+/* The images a stage pins are held until its record names them: the GC
+   policy does not remove one meanwhile. */
+static int stage_run(struct job *j, void *data, struct ember_error *e)
+{
+	struct rev_job *r = data;
+	struct hold *h = hold_new(r->d->holds);
+	json_t *c;
+	size_t i;
+
+	if (!h)
+		return err_set(e, ENOMEM, "out of memory");
+	json_array_foreach(json_object_get(r->document, "containers"), i, c) {
+		_cleanup_free_ char *name = images_normalize(json_string_value(json_object_get(c, "image")) ?: "");
+		if (!name || hold_image(h, r->ns, name) < 0) {
+			hold_release(h);
+			return err_set(e, ENOMEM, "out of memory");
+		}
+	}
+	int rc = revisions_stage(r->d, r->ns, r->document, &r->rec, e);
+	hold_release(h);
+	if (rc < 0)
+		return rc;
+	call_job_event(j, r->ns, "/revisions/staged",
+		       json_pack("{s:s, s:I}", "id", r->id, "containers",
+				 (json_int_t)json_array_size(json_object_get(r->document, "containers"))));
+	return 0;
+}
+
+static json_t *stage_reply(struct daemon *d, void *data)
+{
+	struct rev_job *r = data;
+
+	(void)d;
+	return json_pack("{s:O}", "revision", r->rec);
+}
+
+static int remove_run(struct job *j, void *data, struct ember_error *e)
+{
+	struct rev_job *r = data;
+
+	if (revisions_remove(r->d, r->ns, r->id, e) < 0)
+		return -e->code;
+	call_job_event(j, r->ns, "/revisions/remove", json_pack("{s:s}", "id", r->id));
+	return 0;
+}
+
+static const struct call_job_ops stage_ops = {
+	.kind = "stage", .run = stage_run, .reply = stage_reply, .free = rev_free
+};
+static const struct call_job_ops remove_ops = { .kind = "remove", .run = remove_run, .free = rev_free };
+
+static void rev_start(struct daemon *d, struct api_call *call, const struct call_job_ops *ops, const char *ns,
+		      const char *id, json_t *document)
+{
+	char key[300];
+
+	snprintf(key, sizeof(key), "%s/%s", ns, id);
+	if (json_object_get(d->revisions_busy, key)) {
+		api_error(call, EMBER_ERROR_FAILED_PRECONDITION, NULL, "revision %s is being staged or removed", id);
+		return;
+	}
+	struct rev_job *r = calloc(1, sizeof(*r));
+	int failed = !r;
+	if (r) {
+		r->d = d;
+		snprintf(r->key, sizeof(r->key), "%s", key);
+		r->ns = call_job_strdup(ns, &failed);
+		r->id = call_job_strdup(id, &failed);
+		r->document = document ? json_deep_copy(document) : NULL;
+		failed |= (document && !r->document) || json_object_set_new(d->revisions_busy, key, json_true()) < 0;
+	}
+	if (failed) {
+		if (r) {
+			json_object_del(d->revisions_busy, key);
+			free(r->ns);
+			free(r->id);
+			json_decref(r->document);
+			free(r);
+		}
+		api_error(call, EMBER_ERROR_RESOURCE_EXHAUSTED, NULL, "out of memory");
+		return;
+	}
+	call_job_start(d, call, ops, r, r->ns, r->id);
+}
+
+void svc_revisions_stage(struct api_call *call, json_t *params, void *ctx)
+{
+	static const struct api_param table[] = {
+		P_NS, { "document", API_T_OBJECT, offsetof(struct rev_params, document), API_MANDATORY }, P_END,
+	};
+	struct rev_params p;
+	struct ember_error e;
+	json_t *norm;
+
+	if (rev_begin(call, params, table, &p) < 0)
+		return;
+	/* Checked here too: a bad document is answered at once, in one line. */
+	if (revision_doc_check(p.document, &norm, &e) < 0) {
+		api_error_from(call, &e);
+		return;
+	}
+	rev_start(ctx, call, &stage_ops, p.namespace, json_string_value(json_object_get(norm, "id")), p.document);
+	json_decref(norm);
+}
+
+void svc_revisions_remove(struct api_call *call, json_t *params, void *ctx)
+{
+	static const struct api_param table[] = { P_NS, P_ID, P_END };
+	struct rev_params p;
+
+	if (rev_begin(call, params, table, &p) < 0)
+		return;
+	rev_start(ctx, call, &remove_ops, p.namespace, p.id, NULL);
+}
