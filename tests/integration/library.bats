@@ -109,3 +109,61 @@ C
 	run -0 e network ls -q
 	[ -z "$output" ]
 }
+
+@test "library: the typed revision helpers (include/ember/revisions.h) against a real daemon" {
+	cat >"$T/revs.c" <<'C'
+#include <stdio.h>
+#include <stdlib.h>
+#include <ember/revisions.h>
+
+int main(int argc, char **argv)
+{
+	struct ember_error err;
+	ember_client *c;
+	char *out = NULL;
+
+	if (argc != 2)
+		return 2;
+	if (ember_client_connect(&c, NULL, &err) < 0 || ember_revision_stage(c, "ota", argv[1], &out, &err) < 0)
+		goto fail;
+	printf("staged %s\n", out);
+	free(out);
+	if (ember_revision_stage(c, "ota", "{\"id\": \"r1\", \"containers\": [{\"id\": \"x\"}]}", NULL, &err) == 0)
+		return 2;
+	printf("bad: %s: %s\n", err.name, err.message);
+	if (ember_revision_list(c, "ota", &out, &err) < 0)
+		goto fail;
+	printf("list %s\n", out);
+	free(out);
+	if (ember_revision_get(c, "ota", "r1", &out, &err) < 0)
+		goto fail;
+	printf("get %s\n", out);
+	free(out);
+	if (ember_revision_remove(c, "ota", "r1", &err) < 0)
+		goto fail;
+	if (ember_revision_get(c, "ota", "r1", &out, &err) == 0)
+		return 2;
+	printf("gone: %s\n", err.name);
+	ember_client_free(c);
+	return 0;
+fail:
+	fprintf(stderr, "%s: %s\n", err.name, err.message);
+	return 1;
+}
+C
+	cc -Wall -Wextra -Werror -o "$T/revs" "$T/revs.c" -I"$REPO/include" "$HOST_O/libember.a" -ljansson
+	start_daemon
+	run -0 "$T/revs" '{"id": "r1", "containers": []}'
+	echo "$output"
+	[[ "${lines[0]}" == 'staged {'*'"name":"r1"'*'"state":"staged"'* ]]
+	[ "${lines[1]}" = "bad: io.ember.InvalidArgument: revision: containers[0] (x): image: missing" ]
+	[[ "${lines[2]}" == 'list [{'*'"name":"r1"'*'}]' ]]
+	[[ "${lines[3]}" == 'get {'*'"test_timeout":60'* ]]
+	[ "${lines[4]}" = "gone: io.ember.NotFound" ]
+	run -0 e -n ota revisions ls -q
+	[ -z "$output" ]
+	# A document that is not JSON never reaches the daemon.
+	run -1 "$T/revs" '{"id": '
+	[[ "$output" == "io.ember.InvalidArgument: revision document: "*" (line 1)" ]]
+	[ "${#lines[@]}" = 1 ]
+}

@@ -9,6 +9,7 @@
 
 #include <ember/client.h>
 #include <ember/networks.h>
+#include <ember/revisions.h>
 
 struct fixture {
 	char *dir;
@@ -302,13 +303,68 @@ static void test_network_helpers(void **state)
 	json_decref(received(f));
 }
 
+/* The typed revision helpers: method, namespace and parameters; a document
+   that is not JSON never leaves the process. */
+static void test_revision_helpers(void **state)
+{
+	struct fixture *f = *state;
+	struct ember_error e;
+	char *out = NULL;
+
+	serve(f, "{\"parameters\":{\"revision\":{\"name\":\"r1\",\"state\":\"staged\"}}}");
+	assert_int_equal(ember_revision_stage(f->c, "ota", "{\"id\": \"r1\", \"containers\": []}", &out, &e), 0);
+	assert_string_equal(out, "{\"name\":\"r1\",\"state\":\"staged\"}");
+	free(out);
+	json_t *call = received(f);
+	json_t *p = json_object_get(call, "parameters");
+	assert_string_equal(json_string_value(json_object_get(call, "method")), "io.ember.Revisions.Stage");
+	assert_string_equal(json_string_value(json_object_get(p, "namespace")), "ota");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(p, "document"), "id")), "r1");
+	json_decref(call);
+
+	serve(f, "{\"parameters\":{\"revisions\":[]}}");
+	assert_int_equal(ember_revision_list(f->c, NULL, &out, &e), 0);
+	assert_string_equal(out, "[]");
+	free(out);
+	call = received(f);
+	assert_string_equal(json_string_value(json_object_get(call, "method")), "io.ember.Revisions.List");
+	assert_null(json_object_get(json_object_get(call, "parameters"), "namespace")); /* the daemon's default */
+	json_decref(call);
+
+	serve(f, "{\"parameters\":{\"revision\":{\"name\":\"r1\"}}}");
+	assert_int_equal(ember_revision_get(f->c, NULL, "r1", &out, &e), 0);
+	free(out);
+	call = received(f);
+	assert_string_equal(json_string_value(json_object_get(call, "method")), "io.ember.Revisions.Get");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(call, "parameters"), "id")), "r1");
+	json_decref(call);
+
+	serve(f, "{\"error\":\"io.ember.FailedPrecondition\",\"parameters\":{\"message\":\"revision r1 is testing\",\"errno\":16}}");
+	assert_int_equal(ember_revision_remove(f->c, "ota", "r1", &e), -EBUSY);
+	assert_string_equal(e.name, EMBER_ERROR_FAILED_PRECONDITION);
+	call = received(f);
+	assert_string_equal(json_string_value(json_object_get(call, "method")), "io.ember.Revisions.Remove");
+	json_decref(call);
+
+	/* Not JSON, duplicate keys, or nothing: refused here, nothing sent. */
+	out = NULL;
+	assert_int_equal(ember_revision_stage(f->c, NULL, "{\"id\": ", &out, &e), -EINVAL);
+	assert_string_equal(e.name, EMBER_ERROR_INVALID_ARGUMENT);
+	assert_msg_contains(&e, "revision document: ");
+	assert_int_equal(ember_revision_stage(f->c, NULL, "{\"id\": \"a\", \"id\": \"b\"}", &out, NULL), -EINVAL);
+	assert_int_equal(ember_revision_stage(f->c, NULL, NULL, &out, &e), -EINVAL);
+	assert_msg_contains(&e, "none given");
+	assert_null(out);
+	assert_int_equal(ember_client_pending(f->c), 0);
+}
+
 int main(void)
 {
 #define T(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_call_and_reply), T(test_error_reply), T(test_stream), T(test_async_in_order),
 		T(test_server_closes), T(test_bad_reply_kills_connection), T(test_unsolicited_reply),
-		T(test_timeout), T(test_bad_arguments), T(test_network_helpers), cmocka_unit_test(test_connect_errors),
+		T(test_timeout), T(test_bad_arguments), T(test_network_helpers), T(test_revision_helpers), cmocka_unit_test(test_connect_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
