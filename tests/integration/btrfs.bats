@@ -173,6 +173,32 @@ key_file() {
 	[ ! -e "$t" ]
 }
 
+@test "btrfs: a container in its own user namespace: its rootfs is an idmapped bind mount of the subvolume, the image's files root's inside" {
+	require_runtime
+	[[ " $("$EMBER" version | sed -n 's/^features: //p') " == *" userns "* ]] || skip "this ember has no user namespaces"
+	in_chroot && skip "user namespaces are refused in a chroot"
+	image_on image_busybox bb
+	daemon_up
+	run -0 e pull --plain-http --snapshotter btrfs "$REF"
+	local id; id=$(ct bu)
+	# btrfs takes idmapped bind mounts: no overlay, no Linux 6.13 needed.
+	run -0 e run --snapshotter btrfs --uidmap 0:100000:65536 "$REF" "$id" \
+		sh -c 'tr -s " " </proc/self/uid_map; id -u; stat -c %u:%g /etc/passwd /bin/busybox; echo x >/etc/made; stat -c %u /etc/made; awk "\$5 == \"/\"" /proc/self/mountinfo'
+	echo "$output"
+	[ "${lines[0]}" = " 0 100000 65536" ]
+	[ "${lines[1]}" = 0 ]
+	[ "${lines[2]}" = 0:0 ] && [ "${lines[3]}" = 0:0 ] && [ "${lines[4]}" = 0 ]
+	[[ "${lines[5]}" == *idmapped*" - btrfs "* ]]
+	# The whole tree is idmapped (overlay maps only the layers below its
+	# upper directory): what root inside writes is stored as root, like
+	# the image's files, and the host's uid 100000 owns nothing there.
+	local t; t=$(tree_of "$id")
+	[ "$(stat -c %u:%g "$t/etc/made")" = 0:0 ]
+	[ -z "$(find "$t" -uid 100000 | head -n 1)" ]
+	run -0 e containers rm "$id"
+	[ ! -e "$t" ]
+}
+
 @test "btrfs: the snapshots commands: prepare (writable), commit (read-only), view (its parent), usage, rm" {
 	image_on image_busybox bb
 	daemon_up
