@@ -5,6 +5,7 @@
 
 #include "cli/cli.h"
 #include "daemon/daemon.h"
+#include "oci/oci.h"
 #include "runtime/runtime.h"
 #include "util/cleanup.h"
 #include "util/version.h"
@@ -41,6 +42,9 @@ static const struct role roles[] = {
 #endif
 #ifdef CONFIG_INIT
 	{ RUNTIME_INIT_ROLE, runtime_init_main }, /* dispatched first in main() */
+#endif
+#ifdef CONFIG_OCI
+	{ "oci", oci_main },
 #endif
 	{ "version", version_main },
 };

@@ -486,23 +486,6 @@ static void cgroup_rel(const char *ns, const char *id, char *buf, size_t size)
 	snprintf(buf, size, "ember/%s/%s", ns, id);
 }
 
-static int seccomp_for(json_t *spec, struct runtime_seccomp *sc, int *have, struct ember_error *e)
-{
-	json_t *ann = json_object_get(spec, "annotations");
-	json_t *profile = json_object_get(json_object_get(spec, "linux"), "seccomp");
-	const char *want = json_string_value(json_object_get(ann, RUNTIME_ANN_SECCOMP));
-	uint64_t caps = runtime_cap_mask(
-		json_object_get(json_object_get(json_object_get(spec, "process"), "capabilities"), "effective"));
-
-	*have = 0;
-	if (!ENABLED(CONFIG_SECCOMP) || (!profile && !(want && !strcmp(want, "default"))))
-		return 0;
-	if (runtime_seccomp_compile(profile, 0, caps, sc, e) < 0)
-		return err_wrap(e, "seccomp");
-	*have = 1;
-	return 0;
-}
-
 /* ---- the start job (in its thread) ----------------------------------------------------- */
 
 struct start_ctx {
@@ -639,7 +622,7 @@ static int start_run(struct task_op *op, struct ember_error *e)
 			s.userdata = &hook;
 		}
 	}
-	if ((r = seccomp_for(spec, &sc, &have_sc, e)) < 0)
+	if ((r = runtime_seccomp_for(spec, &sc, &have_sc, e)) < 0)
 		goto out;
 	if (have_sc)
 		s.seccomp = &sc;
@@ -703,7 +686,7 @@ static int exec_run(struct task_op *op, struct ember_error *e)
 			s.userdata = op->cg;
 		}
 	}
-	int r = seccomp_for(spec, &sc, &have_sc, e);
+	int r = runtime_seccomp_for(spec, &sc, &have_sc, e);
 	if (r == 0 && have_sc)
 		s.seccomp = &sc;
 	if (r == 0)

@@ -494,6 +494,10 @@ int runtime_seccomp_compile(json_t *profile, uint32_t arch, uint64_t caps, struc
 			    struct ember_error *e);
 /* Frees s's program (s itself is the caller's); s may be NULL. */
 void runtime_seccomp_free(struct runtime_seccomp *s);
+/* The filter a checked spec asks for: its linux.seccomp, or ember's
+   default where the ember.io/seccomp annotation says "default"; *have 0:
+   none (or a build without CONFIG_SECCOMP). */
+int runtime_seccomp_for(json_t *spec, struct runtime_seccomp *sc, int *have, struct ember_error *e);
 
 /*
  * Install s in the calling thread (seccomp(2) SECCOMP_SET_MODE_FILTER with

@@ -982,3 +982,20 @@ int runtime_spec_resolve_user(json_t *spec, int rootfs_fd, struct ember_error *e
 		return rt_oom(e);
 	return 0;
 }
+
+int runtime_seccomp_for(json_t *spec, struct runtime_seccomp *sc, int *have, struct ember_error *e)
+{
+	json_t *ann = json_object_get(spec, "annotations");
+	json_t *profile = json_object_get(json_object_get(spec, "linux"), "seccomp");
+	const char *want = json_string_value(json_object_get(ann, RUNTIME_ANN_SECCOMP));
+	uint64_t caps = runtime_cap_mask(
+		json_object_get(json_object_get(json_object_get(spec, "process"), "capabilities"), "effective"));
+
+	*have = 0;
+	if (!ENABLED(CONFIG_SECCOMP) || (!profile && !(want && !strcmp(want, "default"))))
+		return 0;
+	if (runtime_seccomp_compile(profile, 0, caps, sc, e) < 0)
+		return err_wrap(e, "seccomp");
+	*have = 1;
+	return 0;
+}

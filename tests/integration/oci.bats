@@ -1,0 +1,193 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
+# `ember oci`, runc's command line over ember's executor, on bundles that
+# umoci unpacks from busybox, with runc (Debian's) run on the same bundles
+# as the reference: spec (and the spec it writes runs under runc), run in
+# the foreground (output, exit status, signals passed on), state, list,
+# kill, delete, and bad bundles as one line with nothing left behind.
+
+bats_require_minimum_version 1.5.0
+load helpers
+load lib/image
+load lib/registry
+load lib/remote
+load lib/unpack
+load lib/tasks
+
+setup() {
+	setup_dirs
+	require_runtime
+	"$EMBER" oci --help >/dev/null 2>&1 || skip "this ember has no oci role"
+	OCI_ROOT=$T/oci-root
+	RUNC_ROOT=$T/runc-root
+	CT_ID=$(ct oci)
+	mkdir -p "$T"
+	image_busybox "$T/bb"
+	image_unpack_root "$T/bb" "$T/bundle"
+}
+
+teardown() {
+	local p d
+	# The containers first (a run killed leaves its container running, as
+	# runc's does), then the runs, then the cgroups.
+	runc --root "$RUNC_ROOT" delete --force "$CT_ID" >/dev/null 2>&1 || true
+	"$EMBER" oci --root "$OCI_ROOT" delete --force "$CT_ID" >/dev/null 2>&1 || true
+	for d in /sys/fs/cgroup/*/ember-oci/"$CT_ID" /sys/fs/cgroup/ember-oci/"$CT_ID"; do
+		[ -d "$d" ] || continue
+		for p in $(cat "$d/cgroup.procs" 2>/dev/null); do kill -9 "$p" 2>/dev/null || true; done
+	done
+	kill_bg
+	for p in $(cat "$T"/*.pid 2>/dev/null); do kill -9 "$p" 2>/dev/null || true; done
+	for d in /sys/fs/cgroup/*/ember-oci/"$CT_ID" /sys/fs/cgroup/ember-oci/"$CT_ID"; do
+		[ ! -d "$d" ] || wait_until 5 rmdir "$d" || true
+	done
+	for d in /sys/fs/cgroup/*/ember-oci/ /sys/fs/cgroup/ember-oci/; do
+		[ ! -d "$d" ] || rmdir "$d" 2>/dev/null || true
+	done
+}
+
+oci() {
+	"$EMBER" oci --root "$OCI_ROOT" "$@"
+}
+
+# set_process JSON: the bundle's process fields replaced (python dict syntax).
+set_process() {
+	"$PYTHON" -c '
+import json, sys
+p = sys.argv[1] + "/config.json"
+c = json.load(open(p))
+c["process"].update(eval(sys.argv[2]))
+json.dump(c, open(p, "w"), indent=1)' "$T/bundle" "$1"
+}
+
+@test "oci: spec writes a config.json that ember and runc both run, refuses to overwrite one, and --rootless maps the caller" {
+	mkdir -p "$T/s"
+	run -0 "$EMBER" oci spec --bundle "$T/s"
+	[ -z "$output" ]
+	# The same shape as runc's: a shell on a read-only rootfs with a terminal.
+	[ "$(jget '[j["process"]["args"], j["process"]["terminal"], j["root"]]' <"$T/s/config.json")" = \
+		'[["sh"], true, {"path": "rootfs", "readonly": true}]' ]
+	[ "$(jget '"annotations" in j' <"$T/s/config.json")" = false ]
+	run -1 "$EMBER" oci spec --bundle "$T/s"
+	[ "$output" = "ember oci: spec: $T/s/config.json exists: remove it first" ]
+	# It runs under runc and under ember oci, with busybox's rootfs.
+	mv "$T/s/config.json" "$T/bundle/config.json"
+	set_process '{"terminal": False, "args": ["sh", "-c", "echo in $(hostname)"]}'
+	run -0 runc --root "$RUNC_ROOT" run --bundle "$T/bundle" "$CT_ID"
+	[ "$output" = "in ember" ]
+	run -0 oci run --bundle "$T/bundle" "$CT_ID"
+	[ "$output" = "in ember" ]
+	# --rootless: a user namespace mapping the caller to root, no network
+	# namespace, no cgroup mount or resources.
+	mkdir -p "$T/r"
+	run -0 "$EMBER" oci spec --rootless -b "$T/r"
+	[ "$(jget '[n["type"] for n in j["linux"]["namespaces"] if n["type"] in ("user", "network")]' <"$T/r/config.json")" = '["user"]' ]
+	[ "$(jget 'j["linux"]["uidMappings"]' <"$T/r/config.json")" = '[{"containerID": 0, "hostID": 0, "size": 1}]' ]
+	[ "$(jget '"resources" in j["linux"] or "/sys/fs/cgroup" in [m["destination"] for m in j["mounts"]]' <"$T/r/config.json")" = false ]
+}
+
+@test "oci: run in the foreground as runc does: the same output and exit status, the process is PID 1" {
+	set_process '{"terminal": False, "args": ["sh", "-c", "echo pid $$; id -u; cat /etc/hostname 2>/dev/null; exit 7"]}'
+	run -7 runc --root "$RUNC_ROOT" run --bundle "$T/bundle" "$CT_ID"
+	local want=$output
+	run -7 oci run --bundle "$T/bundle" "$CT_ID"
+	echo "runc: $want"
+	echo "ember: $output"
+	[ "$output" = "$want" ]
+	[ "${lines[0]}" = "pid 1" ]
+	# Nothing stays: no state, no cgroup.
+	[ -z "$(ls -A "$OCI_ROOT")" ]
+	[ -z "$(find /sys/fs/cgroup -maxdepth 3 -path "*ember-oci/$CT_ID" 2>/dev/null)" ]
+}
+
+@test "oci: state, list and kill while run waits in the foreground; delete refuses a running container without --force" {
+	set_process '{"terminal": False, "args": ["sh", "-c", "trap \"echo got TERM; exit 3\" TERM; echo up; while :; do sleep 0.1; done"]}'
+	"$EMBER" oci --root "$OCI_ROOT" run --bundle "$T/bundle" --pid-file "$T/ct.pid" "$CT_ID" >"$T/out" 2>&1 &
+	echo $! >"$T/run.pid"
+	# The pid file is written once the state is.
+	wait_until 10 test -s "$T/ct.pid"
+	wait_until 10 grep -q up "$T/out"
+	run -0 oci state "$CT_ID"
+	echo "$output"
+	[ "$(jget '[j["id"], j["status"], j["pid"], j["bundle"], j["ociVersion"]]' <<<"$output")" = \
+		"[\"$CT_ID\", \"running\", $(cat "$T/ct.pid"), \"$T/bundle\", \"$(jget 'j["ociVersion"]' <"$T/bundle/config.json")\"]" ]
+	# runc's state has the same fields.
+	[ "$(jget 'sorted(j)' <<<"$output")" = '["bundle", "created", "id", "ociVersion", "owner", "pid", "rootfs", "status"]' ]
+	run -0 oci list -q
+	[ "$output" = "$CT_ID" ]
+	run -0 oci list --format json
+	[ "$(jget '[c["id"] for c in j]' <<<"$output")" = "[\"$CT_ID\"]" ]
+	run -1 oci delete "$CT_ID"
+	[ "$output" = "ember oci: cannot delete container $CT_ID that is not stopped: running" ]
+	# kill: the container's process gets the signal; run exits with its status.
+	run -0 oci kill "$CT_ID" TERM
+	local rc=0
+	wait "$(cat "$T/run.pid")" || rc=$?
+	[ "$rc" = 3 ]
+	grep -q "got TERM" "$T/out"
+	run -1 oci state "$CT_ID"
+	[ "$output" = "ember oci: container $CT_ID does not exist" ]
+	run -0 oci list -q
+	[ -z "$output" ]
+}
+
+@test "oci: a signal to the foreground run goes to the container; delete --force ends a running one" {
+	set_process '{"terminal": False, "args": ["sh", "-c", "trap \"echo got HUP; exit 4\" HUP; echo up; while :; do sleep 0.1; done"]}'
+	"$EMBER" oci --root "$OCI_ROOT" run --bundle "$T/bundle" "$CT_ID" >"$T/out" 2>&1 &
+	local rp=$!
+	echo "$rp" >"$T/run.pid"
+	wait_until 10 grep -q up "$T/out"
+	kill -HUP "$rp"
+	local rc=0
+	wait "$rp" || rc=$?
+	[ "$rc" = 4 ]
+	grep -q "got HUP" "$T/out"
+	# delete --force: killed, and its state and cgroup go.
+	set_process '{"args": ["sleep", "1000"]}'
+	"$EMBER" oci --root "$OCI_ROOT" run --bundle "$T/bundle" --pid-file "$T/ct.pid" "$CT_ID" >"$T/out2" 2>&1 &
+	rp=$!
+	echo "$rp" >"$T/run.pid"
+	wait_until 10 test -s "$T/ct.pid"
+	run -0 oci delete --force "$CT_ID"
+	rc=0
+	wait "$rp" || rc=$?
+	[ "$rc" = 137 ]
+	[ -z "$(ls -A "$OCI_ROOT")" ]
+	# --force on nothing is no error, as with runc.
+	run -0 oci delete --force "$CT_ID"
+}
+
+@test "oci: bad bundles and arguments: one line naming what is wrong, exit 1 or 2, nothing left behind" {
+	run -1 oci run --bundle "$T/nope" "$CT_ID"
+	[[ "$output" == "ember oci: bundle $T/nope: "* ]]
+	echo '{"ociVersion": "1.0.2", "process": ' >"$T/bundle/config.json.bad"
+	mkdir -p "$T/b2" && mv "$T/bundle/config.json.bad" "$T/b2/config.json" && ln -s "$T/bundle/rootfs" "$T/b2/rootfs"
+	run -1 oci run --bundle "$T/b2" "$CT_ID"
+	echo "$output"
+	[[ "$output" == "ember oci: bundle $T/b2: config.json: "*" (line 2)" ]]
+	set_process '{"args": []}'
+	run -1 oci run --bundle "$T/bundle" "$CT_ID"
+	echo "$output"
+	[[ "$output" == "ember oci: bundle $T/bundle: config.json: "*"args"* ]]
+	[ "${#lines[@]}" = 1 ]
+	run -1 oci run --bundle "$T/bundle" "bad/id"
+	[ "$output" = 'ember oci: run: invalid container id "bad/id"' ]
+	run -1 oci run -d --bundle "$T/bundle" "$CT_ID"
+	[ "$output" = "ember oci: run: -d is not supported yet: ember oci runs a container in the foreground" ]
+	run -2 oci frobnicate
+	[ "$output" = 'ember oci: unknown command "frobnicate" (see: ember oci --help)' ]
+	run -2 "$EMBER" oci --log-format xml list
+	# An id that exists: refused, the running one untouched.
+	set_process '{"args": ["sleep", "1000"]}'
+	"$EMBER" oci --root "$OCI_ROOT" run --bundle "$T/bundle" --pid-file "$T/ct.pid" "$CT_ID" >/dev/null 2>&1 &
+	echo $! >"$T/run.pid"
+	wait_until 10 test -s "$T/ct.pid"
+	run -1 oci run --bundle "$T/bundle" "$CT_ID"
+	[ "$output" = "ember oci: container with id $CT_ID exists" ]
+	[ "$(oci state "$CT_ID" | jget 'j["status"]')" = running ]
+	run -0 oci delete --force "$CT_ID"
+	# Errors also go to --log, as runc writes them (containerd reads them).
+	run -1 "$EMBER" oci --root "$OCI_ROOT" --log "$T/log.json" --log-format json state nope
+	[ "$(jget '[j["level"], j["msg"]]' <"$T/log.json")" = '["error", "container nope does not exist"]' ]
+	[ -z "$(ls -A "$OCI_ROOT")" ]
+}
