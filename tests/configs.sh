@@ -183,6 +183,13 @@ if build no-net 'CONFIG_DAEMON=y\nCONFIG_CLI=y\n# CONFIG_NET is not set\n'; then
 	fi
 fi
 
+# Without the oci role: none of its code, and `ember oci` is no command.
+if build no-oci 'CONFIG_DAEMON=y\nCONFIG_CLI=y\n# CONFIG_OCI is not set\n'; then
+	check "full has oci_main" has full oci_main
+	check "no-oci lacks oci_main" lacks no-oci oci_main
+	check "no-oci: ember oci is an unknown command (exit 2)" sh -c "'$out/cfg-no-oci/ember' oci list; [ \$? -eq 2 ]"
+fi
+
 # Without revisions: no document parser, no API, no command.
 if build no-revisions 'CONFIG_DAEMON=y\nCONFIG_CLI=y\n# CONFIG_REVISIONS is not set\n'; then
 	for sym in revision_doc_check revisions_stage svc_revisions_stage cli_cmd_revisions; do

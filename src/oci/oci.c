@@ -28,7 +28,7 @@
 #include "util/fs.h"
 #include "util/timestamp.h"
 
-#define CONFIG_MAX ((size_t)4 << 20)
+#define BUNDLE_CONFIG_MAX ((size_t)4 << 20)
 #define CGROUP_MNT "/sys/fs/cgroup"
 
 struct oci {
@@ -230,7 +230,7 @@ static int load_bundle(struct run *r, struct ember_error *e)
 	_cleanup_close_ int fd = open(r->bundle, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return err_sys(e, errno, "bundle %s", r->bundle);
-	if (fs_read_file(fd, "config.json", CONFIG_MAX, &data, &len, e) < 0)
+	if (fs_read_file(fd, "config.json", BUNDLE_CONFIG_MAX, &data, &len, e) < 0)
 		return err_wrap(e, "bundle %s: config.json", r->bundle);
 	if (!(r->spec = json_loadb(data, len, JSON_REJECT_DUPLICATES, &je)))
 		return err_invalid(e, "bundle %s: config.json: %s (line %d)", r->bundle, je.text, je.line);
