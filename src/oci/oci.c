@@ -125,17 +125,22 @@ static int state_read(const struct oci *o, const char *id, json_t **out, struct 
 	return 0;
 }
 
-/* "running" while the process that started is there (pid and start time). */
-static const char *status_of(json_t *st)
+/* "created" while the process waits at its gate (exec.fifo is there),
+   "running" once past it, while the process that started is there (pid
+   and start time); else "stopped". */
+static const char *status_of(const struct oci *o, json_t *st)
 {
 	pid_t pid = (pid_t)json_integer_value(json_object_get(st, "pid"));
 	uint64_t t;
 	struct ember_error ignored;
+	char fifo[1100];
 
-	if (pid > 0 && runtime_pid_start_time(pid, &t, &ignored) == 0 &&
-	    t == (uint64_t)json_integer_value(json_object_get(st, "start_time")))
-		return "running";
-	return "stopped";
+	if (pid <= 0 || runtime_pid_start_time(pid, &t, &ignored) < 0 ||
+	    t != (uint64_t)json_integer_value(json_object_get(st, "start_time")))
+		return "stopped";
+	_cleanup_close_ int rfd = root_fd(o, 0, &ignored);
+	snprintf(fifo, sizeof(fifo), "%s/exec.fifo", json_string_value(json_object_get(st, "id")) ?: "");
+	return rfd >= 0 && faccessat(rfd, fifo, F_OK, AT_SYMLINK_NOFOLLOW) == 0 ? "created" : "running";
 }
 
 static int state_remove(const struct oci *o, const char *id)
@@ -398,112 +403,198 @@ static int write_path(const char *path, const char *data, struct ember_error *e)
 	return fs_write_atomic(fd, slash ? slash + 1 : path, data, strlen(data), 0644, e);
 }
 
-static int cmd_run(const struct oci *o, int argc, char **argv)
+/* run's and create's arguments. */
+static int parse_run(struct run *r, const char *cmd, int argc, char **argv)
 {
-	struct run r = { .o = o, .bundle_arg = ".", .st = { .pidfd = -1, .pty_master = -1 } };
-	struct ember_error e;
 	const char *v;
-	int rc = 1;
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if ((v = opt_value(argc, argv, &i, "--bundle")) || (v = opt_value(argc, argv, &i, "-b")))
-			r.bundle_arg = v;
+			r->bundle_arg = v;
 		else if ((v = opt_value(argc, argv, &i, "--pid-file")))
-			r.pid_file = v;
+			r->pid_file = v;
 		else if (!strcmp(a, "--no-pivot") || !strcmp(a, "--no-new-keyring") || !strcmp(a, "--no-subreaper"))
 			; /* ember pivots always, makes no keyring, is no subreaper: nothing to turn off */
 		else if (!strcmp(a, "-d") || !strcmp(a, "--detach") || is_opt(a, "--console-socket") ||
 			 is_opt(a, "--preserve-fds") || !strcmp(a, "--keep"))
-			return fail(o, "run: %s is not supported yet: ember oci runs a container in the foreground",
-				    a);
+			return fail(r->o, "%s: %s is not supported yet%s", cmd, a,
+				    strcmp(cmd, "run") ? "" : ": ember oci runs a container in the foreground");
 		else if (a[0] == '-')
-			return fail(o, "run: unknown option \"%.80s\"", a);
-		else if (!r.id)
-			r.id = a;
+			return fail(r->o, "%s: unknown option \"%.80s\"", cmd, a);
+		else if (!r->id)
+			r->id = a;
 		else
-			return fail(o, "run: one container id, not \"%.80s\" too", a);
+			return fail(r->o, "%s: one container id, not \"%.80s\" too", cmd, a);
 	}
-	if (!r.id)
-		return fail(o, "run: give the container's id");
-	if (!id_ok(r.id))
-		return fail(o, "run: invalid container id \"%.80s\"", r.id);
-	_cleanup_close_ int rfd = root_fd(o, 1, &e);
-	if (rfd < 0)
-		return fail_e(o, &e);
-	if (mkdirat(rfd, r.id, 0700) < 0)
-		return errno == EEXIST ? fail(o, "container with id %s exists", r.id)
-				       : fail(o, "%s/%s: %s", o->root, r.id, strerror(errno));
-	r.made_state = 1;
+	if (!r->id)
+		return fail(r->o, "%s: give the container's id", cmd);
+	if (!id_ok(r->id))
+		return fail(r->o, "%s: invalid container id \"%.80s\"", cmd, r->id);
+	return 0;
+}
 
+/* The container's state directory, its process started (at the gate
+   gate_fd, or running), its state written. */
+static int container_start(struct run *r, int gate, struct ember_error *e)
+{
+	_cleanup_close_ int rfd = root_fd(r->o, 1, e);
 	struct runtime_seccomp sc;
 	int have_sc = 0;
 	char rel[PATH_MAX];
-	if (load_bundle(&r, &e) < 0 || cgroup_path(&r, rel, sizeof(rel), &e) < 0 ||
-	    runtime_seccomp_for(r.spec, &sc, &have_sc, &e) < 0) {
-		fail_e(o, &e);
-		goto out;
+
+	if (rfd < 0)
+		return -e->code;
+	if (mkdirat(rfd, r->id, 0700) < 0)
+		return errno == EEXIST ? err_set_name(e, EMBER_ERROR_ALREADY_EXISTS, EEXIST, "container with id %s exists", r->id)
+				       : err_sys(e, errno, "%s/%s", r->o->root, r->id);
+	r->made_state = 1;
+	_cleanup_close_ int gate_fd = -1;
+	if (gate) {
+		char fifo[1100];
+		snprintf(fifo, sizeof(fifo), "%s/exec.fifo", r->id);
+		/* Any user the process becomes may write it; only root reads. */
+		if (mkfifoat(rfd, fifo, 0622) < 0 || fchmodat(rfd, fifo, 0622, 0) < 0 ||
+		    (gate_fd = openat(rfd, fifo, O_PATH | O_CLOEXEC)) < 0)
+			return err_sys(e, errno, "%s/%s", r->o->root, fifo);
 	}
+	if (load_bundle(r, e) < 0 || cgroup_path(r, rel, sizeof(rel), e) < 0)
+		return -e->code;
+	if (gate && json_is_true(json_object_get(json_object_get(r->spec, "process"), "terminal")))
+		return err_invalid(e, "process.terminal: a created container's terminal goes to --console-socket, "
+				      "which ember oci does not take yet");
+	if (runtime_seccomp_for(r->spec, &sc, &have_sc, e) < 0)
+		return -e->code;
 	struct runtime_start s = {
-		.spec = r.spec,
-		.rootfs = r.rootfs,
+		.spec = r->spec,
+		.rootfs = r->rootfs,
 		.self_fd = -1, /* the application is PID 1, as with runc */
 		.stdio = { 0, 1, 2 },
 		.exit_fd = -1,
 		.log_fd = { -1, -1 },
 		.cgroup_fd = -1,
 		.join_pidfd = -1,
+		.start_gate_fd = gate_fd,
 		.seccomp = have_sc ? &sc : NULL,
 	};
+	int rc = 0;
 	if (ENABLED(CONFIG_CGROUPS)) {
-		if (runtime_cgroup_create(CGROUP_MNT, rel, &r.cg, &e) < 0 ||
-		    runtime_cgroup_set(r.cg, json_object_get(json_object_get(r.spec, "linux"), "resources"), &e) < 0) {
-			fail_e(o, &e);
-			goto out;
-		}
-		s.cgroup_fd = runtime_cgroup_fd(r.cg);
+		if (runtime_cgroup_create(CGROUP_MNT, rel, &r->cg, e) < 0 ||
+		    runtime_cgroup_set(r->cg, json_object_get(json_object_get(r->spec, "linux"), "resources"), e) < 0)
+			rc = -e->code;
+		s.cgroup_fd = r->cg ? runtime_cgroup_fd(r->cg) : -1;
 		if (s.cgroup_fd < 0) {
 			s.before_setup = cg_enter;
-			s.userdata = r.cg;
+			s.userdata = r->cg;
 		}
 	}
-	int started = runtime_start(&s, &r.st, &e);
+	if (rc == 0)
+		rc = runtime_start(&s, &r->st, e);
 	if (ENABLED(CONFIG_SECCOMP) && have_sc)
 		runtime_seccomp_free(&sc);
-	if (started < 0) {
-		fail_e(o, &e);
-		goto out;
-	}
-	if (write_state(&r, &e) < 0)
-		fail_e(o, &e); /* it runs: say so, and wait for it all the same */
-	if (r.pid_file) {
+	if (rc < 0)
+		return rc;
+	if (write_state(r, e) < 0)
+		return -e->code;
+	if (r->pid_file) {
 		char pid[24];
-		snprintf(pid, sizeof(pid), "%d", (int)r.st.pid);
-		if (write_path(r.pid_file, pid, &e) < 0)
-			fail_e(o, &e);
+		snprintf(pid, sizeof(pid), "%d", (int)r->st.pid);
+		if (write_path(r->pid_file, pid, e) < 0)
+			return -e->code;
 	}
-	rc = wait_foreground(&r);
-out:
-	if (ENABLED(CONFIG_CGROUPS) && r.cg) {
+	return 0;
+}
+
+/* What a run or a failed create leaves: nothing. */
+static void container_end(struct run *r)
+{
+	if (ENABLED(CONFIG_CGROUPS) && r->cg) {
 		struct ember_error ignored;
-		(void)runtime_cgroup_kill(r.cg, SIGKILL, &ignored);
-		(void)runtime_cgroup_remove(r.cg, &ignored);
-		runtime_cgroup_free(r.cg);
+		(void)runtime_cgroup_kill(r->cg, SIGKILL, &ignored);
+		(void)runtime_cgroup_remove(r->cg, &ignored);
 	}
-	close_keep_errno(r.st.pidfd);
-	close_keep_errno(r.st.pty_master);
-	if (r.made_state)
-		(void)state_remove(o, r.id);
-	json_decref(r.spec);
+	if (r->made_state)
+		(void)state_remove(r->o, r->id);
+}
+
+static void run_done(struct run *r)
+{
+	if (ENABLED(CONFIG_CGROUPS))
+		runtime_cgroup_free(r->cg);
+	close_keep_errno(r->st.pidfd);
+	close_keep_errno(r->st.pty_master);
+	json_decref(r->spec);
+}
+
+static int cmd_run(const struct oci *o, int argc, char **argv)
+{
+	struct run r = { .o = o, .bundle_arg = ".", .st = { .pidfd = -1, .pty_master = -1 } };
+	struct ember_error e;
+	int rc;
+
+	if (parse_run(&r, "run", argc, argv))
+		return 1;
+	if (container_start(&r, 0, &e) < 0) {
+		rc = fail_e(o, &e);
+	} else {
+		rc = wait_foreground(&r);
+	}
+	container_end(&r);
+	run_done(&r);
 	return rc;
+}
+
+/* Created: set up, waiting before the application runs (start runs it). */
+static int cmd_create(const struct oci *o, int argc, char **argv)
+{
+	struct run r = { .o = o, .bundle_arg = ".", .st = { .pidfd = -1, .pty_master = -1 } };
+	struct ember_error e;
+	int rc = 0;
+
+	if (parse_run(&r, "create", argc, argv))
+		return 1;
+	if (container_start(&r, 1, &e) < 0) {
+		rc = fail_e(o, &e);
+		container_end(&r);
+	}
+	run_done(&r);
+	return rc;
+}
+
+static int cmd_start(const struct oci *o, int argc, char **argv)
+{
+	struct ember_error e;
+	json_t *st;
+	char fifo[1100];
+
+	if (argc != 2)
+		return fail(o, "start: give one container id");
+	if (state_read(o, argv[1], &st, &e) < 0)
+		return fail_e(o, &e);
+	const char *status = status_of(o, st);
+	json_decref(st);
+	if (strcmp(status, "created"))
+		return fail(o, "cannot start a container that is %s: %s", status, argv[1]);
+	_cleanup_close_ int rfd = root_fd(o, 0, &e);
+	snprintf(fifo, sizeof(fifo), "%s/exec.fifo", argv[1]);
+	/* Not blocking: a process that died at the gate would hold us forever. */
+	_cleanup_close_ int fd = rfd < 0 ? -1 : openat(rfd, fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return fail(o, "start %s: %s/%s: %s", argv[1], o->root, fifo, strerror(errno));
+	struct pollfd p = { fd, POLLIN, 0 };
+	char byte;
+	if (poll(&p, 1, 10000) <= 0 || read(fd, &byte, 1) != 1)
+		return fail(o, "start %s: its process did not pass the gate (did it die?)", argv[1]);
+	(void)unlinkat(rfd, fifo, 0);
+	return 0;
 }
 
 /* ---- state, list, kill, delete ----------------------------------------------------------- */
 
-static json_t *state_public(json_t *st)
+static json_t *state_public(const struct oci *o, json_t *st)
 {
 	return json_pack("{s:O, s:O, s:O, s:s, s:O, s:O, s:O, s:s}", "ociVersion", json_object_get(st, "ociVersion"),
-			 "id", json_object_get(st, "id"), "pid", json_object_get(st, "pid"), "status", status_of(st),
+			 "id", json_object_get(st, "id"), "pid", json_object_get(st, "pid"), "status", status_of(o, st),
 			 "bundle", json_object_get(st, "bundle"), "rootfs", json_object_get(st, "rootfs"), "created",
 			 json_object_get(st, "created"), "owner", "");
 }
@@ -517,7 +608,7 @@ static int cmd_state(const struct oci *o, int argc, char **argv)
 		return fail(o, "state: give one container id");
 	if (state_read(o, argv[1], &st, &e) < 0)
 		return fail_e(o, &e);
-	json_t *pub = state_public(st);
+	json_t *pub = state_public(o, st);
 	json_decref(st);
 	char *text = pub ? json_dumps(pub, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
 	json_decref(pub);
@@ -553,7 +644,7 @@ static int cmd_list(const struct oci *o, int argc, char **argv)
 	for (size_t i = 0; i < n; i++) {
 		json_t *st;
 		if (id_ok(names[i]) && state_read(o, names[i], &st, &e) == 0) {
-			json_array_append_new(all, state_public(st));
+			json_array_append_new(all, state_public(o, st));
 			json_decref(st);
 		}
 	}
@@ -581,17 +672,19 @@ static int cmd_list(const struct oci *o, int argc, char **argv)
 }
 
 /* A running container's process as a pidfd; -1 (e filled) if it is not. */
-static int running_pidfd(json_t *st, const char *id, struct ember_error *e)
+/* A container's process (created or running) as a pidfd; -1 (e filled)
+   if it is gone. */
+static int live_pidfd(const struct oci *o, json_t *st, const char *id, struct ember_error *e)
 {
 	pid_t pid = (pid_t)json_integer_value(json_object_get(st, "pid"));
 
-	if (strcmp(status_of(st), "running"))
+	if (!strcmp(status_of(o, st), "stopped"))
 		return err_set_name(e, EMBER_ERROR_FAILED_PRECONDITION, ESRCH, "container %s is not running", id);
 	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
 	if (fd < 0)
 		return err_sys(e, errno, "container %s: pidfd_open", id);
 	/* The pid could have been reused between the check and the open. */
-	if (strcmp(status_of(st), "running")) {
+	if (!strcmp(status_of(o, st), "stopped")) {
 		close(fd);
 		return err_set_name(e, EMBER_ERROR_FAILED_PRECONDITION, ESRCH, "container %s is not running", id);
 	}
@@ -619,7 +712,7 @@ static int cmd_kill(const struct oci *o, int argc, char **argv)
 		return fail_e(o, &e);
 	if (state_read(o, id, &st, &e) < 0)
 		return fail_e(o, &e);
-	int fd = running_pidfd(st, id, &e);
+	int fd = live_pidfd(o, st, id, &e);
 	int r = fd < 0 ? -1 : 0;
 	if (r == 0 && all && ENABLED(CONFIG_CGROUPS)) {
 		struct runtime_cgroup *cg = NULL;
@@ -658,12 +751,14 @@ static int cmd_delete(const struct oci *o, int argc, char **argv)
 		return force && e.code == ENOENT ? 0 : fail_e(o, &e);
 	}
 	const char *rel = json_string_value(json_object_get(st, "cgroup")) ?: "";
-	if (!strcmp(status_of(st), "running")) {
-		if (!force) {
+	const char *status = status_of(o, st);
+	if (strcmp(status, "stopped")) {
+		/* A created one goes, as with runc; a running one with --force. */
+		if (!force && !strcmp(status, "running")) {
 			json_decref(st);
 			return fail(o, "cannot delete container %s that is not stopped: running", id);
 		}
-		int fd = running_pidfd(st, id, &e);
+		int fd = live_pidfd(o, st, id, &e);
 		if (fd >= 0) {
 			(void)syscall(SYS_pidfd_send_signal, fd, SIGKILL, NULL, 0);
 			struct pollfd p = { fd, POLLIN, 0 };
@@ -691,11 +786,13 @@ static const struct {
 	int (*run)(const struct oci *o, int argc, char **argv);
 	const char *usage;
 } commands[] = {
+	{ "create", cmd_create, "create [--bundle DIR] [--pid-file FILE] ID" },
 	{ "delete", cmd_delete, "delete [--force] ID" },
 	{ "kill", cmd_kill, "kill [--all] ID [SIGNAL]" },
 	{ "list", cmd_list, "list [--quiet] [--format table|json]" },
 	{ "run", cmd_run, "run [--bundle DIR] [--pid-file FILE] ID   (in the foreground)" },
 	{ "spec", cmd_spec, "spec [--bundle DIR] [--rootless]" },
+	{ "start", cmd_start, "start ID" },
 	{ "state", cmd_state, "state ID" },
 };
 

@@ -12,9 +12,13 @@
  *                             "rootfs", "created", "annotations",
  *                             "start_time", "cgroup"}
  *
+ *   <root>/<id>/exec.fifo    while created: the process waits until start
+ *                             opens it (runtime.h's start_gate_fd)
+ *
  * written atomically once the container's process runs. So far: spec,
- * run (in the foreground: the container is created, started, waited for
- * and deleted, as `runc run` without -d), state, list, kill, delete.
+ * create and start, run (in the foreground: the container is created,
+ * started, waited for and deleted, as `runc run` without -d), state,
+ * list, kill, delete.
  */
 
 #ifdef CONFIG_OCI

@@ -106,6 +106,7 @@ static const struct {
 #define RT_MSG_USER '\002' /* the child asks for the ids of s->user */
 #define RT_MSG_PID '\003'  /* exec: the process in the task's pid namespace (pid, pidfd) */
 #define RT_MSG_PTY_FD '\004' /* pty_to_init: the master's number in init (an int) */
+#define RT_MSG_GATED '\005'  /* start_gate: set up, waiting at the gate */
 
 struct rt_ids {
 	uint32_t uid, gid, n;
@@ -891,6 +892,25 @@ static void keep_fd(const struct rt_plan *p, int fd)
 		child_fail(p, errno, "keep descriptor %d", fd);
 }
 
+/* Created, not started: tell the parent (whose conversation ends here, and
+   who may exit: the death signal is off), then wait until a reader opens
+   the gate, a FIFO (`ember oci start`), and tell it by a byte. Opened by
+   /proc/self/fd: the O_PATH descriptor reaches it from inside the root. */
+static void wait_at_gate(const struct rt_plan *p, int sock)
+{
+	char path[40], msg = RT_MSG_GATED;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", p->s->start_gate_fd);
+	if (write(sock, &msg, 1) != 1)
+		child_fail(p, errno, "report the gate");
+	close(sock);
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, "0", 1) != 1)
+		_exit(127); /* nobody to tell: the parent is gone */
+	close(fd);
+	close(p->s->start_gate_fd);
+}
+
 /* PATH lookup as execvp does, but naming the program in the error. Only
    used when the application is PID 1 itself (no `ember init`). */
 static void exec_app(const struct rt_plan *p)
@@ -1129,6 +1149,8 @@ __attribute__((noreturn)) static void child_finish(struct rt_plan *p, int tty)
 
 	if (s->self_fd < 0) {
 		(void)prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+		if (s->start_gate_fd > 2)
+			wait_at_gate(p, sock);
 		exec_app(p);
 	}
 
@@ -1186,8 +1208,9 @@ __attribute__((noreturn)) static void child_start(struct rt_plan *p)
 	{
 		int keep[12 + ARRAY_SIZE(p->ns_fd) + RT_MAX_BINDS] = { p->sock,     s->stdio[0], s->stdio[1],
 								      s->stdio[2], s->exit_fd,  s->log_fd[0],
-								      s->log_fd[1], s->self_fd, p->root_mnt };
-		size_t n = 9;
+								      s->log_fd[1], s->self_fd, p->root_mnt,
+								      s->start_gate_fd };
+		size_t n = 10;
 		for (size_t i = 0; i < RT_MAX_BINDS; i++)
 			if (p->bind_fd[i] >= 0)
 				keep[n++] = p->bind_fd[i];
@@ -1639,6 +1662,8 @@ static int conv_talk(struct rt_conv *c, int exec, struct ember_error *e)
 			memcpy(&c->init_pty_fd, msg + 1, sizeof(int));
 		} else if (msg[0] == RT_MSG_USER && n == 1) {
 			r = answer_user(c->s, c->pid, c->sock, e);
+		} else if (msg[0] == RT_MSG_GATED && n == 1 && c->s->start_gate_fd > 2) {
+			break; /* set up: it waits at the gate */
 		} else if (msg[0] == RT_MSG_TTY) {
 			if (c->pty >= 0)
 				close(c->pty);

@@ -257,6 +257,12 @@ struct runtime_start {
 	int pty_to_init;       /* process.terminal, detached: init keeps the
 				  master (and copies it to the logs) instead of
 				  the caller getting it */
+	int start_gate_fd;     /* with self_fd -1: an O_PATH descriptor of a
+				  FIFO. Set up, the process waits (created,
+				  not started) until a reader opens the FIFO,
+				  writes a byte to it and executes the
+				  application; runtime_start() returns once it
+				  waits. 0 (and any of 0..2): none */
 	pid_t join_pid;        /* exec: the pid of join_pidfd */
 	int join_pidfd;        /* exec: a process in the running task (its
 				  PID 1's pidfd) whose namespaces the new one

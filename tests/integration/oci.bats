@@ -32,13 +32,13 @@ teardown() {
 	# runc's does), then the runs, then the cgroups.
 	runc --root "$RUNC_ROOT" delete --force "$CT_ID" >/dev/null 2>&1 || true
 	"$EMBER" oci --root "$OCI_ROOT" delete --force "$CT_ID" >/dev/null 2>&1 || true
-	for d in /sys/fs/cgroup/*/ember-oci/"$CT_ID" /sys/fs/cgroup/ember-oci/"$CT_ID"; do
+	for d in /sys/fs/cgroup/*/ember-oci/"$CT_ID" /sys/fs/cgroup/ember-oci/"$CT_ID" /sys/fs/cgroup/*/"$CT_ID"; do
 		[ -d "$d" ] || continue
 		for p in $(cat "$d/cgroup.procs" 2>/dev/null); do kill -9 "$p" 2>/dev/null || true; done
 	done
 	kill_bg
 	for p in $(cat "$T"/*.pid 2>/dev/null); do kill -9 "$p" 2>/dev/null || true; done
-	for d in /sys/fs/cgroup/*/ember-oci/"$CT_ID" /sys/fs/cgroup/ember-oci/"$CT_ID"; do
+	for d in /sys/fs/cgroup/*/ember-oci/"$CT_ID" /sys/fs/cgroup/ember-oci/"$CT_ID" /sys/fs/cgroup/*/"$CT_ID"; do
 		[ ! -d "$d" ] || wait_until 5 rmdir "$d" || true
 	done
 	for d in /sys/fs/cgroup/*/ember-oci/ /sys/fs/cgroup/ember-oci/; do
@@ -129,6 +129,48 @@ json.dump(c, open(p, "w"), indent=1)' "$T/bundle" "$1"
 	[ "$output" = "ember oci: container $CT_ID does not exist" ]
 	run -0 oci list -q
 	[ -z "$output" ]
+}
+
+@test "oci: create sets the container up and leaves it waiting, start runs it: the states runc goes through" {
+	set_process '{"terminal": False, "args": ["sh", "-c", "echo started >/started; exec sleep 1000"]}'
+	local rt
+	for rt in runc ember; do
+		rm -f "$T/bundle/rootfs/started"
+		if [ "$rt" = runc ]; then
+			R=(runc --root "$RUNC_ROOT")
+		else
+			R=("$EMBER" oci --root "$OCI_ROOT")
+		fi
+		# The container gets create's stdio (as with runc): not bats's pipe.
+		"${R[@]}" create --bundle "$T/bundle" --pid-file "$T/$rt.pid" "$CT_ID" </dev/null >"$T/create.out" 2>&1
+		[ ! -s "$T/create.out" ]
+		# Created: its process is there (the pid file names it), the
+		# application has not run.
+		[ "$("${R[@]}" state "$CT_ID" | jget '[j["status"], j["pid"]]')" = "[\"created\", $(cat "$T/$rt.pid")]" ]
+		kill -0 "$(cat "$T/$rt.pid")"
+		sleep 0.3
+		[ ! -e "$T/bundle/rootfs/started" ]
+		run -0 "${R[@]}" start "$CT_ID"
+		wait_until 5 test -e "$T/bundle/rootfs/started"
+		[ "$("${R[@]}" state "$CT_ID" | jget 'j["status"]')" = running ]
+		# Started once only; a running one is deleted only by force.
+		run ! "${R[@]}" start "$CT_ID"
+		run ! "${R[@]}" delete "$CT_ID"
+		run -0 "${R[@]}" kill "$CT_ID" KILL
+		wait_until 5 bash -c "[ \"\$($(printf '%q ' "${R[@]}") state $CT_ID | $PYTHON -c 'import json,sys; print(json.load(sys.stdin)[\"status\"])')\" = stopped ]"
+		run -0 "${R[@]}" delete "$CT_ID"
+		run ! "${R[@]}" state "$CT_ID"
+		# A created one that never started is deleted as it is.
+		"${R[@]}" create --bundle "$T/bundle" "$CT_ID" </dev/null >"$T/create.out" 2>&1
+		run -0 "${R[@]}" delete "$CT_ID"
+		run ! "${R[@]}" state "$CT_ID"
+	done
+	[ -z "$(ls -A "$OCI_ROOT")" ]
+	# A terminal needs --console-socket, which ember oci does not take yet.
+	set_process '{"terminal": True}'
+	run -1 oci create --bundle "$T/bundle" "$CT_ID" </dev/null
+	[[ "$output" == "ember oci: process.terminal: "*"--console-socket"* ]]
+	[ -z "$(ls -A "$OCI_ROOT")" ]
 }
 
 @test "oci: a signal to the foreground run goes to the container; delete --force ends a running one" {
