@@ -323,3 +323,5 @@ echo
 tests/bench/jobs.sh "$EMBER"
 echo
 tests/bench/btrfs.sh "$EMBER"
+echo
+tests/bench/storage.sh "$EMBER"
