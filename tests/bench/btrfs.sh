@@ -26,15 +26,7 @@ LOOPS=()
 # shellcheck source=lib.sh
 source tests/bench/lib.sh
 
-cleanup() {
-	set +e
-	for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
-	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
-	for m in $(grep -o "${T}[^ ]*" /proc/mounts | sort -r); do umount "$m" 2>/dev/null || umount -l "$m"; done
-	for l in "${LOOPS[@]}"; do losetup -d "$l" 2>/dev/null; done
-	rm -rf "$T"
-}
-trap cleanup EXIT
+trap bench_devices_cleanup EXIT
 
 echo "## btrfs against overlay: pull + unpack (tests/bench/btrfs.sh)"
 echo

@@ -112,3 +112,15 @@ bench_cgroups_cleanup() {
 	done
 	return 0
 }
+
+# The loop-device benches' end (btrfs.sh, storage.sh), whatever happened:
+# the daemons in PIDS stopped, whatever is mounted below T unmounted, the
+# devices in LOOPS detached, T removed.
+bench_devices_cleanup() {
+	set +e
+	for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
+	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
+	for m in $(grep -o "${T}[^ ]*" /proc/mounts | sort -r); do umount "$m" 2>/dev/null || umount -l "$m"; done
+	for l in "${LOOPS[@]}"; do losetup -d "$l" 2>/dev/null; done
+	rm -rf "$T"
+}
