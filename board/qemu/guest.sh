@@ -9,6 +9,7 @@
 #   guest.sh initramfs ARCH EMBER BUSYBOX OUT [SRC=DEST ...]
 #       ARCH x86_64|aarch64; EMBER and BUSYBOX static binaries for ARCH;
 #       SRC=DEST copies host file SRC to DEST in the guest (mode kept).
+#       GUEST_MODULES="btrfs ..." adds those modules (and what they need).
 #   guest.sh rootinitramfs ARCH BUSYBOX OUT
 #       for a guest whose root is the disk (a Debian root from
 #       board/qemu/debian-root.sh): an initramfs that loads the modules
@@ -20,6 +21,10 @@
 #       boot under TCG (no KVM here) with the console on LOG; returns when
 #       the guest powers off (0), or 124 when TIMEOUT_S passed (the guest
 #       is killed: a stalled guest fails, it never hangs the caller).
+#       GUEST_NET=user gives it a virtio NIC on qemu's user-mode network
+#       (10.0.2.15/24; the host's 127.0.0.1 is 10.0.2.2 there; its
+#       initramfs needs GUEST_MODULES=virtio_net), for a registry the test
+#       starts on the host. GUEST_DISK2=FILE: a second disk, /dev/vdb.
 #
 # In the guest, /etc/init.d/rcS mounts the pseudo file systems and the disk,
 # then runs every /etc/init.d/S??* start (as BusyBox's own rcS examples do);
@@ -40,8 +45,9 @@ MODULES="virtio_pci virtio_blk virtio_mmio ext4 crc32c_generic overlay"
 # modules.alias: rtnl-link-veth, nft-expr-masq, ...): bridge networks.
 NET_MODULES="veth bridge nf_tables nft_chain_nat nft_nat nft_masq nft_ct nft_fib_inet"
 # ... and those a test loads itself: device-mapper for the power-cut matrix
-# (tests/guest/powercut).
-TEST_MODULES="dm-mod dm-flakey"
+# (tests/guest/powercut); GUEST_MODULES adds more (its NIC, btrfs), only to
+# the guests that ask: the 96 MiB guest of guest.bats has no RAM to spare.
+TEST_MODULES="dm-mod dm-flakey ${GUEST_MODULES:-}"
 
 initramfs() {
 	local arch=$1 ember=$2 busybox=$3 out=$4
@@ -184,7 +190,7 @@ disk() {
 boot() {
 	local arch=$1 initrd=$2 disk=$3 mem=$4 timeout_s=$5 log=$6
 	shift 6
-	local kdir kernel qemu console machine=()
+	local kdir kernel qemu console machine=() extra=()
 	kdir=$("$here/deb.sh" kernel "$(debarch "$arch")")
 	kernel=$(ls "$kdir"/boot/vmlinuz-* | head -1)
 	case $arch in
@@ -193,12 +199,19 @@ boot() {
 	*) die "unknown ARCH $arch" ;;
 	esac
 	command -v "$qemu" >/dev/null || die "$qemu is not installed (board/deps.sh qemu)"
+	case ${GUEST_NET:-} in
+	"") ;;
+	user) extra=(-netdev "user,id=n0" -device "virtio-net-pci,netdev=n0,romfile=") ;;
+	*) die "GUEST_NET is user or empty, not \"$GUEST_NET\"" ;;
+	esac
+	[ -z "${GUEST_DISK2:-}" ] ||
+		extra+=(-drive "file=$GUEST_DISK2,if=none,id=d1,format=raw,cache=unsafe" -device "virtio-blk-pci,drive=d1")
 	: >"$log"
 	local rc=0
 	timeout --kill-after=10 "$timeout_s" "$qemu" "${machine[@]}" -smp 2 -m "$mem" \
 		-display none -monitor none -serial "file:$log" -no-user-config -nodefaults \
 		-kernel "$kernel" -initrd "$initrd" \
-		-drive "file=$disk,if=none,id=d0,format=raw,cache=unsafe" -device virtio-blk-pci,drive=d0 \
+		-drive "file=$disk,if=none,id=d0,format=raw,cache=unsafe" -device virtio-blk-pci,drive=d0 "${extra[@]}" \
 		-append "console=$console panic=-1 cgroup_no_v1=all loglevel=4 $*" &
 	local qpid=$!
 	# A panic reboots the guest (panic=-1), which would loop until the
