@@ -1437,6 +1437,10 @@ static int plan_build(const struct runtime_start *s, struct rt_plan *p, struct e
 		p->caps.inheritable &= have;
 		p->caps.ambient &= have;
 	}
+	/* The kernel raises an ambient capability only if it is inheritable
+	   too; specs (runc's own default) often list it as ambient alone.
+	   Inheritable adds nothing ambient does not already give. */
+	p->caps.inheritable |= p->caps.ambient;
 	p->last_cap = RT_CAP_COUNT - 1;
 	char buf[16] = "";
 	int fd = open("/proc/sys/kernel/cap_last_cap", O_RDONLY | O_CLOEXEC);

@@ -50,6 +50,13 @@ oci() {
 	"$EMBER" oci --root "$OCI_ROOT" "$@"
 }
 
+# Whether runc, the reference, runs here: it pivots into the rootfs, which
+# the kernel refuses under a chroot whose / is no mount point (ember
+# falls back to a move and a chroot there).
+runc_here() {
+	! in_chroot
+}
+
 # set_process JSON: the bundle's process fields replaced (python dict syntax).
 set_process() {
 	"$PYTHON" -c '
@@ -73,10 +80,19 @@ json.dump(c, open(p, "w"), indent=1)' "$T/bundle" "$1"
 	# It runs under runc and under ember oci, with busybox's rootfs.
 	mv "$T/s/config.json" "$T/bundle/config.json"
 	set_process '{"terminal": False, "args": ["sh", "-c", "echo in $(hostname)"]}'
-	run -0 runc --root "$RUNC_ROOT" run --bundle "$T/bundle" "$CT_ID"
-	[ "$output" = "in ember" ]
+	if runc_here; then
+		run -0 runc --root "$RUNC_ROOT" run --bundle "$T/bundle" "$CT_ID"
+		[ "$output" = "in ember" ]
+	fi
 	run -0 oci run --bundle "$T/bundle" "$CT_ID"
 	[ "$output" = "in ember" ]
+	# runc's own spec (ambient capabilities, none inheritable) runs too.
+	mkdir -p "$T/rs"
+	(cd "$T/rs" && runc spec)
+	mv "$T/rs/config.json" "$T/bundle/config.json"
+	set_process '{"terminal": False, "args": ["sh", "-c", "grep CapAmb /proc/self/status"]}'
+	run -0 oci run --bundle "$T/bundle" "$CT_ID"
+	[ "$output" = "CapAmb:	0000000020000420" ]
 	# --rootless: a user namespace mapping the caller to root, no network
 	# namespace, no cgroup mount or resources.
 	mkdir -p "$T/r"
@@ -88,13 +104,15 @@ json.dump(c, open(p, "w"), indent=1)' "$T/bundle" "$1"
 
 @test "oci: run in the foreground as runc does: the same output and exit status, the process is PID 1" {
 	set_process '{"terminal": False, "args": ["sh", "-c", "echo pid $$; id -u; cat /etc/hostname 2>/dev/null; exit 7"]}'
-	run -7 runc --root "$RUNC_ROOT" run --bundle "$T/bundle" "$CT_ID"
-	local want=$output
 	run -7 oci run --bundle "$T/bundle" "$CT_ID"
-	echo "runc: $want"
-	echo "ember: $output"
-	[ "$output" = "$want" ]
-	[ "${lines[0]}" = "pid 1" ]
+	[ "${lines[0]}" = "pid 1" ] && [ "${lines[1]}" = 0 ]
+	if runc_here; then
+		local ours=$output
+		run -7 runc --root "$RUNC_ROOT" run --bundle "$T/bundle" "$CT_ID"
+		echo "runc: $output"
+		echo "ember: $ours"
+		[ "$output" = "$ours" ]
+	fi
 	# Nothing stays: no state, no cgroup.
 	[ -z "$(ls -A "$OCI_ROOT")" ]
 	[ -z "$(find /sys/fs/cgroup -maxdepth 3 -path "*ember-oci/$CT_ID" 2>/dev/null)" ]
@@ -133,8 +151,9 @@ json.dump(c, open(p, "w"), indent=1)' "$T/bundle" "$1"
 
 @test "oci: create sets the container up and leaves it waiting, start runs it: the states runc goes through" {
 	set_process '{"terminal": False, "args": ["sh", "-c", "echo started >/started; exec sleep 1000"]}'
-	local rt
-	for rt in runc ember; do
+	local rt rts=ember
+	! runc_here || rts="runc ember"
+	for rt in $rts; do
 		rm -f "$T/bundle/rootfs/started"
 		if [ "$rt" = runc ]; then
 			R=(runc --root "$RUNC_ROOT")
