@@ -54,7 +54,7 @@ oci() {
 # the kernel refuses under a chroot whose / is no mount point (ember
 # falls back to a move and a chroot there).
 runc_here() {
-	! in_chroot
+	if in_chroot; then return 1; fi
 }
 
 # set_process JSON: the bundle's process fields replaced (python dict syntax).
@@ -152,7 +152,7 @@ json.dump(c, open(p, "w"), indent=1)' "$T/bundle" "$1"
 @test "oci: create sets the container up and leaves it waiting, start runs it: the states runc goes through" {
 	set_process '{"terminal": False, "args": ["sh", "-c", "echo started >/started; exec sleep 1000"]}'
 	local rt rts=ember
-	! runc_here || rts="runc ember"
+	if runc_here; then rts="runc ember"; fi
 	for rt in $rts; do
 		rm -f "$T/bundle/rootfs/started"
 		if [ "$rt" = runc ]; then
