@@ -26,10 +26,17 @@ task_pids() {
 }
 
 cgroups_cleanup() {
-	local d
+	local d c p
+	# This test's containers' cgroups: what still runs there is killed (a
+	# restart policy may have started it again after task_pids looked),
+	# then each goes once the kernel has let its processes out.
 	for d in /sys/fs/cgroup/*/ember/*/ /sys/fs/cgroup/ember/*/; do
 		[ -d "$d" ] || continue
-		find "$d" -mindepth 1 -maxdepth 1 -type d -name "$CT_PREFIX*" -exec rmdir {} + 2>/dev/null || true
+		for c in "$d$CT_PREFIX"*; do
+			[ -d "$c" ] || continue
+			for p in $(cat "$c/cgroup.procs" 2>/dev/null); do kill -9 "$p" 2>/dev/null || true; done
+			wait_until 5 rmdir "$c" 2>/dev/null || true
+		done
 	done
 	# The daemon's parents (ember/NAMESPACE, ember) too, once empty: rmdir
 	# refuses a cgroup that still has children or processes.
