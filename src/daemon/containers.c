@@ -19,6 +19,7 @@
 #include "daemon/images.h"
 #include "daemon/jobs.h"
 #include "daemon/networks.h"
+#include "daemon/revisions.h"
 #include "daemon/tasks.h"
 #include "runtime/runtime.h"
 #include "snapshot/snapshot.h"
@@ -202,20 +203,18 @@ static void create_free(void *data)
 	free(c);
 }
 
-static int create_work(struct job *j, void *data, struct ember_error *e)
+int container_prepare(struct daemon *d, const struct container_create *p, const struct restart *rp, const char *key,
+		      const char *revision, json_t **out, struct ember_error *e)
 {
-	struct create_job *c = data;
-	struct daemon *d = c->d;
-	const struct container_create *p = &c->p;
 	char top[DIGEST_MAX], now[TIMESTAMP_LEN], pol[32];
 	_cleanup_(json_decrefp) json_t *config = NULL, *spec = NULL, *snap = NULL, *net = NULL;
 	_cleanup_free_ char *image = NULL;
 	struct snapshotter *sn = NULL;
 
+	*out = NULL;
 	/* A user's spec says what it wants itself: no network of ours. */
 	if (!p->spec && networks_options(p->options, &net, e) < 0)
 		return -e->code;
-
 	if (p->image) {
 		if (!(image = images_normalize(p->image)))
 			return err_set(e, ENOMEM, "out of memory");
@@ -225,50 +224,74 @@ static int create_work(struct job *j, void *data, struct ember_error *e)
 	}
 	if (make_spec(p, config, p->rootfs ? p->rootfs : "rootfs", &spec, e) < 0)
 		return -e->code;
-	/* The address before the record: a crash between them leaves a lease
-	   of no container, which start-up removes. */
-	if (networks_lease(d, p->namespace, p->id, net, e) < 0)
-		return err_wrap(e, "container %s", p->id);
-	if (sn) {
-		/* A snapshot with the container's key but no record is a
-		   leftover of a create cut short: replace it. */
-		json_t *labels = json_pack("{s:s}", CONTAINER_LABEL, p->id);
-		if (snapshot_get(sn, p->namespace, p->id, &snap, e) == 0) {
-			json_decref(TAKE_PTR(snap));
-			(void)snapshot_remove(sn, p->namespace, p->id, e);
-		}
-		int r = snapshot_prepare(sn, p->namespace, p->id, top, SNAPSHOT_ACTIVE, labels, &snap, e);
-		json_decref(labels);
-		if (r < 0) {
-			networks_release(d, p->namespace, p->id, net);
-			return err_wrap(e, "container %s: snapshot", p->id);
-		}
-	}
 	timestamp_now(now);
 	json_t *rec = json_pack("{s:s, s:s, s:O, s:o, s:s, s:s, s:s}", "name", p->id, "id", p->id, "spec", spec,
 				"labels", p->labels ? json_deep_copy(p->labels) : json_object(), "restart",
-				restart_format(&c->rp, pol), "created_at", now, "updated_at", now);
-	if (rec && sn) {
+				restart_format(rp, pol), "created_at", now, "updated_at", now);
+	if (!rec)
+		return err_set(e, ENOMEM, "out of memory");
+	if (sn) {
 		json_object_set_new(rec, "image", json_string(image));
 		json_object_set_new(rec, "snapshotter", json_string(snapshot_name(sn)));
-		json_object_set_new(rec, "snapshot_key", json_string(p->id));
-	} else if (rec) {
+		json_object_set_new(rec, "snapshot_key", json_string(key));
+	} else {
 		json_object_set_new(rec, "rootfs", json_string(p->rootfs));
 	}
-	if (rec && net)
+	if (net)
 		json_object_set(rec, "network", net);
-	if (!rec || meta_object_put(&d->meta, p->namespace, "containers", p->id, rec, e) < 0) {
-		if (!rec)
-			err_set(e, ENOMEM, "out of memory");
-		if (sn) {
-			struct ember_error ignored;
-			(void)snapshot_remove(sn, p->namespace, p->id, &ignored);
+	if (sn) {
+		/* A snapshot with the key but no record is a leftover of a
+		   create cut short: replace it. */
+		json_t *labels = json_pack("{s:s}", CONTAINER_LABEL, p->id);
+		if (labels && revision)
+			json_object_set_new(labels, REVISION_LABEL, json_string(revision));
+		if (snapshot_get(sn, p->namespace, key, &snap, e) == 0) {
+			json_decref(TAKE_PTR(snap));
+			(void)snapshot_remove(sn, p->namespace, key, e);
 		}
+		int r = snapshot_prepare(sn, p->namespace, key, top, SNAPSHOT_ACTIVE, labels, &snap, e);
+		json_decref(labels);
+		if (r < 0) {
+			json_decref(rec);
+			return err_wrap(e, "container %s: snapshot", p->id);
+		}
+	}
+	*out = rec;
+	return 0;
+}
+
+/* Undo container_prepare(): its snapshot goes. */
+void container_unprepare(struct daemon *d, const char *ns, json_t *rec)
+{
+	const char *key = json_string_value(json_object_get(rec, "snapshot_key"));
+	struct ember_error e;
+	struct snapshotter *sn;
+
+	if (key && (sn = snapshots_get(d, json_string_value(json_object_get(rec, "snapshotter")), &e)))
+		(void)snapshot_remove(sn, ns, key, &e);
+}
+
+static int create_work(struct job *j, void *data, struct ember_error *e)
+{
+	struct create_job *c = data;
+	struct daemon *d = c->d;
+	const struct container_create *p = &c->p;
+	json_t *rec;
+
+	if (container_prepare(d, p, &c->rp, p->id, NULL, &rec, e) < 0)
+		return -e->code;
+	/* The address before the record: a crash between them leaves a lease
+	   of no container, which start-up removes. */
+	json_t *net = json_object_get(rec, "network");
+	if (networks_lease(d, p->namespace, p->id, net, e) < 0 ||
+	    meta_object_put(&d->meta, p->namespace, "containers", p->id, rec, e) < 0) {
+		container_unprepare(d, p->namespace, rec);
 		networks_release(d, p->namespace, p->id, net);
 		json_decref(rec);
-		return -e->code;
+		return err_wrap(e, "container %s", p->id);
 	}
 	c->rec = rec;
+	const char *image = json_string_value(json_object_get(rec, "image"));
 	json_t *ev = json_pack("{s:s}", "id", p->id);
 	if (ev && image)
 		json_object_set_new(ev, "image", json_string(image));

@@ -20,6 +20,17 @@ void containers_create(struct daemon *d, struct api_call *call, const struct con
 /* Its stopped task goes first; a running one refuses. */
 void containers_delete(struct daemon *d, struct api_call *call, const char *ns, const char *id, int keep_snapshot);
 
+struct restart;
+/* In a job: the record Create would write for p (not written), with its
+   snapshot prepared under key (Create's: the container's id; a
+   revision's: ID@REVISION, labelled with revision) and its network's
+   mode but no address yet. A leftover snapshot under key is replaced. On
+   failure nothing is left. */
+int container_prepare(struct daemon *d, const struct container_create *p, const struct restart *rp, const char *key,
+		      const char *revision, json_t **out, struct ember_error *e);
+/* Its snapshot removed (a prepare undone, or a record gone). */
+void container_unprepare(struct daemon *d, const char *ns, json_t *rec);
+
 /* Whether Create would take options (the run flags object): names what
    it would not. */
 int containers_options_check(json_t *options, struct ember_error *e);

@@ -24,6 +24,7 @@
 #include "daemon/networks.h"
 #include "daemon/gc-policy.h"
 #include "daemon/preload.h"
+#include "daemon/revisions.h"
 #include "daemon/tasks.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -387,6 +388,9 @@ static int daemon_start(struct daemon *d, const struct flags *flags, struct relo
 	/* After the tasks' adoption: the links and NAT of the running ones. */
 	if (networks_start(d, e) < 0)
 		return -e->code;
+	/* An apply a crash or power cut interrupted is rolled back. */
+	if (revisions_recover(d, e) < 0)
+		return -e->code;
 	/* Records against the store, in a job: its findings are logged. */
 	system_check(d, NULL, 0, 0);
 	preload_start(d);
@@ -433,6 +437,7 @@ static void daemon_stop(struct daemon *d, const struct flags *flags)
 	/* The server first: it cancels calls waiting on tasks and jobs. */
 	d->server = server_free(d->server);
 	pulls_shutdown(d);
+	revisions_shutdown(d);
 	unsigned left = jobs_stop(d->jobs, DAEMON_STOP_JOBS_MS);
 	if (left)
 		log_warn(&d->log, "%u job(s) did not stop in %u ms: leaving them to the exit", left, DAEMON_STOP_JOBS_MS);

@@ -41,6 +41,7 @@ struct pull_call;
 struct snapshotter;
 struct task;
 struct networks;
+struct rev_proc;
 
 #define DAEMON_SNAPSHOTTERS 3 /* room for every snapshot_backends[] entry */
 
@@ -65,6 +66,7 @@ struct daemon {
 	struct gc_auto *gc_auto;   /* CONFIG_CONTENT_STORE: the [gc] policy's timer */
 	json_t *containers_busy;   /* "ns/id" -> what a job does to it ("created", "deleted") */
 	json_t *revisions_busy;    /* "ns/id" of a revision a job stages or removes */
+	struct rev_proc *revs;     /* CONFIG_REVISIONS: applies, tests, roll-backs in progress */
 	int tasks_fd;              /* <state>/tasks */
 	int self_fd;               /* the ember binary, for ember init; -1 */
 	char *state_path;          /* the state directory, resolved */

@@ -73,10 +73,16 @@ const struct api_method api_methods[] = {
 	{ "io.ember.Networks.Remove", svc_networks_remove, API_ASYNC },
 #endif
 #if defined(CONFIG_REVISIONS) && defined(CONFIG_RUNTIME_DAEMON) && defined(CONFIG_CONTENT_STORE)
+	{ "io.ember.Revisions.Apply", svc_revisions_apply, API_ASYNC },
+	{ "io.ember.Revisions.Commit", svc_revisions_commit, API_ASYNC },
 	{ "io.ember.Revisions.Get", svc_revisions_get, 0 },
 	{ "io.ember.Revisions.List", svc_revisions_list, 0 },
+	{ "io.ember.Revisions.Lock", svc_revisions_lock, API_ASYNC },
 	{ "io.ember.Revisions.Remove", svc_revisions_remove, API_ASYNC },
+	{ "io.ember.Revisions.Rollback", svc_revisions_rollback, API_ASYNC },
 	{ "io.ember.Revisions.Stage", svc_revisions_stage, API_ASYNC },
+	{ "io.ember.Revisions.Status", svc_revisions_status, 0 },
+	{ "io.ember.Revisions.Unlock", svc_revisions_unlock, API_ASYNC },
 #endif
 #ifdef CONFIG_SNAPSHOTS_STORE
 	{ "io.ember.Snapshots.Commit", svc_snapshots_commit, 0 },

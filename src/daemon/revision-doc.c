@@ -169,13 +169,23 @@ static int container_check(json_t *c, size_t i, json_int_t test_timeout, struct 
 	json_t *options = json_object_get(c, "options");
 	if (options && containers_options_check(options, e) < 0)
 		return err_wrap(e, "%s", what);
-	return health_check(c, what, test_timeout, e);
+	if (health_check(c, what, test_timeout, e) < 0)
+		return -e->code;
+	/* A revision is what the device runs, also after a reboot: a service
+	   restarts always, a one-shot job never. */
+	if (!restart && json_object_set_new(c, "restart", json_string(json_object_get(json_object_get(c, "health"),
+										      "exited")
+									      ? "no"
+									      : "always")) < 0)
+		return err_set(e, ENOMEM, "out of memory");
+	return 0;
 }
 
 int revision_doc_check(json_t *doc, json_t **out, struct ember_error *e)
 {
 	static const struct field fields[] = {
 		{ "id", JSON_STRING },		{ "test_timeout", JSON_INTEGER }, { "commit_delay", JSON_INTEGER },
+		{ "stop_timeout", JSON_INTEGER },
 		{ "containers", JSON_ARRAY }, { "labels", JSON_OBJECT },       { NULL, 0 },
 	};
 	_cleanup_(json_decrefp) json_t *d = NULL;
@@ -195,7 +205,8 @@ int revision_doc_check(json_t *doc, json_t **out, struct ember_error *e)
 		return -e->code;
 	if (int_in(d, "revision", "test_timeout", 2, 86400, REVISION_DEFAULT_TEST_TIMEOUT, " seconds", &test_timeout,
 		   e) < 0 ||
-	    int_in(d, "revision", "commit_delay", 0, 86400, 0, " seconds", NULL, e) < 0)
+	    int_in(d, "revision", "commit_delay", 0, 86400, 0, " seconds", NULL, e) < 0 ||
+	    int_in(d, "revision", "stop_timeout", 1, 3600, REVISION_DEFAULT_STOP_TIMEOUT, " seconds", NULL, e) < 0)
 		return -e->code;
 	json_t *labels = json_object_get(d, "labels");
 	if (labels && meta_labels_check(labels, e) < 0)

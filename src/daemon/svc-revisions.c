@@ -17,13 +17,16 @@
 #include "util/err.h"
 
 struct rev_params {
-	const char *namespace, *id;
+	const char *namespace, *id, *holder, *reason;
 	json_t *document;
+	int wait, force;
 };
 
 #define P_NS { "namespace", API_T_STRING, offsetof(struct rev_params, namespace), 0 }
 #define P_ID { "id", API_T_STRING, offsetof(struct rev_params, id), API_MANDATORY }
 #define P_END { NULL, 0, 0, 0 }
+#define P_REASON { "reason", API_T_STRING, offsetof(struct rev_params, reason), 0 }
+#define P_HOLDER { "holder", API_T_STRING, offsetof(struct rev_params, holder), API_MANDATORY }
 
 static int rev_begin(struct api_call *call, json_t *params, const struct api_param *table, struct rev_params *p)
 {
@@ -34,7 +37,9 @@ static int rev_begin(struct api_call *call, json_t *params, const struct api_par
 		return -1;
 	p->namespace = daemon_namespace(p->namespace);
 	if (meta_identifier_check("namespace", p->namespace, &e) < 0 ||
-	    (p->id && meta_identifier_check("revision", p->id, &e) < 0)) {
+	    (p->id && meta_identifier_check("revision", p->id, &e) < 0) ||
+	    (p->holder && meta_identifier_check("lock holder", p->holder, &e) < 0) ||
+	    (p->reason && strlen(p->reason) > 256 && err_invalid(&e, "reason: at most 256 bytes") < 0)) {
 		api_error_from(call, &e);
 		return -1;
 	}
@@ -69,6 +74,64 @@ void svc_revisions_get(struct api_call *call, json_t *params, void *ctx)
 		api_error_from(call, &e);
 	else
 		api_reply(call, json_pack("{s:o}", "revision", rec));
+}
+
+void svc_revisions_status(struct api_call *call, json_t *params, void *ctx)
+{
+	static const struct api_param table[] = { P_NS, P_END };
+	struct rev_params p;
+	struct ember_error e;
+	json_t *j, *locks;
+
+	if (rev_begin(call, params, table, &p) < 0)
+		return;
+	if (revisions_journal_get(ctx, p.namespace, &j, &e) < 0) {
+		api_error_from(call, &e);
+		return;
+	}
+	if (revisions_locks_get(ctx, p.namespace, &locks, &e) < 0) {
+		json_decref(j);
+		api_error_from(call, &e);
+		return;
+	}
+	/* What an agent reads; the records the journal keeps for a roll-back
+	   are the daemon's. */
+	json_object_del(j, "before");
+	json_object_del(j, "name");
+	json_object_set_new(j, "locks", locks);
+	api_reply(call, json_pack("{s:o}", "status", j));
+}
+
+void svc_revisions_apply(struct api_call *call, json_t *params, void *ctx)
+{
+	static const struct api_param table[] = {
+		P_NS, P_ID,
+		{ "wait", API_T_BOOL, offsetof(struct rev_params, wait), 0 },
+		{ "force", API_T_BOOL, offsetof(struct rev_params, force), 0 },
+		P_END,
+	};
+	struct rev_params p;
+
+	if (rev_begin(call, params, table, &p) == 0)
+		revisions_apply(ctx, call, p.namespace, p.id, p.wait, p.force);
+}
+
+void svc_revisions_commit(struct api_call *call, json_t *params, void *ctx)
+{
+	static const struct api_param table[] = { P_NS, P_END };
+	struct rev_params p;
+
+	if (rev_begin(call, params, table, &p) == 0)
+		revisions_commit(ctx, call, p.namespace);
+}
+
+void svc_revisions_rollback(struct api_call *call, json_t *params, void *ctx)
+{
+	static const struct api_param table[] = { P_NS, P_REASON, P_END };
+	struct rev_params p;
+
+	if (rev_begin(call, params, table, &p) == 0)
+		revisions_rollback(ctx, call, p.namespace, p.reason);
 }
 
 /* ---- the jobs ---------------------------------------------------------------------------- */
@@ -139,17 +202,32 @@ static int remove_run(struct job *j, void *data, struct ember_error *e)
 	return 0;
 }
 
+static int lock_run(struct job *j, void *data, struct ember_error *e)
+{
+	struct rev_job *r = data;
+	int lock = r->document != NULL;
+	const char *reason = json_string_value(json_object_get(r->document, "reason"));
+
+	if (revisions_lock(r->d, r->ns, r->id, reason, lock, e) < 0)
+		return -e->code;
+	call_job_event(j, r->ns, lock ? "/revisions/lock" : "/revisions/unlock", json_pack("{s:s}", "holder", r->id));
+	return 0;
+}
+
+static const struct call_job_ops lock_ops = { .kind = "lock", .run = lock_run, .free = rev_free };
+
 static const struct call_job_ops stage_ops = {
 	.kind = "stage", .run = stage_run, .reply = stage_reply, .free = rev_free
 };
 static const struct call_job_ops remove_ops = { .kind = "remove", .run = remove_run, .free = rev_free };
 
 static void rev_start(struct daemon *d, struct api_call *call, const struct call_job_ops *ops, const char *ns,
-		      const char *id, json_t *document)
+		      const char *id, json_t *document, const char *space)
 {
 	char key[300];
 
-	snprintf(key, sizeof(key), "%s/%s", ns, id);
+	/* Locks and revisions reserve names of their own. */
+	snprintf(key, sizeof(key), "%s/%s%s", ns, space, id);
 	if (json_object_get(d->revisions_busy, key)) {
 		api_error(call, EMBER_ERROR_FAILED_PRECONDITION, NULL, "revision %s is being staged or removed", id);
 		return;
@@ -194,7 +272,7 @@ void svc_revisions_stage(struct api_call *call, json_t *params, void *ctx)
 		api_error_from(call, &e);
 		return;
 	}
-	rev_start(ctx, call, &stage_ops, p.namespace, json_string_value(json_object_get(norm, "id")), p.document);
+	rev_start(ctx, call, &stage_ops, p.namespace, json_string_value(json_object_get(norm, "id")), p.document, "");
 	json_decref(norm);
 }
 
@@ -205,5 +283,27 @@ void svc_revisions_remove(struct api_call *call, json_t *params, void *ctx)
 
 	if (rev_begin(call, params, table, &p) < 0)
 		return;
-	rev_start(ctx, call, &remove_ops, p.namespace, p.id, NULL);
+	rev_start(ctx, call, &remove_ops, p.namespace, p.id, NULL, "");
+}
+
+/* An update lock: the holder's name in id, Lock's reason in a document. */
+void svc_revisions_lock(struct api_call *call, json_t *params, void *ctx)
+{
+	static const struct api_param table[] = { P_NS, P_HOLDER, P_REASON, P_END };
+	struct rev_params p;
+
+	if (rev_begin(call, params, table, &p) < 0)
+		return;
+	json_t *doc = p.reason ? json_pack("{s:s}", "reason", p.reason) : json_object();
+	rev_start(ctx, call, &lock_ops, p.namespace, p.holder, doc, "lock");
+	json_decref(doc);
+}
+
+void svc_revisions_unlock(struct api_call *call, json_t *params, void *ctx)
+{
+	static const struct api_param table[] = { P_NS, P_HOLDER, P_END };
+	struct rev_params p;
+
+	if (rev_begin(call, params, table, &p) == 0)
+		rev_start(ctx, call, &lock_ops, p.namespace, p.holder, NULL, "lock");
 }

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Task supervision: the state machine of task-fsm.c carried out, its waits run as jobs (see tasks.h). */
+#include "daemon/revisions.h"
 #include "daemon/tasks.h"
 
 #include <dirent.h>
@@ -1513,7 +1514,8 @@ static int boot_one(const char *ns, json_t *rec, void *userdata)
 	const char *id = json_string_value(json_object_get(rec, "name"));
 	int none[3] = { -1, -1, -1 };
 
-	if (!id || task_find(d, ns, id) ||
+	/* A roll-back at start-up starts what it restores. */
+	if (!id || task_find(d, ns, id) || revisions_owns(d, ns, id) ||
 	    restart_parse(json_string_value(json_object_get(rec, "restart")), &rp, &e) < 0)
 		return 0;
 	if (rp.policy == RESTART_ALWAYS ||

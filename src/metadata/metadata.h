@@ -25,7 +25,7 @@ struct meta {
 };
 
 /* The object kinds a namespace holds, in the order Info reports them. */
-#define META_KINDS { "images", "containers", "leases", "content", "revisions" }
+#define META_KINDS { "images", "containers", "leases", "content", "revisions", "journal" }
 /* Bookkeeping records beside the objects (the GC policy's last use of an
    image): never counted, and no reason to keep a namespace; recovered as
    the objects are. */
