@@ -15,8 +15,9 @@
  * that is not JSON or that the daemon refuses (the message names the
  * field), EMBER_ERROR_NOT_FOUND for an image the namespace does not have
  * or an unknown revision, EMBER_ERROR_ALREADY_EXISTS for another document
- * under a staged id, EMBER_ERROR_FAILED_PRECONDITION for removing one that
- * is not staged.
+ * under a staged id, EMBER_ERROR_FAILED_PRECONDITION for removing the
+ * committed one, for an apply the namespace's update locks refuse, and
+ * for an apply that was rolled back (the message says why).
  */
 
 #include <ember/client.h>
@@ -37,8 +38,25 @@ int ember_revision_get(ember_client *client, const char *ns, const char *id, cha
 /* The namespace's revisions, as a JSON array's text. */
 int ember_revision_list(ember_client *client, const char *ns, char **revisions, struct ember_error *err);
 
-/* Remove a staged revision. */
+/* Remove a revision (not the committed one nor one being applied). */
 int ember_revision_remove(ember_client *client, const char *ns, const char *id, struct ember_error *err);
+
+/* Apply a staged revision. wait: return with the outcome (0 and the
+   record: committed; EMBER_ERROR_FAILED_PRECONDITION: rolled back, the
+   message names why); else return once its test began. force: despite
+   update locks. */
+int ember_revision_apply(ember_client *client, const char *ns, const char *id, int wait, int force, char **revision,
+			 struct ember_error *err);
+/* End the test now: commit, or roll back (reason may be NULL). */
+int ember_revision_commit(ember_client *client, const char *ns, char **revision, struct ember_error *err);
+int ember_revision_rollback(ember_client *client, const char *ns, const char *reason, char **revision,
+			    struct ember_error *err);
+/* The namespace's status (committed, phase, pending, locks, history) as
+   the JSON text of the interface's Status object. */
+int ember_revision_status(ember_client *client, const char *ns, char **status, struct ember_error *err);
+/* Take (lock) or give back holder's update lock; reason may be NULL. */
+int ember_revision_lock(ember_client *client, const char *ns, const char *holder, const char *reason, int lock,
+			struct ember_error *err);
 
 #ifdef __cplusplus
 }

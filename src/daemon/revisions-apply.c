@@ -537,6 +537,7 @@ static void journal_idle(json_t *j)
 	json_object_del(j, "running");
 	json_object_del(j, "reason");
 	json_object_del(j, "unexpected");
+	json_object_del(j, "started_at");
 }
 
 /* In a job: the journal says it is over; the revision's snapshots and

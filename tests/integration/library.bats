@@ -5,6 +5,11 @@
 
 bats_require_minimum_version 1.5.0
 load helpers
+load lib/image
+load lib/registry
+load lib/remote
+load lib/unpack
+load lib/tasks
 
 REPO=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
 
@@ -23,7 +28,7 @@ setup_file() {
 setup() { setup_dirs; }
 teardown() {
 	cleanup_agent
-	cleanup_daemon
+	tasks_teardown
 }
 
 @test "library: the README's agent creates its namespace and sees its events" {
@@ -139,6 +144,18 @@ int main(int argc, char **argv)
 		goto fail;
 	printf("get %s\n", out);
 	free(out);
+	if (ember_revision_lock(c, "ota", "agent", "busy", 1, &err) < 0 || ember_revision_status(c, "ota", &out, &err) < 0)
+		goto fail;
+	printf("status %s\n", out);
+	free(out);
+	if (ember_revision_apply(c, "ota", "r1", 1, 0, NULL, &err) == 0)
+		return 2;
+	printf("locked: %s: %s\n", err.name, err.message);
+	if (ember_revision_lock(c, "ota", "agent", NULL, 0, &err) < 0)
+		goto fail;
+	if (ember_revision_commit(c, "ota", NULL, &err) == 0 || ember_revision_rollback(c, "ota", "x", NULL, &err) == 0)
+		return 2;
+	printf("no test: %s\n", err.message);
 	if (ember_revision_remove(c, "ota", "r1", &err) < 0)
 		goto fail;
 	if (ember_revision_get(c, "ota", "r1", &out, &err) == 0)
@@ -159,11 +176,35 @@ C
 	[ "${lines[1]}" = "bad: io.ember.InvalidArgument: revision: containers[0] (x): image: missing" ]
 	[[ "${lines[2]}" == 'list [{'*'"name":"r1"'*'}]' ]]
 	[[ "${lines[3]}" == 'get {'*'"test_timeout":60'* ]]
-	[ "${lines[4]}" = "gone: io.ember.NotFound" ]
+	[[ "${lines[4]}" == 'status {"committed":null,"phase":"idle","locks":{"agent":{'*'"reason":"busy"}},"history":[]}' ]]
+	[ "${lines[5]}" = 'locked: io.ember.FailedPrecondition: namespace ota is locked for updates by agent (busy): wait for `ember revisions unlock`, or apply --force' ]
+	[ "${lines[6]}" = "no test: namespace ota: no revision is being tested" ]
+	[ "${lines[7]}" = "gone: io.ember.NotFound" ]
 	run -0 e -n ota revisions ls -q
 	[ -z "$output" ]
 	# A document that is not JSON never reaches the daemon.
 	run -1 "$T/revs" '{"id": '
 	[[ "$output" == "io.ember.InvalidArgument: revision document: "*" (line 1)" ]]
 	[ "${#lines[@]}" = 1 ]
+}
+
+@test "library: examples/apply-revision.c stages and applies a revision and prints the daemon's verdict" {
+	require_runtime
+	cc -Wall -Wextra -Werror -o "$T/apply-revision" "$REPO/examples/apply-revision.c" -I"$REPO/include" \
+		"$HOST_O/libember.a" -ljansson
+	start_daemon
+	import_bb
+	local id; id=$(ct svc)
+	printf '{"id": "r1", "containers": [{"id": "%s", "image": "example.com/bb:latest", "options": {"args": ["sleep", "100"]}, "health": {"running": 1}}]}' \
+		"$id" >"$T/r1.json"
+	run -0 "$T/apply-revision" "$T/r1.json"
+	[ "$output" = "$(printf 'r1: staged\nr1: committed')" ]
+	printf '{"id": "r2", "containers": [{"id": "%s", "image": "example.com/bb:latest", "options": {"args": ["sh", "-c", "exit 3"]}}]}' \
+		"$id" >"$T/r2.json"
+	run -1 "$T/apply-revision" "$T/r2.json"
+	[ "$output" = "$(printf 'r2: staged\nr2: rolled back: container %s exited (code 3) while revision r2 was tested' "$id")" ]
+	[ "$(e revisions status | sed -n 's/^committed: //p')" = r1 ]
+	printf '{"id": "r3", "containers": [{"id": "x", "image": "example.com/nope:latest"}]}' >"$T/r3.json"
+	run -2 "$T/apply-revision" "$T/r3.json"
+	[ "$output" = "apply-revision: revision: containers[0] (x): image example.com/nope:latest is not in namespace default: pull or import it first" ]
 }
