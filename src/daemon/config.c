@@ -212,6 +212,14 @@ static int apply_keep(struct daemon_config *cfg, json_t *v, const char *path, co
 	return 0;
 }
 
+static int apply_revisions_keep(struct daemon_config *cfg, json_t *v, const char *path, const char *key,
+				struct ember_error *e)
+{
+	if (want_range(v, 0, 1000, &cfg->revisions_keep) < 0)
+		return err_set(e, EINVAL, "%s: \"%s\" must be a number of old revisions from 0 to 1000", path, key);
+	return 0;
+}
+
 static int apply_min_age(struct daemon_config *cfg, json_t *v, const char *path, const char *key,
 			 struct ember_error *e)
 {
@@ -392,6 +400,10 @@ static const struct key gc_keys[] = {
 	{ "min_age", apply_min_age },
 	{ NULL, NULL },
 };
+static const struct key revisions_keys[] = {
+	{ "keep", apply_revisions_keep },
+	{ NULL, NULL },
+};
 static const struct key images_keys[] = {
 	{ "preload", apply_preload },
 	{ NULL, NULL },
@@ -405,6 +417,7 @@ static const struct {
 	       { "images", images_keys },
 	       { "network", network_keys },
 	       { "registry", registry_keys },
+	       { "revisions", revisions_keys },
 	       { "snapshots", snapshots_keys } };
 
 static int apply_table(struct daemon_config *cfg, json_t *obj, const struct key *keys,
@@ -449,6 +462,7 @@ static int config_defaults(struct daemon_config *cfg, struct ember_error *e)
 	cfg->drop_blobs = ENABLED(CONFIG_UNPACK_DROP_BLOBS);
 	cfg->gc.min_age_s = 300;
 	cfg->gc.interval_s = 60;
+	cfg->revisions_keep = 3;
 	if (replace_str(&cfg->root, CONFIG_DEFAULT_ROOT) < 0 ||
 	    replace_str(&cfg->state, CONFIG_DEFAULT_STATE) < 0 ||
 	    replace_str(&cfg->address, CONFIG_DEFAULT_ADDRESS) < 0 ||

@@ -87,6 +87,7 @@ struct daemon_config {
 	char *preload;       /* [images] preload: a directory of archives */
 	char *subnet_pool;   /* [network] subnet_pool; NULL: 10.213.0.0/16 */
 	struct gc_policy gc; /* [gc] */
+	long revisions_keep; /* [revisions] keep: old revisions kept beside the committed one */
 	char *warnings;   /* newline-separated, for the caller to log */
 };
 

@@ -297,6 +297,8 @@ static void reload(struct daemon *d, const struct flags *flags)
 	d->cfg.auths = TAKE_PTR(cfg.auths);
 	/* [gc]: the next pass takes it (a running one has its copy). */
 	d->cfg.gc = cfg.gc;
+	/* [revisions] keep: the next commit's. */
+	d->cfg.revisions_keep = cfg.revisions_keep;
 	if (gc_policy_reconfigure(d, &e) < 0)
 		log_error(&d->log, "reload: gc policy: %s", e.message);
 	config_done(&cfg);

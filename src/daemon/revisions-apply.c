@@ -96,6 +96,7 @@ struct rev_proc {
 	char *reason;
 	int unexpected;
 	uint64_t verdict_ms; /* when the roll-back began */
+	size_t keep;         /* [revisions] keep, as the commit began (jobs do not read cfg) */
 	/* the job in flight */
 	int (*work)(struct rev_proc *p, struct ember_error *e);
 	void (*then)(struct rev_proc *p, int rc, const struct ember_error *e);
@@ -627,7 +628,7 @@ static int older_first(const void *a, const void *b)
 		      json_string_value(json_object_get(y, "created_at")) ?: "");
 }
 
-/* Beyond REVISION_KEEP, the oldest that are not the committed one go. */
+/* Beyond [revisions] keep, the oldest that are not the committed one go. */
 static void prune(struct rev_proc *p)
 {
 	_cleanup_(json_decrefp) json_t *list = NULL;
@@ -644,7 +645,8 @@ static void prune(struct rev_proc *p)
 			old[n++] = r;
 	}
 	qsort(old, n, sizeof(old[0]), older_first);
-	for (i = 0; n > REVISION_KEEP && i < n - REVISION_KEEP; i++) {
+	size_t keep = p->keep;
+	for (i = 0; n > keep && i < n - keep; i++) {
 		const char *id = json_string_value(json_object_get(old[i], "name"));
 		if (revisions_remove(p->d, p->ns, id, &e) < 0)
 			log_warn(&p->d->log, "revision %s/%s: %s", p->ns, id, e.message);
@@ -714,6 +716,7 @@ static void commit(struct rev_proc *p)
 	probes_stop(p);
 	p->timer = loop_source_free(p->timer);
 	p->phase = PH_FINISHING;
+	p->keep = (size_t)p->d->cfg.revisions_keep;
 	step(p, commit_record, committed);
 }
 

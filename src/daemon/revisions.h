@@ -58,9 +58,6 @@ struct meta;
 #define REVISION_DEFAULT_TEST_TIMEOUT 60
 #define REVISION_DEFAULT_RUNNING 5
 #define REVISION_DEFAULT_STOP_TIMEOUT 10
-/* Revisions kept beside the committed one (rolled back or superseded),
-   with their images; older ones go at a commit. */
-#define REVISION_KEEP 3
 #define REVISION_HISTORY 16
 /* The label of a snapshot a revision prepared: its id. */
 #define REVISION_LABEL "ember.io/revision"

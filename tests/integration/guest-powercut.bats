@@ -33,10 +33,10 @@ load lib/registry
 
 if [ "${POWERCUT:-quick}" = full ]; then
 	QEMU_TIMEOUT=${QEMU_TIMEOUT:-3000}
-	POWERCUT_CUTS=${POWERCUT_CUTS:-import 12 create 10 rm 10 gc 8 commit 10 restart 8 import_native 10 import_btrfs 10 pull 10}
+	POWERCUT_CUTS=${POWERCUT_CUTS:-import 12 create 10 rm 10 gc 8 commit 10 restart 8 import_native 10 import_btrfs 10 pull 10 revision 10}
 else
 	QEMU_TIMEOUT=${QEMU_TIMEOUT:-1200}
-	POWERCUT_CUTS=${POWERCUT_CUTS:-import 3 create 3 rm 3 gc 3 commit 3 restart 2 import_native 2 import_btrfs 2 pull 3}
+	POWERCUT_CUTS=${POWERCUT_CUTS:-import 3 create 3 rm 3 gc 3 commit 3 restart 2 import_native 2 import_btrfs 2 pull 3 revision 3}
 fi
 REPO=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
 
@@ -228,4 +228,12 @@ cuts_pass() {
 @test "guest: powercut: pull from a registry on the host; pulling again fetches no blob the cut left" {
 	guest_ok "the host's registry answers"
 	cuts_pass pull
+}
+
+# An OTA apply: stage r2, switch, a 2 s health test, commit, over a
+# committed r1. After the boot exactly one of the two is committed and its
+# container runs on its own snapshot (an unfinished apply is rolled back
+# by the start-up), and the store checks pass.
+@test "guest: powercut: revisions stage + apply (switch, test, commit): one revision runs after the boot" {
+	cuts_pass revision
 }

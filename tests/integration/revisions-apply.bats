@@ -77,7 +77,8 @@ base() {
 }
 
 @test "revisions apply: a healthy revision commits; an unchanged container keeps running with the same pid" {
-	up
+	printf '[revisions]\nkeep = 1\n' >"$T/config.toml"
+	DAEMON_CONFIG=$T/config.toml up
 	base
 	run -0 e --json revisions status
 	[ "$(jget '[j["committed"], j["phase"]]' <<<"$output")" = '["r1", "idle"]' ]
@@ -118,6 +119,9 @@ base() {
 	[ "$(pid_of "$WEB")" = "$WEB_PID" ]
 	run -0 e containers ls -q
 	[ "$(sort <<<"$output")" = "$WEB" ]
+	# [revisions] keep = 1: r1, the oldest superseded one, went.
+	run -0 e --json revisions ls
+	[ "$(jget '{r["name"]: r["state"] for r in j}' <<<"$output")" = '{"r2": "superseded", "r3": "committed"}' ]
 }
 
 @test "revisions apply: a crash-looping container rolls back by itself to the old containers and their data" {

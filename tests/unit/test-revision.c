@@ -50,6 +50,10 @@ static void test_defaults(void **state)
 	assert_int_equal(json_integer_value(json_object_get(x, "interval")), 5);
 	assert_int_equal(json_integer_value(json_object_get(x, "timeout")), 5);
 	assert_int_equal(json_integer_value(json_object_get(x, "retries")), 3);
+	assert_int_equal(json_integer_value(json_object_get(out, "stop_timeout")), REVISION_DEFAULT_STOP_TIMEOUT);
+	/* A service restarts always, a one-shot job never, unless told. */
+	assert_string_equal(json_string_value(json_object_get(json_array_get(cs, 0), "restart")), "always");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(cs, 1), "restart")), "no");
 	/* The caller's document is left as it was. */
 	assert_null(json_object_get(doc, "test_timeout"));
 	assert_null(json_object_get(json_array_get(json_object_get(doc, "containers"), 0), "health"));
@@ -83,6 +87,7 @@ static void test_bad_documents(void **state)
 	bad("{\"id\": \"r\", \"containers\": [{\"id\": \"a\", \"image\": \"x\\ny\"}]}", "not an image name");
 	bad("{\"id\": \"r\", \"containers\": [{\"id\": \"a\", \"image\": \"x\", \"nope\": 1}]}",
 	    "containers[0] (a): unknown key \"nope\"");
+	bad("{\"id\": \"r\", \"stop_timeout\": 0, \"containers\": []}", "revision: stop_timeout: must be 1 to 3600 seconds");
 	bad("{\"id\": \"r\", \"containers\": [{\"id\": \"a\", \"image\": \"x\", \"restart\": \"sometimes\"}]}",
 	    "containers[0] (a): restart");
 	bad("{\"id\": \"r\", \"containers\": [{\"id\": \"a\", \"image\": \"x\", \"options\": {\"argz\": []}}]}",
