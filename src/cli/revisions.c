@@ -19,7 +19,9 @@ static int revisions_stage(struct cli *cli, const struct cli_args *a)
 			je.line);
 		return CLI_FAILED;
 	}
-	if (cli_call(cli, "io.ember.Revisions.Stage", cli_with_namespace(cli, json_pack("{s:o}", "document", doc)),
+	if (cli_call(cli, "io.ember.Revisions.Stage",
+		     cli_with_namespace(cli, json_pack("{s:o, s:b, s:b}", "document", doc, "pull",
+						       cli_flag(a, "pull") > 0, "plain_http", cli_flag(a, "plain-http") > 0)),
 		     &reply) < 0)
 		return CLI_FAILED;
 	json_t *rev = json_object_get(reply, "revision");
@@ -205,9 +207,16 @@ static const struct cli_opt ls_opts[] = {
 	{ NULL, 0, NULL, NULL },
 };
 
+static const struct cli_opt stage_opts[] = {
+	{ "pull", 0, NULL, "pull the images the namespace lacks first (else they must be there)" },
+	{ "plain-http", 0, NULL, "pull over http (a test registry)" },
+	{ NULL, 0, NULL, NULL },
+};
+
 static const struct cli_command stage_cmd = {
-	.name = "stage", .args = "FILE", .summary = "check a revision document (- reads stdin), pin its images",
-	.min_args = 1, .max_args = 1, .run = revisions_stage,
+	.name = "stage", .args = "FILE",
+	.summary = "check a revision document (- reads stdin), pin its images, prepare its containers",
+	.opts = stage_opts, .min_args = 1, .max_args = 1, .run = revisions_stage,
 };
 static const struct cli_command ls_cmd = {
 	.name = "ls", .aliases = "list", .summary = "list revisions", .opts = ls_opts, .run = revisions_ls,

@@ -13,6 +13,7 @@
  * Every function with a CONFIG_CONTENT_STORE part has a stub without it.
  */
 
+#include <errno.h>
 #include <jansson.h>
 
 #include <ember/error.h>
@@ -20,6 +21,7 @@
 #include "daemon/daemon.h"
 #include "daemon/server.h"
 #include "image/image.h"
+#include "util/err.h"
 
 struct api_call;
 struct job;
@@ -44,12 +46,33 @@ static inline void images_stop(struct daemon *d)
 
 /* Cancel every pull and push in progress, answering their calls
    (shutdown; svc-pull.c). */
+/* A pull of the daemon's own ended: image (borrowed) or err. */
+typedef void (*images_pull_fn)(struct daemon *d, json_t *image, const struct ember_error *err, void *userdata);
 #ifdef CONFIG_PULL
 void pulls_shutdown(struct daemon *d);
+/* Pull reference into ns (unpacked into snapshotter, NULL: the default),
+   as Images.Pull does with hosts.toml's settings; done reports in the
+   loop, also at shutdown. 0: started; else nothing started. */
+int images_pull(struct daemon *d, const char *ns, const char *reference, const char *snapshotter, const char *platform,
+		int plain_http, images_pull_fn done, void *userdata, struct ember_error *e);
 #else
 static inline void pulls_shutdown(struct daemon *d)
 {
 	(void)d;
+}
+static inline int images_pull(struct daemon *d, const char *ns, const char *reference, const char *snapshotter,
+			      const char *platform, int plain_http, images_pull_fn done, void *userdata,
+			      struct ember_error *e)
+{
+	(void)d;
+	(void)ns;
+	(void)snapshotter;
+	(void)platform;
+	(void)plain_http;
+	(void)done;
+	(void)userdata;
+	return err_set_name(e, EMBER_ERROR_FAILED_PRECONDITION, ENOTSUP, "%s is not here and this ember cannot pull",
+			    reference);
 }
 #endif
 

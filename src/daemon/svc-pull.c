@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* io.ember.Images.Pull and .Push: a job per call, with progress streamed to the caller. */
+/* io.ember.Images.Pull and .Push: a job per call, with progress streamed to
+   the caller; and pulls of the daemon's own (images_pull()), which report
+   to a callback. */
 #include <errno.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -18,7 +20,9 @@
 
 struct pull_call {
 	struct daemon *d;
-	struct api_call *call;
+	struct api_call *call;  /* NULL: one of the daemon's (done reports) */
+	images_pull_fn done;
+	void *userdata;
 	struct pull *pull;  /* one of these two */
 	struct push *push;
 	char *ns;
@@ -55,7 +59,7 @@ static void unlink_call(struct pull_call *pc)
 
 static void send_progress(struct pull_call *pc, json_t *progress)
 {
-	if (api_call_wants_more(pc->call))
+	if (pc->call && api_call_wants_more(pc->call))
 		(void)api_notify(pc->call, progress); /* a vanished client cancels us */
 	else
 		json_decref(progress);
@@ -102,7 +106,13 @@ static void on_done(struct pull *p, json_t *image, const struct ember_error *err
 	struct daemon *d = pc->d;
 
 	(void)p;
-	if (err) {
+	if (!pc->call) {
+		if (!err)
+			log_info(&d->log, "pulled %s (namespace %s)", json_string_value(json_object_get(image, "name")),
+				 pc->ns);
+		pc->done(d, image, err, pc->userdata);
+		json_decref(image);
+	} else if (err) {
 		log_warn(&d->log, "%s", err->message);
 		api_error_from(pc->call, err);
 	} else {
@@ -134,10 +144,17 @@ void pulls_shutdown(struct daemon *d)
 	while (d->pulls) {
 		struct pull_call *pc = d->pulls;
 		struct api_call *call = pc->call;
+		images_pull_fn done = pc->done;
+		void *userdata = pc->userdata;
 		call_cancel(pc);
 		unlink_call(pc);
-		api_error(call, EMBER_ERROR_UNAVAILABLE, NULL,
-			  "the ember daemon is shutting down (pull again to resume)");
+		struct ember_error e;
+		err_set_name(&e, EMBER_ERROR_UNAVAILABLE, ESHUTDOWN,
+			     "the ember daemon is shutting down (pull again to resume)");
+		if (call)
+			api_error_from(call, &e);
+		else
+			done(d, NULL, &e, userdata);
 	}
 }
 
@@ -160,7 +177,8 @@ static void call_started(struct pull_call *pc)
 {
 	pc->next = pc->d->pulls;
 	pc->d->pulls = pc;
-	api_call_on_cancel(pc->call, on_cancel, pc);
+	if (pc->call)
+		api_call_on_cancel(pc->call, on_cancel, pc);
 }
 
 static void registry_settings(const struct daemon *d, struct registry_config *rc, const char *user,
@@ -320,58 +338,32 @@ static int pull_hold(struct pull *p, const char *digest, void *userdata)
 	return hold_blob(pc->hold, digest);
 }
 
-void svc_images_pull(struct api_call *call, json_t *params, void *ctx)
-{
-	struct p {
-		const char *namespace, *reference, *platform, *user, *secret, *snapshotter;
-		int all_platforms, plain_http, content_only, no_unpack;
-		json_t *labels;
-	} p = { 0 };
-	static const struct api_param table[] = {
-		{ "namespace", API_T_STRING, offsetof(struct p, namespace), 0 },
-		{ "reference", API_T_STRING, offsetof(struct p, reference), API_MANDATORY },
-		{ "platform", API_T_STRING, offsetof(struct p, platform), 0 },
-		{ "all_platforms", API_T_BOOL, offsetof(struct p, all_platforms), 0 },
-		{ "content_only", API_T_BOOL, offsetof(struct p, content_only), 0 },
-		{ "plain_http", API_T_BOOL, offsetof(struct p, plain_http), 0 },
-		{ "user", API_T_STRING, offsetof(struct p, user), 0 },
-		{ "secret", API_T_STRING, offsetof(struct p, secret), 0 },
-		{ "labels", API_T_STRING_MAP, offsetof(struct p, labels), 0 },
-		{ "no_unpack", API_T_BOOL, offsetof(struct p, no_unpack), 0 },
-		{ "snapshotter", API_T_STRING, offsetof(struct p, snapshotter), 0 },
-		{ NULL, 0, 0, 0 },
-	};
-	struct daemon *d = ctx;
-	struct ember_error e;
+struct pull_params {
+	const char *namespace, *reference, *platform, *user, *secret, *snapshotter;
+	int all_platforms, plain_http, content_only, no_unpack;
+	json_t *labels;
+};
 
-	if (api_params_parse(call, params, table, &p) < 0)
-		return;
-	const char *ns = daemon_namespace(p.namespace);
+/* Checked, then started: 0, or -1 with *e filled and nothing started. */
+static int pull_begin(struct daemon *d, struct pull_call *pc, const struct pull_params *p, struct ember_error *e)
+{
 	struct snapshotter *sn = NULL;
-	if (ENABLED(CONFIG_IMAGE_UNPACK) && !p.no_unpack && !p.content_only &&
-	    !(sn = snapshots_get(d, p.snapshotter, &e))) {
-		api_error_from(call, &e);
-		return;
+
+	if (ENABLED(CONFIG_IMAGE_UNPACK) && !p->no_unpack && !p->content_only && !(sn = snapshots_get(d, p->snapshotter, e)))
+		return -1;
+	if (!ENABLED(CONFIG_IMAGE_UNPACK) && !p->no_unpack && !p->content_only && p->snapshotter) {
+		err_set_name(e, EMBER_ERROR_INVALID_ARGUMENT, EINVAL, "this ember was built without unpacking");
+		return -1;
 	}
-	if (!ENABLED(CONFIG_IMAGE_UNPACK) && !p.no_unpack && !p.content_only && p.snapshotter) {
-		api_error(call, EMBER_ERROR_INVALID_ARGUMENT, NULL, "this ember was built without unpacking");
-		return;
-	}
-	if (meta_identifier_check("namespace", ns, &e) < 0 ||
-	    (p.labels && meta_labels_check(p.labels, &e) < 0)) {
-		api_error_from(call, &e);
-		return;
-	}
-	struct pull_call *pc = call_new(d, call, ns);
-	if (!pc)
-		return;
+	if (meta_identifier_check("namespace", pc->ns, e) < 0 || (p->labels && meta_labels_check(p->labels, e) < 0))
+		return -1;
 	struct pull_options o = {
-		.reference = p.reference,
-		.ns = ns,
-		.platform = p.platform,
-		.all_platforms = p.all_platforms,
-		.content_only = p.content_only,
-		.labels = p.labels,
+		.reference = p->reference,
+		.ns = pc->ns,
+		.platform = p->platform,
+		.all_platforms = p->all_platforms,
+		.content_only = p->content_only,
+		.labels = p->labels,
 		.on_progress = on_progress,
 		.on_done = on_done,
 		.hold = pull_hold,
@@ -382,13 +374,71 @@ void svc_images_pull(struct api_call *call, json_t *params, void *ctx)
 		o.unpack = &unpack_hooks;
 		o.unpack_userdata = pc;
 	}
-	registry_settings(d, &o.registry, p.user, p.secret, p.plain_http);
-	if (pull_start(&d->remote, &o, &pc->pull, &e) < 0) {
-		hold_release(pc->hold);
-		free(pc->ns);
-		free(pc);
-		api_error_from(call, &e);
-		return;
-	}
+	registry_settings(d, &o.registry, p->user, p->secret, p->plain_http);
+	if (pull_start(&d->remote, &o, &pc->pull, e) < 0)
+		return -1;
 	call_started(pc);
+	return 0;
+}
+
+static void pull_call_free(struct pull_call *pc)
+{
+	hold_release(pc->hold);
+	free(pc->ns);
+	free(pc);
+}
+
+void svc_images_pull(struct api_call *call, json_t *params, void *ctx)
+{
+	struct pull_params p = { 0 };
+	static const struct api_param table[] = {
+		{ "namespace", API_T_STRING, offsetof(struct pull_params, namespace), 0 },
+		{ "reference", API_T_STRING, offsetof(struct pull_params, reference), API_MANDATORY },
+		{ "platform", API_T_STRING, offsetof(struct pull_params, platform), 0 },
+		{ "all_platforms", API_T_BOOL, offsetof(struct pull_params, all_platforms), 0 },
+		{ "content_only", API_T_BOOL, offsetof(struct pull_params, content_only), 0 },
+		{ "plain_http", API_T_BOOL, offsetof(struct pull_params, plain_http), 0 },
+		{ "user", API_T_STRING, offsetof(struct pull_params, user), 0 },
+		{ "secret", API_T_STRING, offsetof(struct pull_params, secret), 0 },
+		{ "labels", API_T_STRING_MAP, offsetof(struct pull_params, labels), 0 },
+		{ "no_unpack", API_T_BOOL, offsetof(struct pull_params, no_unpack), 0 },
+		{ "snapshotter", API_T_STRING, offsetof(struct pull_params, snapshotter), 0 },
+		{ NULL, 0, 0, 0 },
+	};
+	struct daemon *d = ctx;
+	struct ember_error e;
+
+	if (api_params_parse(call, params, table, &p) < 0)
+		return;
+	struct pull_call *pc = call_new(d, call, daemon_namespace(p.namespace));
+	if (!pc)
+		return;
+	if (pull_begin(d, pc, &p, &e) < 0) {
+		pull_call_free(pc);
+		api_error_from(call, &e);
+	}
+}
+
+int images_pull(struct daemon *d, const char *ns, const char *reference, const char *snapshotter, const char *platform,
+		int plain_http, images_pull_fn done, void *userdata, struct ember_error *e)
+{
+	struct pull_params p = {
+		.reference = reference, .snapshotter = snapshotter, .platform = platform, .plain_http = plain_http,
+	};
+	struct pull_call *pc = calloc(1, sizeof(*pc));
+
+	if (!pc || !(pc->ns = strdup(ns)) || !(pc->hold = hold_new(d->holds))) {
+		if (pc)
+			free(pc->ns);
+		free(pc);
+		return err_set(e, ENOMEM, "out of memory");
+	}
+	pc->d = d;
+	pc->done = done;
+	pc->userdata = userdata;
+	if (pull_begin(d, pc, &p, e) < 0) {
+		pull_call_free(pc);
+		return -e->code;
+	}
+	return 0;
 }

@@ -19,7 +19,7 @@
 struct rev_params {
 	const char *namespace, *id, *holder, *reason;
 	json_t *document;
-	int wait, force;
+	int wait, force, plain_http, pull;
 };
 
 #define P_NS { "namespace", API_T_STRING, offsetof(struct rev_params, namespace), 0 }
@@ -256,10 +256,144 @@ static void rev_start(struct daemon *d, struct api_call *call, const struct call
 	call_job_start(d, call, ops, r, r->ns, r->id);
 }
 
+/* ---- pulls before a stage ------------------------------------------------------------- */
+
+/* The images a document names that the namespace lacks are pulled first,
+   all at once; the stage's job starts when every one is in. */
+struct stage_pull {
+	struct stage_pulls *sp;
+	char what[200]; /* "revision: containers[I] (ID): pull NAME" */
+};
+
+struct stage_pulls {
+	struct daemon *d;
+	struct api_call *call; /* NULL once the client went away */
+	char *ns;
+	json_t *doc;     /* checked, defaults filled in */
+	unsigned pending;
+	struct ember_error err; /* the first failure */
+	int failed;
+};
+
+static void stage_pulls_free(struct stage_pulls *sp)
+{
+	free(sp->ns);
+	json_decref(sp->doc);
+	free(sp);
+}
+
+static void stage_pulls_gone(struct api_call *call, void *userdata)
+{
+	struct stage_pulls *sp = userdata;
+
+	(void)call;
+	sp->call = NULL;
+}
+
+static void stage_pulls_end(struct daemon *d, struct stage_pulls *sp)
+{
+	if (--sp->pending)
+		return;
+	if (sp->call) {
+		api_call_on_cancel(sp->call, NULL, NULL);
+		if (sp->failed)
+			api_error_from(sp->call, &sp->err);
+		else
+			rev_start(d, sp->call, &stage_ops, sp->ns, json_string_value(json_object_get(sp->doc, "id")), sp->doc,
+				  "");
+	}
+	stage_pulls_free(sp);
+}
+
+static void stage_pulled(struct daemon *d, json_t *image, const struct ember_error *err, void *userdata)
+{
+	struct stage_pull *one = userdata;
+	struct stage_pulls *sp = one->sp;
+
+	(void)image;
+	if (err && !sp->failed) {
+		sp->failed = 1;
+		sp->err = *err;
+		err_wrap(&sp->err, "%s", one->what);
+	}
+	free(one);
+	stage_pulls_end(d, sp);
+}
+
+/* 1: pulls started (the call is answered later); 0: none needed; -1: the
+   call is answered with the error. */
+static int stage_pull_missing(struct daemon *d, struct api_call *call, const char *ns, json_t *doc, int plain_http)
+{
+	struct stage_pulls *sp = calloc(1, sizeof(*sp));
+	struct ember_error e;
+	json_t *c;
+	size_t i;
+
+	if (!sp || !(sp->ns = strdup(ns))) {
+		free(sp);
+		api_error(call, EMBER_ERROR_RESOURCE_EXHAUSTED, NULL, "out of memory");
+		return -1;
+	}
+	sp->d = d;
+	sp->call = call;
+	sp->doc = json_incref(doc);
+	sp->pending = 1; /* ours, until every pull is started */
+	json_t *asked = json_object();
+	json_array_foreach(json_object_get(doc, "containers"), i, c) {
+		_cleanup_free_ char *name = images_normalize(json_string_value(json_object_get(c, "image")));
+		json_t *img;
+		if (!name || !asked) {
+			sp->failed = 1;
+			err_set(&sp->err, ENOMEM, "out of memory");
+			break;
+		}
+		if (json_object_get(asked, name))
+			continue;
+		json_object_set_new(asked, name, json_true());
+		if (meta_object_get(&d->meta, ns, "images", "image", name, &img, &e) == 0) {
+			json_decref(img);
+			continue;
+		}
+		struct stage_pull *one = calloc(1, sizeof(*one));
+		if (!one) {
+			sp->failed = 1;
+			err_set(&sp->err, ENOMEM, "out of memory");
+			break;
+		}
+		one->sp = sp;
+		snprintf(one->what, sizeof(one->what), "revision: containers[%zu] (%s): pull %s", i,
+			 json_string_value(json_object_get(c, "id")), name);
+		sp->pending++;
+		if (images_pull(d, ns, name, json_string_value(json_object_get(c, "snapshotter")),
+				json_string_value(json_object_get(c, "platform")), plain_http, stage_pulled, one, &e) < 0) {
+			sp->pending--;
+			err_wrap(&e, "%s", one->what);
+			free(one);
+			if (!sp->failed) {
+				sp->failed = 1;
+				sp->err = e;
+			}
+			break;
+		}
+	}
+	json_decref(asked);
+	if (sp->pending == 1 && !sp->failed) {
+		stage_pulls_free(sp);
+		return 0;
+	}
+	api_call_on_cancel(call, stage_pulls_gone, sp);
+	stage_pulls_end(d, sp);
+	return 1;
+}
+
 void svc_revisions_stage(struct api_call *call, json_t *params, void *ctx)
 {
 	static const struct api_param table[] = {
-		P_NS, { "document", API_T_OBJECT, offsetof(struct rev_params, document), API_MANDATORY }, P_END,
+		P_NS,
+		{ "document", API_T_OBJECT, offsetof(struct rev_params, document), API_MANDATORY },
+		{ "pull", API_T_BOOL, offsetof(struct rev_params, pull), 0 },
+		{ "plain_http", API_T_BOOL, offsetof(struct rev_params, plain_http), 0 },
+		P_END,
 	};
 	struct rev_params p;
 	struct ember_error e;
@@ -272,7 +406,8 @@ void svc_revisions_stage(struct api_call *call, json_t *params, void *ctx)
 		api_error_from(call, &e);
 		return;
 	}
-	rev_start(ctx, call, &stage_ops, p.namespace, json_string_value(json_object_get(norm, "id")), p.document, "");
+	if (!p.pull || stage_pull_missing(ctx, call, p.namespace, norm, p.plain_http) == 0)
+		rev_start(ctx, call, &stage_ops, p.namespace, json_string_value(json_object_get(norm, "id")), norm, "");
 	json_decref(norm);
 }
 

@@ -19,6 +19,7 @@ setup() {
 teardown() {
 	kill_bg
 	cleanup_daemon
+	infra_cleanup
 	assert_log_clean
 }
 
@@ -164,4 +165,37 @@ print(json.dumps({"id": "big", "containers": [{"id": "c%d" % i, "image": "x" * 1
 	run -0 e revisions rm r2
 	run -0 e content gc
 	[ -z "$(store_digests)" ]
+}
+
+@test "revisions: stage pulls the images the namespace lacks, then pins and prepares them; a pull that fails records nothing" {
+	registry_start r
+	image_busybox "$T/bb"
+	info_manifest
+	registry_push_oci "$T/bb" "$REGISTRY_R_ADDR/test/busybox:latest"
+	start_daemon
+	local ref=$REGISTRY_R_ADDR/test/busybox:latest
+	doc r1 "{\"id\": \"a\", \"image\": \"$ref\"}" "{\"id\": \"b\", \"image\": \"$ref\"}"
+	# Without --pull, a missing image is refused.
+	run -1 e revisions stage "$T/r1.json"
+	[ "$output" = "ember: revision: containers[0] (a): image $ref is not in namespace default: pull or import it first" ]
+	run -0 e revisions stage --pull --plain-http "$T/r1.json"
+	[ "$output" = "r1: staged (2 container(s))" ]
+	run -0 e images ls -q
+	[ "$output" = "$ref" ]
+	run -0 e --json revisions show r1
+	[ "$(jget 'j["images"]["a"]["digest"]' <<<"$output")" = "$IMAGE_DIGEST" ]
+	# Each container's snapshot is prepared, under ID@REVISION.
+	run -0 e snapshots ls
+	[ "$(awk '$NF == "active" { print $1 }' <<<"$output" | sort | tr '\n' ' ')" = "a@r1 b@r1 " ]
+	# A tag the registry lacks: one line naming the container and the pull.
+	doc r2 "{\"id\": \"a\", \"image\": \"$REGISTRY_R_ADDR/test/busybox:nope\"}"
+	run -1 e revisions stage --pull --plain-http "$T/r2.json"
+	echo "$output"
+	[ "${#lines[@]}" = 1 ]
+	[[ "$output" == "ember: revision: containers[0] (a): pull $REGISTRY_R_ADDR/test/busybox:nope: "*"not found"* ]]
+	[ "$(revision_files)" = r1.json ]
+	# Removing the staged revision takes its prepared snapshots.
+	run -0 e revisions rm r1
+	run -0 e snapshots ls
+	[ -z "$(awk '$NF == "active"' <<<"$output")" ]
 }
