@@ -245,4 +245,8 @@ base() {
 	[ "$output" = "$(printf 'v1\nv1')" ]
 	run -0 e snapshots ls -q
 	run ! grep -q "@r2$" <<<"$output"
+	# Records and store agree; nothing of r2 is left.
+	run -0 e system check
+	echo "$output"
+	[[ "${lines[-1]}" == *" 0 problem(s)"* ]]
 }
