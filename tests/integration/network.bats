@@ -496,3 +496,33 @@ print("\n".join(c["network"]["address"] for c in json.load(sys.stdin) if c.get("
 	wait_until 10 no_veths
 	[ "$(leases)" = "$ROOT/net/leases/bridge/10.213.0.2" ]
 }
+
+# A revision (README "Updating devices") whose container changes keeps its
+# address on the same network; a roll-back gives the old container its own
+# back, and no lease of the rolled-back one is left.
+@test "network: revisions: a changed container keeps its address across an apply; a roll-back restores the old one's" {
+	net_up
+	local id; id=$(ct rev)
+	rev() {
+		printf '{"id": "%s", "containers": [{"id": "%s", "image": "%s", "options": {"args": %s, "net": "bridge"}, "health": {"running": 1}}]}\n' \
+			"$1" "$id" "$REF" "$2" >"$T/$1.json"
+		run -0 e revisions stage "$T/$1.json"
+	}
+	rev r1 '["sleep", "1000"]'
+	run -0 e revisions apply r1
+	local a1; a1=$(addr_of "$id")
+	[ -n "$a1" ]
+	rev r2 '["sleep", "1001"]'
+	run -0 e revisions apply r2
+	[ "$output" = "r2: committed" ]
+	[ "$(addr_of "$id")" = "$a1" ]
+	# Reachable at it: the new task's veth is up with that address.
+	in_ns busybox ping -c 1 -W 2 "$a1"
+	rev r3 '["sh", "-c", "exit 5"]'
+	run -1 e revisions apply r3
+	[[ "$output" == "ember: revision r3 rolled back: container $id exited (code 5)"* ]]
+	[ "$(addr_of "$id")" = "$a1" ]
+	wait_until 5 in_ns busybox ping -c 1 -W 2 "$a1"
+	# One lease: the container's.
+	[ "$(leases | xargs grep -l "^default/$id$" | wc -l)" = 1 ]
+}
