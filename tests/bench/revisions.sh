@@ -84,6 +84,9 @@ shims() { # containerd-shim-runc-v2 processes of this run's containerd
 #                                    /tasks/start before that event
 #   ev.py restarts FILE REV          /tasks/restart events between REV's
 #                                    applying and its testing
+#   ev.py parts FILE REV             ms from applying to the first
+#                                    /tasks/start, from it to the last, and
+#                                    from the last to testing
 cat >"$T/ev.py" <<'EOF'
 import calendar, json, sys, time
 
@@ -120,6 +123,11 @@ elif cmd == "started":
     verdict = end - ev["ms"] / 1000.0
     last = max(t for t, top, e in events(path) if top == "/tasks/start" and verdict <= t <= end)
     print("%.1f" % ((last - verdict) * 1000))
+elif cmd == "parts":
+    a, _ = first(path, rev, "/revisions/applying")
+    b, _ = first(path, rev, "/revisions/testing")
+    st = [t for t, top, e in events(path) if top == "/tasks/start" and a <= t <= b]
+    print("%.1f %.1f %.1f" % ((st[0] - a) * 1000, (st[-1] - st[0]) * 1000, (b - st[-1]) * 1000))
 elif cmd == "restarts":
     a, _ = first(path, rev, "/revisions/applying")
     b, _ = first(path, rev, "/revisions/testing")
@@ -255,7 +263,7 @@ stage r0 "{\"running\": 1}" '["sleep", "1000"]'
 "${E[@]}" revisions apply r0 >/dev/null
 for id in "${IDS[@]}"; do "${C[@]}" run -d --null-io "$REF" "$id" sleep 1000 >/dev/null; done
 
-e_total=() e_test=() e_switch=() e_nowait=() c_switch=() restarts=0
+e_total=() e_test=() e_switch=() e_nowait=() c_switch=() restarts=0 part1=() part2=() part3=()
 for round in $(seq 0 "$RUNS"); do
 	n=$((1000 + 2 * round + 1))
 	# ember, waiting for the verdict.
@@ -268,6 +276,7 @@ for round in $(seq 0 "$RUNS"); do
 	wait_event "$EV" "w$round" /revisions/committed
 	sw=$(ev span "$EV" "w$round" /revisions/applying /revisions/testing)
 	tt=$(ev span "$EV" "w$round" /revisions/testing /revisions/committed)
+	read -r p1 p2 p3 <<<"$(ev parts "$EV" "w$round")"
 	restarts=$((restarts + $(ev restarts "$EV" "w$round")))
 	# ctr, the same switch.
 	sync
@@ -284,9 +293,11 @@ for round in $(seq 0 "$RUNS"); do
 	[ "$out" = "n$round: testing" ] || { echo "bench: apply --no-wait n$round: $out" >&2; exit 1; }
 	wait_event "$EV" "n$round" /revisions/committed
 	swn=$(ev span "$EV" "n$round" /revisions/applying /revisions/testing)
+	read -r q1 q2 q3 <<<"$(ev parts "$EV" "n$round")"
 	[ "$(running)" -eq 3 ] || { echo "bench: ember: $(running) of 3 running" >&2; exit 1; }
 	[ "$round" -eq 0 ] && continue # warm-up
 	e_total+=("$tw") e_test+=("$tt") e_switch+=("$sw" "$swn") e_nowait+=("$tn") c_switch+=("$tc")
+	part1+=("$p1" "$q1") part2+=("$p2" "$q2") part3+=("$p3" "$q3")
 done
 et=$(median "${e_total[@]}") es=$(median "${e_switch[@]}") en=$(median "${e_nowait[@]}") cs=$(median "${c_switch[@]}")
 echo "## Revisions: switching 3 containers (median of $RUNS rounds; ember and ctr in turn)"
@@ -297,6 +308,9 @@ echo "| \`ember revisions apply\` to committed (3 changed containers, \`{\"runni
 echo "| … less the ${WINDOW} s health window | $((et - WINDOW * 1000)) | – |"
 echo "| the test and the commit, events \`/revisions/testing\` → \`/revisions/committed\` (window included) | $(median "${e_test[@]}") ($(range "${e_test[@]}")) | – |"
 echo "| switch alone, the daemon's events \`/revisions/applying\` → \`/revisions/testing\` ($((2 * RUNS)) applies) | $es ($(range "${e_switch[@]}")) | $(ratio "$es" "$cs") |"
+echo "| … \`applying\` → the first \`/tasks/start\` (the 3 old ones stopped with SIGTERM, their tasks deleted, the records written) | $(median "${part1[@]}") ($(range "${part1[@]}")) | – |"
+echo "| … the first \`/tasks/start\` → the third (one after the other) | $(median "${part2[@]}") ($(range "${part2[@]}")) | – |"
+echo "| … the third \`/tasks/start\` → \`testing\` (the journal and the revision's record written) | $(median "${part3[@]}") ($(range "${part3[@]}")) | – |"
 echo "| switch alone, \`ember revisions apply --no-wait\` wall (client, journal, switch, testing record) | $en ($(range "${e_nowait[@]}")) | $(ratio "$en" "$cs") |"
 echo "| ctr (containerd 1.6): per container \`ctr task kill -s SIGKILL\`, poll \`ctr task ls\` until STOPPED, \`ctr task rm\`, \`ctr c rm\`, \`ctr run -d --null-io\` | $cs ($(range "${c_switch[@]}")) | 1 |"
 echo
