@@ -96,6 +96,8 @@ struct rev_proc {
 	char *reason;
 	int unexpected;
 	uint64_t verdict_ms; /* when the roll-back began */
+	uint64_t restored_ms; /* ... and when the old containers ran again */
+	json_t *pids;         /* {id: the pid the apply started}: a restart meanwhile is an exit */
 	size_t keep;         /* [revisions] keep, as the commit began (jobs do not read cfg) */
 	/* the job in flight */
 	int (*work)(struct rev_proc *p, struct ember_error *e);
@@ -117,6 +119,7 @@ static void proc_unref(struct rev_proc *p)
 	json_decref(p->start);
 	json_decref(p->changed);
 	json_decref(p->replaced);
+	json_decref(p->pids);
 	free(p->stops);
 	free(p->probes);
 	free(p->failure);
@@ -243,9 +246,11 @@ static void started(struct daemon *d, struct task *t, pid_t pid, int pty, const 
 	(void)pid;
 	close_keep_errno(pty);
 	if (!p->dead) {
+		const char *id = json_string_value(json_array_get(p->start, p->next_start));
 		if (err)
-			switch_fail(p, "container %s: start: %s", json_string_value(json_array_get(p->start, p->next_start)),
-				    err->message);
+			switch_fail(p, "container %s: start: %s", id, err->message);
+		else if (p->phase == PH_APPLYING && p->pids)
+			json_object_set_new(p->pids, id, json_integer(pid));
 		p->next_start++;
 		switch_start_next(p);
 	}
@@ -573,11 +578,13 @@ static void rolled_back(struct rev_proc *p, int rc, const struct ember_error *e)
 
 	if (rc < 0)
 		log_warn(&p->d->log, "revision %s/%s: roll-back: %s", p->ns, p->rev, e->message);
-	log_info(&p->d->log, "revision %s/%s rolled back in %llu ms: %s", p->ns, p->rev,
-		 (unsigned long long)(loop_now_ms() - p->verdict_ms), p->reason);
+	/* The figure: from the verdict to the old containers started again. */
+	unsigned long long ms = (unsigned long long)(p->restored_ms - p->verdict_ms);
+	log_info(&p->d->log, "revision %s/%s rolled back (the old containers ran again %llu ms after the verdict): %s",
+		 p->ns, p->rev, ms, p->reason);
 	events_publish(p->d, p->ns, "/revisions/rolled-back",
 		       json_pack("{s:s, s:s, s:b, s:I}", "id", p->rev, "reason", p->reason, "unexpected", p->unexpected,
-				 "ms", (json_int_t)(loop_now_ms() - p->verdict_ms)));
+				 "ms", (json_int_t)ms));
 	err_set_name(&err, EMBER_ERROR_FAILED_PRECONDITION, ECANCELED, "revision %s rolled back: %s", p->rev, p->reason);
 	answer(p, &err);
 	answer_one(p, &p->ctl, p->ctl_rollback ? NULL : &err);
@@ -587,6 +594,7 @@ static void rolled_back(struct rev_proc *p, int rc, const struct ember_error *e)
 
 static void rollback_switched(struct rev_proc *p)
 {
+	p->restored_ms = loop_now_ms();
 	if (p->failure)
 		log_warn(&p->d->log, "revision %s/%s: roll-back: %s", p->ns, p->rev, p->failure);
 	p->phase = PH_FINISHING;
@@ -746,10 +754,11 @@ static void commit_delay_over(struct loop_source *src, void *userdata)
 	commit(p);
 }
 
+static void all_healthy(struct rev_proc *p);
+
 static void healthy(struct probe *pr)
 {
 	struct rev_proc *p = pr->p;
-	struct ember_error e;
 
 	if (pr->healthy)
 		return;
@@ -760,6 +769,14 @@ static void healthy(struct probe *pr)
 	for (size_t i = 0; i < p->nprobes; i++)
 		if (!p->probes[i].healthy)
 			return;
+	all_healthy(p);
+}
+
+/* Every condition holds: commit, after commit_delay (still watched). */
+static void all_healthy(struct rev_proc *p)
+{
+	struct ember_error e;
+
 	p->timer = loop_source_free(p->timer);
 	json_int_t delay = json_integer_value(json_object_get(json_object_get(p->revision, "document"), "commit_delay"));
 	if (delay <= 0) {
@@ -983,6 +1000,14 @@ static void test_begin(struct rev_proc *p, int rc, const struct ember_error *e)
 		struct probe *pr = &p->probes[i];
 		struct task *t = task_find(p->d, p->ns, pr->id);
 		json_t *run = json_object_get(pr->health, "running"), *x = json_object_get(pr->health, "exec");
+		/* Started by the apply and restarted since (its policy, after an
+		   exit while the next ones started): that exit counts. */
+		json_t *started_pid = json_object_get(p->pids, pr->id);
+		if (t && started_pid && t->pid != (pid_t)json_integer_value(started_pid) &&
+		    !json_object_get(pr->health, "exited")) {
+			verdict(p, "container %s exited and was restarted while revision %s was applied", pr->id, p->rev);
+			return;
+		}
 		if (!t || (t->state == TASK_STOPPED && !json_object_get(pr->health, "exited"))) {
 			/* It ended already (while the next ones started). */
 			if (t && t->exit.known)
@@ -1006,6 +1031,9 @@ static void test_begin(struct rev_proc *p, int rc, const struct ember_error *e)
 		}
 		pr->exit_w = task_wait(t, task_ended, pr);
 	}
+	/* Nothing to wait for (a revision of no container): healthy now. */
+	if (p->nprobes == 0 && p->phase == PH_TESTING)
+		all_healthy(p);
 }
 
 static int testing_record(struct rev_proc *p, struct ember_error *e)
@@ -1037,6 +1065,7 @@ static void apply_journaled(struct rev_proc *p, int rc, const struct ember_error
 		return;
 	}
 	events_publish(p->d, p->ns, "/revisions/applying", json_pack("{s:s}", "id", p->rev));
+	p->pids = json_object();
 	json_t *target = json_object(), *start = json_array(), *c;
 	const char *id;
 	json_t *rec;

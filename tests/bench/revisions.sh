@@ -351,7 +351,7 @@ for round in $(seq 0 "$RUNS"); do
 	rb_wall+=("$tw")
 done
 reason=$(ev field "$EV" "bad$RUNS" /revisions/rolled-back reason)
-logged=$(grep -c "revision default/bad[0-9]* rolled back in [0-9]* ms" "$T/rb.log" || true)
+logged=$(grep -c "revision default/bad[0-9]* rolled back (the old containers ran again [0-9]* ms after" "$T/rb.log" || true)
 rm_=$(median "${rb_ms[@]}")
 echo "## Revisions: roll-back (3 containers that exit 3 at once, \`{\"running\": $WINDOW}\`; median of $RUNS)"
 echo
@@ -362,7 +362,7 @@ echo "| … of which verdict → the last old container's \`/tasks/start\` | $(m
 echo "| \`ember revisions apply\` of that revision, wall (switch, exits, verdict, roll-back) | $(median "${rb_wall[@]}") ($(range "${rb_wall[@]}")) |"
 echo
 echo "Goal: under 1 s from the verdict: $([ "$rm_" -lt 1000 ] && echo met || echo "not met"). Reason given: \"$reason\"."
-echo "The daemon's log has $logged \"rolled back in N ms\" lines for $((RUNS + 1)) roll-backs."
+echo "The daemon's log has $logged \"rolled back (the old containers ran again N ms after the verdict)\" lines for $((RUNS + 1)) roll-backs."
 echo "Runs (ms): ms ${rb_ms[*]}; to the last start ${rb_start[*]}; apply ${rb_wall[*]}."
 echo
 ember_stop "$T/rb/state"

@@ -149,7 +149,7 @@ base() {
 	run -0 e snapshots ls -q
 	run ! grep -q "@r2$" <<<"$output"
 	# The figure: from the verdict to the old revision running again.
-	grep -E "revision default/r2 rolled back in [0-9]+ ms" "$DAEMON_LOG"
+	grep -E "revision default/r2 rolled back \(the old containers ran again [0-9]+ ms after the verdict\)" "$DAEMON_LOG"
 }
 
 @test "revisions apply: an exec probe that fails, and a test that times out, roll back; one that passes commits" {
@@ -183,6 +183,26 @@ base() {
 	run -0 e revisions stage "$T/r5.json"
 	run -1 e revisions apply r5
 	[ "$output" = "ember: revision r5 rolled back: container $JOB exited with code 4, not 0" ]
+
+	# A container that crashes once while the next ones start, and that
+	# its restart policy runs again before the test begins: that exit
+	# counts (whichever comes first, the test or the restart).
+	local crash='["sh", "-c", "[ -f /x ] \u0026\u0026 exec sleep 1000; touch /x; exit 3"]' more=() i
+	for i in 1 2 3 4 5; do more+=("$(svc "$(ct "m$i")" '["sleep", "1000"]' '{"running": 1}')"); done
+	doc r6 "$(svc "$WEB" "$crash" '{"running": 2}')" "${more[@]}"
+	run -0 e revisions stage "$T/r6.json"
+	run -1 e revisions apply r6
+	echo "$output"
+	[[ "$output" == "ember: revision r6 rolled back: container $WEB exited (code 3) while revision r6 was tested" ||
+		"$output" == "ember: revision r6 rolled back: container $WEB exited and was restarted while revision r6 was applied" ]]
+
+	# A revision of no container commits at once: every container goes.
+	doc r7
+	run -0 e revisions stage "$T/r7.json"
+	run -0 e revisions apply r7
+	[ "$output" = "r7: committed" ]
+	run -0 e containers ls -q
+	[ -z "$output" ]
 }
 
 @test "revisions apply: commit and rollback by hand; update locks defer an apply" {
