@@ -138,7 +138,7 @@ still_counting() {
 	# From its value on: the log's numbers after the restore start past
 	# where they stopped, not at 1.
 	run -0 e logs "$id"
-	[[ "$output" != *$'\n1\n2\n'*$'\n1\n2\n'* ]]
+	[[ $'\n'"$output" != *$'\n1\n2\n'*$'\n1\n2\n'* ]]
 	still_counting "$id"
 	kill_remove "$id"
 }
