@@ -49,9 +49,16 @@ counter_up() {
 	wait_log "$id" 3
 }
 
-# n ID: the counter's value now, as the container's /tmp/n says.
+# n ID: the counter's value now, as the container's /tmp/n says (read
+# again when caught between the shell's truncation and its write).
 n() {
-	e tasks exec "$1" cat /tmp/n
+	local v i
+	for i in $(seq 1 20); do
+		v=$(e tasks exec "$1" cat /tmp/n)
+		[ -z "$v" ] || break
+		sleep 0.02
+	done
+	echo "$v"
 }
 
 # still_counting ID: it runs and its counter goes up.
@@ -196,12 +203,23 @@ oci_teardown() {
 	done
 }
 
+# oci_n: the oci container's counter (as n does it).
+oci_n() {
+	local v i
+	for i in $(seq 1 20); do
+		v=$(cat "$T/bundle/rootfs/tmp/n")
+		[ -z "$v" ] || break
+		sleep 0.02
+	done
+	echo "$v"
+}
+
 oci_counting() {
 	local a b
 	[ "$("$EMBER" oci --root "$OCI_ROOT" state "$OCI_ID" | jget 'j["status"]')" = running ]
-	a=$(cat "$T/bundle/rootfs/tmp/n")
+	a=$(oci_n)
 	sleep 0.5
-	b=$(cat "$T/bundle/rootfs/tmp/n")
+	b=$(oci_n)
 	[ "$b" -gt "$a" ]
 }
 
@@ -218,11 +236,11 @@ oci_counting() {
 	fi
 	run -0 "$EMBER" oci --root "$OCI_ROOT" checkpoint --image-path "$T/oci-ck" --work-path "$T/oci-work" "$OCI_ID"
 	[ -s "$T/oci-work/dump.log" ]
-	local at; at=$(cat "$T/bundle/rootfs/tmp/n")
+	local at; at=$(oci_n)
 	[ "$("$EMBER" oci --root "$OCI_ROOT" state "$OCI_ID" | jget 'j["status"]')" = stopped ]
 	run -0 "$EMBER" oci --root "$OCI_ROOT" delete "$OCI_ID"
 	run -0 "$EMBER" oci --root "$OCI_ROOT" restore -d --image-path "$T/oci-ck" --bundle "$T/bundle" "$OCI_ID"
-	wait_until 5 bash -c "[ \$(cat '$T/bundle/rootfs/tmp/n') -gt $at ]"
+	wait_until 5 bash -c "[ \"\$(cat '$T/bundle/rootfs/tmp/n')\" -gt $at ] 2>/dev/null"
 	oci_counting
 	# --leave-running: dumped, and it goes on.
 	run -0 "$EMBER" oci --root "$OCI_ROOT" checkpoint --leave-running --image-path "$T/oci-ck2" "$OCI_ID"
