@@ -28,10 +28,11 @@ group_pkgs() {
 	# ember's netlink code made, busybox's ping and nc for the traffic;
 	# btrfs.bats (and the bench's btrfs figures): mkfs.btrfs and btrfs
 	# (btrfs-progs) for a loop-mounted btrfs and what its subvolumes are;
-	# oci.bats: runc, the reference ember oci is compared with.
+	# oci.bats: runc, the reference ember oci is compared with;
+	# checkpoint.bats: criu, which ember drives for checkpoint/restore.
 	integration) echo bats python3 util-linux procps file binutils \
 		docker-registry skopeo umoci busybox-static openssl apache2-utils curl zstd gzip \
-		iproute2 nftables systemd qemu-system-x86 e2fsprogs debootstrap btrfs-progs runc ;;
+		iproute2 nftables systemd qemu-system-x86 e2fsprogs debootstrap btrfs-progs runc criu ;;
 	qemu) group_pkgs integration; echo qemu-system-arm ;;
 	check) group_pkgs build; group_pkgs dev; group_pkgs fuzz; group_pkgs integration ;;
 	cross) group_pkgs build; sysroot_pkgs aarch64 ;;

@@ -81,6 +81,13 @@ if build tiny tiny_defconfig; then
 	check "tiny: ember version does not list cli-completion" sh -c "! '$b' version | grep -q cli-completion"
 	check "tiny: ember completion is an unknown command (exit 2)" sh -c "'$b' completion bash; [ \$? -eq 2 ]"
 	check "tiny: --log syslog is refused" sh -c "'$b' daemon --log syslog --root /nonexistent/x 2>&1 | grep -q 'not compiled in'"
+	# Checkpoint/restore is off in tiny: no CRIU driver, codec, job or API.
+	for sym in runtime_checkpoint rt_criu_resp_decode pb_next task_dump_run svc_tasks_checkpoint; do
+		check "full has $sym" has full "$sym"
+		check "tiny lacks $sym" lacks tiny "$sym"
+	done
+	check "tiny: ember tasks checkpoint is an unknown command (exit 2)" \
+		sh -c "'$b' tasks checkpoint x; [ \$? -eq 2 ]"
 	check "tiny lacks the native snapshotter" lacks tiny snapshot_native
 	check "tiny lacks the btrfs snapshotter" lacks tiny snapshot_btrfs
 	check "tiny: ember version does not list snapshot-btrfs" sh -c "! '$b' version | grep -q snapshot-btrfs"

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* ember run, ember tasks ls|start|kill|wait|delete|exec|ps|pause|resume|metrics. */
+/* ember run, ember tasks ls|start|kill|wait|delete|exec|ps|pause|resume|metrics|checkpoint|restore. */
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -418,6 +419,94 @@ static int tasks_resume(struct cli *cli, const struct cli_args *a)
 	return simple(cli, a, "io.ember.Tasks.Resume");
 }
 
+#ifdef CONFIG_CHECKPOINT
+/* --image-path for the daemon: absolute (its cwd is not ours). */
+static int put_image_path(json_t *params, const struct cli_args *a)
+{
+	const char *path = cli_arg(a, "image-path");
+	char cwd[PATH_MAX], buf[PATH_MAX];
+
+	if (!path)
+		return 0;
+	if (path[0] != '/') {
+		if (!getcwd(cwd, sizeof(cwd)) || (size_t)snprintf(buf, sizeof(buf), "%s/%s", cwd, path) >= sizeof(buf))
+			return cli_usage_error("--image-path: too long");
+		path = buf;
+	}
+	json_object_set_new(params, "image_path", json_string(path));
+	return 0;
+}
+
+static int tasks_checkpoint(struct cli *cli, const struct cli_args *a)
+{
+	json_t *params = cli_task_params(cli, a->pos[0]), *reply;
+	int r = put_image_path(params, a);
+
+	if (r) {
+		json_decref(params);
+		return r;
+	}
+	if (cli_flag(a, "exit"))
+		json_object_set_new(params, "exit", json_true());
+	if (cli_flag(a, "tcp-established"))
+		json_object_set_new(params, "tcp_established", json_true());
+	if (cli_flag(a, "file-locks"))
+		json_object_set_new(params, "file_locks", json_true());
+	if (cli_call(cli, "io.ember.Tasks.Checkpoint", params, &reply) < 0)
+		return CLI_FAILED;
+	if (cli->json)
+		cli_print_json(reply);
+	else
+		puts(json_string_value(json_object_get(reply, "image_path")));
+	json_decref(reply);
+	return CLI_OK;
+}
+
+static int tasks_restore(struct cli *cli, const struct cli_args *a)
+{
+	json_t *params = cli_task_params(cli, a->pos[0]), *reply;
+	int r = put_image_path(params, a);
+
+	if (r) {
+		json_decref(params);
+		return r;
+	}
+	if (cli_call(cli, "io.ember.Tasks.Restore", params, &reply) < 0)
+		return CLI_FAILED;
+	if (cli->json)
+		cli_print_json(reply);
+	else
+		printf("%" JSON_INTEGER_FORMAT "\n", json_integer_value(json_object_get(reply, "pid")));
+	json_decref(reply);
+	return CLI_OK;
+}
+
+static const struct cli_opt checkpoint_opts[] = {
+	{ "image-path", 0, "DIR", "where the images go (default: <root>/checkpoints/<namespace>/<id>)" },
+	{ "exit", 0, NULL, "stop the task once it is checkpointed (default: it goes on running)" },
+	{ "tcp-established", 0, NULL, "checkpoint established TCP connections" },
+	{ "file-locks", 0, NULL, "checkpoint file locks" },
+	{ NULL, 0, NULL, NULL },
+};
+static const struct cli_opt restore_opts[] = {
+	{ "image-path", 0, "DIR", "the checkpoint (default: <root>/checkpoints/<namespace>/<id>)" },
+	{ NULL, 0, NULL, NULL },
+};
+static const struct cli_command checkpoint_cmd = {
+	.name = "checkpoint", .args = "ID", .summary = "checkpoint a running task with CRIU",
+	.opts = checkpoint_opts, .min_args = 1, .max_args = 1, .run = tasks_checkpoint,
+};
+static const struct cli_command restore_cmd = {
+	.name = "restore", .args = "ID", .summary = "start a container's task from its checkpoint (detached)",
+	.opts = restore_opts, .min_args = 1, .max_args = 1, .run = tasks_restore,
+};
+#define CHECKPOINT_CMD &checkpoint_cmd,
+#define RESTORE_CMD &restore_cmd,
+#else
+#define CHECKPOINT_CMD
+#define RESTORE_CMD
+#endif
+
 static int tasks_metrics(struct cli *cli, const struct cli_args *a)
 {
 	json_t *reply;
@@ -546,7 +635,8 @@ static const struct cli_command metrics_cmd = {
 };
 
 static const struct cli_command *const tasks_sub[] = {
-	&cli_cmd_tasks_attach, &delete_cmd, &exec_cmd, &kill_cmd, &ls_cmd, &metrics_cmd, &pause_cmd, &ps_cmd, &resume_cmd, &start_cmd, &wait_cmd, NULL,
+	&cli_cmd_tasks_attach, CHECKPOINT_CMD &delete_cmd, &exec_cmd, &kill_cmd, &ls_cmd, &metrics_cmd, &pause_cmd,
+	&ps_cmd, RESTORE_CMD &resume_cmd, &start_cmd, &wait_cmd, NULL,
 };
 
 const struct cli_command cli_cmd_tasks = {

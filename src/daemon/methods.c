@@ -103,6 +103,9 @@ const struct api_method api_methods[] = {
 	{ "io.ember.System.Version", svc_system_version, 0 },
 #ifdef CONFIG_RUNTIME_DAEMON
 	{ "io.ember.Tasks.Attach", svc_tasks_attach, 0 },
+#ifdef CONFIG_CHECKPOINT
+	{ "io.ember.Tasks.Checkpoint", svc_tasks_checkpoint, API_ASYNC },
+#endif
 	{ "io.ember.Tasks.Delete", svc_tasks_delete, API_ASYNC },
 	{ "io.ember.Tasks.Exec", svc_tasks_exec, API_ASYNC },
 	{ "io.ember.Tasks.Get", svc_tasks_get, 0 },
@@ -112,6 +115,9 @@ const struct api_method api_methods[] = {
 	{ "io.ember.Tasks.Metrics", svc_tasks_metrics, 0 },
 	{ "io.ember.Tasks.Pause", svc_tasks_pause, API_ASYNC },
 	{ "io.ember.Tasks.Pids", svc_tasks_pids, 0 },
+#ifdef CONFIG_CHECKPOINT
+	{ "io.ember.Tasks.Restore", svc_tasks_restore, API_ASYNC },
+#endif
 	{ "io.ember.Tasks.Resume", svc_tasks_resume, API_ASYNC },
 	{ "io.ember.Tasks.Start", svc_tasks_start, API_ASYNC },
 	{ "io.ember.Tasks.Wait", svc_tasks_wait, API_ASYNC },

@@ -73,6 +73,8 @@ HANDLER(svc_containers_get);
 HANDLER(svc_containers_delete);
 HANDLER(svc_containers_set_labels);
 HANDLER(svc_tasks_start);
+HANDLER(svc_tasks_checkpoint);
+HANDLER(svc_tasks_restore);
 HANDLER(svc_tasks_list);
 HANDLER(svc_tasks_get);
 HANDLER(svc_tasks_kill);

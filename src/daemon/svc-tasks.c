@@ -2,6 +2,7 @@
 /* io.ember.Tasks: running containers. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stddef.h>
 #include <signal.h>
 #include <stdio.h>
@@ -28,8 +29,8 @@
 #endif
 
 struct task_params {
-	const char *namespace, *id, *signal, *exec_id, *cwd, *user;
-	int attach, all, terminal;
+	const char *namespace, *id, *signal, *exec_id, *cwd, *user, *image_path;
+	int attach, all, terminal, exit, tcp_established, file_locks;
 	int64_t rows, cols;
 	json_t *args, *env;
 };
@@ -558,6 +559,83 @@ static void freeze(struct api_call *call, json_t *params, void *ctx, int frozen)
 	if (w)
 		waiting_begin(call, w, task_pause(t, frozen, answered, w, &e), &e);
 }
+
+#ifdef CONFIG_CHECKPOINT
+/* An image path a client gives: absolute (the daemon's cwd means nothing
+   to it); none: the task's default under the daemon's root. */
+static int image_path(struct api_call *call, struct daemon *d, const struct task_params *p, char *buf, size_t size)
+{
+	struct ember_error e;
+
+	if (!p->image_path) {
+		if (task_checkpoint_path(d, p->namespace, p->id, buf, size, &e) == 0)
+			return 0;
+		api_error_from(call, &e);
+		return -1;
+	}
+	if (p->image_path[0] != '/' || strlen(p->image_path) >= size) {
+		api_error(call, EMBER_ERROR_INVALID_ARGUMENT, NULL, "image_path: an absolute path, shorter than %zu", size);
+		return -1;
+	}
+	snprintf(buf, size, "%s", p->image_path);
+	return 0;
+}
+
+void svc_tasks_checkpoint(struct api_call *call, json_t *params, void *ctx)
+{
+	static const struct api_param table[] = {
+		P_NS, P_ID,
+		{ "image_path", API_T_STRING, offsetof(struct task_params, image_path), 0 },
+		{ "exit", API_T_BOOL, offsetof(struct task_params, exit), 0 },
+		{ "tcp_established", API_T_BOOL, offsetof(struct task_params, tcp_established), 0 },
+		{ "file_locks", API_T_BOOL, offsetof(struct task_params, file_locks), 0 },
+		P_END,
+	};
+	struct daemon *d = ctx;
+	struct task_params p;
+	struct ember_error e;
+	struct task *t;
+	char path[PATH_MAX];
+
+	if (begin(call, params, table, &p) < 0 || !(t = find(call, d, &p)) ||
+	    image_path(call, d, &p, path, sizeof(path)) < 0)
+		return;
+	struct waiting *w = waiting_new(call, 0);
+	if (!w)
+		return;
+	w->reply = json_pack("{s:s}", "image_path", path);
+	struct task_checkpoint_options o = {
+		.image_path = path, .exit = p.exit, .tcp_established = p.tcp_established, .file_locks = p.file_locks,
+	};
+	int r = task_checkpoint(t, &o, answered, w, &e);
+	waiting_begin(call, w, r, &e);
+}
+
+void svc_tasks_restore(struct api_call *call, json_t *params, void *ctx)
+{
+	static const struct api_param table[] = {
+		P_NS, P_ID, { "image_path", API_T_STRING, offsetof(struct task_params, image_path), 0 }, P_END,
+	};
+	struct daemon *d = ctx;
+	struct task_params p;
+	struct ember_error e;
+	json_t *rec;
+	char path[PATH_MAX];
+
+	if (begin(call, params, table, &p) < 0 || image_path(call, d, &p, path, sizeof(path)) < 0)
+		return;
+	if (container_get(d, p.namespace, p.id, &rec, &e) < 0) {
+		api_error_from(call, &e);
+		return;
+	}
+	json_decref(rec);
+	struct waiting *w = waiting_new(call, 1);
+	if (!w)
+		return;
+	int r = task_restore(d, p.namespace, p.id, path, answered, w, &e);
+	waiting_begin(call, w, r, &e);
+}
+#endif
 
 void svc_tasks_pause(struct api_call *call, json_t *params, void *ctx)
 {

@@ -69,6 +69,11 @@ struct task_op {
 	pid_t join_pid;
 	/* freeze, kill */
 	int frozen, sig;
+	/* checkpoint (and a start that restores: image_path set) */
+	char image_path[PATH_MAX];
+	struct task_checkpoint_options ck;
+	pid_t pid;
+	int saved_user_stopped;
 };
 
 static void task_event(struct task *t, enum task_event ev, struct task_op *op, struct ember_error *err);
@@ -627,7 +632,12 @@ static int start_run(struct task_op *op, struct ember_error *e)
 		goto out;
 	if (have_sc)
 		s.seccomp = &sc;
-	r = runtime_start(&s, &op->st, e);
+	if (op->image_path[0] && ns.net)
+		r = err_unsupported(e, "restore: container %s has a bridge network: not supported yet", op->id);
+	else if (op->image_path[0])
+		r = task_restore_run(d, c.dir, spec, c.mounts, s.rootfs, op->cg, op->image_path, &op->st, e);
+	else
+		r = runtime_start(&s, &op->st, e);
 	if (ENABLED(CONFIG_SECCOMP) && have_sc)
 		runtime_seccomp_free(&sc);
 out:
@@ -732,6 +742,8 @@ static int op_run(struct job *j, struct ember_error *e)
 					       : runtime_cgroup_freeze(op->cg, op->frozen, e);
 	case TEV_DELETE:
 		return delete_run(op, e);
+	case TEV_CHECKPOINTED:
+		return task_dump_run(op->d, op->ns, op->id, op->pid, op->cg != NULL, &op->ck, e);
 	default:
 		return err_set(e, EINVAL, "task job: nothing to do");
 	}
@@ -766,7 +778,7 @@ static int send_signal(struct task *t, int sig, struct ember_error *e)
 static void restart_fire(struct loop_source *s, void *userdata);
 static int start_task(struct daemon *d, const char *ns, const char *id, int stdio[3], int want_pty,
 		      const struct task_size *size, task_done_fn done, void *userdata, int origin,
-		      struct ember_error *e);
+		      const char *image_path, struct ember_error *e);
 
 /* TA_EXIT: collect how its PID 1 ended, record it, tell everyone, and let
    the restart policy decide. */
@@ -1007,6 +1019,18 @@ static void task_event(struct task *t, enum task_event ev, struct task_op *op, s
 		else
 			exec_started(t, op);
 		break;
+	case TA_DUMPED:
+		if (err) {
+			if (op->ck.exit)
+				t->user_stopped = op->saved_user_stopped; /* it still runs */
+			op_answer(op, t, 0, err);
+			break;
+		}
+		events_publish(t->d, t->ns, "/tasks/checkpoint",
+			       json_pack("{s:s, s:s, s:b}", "id", t->id, "image_path", op->image_path, "exit",
+					 op->ck.exit));
+		op_answer(op, t, t->pid, NULL);
+		break;
 	case TA_REMOVE:
 		if (err) {
 			op_answer(op, t, 0, err);
@@ -1071,7 +1095,7 @@ static void restart_fire(struct loop_source *s, void *userdata)
 	t->restart_timer = loop_source_free(t->restart_timer);
 	if (t->state != TASK_STOPPED)
 		return;
-	if (start_task(t->d, t->ns, t->id, none, 0, NULL, NULL, NULL, START_RESTART, &e) < 0) {
+	if (start_task(t->d, t->ns, t->id, none, 0, NULL, NULL, NULL, START_RESTART, NULL, &e) < 0) {
 		log_warn(&t->d->log, "task %s/%s: restart failed: %s", t->ns, t->id, e.message);
 		events_publish(t->d, t->ns, "/tasks/restart-failed", json_pack("{s:s, s:s}", "id", t->id, "error", e.message));
 	}
@@ -1079,7 +1103,7 @@ static void restart_fire(struct loop_source *s, void *userdata)
 
 static int start_task(struct daemon *d, const char *ns, const char *id, int stdio[3], int want_pty,
 		      const struct task_size *size, task_done_fn done, void *userdata, int origin,
-		      struct ember_error *e)
+		      const char *image_path, struct ember_error *e)
 {
 	struct task *t = task_find(d, ns, id);
 	int fresh = !t;
@@ -1098,6 +1122,8 @@ static int start_task(struct daemon *d, const char *ns, const char *id, int stdi
 	for (int i = 0; i < 3; i++)
 		op->stdio[i] = TAKE_FD(stdio[i]);
 	op->want_pty = want_pty;
+	if (image_path)
+		snprintf(op->image_path, sizeof(op->image_path), "%s", image_path);
 	op->fresh = fresh;
 	op->again = !fresh;
 	op->origin = origin;
@@ -1131,7 +1157,67 @@ fail:
 int task_start(struct daemon *d, const char *ns, const char *id, int stdio[3], int want_pty,
 	       const struct task_size *size, task_done_fn done, void *userdata, struct ember_error *e)
 {
-	return start_task(d, ns, id, stdio, want_pty, size, done, userdata, START_USER, e);
+	return start_task(d, ns, id, stdio, want_pty, size, done, userdata, START_USER, NULL, e);
+}
+
+int task_restore(struct daemon *d, const char *ns, const char *id, const char *image_path, task_done_fn done,
+		 void *userdata, struct ember_error *e)
+{
+	int none[3] = { -1, -1, -1 };
+
+	if (!ENABLED(CONFIG_CHECKPOINT))
+		return err_unsupported(e, "this ember is built without checkpoint/restore (CONFIG_CHECKPOINT)");
+	if (strlen(image_path) >= PATH_MAX)
+		return err_invalid(e, "restore: image path too long");
+	return start_task(d, ns, id, none, 0, NULL, done, userdata, START_USER, image_path, e);
+}
+
+int task_checkpoint(struct task *t, const struct task_checkpoint_options *o, task_done_fn done, void *userdata,
+		    struct ember_error *e)
+{
+	if (!ENABLED(CONFIG_CHECKPOINT))
+		return err_unsupported(e, "this ember is built without checkpoint/restore (CONFIG_CHECKPOINT)");
+	if (!request(t, TEV_CHECKPOINT, 1, e))
+		return -e->code;
+	/* What CRIU cannot take back from outside the container: a client's
+	   pipes or sockets as stdio, a terminal whose other end is ours. */
+	if (!t->detached)
+		return err_set_name(e, EMBER_ERROR_FAILED_PRECONDITION, ENOTSUP,
+				    "checkpoint: task %s has a client's stdio attached: only a detached task "
+				    "(ember tasks start without --attach) can be checkpointed",
+				    t->id);
+	if (t->pty_fd >= 0)
+		return err_set_name(e, EMBER_ERROR_FAILED_PRECONDITION, ENOTSUP,
+				    "checkpoint: task %s has a terminal: not supported yet", t->id);
+	if (strlen(o->image_path) >= PATH_MAX)
+		return err_invalid(e, "checkpoint: image path too long");
+	struct task_op *op = op_new(t, TEV_CHECKPOINTED, done, userdata);
+	if (!op)
+		return err_set(e, ENOMEM, "out of memory");
+	snprintf(op->image_path, sizeof(op->image_path), "%s", o->image_path);
+	op->ck = *o;
+	op->ck.image_path = op->image_path;
+	op->pid = t->pid;
+	op->cg = ENABLED(CONFIG_CGROUPS) ? runtime_cgroup_ref(t->cg) : NULL;
+	if (op_start(op, "checkpoint", 1, e) < 0) {
+		op_free(op);
+		return -e->code;
+	}
+	/* CRIU kills it once dumped, maybe before the job reports: a stop
+	   the restart policy leaves alone (undone if the dump fails). */
+	op->saved_user_stopped = t->user_stopped;
+	if (o->exit)
+		t->user_stopped = 1;
+	return 0;
+}
+
+int task_checkpoint_path(struct daemon *d, const char *ns, const char *id, char *buf, size_t size,
+			 struct ember_error *e)
+{
+	int n = snprintf(buf, size, "%s/checkpoints/%s/%s", d->cfg.root, ns, id);
+	if (n < 0 || (size_t)n >= size)
+		return err_invalid(e, "checkpoint: image path too long");
+	return 0;
 }
 
 int task_kill(struct task *t, int sig, int all, task_done_fn done, void *userdata, struct ember_error *e)
@@ -1520,7 +1606,7 @@ static int boot_one(const char *ns, json_t *rec, void *userdata)
 		return 0;
 	if (rp.policy == RESTART_ALWAYS ||
 	    (rp.policy == RESTART_UNLESS_STOPPED && !json_is_true(json_object_get(rec, "user_stopped")))) {
-		if (start_task(d, ns, id, none, 0, NULL, NULL, NULL, START_BOOT, &e) < 0)
+		if (start_task(d, ns, id, none, 0, NULL, NULL, NULL, START_BOOT, NULL, &e) < 0)
 			log_warn(&d->log, "container %s/%s: start (restart %s): %s", ns, id,
 				 json_string_value(json_object_get(rec, "restart")), e.message);
 	}

@@ -38,6 +38,7 @@
 #include <jansson.h>
 
 #include "daemon/daemon.h"
+#include "util/err.h"
 #include "util/timestamp.h"
 
 /* ---- the state machine (task-fsm.c, pure) ---- */
@@ -56,6 +57,8 @@ enum task_event {
 	TEV_RESUME,
 	TEV_RESUMED,
 	TEV_DELETE,
+	TEV_CHECKPOINT,   /* a user asks for a checkpoint ... */
+	TEV_CHECKPOINTED, /* ... the dump job ended (the task may have exited: --exit) */
 };
 
 enum task_action {
@@ -72,6 +75,8 @@ enum task_action {
 	TA_THAW,         /* start a thaw job */
 	TA_NOTE,         /* record the new state, publish it */
 	TA_REMOVE,       /* start the delete job */
+	TA_DUMP,         /* start the checkpoint job */
+	TA_DUMPED,       /* tell the caller, publish it */
 };
 
 struct task_rule {
@@ -210,6 +215,55 @@ int task_kill(struct task *t, int sig, int all, task_done_fn done, void *userdat
 void task_stopped_by_user(struct task *t);
 /* Freeze or thaw it (a job). */
 int task_pause(struct task *t, int frozen, task_done_fn done, void *userdata, struct ember_error *e);
+/*
+ * Checkpoint the running task with CRIU into image_path (a job, see
+ * runtime.h): a detached task without a terminal or a bridge network.
+ * exit: CRIU kills it once dumped (a user's stop: no restart); else it
+ * goes on running. A checkpoint that fails leaves it running; done gets
+ * the one line why.
+ */
+struct task_checkpoint_options {
+	const char *image_path; /* absolute */
+	int exit, tcp_established, file_locks;
+};
+int task_checkpoint(struct task *t, const struct task_checkpoint_options *o, task_done_fn done, void *userdata,
+		    struct ember_error *e);
+/* Start the container's task from the checkpoint at image_path instead
+   of its command (a job, as task_start(): done gets the pid). Detached. */
+int task_restore(struct daemon *d, const char *ns, const char *id, const char *image_path, task_done_fn done,
+		 void *userdata, struct ember_error *e);
+/* The default image directory of a task: <root>/checkpoints/<ns>/<id>. */
+int task_checkpoint_path(struct daemon *d, const char *ns, const char *id, char *buf, size_t size,
+			 struct ember_error *e);
+
+/* The jobs' work, in their threads (task-checkpoint.c, CONFIG_CHECKPOINT).
+   dump: the task's PID 1 pid into o->image_path. restore: the container
+   (spec, rootfs mounts or NULL for a host directory at rootfs) from
+   image_path, its init's files from the new state directory state_dir,
+   into cg. */
+struct runtime_started;
+#ifdef CONFIG_CHECKPOINT
+int task_dump_run(struct daemon *d, const char *ns, const char *id, pid_t pid, int cgroup,
+		  const struct task_checkpoint_options *o, struct ember_error *e);
+int task_restore_run(struct daemon *d, int state_dir, json_t *spec, json_t *mounts, const char *rootfs,
+		     const struct runtime_cgroup *cg, const char *image_path, struct runtime_started *out,
+		     struct ember_error *e);
+#else
+static inline int task_dump_run(struct daemon *d, const char *ns, const char *id, pid_t pid, int cgroup,
+				const struct task_checkpoint_options *o, struct ember_error *e)
+{
+	(void)d, (void)ns, (void)id, (void)pid, (void)cgroup, (void)o;
+	return err_set(e, ENOTSUP, "checkpoint: not compiled in");
+}
+static inline int task_restore_run(struct daemon *d, int state_dir, json_t *spec, json_t *mounts, const char *rootfs,
+				   const struct runtime_cgroup *cg, const char *image_path,
+				   struct runtime_started *out, struct ember_error *e)
+{
+	(void)d, (void)state_dir, (void)spec, (void)mounts, (void)rootfs, (void)cg, (void)image_path, (void)out;
+	return err_set(e, ENOTSUP, "restore: not compiled in");
+}
+#endif
+
 /* Remove a stopped task's state and cgroup (a job); done gets t NULL. */
 int task_delete(struct task *t, task_done_fn done, void *userdata, struct ember_error *e);
 

@@ -781,15 +781,32 @@ static int cmd_delete(const struct oci *o, int argc, char **argv)
 
 /* ---- the role -------------------------------------------------------------------------- */
 
+#ifdef CONFIG_CHECKPOINT
+/* checkpoint, restore: oci-checkpoint.c. */
+static int cmd_checkpoint(const struct oci *o, int argc, char **argv)
+{
+	struct ember_error e;
+	return oci_checkpoint_main(o->root, argc, argv, &e) < 0 ? fail_e(o, &e) : 0;
+}
+#endif
+
 static const struct {
 	const char *name;
 	int (*run)(const struct oci *o, int argc, char **argv);
 	const char *usage;
 } commands[] = {
+#ifdef CONFIG_CHECKPOINT
+	{ "checkpoint", cmd_checkpoint,
+	  "checkpoint [--image-path DIR] [--work-path DIR] [--leave-running] [--tcp-established] [--file-locks] ID" },
+#endif
 	{ "create", cmd_create, "create [--bundle DIR] [--pid-file FILE] ID" },
 	{ "delete", cmd_delete, "delete [--force] ID" },
 	{ "kill", cmd_kill, "kill [--all] ID [SIGNAL]" },
 	{ "list", cmd_list, "list [--quiet] [--format table|json]" },
+#ifdef CONFIG_CHECKPOINT
+	{ "restore", cmd_checkpoint,
+	  "restore [--image-path DIR] [--work-path DIR] [--bundle DIR] [--pid-file F] [-d] ID   (detached)" },
+#endif
 	{ "run", cmd_run, "run [--bundle DIR] [--pid-file FILE] ID   (in the foreground)" },
 	{ "spec", cmd_spec, "spec [--bundle DIR] [--rootless]" },
 	{ "start", cmd_start, "start ID" },

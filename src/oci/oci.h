@@ -23,6 +23,24 @@
 
 #ifdef CONFIG_OCI
 int oci_main(int argc, char **argv);
+#endif
+
+/*
+ * checkpoint [--image-path DIR] [--work-path DIR] [--leave-running]
+ *            [--tcp-established] [--file-locks] ID
+ * restore [--image-path DIR] [--work-path DIR] [--bundle DIR] [--pid-file F]
+ *         [-d] [--tcp-established] [--file-locks] ID
+ * as runc has them (oci-checkpoint.c, CONFIG_CHECKPOINT): CRIU's images in
+ * DIR (default ./checkpoint), its log in the work path (default the image
+ * path). A restore is always detached: the restored process is left
+ * running, its state.json written as create's. argv[0] is the command.
+ */
+#if defined(CONFIG_OCI) && defined(CONFIG_CHECKPOINT)
+#include <ember/error.h>
+int oci_checkpoint_main(const char *root, int argc, char **argv, struct ember_error *e);
+#endif
+
+#ifdef CONFIG_OCI
 #else
 static inline int oci_main(int argc, char **argv)
 {

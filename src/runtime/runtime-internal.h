@@ -10,6 +10,7 @@
 #include "runtime/runtime.h"
 #include "util/cleanup.h"
 #include "util/err.h"
+#include "util/pb.h"
 
 #define _cleanup_json_ _cleanup_(json_decrefp)
 
@@ -171,5 +172,72 @@ int rt_init_exit_json(char *buf, size_t size, pid_t pid, int st, const char *at)
    lower case>"; interp: the file exists, so an ENOENT means its ELF or #!
    interpreter is missing, and the line says so. */
 void rt_init_exec_message(char *buf, size_t size, const char *prog, int err, int interp);
+
+/* ---- CRIU's RPC messages (criu-rpc.c, CONFIG_CHECKPOINT): pure ---- */
+
+/*
+ * criu_req, criu_opts and criu_resp of CRIU's images/rpc.proto, only the
+ * fields ember uses (numbers in criu-rpc.c). Strings and arrays are
+ * borrowed; a NULL string or an empty array is not sent.
+ */
+enum rt_criu_req_type {
+	RT_CRIU_EMPTY = 0,
+	RT_CRIU_DUMP = 1,
+	RT_CRIU_RESTORE = 2,
+	RT_CRIU_CHECK = 3,
+	RT_CRIU_NOTIFY = 6,
+	RT_CRIU_VERSION = 10,
+};
+
+enum { RT_CRIU_CG_SOFT = 3, RT_CRIU_CG_FULL = 4 }; /* criu_cg_mode */
+
+struct rt_criu_kv {
+	const char *key, *val;
+};
+struct rt_criu_inherit {
+	const char *key;
+	int fd; /* in criu's own fd table */
+};
+
+struct rt_criu_opts {
+	int images_dir_fd; /* the caller's fd; criu opens /proc/<peer>/fd/N */
+	int work_dir_fd;   /* -1: not sent */
+	pid_t pid;         /* dump: the tree's root */
+	const char *log_file; /* in work_dir */
+	int log_level;        /* 0: not sent */
+	const char *root;     /* restore: where the root file system is */
+	bool leave_running, tcp_established, file_locks;
+	bool manage_cgroups, rst_sibling;
+	int manage_cgroups_mode; /* 0: not sent */
+	const struct rt_criu_kv *ext_mnt;
+	size_t n_ext_mnt;
+	const struct rt_criu_inherit *inherit_fd;
+	size_t n_inherit_fd;
+	const char *const *external;
+	size_t n_external;
+};
+
+/* A criu_req of type, with o (NULL: no opts, for CHECK, VERSION, NOTIFY)
+   and notify_success (a NOTIFY's answer) into out (pb_buf_done() it). */
+int rt_criu_req_encode(enum rt_criu_req_type type, const struct rt_criu_opts *o, bool notify_success,
+		       struct pb_buf *out, struct ember_error *e);
+
+#define RT_CRIU_ERRMSG_MAX 256
+struct rt_criu_resp {
+	int type;
+	bool success;
+	int cr_errno;                       /* 0: not sent */
+	char cr_errmsg[RT_CRIU_ERRMSG_MAX]; /* "" or printable ASCII, cut */
+	bool dump_restored;
+	pid_t restore_pid;                  /* 0: not sent */
+	char notify_script[64];             /* a NOTIFY: the action's name, cut */
+	pid_t notify_pid;
+	int version_major, version_minor, version_sublevel; /* -1: not sent */
+};
+
+/* A criu_resp from CRIU (untrusted bytes): -EBADMSG naming what is wrong
+   when malformed or when a required field is missing. Unknown fields are
+   skipped, as proto2 does. */
+int rt_criu_resp_decode(const void *data, size_t len, struct rt_criu_resp *r, struct ember_error *e);
 
 #endif

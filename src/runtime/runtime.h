@@ -35,6 +35,8 @@
 
 #include <ember/error.h>
 
+#include "util/err.h" /* the stubs of options that are off */
+
 #define RUNTIME_OCI_VERSION "1.0.2"
 #define RUNTIME_DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #define RUNTIME_HOSTNAME_MAX 63
@@ -304,6 +306,93 @@ int runtime_exec(const struct runtime_start *s, struct runtime_started *out, str
 
 /* /proc/<pid>/stat's starttime: with the pid, a process's identity. */
 int runtime_pid_start_time(pid_t pid, uint64_t *out, struct ember_error *e);
+
+/*
+ * ---- checkpoint/restore with CRIU (CONFIG_CHECKPOINT, checkpoint.c) ----
+ *
+ * Debian's `criu` binary, found in PATH, driven as runc drives it: `criu
+ * swrk 3` on one end of a socketpair, one protobuf request (CRIU's
+ * images/rpc.proto), its notifications answered, one response. CRIU's log
+ * (dump.log, restore.log) goes to the work directory; when
+ * CRIU fails, the error is one line: what failed and CRIU's first error
+ * from that log, e.g.
+ *
+ *     criu dump: vdso: Unexpected rt vDSO area bounds (CRIU 3.17 predates
+ *     Linux 6.13's vDSO layout: CRIU 4.1 or later is needed; log: ...)
+ *
+ * A dump that fails leaves the tree running (CRIU thaws it).
+ */
+#define RUNTIME_CRIU_BIN "criu"
+#define RUNTIME_CHECKPOINT_FILES_MAX 8
+
+/* A file of the tree that lives outside the container's mount namespace
+   (ember init's exit and log files): CRIU dumps it as external
+   ("file[MNT:INO]", key) and restores it from fd. */
+struct runtime_criu_file {
+	char key[48];
+	int fd;
+};
+
+struct runtime_checkpoint {
+	pid_t pid;          /* dump: the container's PID 1 */
+	int images_fd;      /* the image directory */
+	int work_fd;        /* CRIU's log; -1: images_fd */
+	const char *work_path; /* the work directory's path, for messages */
+	json_t *spec;       /* the container's spec: its bind mounts are external */
+	const char *rootfs; /* restore: the rootfs, mounted where CRIU sees it */
+	bool leave_running, tcp_established, file_locks;
+	bool manage_cgroups; /* the tree's cgroups are dumped and restored (soft) */
+	/* restore: before the request, criu enters the task's cgroup so what
+	   it restores starts there; NULL: none */
+	const struct runtime_cgroup *cg;
+	struct runtime_criu_file files[RUNTIME_CHECKPOINT_FILES_MAX];
+	size_t n_files;
+};
+
+#ifdef CONFIG_CHECKPOINT
+/* The criu binary in PATH (into buf), or ENOENT: "criu is not installed
+   (not in PATH ...)". */
+int runtime_criu_find(char *buf, size_t size, struct ember_error *e);
+/* The file external key for fd as CRIU names it: "file[MNT_ID:INODE]". */
+int runtime_criu_file_key(int fd, char key[48], struct ember_error *e);
+/* Dump the tree at c->pid into c->images_fd. Without leave_running CRIU
+   kills it once it is dumped. */
+int runtime_checkpoint(const struct runtime_checkpoint *c, struct ember_error *e);
+/* Restore the tree from c->images_fd, on c->rootfs, as a child of the
+   caller (CRIU's rst_sibling): out->pid, pidfd, start_time (pty_master
+   -1). */
+int runtime_restore(const struct runtime_checkpoint *c, struct runtime_started *out, struct ember_error *e);
+#else
+static inline int runtime_criu_unsupported(struct ember_error *e)
+{
+	return err_set_name(e, EMBER_ERROR_INVALID_ARGUMENT, ENOTSUP,
+			    "this ember is built without checkpoint/restore (CONFIG_CHECKPOINT)");
+}
+static inline int runtime_criu_find(char *buf, size_t size, struct ember_error *e)
+{
+	(void)buf;
+	(void)size;
+	return runtime_criu_unsupported(e);
+}
+static inline int runtime_criu_file_key(int fd, char key[48], struct ember_error *e)
+{
+	(void)fd;
+	(void)key;
+	return runtime_criu_unsupported(e);
+}
+static inline int runtime_checkpoint(const struct runtime_checkpoint *c, struct ember_error *e)
+{
+	(void)c;
+	return runtime_criu_unsupported(e);
+}
+static inline int runtime_restore(const struct runtime_checkpoint *c, struct runtime_started *out,
+				  struct ember_error *e)
+{
+	(void)c;
+	(void)out;
+	return runtime_criu_unsupported(e);
+}
+#endif
 
 /*
  * ---- cgroups (CONFIG_CGROUPS) ----

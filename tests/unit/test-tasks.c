@@ -62,6 +62,14 @@ static void test_fsm_refusals(void **state)
 	assert_null(task_fsm_rule(TASK_RUNNING, TEV_RESUME));
 	/* Nothing exits that does not run. */
 	assert_null(task_fsm_rule(TASK_STOPPED, TEV_EXITED));
+	/* A checkpoint: only of a running task, and its end is told also
+	   once the task is gone (CRIU killed it: --exit). */
+	expect(TASK_RUNNING, TEV_CHECKPOINT, TASK_RUNNING, TA_DUMP);
+	expect(TASK_RUNNING, TEV_CHECKPOINTED, TASK_RUNNING, TA_DUMPED);
+	expect(TASK_STOPPED, TEV_CHECKPOINTED, TASK_STOPPED, TA_DUMPED);
+	assert_null(task_fsm_rule(TASK_STOPPED, TEV_CHECKPOINT));
+	assert_null(task_fsm_rule(TASK_PAUSED, TEV_CHECKPOINT));
+	assert_null(task_fsm_rule(TASK_STARTING, TEV_CHECKPOINT));
 	/* Every state's name. */
 	assert_string_equal(task_state_name(TASK_STOPPED), "stopped");
 	assert_string_equal(task_state_name(TASK_STARTING), "starting");

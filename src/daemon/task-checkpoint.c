@@ -1,0 +1,243 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The checkpoint and restore jobs' work (see tasks.h): what CRIU needs from a task, and back. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "daemon/tasks.h"
+#include "runtime/runtime.h"
+#include "util/cleanup.h"
+#include "util/err.h"
+#include "util/fs.h"
+#include "util/mount.h"
+
+/*
+ * Next to CRIU's images, ember.json says what CRIU cannot: which of the
+ * dumped tree's files were ember init's state files (outside the
+ * container: CRIU dumps them as external "file[MNT:INO]" keys, and a
+ * restore hands it the new task's files for them), and the options a
+ * restore must repeat.
+ */
+#define CHECKPOINT_META "ember.json"
+#define CHECKPOINT_META_MAX (64u << 10)
+
+static const char *const state_files[] = { "exit", "log.0", "log.1" };
+
+static int is_bind(json_t *m)
+{
+	const char *type = json_string_value(json_object_get(m, "type"));
+	json_t *o;
+	size_t i;
+
+	if (type && !strcmp(type, "bind"))
+		return 1;
+	json_array_foreach(json_object_get(m, "options"), i, o) {
+		const char *s = json_string_value(o);
+		if (s && (!strcmp(s, "bind") || !strcmp(s, "rbind")))
+			return 1;
+	}
+	return 0;
+}
+
+/* Every bind mount's source must be on this host for a restore to mount
+   it again; one that went (removed while the container ran) fails now,
+   before CRIU freezes anything. */
+static int binds_check(json_t *spec, const char *what, struct ember_error *e)
+{
+	json_t *m;
+	size_t i;
+	struct stat st;
+	char q1[ERR_QUOTE_MAX], q2[ERR_QUOTE_MAX];
+
+	json_array_foreach(json_object_get(spec, "mounts"), i, m) {
+		const char *dst = json_string_value(json_object_get(m, "destination"));
+		const char *src = json_string_value(json_object_get(m, "source"));
+		if (!is_bind(m) || !dst || !src || stat(src, &st) == 0)
+			continue;
+		return err_set_name(e, EMBER_ERROR_FAILED_PRECONDITION, errno,
+				    "%s: bind mount \"%s\": its source \"%s\" is not on the host (%s): CRIU could not "
+				    "mount it again on restore",
+				    what, err_quote(dst, q1), err_quote(src, q2), strerror(errno));
+	}
+	return 0;
+}
+
+static int open_task_dir(struct daemon *d, const char *ns, const char *id, struct ember_error *e)
+{
+	_cleanup_close_ int nsfd = fs_open_dir(d->tasks_fd, ns, 0, 0, e);
+	if (nsfd < 0)
+		return -e->code;
+	return fs_open_dir(nsfd, id, 0, 0, e);
+}
+
+/* ember.json, and which files are init's (keys in c->files). */
+static int write_meta(struct daemon *d, const char *ns, const char *id, const struct task_checkpoint_options *o,
+		      struct runtime_checkpoint *c, struct ember_error *e)
+{
+	_cleanup_close_ int dir = open_task_dir(d, ns, id, e);
+	if (dir < 0)
+		return -e->code;
+	json_t *files = json_object();
+	for (size_t i = 0; i < ARRAY_SIZE(state_files); i++) {
+		_cleanup_close_ int fd = openat(dir, state_files[i], O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		struct runtime_criu_file *f = &c->files[c->n_files];
+		if (fd < 0)
+			continue;
+		if (runtime_criu_file_key(fd, f->key, e) < 0) {
+			json_decref(files);
+			return -e->code;
+		}
+		f->fd = -1;
+		c->n_files++;
+		json_object_set_new(files, state_files[i], json_string(f->key));
+	}
+	json_t *meta = json_pack("{s:o, s:b, s:b, s:s, s:s}", "files", files, "tcp_established", o->tcp_established,
+				 "file_locks", o->file_locks, "namespace", ns, "id", id);
+	_cleanup_free_ char *text = meta ? json_dumps(meta, JSON_COMPACT) : NULL;
+	json_decref(meta);
+	if (!text)
+		return err_set(e, ENOMEM, "out of memory");
+	return fs_write_atomic(c->images_fd, CHECKPOINT_META, text, strlen(text), 0600, e);
+}
+
+static int dump(struct daemon *d, const char *ns, const char *id, json_t *rec, const struct task_checkpoint_options *o,
+		struct runtime_checkpoint *c, struct ember_error *e)
+{
+	char rootfs[PATH_MAX];
+
+	c->spec = json_object_get(rec, "spec");
+	if (json_object_get(rec, "network"))
+		return err_unsupported(e, "a bridge network is not supported yet");
+	if (binds_check(c->spec, "container", e) < 0 || fs_mkdir_p(o->image_path, 0700, e) < 0)
+		return -e->code;
+	_cleanup_close_ int images = open(o->image_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (images < 0)
+		return err_sys(e, errno, "%s", o->image_path);
+	c->images_fd = images;
+	if (write_meta(d, ns, id, o, c, e) < 0)
+		return -e->code;
+	snprintf(rootfs, sizeof(rootfs), "%s/tasks/%s/%s/rootfs", d->state_path, ns, id);
+	c->work_path = o->image_path;
+	c->rootfs = rootfs;
+	c->leave_running = !o->exit;
+	c->tcp_established = o->tcp_established;
+	c->file_locks = o->file_locks;
+	return runtime_checkpoint(c, e);
+}
+
+int task_dump_run(struct daemon *d, const char *ns, const char *id, pid_t pid, int cgroup,
+		  const struct task_checkpoint_options *o, struct ember_error *e)
+{
+	char bin[PATH_MAX];
+	json_t *rec = NULL;
+	struct runtime_checkpoint c = { .pid = pid, .images_fd = -1, .work_fd = -1, .manage_cgroups = cgroup };
+
+	/* Why it cannot work, first: no criu, then a container CRIU cannot take. */
+	if (runtime_criu_find(bin, sizeof(bin), e) < 0 || container_get(d, ns, id, &rec, e) < 0)
+		return err_wrap(e, "checkpoint %s", id);
+	int r = dump(d, ns, id, rec, o, &c, e);
+	json_decref(rec);
+	return r < 0 ? err_wrap(e, "checkpoint %s", id) : 0;
+}
+
+/* The files CRIU is to restore init's state files from: the new task's. */
+static int restore_files(int images_fd, int state_dir, struct runtime_checkpoint *c, struct ember_error *e)
+{
+	_cleanup_free_ char *text = NULL;
+	size_t len;
+	json_error_t je;
+	const char *name;
+	json_t *v;
+
+	if (fs_read_file(images_fd, CHECKPOINT_META, CHECKPOINT_META_MAX, &text, &len, e) < 0)
+		return err_wrap(e, "not a checkpoint of ember");
+	json_t *meta = json_loadb(text, len, 0, &je);
+	json_t *files = json_object_get(meta, "files");
+	if (!json_is_object(files)) {
+		json_decref(meta);
+		return err_invalid(e, "%s: no \"files\" object", CHECKPOINT_META);
+	}
+	c->tcp_established = json_is_true(json_object_get(meta, "tcp_established"));
+	c->file_locks = json_is_true(json_object_get(meta, "file_locks"));
+	json_object_foreach(files, name, v) {
+		size_t k = 0;
+		while (k < ARRAY_SIZE(state_files) && strcmp(name, state_files[k]))
+			k++;
+		const char *key = json_string_value(v);
+		if (k == ARRAY_SIZE(state_files) || !key || strlen(key) >= sizeof(c->files[0].key) ||
+		    c->n_files == RUNTIME_CHECKPOINT_FILES_MAX) {
+			json_decref(meta);
+			return err_invalid(e, "%s: files: unexpected entry", CHECKPOINT_META);
+		}
+		/* init writes the exit file at offset 0, appends to the logs. */
+		int fd = openat(state_dir, name, (k == 0 ? O_RDWR : O_WRONLY | O_APPEND) | O_CLOEXEC | O_NOFOLLOW);
+		if (fd < 0) {
+			json_decref(meta);
+			return err_sys(e, errno, "task state: %s", name);
+		}
+		struct runtime_criu_file *f = &c->files[c->n_files++];
+		snprintf(f->key, sizeof(f->key), "%s", key);
+		f->fd = fd;
+	}
+	json_decref(meta);
+	return 0;
+}
+
+/* CRIU mounts the container's root from a path: the snapshot goes there
+   in the daemon's namespace, private so that taking it away again once
+   CRIU has its copy reaches no other. */
+static int mount_rootfs(json_t *mounts, const char *rootfs, struct ember_error *e)
+{
+	_cleanup_close_ int fd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return err_sys(e, errno, "restore: %s", rootfs);
+	if (mount_apply(mounts, fd, rootfs, e) < 0)
+		return -e->code;
+	if (mount(NULL, rootfs, NULL, MS_PRIVATE, NULL) < 0) {
+		int err = errno;
+		(void)umount2(rootfs, MNT_DETACH);
+		return err_sys(e, err, "restore: make %s private", rootfs);
+	}
+	return 0;
+}
+
+int task_restore_run(struct daemon *d, int state_dir, json_t *spec, json_t *mounts, const char *rootfs,
+		     const struct runtime_cgroup *cg, const char *image_path, struct runtime_started *out,
+		     struct ember_error *e)
+{
+	char bin[PATH_MAX];
+	struct runtime_checkpoint c = { .spec = spec, .rootfs = rootfs, .images_fd = -1, .work_fd = -1, .cg = cg };
+	int mounted = 0, r;
+
+	(void)d;
+	if (runtime_criu_find(bin, sizeof(bin), e) < 0 || binds_check(spec, "restore", e) < 0)
+		return -e->code;
+	c.images_fd = open(image_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (c.images_fd < 0)
+		return err_sys(e, errno, "restore: %s", image_path);
+	if ((r = restore_files(c.images_fd, state_dir, &c, e)) < 0) {
+		err_wrap(e, "restore: %s", image_path);
+		goto out;
+	}
+	if (mounts) {
+		if ((r = mount_rootfs(mounts, rootfs, e)) < 0)
+			goto out;
+		mounted = 1;
+	}
+	c.work_path = image_path;
+	c.manage_cgroups = cg != NULL;
+	r = runtime_restore(&c, out, e);
+out:
+	if (mounted)
+		(void)umount2(rootfs, MNT_DETACH);
+	for (size_t i = 0; i < c.n_files; i++)
+		close_keep_errno(c.files[i].fd);
+	close_keep_errno(c.images_fd);
+	return r;
+}
