@@ -28,8 +28,10 @@ group_pkgs() {
 	# ember's netlink code made, busybox's ping and nc for the traffic;
 	# btrfs.bats (and the bench's btrfs figures): mkfs.btrfs and btrfs
 	# (btrfs-progs) for a loop-mounted btrfs and what its subvolumes are;
-	# oci.bats: runc, the reference ember oci is compared with.
-	integration) echo bats python3 util-linux procps file binutils \
+	# oci.bats: runc, the reference ember oci is compared with;
+	# signatures.bats: python3-nacl for cosign's encrypted private keys
+	# (lib/cosignkey.py, for a skopeo that can sign).
+	integration) echo bats python3 python3-nacl util-linux procps file binutils \
 		docker-registry skopeo umoci busybox-static openssl apache2-utils curl zstd gzip \
 		iproute2 nftables systemd qemu-system-x86 e2fsprogs debootstrap btrfs-progs runc ;;
 	qemu) group_pkgs integration; echo qemu-system-arm ;;

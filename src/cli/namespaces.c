@@ -113,11 +113,15 @@ static int ns_verify(struct cli *cli, const struct cli_args *a)
 			json_object_set_new(labels, "ember.io/verify", json_string(!strcmp(opt, "require") ? "require" : ""));
 			continue;
 		}
+		if (strcmp(opt, "key") && strcmp(opt, "remove-key"))
+			continue; /* a global option (--address) */
 		const char *eq = v ? strchr(v, '=') : NULL;
 		if (!strcmp(opt, "key") && (!eq || eq == v)) {
 			json_decref(labels);
 			return cli_usage_error("--key wants NAME=FILE.pem");
 		}
+		if (!strcmp(opt, "remove-key"))
+			eq = NULL;
 		snprintf(label, sizeof(label), "ember.io/verify.key.%.*s", (int)(eq ? eq - v : (long)strlen(v)), v);
 		char *pem = NULL;
 		if (eq && cli_read_text(eq + 1, 16384, &pem)) {
