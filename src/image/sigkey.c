@@ -41,6 +41,11 @@ int sig_pem_decode(const char *text, size_t len, char label[64], unsigned char *
 	const char *l = begin + 11, *le = find(l, end, "-----");
 	if (!le || le - l == 0 || le - l >= 64 || memchr(l, '\n', (size_t)(le - l)))
 		return image_bad(e, "PEM: malformed BEGIN line");
+	/* RFC 7468 labels are printable ASCII; ours are upper case words, and
+	   only those go into messages. */
+	for (const char *c = l; c < le; c++)
+		if (!((*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || *c == ' '))
+			return image_bad(e, "PEM: malformed BEGIN line");
 	memcpy(label, l, (size_t)(le - l));
 	label[le - l] = '\0';
 	char endline[96];

@@ -52,8 +52,10 @@ int sig_payload_parse(const char *buf, size_t len, struct sig_payload *p, struct
 		return image_bad(e, "payload: no critical.image.docker-manifest-digest string");
 	if (!type)
 		return image_bad(e, "payload: no critical.type string");
+	/* digest_check() puts the input in its message as it is: ours quotes. */
 	if (digest_check(digest, e) < 0)
-		return err_wrap(e, "payload: critical.image.docker-manifest-digest");
+		return image_bad(e, "payload: critical.image.docker-manifest-digest: malformed digest \"%s\"",
+				 image_quote(digest, q));
 	p->reference = strdup(ref);
 	p->type = strdup(type);
 	if (!p->reference || !p->type) {

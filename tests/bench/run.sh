@@ -325,3 +325,5 @@ echo
 tests/bench/btrfs.sh "$EMBER"
 echo
 tests/bench/storage.sh "$EMBER"
+echo
+tests/bench/signatures.sh "$EMBER"
