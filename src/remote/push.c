@@ -588,14 +588,14 @@ static int add_blob_data(struct push *p, const char *media_type, char *data, siz
 static int plan_signature(struct push *p, struct ember_error *e)
 {
 	const struct reference *ref = registry_reference(p->reg);
-	const char *digest = NULL;
-	char pd[DIGEST_MAX], cd[DIGEST_MAX], tag[SIG_TAG_MAX];
+	/* A copy: adding the signature's manifest moves p->manifests. */
+	char digest[DIGEST_MAX] = "", pd[DIGEST_MAX], cd[DIGEST_MAX], tag[SIG_TAG_MAX];
 	unsigned char sig[SIG_DER_MAX];
 
 	for (size_t i = 0; i < p->n_manifests; i++)
 		if (p->manifests[i].by_tag)
-			digest = p->manifests[i].digest;
-	if (!digest)
+			memcpy(digest, p->manifests[i].digest, DIGEST_MAX);
+	if (!digest[0])
 		return err_set(e, EINVAL, "nothing to sign");
 	_cleanup_free_ char *name = reference_name(ref), *refstr = NULL, *b64 = NULL;
 	if (!name || asprintf(&refstr, "%s%s%s", name, ref->tag ? ":" : "", ref->tag ? ref->tag : "") < 0)
