@@ -510,7 +510,7 @@ static void doc_done(struct registry_call *c, int result, const struct http_resp
 			doc_retry(p, d, -1, &e);
 		return;
 	}
-	if (resp->status == 404 && d->sig_manifest) {
+	if (ENABLED(CONFIG_SIGNATURES) && resp->status == 404 && d->sig_manifest) {
 		p->docs = d->next;
 		doc_free(d);
 		verify_finish(p);
