@@ -25,8 +25,8 @@ def main():
                          check=True, capture_output=True).stdout
     with open(passfile, "rb") as f:
         passphrase = f.read()
-    # cosign's reader takes the file's bytes as they are (no newline strip
-    # in skopeo's --sign-passphrase-file? it trims one trailing newline).
+    # skopeo's --sign-passphrase-file drops the line end: the key is
+    # sealed with the passphrase without it.
     passphrase = passphrase.rstrip(b"\n")
     # go-tuf's "standard" scrypt parameters: the only ones its reader takes.
     n, r, p = 32768, 8, 1
