@@ -611,7 +611,7 @@ const struct cli_command cli_cmd_push = {
 	.help = CLI_HELP("LOCAL is the image to send (default: REMOTE itself, as in ctr). Blobs the\n"
 			 "registry has are skipped, blobs of another repository of the same registry\n"
 			 "are mounted from there, the rest are uploaded. With --sign-key, a cosign\n"
-			 "signature of the pushed manifest goes to the tag sha256-<hex>.sig, for\n"
+			 "signature of the pushed manifest joins those at the tag sha256-<hex>.sig, for\n"
 			 "namespaces whose policy requires signed images (ember namespaces verify)."),
 	.opts = push_opts,
 	.min_args = 1,

@@ -175,8 +175,9 @@ struct push_options {
 	const char *platform;      /* push only this platform's manifest of an index */
 	struct registry_config registry;
 	uint64_t chunk_size;       /* 0: each blob in one PUT; else PATCH chunks of this size */
-	/* CONFIG_SIGNATURES: sign what goes under the tag (cosign's format,
-	   the tag sha256-<hex>.sig), with this key; NULL: no signature.
+	/* CONFIG_SIGNATURES: sign what goes under the tag (cosign's format:
+	   one more layer at the tag sha256-<hex>.sig), with this key; NULL:
+	   no signature.
 	   Borrowed until push_start() returns. */
 	const struct sig_private_key *sign_key;
 	void (*on_progress)(struct push *p, json_t *progress, void *userdata);

@@ -139,7 +139,7 @@ store_state() {
 	run -0 e pull --plain-http "$REGISTRY_R_ADDR/test/unsigned:v1"
 }
 
-@test "signatures: ember push --sign-key: openssl verifies the signature; ember verifies it in a require namespace" {
+@test "signatures: ember push --sign-key: openssl verifies the signature; ember verifies it in a require namespace; signers add up" {
 	keys fleet
 	prod_daemon
 	publish src
@@ -152,6 +152,17 @@ store_state() {
 	[ "$output" = "verified $dst" ]
 	run -0 e -n prod pull --plain-http "$dst"
 	[ "$(e -n prod images inspect "$dst" | jget 'j["verified"]["key"]')" = fleet ]
+	# A second signer's signature joins the first (as cosign's would); the
+	# same one again adds nothing; both keys verify.
+	keys vendor
+	run -0 e push --plain-http --sign-key "$T/vendor.pem" "$dst" "$REF"
+	run -0 e push --plain-http --sign-key "$T/fleet.pem" "$dst" "$REF"
+	run -0 curl -sSf -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
+		"$REGISTRY_R_URL/v2/test/pushed/manifests/${DIGEST/:/-}.sig"
+	[ "$(jget 'len(j["layers"])' <<<"$output")" = 2 ]
+	run -0 "$INFRA_PYTHON" "$INFRA_LIB/cosignverify.py" "$REGISTRY_R_URL" test/pushed "$DIGEST" "$T/vendor.pub"
+	run -0 "$INFRA_PYTHON" "$INFRA_LIB/cosignverify.py" "$REGISTRY_R_URL" test/pushed "$DIGEST" "$T/fleet.pub"
+	run -0 e -n prod pull --plain-http "$dst"
 	# A PKCS#8 key signs too; an encrypted one is refused up front, and so
 	# is a public key.
 	openssl pkcs8 -topk8 -nocrypt -in "$T/fleet.pem" -out "$T/fleet8.pem"
