@@ -18,7 +18,8 @@
  * A pull into a "require" namespace verifies the image's cosign signature
  * before anything of it is stored (remote.h, pull_options.verify); the
  * image record says which key verified it ("verified"). Stages of a
- * revision in such a namespace take only images so verified.
+ * revision in such a namespace take only images so verified, and a tag
+ * there keeps an image in its repository (the signature names it).
  */
 
 #include <errno.h>

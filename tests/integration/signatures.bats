@@ -94,6 +94,14 @@ store_state() {
 		"sha256:$(openssl ec -pubin -in "$T/fleet.pub" -outform DER 2>/dev/null | sha256sum | cut -d' ' -f1)" ]
 	# Unpacked, as any pull.
 	run -0 e -n prod images check "$REF"
+	# Another tag of the same repository stays verified; a name in another
+	# repository is refused (the signature names this one).
+	run -0 e -n prod images tag "$REF" "$REGISTRY_R_ADDR/test/app:stable"
+	[ "$(e -n prod images inspect "$REGISTRY_R_ADDR/test/app:stable" | jget 'j["verified"]["key"]')" = fleet ]
+	run -1 e -n prod images tag "$REF" example.com/other:v1
+	[ "${lines[-1]}" = "ember: refused by the signature policy of namespace prod: $REF is signed for its own repository, not for example.com/other:v1's" ]
+	run -0 e -n prod images ls -q
+	[ "${#lines[@]}" -eq 2 ]
 	# A payload naming the repository alone (as cosign writes it) does too.
 	publish app2
 	sign app2 fleet --reference "$REGISTRY_R_ADDR/test/app2"
