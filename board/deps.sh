@@ -29,8 +29,10 @@ group_pkgs() {
 	# btrfs.bats (and the bench's btrfs figures): mkfs.btrfs and btrfs
 	# (btrfs-progs) for a loop-mounted btrfs and what its subvolumes are;
 	# oci.bats: runc, the reference ember oci is compared with;
-	# checkpoint.bats: criu, which ember drives for checkpoint/restore.
-	integration) echo bats python3 util-linux procps file binutils \
+	# checkpoint.bats: criu, which ember drives for checkpoint/restore;
+	# signatures.bats: python3-nacl for cosign's encrypted private keys
+	# (lib/cosignkey.py, for a skopeo that can sign).
+	integration) echo bats python3 python3-nacl util-linux procps file binutils \
 		docker-registry skopeo umoci busybox-static openssl apache2-utils curl zstd gzip \
 		iproute2 nftables systemd qemu-system-x86 e2fsprogs debootstrap btrfs-progs runc criu ;;
 	qemu) group_pkgs integration; echo qemu-system-arm ;;

@@ -48,6 +48,9 @@ if build full full_defconfig; then
 	done
 	check "full: ember version lists cli-completion" sh -c "'$b' version | grep -q cli-completion"
 	check "full: ember version lists seccomp" sh -c "'$b' version | grep -qw seccomp"
+	for sym in sig_verify sig_sign sig_payload_parse verify_policy_get; do
+		check "full has $sym" has full "$sym"
+	done
 fi
 
 # Networking: the full board compiles src/net on mnl-lite (the static
@@ -88,6 +91,9 @@ if build tiny tiny_defconfig; then
 	done
 	check "tiny: ember tasks checkpoint is an unknown command (exit 2)" \
 		sh -c "'$b' tasks checkpoint x; [ \$? -eq 2 ]"
+	for sym in sig_verify sig_sign sig_payload_parse sig_key_parse_spki verify_policy_get verify_start; do
+		check "tiny (no SIGNATURES) lacks $sym" lacks tiny "$sym"
+	done
 	check "tiny lacks the native snapshotter" lacks tiny snapshot_native
 	check "tiny lacks the btrfs snapshotter" lacks tiny snapshot_btrfs
 	check "tiny: ember version does not list snapshot-btrfs" sh -c "! '$b' version | grep -q snapshot-btrfs"

@@ -205,6 +205,9 @@ int cli_task_failed(const struct cli *cli);
 /* Print "ember: <message>" and return CLI_USAGE. */
 int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* A small text file (a key) read whole: *out NUL-terminated; prints
+   "ember: FILE: why" and returns CLI_FAILED when it cannot. */
+int cli_read_text(const char *file, size_t max, char **out);
 /* Parse KEY=VALUE words into an object of strings ("KEY=" gives ""). */
 int cli_parse_labels(char **words, int n, json_t **out);
 /* The keys of an object, sorted (the caller frees the array, not the keys). */

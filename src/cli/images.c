@@ -356,6 +356,17 @@ static int images_push(struct cli *cli, const struct cli_args *a)
 		n *= *end == 'k' ? 1024 : *end == 'm' ? 1024 * 1024 : 1;
 		json_object_set_new(params, "chunk_size", json_integer(n));
 	}
+	const char *key_file = cli_arg(a, "sign-key");
+	if (key_file) {
+		char *pem;
+		if (cli_read_text(key_file, 16384, &pem)) {
+			json_decref(params);
+			return CLI_FAILED;
+		}
+		json_object_set_new(params, "sign_key", json_string(pem));
+		explicit_bzero(pem, strlen(pem));
+		free(pem);
+	}
 	return registry_job(cli, "io.ember.Images.Push", params, "pushed");
 }
 
@@ -589,6 +600,7 @@ static const struct cli_opt push_opts[] = {
 	{ "plain-http", 0, NULL, "talk HTTP, not HTTPS, to the registry" },
 	{ "user", 'u', "USER:PASSWORD", "registry credentials" },
 	{ "chunk-size", 0, "BYTES", "upload blobs in chunks of this size (default: one request each)" },
+	{ "sign-key", 0, "KEY.pem", "sign what is pushed (cosign's format) with this ECDSA P-256 private key" },
 	{ NULL, 0, NULL, NULL },
 };
 
@@ -598,7 +610,9 @@ const struct cli_command cli_cmd_push = {
 	.summary = "send an image to a registry",
 	.help = CLI_HELP("LOCAL is the image to send (default: REMOTE itself, as in ctr). Blobs the\n"
 			 "registry has are skipped, blobs of another repository of the same registry\n"
-			 "are mounted from there, the rest are uploaded."),
+			 "are mounted from there, the rest are uploaded. With --sign-key, a cosign\n"
+			 "signature of the pushed manifest joins those at the tag sha256-<hex>.sig, for\n"
+			 "namespaces whose policy requires signed images (ember namespaces verify)."),
 	.opts = push_opts,
 	.min_args = 1,
 	.max_args = 2,

@@ -2,6 +2,7 @@
 /* ember namespaces ls|create|rm|label|info */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli/cli.h"
 #include "util/cleanup.h"
@@ -100,6 +101,71 @@ static int ns_info(struct cli *cli, const struct cli_args *a)
 	return CLI_OK;
 }
 
+/* Flags to labels (verify.h's), then the policy as pulls apply it. */
+static int ns_verify(struct cli *cli, const struct cli_args *a)
+{
+	json_t *labels = json_object(), *reply;
+
+	for (int i = 0; i < a->nopts; i++) {
+		const char *opt = a->opts[i].opt->name, *v = a->opts[i].value;
+		char label[128];
+		if (!strcmp(opt, "require") || !strcmp(opt, "none")) {
+			json_object_set_new(labels, "ember.io/verify", json_string(!strcmp(opt, "require") ? "require" : ""));
+			continue;
+		}
+		if (strcmp(opt, "key") && strcmp(opt, "remove-key"))
+			continue; /* a global option (--address) */
+		const char *eq = v ? strchr(v, '=') : NULL;
+		if (!strcmp(opt, "key") && (!eq || eq == v)) {
+			json_decref(labels);
+			return cli_usage_error("--key wants NAME=FILE.pem");
+		}
+		if (!strcmp(opt, "remove-key"))
+			eq = NULL;
+		snprintf(label, sizeof(label), "ember.io/verify.key.%.*s", (int)(eq ? eq - v : (long)strlen(v)), v);
+		char *pem = NULL;
+		if (eq && cli_read_text(eq + 1, 16384, &pem)) {
+			json_decref(labels);
+			return CLI_FAILED;
+		}
+		json_object_set_new(labels, label, json_string(pem ? pem : ""));
+		free(pem);
+	}
+	if (json_object_size(labels)) {
+		if (cli_call(cli, "io.ember.Namespaces.SetLabels",
+			     json_pack("{s:s, s:O}", "name", a->pos[0], "labels", labels), &reply) < 0) {
+			json_decref(labels);
+			return CLI_FAILED;
+		}
+		json_decref(reply);
+	}
+	json_decref(labels);
+	if (cli_call(cli, "io.ember.Namespaces.GetVerification", json_pack("{s:s}", "name", a->pos[0]), &reply) < 0)
+		return CLI_FAILED;
+	json_t *v = json_object_get(reply, "verification"), *k;
+	size_t i;
+	if (cli->json) {
+		cli_print_json(v);
+	} else {
+		printf("policy: %s\n", json_string_value(json_object_get(v, "policy")));
+		json_array_foreach(json_object_get(v, "keys"), i, k)
+			printf("key: %s %s %s (%s)\n", json_string_value(json_object_get(k, "name")),
+			       json_string_value(json_object_get(k, "type")),
+			       json_string_value(json_object_get(k, "fingerprint")),
+			       json_string_value(json_object_get(k, "source")));
+	}
+	json_decref(reply);
+	return CLI_OK;
+}
+
+static const struct cli_opt verify_opts[] = {
+	{ "require", 0, NULL, "require signed images (label ember.io/verify=require)" },
+	{ "none", 0, NULL, "remove that label (the config's policy stays)" },
+	{ "key", 0, "NAME=FILE.pem", "trust this public key (label ember.io/verify.key.NAME)" },
+	{ "remove-key", 0, "NAME", "remove a key that a label added" },
+	{ NULL, 0, NULL, NULL },
+};
+
 static const struct cli_opt ls_opts[] = {
 	{ "quiet", 'q', NULL, "print only the names" },
 	{ NULL, 0, NULL, NULL },
@@ -136,8 +202,17 @@ static const struct cli_command ns_info_cmd = {
 	.min_args = 1, .max_args = 1, .run = ns_info,
 };
 
+static const struct cli_command ns_verify_cmd = {
+	.name = "verify", .args = "NAME", .summary = "show or tighten a namespace's signature policy",
+	.help = CLI_HELP("Pulls into a namespace whose policy is \"require\" take only images with a\n"
+			 "cosign signature that one of its keys verifies. The policy comes from\n"
+			 "config.toml ([verify], [verify.namespaces.NAME]) and the namespace's labels,\n"
+			 "which these flags set; labels only add (a key, or \"require\")."),
+	.opts = verify_opts, .min_args = 1, .max_args = 1, .run = ns_verify,
+};
+
 static const struct cli_command *const ns_sub[] = {
-	&ns_create_cmd, &ns_info_cmd, &ns_label_cmd, &ns_ls_cmd, &ns_rm_cmd, NULL,
+	&ns_create_cmd, &ns_info_cmd, &ns_label_cmd, &ns_ls_cmd, &ns_rm_cmd, &ns_verify_cmd, NULL,
 };
 
 const struct cli_command cli_cmd_namespaces = {

@@ -87,6 +87,26 @@ void cli_print_json(json_t *j)
 	}
 }
 
+int cli_read_text(const char *file, size_t max, char **out)
+{
+	_cleanup_close_ int fd = open(file, O_RDONLY | O_CLOEXEC);
+	char *buf = fd < 0 ? NULL : malloc(max + 1);
+	size_t len = 0;
+	ssize_t n = 0;
+
+	while (buf && len <= max && (n = read(fd, buf + len, max + 1 - len)) > 0)
+		len += (size_t)n;
+	if (fd < 0 || !buf || n < 0 || len > max) {
+		fprintf(stderr, "ember: %s: %s\n", file, fd < 0 || n < 0 ? strerror(errno)
+							   : !buf ? "out of memory" : "too large");
+		free(buf);
+		return CLI_FAILED;
+	}
+	buf[len] = '\0';
+	*out = buf;
+	return 0;
+}
+
 int cli_parse_labels(char **words, int n, json_t **out)
 {
 	json_t *labels = json_object();

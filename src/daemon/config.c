@@ -120,6 +120,89 @@ static int apply_drop_blobs(struct daemon_config *cfg, json_t *v, const char *pa
 	return 0;
 }
 
+/* ---- [verify] ------------------------------------------------------------------------ */
+
+static void rule_done(struct verify_rule *r)
+{
+	for (char **k = r->keys; k && *k; k++)
+		free(*k);
+	free(r->keys);
+	free(r->ns);
+	memset(r, 0, sizeof(*r));
+}
+
+static int rule_apply(struct verify_rule *r, json_t *table, const char *path, const char *where,
+		      struct ember_error *e)
+{
+	const char *name;
+	json_t *v;
+
+	json_object_foreach(table, name, v) {
+		if (!strcmp(name, "policy")) {
+			const char *m = json_string_value(v);
+			if (m && !strcmp(m, "none"))
+				r->mode = VERIFY_NONE;
+			else if (m && !strcmp(m, "require"))
+				r->mode = VERIFY_REQUIRE;
+			else
+				return err_set(e, EINVAL, "%s: \"%s.policy\" must be \"none\" or \"require\"", path, where);
+		} else if (!strcmp(name, "keys")) {
+			size_t i;
+			json_t *k;
+			if (!json_is_array(v))
+				return err_set(e, EINVAL, "%s: \"%s.keys\" must be an array of key files", path, where);
+			if (!(r->keys = calloc(json_array_size(v) + 1, sizeof(*r->keys))))
+				return err_set(e, ENOMEM, "out of memory");
+			json_array_foreach(v, i, k) {
+				char what[160];
+				snprintf(what, sizeof(what), "%s.keys[%zu]", where, i);
+				if (want_path(k, path, what, e) < 0)
+					return -e->code;
+				if (!(r->keys[i] = strdup(json_string_value(k))))
+					return err_set(e, ENOMEM, "out of memory");
+			}
+		} else if (r->ns || strcmp(name, "namespaces")) {
+			char full[160];
+			snprintf(full, sizeof(full), "%s.%s", where, name);
+			return err_set(e, EINVAL, "%s: \"%s\": unknown key (policy, keys%s)", path, full,
+				       r->ns ? "" : ", namespaces");
+		}
+	}
+	return 0;
+}
+
+/* Unknown keys are errors here, not warnings: a misspelt "polcy" must not
+   leave a device accepting unsigned images. */
+static int apply_verify(struct daemon_config *cfg, json_t *v, const char *path, struct ember_error *e)
+{
+	const char *ns;
+	json_t *t;
+
+	if (!json_is_object(v))
+		return err_set(e, EINVAL, "%s: \"verify\" must be a table", path);
+	json_t *nss = json_object_get(v, "namespaces");
+	if (nss && !json_is_object(nss))
+		return err_set(e, EINVAL, "%s: \"verify.namespaces\" must be a table of namespaces", path);
+	cfg->verify = calloc(1 + json_object_size(nss), sizeof(*cfg->verify));
+	if (!cfg->verify)
+		return err_set(e, ENOMEM, "out of memory");
+	cfg->n_verify = 1;
+	if (rule_apply(&cfg->verify[0], v, path, "verify", e) < 0)
+		return -e->code;
+	json_object_foreach(nss, ns, t) {
+		char where[160];
+		struct verify_rule *r = &cfg->verify[cfg->n_verify++];
+		snprintf(where, sizeof(where), "verify.namespaces.%s", ns);
+		if (!json_is_object(t))
+			return err_set(e, EINVAL, "%s: \"%s\" must be a table", path, where);
+		if (!(r->ns = strdup(ns)))
+			return err_set(e, ENOMEM, "out of memory");
+		if (rule_apply(r, t, path, where, e) < 0)
+			return -e->code;
+	}
+	return 0;
+}
+
 /* ---- [gc] ---------------------------------------------------------------------------- */
 
 /* "10%", "512M", "2GiB", "1.5G" or a number of bytes. */
@@ -438,6 +521,11 @@ static int apply_table(struct daemon_config *cfg, json_t *obj, const struct key 
 				return -e->code;
 			continue;
 		}
+		if (!prefix[0] && !strcmp(name, "verify")) {
+			if (apply_verify(cfg, v, path, e) < 0)
+				return -e->code;
+			continue;
+		}
 		size_t t;
 		for (t = 0; !prefix[0] && t < ARRAY_SIZE(tables); t++)
 			if (!strcmp(tables[t].name, name))
@@ -530,6 +618,9 @@ void config_done(struct daemon_config *cfg)
 	free(cfg->snapshotter);
 	free(cfg->auths);
 	free(cfg->warnings);
+	for (size_t i = 0; i < cfg->n_verify; i++)
+		rule_done(&cfg->verify[i]);
+	free(cfg->verify);
 	memset(cfg, 0, sizeof(*cfg));
 }
 

@@ -39,6 +39,14 @@
  *   drop_blobs = false               # remove a layer's blob once unpacked
  *                                    # (default: CONFIG_UNPACK_DROP_BLOBS)
  *
+ *   [verify]                         # signed images (daemon/verify.h)
+ *   policy = "none"                  # or "require": every namespace's default
+ *   keys   = ["/etc/ember/keys/fleet.pub"]   # PEM public keys (SPKI), ECDSA P-256 or RSA
+ *
+ *   [verify.namespaces.prod]         # one namespace's own policy and keys
+ *   policy = "require"               # (either left out: [verify]'s)
+ *   keys   = ["/etc/ember/keys/prod.pub"]
+ *
  *   [gc]                             # removal of unused images (daemon/gc.h)
  *   free_low  = "10%"                # below this much free space ...
  *   free_high = "20%"                # ... remove unused images until this
@@ -71,6 +79,14 @@ struct gc_policy {
 	long interval_s;
 };
 
+/* [verify] and [verify.namespaces.NAME] (daemon/verify.h). */
+enum verify_mode { VERIFY_UNSET, VERIFY_NONE, VERIFY_REQUIRE };
+struct verify_rule {
+	char *ns;              /* NULL: [verify], the default */
+	enum verify_mode mode;
+	char **keys;           /* absolute paths, NULL-terminated; NULL: not set */
+};
+
 struct daemon_config {
 	char *root;
 	char *state;
@@ -88,6 +104,8 @@ struct daemon_config {
 	char *subnet_pool;   /* [network] subnet_pool; NULL: 10.213.0.0/16 */
 	struct gc_policy gc; /* [gc] */
 	long revisions_keep; /* [revisions] keep: old revisions kept beside the committed one */
+	struct verify_rule *verify; /* [0]: [verify]; then one per namespace table */
+	size_t n_verify;
 	char *warnings;   /* newline-separated, for the caller to log */
 };
 

@@ -26,6 +26,7 @@
 #include "daemon/preload.h"
 #include "daemon/revisions.h"
 #include "daemon/tasks.h"
+#include "daemon/verify.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/record.h"
@@ -383,6 +384,8 @@ static int daemon_start(struct daemon *d, const struct flags *flags, struct relo
 	job_slots_init(&d->start_slots, 2 * (unsigned)(cpus > 0 ? cpus : 1));
 	if (!(d->holds = holds_new()) || !(d->containers_busy = json_object()) || !(d->revisions_busy = json_object()))
 		return err_set(e, ENOMEM, "out of memory");
+	if (verify_start(d, e) < 0)
+		return -e->code;
 	if (images_start(d, e) < 0)
 		return err_wrap(e, "root %s", d->cfg.root);
 	if (ENABLED(CONFIG_RUNTIME_DAEMON) && (containers_recover(d, e) < 0 || tasks_start(d, e) < 0))
@@ -458,6 +461,7 @@ static void daemon_stop(struct daemon *d, const struct flags *flags)
 		tasks_stop(d);
 	networks_stop(d);
 	images_stop(d);
+	verify_stop(d);
 	jobs_free(d->jobs);
 	job_slots_done(&d->start_slots);
 	holds_free(d->holds);

@@ -64,6 +64,7 @@ struct daemon {
 	struct task *tasks;        /* CONFIG_RUNTIME_DAEMON: every task known, running or stopped */
 	struct networks *nets;     /* CONFIG_NET: networks, leases, NAT (its own lock: jobs use it) */
 	struct gc_auto *gc_auto;   /* CONFIG_CONTENT_STORE: the [gc] policy's timer */
+	struct sig_keyset *verify_keys; /* CONFIG_SIGNATURES: the keys of each cfg.verify rule */
 	json_t *containers_busy;   /* "ns/id" -> what a job does to it ("created", "deleted") */
 	json_t *revisions_busy;    /* "ns/id" of a revision a job stages or removes */
 	struct rev_proc *revs;     /* CONFIG_REVISIONS: applies, tests, roll-backs in progress */

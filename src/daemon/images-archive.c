@@ -27,6 +27,7 @@
 #include "daemon/images.h"
 #include "daemon/jobs.h"
 #include "daemon/unpacker.h"
+#include "daemon/verify.h"
 #include "snapshot/snapshot.h"
 #include "util/cleanup.h"
 #include "util/err.h"
@@ -496,6 +497,23 @@ static struct import *import_new(struct daemon *d, const struct images_import_ar
 	return im;
 }
 
+/* Archives (OCI layouts, docker save) carry no cosign signature that
+   ember reads: a namespace that requires signed images takes none. */
+int images_import_allowed(struct daemon *d, const char *ns, struct ember_error *e)
+{
+	struct verify_policy pol;
+
+	if (verify_policy_get(d, ns, &pol, e) < 0)
+		return err_wrap(e, "import");
+	int require = pol.require;
+	verify_policy_done(&pol);
+	if (require)
+		return err_set_name(e, EMBER_ERROR_PERMISSION_DENIED, EACCES,
+				    "import: refused by the signature policy of namespace %s: unsigned (an archive carries "
+				    "no signature ember can check: pull signed images from a registry)", ns);
+	return 0;
+}
+
 void images_import(struct daemon *d, struct api_call *call, const struct images_import_args *a)
 {
 	struct import *im = import_new(d, a);
@@ -510,6 +528,8 @@ void images_import(struct daemon *d, struct api_call *call, const struct images_
 int images_import_in(struct job *j, struct daemon *d, const struct images_import_args *a, json_t **images,
 		     struct ember_error *e)
 {
+	if (images_import_allowed(d, a->ns, e) < 0)
+		return -e->code;
 	struct import *im = import_new(d, a);
 
 	if (!im)

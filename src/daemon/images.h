@@ -138,6 +138,8 @@ struct images_import_args {
 	int runnable_only;      /* with sn: fail (store nothing) unless an image runs here */
 };
 void images_import(struct daemon *d, struct api_call *call, const struct images_import_args *a);
+/* May images be imported into ns? (Not into one that requires signed images.) */
+int images_import_allowed(struct daemon *d, const char *ns, struct ember_error *e);
 /* The same, in the thread of job j (whose events it posts); *images (if
    images is not NULL): the records written. */
 int images_import_in(struct job *j, struct daemon *d, const struct images_import_args *a, json_t **images,

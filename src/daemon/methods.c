@@ -64,6 +64,7 @@ const struct api_method api_methods[] = {
 	{ "io.ember.Namespaces.Create", svc_namespaces_create, 0 },
 	{ "io.ember.Namespaces.Delete", svc_namespaces_delete, 0 },
 	{ "io.ember.Namespaces.Get", svc_namespaces_get, 0 },
+	{ "io.ember.Namespaces.GetVerification", svc_namespaces_get_verification, 0 },
 	{ "io.ember.Namespaces.List", svc_namespaces_list, 0 },
 	{ "io.ember.Namespaces.SetLabels", svc_namespaces_set_labels, 0 },
 #if defined(CONFIG_NET) && defined(CONFIG_RUNTIME_DAEMON)

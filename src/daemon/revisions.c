@@ -11,20 +11,18 @@
 #include "daemon/revisions.h"
 #include "daemon/tasks.h"
 #include "snapshot/snapshot.h"
+#include "daemon/verify.h"
 #include "metadata/metadata.h"
 #include "util/cleanup.h"
 #include "util/err.h"
 #include "util/timestamp.h"
 
-/* Each container's image, as the namespace has it now: {id: {"name", "digest"}}. */
-static int pin_images(struct daemon *d, const char *ns, json_t *doc, json_t **out, struct ember_error *e)
+static int pin_each(struct daemon *d, const char *ns, json_t *doc, const struct verify_policy *pol, json_t *pins,
+		    struct ember_error *e)
 {
-	_cleanup_(json_decrefp) json_t *pins = json_object();
 	json_t *c;
 	size_t i;
 
-	if (!pins)
-		return err_set(e, ENOMEM, "out of memory");
 	json_array_foreach(json_object_get(doc, "containers"), i, c) {
 		const char *id = json_string_value(json_object_get(c, "id"));
 		const char *name = json_string_value(json_object_get(c, "image"));
@@ -42,11 +40,34 @@ static int pin_images(struct daemon *d, const char *ns, json_t *doc, json_t **ou
 			json_decref(img);
 			return err_set(e, EIO, "image %s: its record has no target digest", name);
 		}
+		if (pol && verify_image_check(pol, ns, img, e) < 0) {
+			json_decref(img);
+			return err_wrap(e, "revision: containers[%zu] (%s)", i, id);
+		}
 		int r = json_object_set_new(pins, id, json_pack("{s:s, s:s}", "name", name, "digest", digest));
 		json_decref(img);
 		if (r < 0)
 			return err_set(e, ENOMEM, "out of memory");
 	}
+	return 0;
+}
+
+/* Each container's image, as the namespace has it now: {id: {"name", "digest"}}.
+   A namespace that requires signed images pins only images a pull
+   verified, by a key it still trusts (verify.h). */
+static int pin_images(struct daemon *d, const char *ns, json_t *doc, json_t **out, struct ember_error *e)
+{
+	_cleanup_(json_decrefp) json_t *pins = json_object();
+	struct verify_policy pol;
+
+	if (!pins)
+		return err_set(e, ENOMEM, "out of memory");
+	if (verify_policy_get(d, ns, &pol, e) < 0)
+		return err_wrap(e, "revision");
+	int r = pin_each(d, ns, doc, pol.require ? &pol : NULL, pins, e);
+	verify_policy_done(&pol);
+	if (r < 0)
+		return r;
 	*out = TAKE_PTR(pins);
 	return 0;
 }

@@ -21,6 +21,7 @@ HANDLER(svc_namespaces_get);
 HANDLER(svc_namespaces_create);
 HANDLER(svc_namespaces_delete);
 HANDLER(svc_namespaces_set_labels);
+HANDLER(svc_namespaces_get_verification);
 HANDLER(svc_events_subscribe);
 HANDLER(svc_images_list);
 HANDLER(svc_images_get);

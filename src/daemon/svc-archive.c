@@ -95,6 +95,10 @@ void svc_images_import(struct api_call *call, json_t *params, void *ctx)
 		api_error(call, EMBER_ERROR_INVALID_ARGUMENT, NULL, "this ember was built without unpacking");
 		return;
 	}
+	if (images_import_allowed(d, a.ns, &e) < 0) {
+		api_error_from(call, &e);
+		return;
+	}
 	if (take_archive(call, 0, &a.fd) < 0)
 		return;
 	a.base_name = p.base_name;

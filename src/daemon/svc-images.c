@@ -7,6 +7,7 @@
 
 #include "daemon/images.h"
 #include "daemon/services.h"
+#include "daemon/verify.h"
 #include "util/timestamp.h"
 
 struct img_params {
@@ -113,6 +114,45 @@ void svc_images_delete(struct api_call *call, json_t *params, void *ctx)
 	free(name);
 }
 
+/* A namespace that requires signed images holds only verified ones: a
+   tag of a verified image within its repository (another tag) stays
+   verified; anything else is refused. */
+static int tag_verified(struct daemon *d, const char *ns, json_t *img, const char *dst, json_t *rec,
+			struct ember_error *e)
+{
+	struct verify_policy pol;
+	struct reference a, b;
+
+	if (verify_policy_get(d, ns, &pol, e) < 0)
+		return -e->code;
+	int require = pol.require;
+	int r = require ? verify_image_check(&pol, ns, img, e) : 0;
+	verify_policy_done(&pol);
+	if (r < 0 || !json_object_get(img, "verified"))
+		return r;
+	if (!ENABLED(CONFIG_SIGNATURES))
+		return 0;
+	const char *src = json_string_value(json_object_get(img, "name")) ?: "";
+	if (reference_parse(src, &a, e) < 0)
+		return -e->code;
+	if (reference_parse(dst, &b, e) < 0) {
+		reference_done(&a);
+		return -e->code;
+	}
+	int same = !strcmp(a.domain, b.domain) && !strcmp(a.path, b.path);
+	reference_done(&a);
+	reference_done(&b);
+	if (same)
+		return json_object_set(rec, "verified", json_object_get(img, "verified")) < 0
+			       ? err_set(e, ENOMEM, "out of memory")
+			       : 0;
+	if (require)
+		return err_set_name(e, EMBER_ERROR_PERMISSION_DENIED, EACCES,
+				    "refused by the signature policy of namespace %s: %s is signed for its own repository, "
+				    "not for %s's", ns, src, dst);
+	return 0;
+}
+
 void svc_images_tag(struct api_call *call, json_t *params, void *ctx)
 {
 	static const struct api_param table[] = {
@@ -161,6 +201,12 @@ void svc_images_tag(struct api_call *call, json_t *params, void *ctx)
 				"updated_at", now);
 	if (existed)
 		json_decref(old);
+	if (rec && tag_verified(d, ns, img, dst, rec, &e) < 0) {
+		json_decref(img);
+		json_decref(rec);
+		api_error_from(call, &e);
+		goto out;
+	}
 	json_decref(img);
 	if (!rec || meta_object_put(&d->meta, ns, "images", dst, rec, &e) < 0) {
 		json_decref(rec);

@@ -4,6 +4,7 @@
 
 #include "daemon/daemon.h"
 #include "daemon/services.h"
+#include "daemon/verify.h"
 #include "snapshot/snapshot.h"
 #include "util/cleanup.h"
 
@@ -69,6 +70,10 @@ void svc_namespaces_create(struct api_call *call, json_t *params, void *ctx)
 
 	if (api_params_parse(call, params, table, &p) < 0)
 		return;
+	if (p.labels && verify_labels_check(p.labels, &e) < 0) {
+		api_error_from(call, &e);
+		return;
+	}
 	int r = meta_namespace_create(&d->meta, p.name, p.labels, &ns, &e);
 	if (r == 0) {
 		log_info(&d->log, "namespace %s created", p.name);
@@ -124,8 +129,31 @@ void svc_namespaces_set_labels(struct api_call *call, json_t *params, void *ctx)
 
 	if (api_params_parse(call, params, table, &p) < 0)
 		return;
+	if (verify_labels_check(p.labels, &e) < 0) {
+		api_error_from(call, &e);
+		return;
+	}
 	int r = meta_namespace_set_labels(&d->meta, p.name, p.labels, p.replace, &ns, &e);
 	if (r == 0)
 		events_publish(d, p.name, "/namespaces/update", json_deep_copy(ns));
 	reply_namespace(call, r, ns, &e);
+}
+
+void svc_namespaces_get_verification(struct api_call *call, json_t *params, void *ctx)
+{
+	struct daemon *d = ctx;
+	struct ns_params p = { 0 };
+	struct ember_error e;
+	struct verify_policy pol;
+
+	if (api_params_parse(call, params, name_only, &p) < 0)
+		return;
+	if (meta_identifier_check("namespace", p.name, &e) < 0 || verify_policy_get(d, p.name, &pol, &e) < 0) {
+		api_error_from(call, &e);
+		return;
+	}
+	json_t *v = pol.json ? json_incref(pol.json)
+			     : json_pack("{s:s, s:[]}", "policy", pol.require ? "require" : "none", "keys");
+	verify_policy_done(&pol);
+	api_reply(call, json_pack("{s:o}", "verification", v));
 }

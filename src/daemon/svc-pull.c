@@ -14,6 +14,7 @@
 #include "daemon/images.h"
 #include "daemon/services.h"
 #include "daemon/unpacker.h"
+#include "daemon/verify.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/timestamp.h"
@@ -29,6 +30,7 @@ struct pull_call {
 	struct hold *hold;      /* every blob the pull stores or finds stored */
 	struct snapshotter *sn; /* unpack into it; NULL: fetch only */
 	struct unpacker *unpacker;
+	struct verify_policy policy; /* a pull's: its keys outlive the pull */
 	struct pull_call *next;
 };
 
@@ -53,6 +55,7 @@ static void unlink_call(struct pull_call *pc)
 	}
 	/* The record, when there is one, is written: GC may see it now. */
 	hold_release(pc->hold);
+	verify_policy_done(&pc->policy);
 	free(pc->ns);
 	free(pc);
 }
@@ -213,10 +216,30 @@ static void on_push_done(struct push *p, const struct ember_error *err, void *us
 	unlink_call(pc);
 }
 
+/* push_start(), with a signature when a key is given (its secret is wiped
+   once the push has signed: push_start() does it at once). */
+static int push_signed(struct daemon *d, struct pull_call *pc, struct push_options *o, const char *pem,
+		       struct ember_error *e)
+{
+	struct sig_private_key key;
+
+	if (!pem)
+		return push_start(&d->remote, o, &pc->push, e);
+	if (!ENABLED(CONFIG_SIGNATURES))
+		return err_set_name(e, EMBER_ERROR_INVALID_ARGUMENT, ENOTSUP,
+				    "push %s: this ember was built without signed images (CONFIG_SIGNATURES)", o->reference);
+	if (sig_private_key_parse_pem(pem, strlen(pem), &key, e) < 0)
+		return err_wrap(e, "push %s: sign_key", o->reference);
+	o->sign_key = &key;
+	int r = push_start(&d->remote, o, &pc->push, e);
+	sig_private_key_done(&key);
+	return r;
+}
+
 void svc_images_push(struct api_call *call, json_t *params, void *ctx)
 {
 	struct p {
-		const char *namespace, *reference, *source, *platform, *user, *secret;
+		const char *namespace, *reference, *source, *platform, *user, *secret, *sign_key;
 		int plain_http;
 		int64_t chunk_size;
 	} p = { 0 };
@@ -229,6 +252,7 @@ void svc_images_push(struct api_call *call, json_t *params, void *ctx)
 		{ "user", API_T_STRING, offsetof(struct p, user), 0 },
 		{ "secret", API_T_STRING, offsetof(struct p, secret), 0 },
 		{ "chunk_size", API_T_INT, offsetof(struct p, chunk_size), 0 },
+		{ "sign_key", API_T_STRING, offsetof(struct p, sign_key), 0 },
 		{ NULL, 0, 0, 0 },
 	};
 	struct daemon *d = ctx;
@@ -260,7 +284,7 @@ void svc_images_push(struct api_call *call, json_t *params, void *ctx)
 		.userdata = pc,
 	};
 	registry_settings(d, &o.registry, p.user, p.secret, p.plain_http);
-	if (push_start(&d->remote, &o, &pc->push, &e) < 0) {
+	if (push_signed(d, pc, &o, p.sign_key, &e) < 0) {
 		hold_release(pc->hold);
 		free(pc->ns);
 		free(pc);
@@ -338,6 +362,26 @@ static int pull_hold(struct pull *p, const char *digest, void *userdata)
 	return hold_blob(pc->hold, digest);
 }
 
+/* The namespace's signature policy: a "require" one gives the pull its
+   keys, and refuses at once what could never verify. */
+static int pull_policy(struct daemon *d, struct pull_call *pc, struct pull_options *o, struct ember_error *e)
+{
+	if (verify_policy_get(d, pc->ns, &pc->policy, e) < 0)
+		return -e->code;
+	if (!pc->policy.require)
+		return 0;
+	if (!ENABLED(CONFIG_SIGNATURES))
+		return err_set_name(e, EMBER_ERROR_PERMISSION_DENIED, EACCES,
+				    "pull %s: namespace %s requires signed images, and this ember was built without "
+				    "them (CONFIG_SIGNATURES)", o->reference, pc->ns);
+	if (!pc->policy.keys || !pc->policy.keys->n)
+		return err_set_name(e, EMBER_ERROR_PERMISSION_DENIED, EACCES,
+				    "pull %s: namespace %s requires signed images but trusts no key ([verify] keys, or "
+				    "the label " VERIFY_KEY_LABEL "NAME)", o->reference, pc->ns);
+	o->verify = pc->policy.keys;
+	return 0;
+}
+
 struct pull_params {
 	const char *namespace, *reference, *platform, *user, *secret, *snapshotter;
 	int all_platforms, plain_http, content_only, no_unpack;
@@ -375,7 +419,7 @@ static int pull_begin(struct daemon *d, struct pull_call *pc, const struct pull_
 		o.unpack_userdata = pc;
 	}
 	registry_settings(d, &o.registry, p->user, p->secret, p->plain_http);
-	if (pull_start(&d->remote, &o, &pc->pull, e) < 0)
+	if (pull_policy(d, pc, &o, e) < 0 || pull_start(&d->remote, &o, &pc->pull, e) < 0)
 		return -1;
 	call_started(pc);
 	return 0;
@@ -384,6 +428,7 @@ static int pull_begin(struct daemon *d, struct pull_call *pc, const struct pull_
 static void pull_call_free(struct pull_call *pc)
 {
 	hold_release(pc->hold);
+	verify_policy_done(&pc->policy);
 	free(pc->ns);
 	free(pc);
 }

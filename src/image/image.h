@@ -462,4 +462,135 @@ struct unpack_stats {
 int image_unpack(int layer_fd, int root_fd, const struct unpack_options *o, struct unpack_stats *st,
 		 struct ember_error *e);
 
+
+/* ---- signatures (sigkey.c, signature.c; CONFIG_SIGNATURES) ------------------ */
+
+/*
+ * cosign's signatures as registries store them: the tag
+ * "sha256-<hex>.sig" of the image's repository holds a manifest whose
+ * layers (SIG_MT_SIMPLESIGNING) are "simple signing" JSON payloads, each
+ * with its base64 signature in the SIG_ANNOTATION annotation. A payload
+ * names the manifest digest (critical.image.docker-manifest-digest) and
+ * the repository (critical.identity.docker-reference) it signs; the
+ * signature is over the payload's bytes as stored: ECDSA P-256 (ASN.1 DER)
+ * or RSA PKCS#1 v1.5, over SHA-256.
+ *
+ * Keys are PEM: public keys as SubjectPublicKeyInfo ("PUBLIC KEY"),
+ * ECDSA P-256 or RSA (2048 to 4096 bits); private keys (for signing) as
+ * PKCS#8 ("PRIVATE KEY") or SEC1 ("EC PRIVATE KEY"), ECDSA P-256 only.
+ * Parsers here read untrusted input; errors are io.ember.InvalidArgument.
+ */
+
+#define SIG_MT_SIMPLESIGNING "application/vnd.dev.cosign.simplesigning.v1+json"
+#define SIG_ANNOTATION "dev.cosignproject.cosign/signature"
+#define SIG_PAYLOAD_TYPE "cosign container image signature"
+#define SIG_TAG_SUFFIX ".sig"
+/* "sha256-" + 64 hex + ".sig" + NUL */
+#define SIG_TAG_MAX (DIGEST_MAX + sizeof(SIG_TAG_SUFFIX))
+#define SIG_PEM_MAX (16 * 1024)
+#define SIG_PAYLOAD_MAX (64 * 1024)
+#define SIG_MAX_LAYERS 32      /* signatures looked at per image */
+#define SIG_KEY_NAME_MAX 64
+#define SIG_RSA_MAX_BYTES 512  /* 4096-bit moduli */
+#define SIG_DER_MAX 600        /* the longest signature: RSA 4096 */
+
+enum sig_key_type { SIG_KEY_EC_P256 = 1, SIG_KEY_RSA };
+
+struct sig_key {
+	char name[SIG_KEY_NAME_MAX];   /* how the policy names it ("fleet") */
+	char fingerprint[DIGEST_MAX];  /* sha256 of the SubjectPublicKeyInfo DER */
+	enum sig_key_type type;
+	unsigned char q[65];           /* EC: the uncompressed point */
+	unsigned char n[SIG_RSA_MAX_BYTES], e[8];
+	size_t nlen, elen;             /* RSA: modulus and exponent, big-endian, no leading zeros */
+};
+
+struct sig_keyset {
+	struct sig_key *keys;
+	size_t n;
+};
+
+/* A private key for signing: never leaves the process that read it. */
+struct sig_private_key {
+	unsigned char x[32];
+	struct sig_key pub;            /* its public half (fingerprint included) */
+};
+
+/* The first PEM block of text: its label ("PUBLIC KEY") and DER bytes
+   (*der malloc'd). */
+int sig_pem_decode(const char *text, size_t len, char label[64], unsigned char **der, size_t *der_len,
+		   struct ember_error *e);
+/* A DER SubjectPublicKeyInfo; name is copied (cut to fit). */
+int sig_key_parse_spki(const unsigned char *der, size_t len, const char *name, struct sig_key *k,
+		       struct ember_error *e);
+/* A PEM "PUBLIC KEY". */
+int sig_key_parse_pem(const char *text, size_t len, const char *name, struct sig_key *k, struct ember_error *e);
+/* A PEM "PRIVATE KEY" (PKCS#8) or "EC PRIVATE KEY" (SEC1), P-256. */
+int sig_private_key_parse_pem(const char *text, size_t len, struct sig_private_key *k, struct ember_error *e);
+/* Wipe the secret. */
+void sig_private_key_done(struct sig_private_key *k);
+/* Append a copy of k. */
+int sig_keyset_add(struct sig_keyset *ks, const struct sig_key *k, struct ember_error *e);
+void sig_keyset_done(struct sig_keyset *ks);
+
+/* What a payload says (the fields ember checks). */
+struct sig_payload {
+	char *reference;            /* critical.identity.docker-reference */
+	char digest[DIGEST_MAX];    /* critical.image.docker-manifest-digest */
+	char *type;                 /* critical.type */
+};
+
+int sig_payload_parse(const char *buf, size_t len, struct sig_payload *p, struct ember_error *e);
+void sig_payload_done(struct sig_payload *p);
+/* A new payload for digest and reference (JSON text, malloc'd; NULL when
+   out of memory). */
+char *sig_payload_make(const char *digest, const char *reference);
+
+/* The tag that holds digest's signatures: "sha256-<hex>.sig". */
+void sig_tag(const char *digest, char out[SIG_TAG_MAX]);
+
+/* Does k verify sig (DER ECDSA, or RSA PKCS#1 v1.5) over payload? 1 yes, 0 no. */
+int sig_verify(const struct sig_key *k, const void *payload, size_t len, const unsigned char *sig, size_t sig_len);
+/* Sign payload with k: ECDSA P-256 over SHA-256, ASN.1 DER into sig
+   (SIG_DER_MAX bytes); returns its length, or -errno with e set. */
+int sig_sign(const struct sig_private_key *k, const void *payload, size_t len, unsigned char *sig,
+	     struct ember_error *e);
+
+/*
+ * The verdict on an image's signatures, from the worst to the best: each
+ * signature layer is checked alone, and the image gets the best verdict
+ * any of them earned (a second, valid signature wins over a stale one).
+ */
+enum sig_verdict {
+	SIG_UNSIGNED,      /* no signature at all */
+	SIG_BAD,           /* not a signature, or a payload that is no simple-signing document */
+	SIG_UNKNOWN_KEY,   /* a well-formed signature no key of the policy verifies */
+	SIG_OTHER_TYPE,    /* verified, but critical.type is not cosign's */
+	SIG_OTHER_REPO,    /* verified, but signed for another repository */
+	SIG_OTHER_DIGEST,  /* verified, but signed for another manifest */
+	SIG_OK,
+};
+
+struct sig_check {
+	const struct sig_keyset *keys;
+	const char *digest;   /* the manifest digest being pulled */
+	/* Does the payload's docker-reference name the repository being
+	   pulled? (remote/ knows how references normalise.) */
+	int (*same_repo)(const char *reference, void *userdata);
+	void *userdata;
+};
+
+struct sig_result {
+	enum sig_verdict verdict;
+	const struct sig_key *key;  /* the key that verified it (from OTHER_TYPE up) */
+	char detail[256];           /* why, for the message */
+};
+
+/* Judge one signature layer (its payload and the annotation's base64
+   text, NULL when absent) and keep it in *best when it is better. */
+void sig_check_layer(const struct sig_check *c, const char *payload, size_t len, const char *sig_b64,
+		     struct sig_result *best);
+/* The one-line reason for a refusal ("unsigned", "wrongly signed", ...). */
+const char *sig_verdict_name(enum sig_verdict v);
+
 #endif

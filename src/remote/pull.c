@@ -90,6 +90,9 @@ struct pull_doc {
 	char *content_type;
 	char *docker_digest;
 	int kind_blob;            /* fetched from /blobs/ (a config), not /manifests/ */
+	int no_store;             /* checked, kept in memory, not stored (signatures, a target on hold) */
+	int sig_manifest;         /* the signature tag's manifest: a 404 means "unsigned" */
+	char tag[SIG_TAG_MAX];    /* fetched by this tag ("" for a digest, or the reference's) */
 	unsigned attempts;        /* failed attempts so far */
 	int fatal;                /* the current attempt failed for good */
 	void (*then)(struct pull *p, struct pull_doc *d);
@@ -127,6 +130,18 @@ struct pull {
 	size_t um_len, uc_len;
 	int unpack_waiting;   /* all blobs stored, the unpacker not finished */
 	int unpack_released;  /* the unpacker finished: write the record */
+	/* The signature check (o.verify): the target document waits here,
+	   unstored, until a signature of it verifies. */
+	struct pull_doc *held;
+	char sig_manifest[DIGEST_MAX];  /* the signature tag's manifest, once fetched */
+	struct sig_layer_ref {
+		char digest[DIGEST_MAX];
+		char *b64;  /* the annotation, or NULL */
+	} *sig_layers;
+	size_t n_sig_layers;
+	unsigned sig_pending;           /* payloads still to come */
+	struct sig_result verdict;
+	json_t *verified;               /* for the record: which key, which signature */
 };
 
 /* ---- helpers --------------------------------------------------------------- */
@@ -169,6 +184,12 @@ static void doc_free(struct pull_doc *d)
 
 static void pull_free(struct pull *p)
 {
+	if (p->held)
+		doc_free(p->held);
+	for (size_t i = 0; i < p->n_sig_layers; i++)
+		free(p->sig_layers[i].b64);
+	free(p->sig_layers);
+	json_decref(p->verified);
 	registry_call_cancel(p->doc_call);
 	loop_source_free(p->doc_timer);
 	while (p->docs) {
@@ -434,9 +455,13 @@ static int doc_accept(struct pull *p, struct pull_doc *d, struct ember_error *e)
 	}
 	memcpy(d->digest, got, sizeof(got));
 	d->size = (int64_t)d->len;
+	if (d->no_store)
+		return 0;
 	return remember(p, got, e) < 0 ? -e->code
 	     : content_blob_put(p->rm->cs, d->buf ? d->buf : "", d->len, got, NULL, e) < 0 ? -e->code : 0;
 }
+
+static void verify_finish(struct pull *p);
 
 static void doc_retry_timer(struct loop_source *s, void *userdata)
 {
@@ -485,10 +510,18 @@ static void doc_done(struct registry_call *c, int result, const struct http_resp
 			doc_retry(p, d, -1, &e);
 		return;
 	}
+	if (ENABLED(CONFIG_SIGNATURES) && resp->status == 404 && d->sig_manifest) {
+		p->docs = d->next;
+		doc_free(d);
+		verify_finish(p);
+		if (!p->failed)
+			start_next_doc(p);
+		return;
+	}
 	if (resp->status != 200) {
 		const struct reference *ref = registry_reference(p->reg);
 		char what[200];
-		snprintf(what, sizeof(what), "%s", d->digest[0] ? d->digest : ref->tag ? ref->tag : ref->digest);
+		snprintf(what, sizeof(what), "%s", d->digest[0] ? d->digest : d->tag[0] ? d->tag : ref->tag ? ref->tag : ref->digest);
 		const char *tried = registry_call_tried(c);
 		err_set_name(&e, status_name(resp->status), status_errno(resp->status),
 			     "%s: %s: HTTP %ld%s%s%s%s", registry_call_host(c), what, resp->status,
@@ -511,14 +544,14 @@ static void doc_done(struct registry_call *c, int result, const struct http_resp
 		start_next_doc(p);
 }
 
-static void queue_doc(struct pull *p, const char *digest, int64_t size, int blob,
-		      void (*then)(struct pull *p, struct pull_doc *d))
+static struct pull_doc *queue_doc(struct pull *p, const char *digest, int64_t size, int blob,
+				  void (*then)(struct pull *p, struct pull_doc *d))
 {
 	struct pull_doc *d = calloc(1, sizeof(*d)), **tail;
 
 	if (!d) {
 		fail_with(p, ENOMEM, NULL, "%s", "out of memory");
-		return;
+		return NULL;
 	}
 	if (digest)
 		snprintf(d->digest, sizeof(d->digest), "%s", digest);
@@ -528,6 +561,7 @@ static void queue_doc(struct pull *p, const char *digest, int64_t size, int blob
 	for (tail = &p->docs; *tail; tail = &(*tail)->next)
 		;
 	*tail = d;
+	return d;
 }
 
 static void start_next_doc(struct pull *p)
@@ -558,9 +592,9 @@ static void start_next_doc(struct pull *p)
 		}
 		const struct reference *ref = registry_reference(p->reg);
 		snprintf(path, sizeof(path), "/%s/%s", d->kind_blob ? "blobs" : "manifests",
-			 d->digest[0] ? d->digest : ref->digest ? ref->digest : ref->tag);
+			 d->digest[0] ? d->digest : d->tag[0] ? d->tag : ref->digest ? ref->digest : ref->tag);
 		struct registry_call_options o = {
-			.cap = d->digest[0] || ref->digest ? HOST_CAP_PULL : HOST_CAP_RESOLVE,
+			.cap = d->digest[0] || (ref->digest && !d->tag[0]) ? HOST_CAP_PULL : HOST_CAP_RESOLVE,
 			.headers = d->kind_blob ? NULL : ACCEPT,
 			.range_from = -1,
 			.body_fd = -1,
@@ -711,6 +745,153 @@ static void on_target(struct pull *p, struct pull_doc *d)
 	else
 		fail_with(p, ENOTSUP, EMBER_ERROR_INVALID_ARGUMENT,
 			  "the reference names a \"%.100s\", not an image manifest or index", media_type);
+}
+
+/* ---- signatures (CONFIG_SIGNATURES) ------------------------------------------ */
+
+/* The payload's docker-reference names the repository pulled (its tag or
+   digest, if any, does not matter: the payload's digest is what binds). */
+static int same_repo(const char *reference, void *userdata)
+{
+	const struct reference *want = registry_reference(((struct pull *)userdata)->reg);
+	struct reference got;
+	struct ember_error e;
+
+	if (reference_parse(reference, &got, &e) < 0)
+		return 0;
+	int same = !strcmp(got.domain, want->domain) && !strcmp(got.path, want->path);
+	reference_done(&got);
+	return same;
+}
+
+static void on_sig_payload(struct pull *p, struct pull_doc *d)
+{
+	struct sig_check c = { p->o.verify, p->held->digest, same_repo, p };
+
+	for (size_t i = 0; i < p->n_sig_layers; i++)
+		if (!strcmp(p->sig_layers[i].digest, d->digest))
+			sig_check_layer(&c, d->buf ? d->buf : "", d->len, p->sig_layers[i].b64, &p->verdict);
+	if (--p->sig_pending == 0)
+		verify_finish(p);
+}
+
+/* The signature tag's manifest: each simple-signing layer's payload is
+   fetched (into memory) and judged with its annotation. */
+static void on_sig_manifest(struct pull *p, struct pull_doc *d)
+{
+	struct manifest m;
+	struct ember_error e;
+
+	memcpy(p->sig_manifest, d->digest, sizeof(p->sig_manifest));
+	if (manifest_parse(d->buf ? d->buf : "", d->len, &m, &e) < 0) {
+		snprintf(p->verdict.detail, sizeof(p->verdict.detail), "the signature manifest %.71s: %.100s", d->digest,
+			 e.message);
+		p->verdict.verdict = SIG_BAD;
+		verify_finish(p);
+		return;
+	}
+	p->sig_layers = calloc(m.n_layers ? m.n_layers : 1, sizeof(*p->sig_layers));
+	if (!p->sig_layers) {
+		manifest_done(&m);
+		fail_with(p, ENOMEM, NULL, "%s", "out of memory");
+		return;
+	}
+	for (size_t i = 0; i < m.n_layers && p->n_sig_layers < SIG_MAX_LAYERS && !p->failed; i++) {
+		const struct descriptor *l = &m.layers[i];
+		if (!l->media_type || strcmp(l->media_type, SIG_MT_SIMPLESIGNING))
+			continue; /* attestations and the like: not signatures */
+		if (l->size > SIG_PAYLOAD_MAX) {
+			if (p->verdict.verdict <= SIG_BAD) {
+				p->verdict.verdict = SIG_BAD;
+				snprintf(p->verdict.detail, sizeof(p->verdict.detail),
+					 "payload %s is %lld bytes, over %d", l->digest, (long long)l->size, SIG_PAYLOAD_MAX);
+			}
+			continue;
+		}
+		struct sig_layer_ref *ref = &p->sig_layers[p->n_sig_layers++];
+		memcpy(ref->digest, l->digest, sizeof(ref->digest));
+		const char *b64 = json_string_value(json_object_get(l->annotations, SIG_ANNOTATION));
+		ref->b64 = b64 ? strdup(b64) : NULL;
+		if (b64 && !ref->b64) {
+			fail_with(p, ENOMEM, NULL, "%s", "out of memory");
+			break;
+		}
+		/* Layers sharing a payload are judged together, fetched once. */
+		int seen = 0;
+		for (size_t k = 0; k + 1 < p->n_sig_layers; k++)
+			seen |= !strcmp(p->sig_layers[k].digest, l->digest);
+		if (seen)
+			continue;
+		struct pull_doc *pd = queue_doc(p, l->digest, l->size, 1, on_sig_payload);
+		if (!pd)
+			break;
+		pd->no_store = 1;
+		p->sig_pending++;
+	}
+	manifest_done(&m);
+	if (!p->failed && p->sig_pending == 0)
+		verify_finish(p);
+}
+
+/* The target document, checked against its digest but not stored: its
+   signatures are fetched first. */
+static void on_target_held(struct pull *p, struct pull_doc *d)
+{
+	struct pull_doc *h = calloc(1, sizeof(*h));
+
+	if (!h) {
+		fail_with(p, ENOMEM, NULL, "%s", "out of memory");
+		return;
+	}
+	*h = *d;
+	h->next = NULL;
+	d->buf = d->content_type = d->docker_digest = NULL;
+	p->held = h;
+	struct pull_doc *sd = queue_doc(p, NULL, -1, 0, on_sig_manifest);
+	if (!sd)
+		return;
+	sd->no_store = 1;
+	sd->sig_manifest = 1;
+	sig_tag(h->digest, sd->tag);
+}
+
+/* Every signature judged (or none found): on with the held target, or
+   refuse the image. Nothing of it has been stored. */
+static void verify_finish(struct pull *p)
+{
+	struct pull_doc *d = p->held;
+	struct ember_error e;
+	char tag[SIG_TAG_MAX];
+
+	if (p->failed || !d)
+		return;
+	if (p->verdict.verdict != SIG_OK) {
+		sig_tag(d->digest, tag);
+		if (p->verdict.verdict == SIG_UNSIGNED)
+			snprintf(p->verdict.detail, sizeof(p->verdict.detail), "no signature at the tag %s%s", tag,
+				 p->n_sig_layers || p->sig_manifest[0] ? " (its manifest holds no signature)" : "");
+		err_set_name(&e, EMBER_ERROR_PERMISSION_DENIED, EACCES,
+			     "refused by the signature policy of namespace %s: %s: %s", p->ns,
+			     sig_verdict_name(p->verdict.verdict), p->verdict.detail);
+		pull_fail(p, &e);
+		return;
+	}
+	const struct sig_key *k = p->verdict.key;
+	p->verified = json_pack("{s:s, s:s, s:s, s:s}", "key", k->name, "fingerprint", k->fingerprint, "signature",
+				p->sig_manifest, "digest", d->digest);
+	if (!p->verified) {
+		fail_with(p, ENOMEM, NULL, "%s", "out of memory");
+		return;
+	}
+	p->held = NULL;
+	if (remember(p, d->digest, &e) < 0 ||
+	    content_blob_put(p->rm->cs, d->buf ? d->buf : "", d->len, d->digest, NULL, &e) < 0) {
+		doc_free(d);
+		pull_fail(p, &e);
+		return;
+	}
+	on_target(p, d);
+	doc_free(d);
 }
 
 /* ---- layers ---------------------------------------------------------------- */
@@ -1131,6 +1312,10 @@ static int write_image(struct pull *p, struct ember_error *e)
 	json_decref(old);
 	if (!rec)
 		return err_set(e, ENOMEM, "out of memory");
+	if (p->verified && json_object_set(rec, "verified", p->verified) < 0) {
+		json_decref(rec);
+		return err_set(e, ENOMEM, "out of memory");
+	}
 	int r = meta_object_put(p->rm->meta, p->ns, "images", p->image_name, rec, e);
 	if (r < 0) {
 		json_decref(rec);
@@ -1321,9 +1506,13 @@ int pull_start(struct remote *rm, const struct pull_options *o, struct pull **ou
 	if (!p->image_name)
 		goto nomem;
 	const struct reference *ref = registry_reference(p->reg);
-	queue_doc(p, ref->digest, -1, 0, on_target);
+	struct pull_doc *target = queue_doc(p, ref->digest, -1, 0,
+					    ENABLED(CONFIG_SIGNATURES) && o->verify ? on_target_held : on_target);
 	if (p->failed)
 		goto fail_async;
+	/* Signed images: the target is judged before anything of it is
+	   stored, so a refused image leaves the store as it was. */
+	target->no_store = ENABLED(CONFIG_SIGNATURES) && o->verify;
 	start_next_doc(p);
 	if (p->failed)
 		goto fail_async;

@@ -16,6 +16,7 @@
 
 #include "image/image.h"
 #include "remote/remote-internal.h"
+#include "util/base64.h"
 #include "util/cleanup.h"
 #include "util/err.h"
 
@@ -32,6 +33,7 @@ struct push_blob {
 	enum push_state state;
 	char *location;           /* upload session */
 	int fd;
+	char *data;               /* not from the store: these bytes (a signature's) */
 };
 
 struct push_manifest {
@@ -40,6 +42,7 @@ struct push_manifest {
 	char *data;
 	size_t len;
 	int by_tag;               /* the top level: PUT under the tag */
+	char *tag;                /* PUT under this tag instead (a signature's) */
 };
 
 struct push {
@@ -58,6 +61,10 @@ struct push {
 	struct ember_error err;
 	int failed;
 	uint64_t last_progress;
+	json_t *sig_layers;       /* our signature's layer, until the manifest is made */
+	char *sig_tag;
+	char *sig_buf;            /* what the signature tag held */
+	size_t sig_len;
 };
 
 static void push_free(struct push *p)
@@ -66,18 +73,23 @@ static void push_free(struct push *p)
 	for (size_t i = 0; i < p->n_blobs; i++) {
 		free(p->blobs[i].media_type);
 		free(p->blobs[i].location);
+		free(p->blobs[i].data);
 		close_keep_errno(p->blobs[i].fd);
 	}
 	free(p->blobs);
 	for (size_t i = 0; i < p->n_manifests; i++) {
 		free(p->manifests[i].media_type);
 		free(p->manifests[i].data);
+		free(p->manifests[i].tag);
 	}
 	free(p->manifests);
 	loop_source_free(p->finish);
 	registry_close(p->reg);
 	free(p->target_name);
 	free(p->mount_from);
+	json_decref(p->sig_layers);
+	free(p->sig_tag);
+	free(p->sig_buf);
 	free(p->ns);
 	free(p);
 }
@@ -226,14 +238,17 @@ static void blob_put(struct push *p, struct push_blob *b, int with_body)
 		.method = "PUT",
 		.headers = octet,
 		.range_from = -1,
-		.body_fd = with_body ? b->fd : -1,
-		.body_size = with_body ? b->size : 0,
+		.body_fd = with_body && !b->data ? b->fd : -1,
+		.body_size = with_body && !b->data ? b->size : 0,
 		.no_fallback = 1,
 		.on_done = blob_put_done,
 	};
 	if (!with_body) {
 		o.body = "";
 		o.body_len = 0;
+	} else if (b->data) {
+		o.body = b->data;
+		o.body_len = (size_t)b->size;
 	}
 	if (call(p, url, &o, &e) < 0)
 		push_fail(p, &e);
@@ -315,7 +330,7 @@ static void upload_start_done(struct registry_call *c, int result, const struct 
 	b->location = strdup(resp->location);
 	b->state = P_UPLOADING;
 	report(p, 1);
-	if (p->o.chunk_size && (uint64_t)b->size > p->o.chunk_size)
+	if (p->o.chunk_size && (uint64_t)b->size > p->o.chunk_size && !b->data)
 		blob_patch(p, b);
 	else
 		blob_put(p, b, 1);
@@ -375,7 +390,7 @@ static void next_blob(struct push *p)
 		return;
 	}
 	struct push_blob *b = &p->blobs[p->cur_blob];
-	if (content_blob_open(p->rm->cs, b->digest, &b->fd, &e) < 0) {
+	if (!b->data && content_blob_open(p->rm->cs, b->digest, &b->fd, &e) < 0) {
 		err_wrap(&e, "the image needs it");
 		push_fail(p, &e);
 		return;
@@ -414,7 +429,7 @@ static void next_manifest(struct push *p)
 	}
 	struct push_manifest *m = &p->manifests[p->cur_manifest];
 	const struct reference *ref = registry_reference(p->reg);
-	snprintf(path, sizeof(path), "/manifests/%s", m->by_tag && ref->tag ? ref->tag : m->digest);
+	snprintf(path, sizeof(path), "/manifests/%s", m->tag ? m->tag : m->by_tag && ref->tag ? ref->tag : m->digest);
 	snprintf(ctype, sizeof(ctype), "Content-Type: %s", m->media_type);
 	const char *headers[] = { ctype, NULL };
 	struct registry_call_options o = {
@@ -552,6 +567,190 @@ static int plan(struct push *p, const char *target_digest, struct ember_error *e
 	return add_manifest(p, target_digest, mt, data, len, 1, e);
 }
 
+/* ---- signature (CONFIG_SIGNATURES) ----------------------------------------- */
+
+/* Bytes of our own to upload, with their digest. */
+static int add_blob_data(struct push *p, const char *media_type, char *data, size_t len, char digest[DIGEST_MAX],
+			 struct ember_error *e)
+{
+	struct descriptor d = { .media_type = (char *)media_type, .size = (int64_t)len };
+
+	digest_buffer(data, len, d.digest);
+	memcpy(digest, d.digest, DIGEST_MAX);
+	if (add_blob(p, &d, e) < 0) {
+		free(data);
+		return -e->code;
+	}
+	struct push_blob *b = &p->blobs[p->n_blobs - 1];
+	if (b->data || strcmp(b->digest, d.digest))
+		free(data); /* the same bytes were there already */
+	else
+		b->data = data;
+	return 0;
+}
+
+/* cosign's signature of what goes under the tag: a payload naming its
+   digest and this reference, signed, as one more layer of the manifest at
+   the tag sha256-<hex>.sig (signatures already there stay, as cosign and
+   skopeo keep them). Here the payload; the manifest once the registry
+   said what the tag holds (sig_fetch). */
+static int plan_signature(struct push *p, struct ember_error *e)
+{
+	const struct reference *ref = registry_reference(p->reg);
+	char digest[DIGEST_MAX] = "", pd[DIGEST_MAX], tag[SIG_TAG_MAX];
+	unsigned char sig[SIG_DER_MAX];
+
+	for (size_t i = 0; i < p->n_manifests; i++)
+		if (p->manifests[i].by_tag)
+			memcpy(digest, p->manifests[i].digest, DIGEST_MAX);
+	if (!digest[0])
+		return err_set(e, EINVAL, "nothing to sign");
+	_cleanup_free_ char *name = reference_name(ref), *refstr = NULL, *b64 = NULL;
+	if (!name || asprintf(&refstr, "%s%s%s", name, ref->tag ? ":" : "", ref->tag ? ref->tag : "") < 0)
+		return err_set(e, ENOMEM, "out of memory");
+	char *payload = sig_payload_make(digest, refstr);
+	if (!payload)
+		return err_set(e, ENOMEM, "out of memory");
+	size_t plen = strlen(payload);
+	int n = sig_sign(p->o.sign_key, payload, plen, sig, e);
+	if (n < 0) {
+		free(payload);
+		return n;
+	}
+	if (!(b64 = base64_encode(sig, (size_t)n))) {
+		free(payload);
+		return err_set(e, ENOMEM, "out of memory");
+	}
+	if (add_blob_data(p, SIG_MT_SIMPLESIGNING, payload, plen, pd, e) < 0)
+		return -e->code;
+	sig_tag(digest, tag);
+	p->sig_layers = json_pack("[{s:s, s:I, s:s, s:{s:s}}]", "mediaType", SIG_MT_SIMPLESIGNING, "size",
+				  (json_int_t)plen, "digest", pd, "annotations", SIG_ANNOTATION, b64);
+	p->sig_tag = strdup(tag);
+	if (!p->sig_layers || !p->sig_tag)
+		return err_set(e, ENOMEM, "out of memory");
+	return 0;
+}
+
+/* The signature manifest: the layers the tag had, then ours (unless the
+   same signature is there already), and a config naming them. */
+static int sig_compose(struct push *p, const struct manifest *old, struct ember_error *e)
+{
+	json_t *ours = json_array_get(p->sig_layers, 0);
+	_cleanup_(json_decrefp) json_t *layers = json_array(), *diff_ids = json_array();
+	char cd[DIGEST_MAX], md[DIGEST_MAX];
+	int dup = 0;
+
+	if (!layers || !diff_ids)
+		return err_set(e, ENOMEM, "out of memory");
+	for (size_t i = 0; old && i < old->n_layers; i++) {
+		const struct descriptor *l = &old->layers[i];
+		if (!l->media_type || strcmp(l->media_type, SIG_MT_SIMPLESIGNING))
+			continue;
+		json_t *a = l->annotations ? json_deep_copy(l->annotations) : json_object();
+		dup |= !strcmp(l->digest, json_string_value(json_object_get(ours, "digest"))) &&
+		       json_equal(json_object_get(a, SIG_ANNOTATION), json_object_get(json_object_get(ours, "annotations"),
+										     SIG_ANNOTATION));
+		if (json_array_append_new(layers, json_pack("{s:s, s:I, s:s, s:o}", "mediaType", l->media_type, "size",
+							    (json_int_t)l->size, "digest", l->digest, "annotations",
+							    a)) < 0)
+			return err_set(e, ENOMEM, "out of memory");
+	}
+	if (!dup)
+		json_array_append(layers, ours);
+	size_t i;
+	json_t *l;
+	json_array_foreach(layers, i, l)
+		json_array_append(diff_ids, json_object_get(l, "digest"));
+	json_t *cfg = json_pack("{s:s, s:s, s:{}, s:{s:s, s:O}}", "architecture", "", "os", "", "config", "rootfs",
+				"type", "layers", "diff_ids", diff_ids);
+	char *cfg_text = cfg ? json_dumps(cfg, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	json_decref(cfg);
+	if (!cfg_text)
+		return err_set(e, ENOMEM, "out of memory");
+	size_t clen = strlen(cfg_text);
+	if (add_blob_data(p, MT_OCI_CONFIG, cfg_text, clen, cd, e) < 0)
+		return -e->code;
+	json_t *m = json_pack("{s:i, s:s, s:{s:s, s:I, s:s}, s:O}", "schemaVersion", 2, "mediaType", MT_OCI_MANIFEST,
+			      "config", "mediaType", MT_OCI_CONFIG, "size", (json_int_t)clen, "digest", cd, "layers",
+			      layers);
+	char *text = m ? json_dumps(m, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+	json_decref(m);
+	if (!text)
+		return err_set(e, ENOMEM, "out of memory");
+	digest_buffer(text, strlen(text), md);
+	if (add_manifest(p, md, MT_OCI_MANIFEST, text, strlen(text), 0, e) < 0)
+		return -e->code;
+	if (!(p->manifests[p->n_manifests - 1].tag = strdup(p->sig_tag)))
+		return err_set(e, ENOMEM, "out of memory");
+	return 0;
+}
+
+static int sig_data(struct registry_call *c, const char *data, size_t len, void *userdata)
+{
+	struct push *p = userdata;
+
+	(void)c;
+	if (p->sig_len + len > DOC_MAX)
+		return -1; /* ends the call: an error below */
+	char *n = realloc(p->sig_buf, p->sig_len + len + 1);
+	if (!n)
+		return -1;
+	memcpy(n + p->sig_len, data, len);
+	p->sig_len += len;
+	n[p->sig_len] = '\0';
+	p->sig_buf = n;
+	return 0;
+}
+
+static void sig_fetched(struct registry_call *c, int result, const struct http_response *resp,
+			const struct ember_error *err, void *userdata)
+{
+	struct push *p = userdata;
+	struct ember_error e;
+	struct manifest m;
+	int have = 0;
+
+	p->call = NULL;
+	if (!answered(p, c, result, resp, err, p->sig_tag, (const long[]){ 200, 404, 0 }))
+		return;
+	if (resp->status == 200) {
+		if (manifest_parse(p->sig_buf ? p->sig_buf : "", p->sig_len, &m, &e) < 0) {
+			err_wrap(&e, "the signatures at %s", p->sig_tag);
+			push_fail(p, &e);
+			return;
+		}
+		have = 1;
+	}
+	int r = sig_compose(p, have ? &m : NULL, &e);
+	if (have)
+		manifest_done(&m);
+	if (r < 0) {
+		push_fail(p, &e);
+		return;
+	}
+	report(p, 1);
+	next_blob(p);
+}
+
+/* What the signature tag holds now, before anything is sent. */
+static void sig_fetch(struct push *p)
+{
+	static const char *const accept[] = { "Accept: " MT_OCI_MANIFEST ", " MT_DOCKER_MANIFEST, NULL };
+	struct ember_error e;
+	char path[128];
+
+	snprintf(path, sizeof(path), "/manifests/%s", p->sig_tag);
+	struct registry_call_options o = {
+		.headers = accept,
+		.range_from = -1,
+		.on_data = sig_data,
+		.on_done = sig_fetched,
+	};
+	if (call(p, path, &o, &e) < 0)
+		push_fail(p, &e);
+}
+
 struct mount_ctx {
 	const char *domain;
 	const char *target_path;
@@ -608,13 +807,18 @@ int push_start(struct remote *rm, const struct push_options *o, struct push **ou
 	}
 	if (plan(p, digest, e) < 0)
 		goto fail;
+	if (ENABLED(CONFIG_SIGNATURES) && o->sign_key && plan_signature(p, e) < 0)
+		goto fail;
 	json_decref(img);
 	img = NULL;
 	struct mount_ctx mc = { registry_reference(p->reg)->domain, registry_reference(p->reg)->path, NULL };
 	struct ember_error ignored;
 	(void)meta_object_walk_all(rm->meta, "images", find_mount, &mc, &ignored);
 	p->mount_from = mc.found;
-	next_blob(p);
+	if (ENABLED(CONFIG_SIGNATURES) && p->sig_tag)
+		sig_fetch(p);
+	else
+		next_blob(p);
 	if (p->failed) {
 		*e = p->err;
 		push_free(p);

@@ -102,6 +102,8 @@ struct remote {
 struct pull;
 struct manifest;
 struct image_config;
+struct sig_keyset;
+struct sig_private_key;
 
 /*
  * Unpacking while the layers download (the daemon's unpacker implements
@@ -143,6 +145,11 @@ struct pull_options {
 	void *userdata;
 	const struct pull_unpack_hooks *unpack; /* NULL: fetch only */
 	void *unpack_userdata;
+	/* Signed images (CONFIG_SIGNATURES): NULL, none; else a signature of
+	   the target (cosign's tag) must verify with one of these keys before
+	   anything of the image is stored; the record then says which
+	   ("verified"). Borrowed for the pull's life. */
+	const struct sig_keyset *verify;
 };
 
 int pull_start(struct remote *rm, const struct pull_options *o, struct pull **out, struct ember_error *e);
@@ -168,6 +175,11 @@ struct push_options {
 	const char *platform;      /* push only this platform's manifest of an index */
 	struct registry_config registry;
 	uint64_t chunk_size;       /* 0: each blob in one PUT; else PATCH chunks of this size */
+	/* CONFIG_SIGNATURES: sign what goes under the tag (cosign's format:
+	   one more layer at the tag sha256-<hex>.sig), with this key; NULL:
+	   no signature.
+	   Borrowed until push_start() returns. */
+	const struct sig_private_key *sign_key;
 	void (*on_progress)(struct push *p, json_t *progress, void *userdata);
 	void (*on_done)(struct push *p, const struct ember_error *err, void *userdata);
 	void *userdata;

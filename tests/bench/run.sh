@@ -327,3 +327,5 @@ echo
 tests/bench/storage.sh "$EMBER"
 echo
 tests/bench/revisions.sh "$EMBER"
+echo
+tests/bench/signatures.sh "$EMBER"

@@ -153,6 +153,47 @@ static void test_errors(void **state)
 	}
 }
 
+static void test_verify_table(void **state)
+{
+	struct daemon_config c;
+	struct ember_error e;
+
+	(void)state;
+	assert_int_equal(parse(&c, "[verify]\npolicy = \"require\"\nkeys = [\"/k/fleet.pub\", \"/k/spare.pub\"]\n"
+				   "[verify.namespaces.lab]\npolicy = \"none\"\n"
+				   "[verify.namespaces.prod]\nkeys = [\"/k/prod.pub\"]\n",
+			       &e),
+			 0);
+	assert_int_equal(c.n_verify, 3);
+	assert_null(c.verify[0].ns);
+	assert_int_equal(c.verify[0].mode, VERIFY_REQUIRE);
+	assert_string_equal(c.verify[0].keys[1], "/k/spare.pub");
+	assert_null(c.verify[0].keys[2]);
+	assert_string_equal(c.verify[1].ns, "lab");
+	assert_int_equal(c.verify[1].mode, VERIFY_NONE);
+	assert_null(c.verify[1].keys);
+	assert_string_equal(c.verify[2].ns, "prod");
+	assert_int_equal(c.verify[2].mode, VERIFY_UNSET);
+	assert_string_equal(c.verify[2].keys[0], "/k/prod.pub");
+	config_done(&c);
+
+	static const struct {
+		const char *text, *needle;
+	} bad[] = {
+		{ "[verify]\npolicy = \"maybe\"\n", "\"verify.policy\" must be \"none\" or \"require\"" },
+		{ "[verify]\npolcy = \"require\"\n", "\"verify.polcy\": unknown key" },
+		{ "[verify]\nkeys = \"/k.pub\"\n", "\"verify.keys\" must be an array" },
+		{ "[verify]\nkeys = [\"k.pub\"]\n", "\"verify.keys[0]\" must be an absolute path" },
+		{ "[verify.namespaces.x]\nnamespaces = 1\n", "\"verify.namespaces.x.namespaces\": unknown key" },
+		{ "[verify]\nnamespaces = 1\n", "must be a table of namespaces" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		if (parse(&c, bad[i].text, &e) == 0)
+			fail_msg("accepted: %s", bad[i].text);
+		assert_msg_contains(&e, bad[i].needle);
+	}
+}
+
 static void test_gc_table(void **state)
 {
 	static const struct {
@@ -259,6 +300,7 @@ int main(void)
 		cmocka_unit_test(test_unknown_keys_warn),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_gc_table),
+		cmocka_unit_test(test_verify_table),
 		cmocka_unit_test(test_load_missing_file),
 		cmocka_unit_test(test_group_resolve),
 	};
