@@ -70,6 +70,10 @@ int main(int argc, char **argv)
 	self = self ? self + 1 : (argc > 0 ? argv[0] : "ember");
 	if (ENABLED(CONFIG_DAEMON) && !strcmp(self, "emberd"))
 		return daemon_main(argc, argv);
+	/* Installed or linked as runc: a runc-compatible runtime for
+	   containerd, podman or scripts (--runc-binary, runtime paths). */
+	if (ENABLED(CONFIG_OCI) && !strcmp(self, "runc"))
+		return oci_main(argc, argv);
 	if (argc > 1 && (role = find_role(argv[1])))
 		return role->main(argc - 1, argv + 1);
 	if (ENABLED(CONFIG_CLI))
