@@ -105,9 +105,10 @@ static int root_fd(const struct oci *o, int create, struct ember_error *e)
 	return fd < 0 ? err_sys(e, errno, "%s", o->root) : fd;
 }
 
-static int state_read(const struct oci *o, const char *id, json_t **out, struct ember_error *e)
+/* The state of container id, in the root directory open at rfd (< 0: the
+   root is not there, e says why). */
+static int state_read_at(int rfd, const char *id, json_t **out, struct ember_error *e)
 {
-	_cleanup_close_ int fd = root_fd(o, 0, e);
 	char path[1100];
 	_cleanup_free_ char *data = NULL;
 	size_t len;
@@ -115,7 +116,7 @@ static int state_read(const struct oci *o, const char *id, json_t **out, struct 
 	if (!id_ok(id))
 		return err_invalid(e, "invalid container id \"%.80s\"", id);
 	snprintf(path, sizeof(path), "%s/state.json", id);
-	if (fd < 0 || fs_read_file(fd, path, 1 << 20, &data, &len, e) < 0) {
+	if (rfd < 0 || fs_read_file(rfd, path, 1 << 20, &data, &len, e) < 0) {
 		if (e->code == ENOENT)
 			return err_set_name(e, EMBER_ERROR_NOT_FOUND, ENOENT, "container %s does not exist", id);
 		return -e->code;
@@ -125,10 +126,16 @@ static int state_read(const struct oci *o, const char *id, json_t **out, struct 
 	return 0;
 }
 
+static int state_read(const struct oci *o, const char *id, json_t **out, struct ember_error *e)
+{
+	_cleanup_close_ int rfd = root_fd(o, 0, e);
+	return state_read_at(rfd, id, out, e);
+}
+
 /* "created" while the process waits at its gate (exec.fifo is there),
    "running" once past it, while the process that started is there (pid
    and start time); else "stopped". */
-static const char *status_of(const struct oci *o, json_t *st)
+static const char *status_at(int rfd, json_t *st)
 {
 	pid_t pid = (pid_t)json_integer_value(json_object_get(st, "pid"));
 	uint64_t t;
@@ -138,9 +145,15 @@ static const char *status_of(const struct oci *o, json_t *st)
 	if (pid <= 0 || runtime_pid_start_time(pid, &t, &ignored) < 0 ||
 	    t != (uint64_t)json_integer_value(json_object_get(st, "start_time")))
 		return "stopped";
-	_cleanup_close_ int rfd = root_fd(o, 0, &ignored);
 	snprintf(fifo, sizeof(fifo), "%s/exec.fifo", json_string_value(json_object_get(st, "id")) ?: "");
 	return rfd >= 0 && faccessat(rfd, fifo, F_OK, AT_SYMLINK_NOFOLLOW) == 0 ? "created" : "running";
+}
+
+static const char *status_of(const struct oci *o, json_t *st)
+{
+	struct ember_error ignored;
+	_cleanup_close_ int rfd = root_fd(o, 0, &ignored);
+	return status_at(rfd, st);
 }
 
 static int state_remove(const struct oci *o, const char *id)
@@ -390,19 +403,6 @@ static int wait_foreground(struct run *r)
 	return status;
 }
 
-/* path (any directory) written atomically: a --pid-file. */
-static int write_path(const char *path, const char *data, struct ember_error *e)
-{
-	const char *slash = strrchr(path, '/');
-	char dir[PATH_MAX];
-
-	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) + (slash == path) : 1, slash ? path : ".");
-	_cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return err_sys(e, errno, "%s", dir);
-	return fs_write_atomic(fd, slash ? slash + 1 : path, data, strlen(data), 0644, e);
-}
-
 /* run's and create's arguments. */
 static int parse_run(struct run *r, const char *cmd, int argc, char **argv)
 {
@@ -499,7 +499,7 @@ static int container_start(struct run *r, int gate, struct ember_error *e)
 	if (r->pid_file) {
 		char pid[24];
 		snprintf(pid, sizeof(pid), "%d", (int)r->st.pid);
-		if (write_path(r->pid_file, pid, e) < 0)
+		if (fs_write_path(r->pid_file, pid, strlen(pid), 0644, e) < 0)
 			return -e->code;
 	}
 	return 0;
@@ -591,12 +591,19 @@ static int cmd_start(const struct oci *o, int argc, char **argv)
 
 /* ---- state, list, kill, delete ----------------------------------------------------------- */
 
-static json_t *state_public(const struct oci *o, json_t *st)
+static json_t *state_public_at(int rfd, json_t *st)
 {
 	return json_pack("{s:O, s:O, s:O, s:s, s:O, s:O, s:O, s:s}", "ociVersion", json_object_get(st, "ociVersion"),
-			 "id", json_object_get(st, "id"), "pid", json_object_get(st, "pid"), "status", status_of(o, st),
+			 "id", json_object_get(st, "id"), "pid", json_object_get(st, "pid"), "status", status_at(rfd, st),
 			 "bundle", json_object_get(st, "bundle"), "rootfs", json_object_get(st, "rootfs"), "created",
 			 json_object_get(st, "created"), "owner", "");
+}
+
+static json_t *state_public(const struct oci *o, json_t *st)
+{
+	struct ember_error ignored;
+	_cleanup_close_ int rfd = root_fd(o, 0, &ignored);
+	return state_public_at(rfd, st);
 }
 
 static int cmd_state(const struct oci *o, int argc, char **argv)
@@ -643,8 +650,8 @@ static int cmd_list(const struct oci *o, int argc, char **argv)
 	}
 	for (size_t i = 0; i < n; i++) {
 		json_t *st;
-		if (id_ok(names[i]) && state_read(o, names[i], &st, &e) == 0) {
-			json_array_append_new(all, state_public(o, st));
+		if (id_ok(names[i]) && state_read_at(fd, names[i], &st, &e) == 0) {
+			json_array_append_new(all, state_public_at(fd, st));
 			json_decref(st);
 		}
 	}
