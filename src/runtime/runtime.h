@@ -268,6 +268,10 @@ struct runtime_start {
 				  PID 1's pidfd) whose namespaces the new one
 				  joins; spec then only needs "process" and
 				  self_fd, exit_fd, log_fd are -1. Else -1. */
+	int preserve_fds;      /* the caller's descriptors 3 .. 3 + n - 1 go
+				  to the process as they are (runc's
+				  --preserve-fds); each must be open (EBADF
+				  naming it). 0: none */
 };
 
 struct runtime_started {
@@ -304,6 +308,11 @@ int runtime_exec(const struct runtime_start *s, struct runtime_started *out, str
 
 /* /proc/<pid>/stat's starttime: with the pid, a process's identity. */
 int runtime_pid_start_time(pid_t pid, uint64_t *out, struct ember_error *e);
+
+/* Whether pid is still the process that started at start_time and has not
+   exited: a zombie nobody reaped yet (a detached container's PID 1 whose
+   new parent is slow to wait) has exited. */
+bool runtime_pid_alive(pid_t pid, uint64_t start_time);
 
 /*
  * ---- cgroups (CONFIG_CGROUPS) ----
