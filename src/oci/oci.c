@@ -772,6 +772,10 @@ static const struct {
 	  "create [--bundle DIR] [--pid-file FILE] [--console-socket SOCKET] [--preserve-fds N]\n"
 	  "         [--no-pivot] [--no-new-keyring] ID" },
 	{ "delete", cmd_delete, "delete [--force] ID" },
+	{ "exec", oci_cmd_exec,
+	  "exec [-p process.json] [-t] [-d] [--env K=V] [--cwd DIR] [--user UID[:GID]]\n"
+	  "         [--cap CAP] [--no-new-privs] [--pid-file FILE] [--console-socket SOCKET]\n"
+	  "         [--preserve-fds N] ID [ARGS...]" },
 	{ "kill", cmd_kill, "kill [--all] ID [SIGNAL]" },
 	{ "list", cmd_list, "list [--quiet] [--format table|json]" },
 	{ "run", cmd_run,

@@ -1,0 +1,152 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
+# `ember oci exec`: a process in a running container (its namespaces,
+# root and cgroup), compared with runc's exec on the same bundle: output
+# and exit status, runc's flags (--env, --cwd, --user, --cap, -t, -d,
+# --pid-file, --console-socket, --preserve-fds, -p process.json), and
+# bad input as one line, exit 255, nothing left behind.
+
+bats_require_minimum_version 1.5.0
+load helpers
+load lib/image
+load lib/registry
+load lib/remote
+load lib/unpack
+load lib/tasks
+load lib/oci
+
+# start_bg RUNTIME: the bundle's sleep running detached under RUNTIME
+# (rt sets R), its stdio away from bats.
+start_bg() {
+	rt "$1"
+	"${R[@]}" run -d --bundle "$T/bundle" --pid-file "$T/$1.ct.pid" "$CT_ID" </dev/null >/dev/null 2>&1
+	status_is running
+}
+
+stop_bg() {
+	"${R[@]}" delete --force "$CT_ID"
+}
+
+# cg_procs: the pids in the container's ember cgroup (pids hierarchy).
+cg_procs() {
+	cat /sys/fs/cgroup/pids/ember-oci/"$CT_ID"/cgroup.procs 2>/dev/null ||
+		cat /sys/fs/cgroup/ember-oci/"$CT_ID"/cgroup.procs
+}
+
+@test "oci exec: runs in the container as runc's exec does: the same output and exit status, its pid namespace, its cgroup" {
+	set_process '{"terminal": False, "args": ["sleep", "1000"], "env": ["PATH=/bin:/usr/bin", "A=1"], "cwd": "/"}'
+	local rt out=()
+	for rt in $(runtimes); do
+		start_bg "$rt"
+		run -7 "${R[@]}" exec "$CT_ID" sh -c 'echo $$ $A $(hostname) $(cat /proc/1/comm); exit 7'
+		echo "$rt: $output"
+		out+=("$output")
+		# --env adds, --cwd and --user set, --cap adds to the sets.
+		run -0 "${R[@]}" exec --env B=2 --cwd /tmp --user 1000:50 --cap CAP_NET_RAW "$CT_ID" \
+			sh -c 'echo $A $B $(pwd) $(id -u):$(id -g); grep -E "^Cap(Eff|Bnd)" /proc/self/status'
+		echo "$rt: $output"
+		out+=("$output")
+		# The exit status of a process killed by a signal, as a shell's.
+		run -137 "${R[@]}" exec "$CT_ID" sh -c 'kill -9 $$'
+		stop_bg
+	done
+	[ "${out[0]}" = "2 1 ember sleep" ] || [[ "${out[0]}" =~ ^[0-9]+\ 1\ .*\ sleep$ ]]
+	[[ "${out[1]}" == "1 2 /tmp 1000:50"* ]]
+	if runc_here; then
+		[ "${out[0]}" = "${out[2]}" ] && [ "${out[1]}" = "${out[3]}" ]
+	fi
+	[ -z "$(ls -A "$OCI_ROOT")" ]
+}
+
+@test "oci exec: -d with --pid-file leaves the process running in the container's cgroup; -t relays a terminal; -p process.json" {
+	set_process '{"terminal": False, "args": ["sleep", "1000"]}'
+	start_bg ember
+	# Not under run: the process would hold its output pipe.
+	oci exec -d --pid-file "$T/x.pid" "$CT_ID" sleep 500 </dev/null >/dev/null 2>&1
+	local p
+	p=$(cat "$T/x.pid")
+	kill -0 "$p"
+	cg_procs | grep -qx "$p"
+	[ "$(cat /proc/"$p"/comm)" = sleep ]
+	# -t: the process's stdio is a terminal, relayed.
+	run -0 oci exec -t "$CT_ID" sh -c 'tty; echo out'
+	echo "$output"
+	[[ "${lines[0]}" == /dev/pts/* ]] && [[ "${lines[1]}" == out* ]]
+	# -p: a whole process; runc's spec for the same.
+	cat >"$T/p.json" <<-'J'
+	{"terminal": false, "args": ["sh", "-c", "echo from $X in $(pwd); exit 5"], "env": ["PATH=/bin:/usr/bin", "X=json"], "cwd": "/etc", "user": {"uid": 0, "gid": 0}}
+	J
+	run -5 oci exec -p "$T/p.json" "$CT_ID"
+	[ "$output" = "from json in /etc" ]
+	stop_bg
+	# The detached exec went with the container.
+	wait_until 5 bash -c "! kill -0 $p 2>/dev/null"
+	if runc_here; then
+		start_bg runc
+		run "${R[@]}" exec -p "$T/p.json" "$CT_ID"
+		echo "$output"
+		[ "$status" = 5 ]
+		[ "$output" = "from json in /etc" ]
+		stop_bg
+	fi
+}
+
+@test "oci exec: -t -d --console-socket sends the terminal to the socket; --preserve-fds passes descriptors" {
+	set_process '{"terminal": False, "args": ["sleep", "1000"]}'
+	start_bg ember
+	console_recv "$T/c.sock" "$T/c.out"
+	oci exec -t -d --console-socket "$T/c.sock" "$CT_ID" sh -c 'tty; echo hello' </dev/null >"$T/x.out" 2>&1
+	[ ! -s "$T/x.out" ]
+	wait "$RECV_PID"
+	cat -A "$T/c.out"
+	grep -q "^hello" "$T/c.out"
+	grep -q "^/dev/pts/" "$T/c.out"
+	echo three >"$T/f3"
+	run -0 oci exec --preserve-fds 1 "$CT_ID" sh -c 'cat <&3' 3<"$T/f3"
+	[ "$output" = three ]
+	run -255 oci exec --preserve-fds 1 "$CT_ID" true 3<&-
+	[ "$output" = "ember oci: exec: --preserve-fds 1: descriptor 3 is not open" ]
+	stop_bg
+}
+
+@test "oci exec: bad input: a missing or stopped container, a bad process.json, a missing console socket: one line, 255, nothing left behind" {
+	set_process '{"terminal": False, "args": ["sleep", "1000"]}'
+	run -255 oci exec nope true
+	[ "$output" = "ember oci: container nope does not exist" ]
+	if runc_here; then
+		run -255 runc --root "$RUNC_ROOT" exec nope true
+	fi
+	run -255 oci exec
+	[ "$output" = "ember oci: exec: give the container's id" ]
+	start_bg ember
+	local before
+	before=$(cg_procs | sort)
+	run -255 oci exec "$CT_ID"
+	[ "$output" = "ember oci: exec: give the process: -p process.json, or its arguments after the id" ]
+	run -255 oci exec -p "$T/none.json" "$CT_ID"
+	[[ "$output" == "ember oci: exec: -p $T/none.json: "*"No such file or directory" ]]
+	echo '{"args": ' >"$T/bad.json"
+	run -255 oci exec -p "$T/bad.json" "$CT_ID"
+	[[ "$output" == "ember oci: exec: -p $T/bad.json: "*"(line 2)" ]]
+	echo '{"args": ["true"], "cwd": "relative"}' >"$T/bad.json"
+	run -255 oci exec -p "$T/bad.json" "$CT_ID"
+	echo "$output"
+	[[ "$output" == "ember oci: exec: spec: process.cwd: "* ]]
+	[ "${#lines[@]}" = 1 ]
+	run -255 oci exec --cap NET_FOO "$CT_ID" true
+	[[ "$output" == *'unknown capability "CAP_NET_FOO"' ]]
+	run -255 oci exec --user bob "$CT_ID" true
+	[ "$output" = 'ember oci: exec: --user "bob": UID[:GID], numbers' ]
+	run -255 oci exec -t -d --console-socket "$T/nope.sock" "$CT_ID" true
+	[ "$output" = "ember oci: --console-socket $T/nope.sock: No such file or directory" ]
+	run -255 oci exec "$CT_ID" /no/such/program
+	[[ "$output" == *'exec "/no/such/program": no such file or directory'* ]]
+	# Nothing new runs in the container.
+	[ "$(cg_procs | sort)" = "$before" ]
+	run -0 oci kill "$CT_ID" KILL
+	wait_until 5 status_is stopped
+	run -255 oci exec "$CT_ID" true
+	[ "$output" = "ember oci: cannot exec in a stopped container: $CT_ID" ]
+	run -0 oci delete "$CT_ID"
+	[ -z "$(ls -A "$OCI_ROOT")" ]
+}
