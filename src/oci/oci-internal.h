@@ -61,6 +61,11 @@ int oci_console_send(int sock, int master, struct ember_error *e);
    it (128 + signal). */
 int oci_wait_foreground(int pidfd, int pty);
 
+/* ---- oci-hooks.c ---- */
+
+/* The hook kinds ember runs, for features: a JSON array (owned). */
+json_t *oci_hooks_supported(void);
+
 /* ---- the commands that have files of their own ---- */
 
 int oci_cmd_exec(const struct oci *o, int argc, char **argv);

@@ -128,6 +128,21 @@ int oci_state_read(const struct oci *o, const char *id, json_t **out, struct emb
 /* "created" while the process waits at its gate (exec.fifo is there),
    "running" once past it, while the process that started is there (pid
    and start time); else "stopped". */
+/* Whether the freezer holds the container (pause). */
+static int status_frozen(json_t *st)
+{
+	struct runtime_cgroup *cg = NULL;
+	struct runtime_cgroup_stats cs;
+	struct ember_error ignored;
+
+	if (!ENABLED(CONFIG_CGROUPS) || !*(json_string_value(json_object_get(st, "cgroup")) ?: ""))
+		return 0;
+	int frozen = oci_cgroup_open(st, "", &cg, &ignored) == 0 && runtime_cgroup_stats(cg, &cs, &ignored) == 0 &&
+		     cs.frozen;
+	runtime_cgroup_free(cg);
+	return frozen;
+}
+
 static const char *status_at(int rfd, json_t *st)
 {
 	pid_t pid = (pid_t)json_integer_value(json_object_get(st, "pid"));
@@ -138,7 +153,9 @@ static const char *status_at(int rfd, json_t *st)
 	if (!runtime_pid_alive(pid, (uint64_t)json_integer_value(json_object_get(st, "start_time"))))
 		return "stopped";
 	snprintf(fifo, sizeof(fifo), "%s/exec.fifo", json_string_value(json_object_get(st, "id")) ?: "");
-	return rfd >= 0 && faccessat(rfd, fifo, F_OK, AT_SYMLINK_NOFOLLOW) == 0 ? "created" : "running";
+	if (rfd >= 0 && faccessat(rfd, fifo, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+		return "created";
+	return status_frozen(st) ? "paused" : "running";
 }
 
 const char *oci_status(const struct oci *o, json_t *st)
@@ -735,10 +752,20 @@ static int cmd_delete(const struct oci *o, int argc, char **argv)
 	const char *rel = json_string_value(json_object_get(st, "cgroup")) ?: "";
 	const char *status = oci_status(o, st);
 	if (strcmp(status, "stopped")) {
-		/* A created one goes, as with runc; a running one with --force. */
-		if (!force && !strcmp(status, "running")) {
+		/* A created one goes, as with runc; a running or paused one
+		   with --force. */
+		if (!force && strcmp(status, "created")) {
+			int r = oci_fail(o, "cannot delete container %s that is not stopped: %s", id, status);
 			json_decref(st);
-			return oci_fail(o, "cannot delete container %s that is not stopped: running", id);
+			return r;
+		}
+		if (!strcmp(status, "paused") && ENABLED(CONFIG_CGROUPS)) {
+			/* Thawed, or SIGKILL would wait for a resume. */
+			struct runtime_cgroup *cg = NULL;
+			struct ember_error ignored;
+			if (oci_cgroup_open(st, id, &cg, &ignored) == 0)
+				(void)runtime_cgroup_freeze(cg, false, &ignored);
+			runtime_cgroup_free(cg);
 		}
 		int fd = oci_live_pidfd(o, st, id, &e);
 		if (fd >= 0) {
@@ -776,8 +803,12 @@ static const struct {
 	  "exec [-p process.json] [-t] [-d] [--env K=V] [--cwd DIR] [--user UID[:GID]]\n"
 	  "         [--cap CAP] [--no-new-privs] [--pid-file FILE] [--console-socket SOCKET]\n"
 	  "         [--preserve-fds N] ID [ARGS...]" },
+	{ "features", oci_cmd_features, "features   (what this ember supports, as JSON)" },
 	{ "kill", cmd_kill, "kill [--all] ID [SIGNAL]" },
 	{ "list", cmd_list, "list [--quiet] [--format table|json]" },
+	{ "pause", oci_cmd_pause, "pause ID   (the cgroup freezer)" },
+	{ "ps", oci_cmd_ps, "ps [--format table|json] ID [PS-OPTIONS]" },
+	{ "resume", oci_cmd_resume, "resume ID" },
 	{ "run", cmd_run,
 	  "run [-d] [--bundle DIR] [--pid-file FILE] [--console-socket SOCKET] [--preserve-fds N]\n"
 	  "         [--no-pivot] [--no-new-keyring] ID" },

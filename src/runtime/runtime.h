@@ -222,6 +222,9 @@ const char *runtime_signal_name(int sig, char buf[RUNTIME_SIGNAL_NAME_MAX]);
 /* Capability names (as in a spec's process.capabilities lists) as a mask,
    bit n for capability n; unknown names are ignored. */
 uint64_t runtime_cap_mask(json_t *names);
+/* Capability n's name without "CAP_" ("NET_ADMIN"); NULL for one ember
+   does not know. */
+const char *runtime_cap_name(int n);
 
 /* ---- the executor (exec.c) ---- */
 

@@ -150,3 +150,67 @@ cg_procs() {
 	run -0 oci delete "$CT_ID"
 	[ -z "$(ls -A "$OCI_ROOT")" ]
 }
+
+@test "oci pause, resume, ps: the freezer and the cgroup's pids, with runc's states and exit statuses" {
+	set_process '{"terminal": False, "args": ["sleep", "1000"]}'
+	local rt
+	for rt in $(runtimes); do
+		start_bg "$rt"
+		"${R[@]}" exec -d --pid-file "$T/x.pid" "$CT_ID" sleep 500 </dev/null >/dev/null 2>&1
+		# ps: the container's PID 1 and the exec, as JSON and as ps -ef lines.
+		run -0 "${R[@]}" ps --format json "$CT_ID"
+		[ "$(jget 'sorted(j)' <<<"$output")" = "$(printf '[%s, %s]' $(printf '%s\n' "$(cat "$T/$rt.ct.pid")" "$(cat "$T/x.pid")" | sort -n))" ]
+		run -0 "${R[@]}" ps "$CT_ID"
+		[[ "${lines[0]}" == "UID "*"PID"* ]] && [ "${#lines[@]}" = 3 ]
+		run -0 "${R[@]}" ps "$CT_ID" -o pid,comm
+		[ "$(echo "${lines[1]}")" = "$(cat "$T/$rt.ct.pid") sleep" ]
+		# pause: frozen, state paused; no second pause, no exec, no delete.
+		run -0 "${R[@]}" pause "$CT_ID"
+		status_is paused
+		if [ "$rt" = ember ]; then
+			[ "$(cat /sys/fs/cgroup/freezer/ember-oci/"$CT_ID"/freezer.state)" = FROZEN ]
+		fi
+		run -1 "${R[@]}" pause "$CT_ID"
+		run -255 "${R[@]}" exec "$CT_ID" true
+		run -1 "${R[@]}" delete "$CT_ID"
+		run -0 "${R[@]}" resume "$CT_ID"
+		status_is running
+		run -1 "${R[@]}" resume "$CT_ID"
+		# delete --force takes a paused one too, at once.
+		run -0 "${R[@]}" pause "$CT_ID"
+		run -0 timeout 3 "${R[@]}" delete --force "$CT_ID"
+		run ! "${R[@]}" state "$CT_ID"
+	done
+	run -1 oci pause "$CT_ID"
+	[ "$output" = "ember oci: container $CT_ID does not exist" ]
+	run -1 oci ps --format xml "$CT_ID"
+	[ "$output" = "ember oci: ps: --format xml: use table or json" ]
+	[ -z "$(ls -A "$OCI_ROOT")" ]
+	[ -z "$(find /sys/fs/cgroup -maxdepth 3 -path "*ember-oci/$CT_ID" 2>/dev/null)" ]
+}
+
+@test "oci features: runc 1.1's shape, listing only what this ember does" {
+	run -0 "$EMBER" oci features
+	echo "$output"
+	[ "$(jget 'sorted(j)' <<<"$output")" = '["hooks", "linux", "mountOptions", "ociVersionMax", "ociVersionMin"]' ]
+	[ "$(jget 'sorted(j["linux"])' <<<"$output")" = '["apparmor", "capabilities", "cgroup", "namespaces", "seccomp", "selinux"]' ]
+	[ "$(jget 'j["linux"]["namespaces"]' <<<"$output")" = '["cgroup", "ipc", "mount", "network", "pid", "user", "uts"]' ]
+	[ "$(jget '[j["linux"]["cgroup"]["systemd"], "rbind" in j["mountOptions"], "CAP_SYS_ADMIN" in j["linux"]["capabilities"]]' <<<"$output")" = '[false, true, true]' ]
+	[ "$(jget '"SCMP_ACT_NOTIFY" in j["linux"]["seccomp"]["actions"]' <<<"$output")" = false ]
+	if runc_here; then
+		# The same keys as runc's (but its annotations), and each list a
+		# part of runc's where runc has one.
+		local theirs=$T/runc-features.json
+		runc features >"$theirs"
+		[ "$(jget 'sorted(k for k in j if k != "annotations")' <"$theirs")" = "$(jget 'sorted(j)' <<<"$output")" ]
+		echo "$output" >"$T/ours.json"
+		"$PYTHON" -c '
+import json, sys
+ours, theirs = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+assert set(ours["linux"]["capabilities"]) <= set(theirs["linux"]["capabilities"]) | {"CAP_BPF", "CAP_PERFMON", "CAP_CHECKPOINT_RESTORE"}
+assert set(ours["linux"]["seccomp"]["actions"]) <= set(theirs["linux"]["seccomp"]["actions"])
+assert set(ours["linux"]["seccomp"]["operators"]) <= set(theirs["linux"]["seccomp"]["operators"])
+assert set(ours["hooks"]) <= set(theirs["hooks"])
+' "$T/ours.json" "$theirs"
+	fi
+}
