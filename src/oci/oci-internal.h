@@ -24,6 +24,8 @@ struct oci {
    returns 1 (the exit status of most failures). */
 __attribute__((format(printf, 2, 3))) int oci_fail(const struct oci *o, const char *fmt, ...);
 int oci_fail_e(const struct oci *o, const struct ember_error *e);
+/* The same as a warning ("ember oci: warning: ..."; level warning). */
+__attribute__((format(printf, 2, 3))) void oci_warn(const struct oci *o, const char *fmt, ...);
 
 /* An option's value: "--name=value", or "--name value" (*i advances);
    NULL when argv[*i] is not that option. */
@@ -65,6 +67,19 @@ int oci_wait_foreground(int pidfd, int pty);
 
 /* The hook kinds ember runs, for features: a JSON array (owned). */
 json_t *oci_hooks_supported(void);
+/* A spec's "hooks" (NULL: none): kinds ember runs, each hook an absolute
+   path, args and env arrays of strings, a timeout in seconds. Anything
+   else is refused naming the field (createContainer, startContainer:
+   ENOTSUP). */
+int oci_hooks_check(json_t *hooks, struct ember_error *e);
+/* What a hook reads on stdin, from the container's state st: ociVersion,
+   id, status, pid (not once stopped), bundle, annotations (when any). */
+json_t *oci_hook_state(json_t *st, const char *status);
+/* The hooks of kind in spec, in order, each given state. The first that
+   fails (exit status, signal, timeout; with what it said) stops them and
+   is the error; with warn, each failure is a warning instead and all run
+   (poststart, poststop: the runtime spec says so). */
+int oci_hooks_run(const struct oci *warn, json_t *spec, const char *kind, json_t *state, struct ember_error *e);
 
 /* ---- the commands that have files of their own ---- */
 

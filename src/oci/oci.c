@@ -32,29 +32,47 @@
 #define BUNDLE_CONFIG_MAX ((size_t)4 << 20)
 
 /* One line on stderr, and in --log (runc's format: what containerd reads). */
+static void log_line(const struct oci *o, const char *level, const char *msg)
+{
+	char now[TIMESTAMP_LEN];
+
+	fprintf(stderr, "ember oci: %s%s\n", strcmp(level, "error") ? "warning: " : "", msg);
+	FILE *f = o && o->log ? fopen(o->log, "ae") : NULL;
+	if (f) {
+		timestamp_now(now);
+		json_t *j = json_pack("{s:s, s:s, s:s}", "level", level, "msg", msg, "time", now);
+		char *line = j ? json_dumps(j, JSON_COMPACT) : NULL;
+		if (line && o->log_format && !strcmp(o->log_format, "json"))
+			fprintf(f, "%s\n", line);
+		else
+			fprintf(f, "time=\"%s\" level=%s msg=\"%s\"\n", now, level, msg);
+		free(line);
+		json_decref(j);
+		fclose(f);
+	}
+}
+
 int oci_fail(const struct oci *o, const char *fmt, ...)
 {
-	char msg[1024], now[TIMESTAMP_LEN];
+	char msg[1024];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "ember oci: %s\n", msg);
-	FILE *f = o && o->log ? fopen(o->log, "ae") : NULL;
-	if (f) {
-		timestamp_now(now);
-		json_t *j = json_pack("{s:s, s:s, s:s}", "level", "error", "msg", msg, "time", now);
-		char *line = j ? json_dumps(j, JSON_COMPACT) : NULL;
-		if (line && o->log_format && !strcmp(o->log_format, "json"))
-			fprintf(f, "%s\n", line);
-		else
-			fprintf(f, "time=\"%s\" level=error msg=\"%s\"\n", now, msg);
-		free(line);
-		json_decref(j);
-		fclose(f);
-	}
+	log_line(o, "error", msg);
 	return 1;
+}
+
+void oci_warn(const struct oci *o, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_line(o, "warning", msg);
 }
 
 int oci_fail_e(const struct oci *o, const struct ember_error *e)
@@ -240,7 +258,7 @@ struct run {
 	const struct oci *o;
 	const char *id, *bundle_arg, *pid_file, *console_path;
 	char bundle[PATH_MAX], rootfs[PATH_MAX];
-	json_t *spec;
+	json_t *spec, *state; /* the bundle's spec, the state.json written */
 	struct runtime_cgroup *cg;
 	struct runtime_started st;
 	int made_state;
@@ -264,7 +282,13 @@ static int load_bundle(struct run *r, struct ember_error *e)
 		return err_wrap(e, "bundle %s: config.json", r->bundle);
 	if (!(r->spec = json_loadb(data, len, JSON_REJECT_DUPLICATES, &je)))
 		return err_invalid(e, "bundle %s: config.json: %s (line %d)", r->bundle, je.text, je.line);
-	if (runtime_spec_check(r->spec, e) < 0)
+	/* The executor runs no hooks: they are ours, checked here. */
+	json_t *hooks = json_incref(json_object_get(r->spec, "hooks"));
+	json_object_del(r->spec, "hooks");
+	int ok = oci_hooks_check(hooks, e) == 0 && runtime_spec_check(r->spec, e) == 0;
+	if (hooks)
+		json_object_set_new(r->spec, "hooks", hooks);
+	if (!ok)
 		return err_wrap(e, "bundle %s: config.json", r->bundle);
 	const char *root = json_string_value(json_object_get(json_object_get(r->spec, "root"), "path"));
 	if (!root)
@@ -322,7 +346,7 @@ static int write_state(struct run *r, struct ember_error *e)
 			       "created", now, "annotations", ann ? ann : json_object(), "start_time",
 			       (json_int_t)r->st.start_time, "cgroup", rel, "spec", r->spec);
 	char *text = st ? json_dumps(st, JSON_COMPACT) : NULL;
-	json_decref(st);
+	r->state = st;
 	if (!text)
 		return err_set(e, ENOMEM, "out of memory");
 	_cleanup_close_ int dir = fs_open_dir(fd, r->id, 0, 0, e);
@@ -479,12 +503,66 @@ static int container_start(struct run *r, int gate, struct ember_error *e)
 		if (fs_write_path(r->pid_file, pid, strlen(pid), 0644, e) < 0)
 			return -e->code;
 	}
+	/* Set up, waiting at its gate: what runs in the runtime's namespaces
+	   before the application (runc runs both here, "creating"). */
+	json_t *hs = oci_hook_state(r->state, "creating");
+	int hr = !hs ? err_set(e, ENOMEM, "out of memory")
+		     : oci_hooks_run(NULL, r->spec, "prestart", hs, e) < 0 ? -e->code
+									  : oci_hooks_run(NULL, r->spec, "createRuntime", hs, e);
+	json_decref(hs);
+	return hr;
+}
+
+/* Let the process at the gate of container id run its application. */
+static int gate_pass(const struct oci *o, const char *id, struct ember_error *e)
+{
+	char fifo[1100];
+
+	_cleanup_close_ int rfd = oci_root_fd(o, 0, e);
+	if (rfd < 0)
+		return -e->code;
+	snprintf(fifo, sizeof(fifo), "%s/exec.fifo", id);
+	/* Not blocking: a process that died at the gate would hold us forever. */
+	_cleanup_close_ int fd = openat(rfd, fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return err_sys(e, errno, "start %s: %s/%s", id, o->root, fifo);
+	struct pollfd p = { fd, POLLIN, 0 };
+	char byte;
+	if (poll(&p, 1, 10000) <= 0 || read(fd, &byte, 1) != 1)
+		return err_set(e, EIO, "start %s: its process did not pass the gate (did it die?)", id);
+	(void)unlinkat(rfd, fifo, 0);
 	return 0;
+}
+
+/* Started: the poststart hooks, whose failures are only warnings. */
+static void poststart(const struct oci *o, json_t *st)
+{
+	struct ember_error e;
+	json_t *hs = oci_hook_state(st, "running");
+
+	if (hs)
+		(void)oci_hooks_run(o, json_object_get(st, "spec"), "poststart", hs, &e);
+	json_decref(hs);
+}
+
+static void poststop(const struct oci *o, json_t *st)
+{
+	struct ember_error e;
+	json_t *hs = oci_hook_state(st, "stopped");
+
+	if (hs)
+		(void)oci_hooks_run(o, json_object_get(st, "spec"), "poststop", hs, &e);
+	json_decref(hs);
 }
 
 /* What a run or a failed create leaves: nothing. */
 static void container_end(struct run *r)
 {
+	if (r->st.pidfd >= 0) {
+		/* Without a cgroup (or before it is there) this is all of it. */
+		(void)syscall(SYS_pidfd_send_signal, r->st.pidfd, SIGKILL, NULL, 0);
+		(void)waitid((idtype_t)3 /* P_PIDFD */, (id_t)r->st.pidfd, &(siginfo_t){ 0 }, WEXITED | WNOHANG);
+	}
 	if (ENABLED(CONFIG_CGROUPS) && r->cg) {
 		struct ember_error ignored;
 		(void)runtime_cgroup_kill(r->cg, SIGKILL, &ignored);
@@ -501,6 +579,7 @@ static void run_done(struct run *r)
 		runtime_cgroup_free(r->cg);
 	close_keep_errno(r->st.pidfd);
 	close_keep_errno(r->st.pty_master);
+	json_decref(r->state);
 	json_decref(r->spec);
 }
 
@@ -512,10 +591,18 @@ static int cmd_run(const struct oci *o, int argc, char **argv)
 
 	if (parse_run(&r, "run", argc, argv))
 		return 1;
-	if (container_start(&r, 0, &e) < 0) {
+	/* Created first, as create does: the hooks run before the
+	   application, which then passes its gate. */
+	if (container_start(&r, 1, &e) < 0 || gate_pass(o, r.id, &e) < 0) {
 		rc = oci_fail_e(o, &e);
 		container_end(&r);
-	} else if (r.detach) {
+		if (r.state)
+			poststop(o, r.state);
+		run_done(&r);
+		return rc;
+	}
+	poststart(o, r.state);
+	if (r.detach) {
 		/* As with runc: the container's PID 1 is left to whoever
 		   inherits it (the nearest subreaper, or init), which reaps it;
 		   state tells it stopped by its pid and start time. */
@@ -523,6 +610,7 @@ static int cmd_run(const struct oci *o, int argc, char **argv)
 	} else {
 		rc = oci_wait_foreground(r.st.pidfd, r.st.pty_master);
 		container_end(&r);
+		poststop(o, r.state);
 	}
 	run_done(&r);
 	return rc;
@@ -540,6 +628,8 @@ static int cmd_create(const struct oci *o, int argc, char **argv)
 	if (container_start(&r, 1, &e) < 0) {
 		rc = oci_fail_e(o, &e);
 		container_end(&r);
+		if (r.state)
+			poststop(o, r.state);
 	}
 	run_done(&r);
 	return rc;
@@ -549,28 +639,21 @@ static int cmd_start(const struct oci *o, int argc, char **argv)
 {
 	struct ember_error e;
 	json_t *st;
-	char fifo[1100];
 
 	if (argc != 2)
 		return oci_fail(o, "start: give one container id");
 	if (oci_state_read(o, argv[1], &st, &e) < 0)
 		return oci_fail_e(o, &e);
 	const char *status = oci_status(o, st);
-	json_decref(st);
+	int rc = 0;
 	if (strcmp(status, "created"))
-		return oci_fail(o, "cannot start a container that is %s: %s", status, argv[1]);
-	_cleanup_close_ int rfd = oci_root_fd(o, 0, &e);
-	snprintf(fifo, sizeof(fifo), "%s/exec.fifo", argv[1]);
-	/* Not blocking: a process that died at the gate would hold us forever. */
-	_cleanup_close_ int fd = rfd < 0 ? -1 : openat(rfd, fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0)
-		return oci_fail(o, "start %s: %s/%s: %s", argv[1], o->root, fifo, strerror(errno));
-	struct pollfd p = { fd, POLLIN, 0 };
-	char byte;
-	if (poll(&p, 1, 10000) <= 0 || read(fd, &byte, 1) != 1)
-		return oci_fail(o, "start %s: its process did not pass the gate (did it die?)", argv[1]);
-	(void)unlinkat(rfd, fifo, 0);
-	return 0;
+		rc = oci_fail(o, "cannot start a container that is %s: %s", status, argv[1]);
+	else if (gate_pass(o, argv[1], &e) < 0)
+		rc = oci_fail_e(o, &e);
+	else
+		poststart(o, st);
+	json_decref(st);
+	return rc;
 }
 
 /* ---- state, list, kill, delete ----------------------------------------------------------- */
@@ -784,8 +867,13 @@ static int cmd_delete(const struct oci *o, int argc, char **argv)
 		}
 		runtime_cgroup_free(cg);
 	}
+	if (state_remove(o, id) < 0) {
+		json_decref(st);
+		return oci_fail(o, "delete %s: its state directory stays", id);
+	}
+	poststop(o, st);
 	json_decref(st);
-	return state_remove(o, id) < 0 ? oci_fail(o, "delete %s: its state directory stays", id) : 0;
+	return 0;
 }
 
 /* ---- the role -------------------------------------------------------------------------- */

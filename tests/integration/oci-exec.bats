@@ -163,7 +163,8 @@ cg_procs() {
 		run -0 "${R[@]}" ps "$CT_ID"
 		[[ "${lines[0]}" == "UID "*"PID"* ]] && [ "${#lines[@]}" = 3 ]
 		run -0 "${R[@]}" ps "$CT_ID" -o pid,comm
-		[ "$(echo "${lines[1]}")" = "$(cat "$T/$rt.ct.pid") sleep" ]
+		[ "${#lines[@]}" = 3 ]
+		grep -qE "^ *$(cat "$T/$rt.ct.pid") sleep$" <<<"$output"
 		# pause: frozen, state paused; no second pause, no exec, no delete.
 		run -0 "${R[@]}" pause "$CT_ID"
 		status_is paused
@@ -213,4 +214,106 @@ assert set(ours["linux"]["seccomp"]["operators"]) <= set(theirs["linux"]["seccom
 assert set(ours["hooks"]) <= set(theirs["hooks"])
 ' "$T/ours.json" "$theirs"
 	fi
+}
+
+# set_hooks PYTHON-DICT: the bundle's hooks replaced; hook K is $T/hook.sh
+# with args [hook.sh, K] and env X=K, appending "K STDIN args=... X=..." to
+# $T/hooks.log.
+set_hooks() {
+	cat >"$T/hook.sh" <<-'H'
+	#!/bin/sh
+	echo "$1 $(cat) args=$* X=$X" >>"${0%/*}/hooks.log"
+	H
+	chmod +x "$T/hook.sh"
+	"$PYTHON" -c '
+import json, sys
+p = sys.argv[1] + "/config.json"
+c = json.load(open(p))
+h = lambda k, **kw: [dict({"path": sys.argv[2], "args": ["hook.sh", k], "env": ["X=" + k]}, **kw)]
+c["hooks"] = eval(sys.argv[3])
+json.dump(c, open(p, "w"), indent=1)' "$T/bundle" "$T/hook.sh" "$1"
+}
+
+# hooks_seen: the log's kinds, statuses and state fields, one line each.
+hooks_seen() {
+	"$PYTHON" -c '
+import json, sys
+for line in open(sys.argv[1]):
+    kind, rest = line.split(" ", 1)
+    state, tail = rest.rsplit(" args=", 1)
+    j = json.loads(state)
+    print(kind, j["status"], sorted(j), "args=" + tail.strip())' "$T/hooks.log"
+}
+
+@test "oci hooks: prestart, createRuntime, poststart, poststop run in runc's order with the state on stdin, their args and env" {
+	set_hooks '{k: h(k, timeout=10) for k in ["prestart", "createRuntime", "poststart", "poststop"]}'
+	set_process '{"terminal": False, "args": ["sh", "-c", "echo app >>/app.log"]}'
+	local rt
+	for rt in $(runtimes); do
+		rt "$rt"
+		rm -f "$T/hooks.log"
+		run -0 "${R[@]}" run --bundle "$T/bundle" "$CT_ID"
+		hooks_seen >"$T/$rt.seen"
+		cat "$T/$rt.seen"
+		# The state's pid is the container's, the bundle this one.
+		[ "$(head -1 "$T/hooks.log" | sed 's/^prestart //; s/ args=.*//' | jget 'j["bundle"]')" = "$T/bundle" ]
+	done
+	# (umoci's bundle has annotations; args[0] is the hook's argv[0].)
+	[ "$(cat "$T/ember.seen")" = "prestart creating ['annotations', 'bundle', 'id', 'ociVersion', 'pid', 'status'] args=prestart X=prestart
+createRuntime creating ['annotations', 'bundle', 'id', 'ociVersion', 'pid', 'status'] args=createRuntime X=createRuntime
+poststart running ['annotations', 'bundle', 'id', 'ociVersion', 'pid', 'status'] args=poststart X=poststart
+poststop stopped ['annotations', 'bundle', 'id', 'ociVersion', 'status'] args=poststop X=poststop" ]
+	if runc_here; then
+		# runc 1.1 says "created" to poststart (the runtime spec: running).
+		[ "$(sed 's/^poststart created/poststart running/' "$T/runc.seen")" = "$(cat "$T/ember.seen")" ]
+	fi
+	# create, start, delete: the first two at create, poststart at start
+	# (runc 1.1 runs it at create), poststop at delete.
+	rm -f "$T/hooks.log"
+	"$EMBER" oci --root "$OCI_ROOT" create --bundle "$T/bundle" "$CT_ID" </dev/null >/dev/null 2>&1
+	[ "$(cut -d' ' -f1 "$T/hooks.log" | xargs)" = "prestart createRuntime" ]
+	run -0 oci start "$CT_ID"
+	[ "$(cut -d' ' -f1 "$T/hooks.log" | xargs)" = "prestart createRuntime poststart" ]
+	wait_until 5 bash -c "'$EMBER' oci --root '$OCI_ROOT' state $CT_ID | grep -q stopped"
+	run -0 oci delete "$CT_ID"
+	[ "$(cut -d' ' -f1 "$T/hooks.log" | xargs)" = "prestart createRuntime poststart poststop" ]
+	[ -z "$(ls -A "$OCI_ROOT")" ]
+}
+
+@test "oci hooks: a failing or slow prestart fails create with one line and leaves nothing; poststart and poststop failures are warnings; hooks ember cannot run are refused" {
+	set_process '{"terminal": False, "args": ["sleep", "1000"]}'
+	set_hooks '{"prestart": [{"path": "/bin/sh", "args": ["sh", "-c", "echo no way; exit 3"]}], "poststop": h("poststop")}'
+	run -1 oci create --bundle "$T/bundle" "$CT_ID" </dev/null
+	[ "$output" = "ember oci: hooks.prestart[0] /bin/sh: exit status 3: no way" ]
+	# The container was stopped and deleted: poststop ran, nothing stays.
+	[ "$(cut -d' ' -f1 "$T/hooks.log")" = poststop ]
+	[ -z "$(ls -A "$OCI_ROOT")" ]
+	[ -z "$(find /sys/fs/cgroup -maxdepth 3 -path "*ember-oci/$CT_ID" 2>/dev/null)" ]
+	if runc_here; then
+		run ! runc --root "$RUNC_ROOT" create --bundle "$T/bundle" "$CT_ID" </dev/null
+	fi
+	set_hooks '{"createRuntime": [{"path": "/bin/sleep", "args": ["sleep", "100"], "timeout": 1}]}'
+	run -1 timeout 20 "$EMBER" oci --root "$OCI_ROOT" run --bundle "$T/bundle" "$CT_ID" </dev/null
+	[ "$output" = "ember oci: hooks.createRuntime[0] /bin/sleep: timed out after 1 s" ]
+	[ -z "$(ls -A "$OCI_ROOT")" ]
+	# poststart and poststop: warnings, the container runs and goes.
+	set_hooks '{"poststart": [{"path": "/bin/false"}], "poststop": [{"path": "/bin/false"}]}'
+	set_process '{"args": ["true"]}'
+	run -0 oci run --bundle "$T/bundle" "$CT_ID"
+	[ "$output" = "ember oci: warning: hooks.poststart[0] /bin/false: exit status 1
+ember oci: warning: hooks.poststop[0] /bin/false: exit status 1" ]
+	# Hooks inside the container, and bad ones: refused, naming the field.
+	set_hooks '{"createContainer": h("createContainer")}'
+	run -1 oci run --bundle "$T/bundle" "$CT_ID"
+	[ "$output" = "ember oci: bundle $T/bundle: config.json: hooks.createContainer: ember does not run hooks inside the container" ]
+	set_hooks '{"startContainer": h("startContainer")}'
+	run -1 oci run --bundle "$T/bundle" "$CT_ID"
+	[[ "$output" == *": hooks.startContainer: ember does not run hooks inside the container" ]]
+	set_hooks '{"prestart": [{"path": "hook.sh"}]}'
+	run -1 oci run --bundle "$T/bundle" "$CT_ID"
+	[[ "$output" == *": hooks.prestart[0].path: must be an absolute path" ]]
+	set_hooks '{"poststop": [{"path": "/bin/true", "timeout": 0}]}'
+	run -1 oci run --bundle "$T/bundle" "$CT_ID"
+	[[ "$output" == *": hooks.poststop[0].timeout: seconds, from 1" ]]
+	[ -z "$(ls -A "$OCI_ROOT")" ]
 }
