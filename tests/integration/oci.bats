@@ -3,8 +3,10 @@
 # `ember oci`, runc's command line over ember's executor, on bundles that
 # umoci unpacks from busybox, with runc (Debian's) run on the same bundles
 # as the reference: spec (and the spec it writes runs under runc), run in
-# the foreground (output, exit status, signals passed on), state, list,
-# kill, delete, and bad bundles as one line with nothing left behind.
+# the foreground and -d (output, exit status, signals passed on), create
+# and start, --console-socket, --preserve-fds, state, list, kill, delete,
+# and bad bundles as one line with nothing left behind. exec, pause,
+# resume, ps, features and hooks are in oci-exec.bats.
 
 bats_require_minimum_version 1.5.0
 load helpers
