@@ -45,6 +45,8 @@ static int freeze(const struct oci *o, int argc, char **argv, bool frozen)
 
 	if (argc != 2)
 		return oci_fail(o, "%s: give one container id", cmd);
+	if (!ENABLED(CONFIG_CGROUPS))
+		return oci_fail(o, "%s: the freezer is a cgroup's, and cgroups are not in this build (CONFIG_CGROUPS)", cmd);
 	int r = ctl_open(o, cmd, argv[1], frozen ? "running" : "paused", &st, &cg, &e);
 	if (r == 0 && runtime_cgroup_freeze(cg, frozen, &e) < 0)
 		r = err_wrap(&e, "%s %s", cmd, argv[1]);
@@ -154,6 +156,9 @@ int oci_cmd_ps(const struct oci *o, int argc, char **argv)
 		return oci_fail(o, "ps: give the container's id");
 	if (strcmp(format, "table") && strcmp(format, "json"))
 		return oci_fail(o, "ps: --format %.40s: use table or json", format);
+	if (!ENABLED(CONFIG_CGROUPS))
+		return oci_fail(o, "ps: a container's processes are its cgroup's, and cgroups are not in this build "
+				   "(CONFIG_CGROUPS)");
 	if (ctl_open(o, "ps", id, NULL, &st, &cg, &e) < 0 || runtime_cgroup_pids(cg, &pids, &n, &e) < 0) {
 		rc = oci_fail_e(o, &e);
 	} else if (!strcmp(format, "json")) {

@@ -425,9 +425,9 @@ static int console_check(struct run *r, struct ember_error *e)
 	return 0;
 }
 
-/* The container's state directory, its process started (at the gate
-   gate_fd, or running), its state written. */
-static int container_start(struct run *r, int gate, struct ember_error *e)
+/* The container's state directory, its process set up and waiting at
+   its gate (exec.fifo), its state written, the hooks before start run. */
+static int container_start(struct run *r, struct ember_error *e)
 {
 	_cleanup_close_ int rfd = oci_root_fd(r->o, 1, e);
 	struct runtime_seccomp sc;
@@ -443,15 +443,15 @@ static int container_start(struct run *r, int gate, struct ember_error *e)
 		return errno == EEXIST ? err_set_name(e, EMBER_ERROR_ALREADY_EXISTS, EEXIST, "container with id %s exists", r->id)
 				       : err_sys(e, errno, "%s/%s", r->o->root, r->id);
 	r->made_state = 1;
+	/* Always through the gate (run too): the hooks that come before the
+	   application run while it waits there. */
+	char fifo[1100];
+	snprintf(fifo, sizeof(fifo), "%s/exec.fifo", r->id);
+	/* Any user the process becomes may write it; only root reads. */
 	_cleanup_close_ int gate_fd = -1;
-	if (gate) {
-		char fifo[1100];
-		snprintf(fifo, sizeof(fifo), "%s/exec.fifo", r->id);
-		/* Any user the process becomes may write it; only root reads. */
-		if (mkfifoat(rfd, fifo, 0622) < 0 || fchmodat(rfd, fifo, 0622, 0) < 0 ||
-		    (gate_fd = openat(rfd, fifo, O_PATH | O_CLOEXEC)) < 0)
-			return err_sys(e, errno, "%s/%s", r->o->root, fifo);
-	}
+	if (mkfifoat(rfd, fifo, 0622) < 0 || fchmodat(rfd, fifo, 0622, 0) < 0 ||
+	    (gate_fd = openat(rfd, fifo, O_PATH | O_CLOEXEC)) < 0)
+		return err_sys(e, errno, "%s/%s", r->o->root, fifo);
 	if (load_bundle(r, e) < 0 || cgroup_path(r, rel, sizeof(rel), e) < 0 || console_check(r, e) < 0)
 		return -e->code;
 	if (runtime_seccomp_for(r->spec, &sc, &have_sc, e) < 0)
@@ -593,7 +593,7 @@ static int cmd_run(const struct oci *o, int argc, char **argv)
 		return 1;
 	/* Created first, as create does: the hooks run before the
 	   application, which then passes its gate. */
-	if (container_start(&r, 1, &e) < 0 || gate_pass(o, r.id, &e) < 0) {
+	if (container_start(&r, &e) < 0 || gate_pass(o, r.id, &e) < 0) {
 		rc = oci_fail_e(o, &e);
 		container_end(&r);
 		if (r.state)
@@ -625,7 +625,7 @@ static int cmd_create(const struct oci *o, int argc, char **argv)
 
 	if (parse_run(&r, "create", argc, argv))
 		return 1;
-	if (container_start(&r, 1, &e) < 0) {
+	if (container_start(&r, &e) < 0) {
 		rc = oci_fail_e(o, &e);
 		container_end(&r);
 		if (r.state)
