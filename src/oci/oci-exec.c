@@ -272,6 +272,10 @@ static int exec_run(const struct oci *o, struct exec_opts *x, struct ember_error
 		err_set_name(e, EMBER_ERROR_FAILED_PRECONDITION, EINVAL, "cannot exec in a %s container: %s", status, x->id);
 		goto done;
 	}
+	if (!json_is_object(json_object_get(st, "spec"))) {
+		err_set(e, ENOTSUP, "container %s: its state keeps no spec (made by an older ember oci): recreate it", x->id);
+		goto done;
+	}
 	if (exec_process(x, json_object_get(st, "spec"), &process, e) < 0 ||
 	    exec_spec(json_object_get(st, "spec"), process, &spec, e) < 0)
 		goto done;
