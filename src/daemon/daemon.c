@@ -323,25 +323,8 @@ static int write_pidfile(const char *path, struct ember_error *e)
 {
 	char pid[32];
 	int len = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
-	_cleanup_free_ char *dir = strdup(path);
 
-	if (!dir)
-		return err_set(e, ENOMEM, "out of memory");
-	char *slash = strrchr(dir, '/');
-	const char *name = path;
-	int dfd = AT_FDCWD;
-	_cleanup_close_ int owned = -1;
-	if (slash) {
-		*slash = '\0';
-		name = slash + 1;
-		owned = open(slash == dir ? "/" : dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (owned < 0)
-			return err_sys(e, errno, "pidfile %s", path);
-		dfd = owned;
-	}
-	if (fs_write_atomic(dfd, name, pid, (size_t)len, 0644, e) < 0)
-		return err_wrap(e, "pidfile %s", path);
-	return 0;
+	return fs_write_path(path, pid, (size_t)len, 0644, e) < 0 ? err_wrap(e, "pidfile") : 0;
 }
 
 static int daemon_start(struct daemon *d, const struct flags *flags, struct reload_ctx *rc,

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* ember oci: runc's commands over ember's executor (oci.h). */
 #include "oci/oci.h"
+#include "oci/oci-internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -29,46 +30,57 @@
 #include "util/timestamp.h"
 
 #define BUNDLE_CONFIG_MAX ((size_t)4 << 20)
-#define CGROUP_MNT "/sys/fs/cgroup"
-
-struct oci {
-	const char *root, *log, *log_format;
-	int debug;
-};
 
 /* One line on stderr, and in --log (runc's format: what containerd reads). */
-__attribute__((format(printf, 2, 3))) static int fail(const struct oci *o, const char *fmt, ...)
+static void log_line(const struct oci *o, const char *level, const char *msg)
 {
-	char msg[1024], now[TIMESTAMP_LEN];
+	char now[TIMESTAMP_LEN];
+
+	fprintf(stderr, "ember oci: %s%s\n", strcmp(level, "error") ? "warning: " : "", msg);
+	FILE *f = o && o->log ? fopen(o->log, "ae") : NULL;
+	if (f) {
+		timestamp_now(now);
+		json_t *j = json_pack("{s:s, s:s, s:s}", "level", level, "msg", msg, "time", now);
+		char *line = j ? json_dumps(j, JSON_COMPACT) : NULL;
+		if (line && o->log_format && !strcmp(o->log_format, "json"))
+			fprintf(f, "%s\n", line);
+		else
+			fprintf(f, "time=\"%s\" level=%s msg=\"%s\"\n", now, level, msg);
+		free(line);
+		json_decref(j);
+		fclose(f);
+	}
+}
+
+int oci_fail(const struct oci *o, const char *fmt, ...)
+{
+	char msg[1024];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "ember oci: %s\n", msg);
-	FILE *f = o && o->log ? fopen(o->log, "ae") : NULL;
-	if (f) {
-		timestamp_now(now);
-		json_t *j = json_pack("{s:s, s:s, s:s}", "level", "error", "msg", msg, "time", now);
-		char *line = j ? json_dumps(j, JSON_COMPACT) : NULL;
-		if (line && o->log_format && !strcmp(o->log_format, "json"))
-			fprintf(f, "%s\n", line);
-		else
-			fprintf(f, "time=\"%s\" level=error msg=\"%s\"\n", now, msg);
-		free(line);
-		json_decref(j);
-		fclose(f);
-	}
+	log_line(o, "error", msg);
 	return 1;
 }
 
-static int fail_e(const struct oci *o, const struct ember_error *e)
+void oci_warn(const struct oci *o, const char *fmt, ...)
 {
-	return fail(o, "%s", e->message);
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_line(o, "warning", msg);
 }
 
-/* An option's value: "--name=value", or "--name value" (i advances). */
-static const char *opt_value(int argc, char **argv, int *i, const char *name)
+int oci_fail_e(const struct oci *o, const struct ember_error *e)
+{
+	return oci_fail(o, "%s", e->message);
+}
+
+const char *oci_opt_value(int argc, char **argv, int *i, const char *name)
 {
 	size_t n = strlen(name);
 	const char *a = argv[*i];
@@ -80,14 +92,13 @@ static const char *opt_value(int argc, char **argv, int *i, const char *name)
 	return NULL;
 }
 
-static int is_opt(const char *a, const char *name)
+int oci_is_opt(const char *a, const char *name)
 {
 	size_t n = strlen(name);
 	return !strcmp(a, name) || (!strncmp(a, name, n) && a[n] == '=');
 }
 
-/* runc's ids: letters, digits, _ + - . (not only dots), at most 1024. */
-static int id_ok(const char *id)
+int oci_id_ok(const char *id)
 {
 	size_t n = strlen(id);
 
@@ -97,7 +108,7 @@ static int id_ok(const char *id)
 
 /* ---- state ------------------------------------------------------------------------------- */
 
-static int root_fd(const struct oci *o, int create, struct ember_error *e)
+int oci_root_fd(const struct oci *o, int create, struct ember_error *e)
 {
 	if (create && fs_mkdir_p(o->root, 0700, e) < 0)
 		return -e->code;
@@ -105,17 +116,18 @@ static int root_fd(const struct oci *o, int create, struct ember_error *e)
 	return fd < 0 ? err_sys(e, errno, "%s", o->root) : fd;
 }
 
-static int state_read(const struct oci *o, const char *id, json_t **out, struct ember_error *e)
+/* The state of container id, in the root directory open at rfd (< 0: the
+   root is not there, e says why). */
+static int state_read_at(int rfd, const char *id, json_t **out, struct ember_error *e)
 {
-	_cleanup_close_ int fd = root_fd(o, 0, e);
 	char path[1100];
 	_cleanup_free_ char *data = NULL;
 	size_t len;
 
-	if (!id_ok(id))
+	if (!oci_id_ok(id))
 		return err_invalid(e, "invalid container id \"%.80s\"", id);
 	snprintf(path, sizeof(path), "%s/state.json", id);
-	if (fd < 0 || fs_read_file(fd, path, 1 << 20, &data, &len, e) < 0) {
+	if (rfd < 0 || fs_read_file(rfd, path, OCI_STATE_MAX, &data, &len, e) < 0) {
 		if (e->code == ENOENT)
 			return err_set_name(e, EMBER_ERROR_NOT_FOUND, ENOENT, "container %s does not exist", id);
 		return -e->code;
@@ -125,28 +137,56 @@ static int state_read(const struct oci *o, const char *id, json_t **out, struct 
 	return 0;
 }
 
+int oci_state_read(const struct oci *o, const char *id, json_t **out, struct ember_error *e)
+{
+	_cleanup_close_ int rfd = oci_root_fd(o, 0, e);
+	return state_read_at(rfd, id, out, e);
+}
+
 /* "created" while the process waits at its gate (exec.fifo is there),
    "running" once past it, while the process that started is there (pid
    and start time); else "stopped". */
-static const char *status_of(const struct oci *o, json_t *st)
+/* Whether the freezer holds the container (pause). */
+static int status_frozen(json_t *st)
+{
+	struct runtime_cgroup *cg = NULL;
+	struct runtime_cgroup_stats cs;
+	struct ember_error ignored;
+
+	if (!ENABLED(CONFIG_CGROUPS) || !*(json_string_value(json_object_get(st, "cgroup")) ?: ""))
+		return 0;
+	int frozen = oci_cgroup_open(st, "", &cg, &ignored) == 0 && runtime_cgroup_stats(cg, &cs, &ignored) == 0 &&
+		     cs.frozen;
+	runtime_cgroup_free(cg);
+	return frozen;
+}
+
+static const char *status_at(int rfd, json_t *st)
 {
 	pid_t pid = (pid_t)json_integer_value(json_object_get(st, "pid"));
-	uint64_t t;
-	struct ember_error ignored;
 	char fifo[1100];
 
-	if (pid <= 0 || runtime_pid_start_time(pid, &t, &ignored) < 0 ||
-	    t != (uint64_t)json_integer_value(json_object_get(st, "start_time")))
+	/* A detached PID 1 is reaped by whoever inherited it, maybe late: a
+	   zombie is stopped, and a pid reused since is somebody else. */
+	if (!runtime_pid_alive(pid, (uint64_t)json_integer_value(json_object_get(st, "start_time"))))
 		return "stopped";
-	_cleanup_close_ int rfd = root_fd(o, 0, &ignored);
 	snprintf(fifo, sizeof(fifo), "%s/exec.fifo", json_string_value(json_object_get(st, "id")) ?: "");
-	return rfd >= 0 && faccessat(rfd, fifo, F_OK, AT_SYMLINK_NOFOLLOW) == 0 ? "created" : "running";
+	if (rfd >= 0 && faccessat(rfd, fifo, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+		return "created";
+	return status_frozen(st) ? "paused" : "running";
+}
+
+const char *oci_status(const struct oci *o, json_t *st)
+{
+	struct ember_error ignored;
+	_cleanup_close_ int rfd = oci_root_fd(o, 0, &ignored);
+	return status_at(rfd, st);
 }
 
 static int state_remove(const struct oci *o, const char *id)
 {
 	struct ember_error e;
-	_cleanup_close_ int fd = root_fd(o, 0, &e);
+	_cleanup_close_ int fd = oci_root_fd(o, 0, &e);
 
 	return fd < 0 ? 0 : fs_remove_tree(fd, id, &e);
 }
@@ -161,12 +201,12 @@ static int cmd_spec(const struct oci *o, int argc, char **argv)
 	json_t *spec;
 
 	for (int i = 1; i < argc; i++) {
-		if ((v = opt_value(argc, argv, &i, "--bundle")) || (v = opt_value(argc, argv, &i, "-b")))
+		if ((v = oci_opt_value(argc, argv, &i, "--bundle")) || (v = oci_opt_value(argc, argv, &i, "-b")))
 			bundle = v;
 		else if (!strcmp(argv[i], "--rootless"))
 			rootless = 1;
 		else
-			return fail(o, "spec: unknown argument \"%.80s\"", argv[i]);
+			return oci_fail(o, "spec: unknown argument \"%.80s\"", argv[i]);
 	}
 	json_t *args = json_pack("[s]", "sh");
 	struct runtime_spec_options so = {
@@ -175,7 +215,7 @@ static int cmd_spec(const struct oci *o, int argc, char **argv)
 	int r = runtime_spec_build(&so, &spec, &e);
 	json_decref(args);
 	if (r < 0)
-		return fail_e(o, &e);
+		return oci_fail_e(o, &e);
 	/* A bundle is for any OCI runtime: nothing of ember's own. */
 	json_object_del(spec, "annotations");
 	if (rootless) {
@@ -203,25 +243,28 @@ static int cmd_spec(const struct oci *o, int argc, char **argv)
 	snprintf(path, sizeof(path), "%s/config.json", bundle);
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
 	if (fd < 0 && errno == EEXIST)
-		return fail(o, "spec: %s exists: remove it first", path);
+		return oci_fail(o, "spec: %s exists: remove it first", path);
 	if (fd < 0)
-		return fail(o, "spec: %s: %s", path, strerror(errno));
+		return oci_fail(o, "spec: %s: %s", path, strerror(errno));
 	size_t n = text ? strlen(text) : 0;
 	int ok = text && write(fd, text, n) == (ssize_t)n && write(fd, "\n", 1) == 1;
 	close(fd);
-	return ok ? 0 : fail(o, "spec: write %s: %s", path, strerror(errno));
+	return ok ? 0 : oci_fail(o, "spec: write %s: %s", path, strerror(errno));
 }
 
 /* ---- run --------------------------------------------------------------------------------- */
 
 struct run {
 	const struct oci *o;
-	const char *id, *bundle_arg, *pid_file;
+	const char *id, *bundle_arg, *pid_file, *console_path;
 	char bundle[PATH_MAX], rootfs[PATH_MAX];
-	json_t *spec;
+	json_t *spec, *state; /* the bundle's spec, the state.json written */
 	struct runtime_cgroup *cg;
 	struct runtime_started st;
 	int made_state;
+	int detach;       /* create, run -d: the container outlives the command */
+	int preserve_fds; /* --preserve-fds */
+	int console;      /* --console-socket, connected */
 };
 
 static int load_bundle(struct run *r, struct ember_error *e)
@@ -239,7 +282,13 @@ static int load_bundle(struct run *r, struct ember_error *e)
 		return err_wrap(e, "bundle %s: config.json", r->bundle);
 	if (!(r->spec = json_loadb(data, len, JSON_REJECT_DUPLICATES, &je)))
 		return err_invalid(e, "bundle %s: config.json: %s (line %d)", r->bundle, je.text, je.line);
-	if (runtime_spec_check(r->spec, e) < 0)
+	/* The executor runs no hooks: they are ours, checked here. */
+	json_t *hooks = json_incref(json_object_get(r->spec, "hooks"));
+	json_object_del(r->spec, "hooks");
+	int ok = oci_hooks_check(hooks, e) == 0 && runtime_spec_check(r->spec, e) == 0;
+	if (hooks)
+		json_object_set_new(r->spec, "hooks", hooks);
+	if (!ok)
 		return err_wrap(e, "bundle %s: config.json", r->bundle);
 	const char *root = json_string_value(json_object_get(json_object_get(r->spec, "root"), "path"));
 	if (!root)
@@ -282,7 +331,7 @@ static int cg_enter(pid_t pid, void *userdata, struct ember_error *e)
 static int write_state(struct run *r, struct ember_error *e)
 {
 	char now[TIMESTAMP_LEN], rel[PATH_MAX];
-	_cleanup_close_ int fd = root_fd(r->o, 0, e);
+	_cleanup_close_ int fd = oci_root_fd(r->o, 0, e);
 	struct ember_error ignored;
 
 	if (fd < 0)
@@ -291,13 +340,13 @@ static int write_state(struct run *r, struct ember_error *e)
 	if (cgroup_path(r, rel, sizeof(rel), &ignored) < 0)
 		rel[0] = '\0';
 	json_t *ann = json_object_get(r->spec, "annotations");
-	json_t *st = json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:O, s:I, s:s}", "ociVersion",
+	json_t *st = json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:O, s:I, s:s, s:O}", "ociVersion",
 			       json_string_value(json_object_get(r->spec, "ociVersion")) ?: RUNTIME_OCI_VERSION, "id",
 			       r->id, "status", "running", "pid", (int)r->st.pid, "bundle", r->bundle, "rootfs", r->rootfs,
 			       "created", now, "annotations", ann ? ann : json_object(), "start_time",
-			       (json_int_t)r->st.start_time, "cgroup", rel);
+			       (json_int_t)r->st.start_time, "cgroup", rel, "spec", r->spec);
 	char *text = st ? json_dumps(st, JSON_COMPACT) : NULL;
-	json_decref(st);
+	r->state = st;
 	if (!text)
 		return err_set(e, ENOMEM, "out of memory");
 	_cleanup_close_ int dir = fs_open_dir(fd, r->id, 0, 0, e);
@@ -306,163 +355,105 @@ static int write_state(struct run *r, struct ember_error *e)
 	return rc;
 }
 
-/* Copy what is readable from one descriptor to another; 0 at end. */
-static int pump(int from, int to)
+/* A --preserve-fds count. */
+static int preserve_parse(const struct oci *o, const char *cmd, const char *v, int *out)
 {
-	char buf[4096];
-	ssize_t n = read(from, buf, sizeof(buf));
-
-	if (n <= 0)
-		return n < 0 && (errno == EINTR || errno == EAGAIN) ? 1 : 0;
-	for (ssize_t off = 0; off < n;) {
-		ssize_t w = write(to, buf + off, (size_t)(n - off));
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return 0;
-		off += w;
-	}
-	return 1;
-}
-
-/* In the foreground: signals go to the container, a terminal is relayed,
-   until the process ends. Its status, as a shell gives it. */
-static int wait_foreground(struct run *r)
-{
-	sigset_t set;
-	struct termios saved;
-	int raw = 0, pty = r->st.pty_master, in_open = pty >= 0;
-
-	sigemptyset(&set);
-	for (int s = 1; s < NSIG; s++)
-		if (s != SIGCHLD && s != SIGKILL && s != SIGSTOP && s != SIGSEGV && s != SIGBUS && s != SIGILL &&
-		    s != SIGFPE && s != SIGTTIN && s != SIGTTOU && s != SIGTSTP && s < SIGRTMIN)
-			sigaddset(&set, s);
-	sigprocmask(SIG_BLOCK, &set, NULL);
-	int sfd = signalfd(-1, &set, SFD_CLOEXEC);
-	if (pty >= 0 && isatty(0) && tcgetattr(0, &saved) == 0) {
-		struct termios t = saved;
-		cfmakeraw(&t);
-		raw = tcsetattr(0, TCSANOW, &t) == 0;
-		struct winsize ws;
-		if (ioctl(0, TIOCGWINSZ, &ws) == 0)
-			(void)ioctl(pty, TIOCSWINSZ, &ws);
-	}
-	for (;;) {
-		struct pollfd p[4] = {
-			{ r->st.pidfd, POLLIN, 0 }, { sfd, POLLIN, 0 }, { pty, POLLIN, 0 }, { in_open ? 0 : -1, POLLIN, 0 },
-		};
-		if (poll(p, 4, -1) < 0 && errno != EINTR)
-			break;
-		if (p[1].revents & POLLIN) {
-			struct signalfd_siginfo si;
-			if (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-				if (si.ssi_signo == SIGWINCH && pty >= 0) {
-					struct winsize ws;
-					if (ioctl(0, TIOCGWINSZ, &ws) == 0)
-						(void)ioctl(pty, TIOCSWINSZ, &ws);
-				} else {
-					(void)syscall(SYS_pidfd_send_signal, r->st.pidfd, (int)si.ssi_signo, NULL, 0);
-				}
-			}
-		}
-		if (pty >= 0 && (p[2].revents & (POLLIN | POLLHUP)) && !pump(pty, 1))
-			pty = -1; /* the terminal closed: the process is ending */
-		if (in_open && (p[3].revents & (POLLIN | POLLHUP)) && !pump(0, r->st.pty_master))
-			in_open = 0;
-		if (p[0].revents & POLLIN)
-			break;
-	}
-	/* What the terminal still holds. */
-	while (pty >= 0 && pump(pty, 1) > 0) {
-		struct pollfd q = { pty, POLLIN, 0 };
-		if (poll(&q, 1, 0) <= 0)
-			break;
-	}
-	if (raw)
-		(void)tcsetattr(0, TCSANOW, &saved);
-	siginfo_t si = { 0 };
-	int status = 255;
-	if (waitid(P_PIDFD, (id_t)r->st.pidfd, &si, WEXITED) == 0)
-		status = si.si_code == CLD_EXITED ? si.si_status : 128 + si.si_status;
-	close_keep_errno(sfd);
-	sigprocmask(SIG_UNBLOCK, &set, NULL);
-	return status;
-}
-
-/* path (any directory) written atomically: a --pid-file. */
-static int write_path(const char *path, const char *data, struct ember_error *e)
-{
-	const char *slash = strrchr(path, '/');
-	char dir[PATH_MAX];
-
-	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) + (slash == path) : 1, slash ? path : ".");
-	_cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return err_sys(e, errno, "%s", dir);
-	return fs_write_atomic(fd, slash ? slash + 1 : path, data, strlen(data), 0644, e);
+	char *end;
+	errno = 0;
+	long n = strtol(v, &end, 10);
+	if (errno || end == v || *end || n < 0 || n > 1024)
+		return oci_fail(o, "%s: --preserve-fds \"%.40s\": a count from 0 to 1024", cmd, v);
+	*out = (int)n;
+	return 0;
 }
 
 /* run's and create's arguments. */
 static int parse_run(struct run *r, const char *cmd, int argc, char **argv)
 {
 	const char *v;
+	int is_run = !strcmp(cmd, "run");
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
-		if ((v = opt_value(argc, argv, &i, "--bundle")) || (v = opt_value(argc, argv, &i, "-b")))
+		if ((v = oci_opt_value(argc, argv, &i, "--bundle")) || (v = oci_opt_value(argc, argv, &i, "-b")))
 			r->bundle_arg = v;
-		else if ((v = opt_value(argc, argv, &i, "--pid-file")))
+		else if ((v = oci_opt_value(argc, argv, &i, "--pid-file")))
 			r->pid_file = v;
-		else if (!strcmp(a, "--no-pivot") || !strcmp(a, "--no-new-keyring") || !strcmp(a, "--no-subreaper"))
-			; /* ember pivots always, makes no keyring, is no subreaper: nothing to turn off */
-		else if (!strcmp(a, "-d") || !strcmp(a, "--detach") || is_opt(a, "--console-socket") ||
-			 is_opt(a, "--preserve-fds") || !strcmp(a, "--keep"))
-			return fail(r->o, "%s: %s is not supported yet%s", cmd, a,
-				    strcmp(cmd, "run") ? "" : ": ember oci runs a container in the foreground");
+		else if ((v = oci_opt_value(argc, argv, &i, "--console-socket")))
+			r->console_path = v;
+		else if ((v = oci_opt_value(argc, argv, &i, "--preserve-fds"))) {
+			if (preserve_parse(r->o, cmd, v, &r->preserve_fds))
+				return 1;
+		} else if (!strcmp(a, "--no-pivot") || !strcmp(a, "--no-new-keyring") || !strcmp(a, "--no-subreaper"))
+			; /* what ember does anyway: see usage() */
+		else if (is_run && (!strcmp(a, "-d") || !strcmp(a, "--detach")))
+			r->detach = 1;
+		else if (!strcmp(a, "--keep"))
+			return oci_fail(r->o, "%s: --keep is not supported", cmd);
 		else if (a[0] == '-')
-			return fail(r->o, "%s: unknown option \"%.80s\"", cmd, a);
+			return oci_fail(r->o, "%s: unknown option \"%.80s\"", cmd, a);
 		else if (!r->id)
 			r->id = a;
 		else
-			return fail(r->o, "%s: one container id, not \"%.80s\" too", cmd, a);
+			return oci_fail(r->o, "%s: one container id, not \"%.80s\" too", cmd, a);
 	}
 	if (!r->id)
-		return fail(r->o, "%s: give the container's id", cmd);
-	if (!id_ok(r->id))
-		return fail(r->o, "%s: invalid container id \"%.80s\"", cmd, r->id);
+		return oci_fail(r->o, "%s: give the container's id", cmd);
+	if (!oci_id_ok(r->id))
+		return oci_fail(r->o, "%s: invalid container id \"%.80s\"", cmd, r->id);
+	if (!is_run)
+		r->detach = 1;
+	/* Now, before this process opens any: a closed one would otherwise
+	   be filled by one of ours, and the container would get that. */
+	for (int fd = 3; fd < 3 + r->preserve_fds; fd++)
+		if (fcntl(fd, F_GETFD) < 0)
+			return oci_fail(r->o, "%s: --preserve-fds %d: descriptor %d is not open", cmd, r->preserve_fds, fd);
 	return 0;
 }
 
-/* The container's state directory, its process started (at the gate
-   gate_fd, or running), its state written. */
-static int container_start(struct run *r, int gate, struct ember_error *e)
+/* Whether a detached container's terminal and --console-socket go
+   together, as runc asks. */
+static int console_check(struct run *r, struct ember_error *e)
 {
-	_cleanup_close_ int rfd = root_fd(r->o, 1, e);
+	int terminal = json_is_true(json_object_get(json_object_get(r->spec, "process"), "terminal"));
+
+	if (terminal && r->detach && !r->console_path)
+		return err_invalid(e, "process.terminal: a detached container's terminal goes to --console-socket: give one");
+	if (r->console_path && (!terminal || !r->detach))
+		return err_invalid(e, "--console-socket: only for the terminal (process.terminal) of a detached container "
+				      "(create, run -d)");
+	return 0;
+}
+
+/* The container's state directory, its process set up and waiting at
+   its gate (exec.fifo), its state written, the hooks before start run. */
+static int container_start(struct run *r, struct ember_error *e)
+{
+	_cleanup_close_ int rfd = oci_root_fd(r->o, 1, e);
 	struct runtime_seccomp sc;
 	int have_sc = 0;
 	char rel[PATH_MAX];
 
 	if (rfd < 0)
 		return -e->code;
+	/* Before anything is made: a wrong path leaves nothing behind. */
+	if (r->console_path && (r->console = oci_console_connect(r->console_path, e)) < 0)
+		return -e->code;
 	if (mkdirat(rfd, r->id, 0700) < 0)
 		return errno == EEXIST ? err_set_name(e, EMBER_ERROR_ALREADY_EXISTS, EEXIST, "container with id %s exists", r->id)
 				       : err_sys(e, errno, "%s/%s", r->o->root, r->id);
 	r->made_state = 1;
+	/* Always through the gate (run too): the hooks that come before the
+	   application run while it waits there. */
+	char fifo[1100];
+	snprintf(fifo, sizeof(fifo), "%s/exec.fifo", r->id);
+	/* Any user the process becomes may write it; only root reads. */
 	_cleanup_close_ int gate_fd = -1;
-	if (gate) {
-		char fifo[1100];
-		snprintf(fifo, sizeof(fifo), "%s/exec.fifo", r->id);
-		/* Any user the process becomes may write it; only root reads. */
-		if (mkfifoat(rfd, fifo, 0622) < 0 || fchmodat(rfd, fifo, 0622, 0) < 0 ||
-		    (gate_fd = openat(rfd, fifo, O_PATH | O_CLOEXEC)) < 0)
-			return err_sys(e, errno, "%s/%s", r->o->root, fifo);
-	}
-	if (load_bundle(r, e) < 0 || cgroup_path(r, rel, sizeof(rel), e) < 0)
+	if (mkfifoat(rfd, fifo, 0622) < 0 || fchmodat(rfd, fifo, 0622, 0) < 0 ||
+	    (gate_fd = openat(rfd, fifo, O_PATH | O_CLOEXEC)) < 0)
+		return err_sys(e, errno, "%s/%s", r->o->root, fifo);
+	if (load_bundle(r, e) < 0 || cgroup_path(r, rel, sizeof(rel), e) < 0 || console_check(r, e) < 0)
 		return -e->code;
-	if (gate && json_is_true(json_object_get(json_object_get(r->spec, "process"), "terminal")))
-		return err_invalid(e, "process.terminal: a created container's terminal goes to --console-socket, "
-				      "which ember oci does not take yet");
 	if (runtime_seccomp_for(r->spec, &sc, &have_sc, e) < 0)
 		return -e->code;
 	struct runtime_start s = {
@@ -476,10 +467,11 @@ static int container_start(struct run *r, int gate, struct ember_error *e)
 		.join_pidfd = -1,
 		.start_gate_fd = gate_fd,
 		.seccomp = have_sc ? &sc : NULL,
+		.preserve_fds = r->preserve_fds,
 	};
 	int rc = 0;
 	if (ENABLED(CONFIG_CGROUPS)) {
-		if (runtime_cgroup_create(CGROUP_MNT, rel, &r->cg, e) < 0 ||
+		if (runtime_cgroup_create(OCI_CGROUP_MNT, rel, &r->cg, e) < 0 ||
 		    runtime_cgroup_set(r->cg, json_object_get(json_object_get(r->spec, "linux"), "resources"), e) < 0)
 			rc = -e->code;
 		s.cgroup_fd = r->cg ? runtime_cgroup_fd(r->cg) : -1;
@@ -494,20 +486,83 @@ static int container_start(struct run *r, int gate, struct ember_error *e)
 		runtime_seccomp_free(&sc);
 	if (rc < 0)
 		return rc;
+	if (r->console >= 0 && r->st.pty_master >= 0) {
+		int sock = r->console;
+		r->console = -1;
+		if (oci_console_send(sock, r->st.pty_master, e) < 0)
+			return -e->code;
+		/* The receiver holds the terminal now; ours would keep it open. */
+		close(r->st.pty_master);
+		r->st.pty_master = -1;
+	}
 	if (write_state(r, e) < 0)
 		return -e->code;
 	if (r->pid_file) {
 		char pid[24];
 		snprintf(pid, sizeof(pid), "%d", (int)r->st.pid);
-		if (write_path(r->pid_file, pid, e) < 0)
+		if (fs_write_path(r->pid_file, pid, strlen(pid), 0644, e) < 0)
 			return -e->code;
 	}
+	/* Set up, waiting at its gate: what runs in the runtime's namespaces
+	   before the application (runc runs both here, "creating"). */
+	json_t *hs = oci_hook_state(r->state, "creating");
+	int hr = !hs ? err_set(e, ENOMEM, "out of memory")
+		     : oci_hooks_run(NULL, r->spec, "prestart", hs, e) < 0 ? -e->code
+									  : oci_hooks_run(NULL, r->spec, "createRuntime", hs, e);
+	json_decref(hs);
+	return hr;
+}
+
+/* Let the process at the gate of container id run its application. */
+static int gate_pass(const struct oci *o, const char *id, struct ember_error *e)
+{
+	char fifo[1100];
+
+	_cleanup_close_ int rfd = oci_root_fd(o, 0, e);
+	if (rfd < 0)
+		return -e->code;
+	snprintf(fifo, sizeof(fifo), "%s/exec.fifo", id);
+	/* Not blocking: a process that died at the gate would hold us forever. */
+	_cleanup_close_ int fd = openat(rfd, fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return err_sys(e, errno, "start %s: %s/%s", id, o->root, fifo);
+	struct pollfd p = { fd, POLLIN, 0 };
+	char byte;
+	if (poll(&p, 1, 10000) <= 0 || read(fd, &byte, 1) != 1)
+		return err_set(e, EIO, "start %s: its process did not pass the gate (did it die?)", id);
+	(void)unlinkat(rfd, fifo, 0);
 	return 0;
+}
+
+/* Started: the poststart hooks, whose failures are only warnings. */
+static void poststart(const struct oci *o, json_t *st)
+{
+	struct ember_error e;
+	json_t *hs = oci_hook_state(st, "running");
+
+	if (hs)
+		(void)oci_hooks_run(o, json_object_get(st, "spec"), "poststart", hs, &e);
+	json_decref(hs);
+}
+
+static void poststop(const struct oci *o, json_t *st)
+{
+	struct ember_error e;
+	json_t *hs = oci_hook_state(st, "stopped");
+
+	if (hs)
+		(void)oci_hooks_run(o, json_object_get(st, "spec"), "poststop", hs, &e);
+	json_decref(hs);
 }
 
 /* What a run or a failed create leaves: nothing. */
 static void container_end(struct run *r)
 {
+	if (r->st.pidfd >= 0) {
+		/* Without a cgroup (or before it is there) this is all of it. */
+		(void)syscall(SYS_pidfd_send_signal, r->st.pidfd, SIGKILL, NULL, 0);
+		(void)waitid((idtype_t)3 /* P_PIDFD */, (id_t)r->st.pidfd, &(siginfo_t){ 0 }, WEXITED | WNOHANG);
+	}
 	if (ENABLED(CONFIG_CGROUPS) && r->cg) {
 		struct ember_error ignored;
 		(void)runtime_cgroup_kill(r->cg, SIGKILL, &ignored);
@@ -519,27 +574,44 @@ static void container_end(struct run *r)
 
 static void run_done(struct run *r)
 {
+	close_keep_errno(r->console);
 	if (ENABLED(CONFIG_CGROUPS))
 		runtime_cgroup_free(r->cg);
 	close_keep_errno(r->st.pidfd);
 	close_keep_errno(r->st.pty_master);
+	json_decref(r->state);
 	json_decref(r->spec);
 }
 
 static int cmd_run(const struct oci *o, int argc, char **argv)
 {
-	struct run r = { .o = o, .bundle_arg = ".", .st = { .pidfd = -1, .pty_master = -1 } };
+	struct run r = { .o = o, .bundle_arg = ".", .st = { .pidfd = -1, .pty_master = -1 }, .console = -1 };
 	struct ember_error e;
 	int rc;
 
 	if (parse_run(&r, "run", argc, argv))
 		return 1;
-	if (container_start(&r, 0, &e) < 0) {
-		rc = fail_e(o, &e);
-	} else {
-		rc = wait_foreground(&r);
+	/* Created first, as create does: the hooks run before the
+	   application, which then passes its gate. */
+	if (container_start(&r, &e) < 0 || gate_pass(o, r.id, &e) < 0) {
+		rc = oci_fail_e(o, &e);
+		container_end(&r);
+		if (r.state)
+			poststop(o, r.state);
+		run_done(&r);
+		return rc;
 	}
-	container_end(&r);
+	poststart(o, r.state);
+	if (r.detach) {
+		/* As with runc: the container's PID 1 is left to whoever
+		   inherits it (the nearest subreaper, or init), which reaps it;
+		   state tells it stopped by its pid and start time. */
+		rc = 0;
+	} else {
+		rc = oci_wait_foreground(r.st.pidfd, r.st.pty_master);
+		container_end(&r);
+		poststop(o, r.state);
+	}
 	run_done(&r);
 	return rc;
 }
@@ -547,15 +619,17 @@ static int cmd_run(const struct oci *o, int argc, char **argv)
 /* Created: set up, waiting before the application runs (start runs it). */
 static int cmd_create(const struct oci *o, int argc, char **argv)
 {
-	struct run r = { .o = o, .bundle_arg = ".", .st = { .pidfd = -1, .pty_master = -1 } };
+	struct run r = { .o = o, .bundle_arg = ".", .st = { .pidfd = -1, .pty_master = -1 }, .console = -1 };
 	struct ember_error e;
 	int rc = 0;
 
 	if (parse_run(&r, "create", argc, argv))
 		return 1;
-	if (container_start(&r, 1, &e) < 0) {
-		rc = fail_e(o, &e);
+	if (container_start(&r, &e) < 0) {
+		rc = oci_fail_e(o, &e);
 		container_end(&r);
+		if (r.state)
+			poststop(o, r.state);
 	}
 	run_done(&r);
 	return rc;
@@ -565,38 +639,38 @@ static int cmd_start(const struct oci *o, int argc, char **argv)
 {
 	struct ember_error e;
 	json_t *st;
-	char fifo[1100];
 
 	if (argc != 2)
-		return fail(o, "start: give one container id");
-	if (state_read(o, argv[1], &st, &e) < 0)
-		return fail_e(o, &e);
-	const char *status = status_of(o, st);
-	json_decref(st);
+		return oci_fail(o, "start: give one container id");
+	if (oci_state_read(o, argv[1], &st, &e) < 0)
+		return oci_fail_e(o, &e);
+	const char *status = oci_status(o, st);
+	int rc = 0;
 	if (strcmp(status, "created"))
-		return fail(o, "cannot start a container that is %s: %s", status, argv[1]);
-	_cleanup_close_ int rfd = root_fd(o, 0, &e);
-	snprintf(fifo, sizeof(fifo), "%s/exec.fifo", argv[1]);
-	/* Not blocking: a process that died at the gate would hold us forever. */
-	_cleanup_close_ int fd = rfd < 0 ? -1 : openat(rfd, fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0)
-		return fail(o, "start %s: %s/%s: %s", argv[1], o->root, fifo, strerror(errno));
-	struct pollfd p = { fd, POLLIN, 0 };
-	char byte;
-	if (poll(&p, 1, 10000) <= 0 || read(fd, &byte, 1) != 1)
-		return fail(o, "start %s: its process did not pass the gate (did it die?)", argv[1]);
-	(void)unlinkat(rfd, fifo, 0);
-	return 0;
+		rc = oci_fail(o, "cannot start a container that is %s: %s", status, argv[1]);
+	else if (gate_pass(o, argv[1], &e) < 0)
+		rc = oci_fail_e(o, &e);
+	else
+		poststart(o, st);
+	json_decref(st);
+	return rc;
 }
 
 /* ---- state, list, kill, delete ----------------------------------------------------------- */
 
-static json_t *state_public(const struct oci *o, json_t *st)
+static json_t *state_public_at(int rfd, json_t *st)
 {
 	return json_pack("{s:O, s:O, s:O, s:s, s:O, s:O, s:O, s:s}", "ociVersion", json_object_get(st, "ociVersion"),
-			 "id", json_object_get(st, "id"), "pid", json_object_get(st, "pid"), "status", status_of(o, st),
+			 "id", json_object_get(st, "id"), "pid", json_object_get(st, "pid"), "status", status_at(rfd, st),
 			 "bundle", json_object_get(st, "bundle"), "rootfs", json_object_get(st, "rootfs"), "created",
 			 json_object_get(st, "created"), "owner", "");
+}
+
+static json_t *state_public(const struct oci *o, json_t *st)
+{
+	struct ember_error ignored;
+	_cleanup_close_ int rfd = oci_root_fd(o, 0, &ignored);
+	return state_public_at(rfd, st);
 }
 
 static int cmd_state(const struct oci *o, int argc, char **argv)
@@ -605,15 +679,15 @@ static int cmd_state(const struct oci *o, int argc, char **argv)
 	json_t *st;
 
 	if (argc != 2)
-		return fail(o, "state: give one container id");
-	if (state_read(o, argv[1], &st, &e) < 0)
-		return fail_e(o, &e);
+		return oci_fail(o, "state: give one container id");
+	if (oci_state_read(o, argv[1], &st, &e) < 0)
+		return oci_fail_e(o, &e);
 	json_t *pub = state_public(o, st);
 	json_decref(st);
 	char *text = pub ? json_dumps(pub, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
 	json_decref(pub);
 	if (!text)
-		return fail(o, "out of memory");
+		return oci_fail(o, "out of memory");
 	puts(text);
 	free(text);
 	return 0;
@@ -628,23 +702,23 @@ static int cmd_list(const struct oci *o, int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "-q") || !strcmp(argv[i], "--quiet"))
 			quiet = 1;
-		else if ((v = opt_value(argc, argv, &i, "--format")) || (v = opt_value(argc, argv, &i, "-f")))
+		else if ((v = oci_opt_value(argc, argv, &i, "--format")) || (v = oci_opt_value(argc, argv, &i, "-f")))
 			json = !strcmp(v, "json");
 		else
-			return fail(o, "list: unknown argument \"%.80s\"", argv[i]);
+			return oci_fail(o, "list: unknown argument \"%.80s\"", argv[i]);
 	}
 	json_t *all = json_array();
-	_cleanup_close_ int fd = root_fd(o, 0, &e);
+	_cleanup_close_ int fd = oci_root_fd(o, 0, &e);
 	char **names = NULL;
 	size_t n = 0;
 	if (fd >= 0 && fs_list_names(fd, &names, &n, &e) < 0) {
 		json_decref(all);
-		return fail_e(o, &e);
+		return oci_fail_e(o, &e);
 	}
 	for (size_t i = 0; i < n; i++) {
 		json_t *st;
-		if (id_ok(names[i]) && state_read(o, names[i], &st, &e) == 0) {
-			json_array_append_new(all, state_public(o, st));
+		if (oci_id_ok(names[i]) && state_read_at(fd, names[i], &st, &e) == 0) {
+			json_array_append_new(all, state_public_at(fd, st));
 			json_decref(st);
 		}
 	}
@@ -671,24 +745,35 @@ static int cmd_list(const struct oci *o, int argc, char **argv)
 	return 0;
 }
 
-/* A running container's process as a pidfd; -1 (e filled) if it is not. */
 /* A container's process (created or running) as a pidfd; -1 (e filled)
    if it is gone. */
-static int live_pidfd(const struct oci *o, json_t *st, const char *id, struct ember_error *e)
+int oci_live_pidfd(const struct oci *o, json_t *st, const char *id, struct ember_error *e)
 {
 	pid_t pid = (pid_t)json_integer_value(json_object_get(st, "pid"));
 
-	if (!strcmp(status_of(o, st), "stopped"))
+	if (!strcmp(oci_status(o, st), "stopped"))
 		return err_set_name(e, EMBER_ERROR_FAILED_PRECONDITION, ESRCH, "container %s is not running", id);
 	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
 	if (fd < 0)
 		return err_sys(e, errno, "container %s: pidfd_open", id);
 	/* The pid could have been reused between the check and the open. */
-	if (!strcmp(status_of(o, st), "stopped")) {
+	if (!strcmp(oci_status(o, st), "stopped")) {
 		close(fd);
 		return err_set_name(e, EMBER_ERROR_FAILED_PRECONDITION, ESRCH, "container %s is not running", id);
 	}
 	return fd;
+}
+
+int oci_cgroup_open(json_t *st, const char *id, struct runtime_cgroup **cg, struct ember_error *e)
+{
+	const char *rel = json_string_value(json_object_get(st, "cgroup")) ?: "";
+
+	*cg = NULL;
+	if (!ENABLED(CONFIG_CGROUPS))
+		return err_unsupported(e, "container %s: cgroups are not in this build (CONFIG_CGROUPS)", id);
+	if (!*rel)
+		return err_set(e, ENOENT, "container %s has no cgroup", id);
+	return runtime_cgroup_open(OCI_CGROUP_MNT, rel, cg, e) < 0 ? err_wrap(e, "container %s", id) : 0;
 }
 
 static int cmd_kill(const struct oci *o, int argc, char **argv)
@@ -707,26 +792,23 @@ static int cmd_kill(const struct oci *o, int argc, char **argv)
 			sig_s = argv[i];
 	}
 	if (!id)
-		return fail(o, "kill: give the container's id");
+		return oci_fail(o, "kill: give the container's id");
 	if (runtime_signal_parse(sig_s, &sig, &e) < 0)
-		return fail_e(o, &e);
-	if (state_read(o, id, &st, &e) < 0)
-		return fail_e(o, &e);
-	int fd = live_pidfd(o, st, id, &e);
+		return oci_fail_e(o, &e);
+	if (oci_state_read(o, id, &st, &e) < 0)
+		return oci_fail_e(o, &e);
+	int fd = oci_live_pidfd(o, st, id, &e);
 	int r = fd < 0 ? -1 : 0;
 	if (r == 0 && all && ENABLED(CONFIG_CGROUPS)) {
 		struct runtime_cgroup *cg = NULL;
-		r = runtime_cgroup_open(CGROUP_MNT, json_string_value(json_object_get(st, "cgroup")) ?: "", &cg, &e) < 0 ||
-				    runtime_cgroup_kill(cg, sig, &e) < 0
-			    ? -1
-			    : 0;
+		r = oci_cgroup_open(st, id, &cg, &e) < 0 || runtime_cgroup_kill(cg, sig, &e) < 0 ? -1 : 0;
 		runtime_cgroup_free(cg);
 	} else if (r == 0 && syscall(SYS_pidfd_send_signal, fd, sig, NULL, 0) < 0) {
 		r = err_sys(&e, errno, "kill container %s", id);
 	}
 	close_keep_errno(fd);
 	json_decref(st);
-	return r < 0 ? fail_e(o, &e) : 0;
+	return r < 0 ? oci_fail_e(o, &e) : 0;
 }
 
 static int cmd_delete(const struct oci *o, int argc, char **argv)
@@ -742,23 +824,33 @@ static int cmd_delete(const struct oci *o, int argc, char **argv)
 		else if (!id)
 			id = argv[i];
 		else
-			return fail(o, "delete: one container id, not \"%.80s\" too", argv[i]);
+			return oci_fail(o, "delete: one container id, not \"%.80s\" too", argv[i]);
 	}
 	if (!id)
-		return fail(o, "delete: give the container's id");
-	if (state_read(o, id, &st, &e) < 0) {
+		return oci_fail(o, "delete: give the container's id");
+	if (oci_state_read(o, id, &st, &e) < 0) {
 		/* runc: --force on what is not there is no error. */
-		return force && e.code == ENOENT ? 0 : fail_e(o, &e);
+		return force && e.code == ENOENT ? 0 : oci_fail_e(o, &e);
 	}
 	const char *rel = json_string_value(json_object_get(st, "cgroup")) ?: "";
-	const char *status = status_of(o, st);
+	const char *status = oci_status(o, st);
 	if (strcmp(status, "stopped")) {
-		/* A created one goes, as with runc; a running one with --force. */
-		if (!force && !strcmp(status, "running")) {
+		/* A created one goes, as with runc; a running or paused one
+		   with --force. */
+		if (!force && strcmp(status, "created")) {
+			int r = oci_fail(o, "cannot delete container %s that is not stopped: %s", id, status);
 			json_decref(st);
-			return fail(o, "cannot delete container %s that is not stopped: running", id);
+			return r;
 		}
-		int fd = live_pidfd(o, st, id, &e);
+		if (!strcmp(status, "paused") && ENABLED(CONFIG_CGROUPS)) {
+			/* Thawed, or SIGKILL would wait for a resume. */
+			struct runtime_cgroup *cg = NULL;
+			struct ember_error ignored;
+			if (oci_cgroup_open(st, id, &cg, &ignored) == 0)
+				(void)runtime_cgroup_freeze(cg, false, &ignored);
+			runtime_cgroup_free(cg);
+		}
+		int fd = oci_live_pidfd(o, st, id, &e);
 		if (fd >= 0) {
 			(void)syscall(SYS_pidfd_send_signal, fd, SIGKILL, NULL, 0);
 			struct pollfd p = { fd, POLLIN, 0 };
@@ -769,14 +861,19 @@ static int cmd_delete(const struct oci *o, int argc, char **argv)
 	if (ENABLED(CONFIG_CGROUPS) && *rel) {
 		struct runtime_cgroup *cg = NULL;
 		struct ember_error ignored;
-		if (runtime_cgroup_open(CGROUP_MNT, rel, &cg, &ignored) == 0) {
+		if (runtime_cgroup_open(OCI_CGROUP_MNT, rel, &cg, &ignored) == 0) {
 			(void)runtime_cgroup_kill(cg, SIGKILL, &ignored);
 			(void)runtime_cgroup_remove(cg, &ignored);
 		}
 		runtime_cgroup_free(cg);
 	}
+	if (state_remove(o, id) < 0) {
+		json_decref(st);
+		return oci_fail(o, "delete %s: its state directory stays", id);
+	}
+	poststop(o, st);
 	json_decref(st);
-	return state_remove(o, id) < 0 ? fail(o, "delete %s: its state directory stays", id) : 0;
+	return 0;
 }
 
 /* ---- the role -------------------------------------------------------------------------- */
@@ -786,7 +883,7 @@ static int cmd_delete(const struct oci *o, int argc, char **argv)
 static int cmd_checkpoint(const struct oci *o, int argc, char **argv)
 {
 	struct ember_error e;
-	return oci_checkpoint_main(o->root, argc, argv, &e) < 0 ? fail_e(o, &e) : 0;
+	return oci_checkpoint_main(o->root, argc, argv, &e) < 0 ? oci_fail_e(o, &e) : 0;
 }
 #endif
 
@@ -799,15 +896,27 @@ static const struct {
 	{ "checkpoint", cmd_checkpoint,
 	  "checkpoint [--image-path DIR] [--work-path DIR] [--leave-running] [--tcp-established] [--file-locks] ID" },
 #endif
-	{ "create", cmd_create, "create [--bundle DIR] [--pid-file FILE] ID" },
+	{ "create", cmd_create,
+	  "create [--bundle DIR] [--pid-file FILE] [--console-socket SOCKET] [--preserve-fds N]\n"
+	  "         [--no-pivot] [--no-new-keyring] ID" },
 	{ "delete", cmd_delete, "delete [--force] ID" },
+	{ "exec", oci_cmd_exec,
+	  "exec [-p process.json] [-t] [-d] [--env K=V] [--cwd DIR] [--user UID[:GID]]\n"
+	  "         [--cap CAP] [--no-new-privs] [--pid-file FILE] [--console-socket SOCKET]\n"
+	  "         [--preserve-fds N] ID [ARGS...]" },
+	{ "features", oci_cmd_features, "features   (what this ember supports, as JSON)" },
 	{ "kill", cmd_kill, "kill [--all] ID [SIGNAL]" },
 	{ "list", cmd_list, "list [--quiet] [--format table|json]" },
+	{ "pause", oci_cmd_pause, "pause ID   (the cgroup freezer)" },
+	{ "ps", oci_cmd_ps, "ps [--format table|json] ID [PS-OPTIONS]" },
+	{ "resume", oci_cmd_resume, "resume ID" },
 #ifdef CONFIG_CHECKPOINT
 	{ "restore", cmd_checkpoint,
 	  "restore [--image-path DIR] [--work-path DIR] [--bundle DIR] [--pid-file F] [-d] ID   (detached)" },
 #endif
-	{ "run", cmd_run, "run [--bundle DIR] [--pid-file FILE] ID   (in the foreground)" },
+	{ "run", cmd_run,
+	  "run [-d] [--bundle DIR] [--pid-file FILE] [--console-socket SOCKET] [--preserve-fds N]\n"
+	  "         [--no-pivot] [--no-new-keyring] ID" },
 	{ "spec", cmd_spec, "spec [--bundle DIR] [--rootless]" },
 	{ "start", cmd_start, "start ID" },
 	{ "state", cmd_state, "state ID" },
@@ -820,6 +929,17 @@ static void usage(FILE *f)
 	      f);
 	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
 		fprintf(f, "  %s\n", commands[i].usage);
+	fputs("\ncreate and run:\n"
+	      "  --console-socket SOCKET  with process.terminal: the terminal's master goes to the unix\n"
+	      "                           socket SOCKET (SCM_RIGHTS), as runc sends it\n"
+	      "  --preserve-fds N         descriptors 3 .. 3+N-1 go to the container's process\n"
+	      "  --no-pivot               accepted: ember uses pivot_root, and where it cannot (its / is no\n"
+	      "                           mount point, as in a chroot) binds / and chroots by itself\n"
+	      "  --no-new-keyring         accepted: ember never makes a session keyring; the container\n"
+	      "                           keeps the caller's, which is what this asks for\n"
+	      "  -d, --detach (run)       return once the container runs; its PID 1 is left to the nearest\n"
+	      "                           subreaper or init, as with runc\n",
+	      f);
 }
 
 int oci_main(int argc, char **argv)
@@ -830,17 +950,17 @@ int oci_main(int argc, char **argv)
 
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		const char *a = argv[i];
-		if ((v = opt_value(argc, argv, &i, "--root")))
+		if ((v = oci_opt_value(argc, argv, &i, "--root")))
 			o.root = v;
-		else if ((v = opt_value(argc, argv, &i, "--log")))
+		else if ((v = oci_opt_value(argc, argv, &i, "--log")))
 			o.log = v;
-		else if ((v = opt_value(argc, argv, &i, "--log-format")))
+		else if ((v = oci_opt_value(argc, argv, &i, "--log-format")))
 			o.log_format = v;
 		else if (!strcmp(a, "--debug"))
 			o.debug = 1;
 		else if (!strcmp(a, "--systemd-cgroup"))
 			; /* accepted: ember writes the cgroup itself, at linux.cgroupsPath */
-		else if ((v = opt_value(argc, argv, &i, "--rootless")))
+		else if ((v = oci_opt_value(argc, argv, &i, "--rootless")))
 			; /* accepted: ember finds out what it may do itself */
 		else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			usage(stdout);
@@ -849,12 +969,12 @@ int oci_main(int argc, char **argv)
 			printf("ember oci (runc-compatible) spec %s\n", RUNTIME_OCI_VERSION);
 			return 0;
 		} else {
-			fail(&o, "unknown option \"%.80s\" (see: ember oci --help)", a);
+			oci_fail(&o, "unknown option \"%.80s\" (see: ember oci --help)", a);
 			return 2;
 		}
 	}
 	if (strcmp(o.log_format, "text") && strcmp(o.log_format, "json")) {
-		fail(&o, "--log-format %.40s: use text or json", o.log_format);
+		oci_fail(&o, "--log-format %.40s: use text or json", o.log_format);
 		return 2;
 	}
 	if (i >= argc) {
@@ -864,6 +984,6 @@ int oci_main(int argc, char **argv)
 	for (size_t k = 0; k < ARRAY_SIZE(commands); k++)
 		if (!strcmp(argv[i], commands[k].name))
 			return commands[k].run(&o, argc - i, argv + i);
-	fail(&o, "unknown command \"%.80s\" (see: ember oci --help)", argv[i]);
+	oci_fail(&o, "unknown command \"%.80s\" (see: ember oci --help)", argv[i]);
 	return 2;
 }

@@ -10,15 +10,20 @@
  *
  *   <root>/<id>/state.json   {"ociVersion", "id", "status", "pid", "bundle",
  *                             "rootfs", "created", "annotations",
- *                             "start_time", "cgroup"}
+ *                             "start_time", "cgroup", "spec"}: spec is the
+ *                             bundle's config.json as it was run (exec and
+ *                             the hooks read it, not the bundle again)
  *
  *   <root>/<id>/exec.fifo    while created: the process waits until start
  *                             opens it (runtime.h's start_gate_fd)
  *
- * written atomically once the container's process runs. So far: spec,
- * create and start, run (in the foreground: the container is created,
- * started, waited for and deleted, as `runc run` without -d), state,
- * list, kill, delete.
+ * written atomically once the container's process waits at its gate.
+ * Commands: spec, create, start, run (create + start; in the foreground
+ * or -d), exec, state, list, kill, pause, resume, ps, delete, features.
+ * A container's status is worked out each time from what is there: its
+ * PID 1 (pid and start time, not a zombie), the gate, the freezer. A
+ * detached container's PID 1 is left to the nearest subreaper or init, as
+ * runc leaves it; nothing of ember's watches it.
  */
 
 #ifdef CONFIG_OCI

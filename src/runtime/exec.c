@@ -115,6 +115,7 @@ struct rt_ids {
 #define RT_MAX_BINDS 128
 #define RT_MAX_RLIMITS 16
 #define RT_SETUP_TIMEOUT_MS 10000
+#define RT_MAX_PRESERVE_FDS 1024
 
 /* clone3's argument, as far as ember uses it (CLONE_ARGS_SIZE_VER2). */
 struct rt_clone_args {
@@ -961,9 +962,12 @@ static void close_others(const struct rt_plan *p, const int *keep, size_t n)
 			k[j] = k[j - 1];
 			k[j - 1] = t;
 		}
-	unsigned lo = 3;
+	/* The caller's preserved descriptors sit just above stdio. */
+	unsigned lo = 3 + (unsigned)p->s->preserve_fds;
 	for (size_t i = 0; i <= m; i++) {
 		unsigned hi = i < m ? (unsigned)k[i] : ~0U;
+		if (hi < lo)
+			continue; /* kept, and among the preserved ones */
 		if (hi > lo && syscall(SYS_close_range, lo, hi - 1, 0) < 0) {
 			if (errno != ENOSYS)
 				child_fail(p, errno, "close the daemon's descriptors");
@@ -1146,6 +1150,8 @@ __attribute__((noreturn)) static void child_finish(struct rt_plan *p, int tty)
 
 	drop_privileges(p);
 	set_stdio(p, stdio);
+	for (int fd = 3; fd < 3 + s->preserve_fds; fd++)
+		keep_fd(p, fd);
 
 	if (s->self_fd < 0) {
 		(void)prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
@@ -1460,6 +1466,11 @@ static int plan_build(const struct runtime_start *s, struct rt_plan *p, struct e
 		p->rlimits[p->n_rlimits].r.rlim_cur = (rlim_t)json_integer_value(json_object_get(x, "soft"));
 		p->rlimits[p->n_rlimits++].r.rlim_max = (rlim_t)json_integer_value(json_object_get(x, "hard"));
 	}
+	if (s->preserve_fds < 0 || s->preserve_fds > RT_MAX_PRESERVE_FDS)
+		return rt_bad(e, "preserve fds: %d: from 0 to %d", s->preserve_fds, RT_MAX_PRESERVE_FDS);
+	for (int pfd = 3; pfd < 3 + s->preserve_fds; pfd++)
+		if (fcntl(pfd, F_GETFD) < 0)
+			return err_sys(e, EBADF, "preserve fds: descriptor %d", pfd);
 	p->nnp = json_is_true(json_object_get(p->process, "noNewPrivileges"));
 	p->terminal = json_is_true(json_object_get(p->process, "terminal"));
 	if (p->terminal && s->pty_to_init && (s->self_fd < 0 || s->log_fd[0] < 0 || s->log_fd[1] < 0))
@@ -1467,7 +1478,8 @@ static int plan_build(const struct runtime_start *s, struct rt_plan *p, struct e
 	return 0;
 }
 
-int runtime_pid_start_time(pid_t pid, uint64_t *out, struct ember_error *e)
+/* /proc/<pid>/stat's state letter and starttime. */
+static int pid_stat(pid_t pid, char *state, uint64_t *start, struct ember_error *e)
 {
 	char path[64], buf[1024];
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
@@ -1482,8 +1494,9 @@ int runtime_pid_start_time(pid_t pid, uint64_t *out, struct ember_error *e)
 	buf[n] = '\0';
 	/* comm may hold spaces and parentheses: fields count from the last ')'. */
 	char *q = strrchr(buf, ')');
-	if (!q)
+	if (!q || q[1] != ' ' || !q[2])
 		return err_set(e, EIO, "%s: unexpected format", path);
+	*state = q[2];
 	/* q is at the space before field 3 (state); starttime is field 22. */
 	q++;
 	for (int field = 3; field < 22; field++) {
@@ -1496,8 +1509,23 @@ int runtime_pid_start_time(pid_t pid, uint64_t *out, struct ember_error *e)
 	unsigned long long v = strtoull(q + 1, &end, 10);
 	if (errno || end == q + 1)
 		return err_set(e, EIO, "%s: unexpected format", path);
-	*out = v;
+	*start = v;
 	return 0;
+}
+
+int runtime_pid_start_time(pid_t pid, uint64_t *out, struct ember_error *e)
+{
+	char state;
+	return pid_stat(pid, &state, out, e);
+}
+
+bool runtime_pid_alive(pid_t pid, uint64_t start_time)
+{
+	struct ember_error ignored;
+	uint64_t t;
+	char state;
+
+	return pid > 0 && pid_stat(pid, &state, &t, &ignored) == 0 && t == start_time && state != 'Z' && state != 'X';
 }
 
 static int answer_user(const struct runtime_start *s, pid_t pid, int sock, struct ember_error *e)

@@ -224,6 +224,9 @@ const char *runtime_signal_name(int sig, char buf[RUNTIME_SIGNAL_NAME_MAX]);
 /* Capability names (as in a spec's process.capabilities lists) as a mask,
    bit n for capability n; unknown names are ignored. */
 uint64_t runtime_cap_mask(json_t *names);
+/* Capability n's name without "CAP_" ("NET_ADMIN"); NULL for one ember
+   does not know. */
+const char *runtime_cap_name(int n);
 
 /* ---- the executor (exec.c) ---- */
 
@@ -270,6 +273,10 @@ struct runtime_start {
 				  PID 1's pidfd) whose namespaces the new one
 				  joins; spec then only needs "process" and
 				  self_fd, exit_fd, log_fd are -1. Else -1. */
+	int preserve_fds;      /* the caller's descriptors 3 .. 3 + n - 1 go
+				  to the process as they are (runc's
+				  --preserve-fds); each must be open (EBADF
+				  naming it). 0: none */
 };
 
 struct runtime_started {
@@ -306,6 +313,11 @@ int runtime_exec(const struct runtime_start *s, struct runtime_started *out, str
 
 /* /proc/<pid>/stat's starttime: with the pid, a process's identity. */
 int runtime_pid_start_time(pid_t pid, uint64_t *out, struct ember_error *e);
+
+/* Whether pid is still the process that started at start_time and has not
+   exited: a zombie nobody reaped yet (a detached container's PID 1 whose
+   new parent is slow to wait) has exited. */
+bool runtime_pid_alive(pid_t pid, uint64_t start_time);
 
 /*
  * ---- checkpoint/restore with CRIU (CONFIG_CHECKPOINT, checkpoint.c) ----

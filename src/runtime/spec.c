@@ -75,6 +75,11 @@ const char *rt_cap_name(int n)
 	return n >= 0 && n < RT_CAP_COUNT ? cap_names[n] : NULL;
 }
 
+const char *runtime_cap_name(int n)
+{
+	return rt_cap_name(n);
+}
+
 int rt_cap_lookup(const char *s, int exact)
 {
 	if (exact) {

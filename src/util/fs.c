@@ -105,6 +105,25 @@ int fs_write_atomic(int dirfd, const char *name, const void *data, size_t len, m
 	return write_renamed(dirfd, name, data, len, mode, 1, e);
 }
 
+int fs_write_path(const char *path, const void *data, size_t len, mode_t mode, struct ember_error *e)
+{
+	const char *slash = strrchr(path, '/');
+	char dir[PATH_MAX];
+
+	if (!*path || (slash && !slash[1]))
+		return err_set(e, EINVAL, "\"%.80s\": not a file name", path);
+	if (slash && (size_t)(slash - path) >= sizeof(dir))
+		return err_set(e, ENAMETOOLONG, "%.80s...: name too long", path);
+	/* "/pid" is in "/", "pid" in ".". */
+	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) + (slash == path) : 1, slash ? path : ".");
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return err_sys(e, errno, "%s", path);
+	int r = fs_write_atomic(dfd, slash ? slash + 1 : path, data, len, mode, e);
+	close_keep_errno(dfd);
+	return r < 0 ? err_wrap(e, "%s", path) : 0;
+}
+
 int fs_replace(int dirfd, const char *name, const void *data, size_t len, mode_t mode, struct ember_error *e)
 {
 	return write_renamed(dirfd, name, data, len, mode, 0, e);

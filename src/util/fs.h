@@ -30,6 +30,12 @@ int fs_write_atomic(int dirfd, const char *name, const void *data, size_t len, m
    anyway, and a task's state is written at every start and exit. */
 int fs_replace(int dirfd, const char *name, const void *data, size_t len, mode_t mode, struct ember_error *e);
 
+/* A file given by path (relative to the cwd, or absolute), in any
+   directory, written as fs_write_atomic() writes one: a pid file (the
+   daemon's --pidfile, ember oci's --pid-file), whose reader must never
+   see it half written. Errors name the path. */
+int fs_write_path(const char *path, const void *data, size_t len, mode_t mode, struct ember_error *e);
+
 /* fsync a directory given by fd. */
 int fs_fsync_dir(int dirfd, const char *what, struct ember_error *e);
 

@@ -40,6 +40,14 @@ static const struct {
 	{ "unbindable", MS_UNBINDABLE }, { "runbindable", MS_UNBINDABLE | MS_REC },
 };
 
+const char *mount_option_name(size_t i)
+{
+	if (i < ARRAY_SIZE(flags))
+		return flags[i].name;
+	i -= ARRAY_SIZE(flags);
+	return i < ARRAY_SIZE(propagations) ? propagations[i].name : NULL;
+}
+
 int mount_options_parse(json_t *opts, struct mount_options *out, const char *target, struct ember_error *e)
 {
 	json_t *o;

@@ -23,6 +23,10 @@ struct mount_options {
 	char data[MOUNT_DATA_MAX];
 };
 int mount_options_parse(json_t *options, struct mount_options *out, const char *target, struct ember_error *e);
+/* The i-th option name mount_options_parse() knows as a flag or a
+   propagation ("ro", "rbind", "rslave"...); NULL past the last. Any other
+   option goes to the file system as data. */
+const char *mount_option_name(size_t i);
 
 /* Mount them, in order, on the directory open at target_fd (O_PATH is
    enough): through the descriptor, never a path that may have changed

@@ -85,7 +85,7 @@ write_config() {
 	run -1 "$EMBER" daemon --config "$T/empty.toml" --root "$ROOT" --state "$STATE" --address "$SOCK" \
 		--pidfile "$T/no/such/dir/ember.pid"
 	echo "$output"
-	[[ "$output" == *"pidfile $T/no/such/dir/ember.pid"* ]]
+	[[ "$output" == *"pidfile: $T/no/such/dir/ember.pid: "* ]]
 	[ ! -e "$SOCK" ]
 	run -0 flock -n "$ROOT/ember.lock" true
 }

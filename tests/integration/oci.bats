@@ -3,8 +3,10 @@
 # `ember oci`, runc's command line over ember's executor, on bundles that
 # umoci unpacks from busybox, with runc (Debian's) run on the same bundles
 # as the reference: spec (and the spec it writes runs under runc), run in
-# the foreground (output, exit status, signals passed on), state, list,
-# kill, delete, and bad bundles as one line with nothing left behind.
+# the foreground and -d (output, exit status, signals passed on), create
+# and start, --console-socket, --preserve-fds, state, list, kill, delete,
+# and bad bundles as one line with nothing left behind. exec, pause,
+# resume, ps, features and hooks are in oci-exec.bats.
 
 bats_require_minimum_version 1.5.0
 load helpers
@@ -13,59 +15,7 @@ load lib/registry
 load lib/remote
 load lib/unpack
 load lib/tasks
-
-setup() {
-	setup_dirs
-	require_runtime
-	"$EMBER" oci --help >/dev/null 2>&1 || skip "this ember has no oci role"
-	OCI_ROOT=$T/oci-root
-	RUNC_ROOT=$T/runc-root
-	CT_ID=$(ct oci)
-	mkdir -p "$T"
-	image_busybox "$T/bb"
-	image_unpack_root "$T/bb" "$T/bundle"
-}
-
-teardown() {
-	local p d
-	# The containers first (a run killed leaves its container running, as
-	# runc's does), then the runs, then the cgroups.
-	runc --root "$RUNC_ROOT" delete --force "$CT_ID" >/dev/null 2>&1 || true
-	"$EMBER" oci --root "$OCI_ROOT" delete --force "$CT_ID" >/dev/null 2>&1 || true
-	for d in /sys/fs/cgroup/*/ember-oci/"$CT_ID" /sys/fs/cgroup/ember-oci/"$CT_ID" /sys/fs/cgroup/*/"$CT_ID"; do
-		[ -d "$d" ] || continue
-		for p in $(cat "$d/cgroup.procs" 2>/dev/null); do kill -9 "$p" 2>/dev/null || true; done
-	done
-	kill_bg
-	for p in $(cat "$T"/*.pid 2>/dev/null); do kill -9 "$p" 2>/dev/null || true; done
-	for d in /sys/fs/cgroup/*/ember-oci/"$CT_ID" /sys/fs/cgroup/ember-oci/"$CT_ID" /sys/fs/cgroup/*/"$CT_ID"; do
-		[ ! -d "$d" ] || wait_until 5 rmdir "$d" || true
-	done
-	for d in /sys/fs/cgroup/*/ember-oci/ /sys/fs/cgroup/ember-oci/; do
-		[ ! -d "$d" ] || rmdir "$d" 2>/dev/null || true
-	done
-}
-
-oci() {
-	"$EMBER" oci --root "$OCI_ROOT" "$@"
-}
-
-# Whether runc, the reference, runs here: it pivots into the rootfs, which
-# the kernel refuses under a chroot whose / is no mount point (ember
-# falls back to a move and a chroot there).
-runc_here() {
-	if in_chroot; then return 1; fi
-}
-
-# set_process JSON: the bundle's process fields replaced (python dict syntax).
-set_process() {
-	"$PYTHON" -c '
-import json, sys
-p = sys.argv[1] + "/config.json"
-c = json.load(open(p))
-c["process"].update(eval(sys.argv[2]))
-json.dump(c, open(p, "w"), indent=1)' "$T/bundle" "$1"
-}
+load lib/oci
 
 @test "oci: spec writes a config.json that ember and runc both run, refuses to overwrite one, and --rootless maps the caller" {
 	mkdir -p "$T/s"
@@ -233,8 +183,8 @@ json.dump(c, open(p, "w"), indent=1)' "$T/bundle" "$1"
 	[ "${#lines[@]}" = 1 ]
 	run -1 oci run --bundle "$T/bundle" "bad/id"
 	[ "$output" = 'ember oci: run: invalid container id "bad/id"' ]
-	run -1 oci run -d --bundle "$T/bundle" "$CT_ID"
-	[ "$output" = "ember oci: run: -d is not supported yet: ember oci runs a container in the foreground" ]
+	run -1 oci run --keep --bundle "$T/bundle" "$CT_ID"
+	[ "$output" = "ember oci: run: --keep is not supported" ]
 	run -2 oci frobnicate
 	[ "$output" = 'ember oci: unknown command "frobnicate" (see: ember oci --help)' ]
 	run -2 "$EMBER" oci --log-format xml list
@@ -251,4 +201,105 @@ json.dump(c, open(p, "w"), indent=1)' "$T/bundle" "$1"
 	run -1 "$EMBER" oci --root "$OCI_ROOT" --log "$T/log.json" --log-format json state nope
 	[ "$(jget '[j["level"], j["msg"]]' <"$T/log.json")" = '["error", "container nope does not exist"]' ]
 	[ -z "$(ls -A "$OCI_ROOT")" ]
+}
+
+@test "oci: create --console-socket sends the terminal's master to the socket, as runc does; start runs on it" {
+	set_process '{"terminal": True, "args": ["sh", "-c", "read x; echo got $x; tty"]}'
+	local rt
+	for rt in $(runtimes); do
+		rt "$rt"
+		console_recv "$T/c.sock" "$T/$rt.out" $'hello\n'
+		"${R[@]}" create --bundle "$T/bundle" --console-socket "$T/c.sock" --pid-file "$T/$rt.pid" "$CT_ID" \
+			</dev/null >"$T/create.out" 2>&1
+		[ ! -s "$T/create.out" ]
+		status_is created
+		run -0 "${R[@]}" start "$CT_ID"
+		wait "$RECV_PID"
+		wait_until 5 status_is stopped
+		run -0 "${R[@]}" delete "$CT_ID"
+		cat -A "$T/$rt.out"
+	done
+	# What the application said through the terminal (the echo of the
+	# input too, and the terminal's CR LF line ends).
+	grep -q "got hello" "$T/ember.out"
+	grep -q "^/dev/pts/0" "$T/ember.out"
+	if runc_here; then
+		[ "$(cat "$T/ember.out")" = "$(cat "$T/runc.out")" ]
+	fi
+	[ -z "$(ls -A "$OCI_ROOT")" ]
+}
+
+@test "oci: --console-socket errors: a missing socket, no terminal, a detached terminal without one: one line, nothing left behind" {
+	set_process '{"terminal": True, "args": ["true"]}'
+	run -1 oci create --bundle "$T/bundle" --console-socket "$T/nope.sock" "$CT_ID" </dev/null
+	[ "$output" = "ember oci: --console-socket $T/nope.sock: No such file or directory" ]
+	run -1 oci run -d --bundle "$T/bundle" "$CT_ID" </dev/null
+	[ "$output" = "ember oci: process.terminal: a detached container's terminal goes to --console-socket: give one" ]
+	console_recv "$T/c.sock" "$T/c.out"
+	set_process '{"terminal": False}'
+	run -1 oci create --bundle "$T/bundle" --console-socket "$T/c.sock" "$CT_ID" </dev/null
+	[[ "$output" == "ember oci: --console-socket: only for the terminal (process.terminal) of a detached container"* ]]
+	if runc_here; then
+		run ! runc --root "$RUNC_ROOT" create --bundle "$T/bundle" --console-socket "$T/nope.sock" "$CT_ID" </dev/null
+	fi
+	[ -z "$(ls -A "$OCI_ROOT")" ]
+	[ -z "$(find /sys/fs/cgroup -maxdepth 3 -path "*ember-oci/$CT_ID" 2>/dev/null)" ]
+}
+
+@test "oci: --preserve-fds N passes descriptors 3 .. 3+N-1 and no other, as runc does; a closed one is refused" {
+	echo three >"$T/f3"
+	echo four >"$T/f4"
+	# ls's own descriptors (the last is the directory it reads).
+	set_process '{"terminal": False, "args": ["sh", "-c", "cat <&3; cat <&4; exec ls /proc/self/fd"]}'
+	run -0 oci run --bundle "$T/bundle" --preserve-fds 2 "$CT_ID" 3<"$T/f3" 4<"$T/f4" 5<"$T/f4"
+	echo "$output"
+	[ "${lines[0]}" = three ] && [ "${lines[1]}" = four ]
+	[ "${lines[*]:2}" = "0 1 2 3 4 5" ]
+	if runc_here; then
+		local ours=$output
+		run -0 runc --root "$RUNC_ROOT" run --bundle "$T/bundle" --preserve-fds 2 "$CT_ID" 3<"$T/f3" 4<"$T/f4" 5<"$T/f4"
+		[ "$output" = "$ours" ]
+	fi
+	# create too: the descriptors wait at the gate with the process.
+	"$EMBER" oci --root "$OCI_ROOT" create --bundle "$T/bundle" --preserve-fds 1 "$CT_ID" 3<"$T/f3" \
+		</dev/null >"$T/out" 2>&1
+	run -0 oci start "$CT_ID"
+	wait_until 5 grep -q "^4$" "$T/out"
+	[ "$(grep -v "^sh:" "$T/out" | xargs)" = "three 0 1 2 3 4" ]
+	wait_until 5 bash -c "'$EMBER' oci --root '$OCI_ROOT' state $CT_ID | grep -q stopped"
+	run -0 oci delete "$CT_ID"
+	run -1 oci run --bundle "$T/bundle" --preserve-fds 2 "$CT_ID" 3<"$T/f3" 4<&-
+	[ "$output" = "ember oci: run: --preserve-fds 2: descriptor 4 is not open" ]
+	run -1 oci run --bundle "$T/bundle" --preserve-fds x "$CT_ID"
+	[ "$output" = 'ember oci: run: --preserve-fds "x": a count from 0 to 1024' ]
+	# --no-pivot and --no-new-keyring are taken (what ember does anyway).
+	set_process '{"args": ["true"]}'
+	run -0 oci run --bundle "$T/bundle" --no-pivot --no-new-keyring "$CT_ID"
+	[ -z "$(ls -A "$OCI_ROOT")" ]
+}
+
+@test "oci: run -d returns with the container running, as runc's; kill, state stopped once it is gone, delete" {
+	set_process '{"terminal": False, "args": ["sleep", "1000"]}'
+	local rt
+	for rt in $(runtimes); do
+		rt "$rt"
+		# Its stdio is run's (as with runc): not bats's pipe.
+		"${R[@]}" run -d --bundle "$T/bundle" --pid-file "$T/$rt.pid" "$CT_ID" </dev/null >"$T/run.out" 2>&1
+		[ ! -s "$T/run.out" ]
+		[ "$("${R[@]}" state "$CT_ID" | jget '[j["status"], j["pid"]]')" = "[\"running\", $(cat "$T/$rt.pid")]" ]
+		# Not a child of anything of this test's: left to a subreaper or init.
+		[ "$(awk '{print $4}' /proc/"$(cat "$T/$rt.pid")"/stat)" != $$ ]
+		run -1 "${R[@]}" delete "$CT_ID"
+		run -0 "${R[@]}" kill "$CT_ID" KILL
+		wait_until 5 status_is stopped
+		run -0 "${R[@]}" delete "$CT_ID"
+		run ! "${R[@]}" state "$CT_ID"
+		# delete --force ends a detached one too.
+		"${R[@]}" run -d --bundle "$T/bundle" "$CT_ID" </dev/null >/dev/null 2>&1
+		status_is running
+		run -0 "${R[@]}" delete --force "$CT_ID"
+		run ! "${R[@]}" state "$CT_ID"
+	done
+	[ -z "$(ls -A "$OCI_ROOT")" ]
+	[ -z "$(find /sys/fs/cgroup -maxdepth 3 -path "*ember-oci/$CT_ID" 2>/dev/null)" ]
 }

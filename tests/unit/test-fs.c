@@ -69,6 +69,38 @@ static void test_write_atomic_failure_leaves_no_tmp(void **state)
 	unit_rmdir(dir);
 }
 
+/* A pid file by path: its directory anywhere, the bytes as given. */
+static void test_write_path(void **state)
+{
+	char *dir = unit_mkdtemp();
+	struct ember_error e;
+	char path[4096], *data;
+	size_t len;
+
+	(void)state;
+	int fd = open(dir, O_RDONLY | O_DIRECTORY);
+	snprintf(path, sizeof(path), "%s/ember.pid", dir);
+	assert_int_equal(fs_write_path(path, "42\n", 3, 0644, &e), 0);
+	assert_int_equal(fs_read_file(fd, "ember.pid", 100, &data, &len, &e), 0);
+	assert_string_equal(data, "42\n");
+	free(data);
+	assert_int_equal(fs_write_path(path, "7", 1, 0644, &e), 0);
+	assert_int_equal(fs_read_file(fd, "ember.pid", 100, &data, &len, &e), 0);
+	assert_string_equal(data, "7");
+	free(data);
+	assert_int_equal(count_entries(dir), 1);
+	/* Errors name the path. */
+	snprintf(path, sizeof(path), "%s/no/such/ember.pid", dir);
+	assert_int_equal(fs_write_path(path, "7", 1, 0644, &e), -ENOENT);
+	assert_msg_contains(&e, path);
+	assert_int_equal(fs_write_path(dir, "7", 1, 0644, &e) < 0, 1);
+	snprintf(path, sizeof(path), "%s/", dir);
+	assert_int_equal(fs_write_path(path, "7", 1, 0644, &e), -EINVAL);
+	assert_int_equal(count_entries(dir), 1);
+	close(fd);
+	unit_rmdir(dir);
+}
+
 static void test_read_file_limits(void **state)
 {
 	char *dir = unit_mkdtemp();
@@ -203,6 +235,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_write_atomic_creates_and_replaces),
 		cmocka_unit_test(test_write_atomic_failure_leaves_no_tmp),
+		cmocka_unit_test(test_write_path),
 		cmocka_unit_test(test_read_file_limits),
 		cmocka_unit_test(test_remove_tree_and_tmp),
 		cmocka_unit_test(test_remove_tree_stops_at_mounts),
