@@ -96,8 +96,9 @@ with() {
 		run -0 with "$rt" run -d "$IMG" "$id" sleep 1000
 		run -0 c task ls
 		grep -Eq "^$id +[0-9]+ +RUNNING$" <<<"$output"
-		run -0 c task exec --exec-id e1 "$id" sh -c 'echo in $(hostname)'
-		[ "$output" = "in $id" ]
+		# The exec joins the task: it sees the task's sleep as PID 1.
+		run -0 c task exec --exec-id e1 "$id" sh -c 'echo in; tr "\0" " " </proc/1/cmdline'
+		[ "$output" = "$(printf 'in\nsleep 1000 ')" ]
 		run -7 c task exec --exec-id e2 "$id" sh -c 'exit 7'
 		run -0 c task ps "$id"
 		[ "${#lines[@]}" -ge 2 ]
