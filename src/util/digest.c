@@ -157,16 +157,17 @@ void digest_buffer(const void *data, size_t len, char out[DIGEST_MAX])
 int digest_check(const char *s, struct ember_error *e)
 {
 	const char *colon = s ? strchr(s, ':') : NULL;
+	char q[ERR_QUOTE_MAX];
 
+	/* s is anyone's input (a manifest, a URL, an API call): quoted. */
 	if (!colon || colon == s)
-		return err_set_name(e, EMBER_ERROR_INVALID_ARGUMENT, EINVAL, "malformed digest \"%.80s\"",
-				    s ? s : "");
+		return err_set_name(e, EMBER_ERROR_INVALID_ARGUMENT, EINVAL, "malformed digest \"%s\"", err_quote(s, q));
 	/* The OCI grammar: algorithm [a-z0-9]+ ([+._-][a-z0-9]+)* */
 	if ((size_t)(colon - s) != sizeof(DIGEST_ALGO) - 1 || memcmp(s, DIGEST_ALGO, colon - s)) {
 		for (const char *p = s; p < colon; p++)
 			if (!strchr("abcdefghijklmnopqrstuvwxyz0123456789+._-", *p))
 				return err_set_name(e, EMBER_ERROR_INVALID_ARGUMENT, EINVAL,
-						    "malformed digest \"%.80s\"", s);
+						    "malformed digest \"%s\"", err_quote(s, q));
 		return err_set_name(e, EMBER_ERROR_INVALID_ARGUMENT, ENOTSUP,
 				    "unsupported digest algorithm \"%.*s\" (only sha256)", (int)(colon - s), s);
 	}
@@ -174,6 +175,6 @@ int digest_check(const char *s, struct ember_error *e)
 	size_t n = strlen(h);
 	if (n != DIGEST_HEX_LEN || strspn(h, "0123456789abcdef") != n)
 		return err_set_name(e, EMBER_ERROR_INVALID_ARGUMENT, EINVAL,
-				    "malformed digest \"%.80s\" (want sha256: and 64 lowercase hex digits)", s);
+				    "malformed digest \"%s\" (want sha256: and 64 lowercase hex digits)", err_quote(s, q));
 	return 0;
 }

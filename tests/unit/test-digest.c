@@ -91,6 +91,11 @@ static void test_check(void **state)
 	assert_int_equal(digest_check("sha512:abcd", &e), -ENOTSUP);
 	assert_msg_contains(&e, "unsupported digest algorithm \"sha512\"");
 	assert_int_equal(digest_check(NULL, &e), -EINVAL);
+	/* Input bytes never reach a message raw: one line, printable. */
+	assert_int_equal(digest_check("sha256:ab\ncd\x1b[2J", &e), -EINVAL);
+	assert_msg_contains(&e, "malformed digest \"sha256:ab?cd?[2J\"");
+	assert_int_equal(digest_check("x\ny", &e), -EINVAL);
+	assert_msg_contains(&e, "malformed digest \"x?y\"");
 }
 
 int main(void)
