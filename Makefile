@@ -383,7 +383,9 @@ check-integration:
 # The qemu guests (board/qemu, tests/integration/guest.bats): x86_64, then
 # aarch64 with the cross-built ember (TCG: a few minutes each); the systemd
 # and OpenRC guests (guest-systemd.bats, guest-openrc.bats, their tests
-# named "guest: systemd: ..." and "guest: openrc: ...") and the full
+# named "guest: systemd: ..." and "guest: openrc: ..."), checkpoint and
+# restore with Debian 12's criu on its 6.1 kernel (guest-checkpoint.bats,
+# "guest: checkpoint: ...") and the full
 # power-cut matrix (guest-powercut.bats, "guest: powercut: ...", POWERCUT=full,
 # ~20 min; make check runs a quick subset, 2 or 3 cut points per operation) on
 # x86_64 only. check-powercut runs the full matrix alone.

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # A minimal Debian root for a qemu guest whose init is a real init system,
 # to boot board/common's service files as a distribution runs them:
-#   board/qemu/debian-root.sh systemd|openrc [amd64|arm64]
+#   board/qemu/debian-root.sh systemd|openrc [amd64|arm64 [PKG...]]
 # prints the directory the root is in (owned by root; callers copy it, e.g.
 # `cp -a DIR/. WORK/`, and never change it): systemd-sysv on minbase, or
 # sysvinit's init with OpenRC as its rc (openrc from debootstrap, then
@@ -13,9 +13,11 @@
 # first deb source of the suite in /etc/apt/sources.list(.d); else
 # deb.debian.org), cached under $EMBER_CACHE (default ~/.cache/ember) and
 # keyed by the suite, the architecture, the mirror, the package list and
-# this recipe's version. Needs root (debootstrap chroots). The suite is
+# this recipe's version. PKG...: more of Debian's packages in the root (with
+# their dependencies, by debootstrap's --include: criu for
+# guest-checkpoint.bats), another root with its own key. Needs root (debootstrap chroots). The suite is
 # EMBER_DEBIAN_SUITE (default bookworm, Debian 12).
-#   board/qemu/debian-root.sh cached systemd|openrc [amd64|arm64]
+#   board/qemu/debian-root.sh cached systemd|openrc [amd64|arm64 [PKG...]]
 # prints the directory if the root is cached, else fails; builds nothing.
 #   board/qemu/debian-root.sh mirror
 # prints the mirror.
@@ -25,11 +27,13 @@
 # for a device unit. Documentation, locales and apt's lists are left out.
 set -euo pipefail
 
-usage="usage: debian-root.sh [cached] systemd|openrc [amd64|arm64], or mirror"
+usage="usage: debian-root.sh [cached] systemd|openrc [amd64|arm64 [PKG...]], or mirror"
 cached=
 [ "${1:-}" != cached ] || { cached=1; shift; }
 init=${1:?$usage}
 arch=${2:-amd64}
+shift $(($# < 2 ? $# : 2))
+extra=("$@")
 suite=${EMBER_DEBIAN_SUITE:-bookworm}
 cache=${EMBER_CACHE:-${XDG_CACHE_HOME:-${HOME:?}/.cache}/ember}
 export LC_ALL=C
@@ -78,6 +82,10 @@ mirror) echo "$url"; exit 0 ;;
 *) die "$usage" ;;
 esac
 case $arch in amd64 | arm64) ;; *) die "amd64 or arm64, not \"$arch\"" ;; esac
+for p in "${extra[@]}"; do
+	[[ $p =~ ^[a-z0-9][a-z0-9+.-]+$ ]] || die "not a package name: \"$p\""
+	pkgs+=",$p"
+done
 [ "$(id -u)" = 0 ] || die "debootstrap needs root"
 [ "$arch" = "$(dpkg --print-architecture)" ] || die "a foreign architecture's root needs a second stage under qemu-user (not done here)"
 command -v debootstrap >/dev/null || die "debootstrap is not installed (board/deps.sh integration)"

@@ -14,6 +14,8 @@
 #       for a guest whose root is the disk (a Debian root from
 #       board/qemu/debian-root.sh): an initramfs that loads the modules
 #       below, mounts /dev/vda read-write and switches to its /sbin/init.
+#       The root has no modules: GUEST_MODULES are loaded here too (CRIU's
+#       socket diag, tun, veth and nf_tables for guest-checkpoint.bats).
 #   guest.sh disk FILE MB [DIR]
 #       an ext4 file system, empty (for /var/lib/ember) or holding a copy
 #       of DIR (mkfs.ext4 -d: owners, modes and links kept, no mount).
@@ -133,8 +135,9 @@ pack() {
 	(cd "$1" && find . | LC_ALL=C sort | busybox cpio -o -H newc 2>/dev/null) | gzip -1 >"$2"
 }
 
-# The initramfs of a guest whose root is the disk: the modules, then the
-# disk's /sbin/init. They stay loaded (overlay too: the root has none).
+# The initramfs of a guest whose root is the disk: the modules (MODULES,
+# GUEST_MODULES), then the disk's /sbin/init. They stay loaded (overlay
+# too: the root has none).
 rootinitramfs() {
 	local arch=$1 busybox=$2 out=$3 root
 	root=$(mktemp -d)
@@ -143,7 +146,7 @@ rootinitramfs() {
 	add_modules "$root" "$arch"
 	{
 		echo '#!/bin/busybox sh'
-		echo "modules=\"$MODULES\""
+		echo "modules=\"$MODULES ${GUEST_MODULES:-}\""
 		cat <<'INIT'
 export PATH=/bin:/sbin
 mount -t proc proc /proc

@@ -22,12 +22,16 @@
  * dumped tree's files were ember init's state files (outside the
  * container: CRIU dumps them as external "file[MNT:INO]" keys, and a
  * restore hands it the new task's files for them), and the options a
- * restore must repeat.
+ * restore must repeat. ember init's own executable, the daemon's binary
+ * mapped from the host's mount, is not in the container's mount namespace
+ * either: it is external too ("ember"), and a restore hands CRIU the
+ * restoring daemon's binary (CRIU refuses one of another size).
  */
 #define CHECKPOINT_META "ember.json"
 #define CHECKPOINT_META_MAX (64u << 10)
 
 static const char *const state_files[] = { "exit", "log.0", "log.1" };
+#define SELF_FILE "ember" /* in ember.json's files: init's executable */
 
 static int is_bind(json_t *m)
 {
@@ -97,6 +101,16 @@ static int write_meta(struct daemon *d, const char *ns, const char *id, const st
 		c->n_files++;
 		json_object_set_new(files, state_files[i], json_string(f->key));
 	}
+	if (d->self_fd >= 0) {
+		struct runtime_criu_file *f = &c->files[c->n_files];
+		if (runtime_criu_file_key(d->self_fd, f->key, e) < 0) {
+			json_decref(files);
+			return -e->code;
+		}
+		f->fd = -1;
+		c->n_files++;
+		json_object_set_new(files, SELF_FILE, json_string(f->key));
+	}
 	json_t *meta = json_pack("{s:o, s:b, s:b, s:s, s:s}", "files", files, "tcp_established", o->tcp_established,
 				 "file_locks", o->file_locks, "namespace", ns, "id", id);
 	_cleanup_free_ char *text = meta ? json_dumps(meta, JSON_COMPACT) : NULL;
@@ -147,7 +161,8 @@ int task_dump_run(struct daemon *d, const char *ns, const char *id, pid_t pid, i
 }
 
 /* The files CRIU is to restore init's state files from: the new task's. */
-static int restore_files(int images_fd, int state_dir, struct runtime_checkpoint *c, struct ember_error *e)
+static int restore_files(struct daemon *d, int images_fd, int state_dir, struct runtime_checkpoint *c,
+			 struct ember_error *e)
 {
 	_cleanup_free_ char *text = NULL;
 	size_t len;
@@ -169,14 +184,25 @@ static int restore_files(int images_fd, int state_dir, struct runtime_checkpoint
 		size_t k = 0;
 		while (k < ARRAY_SIZE(state_files) && strcmp(name, state_files[k]))
 			k++;
+		int self = k == ARRAY_SIZE(state_files) && !strcmp(name, SELF_FILE);
 		const char *key = json_string_value(v);
-		if (k == ARRAY_SIZE(state_files) || !key || strlen(key) >= sizeof(c->files[0].key) ||
+		if ((k == ARRAY_SIZE(state_files) && !self) || !key || strlen(key) >= sizeof(c->files[0].key) ||
 		    c->n_files == RUNTIME_CHECKPOINT_FILES_MAX) {
 			json_decref(meta);
 			return err_invalid(e, "%s: files: unexpected entry", CHECKPOINT_META);
 		}
-		/* init writes the exit file at offset 0, appends to the logs. */
-		int fd = openat(state_dir, name, (k == 0 ? O_RDWR : O_WRONLY | O_APPEND) | O_CLOEXEC | O_NOFOLLOW);
+		int fd;
+		if (self && d->self_fd < 0) {
+			json_decref(meta);
+			return err_set_name(e, EMBER_ERROR_FAILED_PRECONDITION, ENOENT,
+					    "the checkpoint's ember init needs this daemon's binary (no ember init here)");
+		}
+		/* The daemon's binary for init's executable; init writes the
+		   exit file at offset 0, appends to the logs. */
+		if (self)
+			fd = fcntl(d->self_fd, F_DUPFD_CLOEXEC, 3);
+		else
+			fd = openat(state_dir, name, (k == 0 ? O_RDWR : O_WRONLY | O_APPEND) | O_CLOEXEC | O_NOFOLLOW);
 		if (fd < 0) {
 			json_decref(meta);
 			return err_sys(e, errno, "task state: %s", name);
@@ -215,13 +241,12 @@ int task_restore_run(struct daemon *d, int state_dir, json_t *spec, json_t *moun
 	struct runtime_checkpoint c = { .spec = spec, .rootfs = rootfs, .images_fd = -1, .work_fd = -1, .cg = cg };
 	int mounted = 0, r;
 
-	(void)d;
 	if (runtime_criu_find(bin, sizeof(bin), e) < 0 || binds_check(spec, "restore", e) < 0)
 		return -e->code;
 	c.images_fd = open(image_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (c.images_fd < 0)
 		return err_sys(e, errno, "restore: %s", image_path);
-	if ((r = restore_files(c.images_fd, state_dir, &c, e)) < 0) {
+	if ((r = restore_files(d, c.images_fd, state_dir, &c, e)) < 0) {
 		err_wrap(e, "restore: %s", image_path);
 		goto out;
 	}

@@ -510,12 +510,21 @@ static void start_ctx_done(struct start_ctx *c)
 	close_keep_errno(c->log_fd[1]);
 }
 
+/* A file init writes, opened without following a link, then opened again
+   through /proc/self/fd: the same file, but a description without
+   O_NOFOLLOW, which CRIU would repeat on restore when it reopens the file
+   it is handed through /proc/self/fd/N (ELOOP). */
 static int open_state_file(int dir, const char *name, int flags, struct ember_error *e)
 {
-	int fd = openat(dir, name, flags | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+	char path[32];
+	_cleanup_close_ int fd = openat(dir, name, flags | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
 	if (fd < 0)
 		return err_sys(e, errno, "task state: %s", name);
-	return fd;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	int again = open(path, (flags & ~(O_CREAT | O_EXCL | O_TRUNC)) | O_CLOEXEC);
+	if (again < 0)
+		return err_sys(e, errno, "task state: %s: open again", name);
+	return again;
 }
 
 /* A fresh state directory and the files init writes. again: the task ran
@@ -534,7 +543,10 @@ static int prepare_state(struct task_op *op, struct start_ctx *c, struct ember_e
 		return err_sys(e, errno, "task state: rootfs");
 	if ((c->exit_fd = open_state_file(c->dir, "exit", O_RDWR | O_TRUNC, e)) < 0)
 		return -e->code;
-	int keep = op->again ? 0 : O_TRUNC;
+	/* O_APPEND: init only ever appends (or truncates one to start it
+	   again), and CRIU checks no size of a file open so: a checkpoint
+	   restores after the log grew, or into another daemon's new one. */
+	int keep = O_APPEND | (op->again ? 0 : O_TRUNC);
 	if (op->detached && ((c->log_fd[0] = open_state_file(c->dir, "log.0", O_WRONLY | keep, e)) < 0 ||
 			     (c->log_fd[1] = open_state_file(c->dir, "log.1", O_WRONLY | keep, e)) < 0))
 		return -e->code;

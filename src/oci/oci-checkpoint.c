@@ -121,9 +121,12 @@ static int bundle_spec(const char *bundle, json_t **spec, struct ember_error *e)
 	return 0;
 }
 
-/* What the container's stdio are ("pipe:[123]", "/dev/null", ...), as
-   /proc/<pid>/fd shows them. */
-static json_t *stdio_links(pid_t pid)
+/* What the container's stdio are ("pipe:[123]", "socket:[45]", ...), as
+   /proc/<pid>/fd shows them; a file ("/dev/null", a log: the caller's,
+   outside the container's mounts, which CRIU cannot reach) as CRIU's
+   external key "file[MNT:INO]", into c->files: the restorer's own stdio
+   stands for it. */
+static json_t *stdio_links(pid_t pid, struct runtime_checkpoint *c)
 {
 	json_t *list = json_array();
 	for (int fd = 0; fd < 3; fd++) {
@@ -131,6 +134,19 @@ static json_t *stdio_links(pid_t pid)
 		snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)pid, fd);
 		ssize_t n = readlink(path, link, sizeof(link) - 1);
 		link[n > 0 ? n : 0] = '\0';
+		_cleanup_close_ int f = link[0] == '/' ? open(path, O_PATH | O_CLOEXEC) : -1;
+		struct ember_error ignored;
+		char key[48];
+		if (f >= 0 && runtime_criu_file_key(f, key, &ignored) == 0) {
+			size_t k = 0;
+			while (k < c->n_files && strcmp(c->files[k].key, key))
+				k++;
+			if (k == c->n_files && k < RUNTIME_CHECKPOINT_FILES_MAX) {
+				memcpy(c->files[k].key, key, sizeof(key));
+				c->files[c->n_files++].fd = -1;
+			}
+			snprintf(link, sizeof(link), "%s", key);
+		}
 		json_array_append_new(list, json_string(link));
 	}
 	return list;
@@ -157,22 +173,25 @@ static int checkpoint(const char *root, const struct ck_args *a, struct ember_er
 	else
 		r = bundle_spec(bundle, &spec, e);
 	int images = -1, work = -1;
+	struct runtime_checkpoint c = {
+		.pid = pid, .images_fd = -1, .work_fd = -1, .work_path = a->work_path, .spec = spec,
+		.rootfs = json_string_value(json_object_get(st, "rootfs")), .leave_running = a->leave_running,
+		.tcp_established = a->tcp_established, .file_locks = a->file_locks,
+		.manage_cgroups = ENABLED(CONFIG_CGROUPS),
+	};
 	if (r == 0)
 		r = open_dirs(a, 1, &images, &work, e);
 	if (r == 0) {
-		json_t *io = stdio_links(pid);
+		json_t *io = stdio_links(pid, &c);
 		_cleanup_free_ char *text = json_dumps(io, JSON_COMPACT);
 		json_decref(io);
 		r = text ? fs_write_atomic(images, STDIO_FILE, text, strlen(text), 0600, e)
 			 : err_set(e, ENOMEM, "out of memory");
 	}
 	if (r == 0) {
-		struct runtime_checkpoint c = {
-			.pid = pid, .images_fd = images, .work_fd = work, .work_path = a->work_path, .spec = spec,
-			.rootfs = json_string_value(json_object_get(st, "rootfs")), .leave_running = a->leave_running,
-			.tcp_established = a->tcp_established, .file_locks = a->file_locks,
-			.manage_cgroups = ENABLED(CONFIG_CGROUPS),
-		};
+		c.images_fd = images;
+		c.work_fd = work;
+		c.spec = spec;
 		r = runtime_checkpoint(&c, e);
 	}
 	close_keep_errno(images);
@@ -207,8 +226,9 @@ static int write_state(const char *root, const struct ck_args *a, const char *bu
 	return fs_write_atomic(dir, "state.json", text, strlen(text), 0600, e);
 }
 
-/* The container's stdio that were pipes or sockets: ours now (runc's
-   inherit_fd); anything else CRIU reopens itself. */
+/* The container's stdio that were pipes, sockets or the caller's files
+   (external keys): ours now (runc's inherit_fd); anything else CRIU
+   reopens itself. */
 static void stdio_files(int images, struct runtime_checkpoint *c)
 {
 	json_t *io = NULL, *v;
@@ -219,7 +239,8 @@ static void stdio_files(int images, struct runtime_checkpoint *c)
 		return;
 	json_array_foreach(io, i, v) {
 		const char *link = json_string_value(v);
-		if (i < 3 && link && (!strncmp(link, "pipe:", 5) || !strncmp(link, "socket:", 7)) &&
+		if (i < 3 && link &&
+		    (!strncmp(link, "pipe:", 5) || !strncmp(link, "socket:", 7) || !strncmp(link, "file[", 5)) &&
 		    strlen(link) < sizeof(c->files[0].key)) {
 			snprintf(c->files[c->n_files].key, sizeof(c->files[0].key), "%s", link);
 			c->files[c->n_files++].fd = (int)i;

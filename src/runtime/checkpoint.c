@@ -34,20 +34,32 @@
 
 extern char **environ;
 
-int runtime_criu_find(char *buf, size_t size, struct ember_error *e)
+static const char *daemon_path(void)
 {
 	const char *path = getenv("PATH");
-	char q[RT_QUOTE_MAX];
+	return path ? path : &RUNTIME_DEFAULT_PATH[sizeof("PATH=") - 1];
+}
 
-	if (!path)
-		path = &RUNTIME_DEFAULT_PATH[sizeof("PATH=") - 1];
-	for (const char *p = path; *p;) {
+/* name in the daemon's PATH, into buf. */
+static bool path_find(const char *name, char *buf, size_t size)
+{
+	for (const char *p = daemon_path(); *p;) {
 		size_t n = strcspn(p, ":");
-		int k = snprintf(buf, size, "%.*s/%s", (int)n, p, RUNTIME_CRIU_BIN);
+		int k = snprintf(buf, size, "%.*s/%s", (int)n, p, name);
 		if (n && k > 0 && (size_t)k < size && access(buf, X_OK) == 0)
-			return 0;
+			return true;
 		p += n + (p[n] == ':');
 	}
+	return false;
+}
+
+int runtime_criu_find(char *buf, size_t size, struct ember_error *e)
+{
+	const char *path = daemon_path();
+	char q[RT_QUOTE_MAX];
+
+	if (path_find(RUNTIME_CRIU_BIN, buf, size))
+		return 0;
 	return err_set_name(e, EMBER_ERROR_FAILED_PRECONDITION, ENOENT,
 			    "criu is not installed: no \"criu\" in PATH \"%s\" (Debian: apt-get install criu)",
 			    rt_quote(path, q));
@@ -186,10 +198,16 @@ static const struct {
 	{ "Unexpected rt vDSO area bounds",
 	  "this criu predates the kernel's vDSO layout (Linux 6.13 split vvar): CRIU 4.1 or later is needed" },
 	{ "CONFIG_CHECKPOINT_RESTORE", "the kernel lacks CONFIG_CHECKPOINT_RESTORE" },
+	/* CRIU 3.17 asks ctnetlink for the network namespace's conntrack
+	   (its log says "Dumping netns links" then). */
+	{ "-22 reported by netlink",
+	  "the kernel may lack ctnetlink (nf_conntrack_netlink, CONFIG_NF_CT_NETLINK), which CRIU needs to dump a "
+	  "network namespace" },
 };
 
 /* CRIU's first error in its log: "(00.05) Error (criu/vdso.c:381): vdso:
-   Unexpected rt vDSO area bounds" gives the text after "): ". */
+   Unexpected rt vDSO area bounds" gives the text after "): ". Its closing
+   "Dumping FAILED." only when it said nothing else. */
 static void first_error(int work_fd, const char *log, char *out, size_t size)
 {
 	_cleanup_free_ char *data = NULL;
@@ -207,8 +225,12 @@ static void first_error(int work_fd, const char *log, char *out, size_t size)
 		char *text = err ? strstr(err, "): ") : NULL;
 		if (text) {
 			char q[RT_QUOTE_MAX];
-			snprintf(out, size, "%s", rt_quote(text + 3, q));
-			return;
+			size_t n = strlen(text + 3);
+			int closing = n >= 7 && !strcmp(text + 3 + n - 7, "FAILED.");
+			if (!closing || !*out)
+				snprintf(out, size, "%s", rt_quote(text + 3, q));
+			if (!closing)
+				return;
 		}
 		line = nl ? nl + 1 : NULL;
 	}
@@ -314,6 +336,13 @@ static void criu_opts_init(const struct runtime_checkpoint *c, struct rt_criu_op
 	o->file_locks = c->file_locks;
 	o->manage_cgroups = c->manage_cgroups;
 	o->manage_cgroups_mode = c->manage_cgroups ? RT_CRIU_CG_SOFT : 0;
+	/* CRIU locks the container's network while it works with
+	   iptables-restore unless told otherwise, and a device of
+	   nftables alone (as ember's own NAT is) has none: there CRIU
+	   does it with its libnftables. */
+	char ipt[PATH_MAX];
+	if (!path_find("iptables-restore", ipt, sizeof(ipt)))
+		o->network_lock = RT_CRIU_NETLOCK_NFTABLES;
 }
 
 int runtime_checkpoint(const struct runtime_checkpoint *c, struct ember_error *e)

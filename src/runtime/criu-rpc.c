@@ -27,6 +27,7 @@ enum {
 	OPT_INHERIT_FD = 27,
 	OPT_MANAGE_CGROUPS_MODE = 34,
 	OPT_EXTERNAL = 37,
+	OPT_NETWORK_LOCK = 64,
 
 	KV_KEY = 1, /* ext_mount_map, inherit_fd: key */
 	KV_VAL = 2, /* ext_mount_map: val; inherit_fd: fd */
@@ -91,6 +92,8 @@ static void encode_opts(struct pb_buf *b, const struct rt_criu_opts *o)
 		pb_put_varint(b, OPT_MANAGE_CGROUPS_MODE, (uint64_t)o->manage_cgroups_mode);
 	for (size_t i = 0; i < o->n_external; i++)
 		pb_put_string(b, OPT_EXTERNAL, o->external[i]);
+	if (o->network_lock)
+		pb_put_varint(b, OPT_NETWORK_LOCK, (uint64_t)o->network_lock);
 }
 
 int rt_criu_req_encode(enum rt_criu_req_type type, const struct rt_criu_opts *o, bool notify_success,

@@ -1154,6 +1154,14 @@ __attribute__((noreturn)) static void child_finish(struct rt_plan *p, int tty)
 		keep_fd(p, fd);
 
 	if (s->self_fd < 0) {
+		/* The application leads a session of its own, as runc's
+		   does, and its terminal is its controlling one: not the
+		   caller's session, outside the container (which CRIU
+		   cannot dump: "a session leader ... is outside of its
+		   pid namespace"). */
+		(void)setsid();
+		if (tty >= 0)
+			(void)ioctl(0, TIOCSCTTY, 0);
 		(void)prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
 		if (s->start_gate_fd > 2)
 			wait_at_gate(p, sock);

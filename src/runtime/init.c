@@ -670,6 +670,10 @@ int runtime_init_main(int argc, char **argv)
 		report(&in.o, RT_STEP_SETUP, &e);
 		return RUNTIME_INIT_EXIT_USAGE;
 	}
+	/* A session of its own, in the container: not the daemon's, which
+	   is outside its pid namespace (CRIU cannot dump a tree whose
+	   session leader it cannot see). Its application takes another. */
+	(void)setsid();
 	stdio_open();
 	int step = RT_STEP_SETUP;
 	if (start(&in, &step, &e) < 0) {

@@ -190,6 +190,7 @@ enum rt_criu_req_type {
 };
 
 enum { RT_CRIU_CG_SOFT = 3, RT_CRIU_CG_FULL = 4 }; /* criu_cg_mode */
+enum { RT_CRIU_NETLOCK_IPTABLES = 1, RT_CRIU_NETLOCK_NFTABLES = 2 }; /* criu_network_lock_method */
 
 struct rt_criu_kv {
 	const char *key, *val;
@@ -209,6 +210,7 @@ struct rt_criu_opts {
 	bool leave_running, tcp_established, file_locks;
 	bool manage_cgroups, rst_sibling;
 	int manage_cgroups_mode; /* 0: not sent */
+	int network_lock;        /* 0: not sent (CRIU's default, iptables) */
 	const struct rt_criu_kv *ext_mnt;
 	size_t n_ext_mnt;
 	const struct rt_criu_inherit *inherit_fd;

@@ -4,10 +4,13 @@
 # cached), with ember installed as an integrator does it; shared by
 # guest-systemd.bats and guest-openrc.bats. In setup_file:
 #
-#   debian_guest_skip_file INIT       whether this guest can run here: if
+#   debian_guest_skip_file INIT [PKG...]
+#                                     whether this guest can run here: if
 #                                     not, why, in $BATS_FILE_TMPDIR/skip
 #                                     (non-zero: setup_file returns)
-#   debian_guest_root INIT ROOT       a copy of the cached root in ROOT with
+#   debian_guest_root INIT ROOT [PKG...]
+#                                     a copy of the cached root (with Debian's
+#                                     PKGs too: debian-root.sh) in ROOT with
 #                                     `make install prefix=/usr INIT=INIT`
 #                                     from $EMBER's build, the busybox image in
 #                                     /usr/share/ember/images, tests/guest/lib.sh
@@ -33,6 +36,7 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
 # Why the guest cannot be run here, if it cannot; nothing when it can.
 debian_guest_cannot_run() {
 	local init=$1 url
+	shift
 	file -L "$EMBER" 2>/dev/null | grep -q 'statically linked' ||
 		{ echo "the guest needs a static ember ($EMBER is not)"; return; }
 	[ "$GUEST_ARCH" = x86_64 ] ||
@@ -42,14 +46,14 @@ debian_guest_cannot_run() {
 	[ "$(id -u)" = 0 ] || { echo "debootstrap needs root"; return; }
 	url=$("$REPO/board/qemu/debian-root.sh" mirror)
 	# Cached already, or the mirror answers.
-	"$REPO/board/qemu/debian-root.sh" cached "$init" >/dev/null 2>&1 ||
+	"$REPO/board/qemu/debian-root.sh" cached "$init" amd64 "$@" >/dev/null 2>&1 ||
 		curl -fsS -o /dev/null --max-time 20 "$url/dists/bookworm/Release" 2>/dev/null ||
 		echo "the Debian mirror $url cannot be reached (and no root is cached)"
 }
 
 debian_guest_skip_file() {
 	local why
-	why=$(debian_guest_cannot_run "$1")
+	why=$(debian_guest_cannot_run "$@")
 	[ -n "$why" ] || return 0
 	echo "$why" >"$BATS_FILE_TMPDIR/skip"
 	return 1
@@ -62,8 +66,9 @@ debian_guest_setup() {
 
 debian_guest_root() {
 	local init=$1 root=$2 dir=$BATS_FILE_TMPDIR o t0 t1
+	shift 2
 	t0=$(date +%s.%N)
-	"$REPO/board/qemu/debian-root.sh" "$init" >"$dir/cached-root"
+	"$REPO/board/qemu/debian-root.sh" "$init" amd64 "$@" >"$dir/cached-root"
 	t1=$(date +%s.%N)
 	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "debian root %.1f s (cached or debootstrap)", b - a }' >"$dir/times"
 	# A copy to install into; the cached root stays as debootstrap left it.
