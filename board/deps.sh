@@ -29,12 +29,14 @@ group_pkgs() {
 	# btrfs.bats (and the bench's btrfs figures): mkfs.btrfs and btrfs
 	# (btrfs-progs) for a loop-mounted btrfs and what its subvolumes are;
 	# oci.bats: runc, the reference ember oci is compared with;
+	# oci-containerd.bats: containerd (and its ctr), which drives ember
+	# as its runc;
 	# checkpoint.bats: criu, which ember drives for checkpoint/restore;
 	# signatures.bats: python3-nacl for cosign's encrypted private keys
 	# (lib/cosignkey.py, for a skopeo that can sign).
 	integration) echo bats python3 python3-nacl util-linux procps file binutils \
 		docker-registry skopeo umoci busybox-static openssl apache2-utils curl zstd gzip \
-		iproute2 nftables systemd qemu-system-x86 e2fsprogs debootstrap btrfs-progs runc criu ;;
+		iproute2 nftables systemd qemu-system-x86 e2fsprogs debootstrap btrfs-progs runc criu containerd ;;
 	qemu) group_pkgs integration; echo qemu-system-arm ;;
 	check) group_pkgs build; group_pkgs dev; group_pkgs fuzz; group_pkgs integration ;;
 	cross) group_pkgs build; sysroot_pkgs aarch64 ;;

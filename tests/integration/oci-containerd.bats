@@ -6,12 +6,16 @@
 # kill, delete; the same commands with Debian's runc give the same
 # answers. containerd runs in a mount namespace of its own with a tmpfs on
 # /run (it writes /run/containerd whatever its flags say), and ctr joins
-# it (the FIFOs of a task's stdio are made by ctr, opened by the shim).
+# it, with its root (the FIFOs of a task's stdio are made by ctr, opened
+# by the shim; under a chroot a bare setns would leave ctr outside it).
+# runc, the reference, runs only where it can pivot (not in a chroot whose
+# / is no mount point: lib/oci.bash's runc_here); ember runs everywhere.
 
 bats_require_minimum_version 1.5.0
 load helpers
 load lib/image
 load lib/unpack
+load lib/tasks
 
 setup() {
 	setup_dirs
@@ -24,15 +28,21 @@ setup() {
 	ln -s "$EMBER" "$T/bin/runc"
 	printf 'version = 2\ndisabled_plugins = ["io.containerd.grpc.v1.cri"]\n[plugins."io.containerd.internal.v1.opt"]\n  path = "%s"\n' \
 		"$T/ctd/opt" >"$T/ctd/config.toml"
-	unshare --mount --propagation private sh -c \
-		'mount -t tmpfs tmpfs /run && exec containerd --config "$1/config.toml" --root "$1/root" --state "$1/state" --address "$1/c.sock"' \
+	# (--propagation private fails where / is no mount point, as in a
+	# chroot: the mount that holds /run is made private instead, in this
+	# namespace only, so the tmpfs never reaches the host.)
+	unshare --mount --propagation unchanged sh -c \
+		'mount --make-rprivate "$(findmnt -n -o TARGET -T /run)" && mount -t tmpfs tmpfs /run &&
+		exec containerd --config "$1/config.toml" --root "$1/root" --state "$1/state" --address "$1/c.sock"' \
 		sh "$T/ctd" >"$T/ctd.log" 2>&1 3>&- &
 	CTD_PID=$!
-	wait_until 60 c version
+	wait_until 60 c version || { cat "$T/ctd.log" >&2; false; }
 	image_busybox "$T/bb"
 	tar -C "$T/bb" -cf "$T/bb.tar" .
 	run -0 c images import --base-name example.com/bb "$T/bb.tar"
 	IMG=example.com/bb:latest
+	RUNTIMES=(ember)
+	if ! in_chroot; then RUNTIMES=(runc ember); fi
 }
 
 teardown() {
@@ -56,7 +66,7 @@ teardown() {
 
 # ctr in containerd's mount namespace.
 c() {
-	nsenter --mount="/proc/$CTD_PID/ns/mnt" ctr --address "$T/ctd/c.sock" -n default "$@"
+	nsenter -t "$CTD_PID" -m -r ctr --address "$T/ctd/c.sock" -n default "$@"
 }
 
 # with RUNTIME ARGS...: `ctr ARGS` with runc (RUNTIME "runc") or ember as it.
@@ -72,7 +82,7 @@ with() {
 
 @test "oci containerd: ctr run --runc-binary ember: the output and the exit code, as with runc" {
 	local rt out=()
-	for rt in runc ember; do
+	for rt in "${RUNTIMES[@]}"; do
 		run -0 with "$rt" run --rm "$IMG" "$ID-$rt-a" sh -c 'echo hello; id -u; hostname; ls /'
 		echo "$output"
 		[ "${lines[0]}" = hello ]
@@ -81,17 +91,17 @@ with() {
 		run -0 with "$rt" run --rm "$IMG" "$ID-$rt-c" cat /proc/self/cgroup
 		grep -q ":/default/$ID-$rt-c$" <<<"$output"
 	done
-	[ "${out[0]}" = "${out[1]}" ]
+	[ "${#out[@]}" = 1 ] || [ "${out[0]}" = "${out[1]}" ]
 	run -0 c containers ls -q
 	[ -z "$output" ]
 	# ember's state for containerd's namespace went with each container.
-	run -0 nsenter --mount="/proc/$CTD_PID/ns/mnt" find /run/containerd/runc/default -mindepth 1
+	run -0 nsenter -t "$CTD_PID" -m -r find /run/containerd/runc/default -mindepth 1
 	[ -z "$output" ]
 }
 
 @test "oci containerd: detached, exec into it, kill, delete: ember as runc answers as runc does" {
 	local rt
-	for rt in runc ember; do
+	for rt in "${RUNTIMES[@]}"; do
 		local id=$ID-$rt-d
 		run -0 with "$rt" run -d "$IMG" "$id" sleep 1000
 		run -0 c task ls
@@ -107,10 +117,10 @@ with() {
 		grep -Eq "^$id +[0-9]+ +PAUSED$" <<<"$output"
 		run -0 c task resume "$id"
 		run -0 c task kill -s SIGKILL "$id"
-		wait_until 10 sh -c "nsenter --mount=/proc/$CTD_PID/ns/mnt ctr --address $T/ctd/c.sock -n default task ls | grep -Eq '^$id +[0-9]+ +STOPPED$'"
+		wait_until 10 sh -c "nsenter -t $CTD_PID -m -r ctr --address $T/ctd/c.sock -n default task ls | grep -Eq '^$id +[0-9]+ +STOPPED$'"
 		run -0 c task rm "$id"
 		run -0 c containers rm "$id"
 	done
-	run -0 nsenter --mount="/proc/$CTD_PID/ns/mnt" find /run/containerd/runc/default -mindepth 1
+	run -0 nsenter -t "$CTD_PID" -m -r find /run/containerd/runc/default -mindepth 1
 	[ -z "$output" ]
 }
