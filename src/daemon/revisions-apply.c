@@ -1316,11 +1316,11 @@ int revisions_recover(struct daemon *d, struct ember_error *e)
 {
 	for (size_t i = 0; ENABLED(CONFIG_SNAPSHOTS_STORE) && i < ARRAY_SIZE(d->snapshotters); i++) {
 		struct snapshotter *sn = d->snapshotters[i];
-		struct sweep w = { d, json_array(), NULL };
 		json_t *g;
 		size_t k;
 		if (!sn)
 			continue;
+		struct sweep w = { d, json_array(), NULL };
 		if (!w.gone || snapshot_walk_all(sn, sweep_one, &w, e) < 0) {
 			json_decref(w.gone);
 			return w.gone ? err_wrap(e, "revisions' snapshots") : err_set(e, ENOMEM, "out of memory");
