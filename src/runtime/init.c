@@ -672,8 +672,12 @@ int runtime_init_main(int argc, char **argv)
 	}
 	/* A session of its own, in the container: not the daemon's, which
 	   is outside its pid namespace (CRIU cannot dump a tree whose
-	   session leader it cannot see). Its application takes another. */
-	(void)setsid();
+	   session leader it cannot see). Its application takes another.
+	   Not when stdin is the controlling terminal of the session init is
+	   in (a shell ran it): a new session would lose that terminal, and
+	   the application could not be its foreground group. */
+	if (!isatty(0) || tcgetsid(0) != getsid(0))
+		(void)setsid();
 	stdio_open();
 	int step = RT_STEP_SETUP;
 	if (start(&in, &step, &e) < 0) {

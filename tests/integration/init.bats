@@ -395,11 +395,18 @@ os._exit(0)' "$T/go" 4>>"$T/a" 5>>"$T/b" &
 	command -v script >/dev/null || skip "no script"
 	# /proc/PID/stat fields 5 and 8: process group and the terminal's
 	# foreground process group.
-	run -0 script -qec "$EMBER init -- sh -c 'cut -d\" \" -f5,8 /proc/\$\$/stat'" /dev/null
-	local out=${output//$'\r'/}
-	echo "$out"
-	local pgrp=${out%% *} tpgid=${out##* }
-	[ -n "$pgrp" ] && [ "$pgrp" = "$tpgid" ]
+	# script runs the command with $SHELL -c: bash execs it (init leads
+	# script's session), dash forks it first (init is in the shell's
+	# session and must not leave it, or the terminal is lost).
+	local sh out pgrp tpgid
+	for sh in /bin/bash /bin/dash; do
+		[ -x "$sh" ] || continue
+		run -0 env SHELL=$sh script -qec "$EMBER init -- sh -c 'cut -d\" \" -f5,8 /proc/\$\$/stat'" /dev/null
+		out=${output//$'\r'/}
+		echo "$sh: $out"
+		pgrp=${out%% *} tpgid=${out##* }
+		[ -n "$pgrp" ] && [ "$pgrp" = "$tpgid" ]
+	done
 }
 
 @test "init: without a terminal the application leads its own session" {
