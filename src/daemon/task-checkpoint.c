@@ -33,22 +33,6 @@
 static const char *const state_files[] = { "exit", "log.0", "log.1" };
 #define SELF_FILE "ember" /* in ember.json's files: init's executable */
 
-static int is_bind(json_t *m)
-{
-	const char *type = json_string_value(json_object_get(m, "type"));
-	json_t *o;
-	size_t i;
-
-	if (type && !strcmp(type, "bind"))
-		return 1;
-	json_array_foreach(json_object_get(m, "options"), i, o) {
-		const char *s = json_string_value(o);
-		if (s && (!strcmp(s, "bind") || !strcmp(s, "rbind")))
-			return 1;
-	}
-	return 0;
-}
-
 /* Every bind mount's source must be on this host for a restore to mount
    it again; one that went (removed while the container ran) fails now,
    before CRIU freezes anything. */
@@ -62,7 +46,7 @@ static int binds_check(json_t *spec, const char *what, struct ember_error *e)
 	json_array_foreach(json_object_get(spec, "mounts"), i, m) {
 		const char *dst = json_string_value(json_object_get(m, "destination"));
 		const char *src = json_string_value(json_object_get(m, "source"));
-		if (!is_bind(m) || !dst || !src || stat(src, &st) == 0)
+		if (!runtime_mount_is_bind(m) || !dst || !src || stat(src, &st) == 0)
 			continue;
 		return err_set_name(e, EMBER_ERROR_FAILED_PRECONDITION, errno,
 				    "%s: bind mount \"%s\": its source \"%s\" is not on the host (%s): CRIU could not "

@@ -254,7 +254,7 @@ static int criu_failed(const struct runtime_checkpoint *c, const char *what, con
 			    c->work_path ? c->work_path : ".", log);
 }
 
-static int bind_mount(json_t *m)
+int runtime_mount_is_bind(json_t *m)
 {
 	const char *type = json_string_value(json_object_get(m, "type"));
 	json_t *o;
@@ -282,7 +282,7 @@ static int ext_mounts(json_t *spec, int restore, struct rt_criu_kv *kv, size_t *
 	json_array_foreach(json_object_get(spec, "mounts"), i, m) {
 		const char *dst = json_string_value(json_object_get(m, "destination"));
 		const char *src = json_string_value(json_object_get(m, "source"));
-		if (!bind_mount(m) || !dst || !src)
+		if (!runtime_mount_is_bind(m) || !dst || !src)
 			continue;
 		if (*n == CRIU_MOUNTS_MAX)
 			return err_unsupported(e, "checkpoint: more than %d bind mounts", CRIU_MOUNTS_MAX);

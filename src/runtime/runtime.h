@@ -374,6 +374,9 @@ int runtime_checkpoint(const struct runtime_checkpoint *c, struct ember_error *e
    caller (CRIU's rst_sibling): out->pid, pidfd, start_time (pty_master
    -1). */
 int runtime_restore(const struct runtime_checkpoint *c, struct runtime_started *out, struct ember_error *e);
+/* Whether an OCI mount m is a bind mount (type bind, or option bind or
+   rbind): CRIU restores those from their host source. */
+int runtime_mount_is_bind(json_t *m);
 #else
 static inline int runtime_criu_unsupported(struct ember_error *e)
 {
