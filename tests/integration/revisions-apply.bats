@@ -270,3 +270,62 @@ base() {
 	echo "$output"
 	[[ "${lines[-1]}" == *" 0 problem(s)"* ]]
 }
+
+@test "revisions apply: the image's Healthcheck; an exit during commit_delay; stop_timeout's SIGKILL" {
+	up
+	base
+	image_busybox_health "$T/hc"
+	tar -C "$T/hc" -cf "$T/hc.tar" .
+	run -0 e images import --base-name example.com/hc "$T/hc.tar"
+	# hc WEB ARGS-JSON: WEB on the image with a Healthcheck, health from it.
+	hc() {
+		printf '{"id": "%s", "image": "example.com/hc:latest", "options": {"args": %s}, "health": {"healthcheck": true}}' \
+			"$WEB" "$1"
+	}
+	# busybox's config has none: refused at staging, nothing recorded.
+	doc r2 "$(svc "$WEB" '["sleep", "1000"]' '{"healthcheck": true}')" "$(db_v1)"
+	run -1 e revisions stage "$T/r2.json"
+	echo "$output"
+	[ "$output" = "ember: revision: containers[0] ($WEB): health: healthcheck: the image config has no Healthcheck" ]
+	run -1 e revisions show r2
+
+	# The image's probe (test -f /healthy, every second, 2 retries).
+	doc r3 "$(hc '["sh", "-c", "touch /healthy; exec sleep 1000"]')" "$(db_v1)"
+	run -0 e revisions stage "$T/r3.json"
+	run -0 e revisions apply r3
+	[ "$output" = "r3: committed" ]
+	doc r4 "$(hc '["sleep", "1001"]')" "$(db_v1)"
+	run -0 e revisions stage "$T/r4.json"
+	run -1 e revisions apply r4
+	[ "$output" = "ember: revision r4 rolled back: container $WEB: its health probe failed 2 times (last: exit code 1)" ]
+
+	# Healthy after 1 s, then an exit while commit_delay still watches.
+	DOC_EXTRA='"commit_delay": 5,' doc r5 "$(svc "$WEB" '["sh", "-c", "sleep 2; exit 5"]' '{"running": 1}')" "$(db_v1)"
+	run -0 e revisions stage "$T/r5.json"
+	run -1 e revisions apply r5
+	echo "$output"
+	[ "$output" = "ember: revision r5 rolled back: container $WEB exited (code 5) while revision r5 was tested" ]
+	run -0 e --json revisions status
+	[ "$(jget '[j["committed"], j["history"][-1]["outcome"]]' <<<"$output")" = '["r3", "rolled-back"]' ]
+
+	# A container deaf to SIGTERM is killed after the new revision's
+	# stop_timeout (2 s here; the default, 10 s, would show).
+	doc r6 "$(svc "$WEB" '["sh", "-c", "trap \"\" TERM; while :; do sleep 0.2; done"]' '{"running": 1}')" "$(db_v1)"
+	run -0 e revisions stage "$T/r6.json"
+	run -0 e revisions apply r6
+	[ "$output" = "r6: committed" ]
+	local deaf
+	deaf=$(pid_of "$WEB")
+	DOC_EXTRA='"stop_timeout": 2,' doc r7 "$(svc "$WEB" '["sleep", "1002"]' '{"running": 1}')" "$(db_v1)"
+	run -0 e revisions stage "$T/r7.json"
+	local start end
+	start=$(date +%s%N)
+	run -0 e revisions apply r7
+	end=$(date +%s%N)
+	[ "$output" = "r7: committed" ]
+	echo "apply took $(((end - start) / 1000000)) ms"
+	# 2 s to the SIGKILL, then the 1 s test.
+	[ $(((end - start) / 1000000)) -ge 3000 ] && [ $(((end - start) / 1000000)) -lt 9000 ]
+	[ ! -e "/proc/$deaf" ] || [ "$(awk '{ print $3 }' "/proc/$deaf/stat")" = Z ]
+	[ "$(pid_of "$DB")" = "$DB_PID" ]
+}

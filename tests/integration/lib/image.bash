@@ -2,6 +2,7 @@
 # Test images, built offline as OCI image layouts (see mkimage.py).
 #
 #   image_busybox DIR              BusyBox, one gzip layer, tag "latest"
+#   image_busybox_health DIR       the same with a Healthcheck in its config
 #   image_big DIR [MB] [zstd|gzip] 5 layers, ~MB MB (default 40); layer 2 zstd
 #                                  (default) or gzip; layer 5 has whiteouts
 #   image_multiarch DIR            an index: fakes for other platforms, then
@@ -64,6 +65,11 @@ _image_build() {
 image_busybox() {
 	[ $# -eq 1 ] || { echo "usage: image_busybox DIR" >&2; return 2; }
 	_image_build "$1" busybox
+}
+
+image_busybox_health() {
+	[ $# -eq 1 ] || { echo "usage: image_busybox_health DIR" >&2; return 2; }
+	_image_build "$1" busybox-health
 }
 
 image_big() {

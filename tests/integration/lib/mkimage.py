@@ -3,6 +3,8 @@
 """Builds OCI image layouts for the tests, offline and deterministically.
 
     mkimage.py busybox DIR          BusyBox from Debian's busybox-static
+    mkimage.py busybox-health DIR   the same, its config with a Healthcheck
+                                    (CMD-SHELL test -f /healthy, 1 s, 2 retries)
     mkimage.py big DIR [MB [zstd|gzip]]
                                     5 layers (whiteouts, hard links), ~MB MB
                                     (default 40); layer 2 is zstd unless gzip
@@ -230,7 +232,7 @@ def add_layer(layout, tar, how="gzip"):
     return layout.put(blob, mt), sha256(raw)
 
 
-def add_image(layout, layers, plat, cmd=("sh",), labels=None, history=None):
+def add_image(layout, layers, plat, cmd=("sh",), labels=None, history=None, healthcheck=None):
     """Writes config and manifest; LAYERS is [(descriptor, diff_id)]."""
     config = {
         "created": CREATED,
@@ -245,6 +247,8 @@ def add_image(layout, layers, plat, cmd=("sh",), labels=None, history=None):
         config["variant"] = plat["variant"]
     if labels:
         config["config"]["Labels"] = labels
+    if healthcheck:
+        config["config"]["Healthcheck"] = healthcheck
     cdesc = layout.put(canonical(config), MT_CONFIG)
     manifest = {"schemaVersion": 2, "mediaType": MT_MANIFEST, "config": cdesc,
                 "layers": [d for d, _ in layers]}
@@ -268,6 +272,15 @@ def busybox_tar(busybox="/bin/busybox"):
 def build_busybox(layout):
     layer = add_layer(layout, busybox_tar())
     return add_image(layout, [layer], host_platform(), history=["ember tests: busybox"])
+
+
+def build_busybox_health(layout):
+    """busybox whose config has a Healthcheck (as docker build writes
+    one): healthy once /healthy exists; durations in nanoseconds."""
+    layer = add_layer(layout, busybox_tar())
+    hc = {"Test": ["CMD-SHELL", "test -f /healthy"], "Interval": 1000000000,
+          "Timeout": 2000000000, "Retries": 2}
+    return add_image(layout, [layer], host_platform(), history=["ember tests: busybox"], healthcheck=hc)
 
 
 def build_busybox_for(layout, busybox, machine):
@@ -583,7 +596,7 @@ def summary(layout, top):
 
 def main(argv):
     if len(argv) < 3 or argv[1] not in ("busybox", "big", "multiarch", "rich", "layers", "foreign",
-                                          "busybox-for", "sized") or \
+                                          "busybox-for", "sized", "busybox-health") or \
             (argv[1] == "sized" and len(argv) not in (5, 6)) or \
             (argv[1] == "big" and len(argv) > 4 and argv[4] not in ("zstd", "gzip")) or \
             (argv[1] == "busybox-for" and len(argv) != 5):
@@ -597,6 +610,8 @@ def main(argv):
                         argv[4] if len(argv) > 4 else "zstd")
     elif argv[1] == "rich":
         top = build_rich(layout)
+    elif argv[1] == "busybox-health":
+        top = build_busybox_health(layout)
     elif argv[1] == "busybox-for":
         top = build_busybox_for(layout, argv[3], argv[4])
     elif argv[1] == "foreign":
