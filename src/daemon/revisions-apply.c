@@ -22,6 +22,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -1269,9 +1270,35 @@ static int recover_one(const char *ns, json_t *journal, void *userdata)
 
 struct sweep {
 	struct daemon *d;
-	json_t *gone; /* [[ns, key, snapshotter]] */
-	const char *sn;
+	json_t *gone; /* [[ns, key]] */
+	char ns[NAME_MAX + 1]; /* whose container keys "used" holds */
+	json_t *used;	       /* {snapshot_key: true} of ns's containers */
 };
+
+/* The snapshot keys ns's containers use, listed once a namespace (the
+   walk goes namespace by namespace). */
+static json_t *sweep_used(struct sweep *w, const char *ns)
+{
+	_cleanup_(json_decrefp) json_t *list = NULL;
+	struct ember_error e;
+	json_t *c;
+	size_t i;
+
+	if (w->used && !strcmp(w->ns, ns))
+		return w->used;
+	json_decref(w->used);
+	w->used = NULL;
+	if (strlen(ns) >= sizeof(w->ns) || meta_object_list(&w->d->meta, ns, "containers", &list, &e) < 0 ||
+	    !(w->used = json_object()))
+		return NULL;
+	snprintf(w->ns, sizeof(w->ns), "%s", ns);
+	json_array_foreach(list, i, c) {
+		const char *key = json_string_value(json_object_get(c, "snapshot_key"));
+		if (key)
+			json_object_set_new(w->used, key, json_true());
+	}
+	return w->used;
+}
 
 static int names_key(json_t *recs, const char *key)
 {
@@ -1291,18 +1318,15 @@ static int sweep_one(const char *ns, json_t *snap, void *userdata)
 	struct sweep *w = userdata;
 	const char *key = json_string_value(json_object_get(snap, "key"));
 	const char *rev = json_string_value(json_object_get(json_object_get(snap, "labels"), REVISION_LABEL));
-	_cleanup_(json_decrefp) json_t *list = NULL, *r = NULL, *j = NULL;
+	_cleanup_(json_decrefp) json_t *r = NULL, *j = NULL;
 	struct ember_error e;
-	json_t *c;
-	size_t i;
+	json_t *used;
 
 	if (!key || !rev || strcmp(json_string_value(json_object_get(snap, "kind")) ?: "", "active"))
 		return 0;
-	if (meta_object_list(&w->d->meta, ns, "containers", &list, &e) < 0)
+	/* Unsure (the list failed): keep it. */
+	if (!(used = sweep_used(w, ns)) || json_object_get(used, key))
 		return 0;
-	json_array_foreach(list, i, c)
-		if (!strcmp(json_string_value(json_object_get(c, "snapshot_key")) ?: "", key))
-			return 0;
 	if (revisions_get(w->d, ns, rev, &r, &e) == 0 ? names_key(json_object_get(r, "containers"), key)
 						      : e.code != ENOENT)
 		return 0;
@@ -1320,10 +1344,12 @@ int revisions_recover(struct daemon *d, struct ember_error *e)
 		size_t k;
 		if (!sn)
 			continue;
-		struct sweep w = { d, json_array(), NULL };
-		if (!w.gone || snapshot_walk_all(sn, sweep_one, &w, e) < 0) {
+		struct sweep w = { .d = d, .gone = json_array() };
+		int r = w.gone ? snapshot_walk_all(sn, sweep_one, &w, e) : err_set(e, ENOMEM, "out of memory");
+		json_decref(w.used);
+		if (r < 0) {
 			json_decref(w.gone);
-			return w.gone ? err_wrap(e, "revisions' snapshots") : err_set(e, ENOMEM, "out of memory");
+			return w.gone ? err_wrap(e, "revisions' snapshots") : r;
 		}
 		json_array_foreach(w.gone, k, g) {
 			const char *ns = json_string_value(json_array_get(g, 0)), *key = json_string_value(json_array_get(g, 1));

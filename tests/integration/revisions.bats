@@ -199,3 +199,33 @@ print(json.dumps({"id": "big", "containers": [{"id": "c%d" % i, "image": "x" * 1
 	run -0 e snapshots ls
 	[ -z "$(awk '$NF == "active"' <<<"$output")" ]
 }
+
+@test "revisions: start-up removes the snapshots of a revision whose record is gone (a remove cut short), and keeps every other" {
+	start_daemon
+	import_bb
+	doc r1 '{"id": "web", "image": "example.com/bb:latest"}' '{"id": "db", "image": "example.com/bb:latest"}'
+	doc r2 '{"id": "web", "image": "example.com/bb:latest"}'
+	run -0 e revisions stage "$T/r1.json"
+	run -0 e revisions stage "$T/r2.json"
+	import_bb other
+	run -0 e -n other revisions stage "$T/r1.json"
+	run -0 e containers create example.com/bb:latest plain
+	run -0 e snapshots ls -q
+	[ "$(grep -v '^sha256:' <<<"$output" | sort | tr '\n' ' ')" = "db@r1 plain web@r1 web@r2 " ]
+	stop_daemon
+	# r1's record goes as `revisions rm` removes it first; its snapshots
+	# stay, as after a crash there.
+	rm "$ROOT/meta/default/revisions/r1.json"
+	start_daemon
+	run -0 e snapshots ls -q
+	[ "$(grep -v '^sha256:' <<<"$output" | sort | tr '\n' ' ')" = "plain web@r2 " ]
+	grep -q "recovery: snapshot default/web@r1 of no revision removed (a stage cut short)" "$DAEMON_LOG"
+	grep -q "recovery: snapshot default/db@r1 of no revision removed (a stage cut short)" "$DAEMON_LOG"
+	# The other namespace's r1 is whole.
+	run -0 e -n other snapshots ls -q
+	[ "$(grep -v '^sha256:' <<<"$output" | sort | tr '\n' ' ')" = "db@r1 web@r1 " ]
+	run -0 e system check
+	run -0 e -n other revisions rm r1
+	run -0 e revisions rm r2
+	run -0 e containers rm plain
+}
