@@ -1,8 +1,9 @@
 #!/usr/bin/env bats
 # SPDX-License-Identifier: Apache-2.0
 # `ember oci`, runc's command line over ember's executor, on bundles that
-# umoci unpacks from busybox, with runc (Debian's) run on the same bundles
-# as the reference: spec (and the spec it writes runs under runc), run in
+# umoci unpacks from busybox, with runc and crun (Debian's) run on the same
+# bundles as the references (crun under lib/crun.sh, which hides the
+# hybrid cgroup2 mount it refuses): spec (and the spec it writes runs under runc), run in
 # the foreground and -d (output, exit status, signals passed on), create
 # and start, --console-socket, --preserve-fds, state, list, kill, delete,
 # and bad bundles as one line with nothing left behind. exec, pause,
@@ -56,13 +57,14 @@ load lib/oci
 	set_process '{"terminal": False, "args": ["sh", "-c", "echo pid $$; id -u; cat /etc/hostname 2>/dev/null; exit 7"]}'
 	run -7 oci run --bundle "$T/bundle" "$CT_ID"
 	[ "${lines[0]}" = "pid 1" ] && [ "${lines[1]}" = 0 ]
-	if runc_here; then
-		local ours=$output
-		run -7 runc --root "$RUNC_ROOT" run --bundle "$T/bundle" "$CT_ID"
-		echo "runc: $output"
+	local ours=$output rt
+	for rt in $(runtimes); do
+		rt "$rt"
+		run -7 "${R[@]}" run --bundle "$T/bundle" "$CT_ID"
+		echo "$rt: $output"
 		echo "ember: $ours"
 		[ "$output" = "$ours" ]
-	fi
+	done
 	# Nothing stays: no state, no cgroup.
 	[ -z "$(ls -A "$OCI_ROOT")" ]
 	[ -z "$(find /sys/fs/cgroup -maxdepth 3 -path "*ember-oci/$CT_ID" 2>/dev/null)" ]
@@ -101,15 +103,10 @@ load lib/oci
 
 @test "oci: create sets the container up and leaves it waiting, start runs it: the states runc goes through" {
 	set_process '{"terminal": False, "args": ["sh", "-c", "echo started >/started; exec sleep 1000"]}'
-	local rt rts=ember
-	if runc_here; then rts="runc ember"; fi
-	for rt in $rts; do
+	local rt
+	for rt in $(runtimes); do
 		rm -f "$T/bundle/rootfs/started"
-		if [ "$rt" = runc ]; then
-			R=(runc --root "$RUNC_ROOT")
-		else
-			R=("$EMBER" oci --root "$OCI_ROOT")
-		fi
+		rt "$rt"
 		# The container gets create's stdio (as with runc): not bats's pipe.
 		"${R[@]}" create --bundle "$T/bundle" --pid-file "$T/$rt.pid" "$CT_ID" </dev/null >"$T/create.out" 2>&1
 		[ ! -s "$T/create.out" ]
@@ -223,9 +220,9 @@ load lib/oci
 	# input too, and the terminal's CR LF line ends).
 	grep -q "got hello" "$T/ember.out"
 	grep -q "^/dev/pts/0" "$T/ember.out"
-	if runc_here; then
-		[ "$(cat "$T/ember.out")" = "$(cat "$T/runc.out")" ]
-	fi
+	for rt in $(runtimes); do
+		[ "$(cat "$T/ember.out")" = "$(cat "$T/$rt.out")" ]
+	done
 	[ -z "$(ls -A "$OCI_ROOT")" ]
 }
 
@@ -255,11 +252,13 @@ load lib/oci
 	echo "$output"
 	[ "${lines[0]}" = three ] && [ "${lines[1]}" = four ]
 	[ "${lines[*]:2}" = "0 1 2 3 4 5" ]
-	if runc_here; then
-		local ours=$output
-		run -0 runc --root "$RUNC_ROOT" run --bundle "$T/bundle" --preserve-fds 2 "$CT_ID" 3<"$T/f3" 4<"$T/f4" 5<"$T/f4"
+	local ours=$output rt
+	for rt in $(runtimes); do
+		rt "$rt"
+		run -0 "${R[@]}" run --bundle "$T/bundle" --preserve-fds 2 "$CT_ID" 3<"$T/f3" 4<"$T/f4" 5<"$T/f4"
+		echo "$rt: $output"
 		[ "$output" = "$ours" ]
-	fi
+	done
 	# create too: the descriptors wait at the gate with the process.
 	"$EMBER" oci --root "$OCI_ROOT" create --bundle "$T/bundle" --preserve-fds 1 "$CT_ID" 3<"$T/f3" \
 		</dev/null >"$T/out" 2>&1

@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # shellcheck shell=bash
 # What oci.bats and oci-exec.bats share: a busybox bundle per test, an
-# --root per runtime (ember oci, and runc as the reference), and teardown
-# of every container, process and cgroup the test made.
+# --root per runtime (ember oci, and runc and crun as the references), and
+# teardown of every container, process and cgroup the test made.
 
 setup() {
 	setup_dirs
@@ -10,6 +10,7 @@ setup() {
 	"$EMBER" oci --help >/dev/null 2>&1 || skip "this ember has no oci role"
 	OCI_ROOT=$T/oci-root
 	RUNC_ROOT=$T/runc-root
+	CRUN_ROOT=$T/crun-root
 	CT_ID=$(ct oci)
 	mkdir -p "$T"
 	image_busybox "$T/bb"
@@ -21,6 +22,7 @@ teardown() {
 	# The containers first (a run killed leaves its container running, as
 	# runc's does), then the runs, then the cgroups.
 	runc --root "$RUNC_ROOT" delete --force "$CT_ID" >/dev/null 2>&1 || true
+	! command -v crun >/dev/null || crun_cmd --root "$CRUN_ROOT" delete --force "$CT_ID" >/dev/null 2>&1 || true
 	"$EMBER" oci --root "$OCI_ROOT" delete --force "$CT_ID" >/dev/null 2>&1 || true
 	for d in /sys/fs/cgroup/*/ember-oci/"$CT_ID" /sys/fs/cgroup/ember-oci/"$CT_ID" /sys/fs/cgroup/*/"$CT_ID"; do
 		[ -d "$d" ] || continue
@@ -47,6 +49,16 @@ runc_here() {
 	if in_chroot; then return 1; fi
 }
 
+# crun_cmd ARGS...: Debian's crun, run as lib/crun.sh runs it.
+crun_cmd() {
+	"$TESTS_DIR/lib/crun.sh" "$@"
+}
+
+# Whether crun, the other reference, runs here (it pivots too).
+crun_here() {
+	command -v crun >/dev/null && ! in_chroot
+}
+
 # console_recv SOCKET OUT [INPUT]: a --console-socket receiver in the
 # background (lib/console_recv.py), listening once this returns.
 console_recv() {
@@ -57,18 +69,34 @@ console_recv() {
 	wait_until 10 test -e "$2.ready"
 }
 
-# rt runc|ember: R is that runtime's command with this test's root.
+# rt runc|crun|ember: R is that runtime's command with this test's root.
 rt() {
-	if [ "$1" = runc ]; then
-		R=(runc --root "$RUNC_ROOT")
-	else
-		R=("$EMBER" oci --root "$OCI_ROOT")
-	fi
+	case $1 in
+	runc) R=(runc --root "$RUNC_ROOT") ;;
+	crun) R=("$TESTS_DIR/lib/crun.sh" --root "$CRUN_ROOT") ;;
+	*) R=("$EMBER" oci --root "$OCI_ROOT") ;;
+	esac
 }
 
-# The runtimes to compare: ember, and runc where it runs.
+# The runtimes to compare: ember, and runc and crun where they run.
 runtimes() {
-	if runc_here; then echo runc ember; else echo ember; fi
+	local r=()
+	if runc_here; then r+=(runc); fi
+	if crun_here; then r+=(crun); fi
+	echo "${r[@]}" ember
+}
+
+# refused RT CODE ARGS...: "${R[@]}" ARGS fails; with runc's exit status
+# CODE for runc and ember, with any for crun (whose statuses are its own:
+# 1 where runc's exec says 255).
+refused() {
+	local rt=$1 code=$2
+	shift 2
+	if [ "$rt" = crun ]; then
+		run ! "${R[@]}" "$@"
+	else
+		run "-$code" "${R[@]}" "$@"
+	fi
 }
 
 # status_is RUNTIME-ARRAY-NAME... : the container's status is $1.
