@@ -542,6 +542,10 @@ static int events_loop(const struct oci *o, const char *id, const struct runtime
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
+	/* Held for the signalfd; an ignored one (a shell's background job
+	   ignores SIGINT) would never arrive there. */
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
 	_cleanup_close_ int sfd = sigprocmask(SIG_BLOCK, &mask, NULL) < 0 ? -1 : signalfd(-1, &mask, SFD_CLOEXEC);
 	if (sfd < 0)
 		return oci_fail(o, "events: signalfd: %s", strerror(errno));
