@@ -203,7 +203,7 @@ static int request_check(const struct oci *o, const struct runtime_cgroup *cg, j
 		json_object_foreach(grp, k, v) {
 			ctl = !strcmp(g, "cpu") && (!strcmp(k, "cpus") || !strcmp(k, "mems")) ? "cpuset" : g;
 			if (!runtime_cgroup_has(cg, ctl))
-				return oci_fail(o, "update: linux.resources.%s.%s: this host's cgroups have no %s controller",
+				return oci_fail(o, "update: linux.resources.%s.%s: the container's cgroup has no %s controller",
 						g, k, ctl);
 		}
 	}

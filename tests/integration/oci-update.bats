@@ -68,15 +68,19 @@ resources() {
 		# -r: a linux.resources JSON on stdin, the flags ignored.
 		run -0 "${R[@]}" update -r - --pids-limit 7 "$CT_ID" <<<'{"memory": {"limit": 100663296, "swap": 201326592}, "pids": {"limit": 9}}'
 		vals+=("$(cgfile "$rt" memory memory.limit_in_bytes) $(cgfile "$rt" pids pids.max) $(cgfile "$rt" cpu cpu.shares)")
+		# runc's size forms: a fraction, a space, MiB.
+		run -0 "${R[@]}" update --memory 1.5g --memory-swap 2048m --memory-reservation "48 MiB" "$CT_ID"
+		vals+=("$(cgfile "$rt" memory memory.limit_in_bytes) $(cgfile "$rt" memory memory.memsw.limit_in_bytes) $(cgfile "$rt" memory memory.soft_limit_in_bytes)")
 		status_is running
 		"${R[@]}" delete --force "$CT_ID"
 	done
 	printf '%s\n' "${vals[@]}"
 	[ "${vals[0]}" = "67108864 134217728" ] && [ "${vals[1]}" = "33554432 20" ] && [ "${vals[2]}" = "512 20000 100000" ]
 	[ "${vals[3]}" = "50000 100000 max" ] && [ "${vals[4]}" = "100663296 9 512" ]
-	if [ "${#vals[@]}" = 10 ]; then
+	[ "${vals[5]}" = "1610612736 2147483648 50331648" ]
+	if [ "${#vals[@]}" = 12 ]; then
 		# runc first, then ember: the same files, the same values.
-		[ "${vals[*]:0:5}" = "${vals[*]:5:5}" ]
+		[ "${vals[*]:0:6}" = "${vals[*]:6:6}" ]
 	fi
 
 	# state.json: the values merged into the spec's linux.resources, so the
@@ -140,6 +144,13 @@ EOF
 	[ "$(cgfile ember memory memory.limit_in_bytes)" = 67108864 ]
 	[ "$(cgfile ember cpuset cpuset.cpus)" = 0 ]
 	[ "$(resources)" = "$before" ]
+	# A controller the container's cgroup lacks (its pids cgroup taken away
+	# here): found before anything is written.
+	echo "$(cat "$T/ember.ct.pid")" >/sys/fs/cgroup/pids/cgroup.procs
+	rmdir /sys/fs/cgroup/pids/ember-oci/"$CT_ID"
+	run -1 oci update --memory 32m --pids-limit 5 "$CT_ID"
+	[ "$output" = "ember oci: update: linux.resources.pids.limit: the container's cgroup has no pids controller" ]
+	[ "$(cgfile ember memory memory.limit_in_bytes)" = 67108864 ]
 	run -1 oci update --memory 1m nosuch
 	[ "$output" = "ember oci: container nosuch does not exist" ]
 	run -0 oci kill "$CT_ID" KILL
