@@ -403,23 +403,44 @@ static int stats_print(const char *id, const struct runtime_cgroup *cg)
 /* ---- OOM notifications ---- */
 
 struct oom {
-	int fd;          /* poll this: v1 the eventfd, v2 the inotify descriptor */
+	int fd;         /* poll this: v1 the eventfd, v2 the inotify descriptor */
 	int v1;
-	uint64_t kills;  /* v2: memory.events oom_kill seen so far */
+	int cg_wd;      /* v2: the watch on cgroup.events */
+	int mem_wd;     /* v2: the watch on memory.events (-1: no memory controller) */
+	uint64_t kills; /* v2: memory.events oom_kill seen so far */
 };
 
-static int oom_watch_v2(const struct runtime_cgroup *cg, struct oom *w, struct ember_error *e)
+/* v2: whether cgroup.events says "populated 0" (runc's v2 events end
+   there, when the container's last process has gone). */
+static int v2_empty(const struct runtime_cgroup *cg)
+{
+	static char buf[256];
+	return cg_text(cg, "freezer", "cgroup.events", buf, sizeof(buf)) < 0 || strstr(buf, "populated 0") != NULL;
+}
+
+/* An inotify watch on a file of the cgroup (through /proc/self/fd:
+   inotify takes a path). */
+static int v2_watch(const struct runtime_cgroup *cg, int ifd, const char *ctl, const char *file, struct ember_error *e)
 {
 	char path[64];
 
-	_cleanup_close_ int ev = runtime_cgroup_open_file(cg, "memory", "memory.events", O_RDONLY, e);
-	if (ev < 0)
+	_cleanup_close_ int fd = runtime_cgroup_open_file(cg, ctl, file, O_RDONLY, e);
+	if (fd < 0)
 		return -e->code;
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", ev);
-	if ((w->fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK)) < 0 || inotify_add_watch(w->fd, path, IN_MODIFY) < 0)
-		return err_sys(e, errno, "inotify on memory.events");
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	int wd = inotify_add_watch(ifd, path, IN_MODIFY);
+	return wd < 0 ? err_sys(e, errno, "inotify on %s", file) : wd;
+}
+
+/* cgroup.events for the end (as runc v2), memory.events for OOM kills. */
+static int oom_watch_v2(const struct runtime_cgroup *cg, struct oom *w, struct ember_error *e)
+{
+	if ((w->fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK)) < 0)
+		return err_sys(e, errno, "inotify");
+	if ((w->cg_wd = v2_watch(cg, w->fd, "freezer", "cgroup.events", e)) < 0)
+		return -e->code;
 	w->kills = cg_keyed(cg, "memory", "memory.events", "oom_kill");
-	return 0;
+	return (w->mem_wd = v2_watch(cg, w->fd, "memory", "memory.events", e)) < 0 ? -e->code : 0;
 }
 
 static int oom_watch_v1(const struct runtime_cgroup *cg, struct oom *w, struct ember_error *e)
@@ -445,15 +466,19 @@ static void oom_watch(const struct oci *o, const struct runtime_cgroup *cg, stru
 {
 	struct ember_error e;
 
-	*w = (struct oom){ .fd = -1, .v1 = runtime_cgroup_version(cg) == RUNTIME_CGROUP_V1 };
+	*w = (struct oom){ .fd = -1, .v1 = runtime_cgroup_version(cg) == RUNTIME_CGROUP_V1, .cg_wd = -1, .mem_wd = -1 };
 	if ((w->v1 ? oom_watch_v1(cg, w, &e) : oom_watch_v2(cg, w, &e)) < 0) {
 		oci_warn(o, "events: no oom events: %s", e.message);
-		w->fd = close_keep_errno(w->fd);
+		/* v2 without memory.events still watches cgroup.events. */
+		if (w->v1 || w->cg_wd < 0)
+			w->fd = close_keep_errno(w->fd);
 	}
 }
 
-/* After w->fd polled readable: the number of OOM kills to report; -1 when
-   the cgroup is gone (v1 signals its removal on the same eventfd). */
+/* After w->fd polled readable: OOM_KILL to report one, OOM_END at the
+   end: v1 signals the cgroup's removal on the same eventfd, v2 the last
+   process gone in cgroup.events (or the cgroup's removal). */
+enum { OOM_KILL = 1, OOM_END = 2 };
 static int oom_read(const struct runtime_cgroup *cg, struct oom *w)
 {
 	struct ember_error ignored;
@@ -464,19 +489,22 @@ static int oom_read(const struct runtime_cgroup *cg, struct oom *w)
 		if (read(w->fd, &n, sizeof(n)) != sizeof(n))
 			return 0;
 		_cleanup_close_ int ctl = runtime_cgroup_open_file(cg, "memory", "cgroup.event_control", O_WRONLY, &ignored);
-		return ctl < 0 ? -1 : 1;
+		return ctl < 0 ? OOM_END : OOM_KILL;
 	}
 	ssize_t r = read(w->fd, buf, sizeof(buf));
 	for (ssize_t off = 0; r > 0 && off < r;) {
 		const struct inotify_event *ev = (const void *)(buf + off);
 		if (ev->mask & IN_IGNORED)
-			return -1; /* memory.events went with its cgroup */
+			return OOM_END; /* the file went with its cgroup */
 		off += (ssize_t)sizeof(*ev) + ev->len;
 	}
-	uint64_t now = cg_keyed(cg, "memory", "memory.events", "oom_kill");
-	int fresh = now > w->kills ? 1 : 0;
-	w->kills = now;
-	return fresh;
+	int r2 = v2_empty(cg) ? OOM_END : 0;
+	if (w->mem_wd >= 0) {
+		uint64_t now = cg_keyed(cg, "memory", "memory.events", "oom_kill");
+		r2 |= now > w->kills ? OOM_KILL : 0;
+		w->kills = now;
+	}
+	return r2;
 }
 
 /* ---- the command ---- */
@@ -551,7 +579,8 @@ static int events_loop(const struct oci *o, const char *id, const struct runtime
 		return oci_fail(o, "events: signalfd: %s", strerror(errno));
 	oom_watch(o, cg, &w);
 	int64_t next = now_ns() + interval;
-	for (;;) {
+	/* Stopped between the check and the watch: no event would come. */
+	for (int end = !w.v1 && w.fd >= 0 && v2_empty(cg); !end;) {
 		struct pollfd p[2] = { { sfd, POLLIN, 0 }, { w.fd, POLLIN, 0 } };
 		int64_t ms = (next - now_ns() + 999999) / 1000000;
 		int r = poll(p, w.fd >= 0 ? 2 : 1, ms <= 0 ? 0 : ms > 3600000 ? 3600000 : (int)ms);
@@ -559,18 +588,14 @@ static int events_loop(const struct oci *o, const char *id, const struct runtime
 			break;
 		if (r > 0 && p[0].revents)
 			break; /* SIGINT, SIGTERM: done */
-		if (r > 0 && p[1].revents) {
-			int n = oom_read(cg, &w);
-			if (n < 0)
-				break;
-			if (n > 0) {
-				printf("{\"type\":\"oom\",\"id\":\"%s\"}\n", id);
-				fflush(stdout);
-			}
+		int n = r > 0 && p[1].revents ? oom_read(cg, &w) : 0;
+		if (n & OOM_KILL) {
+			printf("{\"type\":\"oom\",\"id\":\"%s\"}\n", id);
+			fflush(stdout);
 		}
-		if (now_ns() >= next) {
-			if (stats_print(id, cg) < 0)
-				break;
+		end = n & OOM_END;
+		if (!end && now_ns() >= next) {
+			end = stats_print(id, cg) < 0;
 			next += interval;
 		}
 	}
