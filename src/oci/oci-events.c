@@ -19,9 +19,10 @@
  * (default 5s, the first after one interval) and an oom line whenever the
  * kernel's OOM killer acts in the cgroup (v1: an eventfd on
  * memory.oom_control through cgroup.event_control; v2: inotify on
- * memory.events, its oom_kill count). As runc, it goes on through a stop
- * (the stats of a stopped container's cgroup) and ends, status 0, once
- * the cgroup is gone (delete), or on SIGINT or SIGTERM.
+ * memory.events, its oom_kill count). It ends, status 0, where runc's
+ * does: on v1 once the cgroup is gone (delete; a stopped container's
+ * cgroup still gives stats until then), on v2 once cgroup.events says
+ * "populated 0" (the last process gone); or on SIGINT or SIGTERM.
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -165,6 +165,8 @@ static int request_norm(const struct oci *o, json_t *req)
 	int kernel = 0;
 
 	json_object_foreach_safe(req, t1, g, grp) {
+		if (!strcmp(g, "devices"))
+			return oci_fail(o, "update: linux.resources.devices: update does not change devices");
 		if (!json_is_object(grp))
 			return oci_fail(o, "update: linux.resources.%.40s: must be an object", g);
 		json_object_foreach_safe(grp, t2, k, v) {
@@ -175,8 +177,6 @@ static int request_norm(const struct oci *o, json_t *req)
 			if (zero || is_kernel)
 				json_object_del(grp, k);
 		}
-		if (!strcmp(g, "devices"))
-			return oci_fail(o, "update: linux.resources.devices: update does not change devices");
 		if (!json_object_size(grp)) {
 			json_object_del(req, g);
 			continue;

@@ -953,7 +953,8 @@ static void usage(FILE *f)
 	      "ignored with a warning, as runc 1.1 does; --blkio-weight, --l3-cache-schema and\n"
 	      "--mem-bw-schema are refused (no blkio controller, no Intel RDT here).\n"
 	      "\nevents: a stats line every --interval (default 5s), an oom line when the OOM killer\n"
-	      "acts in the cgroup, until the container is deleted or SIGINT/SIGTERM; --stats prints one.\n"
+	      "acts in the cgroup, until SIGINT/SIGTERM or, as runc's, the container's deletion (v1) or\n"
+	      "stop (v2); --stats prints one.\n"
 	      "\n--systemd-cgroup is accepted and changes nothing: ember writes the cgroup itself, at\n"
 	      "linux.cgroupsPath (a path below each hierarchy; a systemd \"slice:prefix:name\" is refused).\n",
 	      f);

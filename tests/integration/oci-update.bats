@@ -140,6 +140,10 @@ EOF
 	[[ "$output" == "ember oci: update: --resources -: "* ]] && [ "${#lines[@]}" = 1 ]
 	run -1 oci update -r - "$CT_ID" <<<'{"rdma": {"x": {}}}'
 	[ "$output" = "ember oci: update: linux.resources.rdma: not supported" ]
+	run -1 oci update -r - "$CT_ID" <<<'{"devices": []}'
+	[ "$output" = "ember oci: update: linux.resources.devices: update does not change devices" ]
+	run -0 "$EMBER" oci --help
+	[[ "$output" == *"  update [-r FILE|-] [--memory N]"* ]] && [[ "$output" == *"  events [--stats] [--interval DURATION] ID"* ]]
 	# Nothing changed: the files and state.json as they were (the memory
 	# limit that came before the refused cpuset went back).
 	[ "$(cgfile ember memory memory.limit_in_bytes)" = 67108864 ]
