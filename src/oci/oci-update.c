@@ -105,7 +105,8 @@ static int parse_int(const char *s, enum kind kind, int64_t *out)
 {
 	char *end;
 
-	if (!*s || (kind == U64 && *s == '-') || ((kind == U64 || kind == I64) && !strchr("+-0123456789", *s)))
+	/* Go's ParseUint takes no sign, ParseInt one. */
+	if (!*s || (kind == U64 && !strchr("0123456789", *s)) || (kind == I64 && !strchr("+-0123456789", *s)))
 		return -1;
 	errno = 0;
 	long long v = strtoll(s, &end, kind == INT ? 0 : 10);
