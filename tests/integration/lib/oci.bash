@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
 # shellcheck shell=bash
-# What oci.bats and oci-exec.bats share: a busybox bundle per test, an
+# What oci.bats, oci-exec.bats and oci-update.bats share: a busybox bundle per test, an
 # --root per runtime (ember oci, and runc as the reference), and teardown
 # of every container, process and cgroup the test made.
 
