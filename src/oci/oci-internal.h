@@ -40,6 +40,8 @@ int oci_root_fd(const struct oci *o, int create, struct ember_error *e);
 /* <root>/<id>/state.json (the spec it ran is its "spec"); a missing one
    is ENOENT, io.ember.NotFound: "container ID does not exist". */
 int oci_state_read(const struct oci *o, const char *id, json_t **out, struct ember_error *e);
+/* st as <root>/<id>/state.json, atomically (update rewrites it). */
+int oci_state_write(const struct oci *o, const char *id, json_t *st, struct ember_error *e);
 /* "created", "running", "paused" or "stopped", from what is there now:
    the process (pid and start time, not a zombie), the gate, the freezer. */
 const char *oci_status(const struct oci *o, json_t *st);
@@ -88,5 +90,7 @@ int oci_cmd_pause(const struct oci *o, int argc, char **argv);
 int oci_cmd_resume(const struct oci *o, int argc, char **argv);
 int oci_cmd_ps(const struct oci *o, int argc, char **argv);
 int oci_cmd_features(const struct oci *o, int argc, char **argv);
+int oci_cmd_update(const struct oci *o, int argc, char **argv);
+int oci_cmd_events(const struct oci *o, int argc, char **argv);
 
 #endif

@@ -143,6 +143,18 @@ int oci_state_read(const struct oci *o, const char *id, json_t **out, struct emb
 	return state_read_at(rfd, id, out, e);
 }
 
+int oci_state_write(const struct oci *o, const char *id, json_t *st, struct ember_error *e)
+{
+	_cleanup_close_ int rfd = oci_root_fd(o, 0, e);
+	if (rfd < 0)
+		return -e->code;
+	_cleanup_free_ char *text = json_dumps(st, JSON_COMPACT);
+	if (!text)
+		return err_set(e, ENOMEM, "out of memory");
+	_cleanup_close_ int dir = fs_open_dir(rfd, id, 0, 0, e);
+	return dir < 0 ? -e->code : fs_write_atomic(dir, "state.json", text, strlen(text), 0600, e);
+}
+
 /* "created" while the process waits at its gate (exec.fifo is there),
    "running" once past it, while the process that started is there (pid
    and start time); else "stopped". */
@@ -331,11 +343,8 @@ static int cg_enter(pid_t pid, void *userdata, struct ember_error *e)
 static int write_state(struct run *r, struct ember_error *e)
 {
 	char now[TIMESTAMP_LEN], rel[PATH_MAX];
-	_cleanup_close_ int fd = oci_root_fd(r->o, 0, e);
 	struct ember_error ignored;
 
-	if (fd < 0)
-		return -e->code;
 	timestamp_now(now);
 	if (cgroup_path(r, rel, sizeof(rel), &ignored) < 0)
 		rel[0] = '\0';
@@ -345,14 +354,8 @@ static int write_state(struct run *r, struct ember_error *e)
 			       r->id, "status", "running", "pid", (int)r->st.pid, "bundle", r->bundle, "rootfs", r->rootfs,
 			       "created", now, "annotations", ann ? ann : json_object(), "start_time",
 			       (json_int_t)r->st.start_time, "cgroup", rel, "spec", r->spec);
-	char *text = st ? json_dumps(st, JSON_COMPACT) : NULL;
 	r->state = st;
-	if (!text)
-		return err_set(e, ENOMEM, "out of memory");
-	_cleanup_close_ int dir = fs_open_dir(fd, r->id, 0, 0, e);
-	int rc = dir < 0 ? -e->code : fs_write_atomic(dir, "state.json", text, strlen(text), 0600, e);
-	free(text);
-	return rc;
+	return st ? oci_state_write(r->o, r->id, st, e) : err_set(e, ENOMEM, "out of memory");
 }
 
 /* A --preserve-fds count. */
@@ -900,6 +903,7 @@ static const struct {
 	  "create [--bundle DIR] [--pid-file FILE] [--console-socket SOCKET] [--preserve-fds N]\n"
 	  "         [--no-pivot] [--no-new-keyring] ID" },
 	{ "delete", cmd_delete, "delete [--force] ID" },
+	{ "events", oci_cmd_events, "events [--stats] [--interval DURATION] ID   (JSON lines: stats, oom)" },
 	{ "exec", oci_cmd_exec,
 	  "exec [-p process.json] [-t] [-d] [--env K=V] [--cwd DIR] [--user UID[:GID]]\n"
 	  "         [--cap CAP] [--no-new-privs] [--pid-file FILE] [--console-socket SOCKET]\n"
@@ -920,6 +924,10 @@ static const struct {
 	{ "spec", cmd_spec, "spec [--bundle DIR] [--rootless]" },
 	{ "start", cmd_start, "start ID" },
 	{ "state", cmd_state, "state ID" },
+	{ "update", oci_cmd_update,
+	  "update [-r FILE|-] [--memory N] [--memory-reservation N] [--memory-swap N]\n"
+	  "         [--cpu-share N] [--cpu-quota N] [--cpu-period N] [--cpu-rt-period N] [--cpu-rt-runtime N]\n"
+	  "         [--cpuset-cpus LIST] [--cpuset-mems LIST] [--pids-limit N] ID" },
 };
 
 static void usage(FILE *f)
@@ -938,7 +946,17 @@ static void usage(FILE *f)
 	      "  --no-new-keyring         accepted: ember never makes a session keyring; the container\n"
 	      "                           keeps the caller's, which is what this asks for\n"
 	      "  -d, --detach (run)       return once the container runs; its PID 1 is left to the nearest\n"
-	      "                           subreaper or init, as with runc\n",
+	      "                           subreaper or init, as with runc\n"
+	      "\nupdate: sizes as runc takes them (64m, 1g, -1 unlimited); 0 or \"\" leaves a value as it\n"
+	      "was; -r reads a linux.resources JSON and ignores the flags. The new values go to the\n"
+	      "cgroup and to the container's state.json. --kernel-memory and --kernel-memory-tcp are\n"
+	      "ignored with a warning, as runc 1.1 does; --blkio-weight, --l3-cache-schema and\n"
+	      "--mem-bw-schema are refused (no blkio controller, no Intel RDT here).\n"
+	      "\nevents: a stats line every --interval (default 5s), an oom line when the OOM killer\n"
+	      "acts in the cgroup, until SIGINT/SIGTERM or, as runc's, the container's deletion (v1) or\n"
+	      "stop (v2); --stats prints one.\n"
+	      "\n--systemd-cgroup is accepted and changes nothing: ember writes the cgroup itself, at\n"
+	      "linux.cgroupsPath (a path below each hierarchy; a systemd \"slice:prefix:name\" is refused).\n",
 	      f);
 }
 

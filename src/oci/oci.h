@@ -19,7 +19,8 @@
  *
  * written atomically once the container's process waits at its gate.
  * Commands: spec, create, start, run (create + start; in the foreground
- * or -d), exec, state, list, kill, pause, resume, ps, delete, features.
+ * or -d), exec, state, list, kill, pause, resume, ps, delete, features,
+ * update (resources into the cgroup and state.json's spec), events.
  * A container's status is worked out each time from what is there: its
  * PID 1 (pid and start time, not a zombie), the gate, the freezer. A
  * detached container's PID 1 is left to the nearest subreaper or init, as

@@ -1342,6 +1342,28 @@ int runtime_cgroup_stats(const struct runtime_cgroup *cg, struct runtime_cgroup_
 	return r;
 }
 
+int runtime_cgroup_open_file(const struct runtime_cgroup *cg, const char *controller, const char *file, int flags,
+			     struct ember_error *e)
+{
+	struct runtime_cgroup view;
+	int i = 0;
+
+	while (i < CG_NCTRL && strcmp(controller, cg_names[i]) != 0)
+		i++;
+	if (i == CG_NCTRL)
+		return rt_bad(e, "cgroup: no controller \"%.32s\" here", controller);
+	if (cg_attach(cg, &view, e) < 0)
+		return -e->code;
+	/* v2: whether the file is there says whether the controller is. */
+	int dir = dir_of(&view, i), r = dir < 0 ? -1 : openat(dir, file, flags | O_CLOEXEC | O_NOFOLLOW);
+	if (dir < 0)
+		r = err_set(e, ENOENT, "cgroup: %s: no %s controller", file, controller);
+	else if (r < 0)
+		r = err_sys(e, errno, "cgroup: %s", file);
+	cg_detach(&view);
+	return r;
+}
+
 int runtime_cgroup_kill(const struct runtime_cgroup *cg, int sig, struct ember_error *e)
 {
 	struct runtime_cgroup view;

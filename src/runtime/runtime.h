@@ -526,6 +526,14 @@ int runtime_cgroup_stats(const struct runtime_cgroup *cg, struct runtime_cgroup_
    malloc'd (NULL when none). */
 int runtime_cgroup_pids(const struct runtime_cgroup *cg, pid_t **pids, size_t *n, struct ember_error *e);
 
+/* An fd of file in the cgroup's directory of controller (v2: the one
+   directory), opened with flags (O_CLOEXEC and O_NOFOLLOW added): the
+   files `ember oci events` reads beyond runtime_cgroup_stats(), and v1's
+   memory.oom_control and cgroup.event_control for OOM notifications.
+   ENOENT when the controller, the cgroup or the file is not there. */
+int runtime_cgroup_open_file(const struct runtime_cgroup *cg, const char *controller, const char *file, int flags,
+			     struct ember_error *e);
+
 /* Send sig to every process of the cgroup. v2 SIGKILL: cgroup.kill when
    there. Otherwise over cgroup.procs, again while new processes show up;
    for SIGKILL on v1 with a freezer, frozen first (so none forks or exits

@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: Apache-2.0
 # shellcheck shell=bash
-# What oci.bats and oci-exec.bats share: a busybox bundle per test, an
-# --root per runtime (ember oci, and runc and crun as the references), and
-# teardown of every container, process and cgroup the test made.
+# What oci.bats, oci-exec.bats and oci-update.bats share: a busybox bundle
+# per test, an --root per runtime (ember oci, and runc and crun as the
+# references), and teardown of every container, process and cgroup the
+# test made.
 
 setup() {
 	setup_dirs
