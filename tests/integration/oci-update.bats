@@ -56,7 +56,7 @@ resources() {
 	need_v1
 	set_process '{"terminal": False, "args": ["sleep", "1000"]}'
 	local rt vals=()
-	for rt in $(runtimes); do
+	for rt in $(runtimes_runc); do
 		start_bg "$rt"
 		run -0 "${R[@]}" update --memory 64m --memory-swap 128m --memory-reservation 32M --pids-limit 20 \
 			--cpu-share 512 --cpu-quota 20000 --cpu-period 100000 "$CT_ID"
@@ -185,7 +185,7 @@ stats_keys() {
 	need_v1
 	set_process '{"terminal": False, "args": ["sleep", "1000"]}'
 	local rt keys=()
-	for rt in $(runtimes); do
+	for rt in $(runtimes_runc); do
 		start_bg "$rt"
 		# Some CPU time, and page cache (runc omits a cache of 0).
 		"${R[@]}" exec "$CT_ID" sh -c 'i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; head -c 1048576 /dev/zero >/dev/shm/f'
@@ -220,7 +220,7 @@ stats_keys() {
 	need_v1
 	set_process '{"terminal": False, "args": ["sleep", "1000"]}'
 	local rt pid rc
-	for rt in $(runtimes); do
+	for rt in $(runtimes_runc); do
 		start_bg "$rt"
 		"${R[@]}" events --interval 200ms "$CT_ID" >"$T/$rt.ev" 2>"$T/$rt.err" &
 		pid=$!
@@ -270,7 +270,7 @@ c = json.load(open(p))
 c["linux"].setdefault("resources", {})["memory"] = {"limit": 16777216, "swap": 16777216}
 json.dump(c, open(p, "w"), indent=1)' "$T/bundle"
 	local rt pid
-	for rt in $(runtimes); do
+	for rt in $(runtimes_runc); do
 		start_bg "$rt"
 		"${R[@]}" events --interval 1h "$CT_ID" >"$T/$rt.ev" 2>"$T/$rt.err" &
 		pid=$!

@@ -87,6 +87,12 @@ runtimes() {
 	echo "${r[@]}" ember
 }
 
+# The runtimes to compare where runc is the only reference: crun 1.8 has
+# no `events`, and its `update` takes no size units (--memory 64m).
+runtimes_runc() {
+	if runc_here; then echo runc ember; else echo ember; fi
+}
+
 # refused RT CODE ARGS...: "${R[@]}" ARGS fails; with runc's exit status
 # CODE for runc and ember, with any for crun (whose statuses are its own:
 # 1 where runc's exec says 255).
