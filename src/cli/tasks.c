@@ -229,32 +229,7 @@ static int remove_all(struct cli *cli, const char *id)
 static int restore_image(struct cli *cli, const char *ref, const char *id, json_t **reply);
 #endif
 
-/* ember run --restore REF ID: REF is a checkpoint image, whose task is
-   restored detached (CRIU gives it no client's stdio or terminal). */
-static int run_restore(struct cli *cli, const struct cli_args *a)
-{
-	if (!ENABLED(CONFIG_CHECKPOINT)) {
-		cli_usage_error("--restore: this ember is built without checkpoint/restore (CONFIG_CHECKPOINT)");
-		return CLI_TASK_FAILED;
-	}
-	int other = 0;
-	for (int i = 0; i < a->nopts; i++)
-		other |= strcmp(a->opts[i].opt->name, "restore") && strcmp(a->opts[i].opt->name, "detach");
-	if (a->npos != 2 || other) {
-		cli_usage_error("--restore REF ID: the checkpoint gives the command and the container's settings, and "
-				"the task is restored detached: no CMD and no option but -d");
-		return CLI_TASK_FAILED;
-	}
-	json_t *reply = NULL;
-#ifdef CONFIG_CHECKPOINT
-	if (restore_image(cli, a->pos[0], a->pos[1], &reply) < 0)
-		return CLI_TASK_FAILED;
-#endif
-	if (cli->json)
-		cli_print_json(reply);
-	json_decref(reply);
-	return CLI_OK;
-}
+static int run_restore(struct cli *cli, const struct cli_args *a);
 
 static int run_run(struct cli *cli, const struct cli_args *a)
 {
@@ -302,6 +277,34 @@ static const struct cli_opt run_opts[] = {
 	CLI_CONTAINER_OPTS,
 	{ NULL, 0, NULL, NULL },
 };
+
+/* ember run --restore REF ID: REF is a checkpoint image, whose task is
+   restored detached (CRIU gives it no client's stdio or terminal). */
+static int run_restore(struct cli *cli, const struct cli_args *a)
+{
+	if (!ENABLED(CONFIG_CHECKPOINT)) {
+		cli_usage_error("--restore: this ember is built without checkpoint/restore (CONFIG_CHECKPOINT)");
+		return CLI_TASK_FAILED;
+	}
+	int other = 0;
+	for (int i = 0; i < a->nopts; i++)
+		other |= a->opts[i].opt >= run_opts && a->opts[i].opt < run_opts + ARRAY_SIZE(run_opts) &&
+			 strcmp(a->opts[i].opt->name, "restore") && strcmp(a->opts[i].opt->name, "detach");
+	if (a->npos != 2 || other) {
+		cli_usage_error("--restore REF ID: the checkpoint gives the command and the container's settings, and "
+				"the task is restored detached: no CMD and no option but -d");
+		return CLI_TASK_FAILED;
+	}
+	json_t *reply = NULL;
+#ifdef CONFIG_CHECKPOINT
+	if (restore_image(cli, a->pos[0], a->pos[1], &reply) < 0)
+		return CLI_TASK_FAILED;
+#endif
+	if (cli->json)
+		cli_print_json(reply);
+	json_decref(reply);
+	return CLI_OK;
+}
 
 const struct cli_command cli_cmd_run = {
 	.name = "run",

@@ -318,6 +318,8 @@ tee-gone" ]
 	assert_nothing_of "$id"
 	run -125 e run --restore example.com/ck:v1 "$id"
 	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *restore* ]]
+	[[ "$output" != *"--restore REF ID"* ]]
 	assert_nothing_of "$id"
 }
 
