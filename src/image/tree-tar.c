@@ -192,6 +192,8 @@ static int put_tree(struct tree_tar *t, int dir, const char *prefix, int depth)
 		close_keep_errno(fd);
 		return err_sys(t->e, errno, "tar: %s", *prefix ? prefix : ".");
 	}
+	/* A duplicate shares the caller's offset: from the start. */
+	rewinddir(d);
 	while (r == 0 && (errno = 0, de = readdir(d)))
 		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
 			r = put_one(t, dir, prefix, de->d_name, depth);
