@@ -395,3 +395,28 @@ tee-gone" ]
 	run -0 e containers rm "$id"
 	assert_nothing_of "$id"
 }
+
+@test "checkpoint image: what --image cannot take is refused before the dump, the task runs on; a failed dump makes no image" {
+	local id; id=$(ct ckimg)
+	start_daemon
+	[ -f "$T/bb.tar" ] || { image_busybox "$T/bb" && tar -C "$T/bb" -cf "$T/bb.tar" .; }
+	run -0 e images import --base-name example.com/bb "$T/bb.tar"
+	run -0 e images unpack --snapshotter native example.com/bb:latest
+	counter_up "$id" --snapshotter native
+	run -1 e tasks checkpoint --exit --image example.com/ck:native "$id"
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *"checkpoint $id: checkpoint --image: its rw layer is an overlay snapshot's upper directory: snapshotter native is not supported"* ]]
+	[ ! -e "$ROOT/checkpoints/default/.$id.image" ]
+	still_counting "$id"
+	kill_remove "$id"
+	if criu_works; then
+		skip "criu works here: the guest shows a checkpoint image made"
+	fi
+	counter_up "$id"
+	run -1 e tasks checkpoint --exit --image example.com/ck:v2 "$id"
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *"checkpoint $id: criu dump: $CRIU_WHY"*"(log: $ROOT/checkpoints/default/.$id.image/dump.log)"* ]]
+	run -1 e images inspect example.com/ck:v2
+	still_counting "$id"
+	kill_remove "$id"
+}
