@@ -85,7 +85,8 @@ if build tiny tiny_defconfig; then
 	check "tiny: ember completion is an unknown command (exit 2)" sh -c "'$b' completion bash; [ \$? -eq 2 ]"
 	check "tiny: --log syslog is refused" sh -c "'$b' daemon --log syslog --root /nonexistent/x 2>&1 | grep -q 'not compiled in'"
 	# Checkpoint/restore is off in tiny: no CRIU driver, codec, job or API.
-	for sym in runtime_checkpoint rt_criu_resp_decode pb_next task_dump_run svc_tasks_checkpoint; do
+	for sym in runtime_checkpoint rt_criu_resp_decode pb_next task_dump_run svc_tasks_checkpoint \
+		checkpoint_image_write image_tar_tree; do
 		check "full has $sym" has full "$sym"
 		check "tiny lacks $sym" lacks tiny "$sym"
 	done
@@ -128,7 +129,7 @@ fi
 
 # No libarchive at all: neither image archives nor layer unpack.
 if build no-archive 'CONFIG_DAEMON=y\nCONFIG_CLI=y\nCONFIG_CONTENT=y\nCONFIG_PULL=y\n# CONFIG_IMAGE_ARCHIVE is not set\n# CONFIG_PUSH is not set\n# CONFIG_UNPACK is not set\n'; then
-	for sym in image_import image_export archive_read_new archive_write_new push_start image_unpack \
+	for sym in image_import image_export archive_read_new archive_write_new push_start image_unpack image_tar_tree \
 		ZSTD_decompressStream; do
 		check "no-archive lacks $sym" lacks no-archive "$sym"
 	done

@@ -225,6 +225,12 @@ static int remove_all(struct cli *cli, const char *id)
 
 /* ---- ember run -------------------------------------------------------------------------- */
 
+#ifdef CONFIG_CHECKPOINT
+static int restore_image(struct cli *cli, const char *ref, const char *id, json_t **reply);
+#endif
+
+static int run_restore(struct cli *cli, const struct cli_args *a);
+
 static int run_run(struct cli *cli, const struct cli_args *a)
 {
 	json_t *params;
@@ -234,6 +240,8 @@ static int run_run(struct cli *cli, const struct cli_args *a)
 		cli_usage_error("--rm and -d: a detached task is removed with `ember tasks delete` and `ember containers rm`");
 		return CLI_TASK_FAILED;
 	}
+	if (cli_flag(a, "restore") > 0)
+		return run_restore(cli, a);
 	if (cli_container_params(cli, a, 0, &params))
 		return CLI_TASK_FAILED;
 	const char *id = json_string_value(json_object_get(params, "id"));
@@ -264,10 +272,39 @@ static int run_run(struct cli *cli, const struct cli_args *a)
 
 static const struct cli_opt run_opts[] = {
 	{ "rm", 0, NULL, "remove the task and the container when it exits" },
+	{ "restore", 0, NULL, "REF is a checkpoint image: restore its task (detached) in the new container ID" },
 	{ "detach", 'd', NULL, "do not wait: output goes to the logs (ember logs ID; with -t, ember tasks attach ID)" },
 	CLI_CONTAINER_OPTS,
 	{ NULL, 0, NULL, NULL },
 };
+
+/* ember run --restore REF ID: REF is a checkpoint image, whose task is
+   restored detached (CRIU gives it no client's stdio or terminal). */
+static int run_restore(struct cli *cli, const struct cli_args *a)
+{
+	if (!ENABLED(CONFIG_CHECKPOINT)) {
+		cli_usage_error("--restore: this ember is built without checkpoint/restore (CONFIG_CHECKPOINT)");
+		return CLI_TASK_FAILED;
+	}
+	int other = 0;
+	for (int i = 0; i < a->nopts; i++)
+		other |= a->opts[i].opt >= run_opts && a->opts[i].opt < run_opts + ARRAY_SIZE(run_opts) &&
+			 strcmp(a->opts[i].opt->name, "restore") && strcmp(a->opts[i].opt->name, "detach");
+	if (a->npos != 2 || other) {
+		cli_usage_error("--restore REF ID: the checkpoint gives the command and the container's settings, and "
+				"the task is restored detached: no CMD and no option but -d");
+		return CLI_TASK_FAILED;
+	}
+	json_t *reply = NULL;
+#ifdef CONFIG_CHECKPOINT
+	if (restore_image(cli, a->pos[0], a->pos[1], &reply) < 0)
+		return CLI_TASK_FAILED;
+#endif
+	if (cli->json)
+		cli_print_json(reply);
+	json_decref(reply);
+	return CLI_OK;
+}
 
 const struct cli_command cli_cmd_run = {
 	.name = "run",
@@ -452,27 +489,52 @@ static int tasks_checkpoint(struct cli *cli, const struct cli_args *a)
 		json_object_set_new(params, "tcp_established", json_true());
 	if (cli_flag(a, "file-locks"))
 		json_object_set_new(params, "file_locks", json_true());
+	if (cli_arg(a, "image"))
+		json_object_set_new(params, "image", json_string(cli_arg(a, "image")));
 	if (cli_call(cli, "io.ember.Tasks.Checkpoint", params, &reply) < 0)
 		return CLI_FAILED;
 	if (cli->json)
 		cli_print_json(reply);
-	else
+	else if (json_object_get(reply, "image_path"))
 		puts(json_string_value(json_object_get(reply, "image_path")));
 	json_decref(reply);
 	return CLI_OK;
 }
 
+/* A new container from the checkpoint image ref, its task restored; the
+   container goes again when the restore fails. */
+static int restore_image(struct cli *cli, const char *ref, const char *id, json_t **reply)
+{
+	json_t *params = cli_task_params(cli, id);
+
+	json_object_set_new(params, "checkpoint", json_string(ref));
+	if (cli_call(cli, "io.ember.Containers.Create", params, NULL) < 0)
+		return -1;
+	if (cli_call(cli, "io.ember.Tasks.Restore", cli_task_params(cli, id), reply) == 0)
+		return 0;
+	(void)cli_call(cli, "io.ember.Containers.Delete", cli_task_params(cli, id), NULL);
+	return -1;
+}
+
 static int tasks_restore(struct cli *cli, const struct cli_args *a)
 {
-	json_t *params = cli_task_params(cli, a->pos[0]), *reply;
-	int r = put_image_path(params, a);
+	json_t *params, *reply;
+	int r;
 
-	if (r) {
-		json_decref(params);
-		return r;
+	if (cli_arg(a, "image")) {
+		if (cli_arg(a, "image-path"))
+			return cli_usage_error("--image or --image-path, not both");
+		if (restore_image(cli, cli_arg(a, "image"), a->pos[0], &reply) < 0)
+			return CLI_FAILED;
+	} else {
+		params = cli_task_params(cli, a->pos[0]);
+		if ((r = put_image_path(params, a))) {
+			json_decref(params);
+			return r;
+		}
+		if (cli_call(cli, "io.ember.Tasks.Restore", params, &reply) < 0)
+			return CLI_FAILED;
 	}
-	if (cli_call(cli, "io.ember.Tasks.Restore", params, &reply) < 0)
-		return CLI_FAILED;
 	if (cli->json)
 		cli_print_json(reply);
 	else
@@ -486,10 +548,12 @@ static const struct cli_opt checkpoint_opts[] = {
 	{ "exit", 0, NULL, "stop the task once it is checkpointed (default: it goes on running)" },
 	{ "tcp-established", 0, NULL, "checkpoint established TCP connections" },
 	{ "file-locks", 0, NULL, "checkpoint file locks" },
+	{ "image", 0, "REF", "store it as image REF too, in containerd's layout (ember push REF sends it)" },
 	{ NULL, 0, NULL, NULL },
 };
 static const struct cli_opt restore_opts[] = {
 	{ "image-path", 0, "DIR", "the checkpoint (default: <root>/checkpoints/<namespace>/<id>)" },
+	{ "image", 0, "REF", "a new container ID from the checkpoint image REF (pulled or imported)" },
 	{ NULL, 0, NULL, NULL },
 };
 static const struct cli_command checkpoint_cmd = {

@@ -8,11 +8,13 @@
  * that a second create or delete of it waits its turn (refused).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "daemon/containers.h"
 #include "daemon/holds.h"
@@ -25,6 +27,7 @@
 #include "snapshot/snapshot.h"
 #include "util/cleanup.h"
 #include "util/err.h"
+#include "util/fs.h"
 #include "util/timestamp.h"
 
 /* ---- the spec -------------------------------------------------------------------------- */
@@ -193,6 +196,7 @@ static void create_free(void *data)
 	free((char *)c->p.namespace);
 	free((char *)c->p.id);
 	free((char *)c->p.image);
+	free((char *)c->p.checkpoint);
 	free((char *)c->p.snapshotter);
 	free((char *)c->p.platform);
 	free((char *)c->p.rootfs);
@@ -276,15 +280,45 @@ static int create_work(struct job *j, void *data, struct ember_error *e)
 	struct create_job *c = data;
 	struct daemon *d = c->d;
 	const struct container_create *p = &c->p;
+	struct checkpoint_image ck = { 0 };
+	struct container_create from = *p;
+	char path[PATH_MAX], bin[PATH_MAX];
 	json_t *rec;
 
-	if (container_prepare(d, p, &c->rp, p->id, NULL, &rec, e) < 0)
-		return -e->code;
+	/* From a checkpoint: its image is the container's image (an index
+	   whose manifest is the image's), its spec the container's. */
+	if (p->checkpoint) {
+		if (runtime_criu_find(bin, sizeof(bin), e) < 0 ||
+		    checkpoint_image_load(d, p->namespace, p->checkpoint, &ck, e) < 0 ||
+		    task_checkpoint_path(d, p->namespace, p->id, path, sizeof(path), e) < 0)
+			goto failed;
+		if (access(path, F_OK) == 0) {
+			err_set_name(e, EMBER_ERROR_ALREADY_EXISTS, EEXIST,
+				     "%s exists (an earlier checkpoint: remove it, or restore under another id)", path);
+			goto failed;
+		}
+		from.image = p->checkpoint;
+		from.spec = ck.spec;
+	}
+	if (container_prepare(d, &from, &c->rp, p->id, NULL, &rec, e) < 0)
+		goto failed;
+	if (p->checkpoint) {
+		json_object_set_new(rec, "checkpoint", json_string(p->checkpoint));
+		if (checkpoint_image_unpack(d, p->namespace, rec, &ck, path, e) < 0) {
+			container_unprepare(d, p->namespace, rec);
+			json_decref(rec);
+			goto failed;
+		}
+	}
+	checkpoint_image_done(&ck);
 	/* The address before the record: a crash between them leaves a lease
 	   of no container, which start-up removes. */
 	json_t *net = json_object_get(rec, "network");
 	if (networks_lease(d, p->namespace, p->id, net, e) < 0 ||
 	    meta_object_put(&d->meta, p->namespace, "containers", p->id, rec, e) < 0) {
+		struct ember_error ignored;
+		if (p->checkpoint)
+			(void)fs_remove_tree(AT_FDCWD, path, &ignored);
 		container_unprepare(d, p->namespace, rec);
 		networks_release(d, p->namespace, p->id, net);
 		json_decref(rec);
@@ -297,6 +331,9 @@ static int create_work(struct job *j, void *data, struct ember_error *e)
 		json_object_set_new(ev, "image", json_string(image));
 	call_job_event(j, p->namespace, "/containers/create", ev);
 	return 0;
+failed:
+	checkpoint_image_done(&ck);
+	return p->checkpoint ? err_wrap(e, "container %s from checkpoint", p->id) : -e->code;
 }
 
 /* The image is held from before it is read until the container record
@@ -306,8 +343,8 @@ static int create_run(struct job *j, void *data, struct ember_error *e)
 	struct create_job *c = data;
 	struct hold *h = NULL;
 
-	if (c->p.image) {
-		_cleanup_free_ char *image = images_normalize(c->p.image);
+	if (c->p.image || c->p.checkpoint) {
+		_cleanup_free_ char *image = images_normalize(c->p.image ? c->p.image : c->p.checkpoint);
 		if (!image || !(h = hold_new(c->d->holds)) || hold_image(h, c->p.namespace, image) < 0) {
 			hold_release(h);
 			return err_set(e, ENOMEM, "out of memory");
@@ -350,7 +387,12 @@ void containers_create(struct daemon *d, struct api_call *call, const struct con
 		api_error(call, EMBER_ERROR_ALREADY_EXISTS, NULL, "container %s already exists", p->id);
 		return;
 	}
-	if (!!p->image == !!p->rootfs) {
+	if (p->checkpoint && (p->image || p->rootfs || p->spec || p->options)) {
+		api_error(call, EMBER_ERROR_INVALID_ARGUMENT, NULL,
+			  "a checkpoint gives the image and the spec: no image, rootfs, spec or options with it");
+		return;
+	}
+	if (!p->checkpoint && !!p->image == !!p->rootfs) {
 		api_error(call, EMBER_ERROR_INVALID_ARGUMENT, NULL, "give an image or a rootfs directory (one of them)");
 		return;
 	}
@@ -375,6 +417,7 @@ void containers_create(struct daemon *d, struct api_call *call, const struct con
 		c->p.namespace = call_job_strdup(p->namespace, &failed);
 		c->p.id = call_job_strdup(p->id, &failed);
 		c->p.image = call_job_strdup(p->image, &failed);
+		c->p.checkpoint = call_job_strdup(p->checkpoint, &failed);
 		c->p.snapshotter = call_job_strdup(p->snapshotter, &failed);
 		c->p.platform = call_job_strdup(p->platform, &failed);
 		c->p.rootfs = call_job_strdup(p->rootfs, &failed);
@@ -510,6 +553,11 @@ static int delete_run(struct job *j, void *data, struct ember_error *e)
 	const char *image = json_string_value(json_object_get(rec, "image"));
 	if (image)
 		images_touch(x->d, x->ns, image);
+	/* A container made from a checkpoint image: its CRIU images were
+	   unpacked for it. */
+	char path[PATH_MAX];
+	if (json_object_get(rec, "checkpoint") && task_checkpoint_path(x->d, x->ns, x->id, path, sizeof(path), &se) == 0)
+		(void)fs_remove_tree(AT_FDCWD, path, &se);
 	json_decref(rec);
 	call_job_event(j, x->ns, "/containers/delete", json_pack("{s:s}", "id", x->id));
 	return 0;

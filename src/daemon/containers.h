@@ -12,7 +12,10 @@
 struct api_call;
 
 struct container_create {
-	const char *namespace, *id, *image, *snapshotter, *platform, *rootfs, *restart;
+	/* checkpoint: a checkpoint image (checkpoint_image_load()) instead
+	   of image, spec and options: the container is made from its image
+	   and spec, with its rw layer and CRIU images, for Tasks.Restore. */
+	const char *namespace, *id, *image, *snapshotter, *platform, *rootfs, *restart, *checkpoint;
 	json_t *spec, *options, *labels; /* borrowed; NULL when not given */
 };
 

@@ -28,6 +28,7 @@ void svc_containers_create(struct api_call *call, json_t *params, void *ctx)
 		{ "spec", API_T_OBJECT, offsetof(struct container_create, spec), 0 },
 		{ "options", API_T_OBJECT, offsetof(struct container_create, options), 0 },
 		{ "labels", API_T_STRING_MAP, offsetof(struct container_create, labels), 0 },
+		{ "checkpoint", API_T_STRING, offsetof(struct container_create, checkpoint), 0 },
 		{ NULL, 0, 0, 0 },
 	};
 	struct container_create p = { 0 };

@@ -29,7 +29,7 @@
 #endif
 
 struct task_params {
-	const char *namespace, *id, *signal, *exec_id, *cwd, *user, *image_path;
+	const char *namespace, *id, *signal, *exec_id, *cwd, *user, *image_path, *image;
 	int attach, all, terminal, exit, tcp_established, file_locks;
 	int64_t rows, cols;
 	json_t *args, *env;
@@ -589,6 +589,7 @@ void svc_tasks_checkpoint(struct api_call *call, json_t *params, void *ctx)
 		{ "exit", API_T_BOOL, offsetof(struct task_params, exit), 0 },
 		{ "tcp_established", API_T_BOOL, offsetof(struct task_params, tcp_established), 0 },
 		{ "file_locks", API_T_BOOL, offsetof(struct task_params, file_locks), 0 },
+		{ "image", API_T_STRING, offsetof(struct task_params, image), 0 },
 		P_END,
 	};
 	struct daemon *d = ctx;
@@ -600,12 +601,23 @@ void svc_tasks_checkpoint(struct api_call *call, json_t *params, void *ctx)
 	if (begin(call, params, table, &p) < 0 || !(t = find(call, d, &p)) ||
 	    image_path(call, d, &p, path, sizeof(path)) < 0)
 		return;
+	/* An image alone: the directory is a scratch one beside the default. */
+	int scratch = p.image && !p.image_path;
+	char *slash = strrchr(path, '/');
+	if (scratch && slash && strlen(path) + 8 < sizeof(path)) {
+		memmove(slash + 2, slash + 1, strlen(slash + 1) + 1);
+		slash[1] = '.';
+		strcat(path, ".image");
+	}
 	struct waiting *w = waiting_new(call, 0);
 	if (!w)
 		return;
-	w->reply = json_pack("{s:s}", "image_path", path);
+	w->reply = scratch ? json_pack("{s:s}", "image", p.image) : json_pack("{s:s}", "image_path", path);
+	if (w->reply && p.image && !scratch)
+		json_object_set_new(w->reply, "image", json_string(p.image));
 	struct task_checkpoint_options o = {
 		.image_path = path, .exit = p.exit, .tcp_established = p.tcp_established, .file_locks = p.file_locks,
+		.image = p.image, .remove = scratch,
 	};
 	int r = task_checkpoint(t, &o, answered, w, &e);
 	waiting_begin(call, w, r, &e);

@@ -126,7 +126,18 @@ static int dump(struct daemon *d, const char *ns, const char *id, json_t *rec, c
 	c->leave_running = !o->exit;
 	c->tcp_established = o->tcp_established;
 	c->file_locks = o->file_locks;
-	return runtime_checkpoint(c, e);
+	if (runtime_checkpoint(c, e) < 0)
+		return -e->code;
+	if (!o->image)
+		return 0;
+	/* Dumped: with --exit the task is gone, and the directory stays
+	   whatever becomes of the image. */
+	if (checkpoint_image_write(d, ns, rec, images, o->image, e) < 0)
+		return err_wrap(e, "the images are in %s", o->image_path);
+	struct ember_error ignored;
+	if (o->remove)
+		(void)fs_remove_tree(AT_FDCWD, o->image_path, &ignored);
+	return 0;
 }
 
 int task_dump_run(struct daemon *d, const char *ns, const char *id, pid_t pid, int cgroup,
@@ -139,6 +150,10 @@ int task_dump_run(struct daemon *d, const char *ns, const char *id, pid_t pid, i
 	/* Why it cannot work, first: no criu, then a container CRIU cannot take. */
 	if (runtime_criu_find(bin, sizeof(bin), e) < 0 || container_get(d, ns, id, &rec, e) < 0)
 		return err_wrap(e, "checkpoint %s", id);
+	if (o->image && checkpoint_image_check(d, ns, rec, e) < 0) {
+		json_decref(rec);
+		return err_wrap(e, "checkpoint %s", id);
+	}
 	int r = dump(d, ns, id, rec, o, &c, e);
 	json_decref(rec);
 	return r < 0 ? err_wrap(e, "checkpoint %s", id) : 0;

@@ -393,6 +393,7 @@ static void op_free(struct task_op *op)
 		runtime_cgroup_free(op->cg);
 	json_decref(op->process);
 	free(op->user);
+	free((char *)op->ck.image);
 	free(op);
 }
 
@@ -1209,6 +1210,11 @@ int task_checkpoint(struct task *t, const struct task_checkpoint_options *o, tas
 	snprintf(op->image_path, sizeof(op->image_path), "%s", o->image_path);
 	op->ck = *o;
 	op->ck.image_path = op->image_path;
+	op->ck.image = NULL;
+	if (o->image && !(op->ck.image = strdup(o->image))) {
+		op_free(op);
+		return err_set(e, ENOMEM, "out of memory");
+	}
 	op->pid = t->pid;
 	op->cg = ENABLED(CONFIG_CGROUPS) ? runtime_cgroup_ref(t->cg) : NULL;
 	if (op_start(op, "checkpoint", 1, e) < 0) {

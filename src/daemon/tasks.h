@@ -38,6 +38,7 @@
 #include <jansson.h>
 
 #include "daemon/daemon.h"
+#include "util/digest.h"
 #include "util/err.h"
 #include "util/timestamp.h"
 
@@ -225,6 +226,10 @@ int task_pause(struct task *t, int frozen, task_done_fn done, void *userdata, st
 struct task_checkpoint_options {
 	const char *image_path; /* absolute */
 	int exit, tcp_established, file_locks;
+	/* An image of the checkpoint too (checkpoint_image_write()); with
+	   remove, image_path goes once the image has it. */
+	const char *image;
+	int remove;
 };
 int task_checkpoint(struct task *t, const struct task_checkpoint_options *o, task_done_fn done, void *userdata,
 		    struct ember_error *e);
@@ -261,6 +266,73 @@ static inline int task_restore_run(struct daemon *d, int state_dir, json_t *spec
 {
 	(void)d, (void)state_dir, (void)spec, (void)mounts, (void)rootfs, (void)cg, (void)image_path, (void)out;
 	return err_set(e, ENOTSUP, "restore: not compiled in");
+}
+#endif
+
+/*
+ * A checkpoint as an image (checkpoint-image.c; CONFIG_CHECKPOINT with
+ * CONFIG_UNPACK), in containerd 1.6's layout, so that `ember push` and
+ * `ember pull` move it. In job threads.
+ *
+ * check: whether the container rec can be written so (an image, an
+ *   overlay snapshot), before anything is dumped.
+ * write: the CRIU images below images_fd, the spec and the rw layer of
+ *   container rec into the store, recorded as image ref.
+ * load: the checkpoint image ref (an index with the CRIU images and the
+ *   spec, of this device's architecture): *ck gets the spec and blobs.
+ * unpack: into a new container rec, prepared from the checkpoint image:
+ *   the rw layer into its snapshot, the CRIU images into images_path,
+ *   which must not exist (its parent is made).
+ */
+struct checkpoint_blob {
+	char digest[DIGEST_MAX]; /* "": none */
+	int64_t size;
+};
+struct checkpoint_image {
+	json_t *spec;
+	struct checkpoint_blob criu, rw;
+};
+#if defined(CONFIG_CHECKPOINT) && defined(CONFIG_UNPACK)
+int checkpoint_image_check(struct daemon *d, const char *ns, json_t *rec, struct ember_error *e);
+int checkpoint_image_write(struct daemon *d, const char *ns, json_t *rec, int images_fd, const char *ref,
+			   struct ember_error *e);
+int checkpoint_image_load(struct daemon *d, const char *ns, const char *ref, struct checkpoint_image *ck,
+			  struct ember_error *e);
+int checkpoint_image_unpack(struct daemon *d, const char *ns, json_t *rec, const struct checkpoint_image *ck,
+			    const char *images_path, struct ember_error *e);
+void checkpoint_image_done(struct checkpoint_image *ck);
+#else
+static inline int checkpoint_image_unsupported(struct ember_error *e)
+{
+	return err_unsupported(e, "this ember is built without checkpoint images (CONFIG_CHECKPOINT, CONFIG_UNPACK)");
+}
+static inline int checkpoint_image_check(struct daemon *d, const char *ns, json_t *rec, struct ember_error *e)
+{
+	(void)d, (void)ns, (void)rec;
+	return checkpoint_image_unsupported(e);
+}
+static inline int checkpoint_image_write(struct daemon *d, const char *ns, json_t *rec, int images_fd,
+					 const char *ref, struct ember_error *e)
+{
+	(void)d, (void)ns, (void)rec, (void)images_fd, (void)ref;
+	return checkpoint_image_unsupported(e);
+}
+static inline int checkpoint_image_load(struct daemon *d, const char *ns, const char *ref,
+					struct checkpoint_image *ck, struct ember_error *e)
+{
+	(void)d, (void)ns, (void)ref, (void)ck;
+	return checkpoint_image_unsupported(e);
+}
+static inline int checkpoint_image_unpack(struct daemon *d, const char *ns, json_t *rec,
+					  const struct checkpoint_image *ck, const char *images_path,
+					  struct ember_error *e)
+{
+	(void)d, (void)ns, (void)rec, (void)ck, (void)images_path;
+	return checkpoint_image_unsupported(e);
+}
+static inline void checkpoint_image_done(struct checkpoint_image *ck)
+{
+	json_decref(ck->spec);
 }
 #endif
 

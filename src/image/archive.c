@@ -217,7 +217,10 @@ int image_export(struct content_store *cs, const struct image_export_item *items
 						 ix.manifests[k].digest);
 				break;
 			}
-			r = collect_manifest(cs, ix.manifests[k].digest, &set, NULL, e);
+			if (image_media_is_checkpoint(ix.manifests[k].media_type))
+				r = set_add(&set, ix.manifests[k].digest) ? err_set(e, ENOMEM, "out of memory") : 0;
+			else
+				r = collect_manifest(cs, ix.manifests[k].digest, &set, NULL, e);
 		}
 		index_done(&ix);
 	}

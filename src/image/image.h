@@ -73,6 +73,17 @@
 #define MT_DOCKER_SCHEMA1 "application/vnd.docker.distribution.manifest.v1+json"
 #define MT_DOCKER_SCHEMA1_SIGNED "application/vnd.docker.distribution.manifest.v1+prettyjws"
 
+/* containerd 1.6's checkpoint images (images/mediatypes.go): an index
+   whose entries are, besides the container's image manifest, these blobs
+   themselves (no manifest of their own; registries take them so). */
+#define MT_CHECKPOINT_PREFIX "application/vnd.containerd.container."
+#define MT_CHECKPOINT_CRIU "application/vnd.containerd.container.criu.checkpoint.criu.tar"
+#define MT_CHECKPOINT_RW "application/vnd.containerd.container.rw.tar"
+#define MT_CHECKPOINT_CONFIG "application/vnd.containerd.container.checkpoint.config.v1+proto"
+/* Whether an index entry is such a blob (MT_CHECKPOINT_PREFIX): pulled,
+   pushed and exported with the index, never parsed. */
+int image_media_is_checkpoint(const char *media_type);
+
 enum mt_kind { MT_KIND_UNKNOWN, MT_KIND_INDEX, MT_KIND_MANIFEST, MT_KIND_CONFIG, MT_KIND_LAYER };
 
 /* What a media type names; case-insensitive (RFC 6838), NULL is unknown.
@@ -461,6 +472,20 @@ struct unpack_stats {
    devices. st may be NULL; it is filled only on success. */
 int image_unpack(int layer_fd, int root_fd, const struct unpack_options *o, struct unpack_stats *st,
 		 struct ember_error *e);
+
+
+/* ---- a tree as a tar (tree-tar.c; CONFIG_CHECKPOINT) ------------------------- */
+
+/* Where the stream goes: a negative return (e filled) stops it. */
+typedef int (*image_tar_write_fn)(const void *data, size_t len, void *userdata, struct ember_error *e);
+/* overlayfs upper directory: 0/0 character devices become .wh.<name>,
+   trusted.overlay.opaque directories get .wh..wh..opq (OCI whiteouts). */
+#define IMAGE_TAR_OVERLAY 1u
+/* The tree below dir_fd as a pax tar, names relative to it: regular files,
+   directories, symlinks, hard links (a second name links to the first),
+   devices and fifos with owner, mode and mtime; xattrs are not kept.
+   Symlinks are never followed; a socket is ENOTSUP naming it. */
+int image_tar_tree(int dir_fd, unsigned flags, image_tar_write_fn write, void *userdata, struct ember_error *e);
 
 
 /* ---- signatures (sigkey.c, signature.c; CONFIG_SIGNATURES) ------------------ */

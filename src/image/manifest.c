@@ -85,6 +85,11 @@ enum mt_kind image_media_kind(const char *media_type)
 	return m ? m->kind : MT_KIND_UNKNOWN;
 }
 
+int image_media_is_checkpoint(const char *media_type)
+{
+	return media_type && !strncasecmp(media_type, MT_CHECKPOINT_PREFIX, strlen(MT_CHECKPOINT_PREFIX));
+}
+
 int image_layer_compression(const char *media_type, enum layer_compression *c, struct ember_error *e)
 {
 	const struct media_type *m = mt_lookup(media_type);

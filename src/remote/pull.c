@@ -718,6 +718,10 @@ static void on_index(struct pull *p, struct pull_doc *d)
 			queue_doc(p, ix.manifests[i].digest, ix.manifests[i].size, 0, on_manifest);
 		}
 	}
+	/* A checkpoint: its CRIU images, rw layer and spec are the index's own entries. */
+	for (size_t i = 0; i < ix.n_manifests && !p->failed; i++)
+		if (image_media_is_checkpoint(ix.manifests[i].media_type))
+			add_blob(p, &ix.manifests[i]);
 	index_done(&ix);
 }
 

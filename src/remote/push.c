@@ -546,6 +546,11 @@ static int plan(struct push *p, const char *target_digest, struct ember_error *e
 		return r;
 	}
 	for (size_t i = 0; r == 0 && i < ix.n_manifests; i++) {
+		/* A checkpoint's blobs are listed in the index itself. */
+		if (image_media_is_checkpoint(ix.manifests[i].media_type)) {
+			r = add_blob(p, &ix.manifests[i], e);
+			continue;
+		}
 		if (image_media_kind(ix.manifests[i].media_type) != MT_KIND_MANIFEST)
 			continue;
 		if (content_blob_stat(p->rm->cs, ix.manifests[i].digest, NULL, e) < 0) {

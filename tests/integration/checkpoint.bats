@@ -247,3 +247,176 @@ oci_counting() {
 	oci_counting
 	oci_teardown
 }
+
+# ---- checkpoint images (containerd's layout), the restore side --------------
+# CRIU cannot dump here (see above), so these images are made by
+# lib/mkcheckpoint.py in the layout `tasks checkpoint --image` writes; the
+# guest (guest-checkpoint.bats) checkpoints, pushes, pulls and restores a
+# real one.
+
+# ck_image TAG ARCH [--no-criu]: busybox and the checkpoint image
+# example.com/ck:TAG imported; its spec is a container's of busybox that
+# prints /hello.txt (the rw layer's) and whether /bin/tee (whited out) is
+# there.
+ck_image() {
+	local tag=$1 arch=$2
+	shift 2
+	[ -n "${DAEMON_PID:-}" ] || start_daemon
+	[ -f "$T/bb.tar" ] || { image_busybox "$T/bb" && tar -C "$T/bb" -cf "$T/bb.tar" .; }
+	run -0 e images import --base-name example.com/bb "$T/bb.tar"
+	run -0 e containers create example.com/bb:latest spec-src sh -c \
+		'cat /hello.txt; if [ -e /bin/tee ]; then echo tee-there; else echo tee-gone; fi'
+	e containers info spec-src | jget 'json.dumps(j["spec"])' >"$T/spec.json"
+	run -0 e containers rm spec-src
+	rm -rf "$T/ck-layout"
+	cp -a "$T/bb" "$T/ck-layout"
+	"$PYTHON" "$BATS_TEST_DIRNAME/lib/mkcheckpoint.py" "$T/ck-layout" "$T/spec.json" "$tag" "$arch" "$@" >/dev/null
+	tar -C "$T/ck-layout" -cf "$T/ck.tar" .
+	run -0 e images import --base-name example.com/ck "$T/ck.tar"
+}
+
+# Nothing of a container ID is left: no record, snapshot, task, images.
+assert_nothing_of() {
+	assert_gone "$1"
+	[ ! -e "$ROOT/checkpoints/default/$1" ]
+}
+
+@test "checkpoint image: a new container from it gets its spec, its image and its rw layer; rm removes its CRIU images" {
+	ck_image v1 "$(image_host_platform | cut -d/ -f2)"
+	local id; id=$(ct fromck)
+	run -0 e call io.ember.Containers.Create "{\"id\":\"$id\",\"checkpoint\":\"example.com/ck:v1\"}"
+	# The CRIU images are unpacked where Tasks.Restore looks by default.
+	[ "$(cat "$ROOT/checkpoints/default/$id/inventory.img")" = "not a CRIU image" ]
+	[ -f "$ROOT/checkpoints/default/$id/ember.json" ]
+	run -0 e containers info "$id"
+	[ "$(jget 'j["image"]' <<<"$output")" = example.com/ck:v1 ]
+	[ "$(jget 'j["checkpoint"]' <<<"$output")" = example.com/ck:v1 ]
+	# Started instead of restored, its spec's command shows its files:
+	# the rw layer's, and the image's file it deleted is gone.
+	run -0 e tasks start "$id"
+	[ "$output" = "written before the checkpoint
+tee-gone" ]
+	run -0 e tasks delete "$id"
+	run -0 e containers rm "$id"
+	assert_nothing_of "$id"
+	# An id whose default checkpoint directory exists is refused.
+	mkdir -p "$ROOT/checkpoints/default/$id"
+	run -1 e call io.ember.Containers.Create "{\"id\":\"$id\",\"checkpoint\":\"example.com/ck:v1\"}"
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *"$ROOT/checkpoints/default/$id exists (an earlier checkpoint"* ]]
+	rmdir "$ROOT/checkpoints/default/$id"
+	assert_nothing_of "$id"
+}
+
+@test "checkpoint image: a restore CRIU refuses removes the container it made" {
+	ck_image v1 "$(image_host_platform | cut -d/ -f2)"
+	local id; id=$(ct badck)
+	# inventory.img is no CRIU image: criu (or its kernel check) refuses.
+	run -1 e tasks restore --image example.com/ck:v1 "$id"
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *restore* ]]
+	assert_nothing_of "$id"
+	run -125 e run --restore example.com/ck:v1 "$id"
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *restore* ]]
+	[[ "$output" != *"--restore REF ID"* ]]
+	assert_nothing_of "$id"
+}
+
+@test "checkpoint image: not a checkpoint, another architecture, criu missing, options: one line, nothing left" {
+	ck_image nocriu "$(image_host_platform | cut -d/ -f2)" --no-criu
+	local id; id=$(ct refused) other=arm64
+	[ "$(uname -m)" != aarch64 ] || other=amd64
+	run -1 e tasks restore --image example.com/bb:latest "$id"
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *"example.com/bb:latest is not a checkpoint: an image manifest, not an index"* ]]
+	assert_nothing_of "$id"
+	run -1 e tasks restore --image example.com/ck:nocriu "$id"
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *"example.com/ck:nocriu is not a checkpoint: its index has no application/vnd.containerd.container.criu.checkpoint.criu.tar"* ]]
+	assert_nothing_of "$id"
+	ck_image foreign "$other"
+	run -1 e tasks restore --image example.com/ck:foreign "$id"
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *"example.com/ck:foreign is a checkpoint taken on linux/$other: CRIU restores it only there (this is linux/"* ]]
+	assert_nothing_of "$id"
+	run -1 e tasks restore --image example.com/nosuch:1 "$id"
+	[ "${#lines[@]}" -eq 1 ]
+	assert_nothing_of "$id"
+	run -125 e run --restore -t example.com/ck:foreign "$id"
+	[[ "$output" == *"--restore REF ID: the checkpoint gives the command"* ]]
+	run -125 e run --restore example.com/ck:foreign "$id" sh
+	assert_nothing_of "$id"
+	run -2 e tasks restore --image example.com/ck:foreign --image-path /tmp "$id"
+	[[ "$output" == *"--image or --image-path, not both"* ]]
+	stop_daemon
+	PATH=/usr/bin:/bin start_daemon
+	run -1 e tasks restore --image example.com/ck:foreign "$id"
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *"criu is not installed: no \"criu\" in PATH \"/usr/bin:/bin\""* ]]
+	assert_nothing_of "$id"
+}
+
+@test "checkpoint image: pushed to a registry and pulled on another daemon root whole, exported and imported whole" {
+	ck_image v1 "$(image_host_platform | cut -d/ -f2)"
+	registry_start ck
+	local ref=$REGISTRY_CK_ADDR/ck/counter:v1 digest
+	run -0 e images tag example.com/ck:v1 "$ref"
+	run -0 e push --plain-http "$ref"
+	# The registry has the index as it was, and each of its blobs.
+	digest=$(e images inspect "$ref" | jget 'j["target"]["digest"]')
+	[ "$(registry_digest "$ref")" = "$digest" ]
+	registry_curl ck -s "$REGISTRY_CK_URL/v2/ck/counter/manifests/v1" \
+		-H 'Accept: application/vnd.oci.image.index.v1+json' >"$T/index.json"
+	local mt
+	for mt in criu.checkpoint.criu.tar checkpoint.config.v1+proto rw.tar; do
+		d=$(jget "[m['digest'] for m in j['manifests'] if m['mediaType'] == 'application/vnd.containerd.container.$mt'][0]" <"$T/index.json")
+		run -0 registry_curl ck -s -I "/v2/ck/counter/blobs/$d"
+		[[ "${lines[0]}" == "HTTP/1.1 200"* ]]
+	done
+	e images export "$T/ck-out.tar" "$ref"
+	# Another daemon root pulls it: the checkpoint's blobs come with it.
+	stop_daemon
+	ROOT=$T/root2 STATE=$T/state2 SOCK=$T/state2/ember.sock EMBER_ADDRESS=$T/state2/ember.sock
+	DAEMON_PID=
+	start_daemon
+	run -0 e pull --plain-http "$ref"
+	run -0 e images check "$ref"
+	local id; id=$(ct pulled)
+	run -0 e call io.ember.Containers.Create "{\"id\":\"$id\",\"checkpoint\":\"$ref\"}"
+	[ "$(cat "$ROOT/checkpoints/default/$id/inventory.img")" = "not a CRIU image" ]
+	run -0 e containers rm "$id"
+	assert_nothing_of "$id"
+	# ... and an export of it imports whole.
+	run -0 e images rm "$ref"
+	run -0 e images import "$T/ck-out.tar"
+	run -0 e images check "$ref"
+	run -0 e call io.ember.Containers.Create "{\"id\":\"$id\",\"checkpoint\":\"$ref\"}"
+	run -0 e containers rm "$id"
+	assert_nothing_of "$id"
+}
+
+@test "checkpoint image: what --image cannot take is refused before the dump, the task runs on; a failed dump makes no image" {
+	local id; id=$(ct ckimg)
+	start_daemon
+	[ -f "$T/bb.tar" ] || { image_busybox "$T/bb" && tar -C "$T/bb" -cf "$T/bb.tar" .; }
+	run -0 e images import --base-name example.com/bb "$T/bb.tar"
+	run -0 e images unpack --snapshotter native example.com/bb:latest
+	counter_up "$id" --snapshotter native
+	run -1 e tasks checkpoint --exit --image example.com/ck:native "$id"
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *"checkpoint $id: checkpoint --image: its rw layer is an overlay snapshot's upper directory: snapshotter native is not supported"* ]]
+	[ ! -e "$ROOT/checkpoints/default/.$id.image" ]
+	still_counting "$id"
+	kill_remove "$id"
+	if criu_works; then
+		skip "criu works here: the guest shows a checkpoint image made"
+	fi
+	counter_up "$id"
+	run -1 e tasks checkpoint --exit --image example.com/ck:v2 "$id"
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *"checkpoint $id: criu dump: $CRIU_WHY"*"(log: $ROOT/checkpoints/default/.$id.image/dump.log)"* ]]
+	run -1 e images inspect example.com/ck:v2
+	still_counting "$id"
+	kill_remove "$id"
+}

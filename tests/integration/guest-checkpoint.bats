@@ -4,15 +4,18 @@
 # qemu guest (TCG) boots Debian 12's own kernel (6.1) into a minimal Debian
 # 12 root with systemd as init, cgroup v2 only, and criu from Debian's
 # package and iproute2, which it recommends (board/qemu/debian-root.sh
-# systemd amd64 criu iproute2: debootstrap from apt's mirror, cached).
+# systemd amd64 criu iproute2 docker-registry: debootstrap from apt's
+# mirror, cached).
 # Hosts on Linux 6.13 or later cannot run that criu (its vDSO check fails:
 # checkpoint.bats only sees the one-line refusal there), so this is where a
 # restore is proven. ember is installed as an
 # integrator does it (make install INIT=systemd, the unit enabled), and
 # tests/guest/checkpoint runs as a unit: a counter kept in a shell's memory
 # is checkpointed with --exit, is gone, is restored and goes on from its
-# value; a checkpoint that leaves it running restores after a kill; `ember
-# oci checkpoint` / `restore` of a bundle. One boot, then a poweroff.
+# value; a checkpoint that leaves it running restores after a kill; a
+# checkpoint image goes through Debian's docker-registry to another daemon
+# root and restores there; `ember oci checkpoint` / `restore` of a bundle.
+# One boot, then a poweroff.
 # x86_64 only. Tagged slow (one emulated Debian boot and the test, ~3.5
 # min here; the first run also bootstraps the root with criu, ~2 min more):
 # make check-qemu runs it, make check does not.
@@ -29,8 +32,10 @@ setup_file() {
 	local dir=$BATS_FILE_TMPDIR root=$BATS_FILE_TMPDIR/root b a
 	[[ " $("$EMBER" version | sed -n 's/^features: //p') " == *" checkpoint "* ]] ||
 		{ echo "this ember has no checkpoint/restore (CONFIG_CHECKPOINT)" >"$dir/skip"; return 0; }
-	debian_guest_skip_file systemd criu iproute2 || return 0
-	debian_guest_root systemd "$root" criu iproute2
+	debian_guest_skip_file systemd criu iproute2 docker-registry || return 0
+	debian_guest_root systemd "$root" criu iproute2 docker-registry
+	# The test runs a registry of its own, on 127.0.0.1:5999.
+	systemctl --root="$root" mask docker-registry.service >>"$dir/enable.log" 2>&1
 	install -m 0755 "$BATS_TEST_DIRNAME/../guest/checkpoint" "$root/guest/checkpoint"
 	sed 's|^ExecStart=.*|ExecStart=/guest/checkpoint|' "$BATS_TEST_DIRNAME/../guest/ember-guest.service" \
 		>"$root/etc/systemd/system/ember-guest.service"
@@ -105,6 +110,27 @@ guest_ran() {
 	guest_ok "killed, it restores from the image"
 	guest_ok "the restored copy counts"
 	guest_ok "the copy goes on from the checkpoint's value (below where it was killed, not 1)"
+}
+
+@test "guest: checkpoint: an image of it (containerd's layout) is pushed, pulled by another root and restored there" {
+	guest_ok "a counter that wrote a file in its rootfs runs"
+	guest_ok "tasks checkpoint --exit --image"
+	guest_ok "the scratch image directory is gone"
+	guest_ok "its index lists application/vnd.containerd.container.criu.checkpoint.criu.tar"
+	guest_ok "its index lists application/vnd.containerd.container.checkpoint.config.v1+proto"
+	guest_ok "its index lists application/vnd.containerd.container.rw.tar"
+	guest_ok "... the image's manifest, and names the image"
+	guest_ok "ember push of the checkpoint image to docker-registry"
+	guest_ok "another daemon root starts"
+	guest_ok "it pulls the checkpoint image (and the image's layers with it)"
+	guest_ok "a container from the pulled checkpoint (its spec, image, rw layer, CRIU images)"
+	guest_ok "tasks restore of it on the other root"
+	guest_ok "the restored counter goes on on the other root"
+	guest_ok "... from its value (the first line it writes is the next one)"
+	guest_ok "the file it wrote before the checkpoint is in its rootfs"
+	guest_ok "the restored container is removed, its CRIU images with it"
+	guest_ok "ember run --restore of the same image as another container"
+	guest_ok "... on from the same value"
 }
 
 @test "guest: checkpoint: ember oci checkpoint, delete, restore -d of a bundle; --leave-running" {

@@ -11,7 +11,9 @@
 #include <sys/wait.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/socket.h>
 #include <sys/sysmacros.h>
+#include <sys/un.h>
 #include <sys/xattr.h>
 #include <time.h>
 
@@ -823,6 +825,73 @@ static void test_whiteout_bad_names(void **state)
 	box_close(&b);
 }
 
+/* ---- a tree as a tar (image_tar_tree): an overlay upper directory, and back ---- */
+
+static int tar_to_buf(const void *data, size_t len, void *userdata, struct ember_error *e)
+{
+	(void)e;
+	buf_add(userdata, data, len);
+	return 0;
+}
+
+/* A container's changes as the overlay upper directory holds them (the
+   whiteouts layer unpacked so), written as a tar (a checkpoint's rw layer)
+   and applied to the lower tree: what the layer itself does there, with
+   the symlink and the hard link. */
+static void test_tar_tree_overlay_round_trip(void **state)
+{
+	static const struct ent ents[] = {
+		{ .path = "etc/.wh.conf", .type = AE_IFREG },
+		{ .path = ".wh.gone", .type = AE_IFREG },
+		{ .path = "a/", .type = AE_IFDIR },
+		{ .path = "a/.wh..wh..opq", .type = AE_IFREG },
+		{ .path = "a/b/", .type = AE_IFDIR },
+		{ .path = "a/b/c/", .type = AE_IFDIR },
+		{ .path = "a/b/c/foo", .type = AE_IFREG, .data = "upper" },
+		{ .path = "a/b/c/foo2", .type = 0, .link = "a/b/c/foo" },
+		{ .path = "ln", .type = AE_IFLNK, .link = "a/b/c/foo" },
+	};
+	struct box up, low;
+	struct buf tar = layer_of(ents, ARRAY_SIZE(ents)), out = { 0 };
+	struct ember_error e;
+	char target[64];
+
+	(void)state;
+	if (!is_root())
+		skip(); /* overlay whiteouts: 0/0 devices and trusted.* xattrs */
+	box_open(&up);
+	if (unpack_buf(&up, &tar, &overlay_opts, NULL, &e) < 0)
+		fail_msg("%s", e.message);
+	if (image_tar_tree(up.root, IMAGE_TAR_OVERLAY, tar_to_buf, &out, &e) < 0)
+		fail_msg("%s", e.message);
+	box_open(&low);
+	lower_tree(low.root);
+	if (unpack_buf(&low, &out, &delete_opts, NULL, &e) < 0)
+		fail_msg("%s", e.message);
+	check_after_whiteouts(low.root);
+	assert_int_equal(lst(low.root, "a/b/c/foo2").st_ino, lst(low.root, "a/b/c/foo").st_ino);
+	ssize_t n = readlinkat(low.root, "ln", target, sizeof(target) - 1);
+	assert_int_equal(n, 9);
+	target[n] = 0;
+	assert_string_equal(target, "a/b/c/foo");
+	/* A socket is no tar entry: named, refused. */
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int sk = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/root/sock", up.dir);
+	assert_int_equal(bind(sk, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	free(out.p);
+	out = (struct buf){ 0 };
+	assert_int_equal(image_tar_tree(up.root, IMAGE_TAR_OVERLAY, tar_to_buf, &out, &e), -ENOTSUP);
+	assert_non_null(strstr(e.message, "tar: sock: a socket"));
+	close(sk);
+	box_check(&up);
+	box_check(&low);
+	box_close(&up);
+	box_close(&low);
+	free(tar.p);
+	free(out.p);
+}
+
 /* ---- hard links ------------------------------------------------------------ */
 
 static void test_hard_links(void **state)
@@ -1409,6 +1478,7 @@ int main(void)
 		cmocka_unit_test(test_whiteouts_delete),
 		cmocka_unit_test(test_whiteouts_overlay),
 		cmocka_unit_test(test_whiteout_bad_names),
+		cmocka_unit_test(test_tar_tree_overlay_round_trip),
 		cmocka_unit_test(test_hard_links),
 		cmocka_unit_test(test_names_are_bytes),
 		cmocka_unit_test(test_unprivileged),
