@@ -47,6 +47,9 @@ setup() {
 
 teardown() {
 	local p c
+	# Nothing was started before setup named the test's directory and ids
+	# (and empty ones would match others' processes and cgroups).
+	[ -n "${ID:-}" ] && [ -n "${T:-}" ] || return 0
 	# The shims (one per task) and containerd, by the pids of this test's.
 	for p in $(grep -lsF "$T/ctd" /proc/[0-9]*/cmdline | cut -d/ -f3); do
 		[ "$p" = "$CTD_PID" ] || kill -9 "$p" 2>/dev/null || true

@@ -20,6 +20,10 @@ setup() {
 
 teardown() {
 	local p d
+	# A setup that skipped before naming the container has nothing to
+	# clean, and an empty id would make /sys/fs/cgroup/*/"$CT_ID" the
+	# root cgroups: every process of the machine.
+	[ -n "${CT_ID:-}" ] || return 0
 	# The containers first (a run killed leaves its container running, as
 	# runc's does), then the runs, then the cgroups.
 	runc --root "$RUNC_ROOT" delete --force "$CT_ID" >/dev/null 2>&1 || true
