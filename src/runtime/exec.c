@@ -344,7 +344,10 @@ static void mount_rootfs(struct rt_plan *p)
 		else if (!strcmp(rp, "shared") || !strcmp(rp, "rshared"))
 			prop = MS_SHARED | MS_REC;
 	}
-	/* Nothing the container mounts may reach the host's mount table. */
+	/* Nothing the container mounts may reach the host's mount table.
+	   Shared and unbindable are set once the rootfs is the root
+	   (enter_root()): pivot_root refuses a shared one, and an unbindable
+	   tree could not be bound. */
 	unsigned long first = (prop & MS_SHARED) ? (MS_SLAVE | MS_REC) : prop;
 	if (mount(NULL, "/", NULL, first, NULL) < 0) {
 		if (errno != EINVAL)
@@ -396,8 +399,6 @@ static void mount_rootfs(struct rt_plan *p)
 	} else if (mount(s->rootfs, s->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0) {
 		child_fail(p, errno, "bind the rootfs \"%s\"", s->rootfs);
 	}
-	if (prop & MS_SHARED)
-		(void)mount(NULL, s->rootfs, NULL, prop, NULL);
 }
 
 /* In a user namespace, a new proc or sysfs is refused once no instance of
@@ -506,6 +507,10 @@ static void enter_root(const struct rt_plan *p)
 		child_fail(p, errno, "detach the old root");
 	if (chdir("/") < 0)
 		child_fail(p, errno, "chdir \"/\"");
+	const char *rp = json_string_value(json_object_get(p->lx, "rootfsPropagation"));
+	unsigned long prop = !rp ? 0 : strstr(rp, "shared") ? MS_SHARED : strstr(rp, "unbindable") ? MS_UNBINDABLE : 0;
+	if (prop && mount(NULL, "/", NULL, prop | MS_REC, NULL) < 0)
+		child_fail(p, errno, "rootfsPropagation \"%s\"", rp);
 }
 
 /* A bind's flags (MS_RDONLY, MS_NOSUID...) on its detached tree's top

@@ -748,6 +748,40 @@ static int check_time_offsets(json_t *offs, unsigned have_ns, int time_joined, s
 	return 0;
 }
 
+/* A sysctl is written in the container's /proc/sys, which is the host's
+   for every key no namespace of the container's own holds: refused then,
+   as runc does (vm.*, kernel.*: the host's). */
+static int check_sysctl(json_t *sysctl, unsigned have_ns, struct ember_error *e)
+{
+	static const char *const ipc[] = { "kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem",
+					   "kernel.shmall", "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced" };
+	char sub[PATH_MAX_LEN], q[RT_QUOTE_MAX];
+	const char *key;
+	json_t *v;
+
+	json_object_foreach(sysctl, key, v) {
+		unsigned ns = 0; /* bit of ns_types[] that holds it */
+		for (size_t i = 0; i < ARRAY_SIZE(ipc); i++)
+			if (!strcmp(key, ipc[i]))
+				ns = 1u << 3;
+		if (!strncmp(key, "fs.mqueue.", 10))
+			ns = 1u << 3;
+		else if (!strncmp(key, "net.", 4))
+			ns = 1u << 1;
+		else if (!strcmp(key, "kernel.hostname") || !strcmp(key, "kernel.domainname"))
+			ns = 1u << 4;
+		snprintf(sub, sizeof(sub), "linux.sysctl[\"%s\"]", rt_quote(key, q));
+		if (!*key || strchr(key, '/') || strstr(key, ".."))
+			return bad_at(e, sub, "not a sysctl name");
+		if (!ns)
+			return rt_unsupported(e, "spec: %s: not in a namespace of the container's (it would set the host's)", sub);
+		/* One joined by path is taken as the container's. */
+		if (!(have_ns & ns))
+			return bad_at(e, sub, "needs the container's own %s namespace", ns == 2 ? "network" : ns == 8 ? "ipc" : "uts");
+	}
+	return 0;
+}
+
 /* The fields of linux that are more than types. */
 static int check_linux_more(json_t *lx, unsigned have_ns, struct ember_error *e)
 {
@@ -774,6 +808,8 @@ static int check_linux_more(json_t *lx, unsigned have_ns, struct ember_error *e)
 	json_array_foreach(json_object_get(lx, "namespaces"), i, x)
 		time_joined |= !strcmp(json_string_value(json_object_get(x, "type")), "time") &&
 			       json_object_get(x, "path") != NULL;
+	if ((r = check_sysctl(json_object_get(lx, "sysctl"), have_ns, e)) < 0)
+		return r;
 	if ((v = object_at(lx, "linux", "timeOffsets", 0, &r, e)) && (r = check_time_offsets(v, have_ns, time_joined, e)) < 0)
 		return r;
 	if (r < 0)
