@@ -117,6 +117,7 @@ struct rt_ids {
 };
 #define RT_MAX_BINDS 128
 #define RT_MAX_RLIMITS 16
+#define RT_MAX_NODES 64 /* linux.devices */
 #define RT_SETUP_TIMEOUT_MS 10000
 #define RT_MAX_PRESERVE_FDS 1024
 
@@ -166,6 +167,7 @@ struct rt_plan {
 	int root_mnt;
 	int pty_master; /* pty_to_init */
 	int dev_fd[6];
+	int node_fd[RT_MAX_NODES]; /* linux.devices' nodes, bound from the host's in a user namespace */
 };
 
 /* ---- the child ------------------------------------------------------------------------ */
@@ -480,6 +482,15 @@ static void open_binds(struct rt_plan *p)
 			child_fail(p, errno, "bind mount \"%s\": source \"%s\"", dst, src);
 		p->bind_fd[i] = (int)fd;
 	}
+	json_array_foreach(p->has_userns ? json_object_get(p->lx, "devices") : NULL, i, m) {
+		const char *path = json_string_value(json_object_get(m, "path"));
+		if (!strcmp(json_string_value(json_object_get(m, "type")) ?: "", "p"))
+			continue; /* a FIFO it may make */
+		long fd = syscall(SYS_open_tree, AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+		if (fd < 0)
+			child_fail(p, errno, "linux.devices: bind \"%s\" from the host (a user namespace cannot mknod)", path);
+		p->node_fd[i] = (int)fd;
+	}
 	for (i = 0; p->has_userns && dev_tmpfs && i < ARRAY_SIZE(dev_nodes); i++) {
 		long fd = syscall(SYS_open_tree, AT_FDCWD, dev_nodes[i].name, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
 		if (fd < 0)
@@ -688,6 +699,60 @@ static void make_dev(const struct rt_plan *p)
 	for (size_t i = 0; i < ARRAY_SIZE(links); i++)
 		if (symlink(links[i].target, links[i].name) < 0 && errno != EEXIST)
 			child_fail(p, errno, "symlink \"%s\"", links[i].name);
+}
+
+/* linux.devices' nodes: made (mknod), or in a user namespace, where
+   mknod of a device is refused, the host's node at the same path bound
+   (taken before pivot_root, open_binds()), as runc does. An existing node
+   is left. */
+static void make_nodes(const struct rt_plan *p)
+{
+	json_t *list = json_object_get(p->lx, "devices"), *d;
+	size_t i;
+
+	mode_t old = umask(0);
+	json_array_foreach(list, i, d) {
+		const char *path = json_string_value(json_object_get(d, "path"));
+		const char *type = json_string_value(json_object_get(d, "type"));
+		json_t *mode = json_object_get(d, "fileMode");
+		mode_t perm = mode ? (mode_t)json_integer_value(mode) & 07777 : 0666;
+		mode_t kind = type[0] == 'b' ? S_IFBLK : type[0] == 'p' ? S_IFIFO : S_IFCHR;
+		dev_t dev = makedev((unsigned)json_integer_value(json_object_get(d, "major")),
+				    (unsigned)json_integer_value(json_object_get(d, "minor")));
+		char dir[PATH_MAX] = "/";
+		size_t n = (size_t)(strrchr(path, '/') - path);
+		if (n > 0 && n < sizeof(dir)) {
+			memcpy(dir, path, n);
+			dir[n] = '\0';
+			if (make_target(dir, 0) < 0) {
+				umask(old);
+				child_fail(p, errno, "linux.devices \"%s\": create its directory", path);
+			}
+		}
+		if (target_safe(dir) < 0)
+			child_fail(p, errno, "linux.devices \"%s\"", path);
+		if (p->node_fd[i] >= 0) {
+			if (make_target(path, 1) < 0 ||
+			    syscall(SYS_move_mount, p->node_fd[i], "", AT_FDCWD, path, MOVE_MOUNT_F_EMPTY_PATH) < 0) {
+				umask(old);
+				child_fail(p, errno, "linux.devices: bind \"%s\" from the host", path);
+			}
+			continue;
+		}
+		if (mknod(path, kind | perm, kind == S_IFIFO ? 0 : dev) < 0) {
+			if (errno == EEXIST)
+				continue;
+			umask(old);
+			child_fail(p, errno, "linux.devices: mknod \"%s\"", path);
+		}
+		json_t *uid = json_object_get(d, "uid"), *gid = json_object_get(d, "gid");
+		if ((uid || gid) && lchown(path, uid ? (uid_t)json_integer_value(uid) : (uid_t)-1,
+					  gid ? (gid_t)json_integer_value(gid) : (gid_t)-1) < 0) {
+			umask(old);
+			child_fail(p, errno, "linux.devices: chown \"%s\"", path);
+		}
+	}
+	umask(old);
 }
 
 /* One byte, with fd (none when -1). */
@@ -1304,6 +1369,7 @@ __attribute__((noreturn)) static void child_start(struct rt_plan *p)
 		enter_root(p);
 		do_mounts(p);
 		make_dev(p);
+		make_nodes(p);
 	}
 	int tty = p->terminal ? make_terminal(p) : -1;
 	/* Before /proc/sys becomes read-only. */
@@ -1456,6 +1522,10 @@ static int plan_build(const struct runtime_start *s, struct rt_plan *p, struct e
 	p->sock = p->root_mnt = p->pty_master = -1;
 	for (i = 0; i < ARRAY_SIZE(p->dev_fd); i++)
 		p->dev_fd[i] = -1;
+	for (i = 0; i < RT_MAX_NODES; i++)
+		p->node_fd[i] = -1;
+	if (json_array_size(json_object_get(p->lx, "devices")) > RT_MAX_NODES)
+		return rt_bad(e, "spec: linux.devices: more than %d", RT_MAX_NODES);
 	p->spec = s->spec;
 	p->process = json_object_get(s->spec, "process");
 	p->lx = json_object_get(s->spec, "linux");

@@ -782,6 +782,31 @@ static int check_sysctl(json_t *sysctl, unsigned have_ns, struct ember_error *e)
 	return 0;
 }
 
+/* linux.devices: nodes of a kind mknod makes, with a mode of permissions. */
+static int check_devices(json_t *list, struct ember_error *e)
+{
+	char sub[PATH_MAX_LEN], q[RT_QUOTE_MAX];
+	size_t i;
+	json_t *d;
+
+	json_array_foreach(list, i, d) {
+		const char *type = json_string_value(json_object_get(d, "type"));
+		index_of(sub, "linux.devices", i);
+		if (strcmp(type, "c") && strcmp(type, "b") && strcmp(type, "u") && strcmp(type, "p"))
+			return bad_at(e, sub, "type \"%s\": want c, b, u or p", rt_quote(type, q));
+		json_t *major = json_object_get(d, "major"), *minor = json_object_get(d, "minor");
+		if (type[0] != 'p' && (!int_in(major, 0, 4095) || !int_in(minor, 0, 1048575)))
+			return bad_at(e, sub, "a %s device needs major (0 .. 4095) and minor (0 .. 1048575)",
+				      type[0] == 'b' ? "block" : "character");
+		json_t *mode = json_object_get(d, "fileMode");
+		if (mode && json_integer_value(mode) > 07777)
+			return bad_at(e, sub, "fileMode must be permissions, 0 .. 07777");
+		if (!strcmp(json_string_value(json_object_get(d, "path")), "/dev"))
+			return bad_at(e, sub, "path \"/dev\" is the directory of the nodes");
+	}
+	return 0;
+}
+
 /* The fields of linux that are more than types. */
 static int check_linux_more(json_t *lx, unsigned have_ns, struct ember_error *e)
 {
@@ -808,7 +833,8 @@ static int check_linux_more(json_t *lx, unsigned have_ns, struct ember_error *e)
 	json_array_foreach(json_object_get(lx, "namespaces"), i, x)
 		time_joined |= !strcmp(json_string_value(json_object_get(x, "type")), "time") &&
 			       json_object_get(x, "path") != NULL;
-	if ((r = check_sysctl(json_object_get(lx, "sysctl"), have_ns, e)) < 0)
+	if ((r = check_sysctl(json_object_get(lx, "sysctl"), have_ns, e)) < 0 ||
+	    (r = check_devices(json_object_get(lx, "devices"), e)) < 0)
 		return r;
 	if ((v = object_at(lx, "linux", "timeOffsets", 0, &r, e)) && (r = check_time_offsets(v, have_ns, time_joined, e)) < 0)
 		return r;

@@ -99,6 +99,7 @@ static const char base_spec[] =
 	"  \"timeOffsets\": {\"boottime\": {\"secs\": 1}}, \"personality\": {\"domain\": \"LINUX32\"},"
 	"  \"sysctl\": {\"net.ipv4.ip_forward\": \"1\", \"kernel.shmmni\": \"9\"}, \"rootfsPropagation\": \"rslave\","
 	"  \"maskedPaths\": [\"/proc/kcore\"], \"readonlyPaths\": [\"/proc/sys\"],"
+	"  \"devices\": [{\"path\": \"/dev/n\", \"type\": \"c\", \"major\": 1, \"minor\": 3, \"fileMode\": 438}],"
 	"  \"seccomp\": {\"defaultAction\": \"SCMP_ACT_ALLOW\", \"flags\": [], \"syscalls\": []}}}";
 
 /* to with from's fields laid over it, objects merged all the way down. */

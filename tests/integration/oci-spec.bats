@@ -3,7 +3,7 @@
 # `ember oci` and the Linux part of the runtime spec that oci.bats does not
 # cover: personality, domainname, a time namespace with timeOffsets,
 # ioPriority, idmapped mounts (idmap, ridmap), recursive mount options
-# (rro), rootfsPropagation, sysctl; each on a busybox bundle under ember
+# (rro), rootfsPropagation, sysctl, linux.devices; each on a busybox bundle under ember
 # and under the peer that implements it (runc 1.1.5 has no personality,
 # domainname, time namespace or idmapped mounts: crun 1.8.1 is the
 # reference there, run in a private mount namespace without the hybrid
@@ -256,6 +256,35 @@ sub 0" ]
 	fi
 	refused 'linux.sysctl["net.ipv4.ip_forward"]: needs' "c['linux']['namespaces'] = [n for n in c['linux']['namespaces'] if n['type'] != 'network']"
 	refused 'linux.rootfsPropagation: unknown' "c['linux']['rootfsPropagation'] = 'sideways'"
+}
+
+@test "oci spec: linux.devices nodes with their mode and owner, as runc makes them; in a user namespace the host's are bound" {
+	args 'stat -c "%t,%T %a %u %g %F" /dev/mynull /dev/sub/fifo'
+	spec "c['linux']['devices'] = [{'path': '/dev/mynull', 'type': 'c', 'major': 1, 'minor': 3, 'fileMode': 0o620, 'uid': 5, 'gid': 6}, {'path': '/dev/sub/fifo', 'type': 'p'}]"
+	local rt
+	for rt in $(runtimes); do
+		rt "$rt"
+		run "${R[@]}" run --bundle "$T/bundle" "$CT_ID"
+		echo "$rt: $output"
+		[ "$status" = 0 ]
+		[ "$output" = "1,3 620 5 6 character special file
+0,0 666 0 0 fifo" ]
+	done
+	# A user namespace cannot mknod a device: the host's node is bound.
+	args 'stat -c "%t,%T %F" /dev/kmsg /dev/sub/fifo'
+	spec "c['linux']['devices'] = [{'path': '/dev/kmsg', 'type': 'c', 'major': 1, 'minor': 11}, {'path': '/dev/sub/fifo', 'type': 'p'}]"
+	spec "c['linux']['namespaces'].append({'type': 'user'}); c['linux']['uidMappings'] = c['linux']['gidMappings'] = [{'containerID': 0, 'hostID': 100000, 'size': 65536}]"
+	# (No cgroup mount: as ember oci spec --rootless writes it.)
+	spec "c['mounts'] = [m for m in c['mounts'] if m['destination'] != '/sys/fs/cgroup']"
+	run oci run --bundle "$T/bundle" "$CT_ID"
+	echo "$output"
+	[ "$status" = 0 ]
+	[ "$output" = "1,b character special file
+0,0 fifo" ]
+	cp "$T/bundle/config.json" "$T/config.json.orig"
+	refused 'linux.devices[0]: type "x"' "c['linux']['devices'][0]['type'] = 'x'"
+	refused 'linux.devices[0]: a character device needs major' "c['linux']['devices'][0].pop('minor')"
+	refused 'linux.devices[1]: fileMode' "c['linux']['devices'][1]['fileMode'] = 0o10000"
 }
 
 @test "oci spec: the fields ember does not do are refused naming the field, with nothing left behind" {
