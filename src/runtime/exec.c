@@ -1236,7 +1236,10 @@ __attribute__((noreturn)) static void child_finish(struct rt_plan *p, int tty)
 			child_fail(p, errno, "report the terminal");
 	}
 
-	/* Both outlive execve. */
+	/* These outlive execve. */
+	json_t *umask_v = json_object_get(json_object_get(p->process, "user"), "umask");
+	if (umask_v)
+		umask((mode_t)json_integer_value(umask_v) & 0777);
 	if (p->personality >= 0 && syscall(SYS_personality, (unsigned long)p->personality) < 0)
 		child_fail(p, errno, "personality");
 	if (p->ioprio >= 0 && syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0, p->ioprio) < 0)

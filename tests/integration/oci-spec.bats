@@ -134,6 +134,19 @@ refused() {
 	refused 'linux.timeOffsets.boottime: nanosecs' "c['linux']['timeOffsets']['boottime']['nanosecs'] = 1000000000"
 }
 
+@test "oci spec: process.user.umask is the process's, as runc sets it" {
+	args 'umask; touch /tmp/f && stat -c %a /tmp/f'
+	spec "c['process']['user']['umask'] = 0o027; c['root']['readonly'] = False; c['mounts'].append({'destination': '/tmp', 'type': 'tmpfs', 'source': 'tmpfs'})"
+	local rt
+	for rt in $(runtimes); do
+		rt "$rt"
+		run -0 "${R[@]}" run --bundle "$T/bundle" "$CT_ID"
+		echo "$rt: $output"
+		[ "$output" = "0027
+640" ]
+	done
+}
+
 @test "oci spec: ioPriority sets the process's I/O class and priority (runc 1.1.5 and crun 1.8.1 ignore it)" {
 	args 'ionice'
 	spec "c['process']['ioPriority'] = {'class': 'IOPRIO_CLASS_IDLE'}"
