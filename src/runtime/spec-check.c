@@ -730,9 +730,9 @@ static int check_time_offsets(json_t *offs, unsigned have_ns, int time_joined, s
 		size_t k = 0;
 		while (k < RT_TIME_CLOCKS && strcmp(key, rt_time_clocks[k]) != 0)
 			k++;
-		join(sub, "linux.timeOffsets", key);
 		if (k == RT_TIME_CLOCKS)
-			return bad_at(e, sub, "unknown clock \"%s\" (monotonic or boottime)", rt_quote(key, q));
+			return bad_at(e, "linux.timeOffsets", "unknown clock \"%s\" (monotonic or boottime)", rt_quote(key, q));
+		join(sub, "linux.timeOffsets", key);
 		if (!json_is_object(v))
 			return bad_at(e, sub, "must be an object");
 		if ((r = fields(v, sub, f, ARRAY_SIZE(f), e)) < 0)
@@ -919,10 +919,13 @@ static int check_hooks(json_t *spec, struct ember_error *e)
 	if (r < 0)
 		return r;
 	json_object_foreach(hooks, key, v) {
+		/* The key as the user wrote it may be anything: quoted. */
+		char q[RT_QUOTE_MAX];
+		snprintf(sub, sizeof(sub), "hooks[\"%s\"]", rt_quote(key, q));
 		if (!json_is_array(v))
-			return bad_at(e, join(sub, "hooks", key), "must be an array");
+			return bad_at(e, sub, "must be an array");
 		if (json_array_size(v) > 0)
-			return rt_unsupported(e, "spec: %s: ember does not run hooks", join(sub, "hooks", key));
+			return rt_unsupported(e, "spec: %s: ember does not run hooks", sub);
 	}
 	return 0;
 }

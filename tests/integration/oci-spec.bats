@@ -130,7 +130,7 @@ refused() {
 	# Offsets without a new time namespace, or of another clock: refused.
 	cp "$T/bundle/config.json" "$T/config.json.orig"
 	refused linux.timeOffsets "c['linux']['namespaces'].pop()"
-	refused 'linux.timeOffsets.realtime: unknown clock' "c['linux']['timeOffsets']['realtime'] = {'secs': 1}"
+	refused 'linux.timeOffsets: unknown clock "realtime"' "c['linux']['timeOffsets']['realtime'] = {'secs': 1}"
 	refused 'linux.timeOffsets.boottime: nanosecs' "c['linux']['timeOffsets']['boottime']['nanosecs'] = 1000000000"
 }
 
