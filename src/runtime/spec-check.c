@@ -919,9 +919,12 @@ static int check_hooks(json_t *spec, struct ember_error *e)
 	if (r < 0)
 		return r;
 	json_object_foreach(hooks, key, v) {
-		/* The key as the user wrote it may be anything: quoted. */
+		/* The key as the user wrote it may be anything: quoted then. */
 		char q[RT_QUOTE_MAX];
-		snprintf(sub, sizeof(sub), "hooks[\"%s\"]", rt_quote(key, q));
+		if (*key && strspn(key, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") == strlen(key))
+			join(sub, "hooks", key);
+		else
+			snprintf(sub, sizeof(sub), "hooks[\"%s\"]", rt_quote(key, q));
 		if (!json_is_array(v))
 			return bad_at(e, sub, "must be an array");
 		if (json_array_size(v) > 0)
