@@ -729,8 +729,10 @@ static void make_nodes(const struct rt_plan *p)
 				child_fail(p, errno, "linux.devices \"%s\": create its directory", path);
 			}
 		}
-		if (target_safe(dir) < 0)
+		if (target_safe(dir) < 0) {
+			umask(old);
 			child_fail(p, errno, "linux.devices \"%s\"", path);
+		}
 		if (p->node_fd[i] >= 0) {
 			if (make_target(path, 1) < 0 ||
 			    syscall(SYS_move_mount, p->node_fd[i], "", AT_FDCWD, path, MOVE_MOUNT_F_EMPTY_PATH) < 0) {
@@ -1527,11 +1529,11 @@ static int plan_build(const struct runtime_start *s, struct rt_plan *p, struct e
 		p->dev_fd[i] = -1;
 	for (i = 0; i < RT_MAX_NODES; i++)
 		p->node_fd[i] = -1;
-	if (json_array_size(json_object_get(p->lx, "devices")) > RT_MAX_NODES)
-		return rt_bad(e, "spec: linux.devices: more than %d", RT_MAX_NODES);
 	p->spec = s->spec;
 	p->process = json_object_get(s->spec, "process");
 	p->lx = json_object_get(s->spec, "linux");
+	if (json_array_size(json_object_get(p->lx, "devices")) > RT_MAX_NODES)
+		return rt_bad(e, "spec: linux.devices: more than %d", RT_MAX_NODES);
 	for (i = 0; i < RT_MAX_BINDS; i++)
 		p->bind_fd[i] = -1;
 	if (json_array_size(json_object_get(s->spec, "mounts")) > RT_MAX_BINDS)
@@ -1567,7 +1569,7 @@ static int plan_build(const struct runtime_start *s, struct rt_plan *p, struct e
 		}
 	}
 	if (s->join_pidfd >= 0)
-		p->clone_flags = p->unshare_cgroup = 0; /* the task's own, joined */
+		p->clone_flags = p->unshare_cgroup = p->unshare_time = 0; /* the task's own, joined */
 	else if (!(p->clone_flags & CLONE_NEWNS))
 		return rt_unsupported(e, "spec: a container needs its own mount namespace");
 	if (s->join_pidfd < 0 && open_idmapped_binds(p, e) < 0)
