@@ -29,6 +29,8 @@ group_pkgs() {
 	# btrfs.bats (and the bench's btrfs figures): mkfs.btrfs and btrfs
 	# (btrfs-progs) for a loop-mounted btrfs and what its subvolumes are;
 	# oci.bats: runc, the reference ember oci is compared with;
+	# oci-spec.bats: crun, the reference for the spec's fields runc 1.1
+	# lacks (personality, domainname, idmapped mounts);
 	# oci-containerd.bats: containerd (and its ctr), which drives ember
 	# as its runc;
 	# checkpoint.bats: criu, which ember drives for checkpoint/restore;
@@ -36,7 +38,7 @@ group_pkgs() {
 	# (lib/cosignkey.py, for a skopeo that can sign).
 	integration) echo bats python3 python3-nacl util-linux procps file binutils \
 		docker-registry skopeo umoci busybox-static openssl apache2-utils curl zstd gzip \
-		iproute2 nftables systemd qemu-system-x86 e2fsprogs debootstrap btrfs-progs runc criu containerd ;;
+		iproute2 nftables systemd qemu-system-x86 e2fsprogs debootstrap btrfs-progs runc crun criu containerd ;;
 	qemu) group_pkgs integration; echo qemu-system-arm ;;
 	check) group_pkgs build; group_pkgs dev; group_pkgs fuzz; group_pkgs integration ;;
 	cross) group_pkgs build; sysroot_pkgs aarch64 ;;

@@ -218,11 +218,13 @@ int oci_cmd_features(const struct oci *o, int argc, char **argv)
 			json_array_append_new(caps, json_string(cap));
 		}
 	json_t *f = json_pack(
-		"{s:s, s:s, s:o, s:o, s:{s:[sssssss], s:o, s:{s:b, s:b, s:b, s:b}, s:o, s:{s:b}, s:{s:b}}}",
+		"{s:s, s:s, s:o, s:o, s:{s:[ssssssss], s:o, s:{s:b, s:b, s:b, s:b}, s:o, s:{s:b}, s:{s:b}, s:{s:{s:b}}}}",
 		"ociVersionMin", "1.0.0", "ociVersionMax", RUNTIME_OCI_VERSION, "hooks", oci_hooks_supported(),
-		"mountOptions", mo, "linux", "namespaces", "cgroup", "ipc", "mount", "network", "pid", "user", "uts",
+		"mountOptions", mo, "linux", "namespaces", "cgroup", "ipc", "mount", "network", "pid", "user", "uts", "time",
 		"capabilities", caps, "cgroup", "v1", ENABLED(CONFIG_CGROUPS), "v2", ENABLED(CONFIG_CGROUPS), "systemd", 0,
-		"systemdUser", 0, "seccomp", features_seccomp(), "apparmor", "enabled", 0, "selinux", "enabled", 0);
+		"systemdUser", 0, "seccomp", features_seccomp(), "apparmor", "enabled", 0, "selinux", "enabled", 0,
+		/* The runtime spec 1.1's features: idmapped mounts. */
+		"mountExtensions", "idmap", "enabled", ENABLED(CONFIG_USERNS));
 	char *text = f ? json_dumps(f, JSON_INDENT(4) | JSON_PRESERVE_ORDER) : NULL;
 	json_decref(f);
 	if (!text)

@@ -61,6 +61,9 @@
 #ifndef CLONE_NEWCGROUP
 #define CLONE_NEWCGROUP 0x02000000
 #endif
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC 4
 #endif
@@ -114,6 +117,7 @@ struct rt_ids {
 };
 #define RT_MAX_BINDS 128
 #define RT_MAX_RLIMITS 16
+#define RT_MAX_NODES 64 /* linux.devices */
 #define RT_SETUP_TIMEOUT_MS 10000
 #define RT_MAX_PRESERVE_FDS 1024
 
@@ -151,6 +155,9 @@ struct rt_plan {
 	} rlimits[RT_MAX_RLIMITS];
 	size_t n_rlimits;
 	int nnp, terminal;
+	int personality; /* -1: leave it */
+	int ioprio;      /* ioprio_set()'s value; -1: leave it */
+	int unshare_time; /* a new time namespace: unshare, offsets, then exec */
 	int in_chroot; /* the daemon runs in a chroot: see mount_rootfs() */
 	int bind_fd[RT_MAX_BINDS]; /* by spec mount index; -1: not a bind */
 	int sock;                  /* the child's end */
@@ -160,6 +167,7 @@ struct rt_plan {
 	int root_mnt;
 	int pty_master; /* pty_to_init */
 	int dev_fd[6];
+	int node_fd[RT_MAX_NODES]; /* linux.devices' nodes, bound from the host's in a user namespace */
 };
 
 /* ---- the child ------------------------------------------------------------------------ */
@@ -338,7 +346,10 @@ static void mount_rootfs(struct rt_plan *p)
 		else if (!strcmp(rp, "shared") || !strcmp(rp, "rshared"))
 			prop = MS_SHARED | MS_REC;
 	}
-	/* Nothing the container mounts may reach the host's mount table. */
+	/* Nothing the container mounts may reach the host's mount table.
+	   Shared and unbindable are set once the rootfs is the root
+	   (enter_root()): pivot_root refuses a shared one, and an unbindable
+	   tree could not be bound. */
 	unsigned long first = (prop & MS_SHARED) ? (MS_SLAVE | MS_REC) : prop;
 	if (mount(NULL, "/", NULL, first, NULL) < 0) {
 		if (errno != EINVAL)
@@ -390,8 +401,6 @@ static void mount_rootfs(struct rt_plan *p)
 	} else if (mount(s->rootfs, s->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0) {
 		child_fail(p, errno, "bind the rootfs \"%s\"", s->rootfs);
 	}
-	if (prop & MS_SHARED)
-		(void)mount(NULL, s->rootfs, NULL, prop, NULL);
 }
 
 /* In a user namespace, a new proc or sysfs is refused once no instance of
@@ -473,6 +482,15 @@ static void open_binds(struct rt_plan *p)
 			child_fail(p, errno, "bind mount \"%s\": source \"%s\"", dst, src);
 		p->bind_fd[i] = (int)fd;
 	}
+	json_array_foreach(p->has_userns ? json_object_get(p->lx, "devices") : NULL, i, m) {
+		const char *path = json_string_value(json_object_get(m, "path"));
+		if (!strcmp(json_string_value(json_object_get(m, "type")) ?: "", "p"))
+			continue; /* a FIFO it may make */
+		long fd = syscall(SYS_open_tree, AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+		if (fd < 0)
+			child_fail(p, errno, "linux.devices: bind \"%s\" from the host (a user namespace cannot mknod)", path);
+		p->node_fd[i] = (int)fd;
+	}
 	for (i = 0; p->has_userns && dev_tmpfs && i < ARRAY_SIZE(dev_nodes); i++) {
 		long fd = syscall(SYS_open_tree, AT_FDCWD, dev_nodes[i].name, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
 		if (fd < 0)
@@ -500,6 +518,10 @@ static void enter_root(const struct rt_plan *p)
 		child_fail(p, errno, "detach the old root");
 	if (chdir("/") < 0)
 		child_fail(p, errno, "chdir \"/\"");
+	const char *rp = json_string_value(json_object_get(p->lx, "rootfsPropagation"));
+	unsigned long prop = !rp ? 0 : strstr(rp, "shared") ? MS_SHARED : strstr(rp, "unbindable") ? MS_UNBINDABLE : 0;
+	if (prop && mount(NULL, "/", NULL, prop | MS_REC, NULL) < 0)
+		child_fail(p, errno, "rootfsPropagation \"%s\"", rp);
 }
 
 /* A bind's flags (MS_RDONLY, MS_NOSUID...) on its detached tree's top
@@ -518,6 +540,8 @@ static int bind_attrs(int fd, unsigned long fl)
 		a.attr_set |= RT_MOUNT_ATTR_NOEXEC;
 	if (fl & MS_NODIRATIME)
 		a.attr_set |= RT_MOUNT_ATTR_NODIRATIME;
+	if (fl & MOUNT_MS_NOSYMFOLLOW)
+		a.attr_set |= RT_MOUNT_ATTR_NOSYMFOLLOW;
 	if (fl & (MS_NOATIME | MS_STRICTATIME | MS_RELATIME)) {
 		a.attr_clr |= RT_MOUNT_ATTR__ATIME;
 		a.attr_set |= (fl & MS_NOATIME)	      ? RT_MOUNT_ATTR_NOATIME
@@ -607,7 +631,7 @@ static void do_mounts(const struct rt_plan *p)
 			child_fail(p, errno, "mount \"%s\"", dst);
 		if (bind) {
 			unsigned long fl = mo.flags & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME |
-						       MS_NODIRATIME | MS_RELATIME | MS_STRICTATIME);
+						       MS_NODIRATIME | MS_RELATIME | MS_STRICTATIME | MOUNT_MS_NOSYMFOLLOW);
 			/* The options on the detached copy before it is attached:
 			   a read-only bind is never writable, not even for a moment. */
 			int later = fl && bind_attrs(p->bind_fd[i], fl) < 0;
@@ -633,6 +657,11 @@ static void do_mounts(const struct rt_plan *p)
 		}
 		if (mo.propagation && mount(NULL, dst, NULL, mo.propagation, NULL) < 0)
 			child_fail(p, errno, "mount \"%s\": propagation", dst);
+		/* rro, rnosuid...: on every mount of the tree, once it is all
+		   there (nothing of the container runs yet). */
+		struct rt_mount_attr ra = { .attr_set = mo.rattr_set, .attr_clr = mo.rattr_clr };
+		if ((ra.attr_set || ra.attr_clr) && syscall(SYS_mount_setattr, AT_FDCWD, dst, AT_RECURSIVE, &ra, sizeof(ra)) < 0)
+			child_fail(p, errno, "mount \"%s\": the recursive options (mount_setattr)", dst);
 	}
 }
 
@@ -670,6 +699,62 @@ static void make_dev(const struct rt_plan *p)
 	for (size_t i = 0; i < ARRAY_SIZE(links); i++)
 		if (symlink(links[i].target, links[i].name) < 0 && errno != EEXIST)
 			child_fail(p, errno, "symlink \"%s\"", links[i].name);
+}
+
+/* linux.devices' nodes: made (mknod), or in a user namespace, where
+   mknod of a device is refused, the host's node at the same path bound
+   (taken before pivot_root, open_binds()), as runc does. An existing node
+   is left. */
+static void make_nodes(const struct rt_plan *p)
+{
+	json_t *list = json_object_get(p->lx, "devices"), *d;
+	size_t i;
+
+	mode_t old = umask(0);
+	json_array_foreach(list, i, d) {
+		const char *path = json_string_value(json_object_get(d, "path"));
+		const char *type = json_string_value(json_object_get(d, "type"));
+		json_t *mode = json_object_get(d, "fileMode");
+		mode_t perm = mode ? (mode_t)json_integer_value(mode) & 07777 : 0666;
+		mode_t kind = type[0] == 'b' ? S_IFBLK : type[0] == 'p' ? S_IFIFO : S_IFCHR;
+		dev_t dev = makedev((unsigned)json_integer_value(json_object_get(d, "major")),
+				    (unsigned)json_integer_value(json_object_get(d, "minor")));
+		char dir[PATH_MAX] = "/";
+		size_t n = (size_t)(strrchr(path, '/') - path);
+		if (n > 0 && n < sizeof(dir)) {
+			memcpy(dir, path, n);
+			dir[n] = '\0';
+			if (make_target(dir, 0) < 0) {
+				umask(old);
+				child_fail(p, errno, "linux.devices \"%s\": create its directory", path);
+			}
+		}
+		if (target_safe(dir) < 0) {
+			umask(old);
+			child_fail(p, errno, "linux.devices \"%s\"", path);
+		}
+		if (p->node_fd[i] >= 0) {
+			if (make_target(path, 1) < 0 ||
+			    syscall(SYS_move_mount, p->node_fd[i], "", AT_FDCWD, path, MOVE_MOUNT_F_EMPTY_PATH) < 0) {
+				umask(old);
+				child_fail(p, errno, "linux.devices: bind \"%s\" from the host", path);
+			}
+			continue;
+		}
+		if (mknod(path, kind | perm, kind == S_IFIFO ? 0 : dev) < 0) {
+			if (errno == EEXIST)
+				continue;
+			umask(old);
+			child_fail(p, errno, "linux.devices: mknod \"%s\"", path);
+		}
+		json_t *uid = json_object_get(d, "uid"), *gid = json_object_get(d, "gid");
+		if ((uid || gid) && lchown(path, uid ? (uid_t)json_integer_value(uid) : (uid_t)-1,
+					  gid ? (gid_t)json_integer_value(gid) : (gid_t)-1) < 0) {
+			umask(old);
+			child_fail(p, errno, "linux.devices: chown \"%s\"", path);
+		}
+	}
+	umask(old);
 }
 
 /* One byte, with fd (none when -1). */
@@ -1044,6 +1129,11 @@ static void join_task(struct rt_plan *p)
 	if (stat(nspath, &its) < 0 || stat("/proc/self/ns/user", &mine) < 0)
 		child_fail(p, errno, "find the task's user namespace");
 	int userns = its.st_ino != mine.st_ino || its.st_dev != mine.st_dev;
+	/* Its time namespace, if it has one (a kernel without them has no
+	   such file: nothing to join). */
+	snprintf(nspath, sizeof(nspath), "/proc/%d/ns/time", (int)s->join_pid);
+	int timens = stat(nspath, &its) == 0 && stat("/proc/self/ns/time", &mine) == 0 &&
+		     (its.st_ino != mine.st_ino || its.st_dev != mine.st_dev);
 	/* The cgroup namespace last, from the new process, once it is in the
 	   task's cgroup: with cgroup2's nsdelegate (systemd mounts it so)
 	   clone3 may only move a process between cgroups inside the caller's
@@ -1053,7 +1143,7 @@ static void join_task(struct rt_plan *p)
 	if (cgns < 0 && errno != ENOENT)
 		child_fail(p, errno, "open the task's cgroup namespace");
 	if (setns(s->join_pidfd, CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWPID |
-					     (userns ? CLONE_NEWUSER : 0)) < 0)
+					     (userns ? CLONE_NEWUSER : 0) | (timens ? CLONE_NEWTIME : 0)) < 0)
 		child_fail(p, errno, "join the task's namespaces");
 	if (fchdir(rootfd) < 0 || chroot(".") < 0 || chdir("/") < 0)
 		child_fail(p, errno, "enter the task's root");
@@ -1148,6 +1238,14 @@ __attribute__((noreturn)) static void child_finish(struct rt_plan *p, int tty)
 			child_fail(p, errno, "report the terminal");
 	}
 
+	/* These outlive execve. */
+	json_t *umask_v = json_object_get(json_object_get(p->process, "user"), "umask");
+	if (umask_v)
+		umask((mode_t)json_integer_value(umask_v) & 0777);
+	if (p->personality >= 0 && syscall(SYS_personality, (unsigned long)p->personality) < 0)
+		child_fail(p, errno, "personality");
+	if (p->ioprio >= 0 && syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0, p->ioprio) < 0)
+		child_fail(p, errno, "ioprio_set");
 	drop_privileges(p);
 	set_stdio(p, stdio);
 	for (int fd = 3; fd < 3 + s->preserve_fds; fd++)
@@ -1213,6 +1311,33 @@ __attribute__((noreturn)) static void child_finish(struct rt_plan *p, int tty)
 	child_fail(p, errno, "exec ember init");
 }
 
+/* A new time namespace takes its clocks' offsets before any process is in
+   it: unshared, this process stays out (its children and the program it
+   executes go in), so the offsets are written now and hold from the exec
+   on. */
+static void enter_time_ns(const struct rt_plan *p)
+{
+	json_t *offs = json_object_get(p->lx, "timeOffsets");
+	char buf[128];
+	size_t len = 0;
+
+	if (unshare(CLONE_NEWTIME) < 0)
+		child_fail(p, errno, "time namespace");
+	for (size_t k = 0; k < RT_TIME_CLOCKS; k++) {
+		json_t *o = json_object_get(offs, rt_time_clocks[k]);
+		if (!o)
+			continue;
+		int n = snprintf(buf + len, sizeof(buf) - len, "%s %lld %lld\n", rt_time_clocks[k],
+				 (long long)json_integer_value(json_object_get(o, "secs")),
+				 (long long)json_integer_value(json_object_get(o, "nanosecs")));
+		if (n > 0 && (size_t)n < sizeof(buf) - len)
+			len += (size_t)n;
+	}
+	buf[len] = '\0';
+	if (len && write_file("/proc/self/timens_offsets", buf) < 0)
+		child_fail(p, errno, "time namespace: write its offsets \"%.*s\"", (int)len - 1, buf);
+}
+
 /* A container's PID 1: its namespaces are new (clone3 made them). */
 __attribute__((noreturn)) static void child_start(struct rt_plan *p)
 {
@@ -1239,6 +1364,8 @@ __attribute__((noreturn)) static void child_start(struct rt_plan *p)
 			child_fail(p, errno, "join namespace %zu", i);
 	if (p->unshare_cgroup && unshare(CLONE_NEWCGROUP) < 0)
 		child_fail(p, errno, "cgroup namespace");
+	if (p->unshare_time)
+		enter_time_ns(p);
 	if (p->clone_flags & CLONE_NEWNET)
 		loopback_up(p);
 	if (p->clone_flags & CLONE_NEWNS) {
@@ -1247,12 +1374,16 @@ __attribute__((noreturn)) static void child_start(struct rt_plan *p)
 		enter_root(p);
 		do_mounts(p);
 		make_dev(p);
+		make_nodes(p);
 	}
 	int tty = p->terminal ? make_terminal(p) : -1;
 	/* Before /proc/sys becomes read-only. */
 	const char *hostname = json_string_value(json_object_get(p->spec, "hostname"));
 	if (hostname && (p->clone_flags & CLONE_NEWUTS) && sethostname(hostname, strlen(hostname)) < 0)
 		child_fail(p, errno, "sethostname \"%s\"", hostname);
+	const char *domain = json_string_value(json_object_get(p->spec, "domainname"));
+	if (domain && (p->clone_flags & CLONE_NEWUTS) && setdomainname(domain, strlen(domain)) < 0)
+		child_fail(p, errno, "setdomainname \"%s\"", domain);
 	set_sysctls(p);
 	if (p->clone_flags & CLONE_NEWNS) {
 		mask_paths(p);
@@ -1300,7 +1431,7 @@ static const struct {
 } ns_types[] = {
 	{ "pid", CLONE_NEWPID },   { "network", CLONE_NEWNET }, { "mount", CLONE_NEWNS },
 	{ "ipc", CLONE_NEWIPC },   { "uts", CLONE_NEWUTS },     { "user", CLONE_NEWUSER },
-	{ "cgroup", CLONE_NEWCGROUP },
+	{ "cgroup", CLONE_NEWCGROUP }, { "time", CLONE_NEWTIME },
 };
 
 static void plan_done(struct rt_plan *p)
@@ -1349,7 +1480,7 @@ static int open_binds_here(struct rt_plan *p, struct ember_error *e)
 		const char *dst = json_string_value(json_object_get(m, "destination"));
 		if (mount_options_parse(json_object_get(m, "options"), &mo, dst, e) < 0)
 			return -e->code;
-		if (!(type && !strcmp(type, "bind")) && !(mo.flags & MS_BIND))
+		if ((!(type && !strcmp(type, "bind")) && !(mo.flags & MS_BIND)) || p->bind_fd[i] >= 0)
 			continue;
 		/* Private: the child's own binds come from its private copy of
 		   the mounts; these must not stay the host's peers either. */
@@ -1357,6 +1488,29 @@ static int open_binds_here(struct rt_plan *p, struct ember_error *e)
 		int fd = rt_detached_tree(src, -1, (mo.flags & MS_REC) != 0, (mo.flags & MS_RDONLY) != 0, &why);
 		if (fd < 0)
 			return err_sys(e, why.code, "bind mount \"%s\": source \"%s\"", dst, src);
+		p->bind_fd[i] = fd;
+	}
+	return 0;
+}
+
+/* Idmapped binds (a mount's uidMappings): taken here, where a user
+   namespace of their maps can be made and written. */
+static int open_idmapped_binds(struct rt_plan *p, struct ember_error *e)
+{
+	json_t *m;
+	size_t i;
+	struct mount_options mo;
+
+	json_array_foreach(json_object_get(p->spec, "mounts"), i, m) {
+		if (!json_object_get(m, "uidMappings"))
+			continue;
+		if (!ENABLED(CONFIG_USERNS))
+			return rt_unsupported(e, "spec: mounts[%zu]: idmapped mounts are not in this build (CONFIG_USERNS)", i);
+		if (mount_options_parse(json_object_get(m, "options"), &mo, "", e) < 0)
+			return -e->code;
+		int fd = rt_idmapped_bind(m, &mo, e);
+		if (fd < 0)
+			return err_wrap(e, "mount \"%s\"", json_string_value(json_object_get(m, "destination")) ?: "");
 		p->bind_fd[i] = fd;
 	}
 	return 0;
@@ -1373,9 +1527,13 @@ static int plan_build(const struct runtime_start *s, struct rt_plan *p, struct e
 	p->sock = p->root_mnt = p->pty_master = -1;
 	for (i = 0; i < ARRAY_SIZE(p->dev_fd); i++)
 		p->dev_fd[i] = -1;
+	for (i = 0; i < RT_MAX_NODES; i++)
+		p->node_fd[i] = -1;
 	p->spec = s->spec;
 	p->process = json_object_get(s->spec, "process");
 	p->lx = json_object_get(s->spec, "linux");
+	if (json_array_size(json_object_get(p->lx, "devices")) > RT_MAX_NODES)
+		return rt_bad(e, "spec: linux.devices: more than %d", RT_MAX_NODES);
 	for (i = 0; i < RT_MAX_BINDS; i++)
 		p->bind_fd[i] = -1;
 	if (json_array_size(json_object_get(s->spec, "mounts")) > RT_MAX_BINDS)
@@ -1398,6 +1556,10 @@ static int plan_build(const struct runtime_start *s, struct rt_plan *p, struct e
 				return err_sys(e, errno, "namespace %s: \"%s\"", type, path);
 			p->ns_fd[p->n_ns] = fd;
 			p->ns_type[p->n_ns++] = (int)ns_types[k].flag;
+		} else if (ns_types[k].flag == CLONE_NEWTIME) {
+			/* clone3 would put the child in it at once, before its
+			   offsets can be written: unshared later (child_start()). */
+			p->unshare_time = 1;
 		} else if (ns_types[k].flag == CLONE_NEWCGROUP && s->cgroup_fd < 0) {
 			/* Only once the child is in its cgroup, or the namespace's
 			   root would be the daemon's cgroup. */
@@ -1407,9 +1569,11 @@ static int plan_build(const struct runtime_start *s, struct rt_plan *p, struct e
 		}
 	}
 	if (s->join_pidfd >= 0)
-		p->clone_flags = p->unshare_cgroup = 0; /* the task's own, joined */
+		p->clone_flags = p->unshare_cgroup = p->unshare_time = 0; /* the task's own, joined */
 	else if (!(p->clone_flags & CLONE_NEWNS))
 		return rt_unsupported(e, "spec: a container needs its own mount namespace");
+	if (s->join_pidfd < 0 && open_idmapped_binds(p, e) < 0)
+		return -e->code;
 	if (p->has_userns && s->join_pidfd < 0) {
 		if (!ENABLED(CONFIG_USERNS))
 			return rt_unsupported(e, "user namespaces are not in this build (CONFIG_USERNS)");
@@ -1479,6 +1643,12 @@ static int plan_build(const struct runtime_start *s, struct rt_plan *p, struct e
 	for (int pfd = 3; pfd < 3 + s->preserve_fds; pfd++)
 		if (fcntl(pfd, F_GETFD) < 0)
 			return err_sys(e, EBADF, "preserve fds: descriptor %d", pfd);
+	p->personality = rt_personality_domain(json_string_value(json_object_get(json_object_get(p->lx, "personality"), "domain")));
+	json_t *io = json_object_get(p->process, "ioPriority");
+	p->ioprio = -1;
+	if (io)
+		p->ioprio = rt_ioprio_class(json_string_value(json_object_get(io, "class"))) << 13 |
+			    (int)json_integer_value(json_object_get(io, "priority"));
 	p->nnp = json_is_true(json_object_get(p->process, "noNewPrivileges"));
 	p->terminal = json_is_true(json_object_get(p->process, "terminal"));
 	if (p->terminal && s->pty_to_init && (s->self_fd < 0 || s->log_fd[0] < 0 || s->log_fd[1] < 0))

@@ -51,6 +51,15 @@ int rt_mount_check(const char *what, json_t *m, struct ember_error *e);
 
 /* The RLIMIT_* number of "RLIMIT_NOFILE", ...; -1 when unknown. */
 int rt_rlimit_lookup(const char *name);
+/* ioprio_set(2)'s class of "IOPRIO_CLASS_BE", ... (1 .. 3); -1 when
+   unknown. */
+int rt_ioprio_class(const char *name);
+/* personality(2)'s domain of linux.personality.domain "LINUX" (0) or
+   "LINUX32"; -1 when unknown. */
+int rt_personality_domain(const char *name);
+/* linux.timeOffsets' clocks, as /proc/PID/timens_offsets names them. */
+#define RT_TIME_CLOCKS 2
+extern const char *const rt_time_clocks[RT_TIME_CLOCKS];
 
 /* ---- users (user.c) ---- */
 
@@ -79,6 +88,7 @@ int rt_user_parse(const char *what, const char *s, struct rt_user *u, struct emb
 #define RT_MOUNT_ATTR_STRICTATIME 0x00000020
 #define RT_MOUNT_ATTR_NODIRATIME 0x00000080
 #define RT_MOUNT_ATTR_IDMAP 0x00100000
+#define RT_MOUNT_ATTR_NOSYMFOLLOW 0x00200000
 #define RT_FSCONFIG_SET_FLAG 0
 #define RT_FSCONFIG_SET_STRING 1
 #define RT_FSCONFIG_SET_FD 5
@@ -122,6 +132,11 @@ int rt_userns_rootfs(const struct runtime_start *s, pid_t pid, json_t *lx, struc
    read-only, its ids shifted into the user namespace at userns (-1: not).
    Errors name the path. */
 int rt_detached_tree(const char *path, int userns, int recursive, int rdonly, struct ember_error *e);
+/* Mount m's source as an idmapped bind (a detached tree, private): its
+   ids shifted by m's uidMappings and gidMappings, on the top mount (idmap)
+   or the whole tree (ridmap, mo->idmap 2). */
+struct mount_options;
+int rt_idmapped_bind(json_t *m, const struct mount_options *mo, struct ember_error *e);
 
 /* ---- reports of a failed start (report.c) ---- */
 

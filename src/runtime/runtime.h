@@ -144,15 +144,23 @@ int runtime_spec_build(const struct runtime_spec_options *o, json_t **out, struc
  * empty), cwd (absolute), env ("KEY=value"), terminal, consoleSize, user
  * (uid, gid, additionalGids: 0 .. 2^32-2; umask), capabilities (five
  * arrays of known "CAP_*" names), rlimits (known types, soft <= hard, no
- * type twice), noNewPrivileges, oomScoreAdj (-1000 .. 1000),
- * apparmorProfile, selinuxLabel; hostname (at most 64 bytes, only with a
- * uts namespace); mounts (absolute destination without ".."; strings;
- * bind mounts need a source); annotations (strings); hooks (ENOTSUP
- * unless empty); linux: namespaces (known types, each once, absolute
- * paths, a mount namespace), uid/gidMappings, maskedPaths and
- * readonlyPaths (absolute), sysctl, resources (memory, cpu, pids types),
- * cgroupsPath, seccomp.defaultAction, devices. Unknown properties are
- * ignored, as the runtime spec requires.
+ * type twice), noNewPrivileges, oomScoreAdj (-1000 .. 1000), ioPriority
+ * (a known class, 0 .. 7); hostname and domainname (at most 64 bytes, only
+ * with a uts namespace); mounts (absolute destination without ".."; strings;
+ * bind mounts need a source and take no file system options; idmapped
+ * ones: a bind, both of uidMappings and gidMappings); annotations
+ * (strings); hooks (ENOTSUP unless empty); linux: namespaces (known
+ * types, each once, absolute paths, a mount namespace), uid/gidMappings,
+ * maskedPaths and readonlyPaths (absolute), sysctl (only keys of the
+ * container's own namespaces), resources (memory, cpu, pids types),
+ * cgroupsPath, rootfsPropagation (a known one), seccomp.defaultAction,
+ * devices (c, b, u with numbers, p; a mode of permissions), personality
+ * (LINUX or LINUX32), timeOffsets (monotonic, boottime; with a new time
+ * namespace). Known fields ember does not do are ENOTSUP, naming the
+ * field: process.scheduler, execCPUAffinity, non-empty apparmorProfile,
+ * selinuxLabel, linux.mountLabel; linux.intelRdt, memoryPolicy,
+ * netDevices, personality.flags, seccomp.listenerPath; tmpcopyup. Unknown
+ * properties are ignored, as the runtime spec requires.
  */
 int runtime_spec_check(json_t *spec, struct ember_error *e);
 

@@ -10,6 +10,7 @@
 
 #include "runtime/runtime-internal.h"
 #include "util/err.h"
+#include "util/mount.h"
 
 /*
  * Messages are "spec: <JSON path>: <what is wrong>". Paths are built in
@@ -17,6 +18,7 @@
  */
 #define PATH_MAX_LEN 160
 #define ID_MAX 4294967294LL /* uid_t/gid_t, but (uid_t)-1 */
+#define RT_IDMAP_MAX 340     /* lines of an id map the kernel takes */
 
 static int bad_at(struct ember_error *e, const char *path, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -193,6 +195,28 @@ static int objects(json_t *v, const char *path, const struct field *f, size_t n,
 	return 0;
 }
 
+/* Fields of the runtime spec ember knows and does not do: refused by
+   name (never ignored), why said once for all. */
+static int refuse_fields(json_t *obj, const char *path, const char *const *keys, size_t n, const char *why,
+			 struct ember_error *e)
+{
+	char sub[PATH_MAX_LEN];
+
+	for (size_t i = 0; i < n; i++)
+		if (json_object_get(obj, keys[i]))
+			return rt_unsupported(e, "spec: %s: %s", join(sub, path, keys[i]), why);
+	return 0;
+}
+
+/* A non-empty string field that asks for something ember cannot give. */
+static int refuse_nonempty(json_t *obj, const char *path, const char *key, const char *why, struct ember_error *e)
+{
+	char sub[PATH_MAX_LEN];
+	const char *v = json_string_value(json_object_get(obj, key));
+
+	return v && *v ? rt_unsupported(e, "spec: %s: %s", join(sub, path, key), why) : 0;
+}
+
 /* ---- ociVersion ---- */
 
 static int digits(const char **p)
@@ -321,6 +345,35 @@ static int check_capabilities(json_t *caps, struct ember_error *e)
 	return 0;
 }
 
+/* ioprio_set(2)'s classes, by name. */
+static const char *const ioprio_classes[] = { "IOPRIO_CLASS_RT", "IOPRIO_CLASS_BE", "IOPRIO_CLASS_IDLE" };
+
+int rt_ioprio_class(const char *name)
+{
+	for (size_t i = 0; name && i < ARRAY_SIZE(ioprio_classes); i++)
+		if (!strcmp(name, ioprio_classes[i]))
+			return (int)i + 1;
+	return -1;
+}
+
+static int check_io_priority(json_t *io, struct ember_error *e)
+{
+	static const struct field f[] = { { "class", F_STRING, REQ }, { "priority", F_INT, 0 } };
+	char q[RT_QUOTE_MAX];
+	int r;
+
+	if ((r = fields(io, "process.ioPriority", f, ARRAY_SIZE(f), e)) < 0)
+		return r;
+	const char *class = json_string_value(json_object_get(io, "class"));
+	if (rt_ioprio_class(class) < 0)
+		return bad_at(e, "process.ioPriority.class", "unknown class \"%s\" (IOPRIO_CLASS_RT, _BE or _IDLE)",
+			      rt_quote(class, q));
+	json_t *prio = json_object_get(io, "priority");
+	if (prio && !int_in(prio, 0, 7))
+		return bad_at(e, "process.ioPriority.priority", "must be 0 .. 7");
+	return 0;
+}
+
 static int check_process(json_t *spec, struct ember_error *e)
 {
 	static const struct field f[] = {
@@ -373,10 +426,85 @@ static int check_process(json_t *spec, struct ember_error *e)
 		return r;
 	if ((o = json_object_get(p, "oomScoreAdj")) && !int_in(o, -1000, 1000))
 		return bad_at(e, "process.oomScoreAdj", "must be -1000 .. 1000");
+	if ((o = object_at(p, "process", "ioPriority", 0, &r, e)) && (r = check_io_priority(o, e)) < 0)
+		return r;
+	if (r < 0)
+		return r;
+	static const char *const refused[] = { "scheduler", "execCPUAffinity" };
+	if ((r = refuse_fields(p, "process", refused, ARRAY_SIZE(refused), "not supported by ember", e)) < 0 ||
+	    (r = refuse_nonempty(p, "process", "apparmorProfile", "ember applies no AppArmor profile", e)) < 0 ||
+	    (r = refuse_nonempty(p, "process", "selinuxLabel", "ember sets no SELinux label", e)) < 0)
+		return r;
 	return 0;
 }
 
 /* ---- mounts ---- */
+
+/* A mount's uidMappings and gidMappings (an idmapped mount, 1.1): both or
+   neither. */
+static int mount_idmaps_check(const char *what, json_t *m, int *have, struct ember_error *e)
+{
+	static const char *const keys[] = { "uidMappings", "gidMappings" };
+	json_t *maps[2];
+
+	for (size_t k = 0; k < 2; k++) {
+		maps[k] = json_object_get(m, keys[k]);
+		size_t i;
+		json_t *x;
+		if (!maps[k])
+			continue;
+		if (!json_is_array(maps[k]) || json_array_size(maps[k]) == 0 || json_array_size(maps[k]) > RT_IDMAP_MAX)
+			return rt_bad(e, "%s.%s: must be an array of 1 .. %d mappings", what, keys[k], RT_IDMAP_MAX);
+		json_array_foreach(maps[k], i, x) {
+			json_t *c = json_object_get(x, "containerID"), *h = json_object_get(x, "hostID");
+			json_t *n = json_object_get(x, "size");
+			if (!int_in(c, 0, UINT32_MAX) || !int_in(h, 0, UINT32_MAX) || !int_in(n, 1, UINT32_MAX) ||
+			    json_integer_value(c) + json_integer_value(n) > (json_int_t)UINT32_MAX ||
+			    json_integer_value(h) + json_integer_value(n) > (json_int_t)UINT32_MAX)
+				return rt_bad(e, "%s.%s[%zu]: want containerID, hostID and size, a range below 2^32-1", what,
+					      keys[k], i);
+		}
+	}
+	if (!maps[0] != !maps[1])
+		return rt_bad(e, "%s.%s: an idmapped mount needs %s too", what, keys[maps[0] ? 0 : 1], keys[maps[0] ? 1 : 0]);
+	*have = maps[0] != NULL;
+	return 0;
+}
+
+/* Options: what a bind mount cannot take (the file system's own options
+   and flags, which a bind ignores) is refused, not passed on to nothing. */
+static int mount_options_check(const char *what, json_t *m, int bind, struct ember_error *e)
+{
+	static const char *const sb_flags[] = { "sync", "dirsync", "mand", "lazytime", "iversion", "silent" };
+	char q[RT_QUOTE_MAX];
+	struct mount_options mo;
+	json_t *x;
+	size_t i;
+	int maps = 0, r;
+
+	if ((r = mount_idmaps_check(what, m, &maps, e)) < 0)
+		return r;
+	if ((r = mount_options_parse(json_object_get(m, "options"), &mo, what, e)) < 0)
+		return r;
+	json_array_foreach(json_object_get(m, "options"), i, x) {
+		const char *o = json_string_value(x);
+		if (!strcmp(o, "tmpcopyup"))
+			return rt_unsupported(e, "%s.options: \"tmpcopyup\" is not supported by ember", what);
+		for (size_t k = 0; bind && k < ARRAY_SIZE(sb_flags); k++)
+			if (!strcmp(o, sb_flags[k]))
+				return rt_unsupported(e, "%s.options: \"%s\" is the file system's, which a bind mount does not set",
+						      what, o);
+	}
+	if (bind && mo.data[0])
+		return rt_unsupported(e, "%s.options: \"%s\": a bind mount takes no file system options", what,
+				      rt_quote(mo.data, q));
+	if ((mo.idmap || maps) && !bind)
+		return rt_unsupported(e, "%s: an idmapped mount (idmap, uidMappings) must be a bind mount", what);
+	if (mo.idmap && !maps)
+		return rt_unsupported(e, "%s.options: %s without the mount's uidMappings and gidMappings (ember does not "
+					 "take the container's)", what, mo.idmap == 2 ? "ridmap" : "idmap");
+	return 0;
+}
 
 int rt_mount_check(const char *what, json_t *m, struct ember_error *e)
 {
@@ -410,7 +538,7 @@ int rt_mount_check(const char *what, json_t *m, struct ember_error *e)
 		bind |= strcmp(json_string_value(x), "bind") == 0 || strcmp(json_string_value(x), "rbind") == 0;
 	if (bind && (!src || !*json_string_value(src)))
 		return rt_bad(e, "%s.source: a bind mount needs a source", what);
-	return 0;
+	return mount_options_check(what, m, bind, e);
 }
 
 static int check_mounts(json_t *spec, struct ember_error *e)
@@ -473,7 +601,6 @@ static int check_namespaces(json_t *lx, unsigned *have, struct ember_error *e)
 
 /* A new user namespace needs both maps (which the kernel takes at most
    340 lines of); maps without one mean nothing. */
-#define RT_IDMAP_MAX 340
 static int check_idmaps(json_t *lx, struct ember_error *e)
 {
 	static const char *const keys[] = { "uidMappings", "gidMappings" };
@@ -561,6 +688,169 @@ static int check_resources(json_t *res, struct ember_error *e)
 	return 0;
 }
 
+int rt_personality_domain(const char *name)
+{
+	return !name ? -1 : !strcmp(name, "LINUX") ? 0x0000 : !strcmp(name, "LINUX32") ? 0x0008 : -1;
+}
+
+static int check_personality(json_t *pers, struct ember_error *e)
+{
+	static const struct field f[] = { { "domain", F_STRING, REQ }, { "flags", F_STRINGS, 0 } };
+	char q[RT_QUOTE_MAX];
+	int r;
+
+	if ((r = fields(pers, "linux.personality", f, ARRAY_SIZE(f), e)) < 0)
+		return r;
+	const char *domain = json_string_value(json_object_get(pers, "domain"));
+	if (rt_personality_domain(domain) < 0)
+		return bad_at(e, "linux.personality.domain", "unknown domain \"%s\" (LINUX or LINUX32)", rt_quote(domain, q));
+	/* The spec defines none yet. */
+	json_t *flag = json_array_get(json_object_get(pers, "flags"), 0);
+	if (flag)
+		return rt_unsupported(e, "spec: linux.personality.flags: \"%s\" is not supported by ember",
+				      rt_quote(json_string_value(flag), q));
+	return 0;
+}
+
+/* time_namespaces(7)'s clocks, in the order /proc/PID/timens_offsets names
+   them. */
+const char *const rt_time_clocks[RT_TIME_CLOCKS] = { "monotonic", "boottime" };
+
+static int check_time_offsets(json_t *offs, unsigned have_ns, int time_joined, struct ember_error *e)
+{
+	static const struct field f[] = { { "secs", F_INT, 0 }, { "nanosecs", F_UINT, 0 } };
+	char sub[PATH_MAX_LEN], q[RT_QUOTE_MAX];
+	const char *key;
+	json_t *v;
+	int r;
+
+	if (!(have_ns & (1u << 7)) || time_joined)
+		return bad_at(e, "linux.timeOffsets", "only with a new time namespace (linux.namespaces, without a path)");
+	json_object_foreach(offs, key, v) {
+		size_t k = 0;
+		while (k < RT_TIME_CLOCKS && strcmp(key, rt_time_clocks[k]) != 0)
+			k++;
+		if (k == RT_TIME_CLOCKS)
+			return bad_at(e, "linux.timeOffsets", "unknown clock \"%s\" (monotonic or boottime)", rt_quote(key, q));
+		join(sub, "linux.timeOffsets", key);
+		if (!json_is_object(v))
+			return bad_at(e, sub, "must be an object");
+		if ((r = fields(v, sub, f, ARRAY_SIZE(f), e)) < 0)
+			return r;
+		json_t *ns = json_object_get(v, "nanosecs");
+		if (ns && json_integer_value(ns) > 999999999)
+			return bad_at(e, sub, "nanosecs must be 0 .. 999999999");
+		/* The kernel takes offsets of up to about 146 years either way. */
+		json_t *secs = json_object_get(v, "secs");
+		if (secs && !int_in(secs, -(1LL << 32), 1LL << 32))
+			return bad_at(e, sub, "secs must be -2^32 .. 2^32");
+	}
+	return 0;
+}
+
+/* A sysctl is written in the container's /proc/sys, which is the host's
+   for every key no namespace of the container's own holds: refused then,
+   as runc does (vm.*, kernel.*: the host's). */
+static int check_sysctl(json_t *sysctl, unsigned have_ns, struct ember_error *e)
+{
+	static const char *const ipc[] = { "kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem",
+					   "kernel.shmall", "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced" };
+	char sub[PATH_MAX_LEN], q[RT_QUOTE_MAX];
+	const char *key;
+	json_t *v;
+
+	json_object_foreach(sysctl, key, v) {
+		unsigned ns = 0; /* bit of ns_types[] that holds it */
+		for (size_t i = 0; i < ARRAY_SIZE(ipc); i++)
+			if (!strcmp(key, ipc[i]))
+				ns = 1u << 3;
+		if (!strncmp(key, "fs.mqueue.", 10))
+			ns = 1u << 3;
+		else if (!strncmp(key, "net.", 4))
+			ns = 1u << 1;
+		else if (!strcmp(key, "kernel.hostname") || !strcmp(key, "kernel.domainname"))
+			ns = 1u << 4;
+		snprintf(sub, sizeof(sub), "linux.sysctl[\"%s\"]", rt_quote(key, q));
+		if (!*key || strchr(key, '/') || strstr(key, ".."))
+			return bad_at(e, sub, "not a sysctl name");
+		if (!ns)
+			return rt_unsupported(e, "spec: %s: not in a namespace of the container's (it would set the host's)", sub);
+		/* One joined by path is taken as the container's. */
+		if (!(have_ns & ns))
+			return bad_at(e, sub, "needs the container's own %s namespace", ns == 2 ? "network" : ns == 8 ? "ipc" : "uts");
+	}
+	return 0;
+}
+
+/* linux.devices: nodes of a kind mknod makes, with a mode of permissions. */
+static int check_devices(json_t *list, struct ember_error *e)
+{
+	char sub[PATH_MAX_LEN], q[RT_QUOTE_MAX];
+	size_t i;
+	json_t *d;
+
+	json_array_foreach(list, i, d) {
+		const char *type = json_string_value(json_object_get(d, "type"));
+		index_of(sub, "linux.devices", i);
+		if (strcmp(type, "c") && strcmp(type, "b") && strcmp(type, "u") && strcmp(type, "p"))
+			return bad_at(e, sub, "type \"%s\": want c, b, u or p", rt_quote(type, q));
+		json_t *major = json_object_get(d, "major"), *minor = json_object_get(d, "minor");
+		if (type[0] != 'p' && (!int_in(major, 0, 4095) || !int_in(minor, 0, 1048575)))
+			return bad_at(e, sub, "a %s device needs major (0 .. 4095) and minor (0 .. 1048575)",
+				      type[0] == 'b' ? "block" : "character");
+		json_t *mode = json_object_get(d, "fileMode");
+		if (mode && json_integer_value(mode) > 07777)
+			return bad_at(e, sub, "fileMode must be permissions, 0 .. 07777");
+		if (!strcmp(json_string_value(json_object_get(d, "path")), "/dev"))
+			return bad_at(e, sub, "path \"/dev\" is the directory of the nodes");
+	}
+	return 0;
+}
+
+/* The fields of linux that are more than types. */
+static int check_linux_more(json_t *lx, unsigned have_ns, struct ember_error *e)
+{
+	static const char *const props[] = { "private", "rprivate", "slave", "rslave", "shared", "rshared",
+					     "unbindable", "runbindable" };
+	static const char *const refused[] = { "intelRdt", "memoryPolicy", "netDevices" };
+	char q[RT_QUOTE_MAX];
+	json_t *v, *x;
+	size_t i;
+	int r, time_joined = 0;
+
+	if ((r = refuse_fields(lx, "linux", refused, ARRAY_SIZE(refused), "not supported by ember", e)) < 0 ||
+	    (r = refuse_nonempty(lx, "linux", "mountLabel", "ember sets no SELinux label", e)) < 0)
+		return r;
+	const char *rp = json_string_value(json_object_get(lx, "rootfsPropagation"));
+	for (i = 0; rp && i < ARRAY_SIZE(props) && strcmp(rp, props[i]) != 0;)
+		i++;
+	if (rp && i == ARRAY_SIZE(props))
+		return bad_at(e, "linux.rootfsPropagation", "unknown propagation \"%s\"", rt_quote(rp, q));
+	if ((v = object_at(lx, "linux", "personality", 0, &r, e)) && (r = check_personality(v, e)) < 0)
+		return r;
+	if (r < 0)
+		return r;
+	json_array_foreach(json_object_get(lx, "namespaces"), i, x)
+		time_joined |= !strcmp(json_string_value(json_object_get(x, "type")), "time") &&
+			       json_object_get(x, "path") != NULL;
+	if ((r = check_sysctl(json_object_get(lx, "sysctl"), have_ns, e)) < 0 ||
+	    (r = check_devices(json_object_get(lx, "devices"), e)) < 0)
+		return r;
+	if ((v = object_at(lx, "linux", "timeOffsets", 0, &r, e)) && (r = check_time_offsets(v, have_ns, time_joined, e)) < 0)
+		return r;
+	if (r < 0)
+		return r;
+	if ((v = json_object_get(lx, "seccomp"))) {
+		static const struct field f[] = { { "defaultErrnoRet", F_UINT32, 0 }, { "flags", F_STRINGS, 0 },
+						  { "listenerPath", F_STRING, 0 }, { "listenerMetadata", F_STRING, 0 } };
+		if ((r = fields(v, "linux.seccomp", f, ARRAY_SIZE(f), e)) < 0 ||
+		    (r = refuse_nonempty(v, "linux.seccomp", "listenerPath", "ember runs no seccomp agent (SCMP_ACT_NOTIFY)", e)) < 0 ||
+		    (r = refuse_nonempty(v, "linux.seccomp", "listenerMetadata", "ember runs no seccomp agent (SCMP_ACT_NOTIFY)", e)) < 0)
+			return r;
+	}
+	return 0;
+}
+
 static int check_linux(json_t *spec, unsigned *have_ns, struct ember_error *e)
 {
 	static const struct field f[] = {
@@ -607,6 +897,8 @@ static int check_linux(json_t *spec, unsigned *have_ns, struct ember_error *e)
 				return r;
 		}
 	}
+	if (lx && (r = check_linux_more(lx, *have_ns, e)) < 0)
+		return r;
 	/* ember's executor pivots into the rootfs: never in the host's mount
 	   namespace. */
 	if (!(*have_ns & (1u << 2)))
@@ -627,17 +919,24 @@ static int check_hooks(json_t *spec, struct ember_error *e)
 	if (r < 0)
 		return r;
 	json_object_foreach(hooks, key, v) {
+		/* The key as the user wrote it may be anything: quoted then. */
+		char q[RT_QUOTE_MAX];
+		if (*key && strspn(key, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") == strlen(key))
+			join(sub, "hooks", key);
+		else
+			snprintf(sub, sizeof(sub), "hooks[\"%s\"]", rt_quote(key, q));
 		if (!json_is_array(v))
-			return bad_at(e, join(sub, "hooks", key), "must be an array");
+			return bad_at(e, sub, "must be an array");
 		if (json_array_size(v) > 0)
-			return rt_unsupported(e, "spec: %s: ember does not run hooks", join(sub, "hooks", key));
+			return rt_unsupported(e, "spec: %s: ember does not run hooks", sub);
 	}
 	return 0;
 }
 
 int runtime_spec_check(json_t *spec, struct ember_error *e)
 {
-	static const struct field top[] = { { "hostname", F_STRING, 0 }, { "annotations", F_STRMAP, 0 } };
+	static const struct field top[] = { { "hostname", F_STRING, 0 }, { "domainname", F_STRING, 0 },
+					    { "annotations", F_STRMAP, 0 } };
 	unsigned have_ns;
 	int r;
 
@@ -652,5 +951,10 @@ int runtime_spec_check(json_t *spec, struct ember_error *e)
 		return bad_at(e, "hostname", "longer than %d bytes", RUNTIME_HOSTNAME_MAX + 1);
 	if (host && *host && !(have_ns & (1u << 4)))
 		return bad_at(e, "hostname", "needs a uts namespace (linux.namespaces)");
+	const char *domain = json_string_value(json_object_get(spec, "domainname"));
+	if (domain && strlen(domain) > RUNTIME_HOSTNAME_MAX + 1)
+		return bad_at(e, "domainname", "longer than %d bytes", RUNTIME_HOSTNAME_MAX + 1);
+	if (domain && *domain && !(have_ns & (1u << 4)))
+		return bad_at(e, "domainname", "needs a uts namespace (linux.namespaces)");
 	return 0;
 }

@@ -25,11 +25,16 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
 #include <unistd.h>
 
 #include "runtime/runtime-internal.h"
 #include "util/cleanup.h"
 #include "util/err.h"
+#include "util/mount.h"
 
 #ifndef OPEN_TREE_CLONE
 #define OPEN_TREE_CLONE 1
@@ -104,6 +109,74 @@ int rt_detached_tree(const char *path, int userns, int recursive, int rdonly, st
 		close((int)fd);
 		return err_sys(e, err, "%s \"%s\"%s", userns >= 0 ? "idmapped mount of" : "private copy of", path,
 			       err == EINVAL && userns >= 0 ? " (its file system cannot be idmapped)" : "");
+	}
+	return (int)fd;
+}
+
+/* A user namespace of uid_maps and gid_maps, for an idmapped mount: a
+   child cloned into a new one waits while its maps are written and the
+   namespace is opened, then goes (the descriptor keeps the namespace). In
+   the child only read and _exit: the daemon has threads. */
+static int userns_make(json_t *uid_maps, json_t *gid_maps, struct ember_error *e)
+{
+	struct {
+		uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
+	} ca = { /* CLONE_ARGS_SIZE_VER0 */ .flags = CLONE_NEWUSER | 0x1000 /* CLONE_PIDFD */, .exit_signal = SIGCHLD };
+	int pfd[2], pidfd = -1, r;
+	char path[64];
+
+	if (pipe2(pfd, O_CLOEXEC) < 0)
+		return err_sys(e, errno, "idmapped mount: pipe");
+	ca.pidfd = (uint64_t)(uintptr_t)&pidfd;
+	long pid = syscall(SYS_clone3, &ca, sizeof(ca));
+	if (pid == 0) {
+		char c;
+		close(pfd[1]);
+		(void)!read(pfd[0], &c, 1);
+		_exit(0);
+	}
+	close(pfd[0]);
+	if (pid < 0) {
+		close(pfd[1]);
+		return err_sys(e, errno, "idmapped mount: clone a user namespace");
+	}
+	snprintf(path, sizeof(path), "/proc/%ld/ns/user", pid);
+	r = write_map((pid_t)pid, "uid_map", uid_maps, e);
+	if (r == 0)
+		r = write_map((pid_t)pid, "gid_map", gid_maps, e);
+	int fd = r < 0 ? -1 : open(path, O_RDONLY | O_CLOEXEC);
+	if (r == 0 && fd < 0)
+		r = err_sys(e, errno, "idmapped mount: open %s", path);
+	close(pfd[1]);
+	siginfo_t si;
+	while (waitid((idtype_t)3 /* P_PIDFD */, (id_t)pidfd, &si, WEXITED) < 0 && errno == EINTR)
+		;
+	close(pidfd);
+	return r < 0 ? r : fd;
+}
+
+int rt_idmapped_bind(json_t *m, const struct mount_options *mo, struct ember_error *e)
+{
+	const char *src = json_string_value(json_object_get(m, "source")) ?: "";
+	int recursive = (mo->flags & MS_REC) != 0;
+
+	_cleanup_close_ int userns = userns_make(json_object_get(m, "uidMappings"), json_object_get(m, "gidMappings"), e);
+	if (userns < 0)
+		return userns;
+	long fd = syscall(SYS_open_tree, AT_FDCWD, src, OPEN_TREE_CLONE | O_CLOEXEC | (recursive ? AT_RECURSIVE : 0));
+	if (fd < 0)
+		return err_sys(e, errno, "idmapped mount of \"%s\"", src);
+	/* Private, as any bind (rt_detached_tree()); the ids shifted on the
+	   top mount (idmap) or on all (ridmap). */
+	struct rt_mount_attr priv = { .propagation = RT_MS_PRIVATE };
+	struct rt_mount_attr idmap = { .attr_set = RT_MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t)userns };
+	if (syscall(SYS_mount_setattr, (int)fd, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &priv, sizeof(priv)) < 0 ||
+	    syscall(SYS_mount_setattr, (int)fd, "", AT_EMPTY_PATH | (mo->idmap == 2 ? AT_RECURSIVE : 0), &idmap,
+		    sizeof(idmap)) < 0) {
+		int err = errno;
+		close((int)fd);
+		return err_sys(e, err, "idmapped mount of \"%s\"%s", src,
+			       err == EINVAL ? " (its file system cannot be idmapped)" : "");
 	}
 	return (int)fd;
 }

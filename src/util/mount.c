@@ -14,6 +14,19 @@
 #include "util/cleanup.h"
 #include "util/err.h"
 
+/* Flags older C libraries do not name. */
+#define MOUNT_SILENT 32768UL
+#define MOUNT_I_VERSION (1UL << 23)
+#define MOUNT_LAZYTIME (1UL << 25)
+#define MOUNT_ATTR_RDONLY_ 0x1ULL
+#define MOUNT_ATTR_NOSUID_ 0x2ULL
+#define MOUNT_ATTR_NODEV_ 0x4ULL
+#define MOUNT_ATTR_NOEXEC_ 0x8ULL
+#define MOUNT_ATTR_NOATIME_ 0x10ULL
+#define MOUNT_ATTR_STRICTATIME_ 0x20ULL
+#define MOUNT_ATTR_NODIRATIME_ 0x80ULL
+#define MOUNT_ATTR_NOSYMFOLLOW_ 0x200000ULL
+
 static const struct {
 	const char *name;
 	unsigned long set, clear;
@@ -27,7 +40,28 @@ static const struct {
 	{ "nodiratime", MS_NODIRATIME, 0 }, { "diratime", 0, MS_NODIRATIME },
 	{ "sync", MS_SYNCHRONOUS, 0 }, { "async", 0, MS_SYNCHRONOUS },
 	{ "dirsync", MS_DIRSYNC, 0 },  { "mand", MS_MANDLOCK, 0 },     { "nomand", 0, MS_MANDLOCK },
-	{ "remount", MS_REMOUNT, 0 },
+	{ "remount", MS_REMOUNT, 0 },  { "nosymfollow", MOUNT_MS_NOSYMFOLLOW, 0 }, { "symfollow", 0, MOUNT_MS_NOSYMFOLLOW },
+	{ "lazytime", MOUNT_LAZYTIME, 0 }, { "nolazytime", 0, MOUNT_LAZYTIME },
+	{ "iversion", MOUNT_I_VERSION, 0 }, { "noiversion", 0, MOUNT_I_VERSION },
+	{ "silent", MOUNT_SILENT, 0 },  { "loud", 0, MOUNT_SILENT },
+};
+
+/* The recursive ones of the runtime spec 1.1 (mount_setattr's attributes
+   on every mount of the tree); an atime word sets the atime field whole. */
+#define ATTR_ATIME 0x70ULL
+static const struct {
+	const char *name;
+	unsigned long long set, clear;
+} recursive[] = {
+	{ "rro", MOUNT_ATTR_RDONLY_, 0 },       { "rrw", 0, MOUNT_ATTR_RDONLY_ },
+	{ "rnosuid", MOUNT_ATTR_NOSUID_, 0 },   { "rsuid", 0, MOUNT_ATTR_NOSUID_ },
+	{ "rnodev", MOUNT_ATTR_NODEV_, 0 },     { "rdev", 0, MOUNT_ATTR_NODEV_ },
+	{ "rnoexec", MOUNT_ATTR_NOEXEC_, 0 },   { "rexec", 0, MOUNT_ATTR_NOEXEC_ },
+	{ "rnodiratime", MOUNT_ATTR_NODIRATIME_, 0 }, { "rdiratime", 0, MOUNT_ATTR_NODIRATIME_ },
+	{ "rnosymfollow", MOUNT_ATTR_NOSYMFOLLOW_, 0 }, { "rsymfollow", 0, MOUNT_ATTR_NOSYMFOLLOW_ },
+	{ "rnoatime", MOUNT_ATTR_NOATIME_, ATTR_ATIME }, { "rstrictatime", MOUNT_ATTR_STRICTATIME_, ATTR_ATIME },
+	{ "rrelatime", 0, ATTR_ATIME },         { "ratime", 0, ATTR_ATIME },
+	{ "rnorelatime", 0, ATTR_ATIME },       { "rnostrictatime", 0, ATTR_ATIME },
 };
 
 static const struct {
@@ -45,7 +79,13 @@ const char *mount_option_name(size_t i)
 	if (i < ARRAY_SIZE(flags))
 		return flags[i].name;
 	i -= ARRAY_SIZE(flags);
-	return i < ARRAY_SIZE(propagations) ? propagations[i].name : NULL;
+	if (i < ARRAY_SIZE(propagations))
+		return propagations[i].name;
+	i -= ARRAY_SIZE(propagations);
+	if (i < ARRAY_SIZE(recursive))
+		return recursive[i].name;
+	i -= ARRAY_SIZE(recursive);
+	return i == 0 ? "idmap" : i == 1 ? "ridmap" : NULL;
 }
 
 int mount_options_parse(json_t *opts, struct mount_options *out, const char *target, struct ember_error *e)
@@ -73,6 +113,19 @@ int mount_options_parse(json_t *opts, struct mount_options *out, const char *tar
 			out->propagation = propagations[k].flags;
 			continue;
 		}
+		for (k = 0; k < ARRAY_SIZE(recursive); k++)
+			if (!strcmp(recursive[k].name, s))
+				break;
+		if (k < ARRAY_SIZE(recursive)) {
+			/* The last word about an attribute wins. */
+			out->rattr_set = (out->rattr_set & ~recursive[k].clear) | recursive[k].set;
+			out->rattr_clr = (out->rattr_clr & ~recursive[k].set) | recursive[k].clear;
+			continue;
+		}
+		if (!strcmp(s, "idmap") || !strcmp(s, "ridmap")) {
+			out->idmap = s[0] == 'r' ? 2 : 1;
+			continue;
+		}
 		int n = snprintf(out->data + len, sizeof(out->data) - len, "%s%s", len ? "," : "", s);
 		if (n < 0 || (size_t)n >= sizeof(out->data) - len)
 			return err_set(e, E2BIG, "mount %s: options longer than a page", target);
@@ -94,10 +147,6 @@ int mount_options_parse(json_t *opts, struct mount_options *out, const char *tar
 #define AT_RECURSIVE_ 0x8000
 #define MOVE_MOUNT_F_EMPTY_PATH_ 0x4
 #define MOVE_MOUNT_T_EMPTY_PATH_ 0x40
-#define MOUNT_ATTR_RDONLY_ 0x1
-#define MOUNT_ATTR_NOSUID_ 0x2
-#define MOUNT_ATTR_NODEV_ 0x4
-#define MOUNT_ATTR_NOEXEC_ 0x8
 
 /* A bind as one step: a detached copy of source, its flags set, then
    attached at the target descriptor; a read-only bind is never writable,

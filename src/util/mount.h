@@ -15,16 +15,22 @@
 
 /* A mount's options: flag words become flags (MS_RDONLY, MS_BIND|MS_REC
    for rbind, ...), propagation words (rprivate, rslave, ...) propagation,
+   recursive words (rro, rnoexec, ...) rattr_*, idmap and ridmap idmap,
    the rest data ("lowerdir=...,upperdir=..."). target names the mount in
    errors. */
 #define MOUNT_DATA_MAX 4096
+#define MOUNT_MS_NOSYMFOLLOW 256UL /* MS_NOSYMFOLLOW, which older C libraries lack */
 struct mount_options {
 	unsigned long flags, propagation;
+	/* rro, rnosuid...: mount_setattr()'s attributes for the whole tree. */
+	unsigned long long rattr_set, rattr_clr;
+	int idmap; /* idmap: 1, ridmap: 2 (the whole tree) */
 	char data[MOUNT_DATA_MAX];
 };
 int mount_options_parse(json_t *options, struct mount_options *out, const char *target, struct ember_error *e);
-/* The i-th option name mount_options_parse() knows as a flag or a
-   propagation ("ro", "rbind", "rslave"...); NULL past the last. Any other
+/* The i-th option name mount_options_parse() knows as a flag, a
+   propagation, a recursive attribute or an idmap ("ro", "rbind", "rslave",
+   "rro", "idmap"...); NULL past the last. Any other
    option goes to the file system as data. */
 const char *mount_option_name(size_t i);
 

@@ -1,12 +1,16 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* libFuzzer: OCI runtime specs a user brings (--spec FILE), image configs
-   and options turned into specs, --mount strings and signal names. */
+/* libFuzzer: OCI runtime specs a user brings (--spec FILE, a bundle's
+   config.json), image configs and options turned into specs, --mount
+   strings and signal names. A document is checked as it is and laid over
+   a spec that passes, with every field of the schema ember knows, so that
+   small inputs reach the checks deep in it. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "runtime/runtime.h"
+#include "util/mount.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -78,6 +82,79 @@ static void fuzz_build(json_t *doc, unsigned flags)
 	json_decref(spec);
 }
 
+/* A spec that passes runtime_spec_check(), with the 1.1 fields. */
+static const char base_spec[] =
+	"{\"ociVersion\": \"1.1.0\", \"hostname\": \"h\", \"domainname\": \"d.example\","
+	" \"root\": {\"path\": \"rootfs\", \"readonly\": true},"
+	" \"process\": {\"args\": [\"sh\"], \"cwd\": \"/\", \"env\": [\"A=1\"], \"user\": {\"uid\": 0, \"gid\": 0},"
+	"  \"rlimits\": [{\"type\": \"RLIMIT_NOFILE\", \"soft\": 1, \"hard\": 2}],"
+	"  \"capabilities\": {\"bounding\": [\"CAP_KILL\"], \"ambient\": []}, \"noNewPrivileges\": true,"
+	"  \"oomScoreAdj\": 0, \"ioPriority\": {\"class\": \"IOPRIO_CLASS_BE\", \"priority\": 4}},"
+	" \"mounts\": [{\"destination\": \"/proc\", \"type\": \"proc\", \"source\": \"proc\"},"
+	"  {\"destination\": \"/m\", \"type\": \"bind\", \"source\": \"/s\", \"options\": [\"rbind\", \"ridmap\", \"rro\"],"
+	"   \"uidMappings\": [{\"containerID\": 0, \"hostID\": 1000, \"size\": 1}],"
+	"   \"gidMappings\": [{\"containerID\": 0, \"hostID\": 1000, \"size\": 1}]}],"
+	" \"linux\": {\"namespaces\": [{\"type\": \"mount\"}, {\"type\": \"uts\"}, {\"type\": \"time\"},"
+	"  {\"type\": \"network\"}, {\"type\": \"ipc\"}],"
+	"  \"timeOffsets\": {\"boottime\": {\"secs\": 1}}, \"personality\": {\"domain\": \"LINUX32\"},"
+	"  \"sysctl\": {\"net.ipv4.ip_forward\": \"1\", \"kernel.shmmni\": \"9\"}, \"rootfsPropagation\": \"rslave\","
+	"  \"maskedPaths\": [\"/proc/kcore\"], \"readonlyPaths\": [\"/proc/sys\"],"
+	"  \"devices\": [{\"path\": \"/dev/n\", \"type\": \"c\", \"major\": 1, \"minor\": 3, \"fileMode\": 438}],"
+	"  \"seccomp\": {\"defaultAction\": \"SCMP_ACT_ALLOW\", \"flags\": [], \"syscalls\": []}}}";
+
+/* to with from's fields laid over it, objects merged all the way down. */
+static void overlay(json_t *to, json_t *from, int depth)
+{
+	const char *k;
+	json_t *v;
+
+	json_object_foreach(from, k, v) {
+		json_t *t = json_object_get(to, k);
+		if (depth < 8 && json_is_object(t) && json_is_object(v))
+			overlay(t, v, depth + 1);
+		else
+			CHECK(json_object_set(to, k, v) == 0);
+	}
+}
+
+/* What passes the check is what the executor takes without a second
+   look: its mounts' options parse, its personality is one it knows. */
+static void check_passed(json_t *spec)
+{
+	struct ember_error e;
+	struct mount_options mo;
+	size_t i;
+	json_t *m;
+
+	json_array_foreach(json_object_get(spec, "mounts"), i, m)
+		CHECK(mount_options_parse(json_object_get(m, "options"), &mo, "fuzz", &e) == 0);
+	json_t *pers = json_object_get(json_object_get(spec, "linux"), "personality");
+	if (pers)
+		CHECK(json_is_string(json_object_get(pers, "domain")));
+	/* And it passes again after a round trip. */
+	char *text = json_dumps(spec, JSON_COMPACT);
+	CHECK(text);
+	json_t *back = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
+	CHECK(back && runtime_spec_check(back, &e) == 0);
+	json_decref(back);
+	free(text);
+}
+
+static void fuzz_overlay(json_t *doc)
+{
+	struct ember_error e;
+	json_t *base = json_loads(base_spec, 0, NULL);
+
+	CHECK(base && runtime_spec_check(base, &e) == 0);
+	overlay(base, doc, 0);
+	int r = runtime_spec_check(base, &e);
+	if (r < 0)
+		check_error(&e, r);
+	else
+		check_passed(base);
+	json_decref(base);
+}
+
 static void fuzz_text(const char *s)
 {
 	struct ember_error e;
@@ -138,8 +215,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		int r = runtime_spec_check(doc, &e);
 		if (r < 0)
 			check_error(&e, r);
-		if (json_is_object(doc))
+		else
+			check_passed(doc);
+		if (json_is_object(doc)) {
+			fuzz_overlay(doc);
 			fuzz_build(doc, size ? data[size - 1] : 0);
+		}
 		json_decref(doc);
 	}
 

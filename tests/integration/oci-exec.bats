@@ -209,16 +209,21 @@ cg_procs() {
 	run -0 "$EMBER" oci features
 	echo "$output"
 	[ "$(jget 'sorted(j)' <<<"$output")" = '["hooks", "linux", "mountOptions", "ociVersionMax", "ociVersionMin"]' ]
-	[ "$(jget 'sorted(j["linux"])' <<<"$output")" = '["apparmor", "capabilities", "cgroup", "namespaces", "seccomp", "selinux"]' ]
-	[ "$(jget 'j["linux"]["namespaces"]' <<<"$output")" = '["cgroup", "ipc", "mount", "network", "pid", "user", "uts"]' ]
+	[ "$(jget 'sorted(j["linux"])' <<<"$output")" = '["apparmor", "capabilities", "cgroup", "mountExtensions", "namespaces", "seccomp", "selinux"]' ]
+	[ "$(jget 'j["linux"]["namespaces"]' <<<"$output")" = '["cgroup", "ipc", "mount", "network", "pid", "user", "uts", "time"]' ]
+	# The runtime spec 1.1's: idmapped mounts, and the recursive options.
+	[ "$(jget '[j["linux"]["mountExtensions"], "rro" in j["mountOptions"], "ridmap" in j["mountOptions"]]' <<<"$output")" = \
+		'[{"idmap": {"enabled": true}}, true, true]' ]
 	[ "$(jget '[j["linux"]["cgroup"]["systemd"], "rbind" in j["mountOptions"], "CAP_SYS_ADMIN" in j["linux"]["capabilities"]]' <<<"$output")" = '[false, true, true]' ]
 	[ "$(jget '"SCMP_ACT_NOTIFY" in j["linux"]["seccomp"]["actions"]' <<<"$output")" = false ]
 	if runc_here; then
-		# The same keys as runc's (but its annotations), and each list a
+		# The same keys as runc's (but its annotations, and 1.1's
+		# mountExtensions, which runc 1.1.5 predates), and each list a
 		# part of runc's where runc has one.
 		local theirs=$T/runc-features.json
 		runc features >"$theirs"
 		[ "$(jget 'sorted(k for k in j if k != "annotations")' <"$theirs")" = "$(jget 'sorted(j)' <<<"$output")" ]
+		[ "$(jget 'sorted(j["linux"])' <"$theirs")" = "$(jget 'sorted(k for k in j["linux"] if k != "mountExtensions")' <<<"$output")" ]
 		echo "$output" >"$T/ours.json"
 		"$PYTHON" -c '
 import json, sys

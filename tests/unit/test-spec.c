@@ -1122,6 +1122,25 @@ static void test_spec_check(void **state)
 		{ "linux.seccomp", "{\"syscalls\": []}", "spec: linux.seccomp.defaultAction: missing" },
 		{ "linux.devices", "[{\"path\": \"dev/null\", \"type\": \"c\"}]", "spec: linux.devices[0].path: must be an absolute path" },
 		{ "linux.cgroupsPath", "[]", "spec: linux.cgroupsPath: must be a string" },
+		{ "linux.personality", "{}", "spec: linux.personality.domain: missing" },
+		{ "linux.personality", "{\"domain\": \"SVR4\"}", "spec: linux.personality.domain: unknown domain \"SVR4\"" },
+		{ "linux.timeOffsets", "{\"boottime\": {\"secs\": 1}}",
+		  "spec: linux.timeOffsets: only with a new time namespace" },
+		{ "process.ioPriority", "{\"class\": \"IOPRIO_CLASS_X\"}",
+		  "spec: process.ioPriority.class: unknown class \"IOPRIO_CLASS_X\"" },
+		{ "process.ioPriority", "{\"class\": \"IOPRIO_CLASS_BE\", \"priority\": 8}",
+		  "spec: process.ioPriority.priority: must be 0 .. 7" },
+		{ "domainname", "7", "spec: domainname: must be a string" },
+		{ "linux.sysctl", "{\"kernel.shmmni\": \"1\"}",
+		  "spec: linux.sysctl[\"kernel.shmmni\"]: needs the container's own ipc namespace" },
+		{ "linux.sysctl", "{\"net/../x\": \"1\"}", "not a sysctl name" },
+		{ "linux.rootfsPropagation", "\"sideways\"", "spec: linux.rootfsPropagation: unknown propagation \"sideways\"" },
+		{ "linux.devices", "[{\"path\": \"/dev/x\", \"type\": \"q\"}]", "spec: linux.devices[0]: type \"q\"" },
+		{ "linux.devices", "[{\"path\": \"/dev/x\", \"type\": \"c\", \"major\": 1}]",
+		  "spec: linux.devices[0]: a character device needs major" },
+		{ "mounts", "[{\"destination\": \"/x\", \"type\": \"bind\", \"source\": \"/y\", \"options\": [\"rbind\"],"
+			    " \"uidMappings\": [{\"containerID\": 0, \"hostID\": 1, \"size\": 1}]}]",
+		  "spec: mounts[0].uidMappings: an idmapped mount needs gidMappings too" },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		spec = edited(bad[i].path, bad[i].value);
@@ -1135,6 +1154,66 @@ static void test_spec_check(void **state)
 		assert_msg_contains(&e, bad[i].needle);
 		json_decref(spec);
 	}
+
+	/* Fields ember knows and does not do: ENOTSUP, naming them. */
+	static const struct {
+		const char *path, *value, *needle;
+	} refused[] = {
+		{ "linux.intelRdt", "{}", "spec: linux.intelRdt: not supported by ember" },
+		{ "linux.memoryPolicy", "{\"mode\": \"MPOL_BIND\"}", "spec: linux.memoryPolicy: not supported by ember" },
+		{ "linux.netDevices", "{}", "spec: linux.netDevices: not supported by ember" },
+		{ "process.scheduler", "{\"policy\": \"SCHED_IDLE\"}", "spec: process.scheduler: not supported by ember" },
+		{ "process.apparmorProfile", "\"docker-default\"", "spec: process.apparmorProfile: ember applies no AppArmor" },
+		{ "linux.mountLabel", "\"x\"", "spec: linux.mountLabel: ember sets no SELinux label" },
+		{ "linux.personality", "{\"domain\": \"LINUX\", \"flags\": [\"X\"]}",
+		  "spec: linux.personality.flags: \"X\" is not supported by ember" },
+		{ "linux.sysctl", "{\"vm.swappiness\": \"1\"}", "spec: linux.sysctl[\"vm.swappiness\"]: not in a namespace" },
+		{ "linux.seccomp", "{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"listenerPath\": \"/a\"}",
+		  "spec: linux.seccomp.listenerPath: ember runs no seccomp agent" },
+		{ "mounts", "[{\"destination\": \"/x\", \"type\": \"bind\", \"source\": \"/y\", \"options\": [\"mode=1\"]}]",
+		  "spec: mounts[0].options: \"mode=1\": a bind mount takes no file system options" },
+		{ "mounts", "[{\"destination\": \"/x\", \"type\": \"tmpfs\", \"options\": [\"tmpcopyup\"]}]",
+		  "spec: mounts[0].options: \"tmpcopyup\" is not supported by ember" },
+		{ "mounts", "[{\"destination\": \"/x\", \"type\": \"bind\", \"source\": \"/y\", \"options\": [\"idmap\"]}]",
+		  "spec: mounts[0].options: idmap without the mount's uidMappings" },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(refused); i++) {
+		spec = edited(refused[i].path, refused[i].value);
+		int r = runtime_spec_check(spec, &e);
+		if (r != -ENOTSUP)
+			fail_msg("%s = %s: %d, want ENOTSUP \"%s\"", refused[i].path, refused[i].value, r, refused[i].needle);
+		assert_msg_contains(&e, refused[i].needle);
+		json_decref(spec);
+	}
+
+	/* The 1.1 fields ember does. */
+	static const char *const good[][2] = {
+		{ "linux.personality", "{\"domain\": \"LINUX32\", \"flags\": []}" },
+		{ "domainname", "\"example.org\"" },
+		{ "process.ioPriority", "{\"class\": \"IOPRIO_CLASS_IDLE\"}" },
+		{ "linux.rootfsPropagation", "\"runbindable\"" },
+		{ "linux.sysctl", "{\"net.ipv4.ip_forward\": \"1\", \"kernel.domainname\": \"x\"}" },
+		{ "linux.devices", "[{\"path\": \"/dev/x\", \"type\": \"c\", \"major\": 1, \"minor\": 3, \"fileMode\": 438},"
+				   " {\"path\": \"/dev/p\", \"type\": \"p\"}]" },
+		{ "mounts", "[{\"destination\": \"/x\", \"type\": \"bind\", \"source\": \"/y\", \"options\": [\"rbind\", \"ridmap\","
+			    " \"rro\", \"rnoatime\", \"nosymfollow\"], \"uidMappings\": [{\"containerID\": 0, \"hostID\": 1, \"size\": 1}],"
+			    " \"gidMappings\": [{\"containerID\": 0, \"hostID\": 1, \"size\": 1}]}]" },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(good); i++) {
+		spec = edited(good[i][0], good[i][1]);
+		if (runtime_spec_check(spec, &e) < 0)
+			fail_msg("%s = %s: %s", good[i][0], good[i][1], e.message);
+		json_decref(spec);
+	}
+	/* A time namespace with its offsets. */
+	spec = edited("linux.timeOffsets", "{\"monotonic\": {\"secs\": -5, \"nanosecs\": 7}, \"boottime\": {\"secs\": 9}}");
+	assert_int_equal(json_array_append_new(jget(spec, "linux.namespaces"), J("{\"type\": \"time\"}")), 0);
+	if (runtime_spec_check(spec, &e) < 0)
+		fail_msg("time namespace: %s", e.message);
+	assert_int_equal(json_object_set_new(jget(spec, "linux.timeOffsets"), "realtime", J("{}")), 0);
+	assert_int_equal(runtime_spec_check(spec, &e), -EINVAL);
+	assert_msg_contains(&e, "spec: linux.timeOffsets: unknown clock \"realtime\"");
+	json_decref(spec);
 
 	/* Hooks: ENOTSUP, unless there are none. */
 	spec = edited("hooks", "{\"prestart\": [{\"path\": \"/bin/true\"}]}");
