@@ -187,8 +187,8 @@ cg_procs() {
 		# A second pause fails, as a resume of a running one does (runc;
 		# crun 1.8 says 0 to both).
 		if [ "$rt" != crun ]; then run -1 "${R[@]}" pause "$CT_ID"; fi
-		refused "$rt" 255 exec "$CT_ID" true
-		refused "$rt" 1 delete "$CT_ID"
+		fails_as_runc "$rt" 255 exec "$CT_ID" true
+		fails_as_runc "$rt" 1 delete "$CT_ID"
 		run -0 "${R[@]}" resume "$CT_ID"
 		status_is running
 		if [ "$rt" != crun ]; then run -1 "${R[@]}" resume "$CT_ID"; fi

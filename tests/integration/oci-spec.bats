@@ -19,12 +19,12 @@ load lib/unpack
 load lib/tasks
 load lib/oci
 
-# lib/oci's teardown, and the mounts a test made for its binds.
+# lib/oci's teardown (crun's container too), and the mounts a test made
+# for its binds.
 eval "$(declare -f teardown | sed '1s/teardown/oci_teardown/')"
 teardown() {
-	crun --root "$T/crun-root" delete --force "$CT_ID" >/dev/null 2>&1 || true
 	oci_teardown
-	if [ -d "$T/src" ]; then
+	if [ -d "${T:-}/src" ]; then
 		umount -R "$T/src" 2>/dev/null || true
 	fi
 }
@@ -49,8 +49,7 @@ args() {
 # run's), with no cgroup of its own; 1 where crun is not installed.
 crun_run() {
 	command -v crun >/dev/null || return 1
-	unshare -m sh -c 'if mountpoint -q /sys/fs/cgroup/unified; then umount -l /sys/fs/cgroup/unified; fi
-		exec crun --cgroup-manager=disabled --root "$1" run --bundle "$2" "$3"' sh "$T/crun-root" "$T/bundle" "$CT_ID"
+	crun_cmd --cgroup-manager=disabled --root "$CRUN_ROOT" run --bundle "$T/bundle" "$CT_ID"
 }
 
 # refused FIELD PYTHON: the change is refused by ember oci run in one line

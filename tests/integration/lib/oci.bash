@@ -97,10 +97,10 @@ runtimes_runc() {
 	if runc_here; then echo runc ember; else echo ember; fi
 }
 
-# refused RT CODE ARGS...: "${R[@]}" ARGS fails; with runc's exit status
+# fails_as_runc RT CODE ARGS...: "${R[@]}" ARGS fails; with runc's exit status
 # CODE for runc and ember, with any for crun (whose statuses are its own:
 # 1 where runc's exec says 255).
-refused() {
+fails_as_runc() {
 	local rt=$1 code=$2
 	shift 2
 	if [ "$rt" = crun ]; then
