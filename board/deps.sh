@@ -44,9 +44,10 @@ group_pkgs() {
 	cross) group_pkgs build; sysroot_pkgs aarch64 ;;
 	demo) group_pkgs build; echo python3 file docker-registry skopeo busybox-static curl ;;
 	# network.sh: ctr run --cni with Debian's CNI plugins (bridge,
-	# host-local), whose ipMasq runs iptables.
+	# host-local), whose ipMasq runs iptables; oci.sh: GNU time's peak
+	# RSS of each runtime (/usr/bin/time).
 	bench) group_pkgs build; group_pkgs integration; echo hyperfine containerd runc crun procps \
-		containernetworking-plugins iptables ;;
+		containernetworking-plugins iptables time ;;
 	*) echo "deps.sh: unknown group \"$1\" (build dev fuzz integration check cross qemu demo bench)" >&2
 	   return 2 ;;
 	esac

@@ -11,6 +11,8 @@
 # help text in Kconfig against what it measured.
 #   board/sizes.sh OUT ARCH [MAKE_ARGS...]
 # Writes OUT/sizes-ARCH.md (a table for README) and prints it.
+# SIZES_ONLY="SYM ..." builds defconfig and those toggles only (minutes
+# instead of the whole list: what one change costs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:?usage: sizes.sh OUT ARCH [MAKE_ARGS...]}
@@ -46,12 +48,16 @@ row() { # row NAME "FILE_BYTES TEXT_DATA_BYTES"
 	size[$1]=${2#* }
 }
 
+only=" ${SIZES_ONLY:-} "
 row defconfig "$(build defconfig make defconfig)"
-row "allnoconfig + DAEMON" "$(build allno-daemon set DAEMON=y)"
-row tiny "$(build tiny make tiny_defconfig)"
-row full "$(build full make full_defconfig)"
+if [ -z "${SIZES_ONLY:-}" ]; then
+	row "allnoconfig + DAEMON" "$(build allno-daemon set DAEMON=y)"
+	row tiny "$(build tiny make tiny_defconfig)"
+	row full "$(build full make full_defconfig)"
+fi
 toggles=()
 while read -r sym val; do
+	[ -z "${SIZES_ONLY:-}" ] || [[ "$only" == *" $sym "* ]] || continue
 	flip=$([ "$val" = y ] && echo n || echo y)
 	row "$sym=$flip" "$(build "$sym-$flip" toggle defconfig "$sym")"
 	toggles+=("$sym=$flip")

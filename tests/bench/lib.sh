@@ -16,6 +16,15 @@ bench_daemons() {
 		--address "$T/ember.sock" 2>"$T/ember.log" &
 	EPID=$!
 	PIDS+=("$EPID")
+	E=("$EMBER" -a "$T/ember.sock")
+	bench_wait_api ember "${E[@]}" info
+	bench_containerd
+}
+
+# bench_containerd [SHELL]: containerd alone, as bench_daemons starts it;
+# CPID and C (its client) for the caller. SHELL, if given, runs first in
+# containerd's mount namespace.
+bench_containerd() {
 	mkdir -p "$T/ctd"
 	# Nothing on the host: no CRI plugin (a bench has no kubelet, and CRI
 	# makes /etc/cni/net.d), and the opt plugin's directory (by default
@@ -23,13 +32,11 @@ bench_daemons() {
 	printf 'version = 2\ndisabled_plugins = ["io.containerd.grpc.v1.cri"]\n[plugins."io.containerd.internal.v1.opt"]\n  path = "%s"\n' \
 		"$T/ctd/opt" >"$T/ctd/config.toml"
 	unshare --mount --propagation private sh -c \
-		'mount -t tmpfs tmpfs /run && exec containerd --config "$1/config.toml" --root "$1/root" --state "$1/state" --address "$1/c.sock"' \
+		"${1:-:}"'; mount -t tmpfs tmpfs /run && exec containerd --config "$1/config.toml" --root "$1/root" --state "$1/state" --address "$1/c.sock"' \
 		sh "$T/ctd" >"$T/ctd.log" 2>&1 &
 	CPID=$!
 	PIDS+=("$CPID")
-	E=("$EMBER" -a "$T/ember.sock")
 	C=(ctr --address "$T/ctd/c.sock" -n default)
-	bench_wait_api ember "${E[@]}" info
 	bench_wait_api ctd "${C[@]}" version
 }
 

@@ -318,6 +318,8 @@ fi
 echo
 tests/bench/containers.sh "$EMBER"
 echo
+tests/bench/oci.sh "$EMBER"
+echo
 tests/bench/network.sh "$EMBER"
 echo
 tests/bench/jobs.sh "$EMBER"
