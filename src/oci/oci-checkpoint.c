@@ -301,12 +301,19 @@ out:
 	return r < 0 ? err_wrap(e, "restore %s", a->id) : 0;
 }
 
-int oci_checkpoint_main(const char *root, int argc, char **argv, struct ember_error *e)
+int oci_checkpoint_main(const char *root, int argc, char **argv, const char **gone, struct ember_error *e)
 {
 	struct ck_args a;
 	int restoring = !strcmp(argv[0], "restore");
 
+	*gone = NULL;
 	if (parse(argc, argv, restoring, &a, e) < 0)
 		return -e->code;
-	return restoring ? restore(root, &a, e) : checkpoint(root, &a, e);
+	if (restoring)
+		return restore(root, &a, e);
+	if (checkpoint(root, &a, e) < 0)
+		return -e->code;
+	if (!a.leave_running)
+		*gone = a.id;
+	return 0;
 }

@@ -886,7 +886,14 @@ static int cmd_delete(const struct oci *o, int argc, char **argv)
 static int cmd_checkpoint(const struct oci *o, int argc, char **argv)
 {
 	struct ember_error e;
-	return oci_checkpoint_main(o->root, argc, argv, &e) < 0 ? oci_fail_e(o, &e) : 0;
+	const char *gone;
+
+	if (oci_checkpoint_main(o->root, argc, argv, &gone, &e) < 0)
+		return oci_fail_e(o, &e);
+	/* The dump ended it: deleted, as runc's checkpoint does (its cgroup,
+	   its state, the poststop hooks); restore makes it again. */
+	char *del[] = { "delete", (char *)gone, NULL };
+	return gone ? cmd_delete(o, 2, del) : 0;
 }
 #endif
 

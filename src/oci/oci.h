@@ -43,7 +43,9 @@ int oci_main(int argc, char **argv);
  */
 #if defined(CONFIG_OCI) && defined(CONFIG_CHECKPOINT)
 #include <ember/error.h>
-int oci_checkpoint_main(const char *root, int argc, char **argv, struct ember_error *e);
+/* checkpoint or restore; *gone: the id of a container a checkpoint
+   without --leave-running ended, for the caller to delete. */
+int oci_checkpoint_main(const char *root, int argc, char **argv, const char **gone, struct ember_error *e);
 #endif
 
 #ifdef CONFIG_OCI

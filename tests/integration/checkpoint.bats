@@ -237,8 +237,10 @@ oci_counting() {
 	run -0 "$EMBER" oci --root "$OCI_ROOT" checkpoint --image-path "$T/oci-ck" --work-path "$T/oci-work" "$OCI_ID"
 	[ -s "$T/oci-work/dump.log" ]
 	local at; at=$(oci_n)
-	[ "$("$EMBER" oci --root "$OCI_ROOT" state "$OCI_ID" | jget 'j["status"]')" = stopped ]
-	run -0 "$EMBER" oci --root "$OCI_ROOT" delete "$OCI_ID"
+	# Gone, as after runc's checkpoint: no state, no cgroup.
+	run -1 "$EMBER" oci --root "$OCI_ROOT" state "$OCI_ID"
+	[ "$output" = "ember oci: container $OCI_ID does not exist" ]
+	[ -z "$(find /sys/fs/cgroup -maxdepth 3 -path "*ember-oci/$OCI_ID" 2>/dev/null)" ]
 	run -0 "$EMBER" oci --root "$OCI_ROOT" restore -d --image-path "$T/oci-ck" --bundle "$T/bundle" "$OCI_ID"
 	wait_until 5 bash -c "[ \"\$(cat '$T/bundle/rootfs/tmp/n')\" -gt $at ] 2>/dev/null"
 	oci_counting
