@@ -471,8 +471,10 @@ static int container_start(struct run *r, struct ember_error *e)
 	};
 	int rc = 0;
 	if (ENABLED(CONFIG_CGROUPS)) {
+		json_t *lx = json_object_get(r->spec, "linux");
 		if (runtime_cgroup_create(OCI_CGROUP_MNT, rel, &r->cg, e) < 0 ||
-		    runtime_cgroup_set(r->cg, json_object_get(json_object_get(r->spec, "linux"), "resources"), e) < 0)
+		    runtime_cgroup_set(r->cg, json_object_get(lx, "resources"), e) < 0 ||
+		    (ENABLED(CONFIG_CGROUP_DEVICES) && runtime_cgroup_devices(r->cg, lx, e) < 0))
 			rc = -e->code;
 		s.cgroup_fd = r->cg ? runtime_cgroup_fd(r->cg) : -1;
 		if (s.cgroup_fd < 0) {

@@ -497,6 +497,22 @@ int runtime_cgroup_set(const struct runtime_cgroup *cg, json_t *resources, struc
 /* Move pid into the cgroup (every hierarchy). */
 int runtime_cgroup_enter(const struct runtime_cgroup *cg, pid_t pid, struct ember_error *e);
 
+/*
+ * The device cgroup (CONFIG_CGROUP_DEVICES), from lx, the spec's
+ * "linux": the rules of resources.devices in their order ({allow, type
+ * a|b|c (absent: a), major, minor (absent or -1: any), access: letters
+ * of "rwm" (absent: all)}), then one allowing each node of linux.devices
+ * (rwm), then what runc allows every container: mknod of any node, null,
+ * zero, full, random, urandom, tty, console, ptmx, pts/N, net/tun. For
+ * each kind of access asked (an open for reading and writing asks two)
+ * the last rule that names it and matches the device decides; none
+ * matching denies. On v2 an eBPF program (BPF_PROG_TYPE_CGROUP_DEVICE)
+ * attached to the cgroup, beside those of the cgroups above it
+ * (BPF_F_ALLOW_MULTI); on v1 nothing yet (the rules are only checked).
+ * A bad rule is EINVAL naming it: "linux.resources.devices[2].access".
+ */
+int runtime_cgroup_devices(const struct runtime_cgroup *cg, json_t *lx, struct ember_error *e);
+
 /* v2: an O_PATH|O_DIRECTORY fd of the cgroup for clone3's
    CLONE_INTO_CGROUP; -1 on v1. Owned by cg. */
 int runtime_cgroup_fd(const struct runtime_cgroup *cg);
