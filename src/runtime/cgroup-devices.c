@@ -43,7 +43,6 @@ static const struct dev_rule dev_defaults[] = {
 	{ 1, BPF_DEVCG_DEV_CHAR, 5, 0, 7 },  /* tty */
 	{ 1, BPF_DEVCG_DEV_CHAR, 1, 5, 7 },  /* zero */
 	{ 1, BPF_DEVCG_DEV_CHAR, 1, 9, 7 },  /* urandom */
-	{ 1, BPF_DEVCG_DEV_CHAR, 5, 1, 7 },  /* console */
 	{ 1, BPF_DEVCG_DEV_CHAR, 136, DEV_WILD, 7 }, /* pts/N */
 	{ 1, BPF_DEVCG_DEV_CHAR, 5, 2, 7 },  /* ptmx */
 	{ 1, BPF_DEVCG_DEV_CHAR, 10, 200, 7 }, /* net/tun */
@@ -68,35 +67,28 @@ static int dev_number(json_t *o, const char *key, const char *where, size_t i, i
 	return 0;
 }
 
-/* One rule of linux.resources.devices (resources: 1) or linux.devices. */
-static int dev_parse(json_t *o, const char *where, size_t i, int resources, struct dev_rule *r,
-		     struct ember_error *e)
+/* Rule i of linux.resources.devices. */
+static int dev_parse(json_t *o, size_t i, struct dev_rule *r, struct ember_error *e)
 {
+	static const char where[] = "linux.resources.devices";
 	const char *type = json_string_value(json_object_get(o, "type"));
-	const char *access = resources ? json_string_value(json_object_get(o, "access")) : NULL;
+	const char *access = json_string_value(json_object_get(o, "access"));
 
 	if (!json_is_object(o))
 		return rt_bad(e, "%s[%zu]: must be an object", where, i);
-	if (!resources && type && !strcmp(type, "p"))
-		return 1; /* a FIFO: no device to allow */
-	if (resources && !json_is_boolean(json_object_get(o, "allow")))
+	if (!json_is_boolean(json_object_get(o, "allow")))
 		return rt_bad(e, "%s[%zu].allow: must be true or false", where, i);
-	r->allow = resources ? json_is_true(json_object_get(o, "allow")) : 1;
-	if (!type || (resources && !strcmp(type, "a")))
+	r->allow = json_is_true(json_object_get(o, "allow"));
+	if (!type || !strcmp(type, "a"))
 		r->type = 0;
-	else if (!strcmp(type, "c") || !strcmp(type, "u"))
+	else if (!strcmp(type, "c"))
 		r->type = BPF_DEVCG_DEV_CHAR;
 	else if (!strcmp(type, "b"))
 		r->type = BPF_DEVCG_DEV_BLOCK;
 	else
-		return rt_bad(e, "%s[%zu].type \"%.8s\": must be %s", where, i, type, resources ? "a, b or c" : "b, c or u");
-	if (!resources && !r->type)
-		return rt_bad(e, "%s[%zu].type: missing", where, i);
+		return rt_bad(e, "%s[%zu].type \"%.8s\": must be a, b or c", where, i, type);
 	if (dev_number(o, "major", where, i, &r->major, e) < 0 || dev_number(o, "minor", where, i, &r->minor, e) < 0)
 		return -e->code;
-	/* A node the container gets is one device, not a class of them. */
-	if (!resources && (r->major == DEV_WILD || r->minor == DEV_WILD))
-		return rt_bad(e, "%s[%zu]: major and minor: missing", where, i);
 	r->access = 0;
 	for (const char *a = access ? access : "rwm"; *a; a++) {
 		if (*a == 'r')
@@ -107,25 +99,6 @@ static int dev_parse(json_t *o, const char *where, size_t i, int resources, stru
 			r->access |= BPF_DEVCG_ACC_MKNOD;
 		else
 			return rt_bad(e, "%s[%zu].access \"%.8s\": letters of \"rwm\"", where, i, access);
-	}
-	return 0;
-}
-
-static int dev_list(json_t *list, const char *where, int resources, struct dev_rules *rs, struct ember_error *e)
-{
-	json_t *o;
-	size_t i;
-
-	if (list && !json_is_array(list))
-		return rt_bad(e, "%s: must be an array", where);
-	json_array_foreach(list, i, o) {
-		if (rs->n >= DEV_RULES_MAX)
-			return rt_bad(e, "%s: more than %d rules", where, DEV_RULES_MAX);
-		int r = dev_parse(o, where, i, resources, &rs->r[rs->n], e);
-		if (r < 0)
-			return r;
-		if (r == 0)
-			rs->n++;
 	}
 	return 0;
 }
@@ -218,15 +191,21 @@ static void prog_build(const struct dev_rules *rs, struct prog *p)
 			p->in[i].off = (short)(p->at[(int)p->to[i]] - i - 1);
 }
 
-/* The rules of lx (the spec's "linux"): resources.devices, devices, then
+/* The rules of lx (the spec's "linux"): resources.devices, then
    dev_defaults. */
 static int dev_rules_of(json_t *lx, struct dev_rules *rs, struct ember_error *e)
 {
+	json_t *list = json_object_get(json_object_get(lx, "resources"), "devices"), *o;
+	size_t i;
+
 	rs->n = 0;
-	if (dev_list(json_object_get(json_object_get(lx, "resources"), "devices"), "linux.resources.devices", 1, rs,
-		     e) < 0 ||
-	    dev_list(json_object_get(lx, "devices"), "linux.devices", 0, rs, e) < 0)
-		return -e->code;
+	if (list && !json_is_array(list))
+		return rt_bad(e, "linux.resources.devices: must be an array");
+	if (json_array_size(list) > DEV_RULES_MAX)
+		return rt_bad(e, "linux.resources.devices: more than %d rules", DEV_RULES_MAX);
+	json_array_foreach(list, i, o)
+		if (dev_parse(o, i, &rs->r[rs->n++], e) < 0)
+			return -e->code;
 	memcpy(&rs->r[rs->n], dev_defaults, sizeof(dev_defaults));
 	rs->n += ARRAY_SIZE(dev_defaults);
 	return 0;

@@ -501,9 +501,9 @@ int runtime_cgroup_enter(const struct runtime_cgroup *cg, pid_t pid, struct embe
  * The device cgroup (CONFIG_CGROUP_DEVICES), from lx, the spec's
  * "linux": the rules of resources.devices in their order ({allow, type
  * a|b|c (absent: a), major, minor (absent or -1: any), access: letters
- * of "rwm" (absent: all)}), then one allowing each node of linux.devices
- * (rwm), then what runc allows every container: mknod of any node, null,
- * zero, full, random, urandom, tty, console, ptmx, pts/N, net/tun. For
+ * of "rwm" (absent: all)}), then what runc 1.1 allows every container:
+ * mknod of any node, null, zero, full, random, urandom, tty, ptmx, pts/N,
+ * net/tun (not linux.devices' nodes: runc neither). For
  * each kind of access asked (an open for reading and writing asks two)
  * the last rule that names it and matches the device decides; none
  * matching denies. On v2 an eBPF program (BPF_PROG_TYPE_CGROUP_DEVICE)

@@ -945,9 +945,9 @@ static void test_v2_devices(void **state)
 	assert_int_equal(runtime_cgroup_devices(NULL, bad, &e), -EINVAL);
 	assert_string_equal(e.message, "linux.resources.devices[1].access \"rx\": letters of \"rwm\"");
 	json_decref(bad);
-	bad = J("{\"devices\": [{\"path\": \"/dev/x\", \"type\": \"c\", \"major\": 1}]}");
+	bad = J("{\"resources\": {\"devices\": [{\"allow\": true, \"type\": \"c\", \"major\": -2}]}}");
 	assert_int_equal(runtime_cgroup_devices(NULL, bad, &e), -EINVAL);
-	assert_string_equal(e.message, "linux.devices[0]: major and minor: missing");
+	assert_string_equal(e.message, "linux.resources.devices[0].major: a device number, or -1 for any");
 	json_decref(bad);
 
 	/* Each case in a cgroup of its own: programs add up (ALLOW_MULTI). */
@@ -963,10 +963,9 @@ static void test_v2_devices(void **state)
 		  "\"major\": 1, \"minor\": 11, \"access\": \"rw\"}, {\"allow\": false, \"type\": \"c\", \"major\": 1, "
 		  "\"access\": \"w\"}]}}",
 		  "null:rw=ok zero:r=ok kmsg:r=ok kmsg:w=EPERM kmsg:rw=EPERM loop0:r=EPERM mknod-c:rw=ok mknod-b:rw=ok" },
-		/* A node of linux.devices is allowed; wildcards (-1, absent). */
-		{ "{\"devices\": [{\"path\": \"/dev/kmsg\", \"type\": \"c\", \"major\": 1, \"minor\": 11}], \"resources\": "
-		  "{\"devices\": [{\"allow\": false, \"access\": \"rwm\"}, {\"allow\": true, \"type\": \"b\", \"major\": -1, "
-		  "\"access\": \"r\"}]}}",
+		/* Wildcards (-1, absent); a type alone. */
+		{ "{\"resources\": {\"devices\": [{\"allow\": false, \"access\": \"rwm\"}, {\"allow\": true, \"type\": "
+		  "\"c\", \"major\": 1}, {\"allow\": true, \"type\": \"b\", \"major\": -1, \"access\": \"r\"}]}}",
 		  "null:rw=ok zero:r=ok kmsg:r=ok kmsg:w=ok kmsg:rw=ok loop0:r=ok mknod-c:rw=ok mknod-b:rw=ok" },
 	};
 	char dir[4400];
