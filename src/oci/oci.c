@@ -328,24 +328,32 @@ static int cg_enter(pid_t pid, void *userdata, struct ember_error *e)
 	return runtime_cgroup_enter(userdata, pid, e);
 }
 
-static int write_state(struct run *r, struct ember_error *e)
+/* What state.json holds (NULL: out of memory). */
+static json_t *state_make(struct run *r)
 {
 	char now[TIMESTAMP_LEN], rel[PATH_MAX];
-	_cleanup_close_ int fd = oci_root_fd(r->o, 0, e);
 	struct ember_error ignored;
 
-	if (fd < 0)
-		return -e->code;
 	timestamp_now(now);
 	if (cgroup_path(r, rel, sizeof(rel), &ignored) < 0)
 		rel[0] = '\0';
 	json_t *ann = json_object_get(r->spec, "annotations");
-	json_t *st = json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:O, s:I, s:s, s:O}", "ociVersion",
-			       json_string_value(json_object_get(r->spec, "ociVersion")) ?: RUNTIME_OCI_VERSION, "id",
-			       r->id, "status", "running", "pid", (int)r->st.pid, "bundle", r->bundle, "rootfs", r->rootfs,
-			       "created", now, "annotations", ann ? ann : json_object(), "start_time",
-			       (json_int_t)r->st.start_time, "cgroup", rel, "spec", r->spec);
+	return json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:O, s:I, s:s, s:O}", "ociVersion",
+			 json_string_value(json_object_get(r->spec, "ociVersion")) ?: RUNTIME_OCI_VERSION, "id", r->id,
+			 "status", "running", "pid", (int)r->st.pid, "bundle", r->bundle, "rootfs", r->rootfs, "created",
+			 now, "annotations", ann ? ann : json_object(), "start_time", (json_int_t)r->st.start_time,
+			 "cgroup", rel, "spec", r->spec);
+}
+
+static int write_state(struct run *r, struct ember_error *e)
+{
+	_cleanup_close_ int fd = oci_root_fd(r->o, 0, e);
+
+	if (fd < 0)
+		return -e->code;
+	json_t *st = state_make(r);
 	char *text = st ? json_dumps(st, JSON_COMPACT) : NULL;
+	json_decref(r->state);
 	r->state = st;
 	if (!text)
 		return err_set(e, ENOMEM, "out of memory");
@@ -353,6 +361,66 @@ static int write_state(struct run *r, struct ember_error *e)
 	int rc = dir < 0 ? -e->code : fs_write_atomic(dir, "state.json", text, strlen(text), 0600, e);
 	free(text);
 	return rc;
+}
+
+/* The hooks of kinds a and b, each given the state with status and pid. */
+static int hooks_two(struct run *r, const char *a, const char *b, const char *status, pid_t pid,
+		     struct ember_error *e)
+{
+	r->st.pid = pid;
+	json_t *st = state_make(r), *hs = st ? oci_hook_state(st, status) : NULL;
+	int rc = !hs					   ? err_set(e, ENOMEM, "out of memory")
+		 : oci_hooks_run(NULL, r->spec, a, hs, e) < 0 ? -e->code
+		 : b						   ? oci_hooks_run(NULL, r->spec, b, hs, e)
+								   : 0;
+	json_decref(hs);
+	json_decref(st);
+	return rc;
+}
+
+/* prestart and createRuntime, in the runtime's namespaces, when the
+   container has its namespaces and its rootfs, before its pivot_root
+   (where runc runs them). */
+static int hooks_parent(pid_t pid, void *data, struct ember_error *e)
+{
+	return hooks_two(data, "prestart", "createRuntime", "creating", pid, e);
+}
+
+/* In the container's process: createContainer before pivot_root, from
+   the rootfs's directory as runc runs it, and startContainer before the
+   application's exec. Their state's pid is the process's own, as runc's
+   (1 in a pid namespace). */
+static int hooks_child(int point, void *data, struct ember_error *e)
+{
+	struct run *r = data;
+
+	if (point == RUNTIME_HOOKS_START)
+		return hooks_two(r, "startContainer", NULL, "created", getpid(), e);
+	if (chdir(r->rootfs) < 0)
+		return err_sys(e, errno, "hooks.createContainer: chdir %s", r->rootfs);
+	return hooks_two(r, "createContainer", NULL, "creating", getpid(), e);
+}
+
+/* Wire the spec's hooks into s: the parent's only when there are any
+   (they cost the child a round trip), and a setup timeout that leaves
+   the createContainer hooks theirs. */
+static void hooks_wire(struct run *r, struct runtime_start *s)
+{
+	json_t *h = json_object_get(r->spec, "hooks"), *x;
+	size_t i;
+
+	s->hooks_data = r;
+	if (json_array_size(json_object_get(h, "prestart")) || json_array_size(json_object_get(h, "createRuntime")))
+		s->hooks_parent = hooks_parent;
+	if (json_array_size(json_object_get(h, "createContainer")) ||
+	    json_array_size(json_object_get(h, "startContainer")))
+		s->hooks_child = hooks_child;
+	long long ms = 10000;
+	json_array_foreach(json_object_get(h, "createContainer"), i, x) {
+		json_int_t t = json_integer_value(json_object_get(x, "timeout"));
+		ms += t > 0 ? t * 1000 : INT_MAX; /* none: as long as it takes */
+	}
+	s->timeout_ms = ms < INT_MAX ? (unsigned)ms : INT_MAX;
 }
 
 /* A --preserve-fds count. */
@@ -469,6 +537,10 @@ static int container_start(struct run *r, struct ember_error *e)
 		.seccomp = have_sc ? &sc : NULL,
 		.preserve_fds = r->preserve_fds,
 	};
+	hooks_wire(r, &s);
+	/* What poststop gets should the setup fail (the pid comes later). */
+	if (!(r->state = state_make(r)))
+		return err_set(e, ENOMEM, "out of memory");
 	int rc = 0;
 	if (ENABLED(CONFIG_CGROUPS)) {
 		json_t *lx = json_object_get(r->spec, "linux");
@@ -505,14 +577,7 @@ static int container_start(struct run *r, struct ember_error *e)
 		if (fs_write_path(r->pid_file, pid, strlen(pid), 0644, e) < 0)
 			return -e->code;
 	}
-	/* Set up, waiting at its gate: what runs in the runtime's namespaces
-	   before the application (runc runs both here, "creating"). */
-	json_t *hs = oci_hook_state(r->state, "creating");
-	int hr = !hs ? err_set(e, ENOMEM, "out of memory")
-		     : oci_hooks_run(NULL, r->spec, "prestart", hs, e) < 0 ? -e->code
-									  : oci_hooks_run(NULL, r->spec, "createRuntime", hs, e);
-	json_decref(hs);
-	return hr;
+	return 0;
 }
 
 /* Let the process at the gate of container id run its application. */

@@ -277,7 +277,23 @@ struct runtime_start {
 				  to the process as they are (runc's
 				  --preserve-fds); each must be open (EBADF
 				  naming it). 0: none */
+	/* The caller's hooks (the runtime spec's), NULL: none. hooks_parent
+	   runs in the parent once the child has its namespaces and its
+	   rootfs mounted at s->rootfs, before its pivot_root (the child
+	   waits for it); a failure ends the setup with its error.
+	   hooks_child runs in the child, in the container's namespaces:
+	   RUNTIME_HOOKS_CREATE right after hooks_parent, still before
+	   pivot_root (the host's paths); RUNTIME_HOOKS_START, with self_fd
+	   -1, after the start gate, just before the application's exec (the
+	   container's root, the process's ids and restrictions). The child
+	   is a copy of the caller, so hooks_child may allocate only where the
+	   caller is single-threaded (the oci role). */
+	int (*hooks_parent)(pid_t pid, void *data, struct ember_error *e);
+	int (*hooks_child)(int point, void *data, struct ember_error *e);
+	void *hooks_data;
 };
+
+enum { RUNTIME_HOOKS_CREATE = 1, RUNTIME_HOOKS_START };
 
 struct runtime_started {
 	pid_t pid;           /* PID 1, as the host sees it */
