@@ -401,13 +401,27 @@ static int hooks_child(int point, void *data, struct ember_error *e)
 	return hooks_two(r, "createContainer", NULL, "creating", getpid(), e);
 }
 
+/* How long to wait for a step of 10 s that runs the hooks of kind too:
+   their timeouts more (one without: as long as it takes). */
+static int hooks_ms(json_t *spec, const char *kind)
+{
+	json_t *x;
+	size_t i;
+	long long ms = 10000;
+
+	json_array_foreach(json_object_get(json_object_get(spec, "hooks"), kind), i, x) {
+		json_int_t t = json_integer_value(json_object_get(x, "timeout"));
+		ms += t > 0 ? t * 1000 : INT_MAX;
+	}
+	return ms < INT_MAX ? (int)ms : INT_MAX;
+}
+
 /* Wire the spec's hooks into s: the parent's only when there are any
    (they cost the child a round trip), and a setup timeout that leaves
    the createContainer hooks theirs. */
 static void hooks_wire(struct run *r, struct runtime_start *s)
 {
-	json_t *h = json_object_get(r->spec, "hooks"), *x;
-	size_t i;
+	json_t *h = json_object_get(r->spec, "hooks");
 
 	s->hooks_data = r;
 	if (json_array_size(json_object_get(h, "prestart")) || json_array_size(json_object_get(h, "createRuntime")))
@@ -415,12 +429,7 @@ static void hooks_wire(struct run *r, struct runtime_start *s)
 	if (json_array_size(json_object_get(h, "createContainer")) ||
 	    json_array_size(json_object_get(h, "startContainer")))
 		s->hooks_child = hooks_child;
-	long long ms = 10000;
-	json_array_foreach(json_object_get(h, "createContainer"), i, x) {
-		json_int_t t = json_integer_value(json_object_get(x, "timeout"));
-		ms += t > 0 ? t * 1000 : INT_MAX; /* none: as long as it takes */
-	}
-	s->timeout_ms = ms < INT_MAX ? (unsigned)ms : INT_MAX;
+	s->timeout_ms = (unsigned)hooks_ms(r->spec, "createContainer");
 }
 
 /* A --preserve-fds count. */
@@ -581,7 +590,7 @@ static int container_start(struct run *r, struct ember_error *e)
 }
 
 /* Let the process at the gate of container id run its application. */
-static int gate_pass(const struct oci *o, const char *id, struct ember_error *e)
+static int gate_pass(const struct oci *o, const char *id, json_t *spec, struct ember_error *e)
 {
 	char fifo[1100];
 
@@ -595,8 +604,11 @@ static int gate_pass(const struct oci *o, const char *id, struct ember_error *e)
 		return err_sys(e, errno, "start %s: %s/%s", id, o->root, fifo);
 	struct pollfd p = { fd, POLLIN, 0 };
 	char byte;
-	if (poll(&p, 1, 10000) <= 0 || read(fd, &byte, 1) != 1)
-		return err_set(e, EIO, "start %s: its process did not pass the gate (did it die?)", id);
+	if (poll(&p, 1, hooks_ms(spec, "startContainer")) <= 0 || read(fd, &byte, 1) != 1)
+		return err_set(e, EIO, "start %s: its process did not pass the gate (%s)", id,
+			       json_array_size(json_object_get(json_object_get(spec, "hooks"), "startContainer"))
+				       ? "a startContainer hook failed, or it died"
+				       : "did it die?");
 	(void)unlinkat(rfd, fifo, 0);
 	return 0;
 }
@@ -660,7 +672,7 @@ static int cmd_run(const struct oci *o, int argc, char **argv)
 		return 1;
 	/* Created first, as create does: the hooks run before the
 	   application, which then passes its gate. */
-	if (container_start(&r, &e) < 0 || gate_pass(o, r.id, &e) < 0) {
+	if (container_start(&r, &e) < 0 || gate_pass(o, r.id, r.spec, &e) < 0) {
 		rc = oci_fail_e(o, &e);
 		container_end(&r);
 		if (r.state)
@@ -715,7 +727,7 @@ static int cmd_start(const struct oci *o, int argc, char **argv)
 	int rc = 0;
 	if (strcmp(status, "created"))
 		rc = oci_fail(o, "cannot start a container that is %s: %s", status, argv[1]);
-	else if (gate_pass(o, argv[1], &e) < 0)
+	else if (gate_pass(o, argv[1], json_object_get(st, "spec"), &e) < 0)
 		rc = oci_fail_e(o, &e);
 	else
 		poststart(o, st);

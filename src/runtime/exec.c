@@ -908,10 +908,26 @@ static void create_hooks(const struct rt_plan *p)
 		child_fail(p, 0, "%s", e.message);
 }
 
+/* The caller's hooks just before the application's exec. Past the gate
+   (gated) nobody listens on the socket: the application's stderr hears
+   of a failure, and the gate of none. */
+static void start_hooks(const struct rt_plan *p, int gated)
+{
+	struct ember_error e;
+
+	if (!p->s->hooks_child || p->s->hooks_child(RUNTIME_HOOKS_START, p->s->hooks_data, &e) == 0)
+		return;
+	if (!gated)
+		child_fail(p, 0, "%s", e.message);
+	dprintf(2, "%s\n", e.message);
+	_exit(127);
+}
+
 /* Created, not started: tell the parent (whose conversation ends here, and
    who may exit: the death signal is off), then wait until a reader opens
-   the gate, a FIFO (`ember oci start`), and tell it by a byte. Opened by
-   /proc/self/fd: the O_PATH descriptor reaches it from inside the root. */
+   the gate, a FIFO (`ember oci start`), run the start hooks, and tell it
+   by a byte that the application runs now. Opened by /proc/self/fd: the
+   O_PATH descriptor reaches it from inside the root. */
 static void wait_at_gate(const struct rt_plan *p, int sock)
 {
 	char path[40], msg = RT_MSG_GATED;
@@ -921,8 +937,11 @@ static void wait_at_gate(const struct rt_plan *p, int sock)
 		child_fail(p, errno, "report the gate");
 	close(sock);
 	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0 || write(fd, "0", 1) != 1)
+	if (fd < 0)
 		_exit(127); /* nobody to tell: the parent is gone */
+	start_hooks(p, 1);
+	if (write(fd, "0", 1) != 1)
+		_exit(127);
 	close(fd);
 	close(p->s->start_gate_fd);
 }
@@ -1180,15 +1199,8 @@ __attribute__((noreturn)) static void child_finish(struct rt_plan *p, int tty)
 		(void)prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
 		if (s->start_gate_fd > 2)
 			wait_at_gate(p, sock);
-		struct ember_error e;
-		if (s->hooks_child && s->hooks_child(RUNTIME_HOOKS_START, s->hooks_data, &e) < 0) {
-			if (s->start_gate_fd <= 2)
-				child_fail(p, 0, "%s", e.message);
-			/* Past the gate nobody listens on the socket: the
-			   application's stderr hears of it. */
-			dprintf(2, "%s\n", e.message);
-			_exit(127);
-		}
+		else
+			start_hooks(p, 0);
 		exec_app(p);
 	}
 

@@ -391,12 +391,18 @@ ember oci: warning: hooks.poststop[0] /bin/false: exit status 1" ]
 		[[ "$output" == *"error running hook #0: error running hook: exit status 3, stdout: no way"* ]]
 	fi
 	# startContainer: its path is the container's; a failure is the
-	# application's end (ember: exit status 127 and the hook's error on its
-	# stderr; runc: its own exit status 1).
+	# application's end, the hook's error on its stderr, and start's (or
+	# run's) failure: exit status 1, as runc's.
 	set_hooks '{"startContainer": [{"path": "/bin/sh", "args": ["sh", "-c", "echo not now; exit 4"]}]}'
-	run -127 oci run --bundle "$T/bundle" "$CT_ID" </dev/null
-	[ "$output" = "hooks.startContainer[0] /bin/sh: exit status 4: not now" ]
+	run -1 oci run --bundle "$T/bundle" "$CT_ID" </dev/null
+	[ "$output" = "hooks.startContainer[0] /bin/sh: exit status 4: not now
+ember oci: start $CT_ID: its process did not pass the gate (a startContainer hook failed, or it died)" ]
 	[ -z "$(ls -A "$OCI_ROOT")" ]
+	oci create --bundle "$T/bundle" "$CT_ID" </dev/null 2>"$T/create.err"
+	run -1 oci start "$CT_ID"
+	[ "$output" = "ember oci: start $CT_ID: its process did not pass the gate (a startContainer hook failed, or it died)" ]
+	[ "$(cat "$T/create.err")" = "hooks.startContainer[0] /bin/sh: exit status 4: not now" ]
+	run -0 oci delete "$CT_ID"
 	if runc_here; then
 		run -1 runc --root "$RUNC_ROOT" run --bundle "$T/bundle" "$CT_ID" </dev/null
 		[[ "$output" != *"app ran"* ]]
