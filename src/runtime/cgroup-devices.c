@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,7 +62,8 @@ static int dev_number(json_t *o, const char *key, const char *where, size_t i, i
 	*out = DEV_WILD;
 	if (!v || json_is_null(v))
 		return 0;
-	if (!json_is_integer(v) || json_integer_value(v) < -1 || json_integer_value(v) > 0xffffffffLL)
+	/* Linux's are 12 and 20 bits; an instruction's immediate is 32. */
+	if (!json_is_integer(v) || json_integer_value(v) < -1 || json_integer_value(v) > INT32_MAX)
 		return rt_bad(e, "%s[%zu].%s: a device number, or -1 for any", where, i, key);
 	*out = json_integer_value(v);
 	return 0;
@@ -78,6 +80,8 @@ static int dev_parse(json_t *o, size_t i, struct dev_rule *r, struct ember_error
 		return rt_bad(e, "%s[%zu]: must be an object", where, i);
 	if (!json_is_boolean(json_object_get(o, "allow")))
 		return rt_bad(e, "%s[%zu].allow: must be true or false", where, i);
+	if ((json_object_get(o, "type") && !type) || (json_object_get(o, "access") && !access))
+		return rt_bad(e, "%s[%zu]: type and access are strings", where, i);
 	r->allow = json_is_true(json_object_get(o, "allow"));
 	if (!type || !strcmp(type, "a"))
 		r->type = 0;

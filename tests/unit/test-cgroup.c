@@ -949,6 +949,10 @@ static void test_v2_devices(void **state)
 	assert_int_equal(runtime_cgroup_devices(NULL, bad, &e), -EINVAL);
 	assert_string_equal(e.message, "linux.resources.devices[0].major: a device number, or -1 for any");
 	json_decref(bad);
+	bad = J("{\"resources\": {\"devices\": [{\"allow\": true, \"type\": 99}]}}");
+	assert_int_equal(runtime_cgroup_devices(NULL, bad, &e), -EINVAL);
+	assert_string_equal(e.message, "linux.resources.devices[0]: type and access are strings");
+	json_decref(bad);
 
 	/* Each case in a cgroup of its own: programs add up (ALLOW_MULTI). */
 	static const struct {
