@@ -18,6 +18,9 @@ setup() {
 
 teardown() {
 	local p d
+	# Without an id the globs below are every hierarchy's root cgroup, whose
+	# processes it would kill: the whole machine (setup failed early).
+	[ -n "${CT_ID:-}" ] || return 0
 	# The containers first (a run killed leaves its container running, as
 	# runc's does), then the runs, then the cgroups.
 	runc --root "$RUNC_ROOT" delete --force "$CT_ID" >/dev/null 2>&1 || true
