@@ -632,7 +632,9 @@ static int start_run(struct task_op *op, struct ember_error *e)
 		char rel[200];
 		cgroup_rel(op->ns, op->id, rel, sizeof(rel));
 		if ((r = runtime_cgroup_create("/sys/fs/cgroup", rel, &op->cg, e)) < 0 ||
-		    (r = runtime_cgroup_set(op->cg, json_object_get(json_object_get(spec, "linux"), "resources"), e)) < 0)
+		    (r = runtime_cgroup_set(op->cg, json_object_get(json_object_get(spec, "linux"), "resources"), e)) < 0 ||
+		    (ENABLED(CONFIG_CGROUP_DEVICES) &&
+		     (r = runtime_cgroup_devices(op->cg, json_object_get(spec, "linux"), e)) < 0))
 			goto out;
 		s.cgroup_fd = runtime_cgroup_fd(op->cg);
 		if (s.cgroup_fd < 0) {

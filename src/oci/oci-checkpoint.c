@@ -273,6 +273,8 @@ static int restore(const char *root, const struct ck_args *a, struct ember_error
 	snprintf(rel, sizeof(rel), cp && *cp ? "%s" : "ember-oci/%s", cp && *cp ? cp : a->id);
 	if (ENABLED(CONFIG_CGROUPS) && (r = runtime_cgroup_create(CGROUP_MNT, rel, &cg, e)) < 0)
 		goto out;
+	if (ENABLED(CONFIG_CGROUP_DEVICES) && cg && (r = runtime_cgroup_devices(cg, json_object_get(spec, "linux"), e)) < 0)
+		goto out;
 	struct runtime_checkpoint c = {
 		.images_fd = images, .work_fd = work, .work_path = a->work_path, .spec = spec, .rootfs = rootfs,
 		.tcp_established = a->tcp_established, .file_locks = a->file_locks, .manage_cgroups = cg != NULL,

@@ -1,11 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * ember oci: the runtime spec's hooks that run in the runtime's
- * namespaces (prestart, createRuntime, poststart, poststop), each a
- * program given the container's state as JSON on stdin, with its args,
- * env and timeout. createContainer and startContainer would run inside
- * the container before its root is in place, which the executor does not
- * offer: a spec with them is refused, naming the field.
+ * ember oci: the runtime spec's hooks, each a program given the
+ * container's state as JSON on stdin, with its args, env and timeout:
+ * prestart, createRuntime, poststart, poststop in the runtime's
+ * namespaces, createContainer and startContainer in the container's
+ * process (oci.c says when each runs).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,7 +27,8 @@
 #define HOOK_OUTPUT_MAX 1024 /* what a failed hook said, in its error */
 #define HOOK_ARGS_MAX 256
 
-static const char *const kinds[] = { "prestart", "createRuntime", "poststart", "poststop" };
+static const char *const kinds[] = { "prestart",       "createRuntime", "createContainer",
+				     "startContainer", "poststart",     "poststop" };
 
 json_t *oci_hooks_supported(void)
 {
@@ -64,11 +64,8 @@ int oci_hooks_check(json_t *hooks, struct ember_error *e)
 	json_object_foreach(hooks, kind, list) {
 		for (k = 0; k < ARRAY_SIZE(kinds) && strcmp(kind, kinds[k]); k++)
 			;
-		if (k == ARRAY_SIZE(kinds)) {
-			if (!strcmp(kind, "createContainer") || !strcmp(kind, "startContainer"))
-				return err_unsupported(e, "hooks.%s: ember does not run hooks inside the container", kind);
+		if (k == ARRAY_SIZE(kinds))
 			return err_unsupported(e, "hooks.%.40s: not a hook ember knows", kind);
-		}
 		if (!json_is_array(list))
 			return err_invalid(e, "hooks.%s: must be an array", kind);
 		json_array_foreach(list, i, h) {

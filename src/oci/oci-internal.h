@@ -69,10 +69,9 @@ int oci_wait_foreground(int pidfd, int pty);
 
 /* The hook kinds ember runs, for features: a JSON array (owned). */
 json_t *oci_hooks_supported(void);
-/* A spec's "hooks" (NULL: none): kinds ember runs, each hook an absolute
-   path, args and env arrays of strings, a timeout in seconds. Anything
-   else is refused naming the field (createContainer, startContainer:
-   ENOTSUP). */
+/* A spec's "hooks" (NULL: none): the runtime spec's six kinds, each hook
+   an absolute path, args and env arrays of strings, a timeout in seconds.
+   Anything else is refused naming the field (an unknown kind: ENOTSUP). */
 int oci_hooks_check(json_t *hooks, struct ember_error *e);
 /* What a hook reads on stdin, from the container's state st: ociVersion,
    id, status, pid (not once stopped), bundle, annotations (when any). */

@@ -340,7 +340,8 @@ static int cg_enter(pid_t pid, void *userdata, struct ember_error *e)
 	return runtime_cgroup_enter(userdata, pid, e);
 }
 
-static int write_state(struct run *r, struct ember_error *e)
+/* What state.json holds (NULL: out of memory). */
+static json_t *state_make(struct run *r)
 {
 	char now[TIMESTAMP_LEN], rel[PATH_MAX];
 	struct ember_error ignored;
@@ -349,13 +350,89 @@ static int write_state(struct run *r, struct ember_error *e)
 	if (cgroup_path(r, rel, sizeof(rel), &ignored) < 0)
 		rel[0] = '\0';
 	json_t *ann = json_object_get(r->spec, "annotations");
-	json_t *st = json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:O, s:I, s:s, s:O}", "ociVersion",
-			       json_string_value(json_object_get(r->spec, "ociVersion")) ?: RUNTIME_OCI_VERSION, "id",
-			       r->id, "status", "running", "pid", (int)r->st.pid, "bundle", r->bundle, "rootfs", r->rootfs,
-			       "created", now, "annotations", ann ? ann : json_object(), "start_time",
-			       (json_int_t)r->st.start_time, "cgroup", rel, "spec", r->spec);
+	return json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:O, s:I, s:s, s:O}", "ociVersion",
+			 json_string_value(json_object_get(r->spec, "ociVersion")) ?: RUNTIME_OCI_VERSION, "id", r->id,
+			 "status", "running", "pid", (int)r->st.pid, "bundle", r->bundle, "rootfs", r->rootfs, "created",
+			 now, "annotations", ann ? ann : json_object(), "start_time", (json_int_t)r->st.start_time,
+			 "cgroup", rel, "spec", r->spec);
+}
+
+static int write_state(struct run *r, struct ember_error *e)
+{
+	json_t *st = state_make(r);
+
+	json_decref(r->state);
 	r->state = st;
 	return st ? oci_state_write(r->o, r->id, st, e) : err_set(e, ENOMEM, "out of memory");
+}
+
+/* The hooks of kinds a and b, each given the state with status and pid. */
+static int hooks_two(struct run *r, const char *a, const char *b, const char *status, pid_t pid,
+		     struct ember_error *e)
+{
+	r->st.pid = pid;
+	json_t *st = state_make(r), *hs = st ? oci_hook_state(st, status) : NULL;
+	int rc = !hs					   ? err_set(e, ENOMEM, "out of memory")
+		 : oci_hooks_run(NULL, r->spec, a, hs, e) < 0 ? -e->code
+		 : b						   ? oci_hooks_run(NULL, r->spec, b, hs, e)
+								   : 0;
+	json_decref(hs);
+	json_decref(st);
+	return rc;
+}
+
+/* prestart and createRuntime, in the runtime's namespaces, when the
+   container has its namespaces and its rootfs, before its pivot_root
+   (where runc runs them). */
+static int hooks_parent(pid_t pid, void *data, struct ember_error *e)
+{
+	return hooks_two(data, "prestart", "createRuntime", "creating", pid, e);
+}
+
+/* In the container's process: createContainer before pivot_root, from
+   the rootfs's directory as runc runs it, and startContainer before the
+   application's exec. Their state's pid is the process's own, as runc's
+   (1 in a pid namespace). */
+static int hooks_child(int point, void *data, struct ember_error *e)
+{
+	struct run *r = data;
+
+	if (point == RUNTIME_HOOKS_START)
+		return hooks_two(r, "startContainer", NULL, "created", getpid(), e);
+	if (chdir(r->rootfs) < 0)
+		return err_sys(e, errno, "hooks.createContainer: chdir %s", r->rootfs);
+	return hooks_two(r, "createContainer", NULL, "creating", getpid(), e);
+}
+
+/* How long to wait for a step of 10 s that runs the hooks of kind too:
+   their timeouts more (one without: as long as it takes). */
+static int hooks_ms(json_t *spec, const char *kind)
+{
+	json_t *x;
+	size_t i;
+	long long ms = 10000;
+
+	json_array_foreach(json_object_get(json_object_get(spec, "hooks"), kind), i, x) {
+		json_int_t t = json_integer_value(json_object_get(x, "timeout"));
+		ms += t > 0 ? t * 1000 : INT_MAX;
+	}
+	return ms < INT_MAX ? (int)ms : INT_MAX;
+}
+
+/* Wire the spec's hooks into s: the parent's only when there are any
+   (they cost the child a round trip), and a setup timeout that leaves
+   the createContainer hooks theirs. */
+static void hooks_wire(struct run *r, struct runtime_start *s)
+{
+	json_t *h = json_object_get(r->spec, "hooks");
+
+	s->hooks_data = r;
+	if (json_array_size(json_object_get(h, "prestart")) || json_array_size(json_object_get(h, "createRuntime")))
+		s->hooks_parent = hooks_parent;
+	if (json_array_size(json_object_get(h, "createContainer")) ||
+	    json_array_size(json_object_get(h, "startContainer")))
+		s->hooks_child = hooks_child;
+	s->timeout_ms = (unsigned)hooks_ms(r->spec, "createContainer");
 }
 
 /* A --preserve-fds count. */
@@ -472,10 +549,16 @@ static int container_start(struct run *r, struct ember_error *e)
 		.seccomp = have_sc ? &sc : NULL,
 		.preserve_fds = r->preserve_fds,
 	};
+	hooks_wire(r, &s);
+	/* What poststop gets should the setup fail (the pid comes later). */
+	if (!(r->state = state_make(r)))
+		return err_set(e, ENOMEM, "out of memory");
 	int rc = 0;
 	if (ENABLED(CONFIG_CGROUPS)) {
+		json_t *lx = json_object_get(r->spec, "linux");
 		if (runtime_cgroup_create(OCI_CGROUP_MNT, rel, &r->cg, e) < 0 ||
-		    runtime_cgroup_set(r->cg, json_object_get(json_object_get(r->spec, "linux"), "resources"), e) < 0)
+		    runtime_cgroup_set(r->cg, json_object_get(lx, "resources"), e) < 0 ||
+		    (ENABLED(CONFIG_CGROUP_DEVICES) && runtime_cgroup_devices(r->cg, lx, e) < 0))
 			rc = -e->code;
 		s.cgroup_fd = r->cg ? runtime_cgroup_fd(r->cg) : -1;
 		if (s.cgroup_fd < 0) {
@@ -506,18 +589,11 @@ static int container_start(struct run *r, struct ember_error *e)
 		if (fs_write_path(r->pid_file, pid, strlen(pid), 0644, e) < 0)
 			return -e->code;
 	}
-	/* Set up, waiting at its gate: what runs in the runtime's namespaces
-	   before the application (runc runs both here, "creating"). */
-	json_t *hs = oci_hook_state(r->state, "creating");
-	int hr = !hs ? err_set(e, ENOMEM, "out of memory")
-		     : oci_hooks_run(NULL, r->spec, "prestart", hs, e) < 0 ? -e->code
-									  : oci_hooks_run(NULL, r->spec, "createRuntime", hs, e);
-	json_decref(hs);
-	return hr;
+	return 0;
 }
 
 /* Let the process at the gate of container id run its application. */
-static int gate_pass(const struct oci *o, const char *id, struct ember_error *e)
+static int gate_pass(const struct oci *o, const char *id, json_t *spec, struct ember_error *e)
 {
 	char fifo[1100];
 
@@ -531,8 +607,11 @@ static int gate_pass(const struct oci *o, const char *id, struct ember_error *e)
 		return err_sys(e, errno, "start %s: %s/%s", id, o->root, fifo);
 	struct pollfd p = { fd, POLLIN, 0 };
 	char byte;
-	if (poll(&p, 1, 10000) <= 0 || read(fd, &byte, 1) != 1)
-		return err_set(e, EIO, "start %s: its process did not pass the gate (did it die?)", id);
+	if (poll(&p, 1, hooks_ms(spec, "startContainer")) <= 0 || read(fd, &byte, 1) != 1)
+		return err_set(e, EIO, "start %s: its process did not pass the gate (%s)", id,
+			       json_array_size(json_object_get(json_object_get(spec, "hooks"), "startContainer"))
+				       ? "a startContainer hook failed, or it died"
+				       : "did it die?");
 	(void)unlinkat(rfd, fifo, 0);
 	return 0;
 }
@@ -596,7 +675,7 @@ static int cmd_run(const struct oci *o, int argc, char **argv)
 		return 1;
 	/* Created first, as create does: the hooks run before the
 	   application, which then passes its gate. */
-	if (container_start(&r, &e) < 0 || gate_pass(o, r.id, &e) < 0) {
+	if (container_start(&r, &e) < 0 || gate_pass(o, r.id, r.spec, &e) < 0) {
 		rc = oci_fail_e(o, &e);
 		container_end(&r);
 		if (r.state)
@@ -651,7 +730,7 @@ static int cmd_start(const struct oci *o, int argc, char **argv)
 	int rc = 0;
 	if (strcmp(status, "created"))
 		rc = oci_fail(o, "cannot start a container that is %s: %s", status, argv[1]);
-	else if (gate_pass(o, argv[1], &e) < 0)
+	else if (gate_pass(o, argv[1], json_object_get(st, "spec"), &e) < 0)
 		rc = oci_fail_e(o, &e);
 	else
 		poststart(o, st);

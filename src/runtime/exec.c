@@ -110,6 +110,7 @@ static const struct {
 #define RT_MSG_PID '\003'  /* exec: the process in the task's pid namespace (pid, pidfd) */
 #define RT_MSG_PTY_FD '\004' /* pty_to_init: the master's number in init (an int) */
 #define RT_MSG_GATED '\005'  /* start_gate: set up, waiting at the gate */
+#define RT_MSG_HOOKS '\006'  /* hooks_parent: the rootfs is mounted, run them */
 
 struct rt_ids {
 	uint32_t uid, gid, n;
@@ -978,10 +979,40 @@ static void keep_fd(const struct rt_plan *p, int fd)
 		child_fail(p, errno, "keep descriptor %d", fd);
 }
 
+/* The caller's hooks before pivot_root: the parent's first (the child
+   waits for its answer), then the child's own. */
+static void create_hooks(const struct rt_plan *p)
+{
+	const struct runtime_start *s = p->s;
+	char msg = RT_MSG_HOOKS, ok;
+	struct ember_error e;
+
+	if (s->hooks_parent && (write(p->sock, &msg, 1) != 1 || read(p->sock, &ok, 1) != 1))
+		_exit(127); /* the parent's hooks failed: it says why */
+	if (s->hooks_child && s->hooks_child(RUNTIME_HOOKS_CREATE, s->hooks_data, &e) < 0)
+		child_fail(p, 0, "%s", e.message);
+}
+
+/* The caller's hooks just before the application's exec. Past the gate
+   (gated) nobody listens on the socket: the application's stderr hears
+   of a failure, and the gate of none. */
+static void start_hooks(const struct rt_plan *p, int gated)
+{
+	struct ember_error e;
+
+	if (!p->s->hooks_child || p->s->hooks_child(RUNTIME_HOOKS_START, p->s->hooks_data, &e) == 0)
+		return;
+	if (!gated)
+		child_fail(p, 0, "%s", e.message);
+	dprintf(2, "%s\n", e.message);
+	_exit(127);
+}
+
 /* Created, not started: tell the parent (whose conversation ends here, and
    who may exit: the death signal is off), then wait until a reader opens
-   the gate, a FIFO (`ember oci start`), and tell it by a byte. Opened by
-   /proc/self/fd: the O_PATH descriptor reaches it from inside the root. */
+   the gate, a FIFO (`ember oci start`), run the start hooks, and tell it
+   by a byte that the application runs now. Opened by /proc/self/fd: the
+   O_PATH descriptor reaches it from inside the root. */
 static void wait_at_gate(const struct rt_plan *p, int sock)
 {
 	char path[40], msg = RT_MSG_GATED;
@@ -991,8 +1022,11 @@ static void wait_at_gate(const struct rt_plan *p, int sock)
 		child_fail(p, errno, "report the gate");
 	close(sock);
 	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0 || write(fd, "0", 1) != 1)
+	if (fd < 0)
 		_exit(127); /* nobody to tell: the parent is gone */
+	start_hooks(p, 1);
+	if (write(fd, "0", 1) != 1)
+		_exit(127);
 	close(fd);
 	close(p->s->start_gate_fd);
 }
@@ -1263,6 +1297,8 @@ __attribute__((noreturn)) static void child_finish(struct rt_plan *p, int tty)
 		(void)prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
 		if (s->start_gate_fd > 2)
 			wait_at_gate(p, sock);
+		else
+			start_hooks(p, 0);
 		exec_app(p);
 	}
 
@@ -1371,6 +1407,7 @@ __attribute__((noreturn)) static void child_start(struct rt_plan *p)
 	if (p->clone_flags & CLONE_NEWNS) {
 		mount_rootfs(p);
 		open_binds(p);
+		create_hooks(p);
 		enter_root(p);
 		do_mounts(p);
 		make_dev(p);
@@ -1870,6 +1907,10 @@ static int conv_talk(struct rt_conv *c, int exec, struct ember_error *e)
 			r = conv_second_child(c, msg, &fd, e);
 		} else if (msg[0] == RT_MSG_PTY_FD && n == 1 + (int)sizeof(int) && c->s->pty_to_init) {
 			memcpy(&c->init_pty_fd, msg + 1, sizeof(int));
+		} else if (msg[0] == RT_MSG_HOOKS && n == 1 && c->s->hooks_parent) {
+			r = c->s->hooks_parent(c->pid, c->s->hooks_data, e);
+			if (r == 0 && write(c->sock, "h", 1) != 1)
+				r = err_sys(e, errno, "container setup: resume after the hooks");
 		} else if (msg[0] == RT_MSG_USER && n == 1) {
 			r = answer_user(c->s, c->pid, c->sock, e);
 		} else if (msg[0] == RT_MSG_GATED && n == 1 && c->s->start_gate_fd > 2) {

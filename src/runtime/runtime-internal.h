@@ -23,6 +23,13 @@
 #define rt_unsupported err_unsupported
 int rt_oom(struct ember_error *e);
 
+/* ---- the device cgroup's program (cgroup-devices.c) ---- */
+
+/* The eBPF program of runtime_cgroup_devices() for lx: *n instructions
+   (struct bpf_insn of linux/bpf.h), malloc()ed. */
+struct bpf_insn;
+int rt_devices_program(json_t *lx, struct bpf_insn **out, size_t *n, struct ember_error *e);
+
 /* ---- capabilities (spec.c) ---- */
 
 /* Every capability ember knows, CAP_CHOWN (0) .. CAP_CHECKPOINT_RESTORE. */

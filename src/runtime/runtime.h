@@ -285,7 +285,23 @@ struct runtime_start {
 				  to the process as they are (runc's
 				  --preserve-fds); each must be open (EBADF
 				  naming it). 0: none */
+	/* The caller's hooks (the runtime spec's), NULL: none. hooks_parent
+	   runs in the parent once the child has its namespaces and its
+	   rootfs mounted at s->rootfs, before its pivot_root (the child
+	   waits for it); a failure ends the setup with its error.
+	   hooks_child runs in the child, in the container's namespaces:
+	   RUNTIME_HOOKS_CREATE right after hooks_parent, still before
+	   pivot_root (the host's paths); RUNTIME_HOOKS_START, with self_fd
+	   -1, after the start gate, just before the application's exec (the
+	   container's root, the process's ids and restrictions). The child
+	   is a copy of the caller, so hooks_child may allocate only where the
+	   caller is single-threaded (the oci role). */
+	int (*hooks_parent)(pid_t pid, void *data, struct ember_error *e);
+	int (*hooks_child)(int point, void *data, struct ember_error *e);
+	void *hooks_data;
 };
+
+enum { RUNTIME_HOOKS_CREATE = 1, RUNTIME_HOOKS_START };
 
 struct runtime_started {
 	pid_t pid;           /* PID 1, as the host sees it */
@@ -504,6 +520,22 @@ int runtime_cgroup_set(const struct runtime_cgroup *cg, json_t *resources, struc
 
 /* Move pid into the cgroup (every hierarchy). */
 int runtime_cgroup_enter(const struct runtime_cgroup *cg, pid_t pid, struct ember_error *e);
+
+/*
+ * The device cgroup (CONFIG_CGROUP_DEVICES), from lx, the spec's
+ * "linux": the rules of resources.devices in their order ({allow, type
+ * a|b|c (absent: a), major, minor (absent or -1: any), access: letters
+ * of "rwm" (absent: all)}), then what runc 1.1 allows every container:
+ * mknod of any node, null, zero, full, random, urandom, tty, ptmx, pts/N,
+ * net/tun (not linux.devices' nodes: runc neither). For
+ * each kind of access asked (an open for reading and writing asks two)
+ * the last rule that names it and matches the device decides; none
+ * matching denies. On v2 an eBPF program (BPF_PROG_TYPE_CGROUP_DEVICE)
+ * attached to the cgroup, beside those of the cgroups above it
+ * (BPF_F_ALLOW_MULTI); on v1 nothing yet (the rules are only checked).
+ * A bad rule is EINVAL naming it: "linux.resources.devices[2].access".
+ */
+int runtime_cgroup_devices(const struct runtime_cgroup *cg, json_t *lx, struct ember_error *e);
 
 /* v2: an O_PATH|O_DIRECTORY fd of the cgroup for clone3's
    CLONE_INTO_CGROUP; -1 on v1. Owned by cg. */

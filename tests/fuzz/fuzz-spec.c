@@ -1,16 +1,20 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer: OCI runtime specs a user brings (--spec FILE, a bundle's
-   config.json), image configs and options turned into specs, --mount
-   strings and signal names. A document is checked as it is and laid over
-   a spec that passes, with every field of the schema ember knows, so that
-   small inputs reach the checks deep in it. */
+   config.json), image configs and options turned into specs, a spec's
+   device cgroup program, --mount strings and signal names. A document is
+   checked as it is and laid over a spec that passes, with every field of
+   the schema ember knows, so that small inputs reach the checks deep in
+   it. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <linux/bpf.h>
+
 #include "runtime/runtime.h"
 #include "util/mount.h"
+#include "runtime/runtime-internal.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -206,6 +210,30 @@ static void fuzz_text(const char *s)
 	}
 }
 
+/* The device cgroup's program of a "linux" object: refused in one line,
+   or instructions the verifier could take: every jump forward and inside
+   the program, which ends with an exit. */
+static void fuzz_devices(json_t *lx)
+{
+	struct ember_error e;
+	struct bpf_insn *in = NULL;
+	size_t n = 0;
+
+	int r = rt_devices_program(lx, &in, &n, &e);
+	if (r < 0) {
+		check_error(&e, r);
+		CHECK(in == NULL);
+		return;
+	}
+	CHECK(n > 0 && in[n - 1].code == (BPF_JMP | BPF_EXIT));
+	for (size_t i = 0; i < n; i++) {
+		unsigned cls = BPF_CLASS(in[i].code), op = BPF_OP(in[i].code);
+		if (cls == BPF_JMP && op != BPF_EXIT)
+			CHECK(in[i].off >= 0 && i + 1 + (size_t)in[i].off < n);
+	}
+	free(in);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct ember_error e;
@@ -221,6 +249,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			fuzz_overlay(doc);
 			fuzz_build(doc, size ? data[size - 1] : 0);
 		}
+		if (ENABLED(CONFIG_CGROUP_DEVICES) && json_is_object(doc))
+			fuzz_devices(json_object_get(doc, "linux"));
 		json_decref(doc);
 	}
 

@@ -7,7 +7,8 @@
 # does it (`make install prefix=/usr INIT=systemd DESTDIR=root`, `systemctl
 # --root enable ember`), the busybox image is in the preload directory, and
 # tests/guest/systemd runs as a unit and checks from inside: Type=notify
-# readiness, the preload, a container's cgroup v2 and memory.max, the
+# readiness, the preload, a container's cgroup v2 and memory.max, its
+# device cgroup (eBPF), the
 # container kept and adopted across restart, stop + start, a SIGKILL of
 # the daemon (Restart=on-failure) and a daemon-reload, then a reboot after
 # which the --restart always container is back, and a clean poweroff.
@@ -60,6 +61,11 @@ setup() {
 	guest_ok "a container sees its own memory.max at /sys/fs/cgroup"
 	guest_ok "tasks exec into the container sees its memory.max (cgroup2 with nsdelegate)"
 	guest_ok "the service's cgroup holds the daemon alone"
+}
+
+@test "guest: systemd: the device cgroup on cgroup v2 (an eBPF program) allows a container the standard nodes and denies others" {
+	guest_ok "the device cgroup (eBPF, cgroup v2): a container writes /dev/null and reads /dev/zero"
+	guest_ok "... makes nodes, but a block and a char device not in its list do not open (EPERM)"
 }
 
 @test "guest: systemd: restart, stop + start, a killed daemon (Restart=on-failure) and a daemon-reload leave the container running, adopted" {

@@ -216,6 +216,7 @@ cg_procs() {
 		'[{"idmap": {"enabled": true}}, true, true]' ]
 	[ "$(jget '[j["linux"]["cgroup"]["systemd"], "rbind" in j["mountOptions"], "CAP_SYS_ADMIN" in j["linux"]["capabilities"]]' <<<"$output")" = '[false, true, true]' ]
 	[ "$(jget '"SCMP_ACT_NOTIFY" in j["linux"]["seccomp"]["actions"]' <<<"$output")" = false ]
+	[ "$(jget 'j["hooks"]' <<<"$output")" = '["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"]' ]
 	if runc_here; then
 		# The same keys as runc's (but its annotations, and 1.1's
 		# mountExtensions, which runc 1.1.5 predates), and each list a
@@ -238,7 +239,8 @@ assert set(ours["hooks"]) <= set(theirs["hooks"])
 
 # set_hooks PYTHON-DICT: the bundle's hooks replaced; hook K is $T/hook.sh
 # with args [hook.sh, K] and env X=K, appending "K STDIN args=... X=..." to
-# $T/hooks.log.
+# $T/hooks.log. hc(K) is the same hook by the container's path: $T is
+# bound at /t (bind_t).
 set_hooks() {
 	cat >"$T/hook.sh" <<-'H'
 	#!/bin/sh
@@ -250,8 +252,20 @@ import json, sys
 p = sys.argv[1] + "/config.json"
 c = json.load(open(p))
 h = lambda k, **kw: [dict({"path": sys.argv[2], "args": ["hook.sh", k], "env": ["X=" + k]}, **kw)]
+hc = lambda k, **kw: h(k, path="/t/hook.sh", **kw)
 c["hooks"] = eval(sys.argv[3])
 json.dump(c, open(p, "w"), indent=1)' "$T/bundle" "$T/hook.sh" "$1"
+}
+
+# bind_t: $T bound at /t in the container (hooks that run there log to
+# the same file).
+bind_t() {
+	"$PYTHON" -c '
+import json, sys
+p = sys.argv[1] + "/config.json"
+c = json.load(open(p))
+c["mounts"].append({"destination": "/t", "type": "bind", "source": sys.argv[2], "options": ["rbind"]})
+json.dump(c, open(p, "w"), indent=1)' "$T/bundle" "$T"
 }
 
 # hooks_seen: the log's kinds, statuses and state fields, one line each.
@@ -265,8 +279,10 @@ for line in open(sys.argv[1]):
     print(kind, j["status"], sorted(j), "args=" + tail.strip())' "$T/hooks.log"
 }
 
-@test "oci hooks: prestart, createRuntime, poststart, poststop run in runc's order with the state on stdin, their args and env" {
-	set_hooks '{k: h(k, timeout=10) for k in ["prestart", "createRuntime", "poststart", "poststop"]}'
+@test "oci hooks: all six kinds run in runc's order with the state on stdin, their args and env" {
+	set_hooks '{**{k: h(k, timeout=10) for k in ["prestart", "createRuntime", "createContainer", "poststart", "poststop"]},
+		"startContainer": hc("startContainer", timeout=10)}'
+	bind_t
 	set_process '{"terminal": False, "args": ["sh", "-c", "echo app >>/app.log"]}'
 	local rt
 	for rt in $(runtimes); do
@@ -281,26 +297,34 @@ for line in open(sys.argv[1]):
 	# (umoci's bundle has annotations; args[0] is the hook's argv[0].)
 	[ "$(cat "$T/ember.seen")" = "prestart creating ['annotations', 'bundle', 'id', 'ociVersion', 'pid', 'status'] args=prestart X=prestart
 createRuntime creating ['annotations', 'bundle', 'id', 'ociVersion', 'pid', 'status'] args=createRuntime X=createRuntime
+createContainer creating ['annotations', 'bundle', 'id', 'ociVersion', 'pid', 'status'] args=createContainer X=createContainer
+startContainer created ['annotations', 'bundle', 'id', 'ociVersion', 'pid', 'status'] args=startContainer X=startContainer
 poststart running ['annotations', 'bundle', 'id', 'ociVersion', 'pid', 'status'] args=poststart X=poststart
 poststop stopped ['annotations', 'bundle', 'id', 'ociVersion', 'status'] args=poststop X=poststop" ]
 	if runc_here; then
-		# runc 1.1 says "created" to poststart (the runtime spec: running).
-		[ "$(sed 's/^poststart created/poststart running/' "$T/runc.seen")" = "$(cat "$T/ember.seen")" ]
+		# runc 1.1 says "created" to poststart (the runtime spec: running),
+		# and runs it while the container runs its startContainer hooks
+		# (either may come first): the same lines, and the same order but
+		# for that one.
+		[ "$(sed 's/^poststart created/poststart running/' "$T/runc.seen" | sort)" = "$(sort "$T/ember.seen")" ]
+		[ "$(grep -v ^startContainer "$T/runc.seen" | cut -d' ' -f1)" = "$(grep -v ^startContainer "$T/ember.seen" | cut -d' ' -f1)" ]
 	fi
-	# create, start, delete: the first two at create, poststart at start
-	# (runc 1.1 runs it at create), poststop at delete.
+	# create, start, delete: the first three at create, startContainer and
+	# poststart at start (runc 1.1 runs poststart at create), poststop at
+	# delete.
 	rm -f "$T/hooks.log"
 	"$EMBER" oci --root "$OCI_ROOT" create --bundle "$T/bundle" "$CT_ID" </dev/null >/dev/null 2>&1
-	[ "$(cut -d' ' -f1 "$T/hooks.log" | xargs)" = "prestart createRuntime" ]
+	[ "$(cut -d' ' -f1 "$T/hooks.log" | xargs)" = "prestart createRuntime createContainer" ]
 	run -0 oci start "$CT_ID"
-	[ "$(cut -d' ' -f1 "$T/hooks.log" | xargs)" = "prestart createRuntime poststart" ]
+	wait_until 5 grep -q poststart "$T/hooks.log"
+	[ "$(cut -d' ' -f1 "$T/hooks.log" | sort | xargs)" = "createContainer createRuntime poststart prestart startContainer" ]
 	wait_until 5 bash -c "'$EMBER' oci --root '$OCI_ROOT' state $CT_ID | grep -q stopped"
 	run -0 oci delete "$CT_ID"
-	[ "$(cut -d' ' -f1 "$T/hooks.log" | xargs)" = "prestart createRuntime poststart poststop" ]
+	[ "$(cut -d' ' -f1 "$T/hooks.log" | sed -n '$p')" = poststop ]
 	[ -z "$(ls -A "$OCI_ROOT")" ]
 }
 
-@test "oci hooks: a failing or slow prestart fails create with one line and leaves nothing; poststart and poststop failures are warnings; hooks ember cannot run are refused" {
+@test "oci hooks: a failing or slow prestart fails create with one line and leaves nothing; poststart and poststop failures are warnings; bad hooks are refused" {
 	set_process '{"terminal": False, "args": ["sleep", "1000"]}'
 	set_hooks '{"prestart": [{"path": "/bin/sh", "args": ["sh", "-c", "echo no way; exit 3"]}], "poststop": h("poststop")}'
 	run -1 oci create --bundle "$T/bundle" "$CT_ID" </dev/null
@@ -322,18 +346,90 @@ poststop stopped ['annotations', 'bundle', 'id', 'ociVersion', 'status'] args=po
 	run -0 oci run --bundle "$T/bundle" "$CT_ID"
 	[ "$output" = "ember oci: warning: hooks.poststart[0] /bin/false: exit status 1
 ember oci: warning: hooks.poststop[0] /bin/false: exit status 1" ]
-	# Hooks inside the container, and bad ones: refused, naming the field.
-	set_hooks '{"createContainer": h("createContainer")}'
+	# Bad hooks: refused, naming the field.
+	set_hooks '{"preStart": h("prestart")}'
 	run -1 oci run --bundle "$T/bundle" "$CT_ID"
-	[ "$output" = "ember oci: bundle $T/bundle: config.json: hooks.createContainer: ember does not run hooks inside the container" ]
-	set_hooks '{"startContainer": h("startContainer")}'
-	run -1 oci run --bundle "$T/bundle" "$CT_ID"
-	[[ "$output" == *": hooks.startContainer: ember does not run hooks inside the container" ]]
+	[[ "$output" == *": hooks.preStart: not a hook ember knows" ]]
 	set_hooks '{"prestart": [{"path": "hook.sh"}]}'
 	run -1 oci run --bundle "$T/bundle" "$CT_ID"
 	[[ "$output" == *": hooks.prestart[0].path: must be an absolute path" ]]
 	set_hooks '{"poststop": [{"path": "/bin/true", "timeout": 0}]}'
 	run -1 oci run --bundle "$T/bundle" "$CT_ID"
 	[[ "$output" == *": hooks.poststop[0].timeout: seconds, from 1" ]]
+	[ -z "$(ls -A "$OCI_ROOT")" ]
+}
+
+@test "oci hooks: createContainer runs in the container's namespaces with the host's root, from the rootfs; startContainer in the container's root; as runc" {
+	# Each says its kind, its mount and pid namespaces, its root, its cwd
+	# and the pid on its stdin; the application says its namespaces.
+	cat >"$T/where.sh" <<-'H'
+	#!/bin/sh
+	pid=$(cat | sed 's/.*"pid":\([0-9]*\).*/\1/')
+	echo "$1 mnt=$(readlink /proc/self/ns/mnt) pid=$(readlink /proc/self/ns/pid) root=$(ls / | tr '\n' ,) cwd=$(pwd) state-pid=$pid" >>"${0%/*}/where.log"
+	H
+	chmod +x "$T/where.sh"
+	bind_t
+	set_hooks '{"createContainer": [{"path": "'"$T"'/where.sh", "args": ["where.sh", "createContainer"]}],
+		"startContainer": [{"path": "/t/where.sh", "args": ["where.sh", "startContainer"]}]}'
+	set_process '{"terminal": False, "cwd": "/", "args": ["sh", "-c", "echo app mnt=$(readlink /proc/self/ns/mnt) pid=$(readlink /proc/self/ns/pid) >>/t/where.log"]}'
+	local rt host_root rootfs
+	host_root=$(ls / | tr '\n' ,)
+	rootfs=$(realpath "$T/bundle/rootfs")
+	for rt in $(runtimes); do
+		rt "$rt"
+		rm -f "$T/where.log"
+		run -0 "${R[@]}" run --bundle "$T/bundle" "$CT_ID"
+		cat "$T/where.log"
+		local app cc sc
+		app=$(grep '^app ' "$T/where.log")
+		cc=$(grep '^createContainer ' "$T/where.log")
+		sc=$(grep '^startContainer ' "$T/where.log")
+		[ "$(cut -d' ' -f1 "$T/where.log" | xargs)" = "createContainer startContainer app" ]
+		# The container's namespaces for both (not the host's).
+		local ns=${app#app }
+		[[ "$cc" == "createContainer $ns root="* ]]
+		[[ "$sc" == "startContainer $ns root="* ]]
+		[[ "$ns" != *"mnt=$(readlink /proc/self/ns/mnt) "* ]]
+		# createContainer: the host's root, cwd the rootfs, before pivot_root.
+		[[ "$cc" == *" root=$host_root cwd=$rootfs state-pid=1" ]]
+		# startContainer: the container's root and cwd.
+		[[ "$sc" == *" root=$(ls "$T/bundle/rootfs" | tr '\n' ,) cwd=/ state-pid=1" ]]
+	done
+	[ -z "$(ls -A "$OCI_ROOT")" ]
+}
+
+@test "oci hooks: a failing createContainer fails create with one line and leaves nothing; a failing startContainer stops the application, as runc's does" {
+	set_process '{"terminal": False, "args": ["sh", "-c", "echo app ran"]}'
+	set_hooks '{"createContainer": [{"path": "/bin/sh", "args": ["sh", "-c", "echo no way; exit 3"]}], "poststop": h("poststop")}'
+	run -1 oci create --bundle "$T/bundle" "$CT_ID" </dev/null
+	[ "$output" = "ember oci: hooks.createContainer[0] /bin/sh: exit status 3: no way" ]
+	[ "$(cut -d' ' -f1 "$T/hooks.log")" = poststop ]
+	[ -z "$(ls -A "$OCI_ROOT")" ]
+	[ -z "$(find /sys/fs/cgroup -maxdepth 3 -path "*ember-oci/$CT_ID" 2>/dev/null)" ]
+	if runc_here; then
+		run -1 runc --root "$RUNC_ROOT" create --bundle "$T/bundle" "$CT_ID" </dev/null
+		[[ "$output" == *"error running hook #0: error running hook: exit status 3, stdout: no way"* ]]
+	fi
+	# startContainer: its path is the container's; a failure is the
+	# application's end, the hook's error on its stderr, and start's (or
+	# run's) failure: exit status 1, as runc's.
+	set_hooks '{"startContainer": [{"path": "/bin/sh", "args": ["sh", "-c", "echo not now; exit 4"]}]}'
+	run -1 oci run --bundle "$T/bundle" "$CT_ID" </dev/null
+	[ "$output" = "hooks.startContainer[0] /bin/sh: exit status 4: not now
+ember oci: start $CT_ID: its process did not pass the gate (a startContainer hook failed, or it died)" ]
+	[ -z "$(ls -A "$OCI_ROOT")" ]
+	oci create --bundle "$T/bundle" "$CT_ID" </dev/null 2>"$T/create.err"
+	run -1 oci start "$CT_ID"
+	[ "$output" = "ember oci: start $CT_ID: its process did not pass the gate (a startContainer hook failed, or it died)" ]
+	[ "$(cat "$T/create.err")" = "hooks.startContainer[0] /bin/sh: exit status 4: not now" ]
+	run -0 oci delete "$CT_ID"
+	if runc_here; then
+		run -1 runc --root "$RUNC_ROOT" run --bundle "$T/bundle" "$CT_ID" </dev/null
+		[[ "$output" != *"app ran"* ]]
+	fi
+	# A timeout there too.
+	set_hooks '{"createContainer": [{"path": "/bin/sleep", "args": ["sleep", "100"], "timeout": 1}]}'
+	run -1 timeout 20 "$EMBER" oci --root "$OCI_ROOT" run --bundle "$T/bundle" "$CT_ID" </dev/null
+	[ "$output" = "ember oci: hooks.createContainer[0] /bin/sleep: timed out after 1 s" ]
 	[ -z "$(ls -A "$OCI_ROOT")" ]
 }
