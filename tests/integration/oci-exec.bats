@@ -375,7 +375,9 @@ ember oci: warning: hooks.poststop[0] /bin/false: exit status 1" ]
 	local rt host_root rootfs
 	host_root=$(ls / | tr '\n' ,)
 	rootfs=$(realpath "$T/bundle/rootfs")
-	for rt in $(runtimes); do
+	# runc is the reference: crun 1.8 runs createContainer from the bundle
+	# and gives both hooks a state whose pid is 0.
+	for rt in $(runtimes_runc); do
 		rt "$rt"
 		rm -f "$T/where.log"
 		run -0 "${R[@]}" run --bundle "$T/bundle" "$CT_ID"
