@@ -1031,17 +1031,20 @@ static void wait_at_gate(const struct rt_plan *p, int sock)
 	close(p->s->start_gate_fd);
 }
 
-/* PATH lookup as execvp does, but naming the program in the error. Only
-   used when the application is PID 1 itself (no `ember init`). */
-static void exec_app(const struct rt_plan *p)
+/* The application's file as execvp would find it (PATH lookup), into
+   buf: 0, or the errno execvp would report. Only used when the
+   application is PID 1 itself (no `ember init`), before the start gate:
+   runc's create, too, fails on a program that is not there. */
+static int app_find(const struct rt_plan *p, char *buf, size_t size)
 {
 	const char *prog = p->argv[0];
-	char buf[PATH_MAX];
+	struct stat st;
 	int err = ENOENT;
 
 	if (strchr(prog, '/')) {
-		execve(prog, p->argv, p->envp);
-		exec_fail(p, errno, "exec \"%s\"", prog);
+		if (snprintf(buf, size, "%s", prog) >= (int)size)
+			return ENAMETOOLONG;
+		return access(buf, X_OK) < 0 ? errno : 0;
 	}
 	const char *path = NULL;
 	for (size_t i = 0; p->envp[i]; i++)
@@ -1051,16 +1054,34 @@ static void exec_app(const struct rt_plan *p)
 		path = &RUNTIME_DEFAULT_PATH[5]; /* after "PATH=" */
 	for (const char *d = path;; d++) {
 		size_t n = strcspn(d, ":");
-		if (snprintf(buf, sizeof(buf), "%.*s%s%s", (int)n, d, n ? "/" : "", prog) < (int)sizeof(buf)) {
-			execve(buf, p->argv, p->envp);
-			if (errno != ENOENT && errno != ENOTDIR)
+		if (snprintf(buf, size, "%.*s%s%s", (int)n, d, n ? "/" : "", prog) < (int)size) {
+			if (stat(buf, &st) == 0) {
+				if (S_ISREG(st.st_mode) && access(buf, X_OK) == 0)
+					return 0;
+				err = EACCES; /* there, but not to be executed */
+			} else if (errno != ENOENT && errno != ENOTDIR) {
 				err = errno;
+			}
 		}
 		d += n;
 		if (!*d)
 			break;
 	}
-	exec_fail(p, err, "exec \"%s\"", prog);
+	return err;
+}
+
+/* Execute the application found by app_find. Past the start gate
+   (gated) nobody listens on the report socket: a failure goes to the
+   application's stderr, as runc's does, and the status is 127. */
+static _Noreturn void exec_app(const struct rt_plan *p, const char *file, int gated)
+{
+	execve(file, p->argv, p->envp);
+	if (!gated)
+		exec_fail(p, errno, "exec \"%s\"", p->argv[0]);
+	char et[128];
+	errno_text(errno, et, sizeof(et));
+	dprintf(2, "ember oci: exec \"%.200s\": %s\n", p->argv[0], et);
+	_exit(127);
 }
 
 /* Close every descriptor but keep[] (n of them), for real: until execve
@@ -1295,11 +1316,15 @@ __attribute__((noreturn)) static void child_finish(struct rt_plan *p, int tty)
 		if (tty >= 0)
 			(void)ioctl(0, TIOCSCTTY, 0);
 		(void)prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+		char file[PATH_MAX];
+		int err = app_find(p, file, sizeof(file));
+		if (err)
+			exec_fail(p, err, "exec \"%s\"", p->argv[0]);
 		if (s->start_gate_fd > 2)
 			wait_at_gate(p, sock);
 		else
 			start_hooks(p, 0);
-		exec_app(p);
+		exec_app(p, file, s->start_gate_fd > 2);
 	}
 
 	/* ember init REPORT EXIT [LOG LOG MAX] -- ARGS */

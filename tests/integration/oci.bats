@@ -185,6 +185,32 @@ load lib/oci
 	run -2 oci frobnicate
 	[ "$output" = 'ember oci: unknown command "frobnicate" (see: ember oci --help)' ]
 	run -2 "$EMBER" oci --log-format xml list
+	# A program that is not there fails create (and run), as runc's does,
+	# naming it; nothing stays.
+	local rt junk
+	for rt in $(runtimes_runc); do
+		rt "$rt"
+		set_process '{"terminal": False, "args": ["nonexist"]}'
+		run -1 "${R[@]}" run --bundle "$T/bundle" "$CT_ID"
+		echo "$rt: $output"
+		[[ "$output" == *'exec'*'nonexist'* ]]
+		"${R[@]}" create --bundle "$T/bundle" "$CT_ID" </dev/null >"$T/create.out" 2>&1 && false
+		run ! "${R[@]}" state "$CT_ID"
+		# One that is there but cannot be executed: found at create, it
+		# fails past the start gate, on the application's stderr.
+		printf '\001\002junk' >"$T/bundle/rootfs/junk"
+		chmod 0755 "$T/bundle/rootfs/junk"
+		set_process '{"terminal": False, "args": ["/junk"]}'
+		run ! "${R[@]}" run --bundle "$T/bundle" "$CT_ID"
+		echo "$rt: $output"
+		[[ "$output" == *'/junk'*'exec format error'* ]]
+		junk=$output
+		run -0 "${R[@]}" delete --force "$CT_ID"
+		rm "$T/bundle/rootfs/junk"
+	done
+	[ "$(cat "$T/create.out")" = 'ember oci: exec "nonexist": no such file or directory' ]
+	[ "$junk" = 'ember oci: exec "/junk": exec format error' ]
+	[ -z "$(find /sys/fs/cgroup -maxdepth 3 -path "*ember-oci/$CT_ID" 2>/dev/null)" ]
 	# An id that exists: refused, the running one untouched.
 	set_process '{"args": ["sleep", "1000"]}'
 	"$EMBER" oci --root "$OCI_ROOT" run --bundle "$T/bundle" --pid-file "$T/ct.pid" "$CT_ID" >/dev/null 2>&1 &
