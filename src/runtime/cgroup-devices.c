@@ -267,6 +267,8 @@ static int v1_lines(const struct dev_rule *r, char line[2][64])
 	const unsigned all = BPF_DEVCG_ACC_MKNOD | BPF_DEVCG_ACC_READ | BPF_DEVCG_ACC_WRITE;
 	int n = 0;
 
+	if (!r->access) /* access "": a rule about nothing */
+		return 0;
 	if (!r->type && r->major == DEV_WILD && r->minor == DEV_WILD && r->access == all) {
 		strcpy(line[0], "a");
 		return 1;

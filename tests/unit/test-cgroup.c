@@ -1039,12 +1039,13 @@ static void test_v1_devices(void **state)
 		return; /* (without the symbol: none of what follows links) */
 	}
 	/* The list: deny all, then the rules in order (a type "a" rule with a
-	   number as a b and a c line), then runc's defaults. */
+	   number as a b and a c line, one of no access none), then runc's
+	   defaults. */
 	assert_int_equal(runtime_cgroup_create(V1, t->rel, &t->cg, &e), 0);
 	assert_true(runtime_cgroup_has(t->cg, "devices"));
 	json_t *lx = J("{\"resources\": {\"devices\": [{\"allow\": false, \"access\": \"rwm\"}, {\"allow\": true, "
 		       "\"major\": 7, \"access\": \"r\"}, {\"allow\": false, \"type\": \"c\", \"major\": 7, \"minor\": 3, "
-		       "\"access\": \"r\"}]}}");
+		       "\"access\": \"r\"}, {\"allow\": true, \"type\": \"c\", \"access\": \"\"}]}}");
 	assert_int_equal(runtime_cgroup_devices(t->cg, lx, &e), 0);
 	json_decref(lx);
 	assert_file("b 7:* r\nc 7:* r\nc *:* m\nb *:* m\nc 1:3 rwm\nc 1:8 rwm\nc 1:7 rwm\nc 5:0 rwm\nc 1:5 rwm\n"
