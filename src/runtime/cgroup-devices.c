@@ -1,15 +1,19 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The device cgroup on cgroup v2: an eBPF program of type
+ * The device cgroup. One list of rules (the spec's, then runc's
+ * defaults), two back-ends: on cgroup v2 an eBPF program of type
  * BPF_PROG_TYPE_CGROUP_DEVICE, written here instruction by instruction
  * from the rules (no libbpf: a static binary, and a dozen instructions),
- * loaded with bpf(BPF_PROG_LOAD) and attached to the container's cgroup.
- * See runtime.h for the rules it enforces.
+ * loaded with bpf(BPF_PROG_LOAD) and attached to the container's cgroup;
+ * on v1 the lines of the devices controller's devices.deny and
+ * devices.allow, as runc 1.1 writes them. See runtime.h.
  */
 #include "runtime/runtime.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -215,35 +219,138 @@ static int dev_rules_of(json_t *lx, struct dev_rules *rs, struct ember_error *e)
 	return 0;
 }
 
-int rt_devices_program(json_t *lx, struct bpf_insn **out, size_t *n, struct ember_error *e)
+/* The program of the rules rs: *n instructions in *out (malloc'd). */
+static int program_of(const struct dev_rules *rs, struct bpf_insn **out, size_t *n, struct ember_error *e)
 {
-	struct dev_rules *rs = malloc(sizeof(*rs));
 	struct prog p = { 0 };
+	size_t cap = prog_size(rs->n);
 
 	*out = NULL;
 	*n = 0;
-	if (!rs)
-		return rt_oom(e);
-	if (dev_rules_of(lx, rs, e) < 0) {
-		free(rs);
-		return -e->code;
-	}
-	size_t cap = prog_size(rs->n);
 	p.in = calloc(cap, sizeof(*p.in));
 	p.to = calloc(cap, 1);
 	if (!p.in || !p.to) {
-		free(rs);
 		free(p.in);
 		free(p.to);
 		return rt_oom(e);
 	}
 	prog_build(rs, &p);
-	free(rs);
 	free(p.to);
 	*out = p.in;
 	*n = p.n;
 	return 0;
 }
+
+int rt_devices_program(json_t *lx, struct bpf_insn **out, size_t *n, struct ember_error *e)
+{
+	_cleanup_free_ struct dev_rules *rs = malloc(sizeof(*rs));
+
+	*out = NULL;
+	*n = 0;
+	if (!rs)
+		return rt_oom(e);
+	if (dev_rules_of(lx, rs, e) < 0)
+		return -e->code;
+	return program_of(rs, out, n, e);
+}
+
+/* ---- v1: devices.deny and devices.allow ---- */
+
+/* Rule r as the lines the v1 controller takes ("c 1:3 rwm", "a"), into
+   line[0] and line[1]; how many. The kernel reads a type of "a" as every
+   device with every access whatever follows it: a rule of any type with
+   a number or fewer letters becomes one line for b and one for c. */
+static int v1_lines(const struct dev_rule *r, char line[2][64])
+{
+	static const int types[] = { BPF_DEVCG_DEV_BLOCK, BPF_DEVCG_DEV_CHAR };
+	char maj[24] = "*", min[24] = "*", acc[4] = "";
+	const unsigned all = BPF_DEVCG_ACC_MKNOD | BPF_DEVCG_ACC_READ | BPF_DEVCG_ACC_WRITE;
+	int n = 0;
+
+	if (!r->access) /* access "": a rule about nothing */
+		return 0;
+	if (!r->type && r->major == DEV_WILD && r->minor == DEV_WILD && r->access == all) {
+		strcpy(line[0], "a");
+		return 1;
+	}
+	if (r->major != DEV_WILD)
+		snprintf(maj, sizeof(maj), "%" PRId64, r->major);
+	if (r->minor != DEV_WILD)
+		snprintf(min, sizeof(min), "%" PRId64, r->minor);
+	if (r->access & BPF_DEVCG_ACC_READ)
+		strcat(acc, "r");
+	if (r->access & BPF_DEVCG_ACC_WRITE)
+		strcat(acc, "w");
+	if (r->access & BPF_DEVCG_ACC_MKNOD)
+		strcat(acc, "m");
+	for (size_t t = 0; t < ARRAY_SIZE(types); t++)
+		if (!r->type || r->type == types[t])
+			snprintf(line[n++], 64, "%c %s:%s %s", types[t] == BPF_DEVCG_DEV_BLOCK ? 'b' : 'c', maj, min,
+				 acc);
+	return n;
+}
+
+static int v1_write(int fd, const char *file, const char *line, struct ember_error *e)
+{
+	ssize_t n = write(fd, line, strlen(line));
+
+	if (n < 0)
+		return err_sys(e, errno, "cgroup: devices: %s: \"%s\"", file, line);
+	if ((size_t)n != strlen(line))
+		return err_set(e, EIO, "cgroup: devices: %s: \"%s\": short write", file, line);
+	return 0;
+}
+
+/* In a user namespace the controller's files refuse every write (they
+   want CAP_SYS_ADMIN of the first namespace): runc leaves them alone
+   there, and so does this. */
+static bool in_userns(void)
+{
+	char map[128];
+	unsigned long inside, outside, count;
+
+	_cleanup_fclose_ FILE *f = fopen("/proc/self/uid_map", "re");
+	if (!f || !fgets(map, sizeof(map), f))
+		return false;
+	return sscanf(map, "%lu %lu %lu", &inside, &outside, &count) != 3 || inside != 0 || outside != 0 ||
+	       count != 4294967295UL;
+}
+
+/*
+ * As runc 1.1 on v1: "a" to devices.deny (a new cgroup allows what its
+ * parent does, and the rules are exceptions to denying all, as in the
+ * eBPF program), then each rule in its order, an allow to devices.allow,
+ * a deny to devices.deny. The kernel keeps a list of exceptions: an allow
+ * adds one (EPERM when the parent's list does not allow it), a deny takes
+ * away the access of the exceptions naming exactly its device, so a deny
+ * narrower or wider than the allow before it takes nothing away (the
+ * eBPF program's last match wins there).
+ */
+static int devices_v1(const struct runtime_cgroup *cg, const struct dev_rules *rs, struct ember_error *e)
+{
+	char line[2][64];
+
+	if (!runtime_cgroup_has(cg, "devices") || in_userns())
+		return 0;
+	_cleanup_close_ int allow = runtime_cgroup_open_file(cg, "devices", "devices.allow", O_WRONLY, e);
+	if (allow < 0)
+		return -e->code;
+	_cleanup_close_ int deny = runtime_cgroup_open_file(cg, "devices", "devices.deny", O_WRONLY, e);
+	if (deny < 0)
+		return -e->code;
+	if (v1_write(deny, "devices.deny", "a", e) < 0)
+		return -e->code;
+	for (size_t i = 0; i < rs->n; i++) {
+		int n = v1_lines(&rs->r[i], line);
+		for (int k = 0; k < n; k++)
+			if (v1_write(rs->r[i].allow ? allow : deny, rs->r[i].allow ? "devices.allow" : "devices.deny",
+				     line[k], e) < 0)
+				return -e->code;
+	}
+	return 0;
+}
+
+/* ---- v2: the program, loaded and attached ---- */
 
 static long sys_bpf(int cmd, union bpf_attr *a)
 {
@@ -269,15 +376,13 @@ static const char *log_tail(char *log)
 	return last;
 }
 
-int runtime_cgroup_devices(const struct runtime_cgroup *cg, json_t *lx, struct ember_error *e)
+static int devices_v2(const struct runtime_cgroup *cg, const struct dev_rules *rs, struct ember_error *e)
 {
 	_cleanup_free_ struct bpf_insn *insns = NULL;
 	size_t n;
 
-	if (rt_devices_program(lx, &insns, &n, e) < 0)
+	if (program_of(rs, &insns, &n, e) < 0)
 		return -e->code;
-	if (runtime_cgroup_version(cg) != RUNTIME_CGROUP_V2)
-		return 0;
 	/* BPF_PROG_ATTACH wants a descriptor that is not O_PATH. */
 	_cleanup_close_ int dir = openat(runtime_cgroup_fd(cg), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dir < 0)
@@ -318,4 +423,16 @@ int runtime_cgroup_devices(const struct runtime_cgroup *cg, json_t *lx, struct e
 	if (r < 0)
 		return err_sys(e, err, "cgroup: devices: attach the eBPF program");
 	return 0;
+}
+
+int runtime_cgroup_devices(const struct runtime_cgroup *cg, json_t *lx, struct ember_error *e)
+{
+	_cleanup_free_ struct dev_rules *rs = malloc(sizeof(*rs));
+
+	if (!rs)
+		return rt_oom(e);
+	/* The rules first: a bad one is refused before anything is written. */
+	if (dev_rules_of(lx, rs, e) < 0)
+		return -e->code;
+	return runtime_cgroup_version(cg) == RUNTIME_CGROUP_V2 ? devices_v2(cg, rs, e) : devices_v1(cg, rs, e);
 }

@@ -38,9 +38,11 @@
 #define CG_UNLIMITED_V1 ((uint64_t)1 << 62) /* PAGE_COUNTER_MAX and its page-rounded kin */
 
 /* v1 controllers, in the order they are entered (freezer and cpuset
-   last: they matter least for accounting). v2 uses only slot 0. */
-enum { CG_MEMORY, CG_CPU, CG_CPUACCT, CG_PIDS, CG_FREEZER, CG_CPUSET, CG_NCTRL };
-static const char *const cg_names[CG_NCTRL] = { "memory", "cpu", "cpuacct", "pids", "freezer", "cpuset" };
+   last: they matter least for accounting). v2 uses only slot 0; its
+   device cgroup is an eBPF program, not a controller. devices only with
+   CONFIG_CGROUP_DEVICES: without it nothing writes the rules there. */
+enum { CG_MEMORY, CG_CPU, CG_CPUACCT, CG_PIDS, CG_DEVICES, CG_FREEZER, CG_CPUSET, CG_NCTRL };
+static const char *const cg_names[CG_NCTRL] = { "memory", "cpu", "cpuacct", "pids", "devices", "freezer", "cpuset" };
 
 /* v2 controllers ember enables, as bits of runtime_cgroup.v2_have. */
 static const char *const cg_v2_enable[] = { "memory", "cpu", "pids", "io" };
@@ -548,6 +550,8 @@ static int get_v1(struct runtime_cgroup *cg, int mntfd, const char *mnt, int cre
 	int r, found = 0;
 
 	for (int i = 0; i < CG_NCTRL; i++) {
+		if (i == CG_DEVICES && !ENABLED(CONFIG_CGROUP_DEVICES))
+			continue;
 		if ((r = v1_root(mntfd, mnt, cg_names[i], &cg->d[i].root, &cg->d[i].root_path, e)) < 0)
 			return r;
 		if (cg->d[i].root < 0)

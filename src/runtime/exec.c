@@ -553,15 +553,16 @@ static int bind_attrs(int fd, unsigned long fl)
 }
 
 /* The v1 hierarchies a container has a cgroup of: those with one of the
-   controllers ember places it in (runtime/cgroup.c). Others would show
-   the daemon's cgroup. */
+   controllers ember places it in (runtime/cgroup.c; devices with
+   CONFIG_CGROUP_DEVICES). Others would show the daemon's cgroup. */
 static int v1_own(const char *ctrls, size_t n)
 {
-	static const char *const own[] = { "cpu", "cpuacct", "memory", "pids", "freezer", "cpuset" };
+	static const char *const own[] = { "cpu", "cpuacct", "memory", "pids", "freezer", "cpuset", "devices" };
+	size_t n_own = ARRAY_SIZE(own) - !ENABLED(CONFIG_CGROUP_DEVICES);
 
 	for (const char *c = ctrls, *end = ctrls + n; c < end;) {
 		size_t k = strcspn(c, ",:");
-		for (size_t i = 0; i < ARRAY_SIZE(own); i++)
+		for (size_t i = 0; i < n_own; i++)
 			if (strlen(own[i]) == k && !strncmp(c, own[i], k))
 				return 1;
 		c += k + 1;

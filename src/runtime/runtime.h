@@ -532,7 +532,12 @@ int runtime_cgroup_enter(const struct runtime_cgroup *cg, pid_t pid, struct embe
  * the last rule that names it and matches the device decides; none
  * matching denies. On v2 an eBPF program (BPF_PROG_TYPE_CGROUP_DEVICE)
  * attached to the cgroup, beside those of the cgroups above it
- * (BPF_F_ALLOW_MULTI); on v1 nothing yet (the rules are only checked).
+ * (BPF_F_ALLOW_MULTI). On v1, as runc 1.1: "a" to the devices
+ * controller's devices.deny, then each rule in order to devices.allow or
+ * devices.deny ("c 1:3 rwm"); the kernel's list of exceptions decides
+ * there, where a deny only takes access from an allow of exactly its
+ * device (so not "last match wins" for overlapping rules). Nothing on
+ * v1 without a devices hierarchy, nor in a user namespace (runc neither).
  * A bad rule is EINVAL naming it: "linux.resources.devices[2].access".
  */
 int runtime_cgroup_devices(const struct runtime_cgroup *cg, json_t *lx, struct ember_error *e);

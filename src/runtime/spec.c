@@ -779,11 +779,16 @@ static int build_resources(const struct runtime_spec_options *o, json_t *lx, str
 		return rt_bad(e, "cpus: %g is out of range (0.01 .. 1024)", o->cpus);
 	if (o->pids < 0)
 		return rt_bad(e, "pids-limit: must not be negative");
-	if (!o->memory && !o->cpus && !o->pids)
+	if (!o->memory && !o->cpus && !o->pids && !o->privileged)
 		return 0;
 
 	json_t *res = json_object();
 	if (json_object_set_new(lx, "resources", res) < 0)
+		return rt_oom(e);
+	/* Every device, as Docker's --privileged: the device cgroup allows
+	   the others only the standard nodes. */
+	if (o->privileged &&
+	    json_object_set_new(res, "devices", json_pack("[{s:b, s:s}]", "allow", 1, "access", "rwm")) < 0)
 		return rt_oom(e);
 	if (o->memory && json_object_set_new(res, "memory", json_pack("{s:I}", "limit", (json_int_t)o->memory)) < 0)
 		return rt_oom(e);

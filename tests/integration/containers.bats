@@ -97,6 +97,39 @@ teardown() {
 	assert_gone "$id"
 }
 
+@test "run: the device cgroup lets a container open the standard nodes and make any, open no other; --privileged opens all" {
+	bb_up
+	local id; id=$(ct dev)
+	# Nodes of numbers no driver has here (local major 240) and loop's:
+	# EPERM from the device cgroup; allowed, the kernel's ENXIO or ok.
+	local script='head -c1 /dev/zero | wc -c; echo x >/dev/null && echo null ok; head -c1 /dev/urandom | wc -c
+		for n in "c 240 7" "b 7 250"; do rm -f /tmp/k; mknod /tmp/k $n && echo "$n: $(head -c0 /tmp/k 2>&1 | sed "s/.*: //")"; done
+		if [ -t 0 ]; then echo x >"$(tty)" && echo tty ok; fi'
+	run -0 e run --rm "$REF" "$id" sh -c "$script"
+	echo "$output"
+	[ "$output" = "1
+null ok
+1
+c 240 7: Operation not permitted
+b 7 250: Operation not permitted" ]
+	run -0 e run --rm -t "$REF" "$id" sh -c "$script"
+	[[ "$output" == *"tty ok"* ]]
+	run -0 e run --rm --privileged "$REF" "$id" sh -c "$script"
+	[[ "$output" == *"c 240 7: No such device or address"* ]]
+	[[ "$output" != *"Operation not permitted"* ]]
+	assert_gone "$id"
+	# v1: a devices cgroup of its own while it runs (the list, not "a
+	# *:* rwm"), gone with it.
+	[ -d /sys/fs/cgroup/devices ] || return 0
+	run -0 e run -d "$REF" "$id" sleep 30
+	local cg; cg=$(task_cgroup "$id" devices)
+	[ "$(head -1 "$cg/devices.list")" = "c *:* m" ]
+	grep -qxF "c 1:3 rwm" "$cg/devices.list"
+	[ -n "$(cat "$cg/cgroup.procs")" ]
+	kill_remove "$id"
+	[ ! -e "$cg" ]
+}
+
 @test "run: mounts, masked paths, a read-only rootfs and bind mounts (ro and rw)" {
 	bb_up
 	local id; id=$(ct d)

@@ -85,10 +85,14 @@ teardown() {
 		[ "${lines[1]}" = 20 ]
 		# cpu and cpuacct share a hierarchy: both names lead to it.
 		run -0 e tasks exec "$id" ls /sys/fs/cgroup/cpu/cpu.shares /sys/fs/cgroup/cpuacct/cpuacct.usage
-		# Only what the container has a cgroup of: not the daemon's devices cgroup.
+		# Only what the container has a cgroup of (not the daemon's
+		# blkio cgroup); devices its own, with its rules.
 		run -0 e tasks exec "$id" ls /sys/fs/cgroup
-		[[ "$output" != *devices* ]]
+		[[ "$output" != *blkio* ]]
 		[[ "$output" == *memory* ]]
+		[[ "$output" == *devices* ]]
+		run -0 e tasks exec "$id" cat /sys/fs/cgroup/devices/devices.list
+		[ "${lines[0]}" = "c *:* m" ]
 	fi
 	# Its own: the container's processes are at the root of what it sees.
 	run -0 e tasks exec "$id" cat /proc/1/cgroup

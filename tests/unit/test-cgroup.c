@@ -26,7 +26,7 @@
 #define V1 "/sys/fs/cgroup"
 #define MAX_KIDS 4
 
-static const char *const v1_ctrls[] = { "memory", "cpu", "cpuacct", "pids", "freezer", "cpuset" };
+static const char *const v1_ctrls[] = { "memory", "cpu", "cpuacct", "pids", "devices", "freezer", "cpuset" };
 
 struct t {
 	char top[64];      /* the first component of every rel: "ember-test-<pid>-<n>" */
@@ -932,60 +932,31 @@ static char *devices_try(struct t *t, const char *dir)
 	return out;
 }
 
-static void test_v2_devices(void **state)
+struct dev_case {
+	const char *lx, *want;
+};
+
+/* Each case in a cgroup of its own below mnt (v2: programs add up,
+   ALLOW_MULTI): its rules, then what devices_try() gets there. 0 done,
+   1 when the first case says the kernel cannot (skipped). */
+static int devices_cases(struct t *t, const char *mnt, const struct dev_case *cases, size_t n)
 {
-	struct t *t = *state;
 	struct ember_error e = { 0 };
-	char rel[200];
+	char rel[200], dir[4400];
 
-	if (!ENABLED(CONFIG_CGROUP_DEVICES) || !mount_cgroup2(t))
-		skip();
-	/* A bad rule is refused, naming it, before anything is loaded. */
-	json_t *bad = J("{\"resources\": {\"devices\": [{\"allow\": false}, {\"allow\": true, \"access\": \"rx\"}]}}");
-	assert_int_equal(runtime_cgroup_devices(NULL, bad, &e), -EINVAL);
-	assert_string_equal(e.message, "linux.resources.devices[1].access \"rx\": letters of \"rwm\"");
-	json_decref(bad);
-	bad = J("{\"resources\": {\"devices\": [{\"allow\": true, \"type\": \"c\", \"major\": -2}]}}");
-	assert_int_equal(runtime_cgroup_devices(NULL, bad, &e), -EINVAL);
-	assert_string_equal(e.message, "linux.resources.devices[0].major: a device number, or -1 for any");
-	json_decref(bad);
-	bad = J("{\"resources\": {\"devices\": [{\"allow\": true, \"type\": 99}]}}");
-	assert_int_equal(runtime_cgroup_devices(NULL, bad, &e), -EINVAL);
-	assert_string_equal(e.message, "linux.resources.devices[0]: type and access are strings");
-	json_decref(bad);
-
-	/* Each case in a cgroup of its own: programs add up (ALLOW_MULTI). */
-	static const struct {
-		const char *lx, *want;
-	} cases[] = {
-		/* runc's default spec: deny all; the standard nodes and mknod stay. */
-		{ "{\"resources\": {\"devices\": [{\"allow\": false, \"access\": \"rwm\"}]}}",
-		  "null:rw=ok zero:r=ok kmsg:r=EPERM kmsg:w=EPERM kmsg:rw=EPERM loop0:r=EPERM mknod-c:rw=ok "
-		  "mknod-b:rw=ok" },
-		/* Read allowed, write denied after it: the last match wins per access. */
-		{ "{\"resources\": {\"devices\": [{\"allow\": false, \"access\": \"rwm\"}, {\"allow\": true, \"type\": \"c\", "
-		  "\"major\": 1, \"minor\": 11, \"access\": \"rw\"}, {\"allow\": false, \"type\": \"c\", \"major\": 1, "
-		  "\"access\": \"w\"}]}}",
-		  "null:rw=ok zero:r=ok kmsg:r=ok kmsg:w=EPERM kmsg:rw=EPERM loop0:r=EPERM mknod-c:rw=ok mknod-b:rw=ok" },
-		/* Wildcards (-1, absent); a type alone. */
-		{ "{\"resources\": {\"devices\": [{\"allow\": false, \"access\": \"rwm\"}, {\"allow\": true, \"type\": "
-		  "\"c\", \"major\": 1}, {\"allow\": true, \"type\": \"b\", \"major\": -1, \"access\": \"r\"}]}}",
-		  "null:rw=ok zero:r=ok kmsg:r=ok kmsg:w=ok kmsg:rw=ok loop0:r=ok mknod-c:rw=ok mknod-b:rw=ok" },
-	};
-	char dir[4400];
 	snprintf(dir, sizeof(dir), "%s/nodes", t->dir);
 	assert_int_equal(mkdir(dir, 0755), 0);
-	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+	for (size_t i = 0; i < n; i++) {
 		snprintf(rel, sizeof(rel), "%s/d%zu", t->top, i);
 		runtime_cgroup_free(t->cg);
 		t->cg = NULL;
-		assert_int_equal(runtime_cgroup_create(t->mnt, rel, &t->cg, &e), 0);
+		assert_int_equal(runtime_cgroup_create(mnt, rel, &t->cg, &e), 0);
 		json_t *lx = J(cases[i].lx);
 		int r = runtime_cgroup_devices(t->cg, lx, &e);
 		json_decref(lx);
 		if (r < 0 && i == 0 && (e.code == EPERM || e.code == ENOSYS)) {
 			print_message("skipped: %s\n", e.message);
-			skip();
+			return 1;
 		}
 		if (r < 0) fail_msg("%s", e.message);
 		char *got = devices_try(t, dir);
@@ -1002,6 +973,108 @@ static void test_v2_devices(void **state)
 	char cmd[4500];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%.4400s'", dir);
 	(void)system(cmd);
+	return 0;
+}
+
+/* runc's default spec: deny all; the standard nodes and mknod stay. */
+#define DEV_DENY_ALL "{\"resources\": {\"devices\": [{\"allow\": false, \"access\": \"rwm\"}]}}"
+#define DEV_DENY_ALL_GOT                                                                               \
+	"null:rw=ok zero:r=ok kmsg:r=EPERM kmsg:w=EPERM kmsg:rw=EPERM loop0:r=EPERM mknod-c:rw=ok " \
+	"mknod-b:rw=ok"
+/* Read and write of kmsg allowed, then write denied of c 1:* (v2: the
+   last match wins per access; v1: a deny takes only from an allow of
+   exactly its device, this one of none). */
+#define DEV_ALLOW_NARROW_DENY_WIDE                                                                          \
+	"{\"resources\": {\"devices\": [{\"allow\": false, \"access\": \"rwm\"}, {\"allow\": true, \"type\": \"c\", " \
+	"\"major\": 1, \"minor\": 11, \"access\": \"rw\"}, {\"allow\": false, \"type\": \"c\", \"major\": 1, "      \
+	"\"access\": \"w\"}]}}"
+/* Wildcards (-1, absent); a type alone. */
+#define DEV_WILDCARDS                                                                                  \
+	"{\"resources\": {\"devices\": [{\"allow\": false, \"access\": \"rwm\"}, {\"allow\": true, \"type\": " \
+	"\"c\", \"major\": 1}, {\"allow\": true, \"type\": \"b\", \"major\": -1, \"access\": \"r\"}]}}"
+#define DEV_ALL_OK "null:rw=ok zero:r=ok kmsg:r=ok kmsg:w=ok kmsg:rw=ok loop0:r=ok mknod-c:rw=ok mknod-b:rw=ok"
+
+static void test_v2_devices(void **state)
+{
+	struct t *t = *state;
+	struct ember_error e = { 0 };
+
+	if (!ENABLED(CONFIG_CGROUP_DEVICES) || !mount_cgroup2(t)) {
+		skip();
+		return; /* (without the symbol: none of what follows links) */
+	}
+	/* A bad rule is refused, naming it, before anything is loaded. */
+	json_t *bad = J("{\"resources\": {\"devices\": [{\"allow\": false}, {\"allow\": true, \"access\": \"rx\"}]}}");
+	assert_int_equal(runtime_cgroup_devices(NULL, bad, &e), -EINVAL);
+	assert_string_equal(e.message, "linux.resources.devices[1].access \"rx\": letters of \"rwm\"");
+	json_decref(bad);
+	bad = J("{\"resources\": {\"devices\": [{\"allow\": true, \"type\": \"c\", \"major\": -2}]}}");
+	assert_int_equal(runtime_cgroup_devices(NULL, bad, &e), -EINVAL);
+	assert_string_equal(e.message, "linux.resources.devices[0].major: a device number, or -1 for any");
+	json_decref(bad);
+	bad = J("{\"resources\": {\"devices\": [{\"allow\": true, \"type\": 99}]}}");
+	assert_int_equal(runtime_cgroup_devices(NULL, bad, &e), -EINVAL);
+	assert_string_equal(e.message, "linux.resources.devices[0]: type and access are strings");
+	json_decref(bad);
+
+	static const struct dev_case cases[] = {
+		{ DEV_DENY_ALL, DEV_DENY_ALL_GOT },
+		{ DEV_ALLOW_NARROW_DENY_WIDE,
+		  "null:rw=ok zero:r=ok kmsg:r=ok kmsg:w=EPERM kmsg:rw=EPERM loop0:r=EPERM mknod-c:rw=ok mknod-b:rw=ok" },
+		{ DEV_WILDCARDS, DEV_ALL_OK },
+	};
+	if (devices_cases(t, t->mnt, cases, ARRAY_SIZE(cases)))
+		skip();
+}
+
+/* v1: the devices controller's lists, as runc writes them. */
+static void test_v1_devices(void **state)
+{
+	struct t *t = *state;
+	struct ember_error e = { 0 };
+
+	SKIP_UNLESS_V1();
+	if (!ENABLED(CONFIG_CGROUP_DEVICES) || !exists(V1 "/devices/devices.list")) {
+		skip();
+		return; /* (without the symbol: none of what follows links) */
+	}
+	/* The list: deny all, then the rules in order (a type "a" rule with a
+	   number as a b and a c line, one of no access none), then runc's
+	   defaults. */
+	assert_int_equal(runtime_cgroup_create(V1, t->rel, &t->cg, &e), 0);
+	assert_true(runtime_cgroup_has(t->cg, "devices"));
+	json_t *lx = J("{\"resources\": {\"devices\": [{\"allow\": false, \"access\": \"rwm\"}, {\"allow\": true, "
+		       "\"major\": 7, \"access\": \"r\"}, {\"allow\": false, \"type\": \"c\", \"major\": 7, \"minor\": 3, "
+		       "\"access\": \"r\"}, {\"allow\": true, \"type\": \"c\", \"access\": \"\"}]}}");
+	assert_int_equal(runtime_cgroup_devices(t->cg, lx, &e), 0);
+	json_decref(lx);
+	assert_file("b 7:* r\nc 7:* r\nc *:* m\nb *:* m\nc 1:3 rwm\nc 1:8 rwm\nc 1:7 rwm\nc 5:0 rwm\nc 1:5 rwm\n"
+		    "c 1:9 rwm\nc 136:* rwm\nc 5:2 rwm\nc 10:200 rwm\n",
+		    V1 "/devices/%s/devices.list", t->rel);
+	/* Written again (a restore): the same list, not twice. */
+	lx = J("{}");
+	assert_int_equal(runtime_cgroup_devices(t->cg, lx, &e), 0);
+	json_decref(lx);
+	assert_file("c *:* m\nb *:* m\nc 1:3 rwm\nc 1:8 rwm\nc 1:7 rwm\nc 5:0 rwm\nc 1:5 rwm\nc 1:9 rwm\n"
+		    "c 136:* rwm\nc 5:2 rwm\nc 10:200 rwm\n",
+		    V1 "/devices/%s/devices.list", t->rel);
+	/* Allow all: the defaults after it change nothing. */
+	lx = J("{\"resources\": {\"devices\": [{\"allow\": true, \"access\": \"rwm\"}]}}");
+	assert_int_equal(runtime_cgroup_devices(t->cg, lx, &e), 0);
+	json_decref(lx);
+	assert_file("a *:* rwm\n", V1 "/devices/%s/devices.list", t->rel);
+	assert_int_equal(runtime_cgroup_remove(t->cg, &e), 0);
+	assert_false(exists(V1 "/devices/%s", t->rel));
+
+	static const struct dev_case cases[] = {
+		{ DEV_DENY_ALL, DEV_DENY_ALL_GOT },
+		/* v1's kernel semantics: the wide deny leaves kmsg's allow. */
+		{ DEV_ALLOW_NARROW_DENY_WIDE,
+		  "null:rw=ok zero:r=ok kmsg:r=ok kmsg:w=ok kmsg:rw=ok loop0:r=EPERM mknod-c:rw=ok mknod-b:rw=ok" },
+		{ DEV_WILDCARDS, DEV_ALL_OK },
+	};
+	if (devices_cases(t, V1, cases, ARRAY_SIZE(cases)))
+		skip();
 }
 
 /* clone3(CLONE_INTO_CGROUP) with the fd: the child starts in the cgroup. */
@@ -1268,6 +1341,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_v1_kill_signal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_v1_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_v1_mountinfo, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_v1_devices, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_v2_real, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_v2_clone_into, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_v2_devices, setup, teardown),

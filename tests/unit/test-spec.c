@@ -623,6 +623,11 @@ static void test_privileged(void **state)
 	assert_false(has_string(jget(mount_at(spec, "/sys"), "options"), "ro"));
 	assert_false(has_string(jget(mount_at(spec, "/sys/fs/cgroup"), "options"), "ro"));
 	assert_int_equal(json_array_size(jget(spec, "process.capabilities.bounding")), 41);
+	/* Every device, as Docker's (the device cgroup). */
+	json_t *dev = jget(spec, "linux.resources.devices");
+	assert_int_equal(json_array_size(dev), 1);
+	assert_true(json_is_true(json_object_get(json_array_get(dev, 0), "allow")));
+	assert_string_equal(json_string_value(json_object_get(json_array_get(dev, 0), "access")), "rwm");
 	/* Still isolated by namespaces. */
 	assert_int_equal(json_array_size(jget(spec, "linux.namespaces")), 6);
 	json_decref(spec);
