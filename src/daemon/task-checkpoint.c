@@ -97,6 +97,8 @@ static int write_meta(struct daemon *d, const char *ns, const char *id, const st
 	}
 	json_t *meta = json_pack("{s:o, s:b, s:b, s:s, s:s}", "files", files, "tcp_established", o->tcp_established,
 				 "file_locks", o->file_locks, "namespace", ns, "id", id);
+	if (meta && o->pty_fd >= 0)
+		json_object_set_new(meta, "pty_fd", json_integer(o->pty_fd));
 	_cleanup_free_ char *text = meta ? json_dumps(meta, JSON_COMPACT) : NULL;
 	json_decref(meta);
 	if (!text)
@@ -159,8 +161,9 @@ int task_dump_run(struct daemon *d, const char *ns, const char *id, pid_t pid, i
 	return r < 0 ? err_wrap(e, "checkpoint %s", id) : 0;
 }
 
-/* The files CRIU is to restore init's state files from: the new task's. */
-static int restore_files(struct daemon *d, int images_fd, int state_dir, struct runtime_checkpoint *c,
+/* The files CRIU is to restore init's state files from: the new task's;
+   and the number of init's terminal master (pty_fd, -1: none). */
+static int restore_files(struct daemon *d, int images_fd, int state_dir, struct runtime_checkpoint *c, int *pty_fd,
 			 struct ember_error *e)
 {
 	_cleanup_free_ char *text = NULL;
@@ -179,6 +182,14 @@ static int restore_files(struct daemon *d, int images_fd, int state_dir, struct 
 	}
 	c->tcp_established = json_is_true(json_object_get(meta, "tcp_established"));
 	c->file_locks = json_is_true(json_object_get(meta, "file_locks"));
+	json_t *pty = json_object_get(meta, "pty_fd");
+	*pty_fd = -1;
+	if (pty && (!json_is_integer(pty) || json_integer_value(pty) < 0 || json_integer_value(pty) > INT_MAX)) {
+		json_decref(meta);
+		return err_invalid(e, "%s: \"pty_fd\" is not a descriptor number", CHECKPOINT_META);
+	}
+	if (pty)
+		*pty_fd = (int)json_integer_value(pty);
 	json_object_foreach(files, name, v) {
 		size_t k = 0;
 		while (k < ARRAY_SIZE(state_files) && strcmp(name, state_files[k]))
@@ -238,14 +249,14 @@ int task_restore_run(struct daemon *d, int state_dir, json_t *spec, json_t *moun
 {
 	char bin[PATH_MAX];
 	struct runtime_checkpoint c = { .spec = spec, .rootfs = rootfs, .images_fd = -1, .work_fd = -1, .cg = cg };
-	int mounted = 0, r;
+	int mounted = 0, pty_fd = -1, r;
 
 	if (runtime_criu_find(bin, sizeof(bin), e) < 0 || binds_check(spec, "restore", e) < 0)
 		return -e->code;
 	c.images_fd = open(image_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (c.images_fd < 0)
 		return err_sys(e, errno, "restore: %s", image_path);
-	if ((r = restore_files(d, c.images_fd, state_dir, &c, e)) < 0) {
+	if ((r = restore_files(d, c.images_fd, state_dir, &c, &pty_fd, e)) < 0) {
 		err_wrap(e, "restore: %s", image_path);
 		goto out;
 	}
@@ -257,6 +268,9 @@ int task_restore_run(struct daemon *d, int state_dir, json_t *spec, json_t *moun
 	c.work_path = image_path;
 	c.manage_cgroups = cg != NULL;
 	r = runtime_restore(&c, out, e);
+	/* Restored at the same number in the same init. */
+	if (r == 0)
+		out->init_pty_fd = pty_fd;
 out:
 	if (mounted)
 		(void)umount2(rootfs, MNT_DETACH);

@@ -1195,15 +1195,13 @@ int task_checkpoint(struct task *t, const struct task_checkpoint_options *o, tas
 	if (!request(t, TEV_CHECKPOINT, 1, e))
 		return -e->code;
 	/* What CRIU cannot take back from outside the container: a client's
-	   pipes or sockets as stdio, a terminal whose other end is ours. */
+	   pipes or sockets as stdio. A detached task's terminal is whole in
+	   it: init holds the master. */
 	if (!t->detached)
 		return err_set_name(e, EMBER_ERROR_FAILED_PRECONDITION, ENOTSUP,
 				    "checkpoint: task %s has a client's stdio attached: only a detached task "
 				    "(ember tasks start without --attach) can be checkpointed",
 				    t->id);
-	if (t->pty_fd >= 0)
-		return err_set_name(e, EMBER_ERROR_FAILED_PRECONDITION, ENOTSUP,
-				    "checkpoint: task %s has a terminal: not supported yet", t->id);
 	if (strlen(o->image_path) >= PATH_MAX)
 		return err_invalid(e, "checkpoint: image path too long");
 	struct task_op *op = op_new(t, TEV_CHECKPOINTED, done, userdata);
@@ -1213,6 +1211,7 @@ int task_checkpoint(struct task *t, const struct task_checkpoint_options *o, tas
 	op->ck = *o;
 	op->ck.image_path = op->image_path;
 	op->ck.image = NULL;
+	op->ck.pty_fd = t->pty_fd;
 	if (o->image && !(op->ck.image = strdup(o->image))) {
 		op_free(op);
 		return err_set(e, ENOMEM, "out of memory");

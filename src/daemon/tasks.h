@@ -230,6 +230,10 @@ struct task_checkpoint_options {
 	   remove, image_path goes once the image has it. */
 	const char *image;
 	int remove;
+	/* Set by task_checkpoint, not its caller: the terminal's master's
+	   number in the task's init (-1: no terminal). Init and the master
+	   are dumped with the rest; ember.json keeps the number. */
+	int pty_fd;
 };
 int task_checkpoint(struct task *t, const struct task_checkpoint_options *o, task_done_fn done, void *userdata,
 		    struct ember_error *e);

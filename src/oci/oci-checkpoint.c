@@ -8,11 +8,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <jansson.h>
 
+#include "oci/oci-internal.h"
 #include "runtime/runtime.h"
 #include "util/cleanup.h"
 #include "util/err.h"
@@ -28,21 +33,9 @@
 #define STDIO_FILE "ember-stdio.json"
 
 struct ck_args {
-	const char *id, *image_path, *work_path, *bundle, *pid_file;
+	const char *id, *image_path, *work_path, *bundle, *pid_file, *console_path;
 	int leave_running, tcp_established, file_locks, detach;
 };
-
-static const char *opt(int argc, char **argv, int *i, const char *name)
-{
-	size_t n = strlen(name);
-	const char *a = argv[*i];
-
-	if (!strncmp(a, name, n) && a[n] == '=')
-		return a + n + 1;
-	if (!strcmp(a, name) && *i + 1 < argc)
-		return argv[++*i];
-	return NULL;
-}
 
 static int parse(int argc, char **argv, int restore, struct ck_args *a, struct ember_error *e)
 {
@@ -51,14 +44,16 @@ static int parse(int argc, char **argv, int restore, struct ck_args *a, struct e
 	memset(a, 0, sizeof(*a));
 	for (int i = 1; i < argc; i++) {
 		const char *s = argv[i];
-		if ((v = opt(argc, argv, &i, "--image-path")))
+		if ((v = oci_opt_value(argc, argv, &i, "--image-path")))
 			a->image_path = v;
-		else if ((v = opt(argc, argv, &i, "--work-path")))
+		else if ((v = oci_opt_value(argc, argv, &i, "--work-path")))
 			a->work_path = v;
-		else if (restore && ((v = opt(argc, argv, &i, "--bundle")) || (v = opt(argc, argv, &i, "-b"))))
+		else if (restore && ((v = oci_opt_value(argc, argv, &i, "--bundle")) || (v = oci_opt_value(argc, argv, &i, "-b"))))
 			a->bundle = v;
-		else if (restore && (v = opt(argc, argv, &i, "--pid-file")))
+		else if (restore && (v = oci_opt_value(argc, argv, &i, "--pid-file")))
 			a->pid_file = v;
+		else if (restore && (v = oci_opt_value(argc, argv, &i, "--console-socket")))
+			a->console_path = v;
 		else if (restore && (!strcmp(s, "-d") || !strcmp(s, "--detach")))
 			a->detach = 1;
 		else if (!restore && !strcmp(s, "--leave-running"))
@@ -121,6 +116,16 @@ static int bundle_spec(const char *bundle, json_t **spec, struct ember_error *e)
 	return 0;
 }
 
+/* A pty's slave (Unix 98 ptys: majors 136 to 143). The terminal's slave
+   is the container's own, in its devpts: CRIU dumps it, with no master
+   (runtime_checkpoint's terminal), rather than as an external file. */
+static int pty_slave(int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) == 0 && S_ISCHR(st.st_mode) && major(st.st_rdev) >= 136 && major(st.st_rdev) <= 143;
+}
+
 /* What the container's stdio are ("pipe:[123]", "socket:[45]", ...), as
    /proc/<pid>/fd shows them; a file ("/dev/null", a log: the caller's,
    outside the container's mounts, which CRIU cannot reach) as CRIU's
@@ -137,7 +142,7 @@ static json_t *stdio_links(pid_t pid, struct runtime_checkpoint *c)
 		_cleanup_close_ int f = link[0] == '/' ? open(path, O_PATH | O_CLOEXEC) : -1;
 		struct ember_error ignored;
 		char key[48];
-		if (f >= 0 && runtime_criu_file_key(f, key, &ignored) == 0) {
+		if (f >= 0 && !pty_slave(f) && runtime_criu_file_key(f, key, &ignored) == 0) {
 			size_t k = 0;
 			while (k < c->n_files && strcmp(c->files[k].key, key))
 				k++;
@@ -178,6 +183,7 @@ static int checkpoint(const char *root, const struct ck_args *a, struct ember_er
 		.rootfs = json_string_value(json_object_get(st, "rootfs")), .leave_running = a->leave_running,
 		.tcp_established = a->tcp_established, .file_locks = a->file_locks,
 		.manage_cgroups = ENABLED(CONFIG_CGROUPS),
+		.terminal = json_is_true(json_object_get(json_object_get(spec, "process"), "terminal")),
 	};
 	if (r == 0)
 		r = open_dirs(a, 1, &images, &work, e);
@@ -254,12 +260,25 @@ static int restore(const char *root, const struct ck_args *a, struct ember_error
 	char bundle[PATH_MAX], rootfs[PATH_MAX], rel[PATH_MAX], p[2 * PATH_MAX];
 	json_t *spec = NULL;
 	struct runtime_cgroup *cg = NULL;
-	struct runtime_started s = { .pidfd = -1 };
-	int images = -1, work = -1, r;
+	struct runtime_started s = { .pidfd = -1, .pty_master = -1 };
+	int images = -1, work = -1, console = -1, r;
 
 	if (!realpath(a->bundle ? a->bundle : ".", bundle))
 		return err_sys(e, errno, "restore %s: bundle %s", a->id, a->bundle ? a->bundle : ".");
-	if ((r = bundle_spec(bundle, &spec, e)) < 0 || (r = open_dirs(a, 0, &images, &work, e)) < 0)
+	if ((r = bundle_spec(bundle, &spec, e)) < 0)
+		goto out;
+	/* A terminal's new master goes where runc sends it: the console
+	   socket, connected before CRIU starts so that a wrong one fails
+	   with nothing restored. */
+	int terminal = json_is_true(json_object_get(json_object_get(spec, "process"), "terminal"));
+	if (terminal && !a->console_path)
+		r = err_invalid(e, "process.terminal: the restored container's terminal goes to --console-socket: give one");
+	else if (!terminal && a->console_path)
+		r = err_invalid(e, "--console-socket: only for a container with a terminal (process.terminal)");
+	else if ((r = open_dirs(a, 0, &images, &work, e)) == 0 && terminal &&
+		 (console = oci_console_connect(a->console_path, e)) < 0)
+		r = -e->code;
+	if (r < 0)
 		goto out;
 	const char *rp = json_string_value(json_object_get(json_object_get(spec, "root"), "path"));
 	snprintf(p, sizeof(p), rp && rp[0] == '/' ? "%s" : "%s/%s", rp && rp[0] == '/' ? rp : bundle, rp ? rp : "rootfs");
@@ -278,11 +297,14 @@ static int restore(const char *root, const struct ck_args *a, struct ember_error
 	struct runtime_checkpoint c = {
 		.images_fd = images, .work_fd = work, .work_path = a->work_path, .spec = spec, .rootfs = rootfs,
 		.tcp_established = a->tcp_established, .file_locks = a->file_locks, .manage_cgroups = cg != NULL,
-		.cg = cg,
+		.cg = cg, .terminal = terminal,
 	};
 	stdio_files(images, &c);
-	if ((r = runtime_restore(&c, &s, e)) < 0 ||
-	    (r = write_state(root, a, bundle, rootfs, cg ? rel : "", spec, &s, e)) < 0)
+	if ((r = runtime_restore(&c, &s, e)) < 0)
+		goto out;
+	if (terminal && (r = oci_console_send(TAKE_FD(console), s.pty_master, e)) < 0)
+		goto out;
+	if ((r = write_state(root, a, bundle, rootfs, cg ? rel : "", spec, &s, e)) < 0)
 		goto out;
 	if (a->pid_file) {
 		FILE *f = fopen(a->pid_file, "we");
@@ -292,10 +314,16 @@ static int restore(const char *root, const struct ck_args *a, struct ember_error
 		}
 	}
 out:
+	/* Restored but not handed over (its terminal, its state): it goes,
+	   before its cgroup does. */
+	if (r < 0 && s.pidfd >= 0 && syscall(SYS_pidfd_send_signal, s.pidfd, SIGKILL, NULL, 0) == 0)
+		(void)waitid((idtype_t)3 /* P_PIDFD */, (id_t)s.pidfd, &(siginfo_t){ 0 }, WEXITED);
 	if (r < 0 && ENABLED(CONFIG_CGROUPS) && cg)
 		(void)runtime_cgroup_remove(cg, &(struct ember_error){ 0 });
 	if (ENABLED(CONFIG_CGROUPS))
 		runtime_cgroup_free(cg);
+	close_keep_errno(console);
+	close_keep_errno(s.pty_master);
 	close_keep_errno(s.pidfd);
 	close_keep_errno(images);
 	close_keep_errno(work);

@@ -1002,7 +1002,8 @@ static const struct {
 	{ "resume", oci_cmd_resume, "resume ID" },
 #ifdef CONFIG_CHECKPOINT
 	{ "restore", cmd_checkpoint,
-	  "restore [--image-path DIR] [--work-path DIR] [--bundle DIR] [--pid-file F] [-d] ID   (detached)" },
+	  "restore [--image-path DIR] [--work-path DIR] [--bundle DIR] [--pid-file F] [--console-socket SOCKET]\n"
+	  "         [-d] ID   (detached)" },
 #endif
 	{ "run", cmd_run,
 	  "run [-d] [--bundle DIR] [--pid-file FILE] [--console-socket SOCKET] [--preserve-fds N]\n"

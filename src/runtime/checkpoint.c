@@ -93,6 +93,7 @@ int runtime_criu_file_key(int fd, char key[48], struct ember_error *e)
 struct swrk {
 	pid_t pid;
 	int sk;
+	int pts_master; /* restore: the "orphan-pts-master" notification's descriptor, or -1 */
 };
 
 /* criu swrk 3, with files[i].fd as its fd CRIU_FILE_FD0 + i. */
@@ -102,7 +103,7 @@ static int swrk_start(const char *bin, const struct runtime_criu_file *files, si
 	int sv[2];
 
 	w->pid = -1;
-	w->sk = -1;
+	w->sk = w->pts_master = -1;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return err_sys(e, errno, "criu: socketpair");
 	pid_t pid = fork();
@@ -143,6 +144,7 @@ static void swrk_end(struct swrk *w)
 	int st;
 
 	close_keep_errno(TAKE_FD(w->sk));
+	close_keep_errno(TAKE_FD(w->pts_master));
 	if (w->pid > 0)
 		while (waitpid(w->pid, &st, 0) < 0 && errno == EINTR)
 			;
@@ -164,9 +166,41 @@ static int swrk_send(struct swrk *w, enum rt_criu_req_type type, const struct rt
 	return 0;
 }
 
+/* A message from criu into buf, and the descriptor that came with it
+   (-1: none; any more are closed). */
+static ssize_t swrk_recv(struct swrk *w, uint8_t *buf, size_t size, int *fd)
+{
+	union {
+		char b[CMSG_SPACE(4 * sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = { buf, size };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b, .msg_controllen = sizeof(u.b) };
+	ssize_t n;
+
+	*fd = -1;
+	while ((n = recvmsg(w->sk, &mh, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR)
+		;
+	for (struct cmsghdr *h = n < 0 ? NULL : CMSG_FIRSTHDR(&mh); h; h = CMSG_NXTHDR(&mh, h)) {
+		if (h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS)
+			continue;
+		size_t k = (h->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < k; i++) {
+			int got;
+			memcpy(&got, CMSG_DATA(h) + i * sizeof(int), sizeof(int));
+			if (*fd < 0)
+				*fd = got;
+			else
+				close(got);
+		}
+	}
+	return n;
+}
+
 /* The response to the request sent; notifications on the way are
-   answered (ember asks for no notify scripts, so they only say what CRIU
-   is doing). */
+   answered. Only a terminal's restore asks for them (notify_scripts):
+   "orphan-pts-master" brings the new terminal's master, kept in w; the
+   others only say what CRIU is doing. */
 static int swrk_response(struct swrk *w, struct rt_criu_resp *r, struct ember_error *e)
 {
 	_cleanup_free_ uint8_t *buf = malloc(CRIU_MSG_MAX);
@@ -174,15 +208,23 @@ static int swrk_response(struct swrk *w, struct rt_criu_resp *r, struct ember_er
 	if (!buf)
 		return rt_oom(e);
 	for (;;) {
-		ssize_t n = recv(w->sk, buf, CRIU_MSG_MAX, 0);
-		if (n < 0 && errno == EINTR)
-			continue;
+		int fd;
+		ssize_t n = swrk_recv(w, buf, CRIU_MSG_MAX, &fd);
 		if (n < 0)
 			return err_sys(e, errno, "criu: read the response");
-		if (n == 0)
+		if (n == 0) {
+			close_keep_errno(fd);
 			return err_set(e, EPIPE, "criu exited without an answer");
-		if (rt_criu_resp_decode(buf, (size_t)n, r, e) < 0)
+		}
+		if (rt_criu_resp_decode(buf, (size_t)n, r, e) < 0) {
+			close_keep_errno(fd);
 			return -e->code;
+		}
+		if (r->type == RT_CRIU_NOTIFY && fd >= 0 && !strcmp(r->notify_script, "orphan-pts-master")) {
+			close_keep_errno(w->pts_master);
+			w->pts_master = TAKE_FD(fd);
+		}
+		close_keep_errno(fd);
 		if (r->type != RT_CRIU_NOTIFY)
 			return 0;
 		if (swrk_send(w, RT_CRIU_NOTIFY, NULL, true, e) < 0)
@@ -292,8 +334,10 @@ static int ext_mounts(json_t *spec, int restore, struct rt_criu_kv *kv, size_t *
 	return 0;
 }
 
+/* pts_master (restore, may be NULL): the terminal's new master CRIU sent,
+   or -1. */
 static int criu_call(const char *bin, const struct runtime_checkpoint *c, enum rt_criu_req_type type,
-		     const struct rt_criu_opts *o, struct rt_criu_resp *r, struct ember_error *e)
+		     const struct rt_criu_opts *o, struct rt_criu_resp *r, int *pts_master, struct ember_error *e)
 {
 	const char *what = type == RT_CRIU_DUMP ? "dump" : "restore";
 	struct swrk w;
@@ -320,6 +364,8 @@ static int criu_call(const char *bin, const struct runtime_checkpoint *c, enum r
 	}
 	if (rc < 0 && w.pid > 0)
 		(void)kill(w.pid, SIGKILL);
+	if (rc == 0 && pts_master)
+		*pts_master = TAKE_FD(w.pts_master);
 	swrk_end(&w);
 	return rc;
 }
@@ -365,7 +411,8 @@ int runtime_checkpoint(const struct runtime_checkpoint *c, struct ember_error *e
 	o.n_ext_mnt = n_mnt;
 	o.external = ext;
 	o.n_external = c->n_files;
-	return criu_call(bin, c, RT_CRIU_DUMP, &o, &r, e);
+	o.orphan_pts_master = c->terminal;
+	return criu_call(bin, c, RT_CRIU_DUMP, &o, &r, NULL, e);
 }
 
 int runtime_restore(const struct runtime_checkpoint *c, struct runtime_started *out, struct ember_error *e)
@@ -391,17 +438,23 @@ int runtime_restore(const struct runtime_checkpoint *c, struct runtime_started *
 	o.n_ext_mnt = n_mnt;
 	o.inherit_fd = inh;
 	o.n_inherit_fd = c->n_files;
-	if (criu_call(bin, c, RT_CRIU_RESTORE, &o, &r, e) < 0)
+	o.orphan_pts_master = o.notify_scripts = c->terminal;
+	if (criu_call(bin, c, RT_CRIU_RESTORE, &o, &r, &out->pty_master, e) < 0)
 		return -e->code;
+	int rc = 0;
 	if (r.restore_pid <= 0)
-		return err_set(e, EBADMSG, "criu restore: no pid in the answer");
-	out->pid = r.restore_pid;
-	out->pidfd = (int)syscall(SYS_pidfd_open, out->pid, 0);
-	if (out->pidfd < 0)
-		return err_sys(e, errno, "criu restore: pidfd_open %d", (int)out->pid);
-	if (runtime_pid_start_time(out->pid, &out->start_time, e) < 0) {
+		rc = err_set(e, EBADMSG, "criu restore: no pid in the answer");
+	else if (c->terminal && out->pty_master < 0)
+		rc = err_set(e, EBADMSG, "criu restore: no terminal's master came (orphan-pts-master)");
+	else if ((out->pidfd = (int)syscall(SYS_pidfd_open, r.restore_pid, 0)) < 0)
+		rc = err_sys(e, errno, "criu restore: pidfd_open %d", (int)r.restore_pid);
+	else if (runtime_pid_start_time(r.restore_pid, &out->start_time, e) < 0)
+		rc = err_wrap(e, "criu restore");
+	if (rc < 0) {
 		out->pidfd = close_keep_errno(out->pidfd);
-		return err_wrap(e, "criu restore");
+		out->pty_master = close_keep_errno(out->pty_master);
+		return rc;
 	}
+	out->pid = r.restore_pid;
 	return 0;
 }

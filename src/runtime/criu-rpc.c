@@ -19,6 +19,7 @@ enum {
 	OPT_FILE_LOCKS = 8,
 	OPT_LOG_LEVEL = 9,
 	OPT_LOG_FILE = 10,
+	OPT_NOTIFY_SCRIPTS = 12,
 	OPT_ROOT = 13,
 	OPT_WORK_DIR_FD = 17,
 	OPT_EXT_MNT = 23,
@@ -27,6 +28,7 @@ enum {
 	OPT_INHERIT_FD = 27,
 	OPT_MANAGE_CGROUPS_MODE = 34,
 	OPT_EXTERNAL = 37,
+	OPT_ORPHAN_PTS_MASTER = 50,
 	OPT_NETWORK_LOCK = 64,
 
 	KV_KEY = 1, /* ext_mount_map, inherit_fd: key */
@@ -68,6 +70,7 @@ static void encode_opts(struct pb_buf *b, const struct rt_criu_opts *o)
 		pb_put_int32(b, OPT_LOG_LEVEL, o->log_level);
 	if (o->log_file)
 		pb_put_string(b, OPT_LOG_FILE, o->log_file);
+	put_flag(b, OPT_NOTIFY_SCRIPTS, o->notify_scripts);
 	if (o->root)
 		pb_put_string(b, OPT_ROOT, o->root);
 	if (o->work_dir_fd >= 0)
@@ -92,6 +95,7 @@ static void encode_opts(struct pb_buf *b, const struct rt_criu_opts *o)
 		pb_put_varint(b, OPT_MANAGE_CGROUPS_MODE, (uint64_t)o->manage_cgroups_mode);
 	for (size_t i = 0; i < o->n_external; i++)
 		pb_put_string(b, OPT_EXTERNAL, o->external[i]);
+	put_flag(b, OPT_ORPHAN_PTS_MASTER, o->orphan_pts_master);
 	if (o->network_lock)
 		pb_put_varint(b, OPT_NETWORK_LOCK, (uint64_t)o->network_lock);
 }

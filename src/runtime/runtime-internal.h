@@ -231,6 +231,11 @@ struct rt_criu_opts {
 	const char *root;     /* restore: where the root file system is */
 	bool leave_running, tcp_established, file_locks;
 	bool manage_cgroups, rst_sibling;
+	/* A pty slave whose master is outside the tree (a terminal's master
+	   sent to a console socket): dumped without it; a restore makes a
+	   master and sends it in the "orphan-pts-master" notification,
+	   which needs notify_scripts. */
+	bool orphan_pts_master, notify_scripts;
 	int manage_cgroups_mode; /* 0: not sent */
 	int network_lock;        /* 0: not sent (CRIU's default, iptables) */
 	const struct rt_criu_kv *ext_mnt;

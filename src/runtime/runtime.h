@@ -378,6 +378,10 @@ struct runtime_checkpoint {
 	const char *rootfs; /* restore: the rootfs, mounted where CRIU sees it */
 	bool leave_running, tcp_established, file_locks;
 	bool manage_cgroups; /* the tree's cgroups are dumped and restored (soft) */
+	/* The container's terminal has its master outside the tree (`ember
+	   oci`: the caller's, from --console-socket): dumped without it, and
+	   a restore makes a new one (out->pty_master). */
+	bool terminal;
 	/* restore: before the request, criu enters the task's cgroup so what
 	   it restores starts there; NULL: none */
 	const struct runtime_cgroup *cg;
@@ -395,8 +399,8 @@ int runtime_criu_file_key(int fd, char key[48], struct ember_error *e);
    kills it once it is dumped. */
 int runtime_checkpoint(const struct runtime_checkpoint *c, struct ember_error *e);
 /* Restore the tree from c->images_fd, on c->rootfs, as a child of the
-   caller (CRIU's rst_sibling): out->pid, pidfd, start_time (pty_master
-   -1). */
+   caller (CRIU's rst_sibling): out->pid, pidfd, start_time, and with
+   c->terminal the terminal's new master (pty_master; else -1). */
 int runtime_restore(const struct runtime_checkpoint *c, struct runtime_started *out, struct ember_error *e);
 /* Whether an OCI mount m is a bind mount (type bind, or option bind or
    rbind): CRIU restores those from their host source. */

@@ -250,6 +250,73 @@ oci_counting() {
 	oci_teardown
 }
 
+# A task with a terminal (run -d -t): ember init holds the master, so
+# nothing is refused by ember; CRIU dumps the pair (the guest proves the
+# restore: guest-checkpoint.bats), or says in one line what it cannot here.
+@test "checkpoint: a task with a terminal goes to CRIU whole; where CRIU cannot dump, its one line, the task runs on" {
+	local id; id=$(ct tty)
+	counter_up "$id" -t
+	if ! criu_works; then
+		run -1 e tasks checkpoint --exit --image-path "$T/ck" "$id"
+		[ "${#lines[@]}" -eq 1 ]
+		[[ "$output" == *"checkpoint $id: criu dump: $CRIU_WHY"*"(log: $T/ck/dump.log)"* ]]
+		[[ "$output" != *terminal* ]]
+		# ember.json says which descriptor of init is the master.
+		[ "$(jget 'j["pty_fd"]' <"$T/ck/ember.json")" -ge 3 ]
+		still_counting "$id"
+		kill_remove "$id"
+		return 0
+	fi
+	local at; at=$(n "$id")
+	run -0 e tasks checkpoint --exit --image-path "$T/ck" "$id"
+	run -0 e tasks restore --image-path "$T/ck" "$id"
+	wait_until 5 bash -c "[ \"\$(e tasks exec $id cat /tmp/n)\" -gt $at ]"
+	still_counting "$id"
+	kill_remove "$id"
+}
+
+# oci_tty_bundle TERMINAL: the busybox bundle with process.terminal TERMINAL.
+oci_tty_bundle() {
+	[ -d "$T/bundle" ] || { image_busybox "$T/bb" && image_unpack_root "$T/bb" "$T/bundle"; }
+	"$PYTHON" -c '
+import json, sys
+p = sys.argv[1] + "/config.json"
+c = json.load(open(p))
+c["process"].update({"terminal": sys.argv[2] == "1", "args": ["sh", "-c", sys.argv[3]]})
+json.dump(c, open(p, "w"), indent=1)' "$T/bundle" "$1" "$COUNTER"
+}
+
+@test "checkpoint: ember oci restore of a terminal needs --console-socket; without one or with a wrong one, one line and nothing left" {
+	"$EMBER" oci --help 2>&1 | grep -q checkpoint || skip "this ember has no oci role"
+	OCI_ROOT=$T/oci-root
+	OCI_ID=$(ct otty)
+	oci_tty_bundle 1
+	mkdir -p "$T/no-ck"
+	local r=("$EMBER" oci --root "$OCI_ROOT" restore -d --image-path "$T/no-ck" --bundle "$T/bundle")
+	run -1 "${r[@]}" "$OCI_ID"
+	[ "$output" = "ember oci: restore $OCI_ID: process.terminal: the restored container's terminal goes to --console-socket: give one" ]
+	run -1 "${r[@]}" --console-socket "$T/none.sock" "$OCI_ID"
+	[ "$output" = "ember oci: restore $OCI_ID: --console-socket $T/none.sock: No such file or directory" ]
+	# A socket that listens, and images CRIU cannot restore: CRIU's one
+	# line; no state, no cgroup, and the socket got no terminal.
+	"$PYTHON" "$BATS_TEST_DIRNAME/lib/console_recv.py" "$T/cs.sock" "$T/cs.out" &
+	local recv=$!
+	wait_until 5 test -e "$T/cs.out.ready"
+	run -1 "${r[@]}" --console-socket "$T/cs.sock" "$OCI_ID"
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == "ember oci: restore $OCI_ID: criu restore: "* ]]
+	[ ! -e "$OCI_ROOT/$OCI_ID" ]
+	[ -z "$(find /sys/fs/cgroup -maxdepth 3 -path "*ember-oci/$OCI_ID" 2>/dev/null)" ]
+	# (ember connected, then closed it with nothing sent.)
+	local rc=0
+	wait "$recv" 2>/dev/null || rc=$?
+	[ "$rc" -ne 0 ] && [ ! -s "$T/cs.out.name" ]
+	# Without a terminal, a console socket is a mistake, as runc has it.
+	oci_tty_bundle 0
+	run -1 "${r[@]}" --console-socket "$T/cs.sock" "$OCI_ID"
+	[ "$output" = "ember oci: restore $OCI_ID: --console-socket: only for a container with a terminal (process.terminal)" ]
+}
+
 # ---- checkpoint images (containerd's layout), the restore side --------------
 # CRIU cannot dump here (see above), so these images are made by
 # lib/mkcheckpoint.py in the layout `tasks checkpoint --image` writes; the

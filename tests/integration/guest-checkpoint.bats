@@ -14,7 +14,9 @@
 # is checkpointed with --exit, is gone, is restored and goes on from its
 # value; a checkpoint that leaves it running restores after a kill; a
 # checkpoint image goes through Debian's docker-registry to another daemon
-# root and restores there; `ember oci checkpoint` / `restore` of a bundle.
+# root and restores there; `ember oci checkpoint` / `restore` of a bundle;
+# a task with a terminal (run -d -t), and an oci bundle with
+# process.terminal whose master goes to a --console-socket.
 # One boot, then a poweroff.
 # x86_64 only. Tagged slow (one emulated Debian boot and the test, ~3.5
 # min here; the first run also bootstraps the root with criu, ~2 min more):
@@ -27,6 +29,8 @@ load lib/debian-guest
 
 # The bundle's counter, as the guest's tasks run it.
 COUNTER='i=0; while :; do i=$((i+1)); echo $i >/tmp/n; echo $i; sleep 0.2; done'
+# ... and the terminal bundle's, which also reads its terminal.
+TTYCOUNTER='i=0; while :; do i=$((i+1)); echo $i >/tmp/n; echo $i; if read -t 0.2 l; then echo "$l" >/tmp/in; fi; done'
 
 setup_file() {
 	local dir=$BATS_FILE_TMPDIR root=$BATS_FILE_TMPDIR/root b a
@@ -54,6 +58,16 @@ c = json.load(open(p))
 c["process"].update({"terminal": False, "args": ["sh", "-c", sys.argv[2]]})
 c["root"]["readonly"] = False
 json.dump(c, open(p, "w"), indent=1)' "$b" "$COUNTER"
+	# The same with process.terminal, on a rootfs of its own, for a
+	# checkpoint of a terminal whose master went to a --console-socket.
+	cp -a "$b" "$root/guest/tbundle"
+	"$PYTHON" -c '
+import json, sys
+p = sys.argv[1] + "/config.json"
+c = json.load(open(p))
+c["process"].update({"terminal": True, "args": ["sh", "-c", sys.argv[2]]})
+json.dump(c, open(p, "w"), indent=1)' "$root/guest/tbundle" "$TTYCOUNTER"
+	install -m 0755 "$BATS_TEST_DIRNAME/lib/console_recv.py" "$root/guest/console_recv.py"
 	# The root has no modules: what CRIU needs is loaded by the initramfs
 	# (the socket diag modules to dump sockets; tun, veth and nf_tables
 	# for its kernel feature probe and its nftables network lock;
@@ -143,4 +157,29 @@ guest_ran() {
 	guest_ok "it is running"
 	guest_ok "oci checkpoint --leave-running"
 	guest_ok "it goes on"
+}
+
+@test "guest: checkpoint: a task with a terminal (run -d -t): checkpoint --exit, restore, on from its value, attach reaches it" {
+	guest_ok "a task with a terminal (run -d -t) counts in memory"
+	guest_ok "tasks checkpoint --exit of a task with a terminal"
+	guest_ok "tasks restore of the task with a terminal"
+	guest_ok "the restored terminal's counter goes on"
+	guest_ok "... from its value (the first line it writes is the next one)"
+	guest_ok "its shell's stdin and stdout are still the terminal"
+	guest_ok "a line sent by tasks attach reaches the restored shell's terminal"
+	guest_ok "... and attach showed the terminal's output"
+}
+
+@test "guest: checkpoint: ember oci with process.terminal: checkpoint, restore -d with a new master to --console-socket" {
+	guest_ok "oci create --console-socket + start of a bundle with process.terminal"
+	guest_ok "its counter counts on the terminal the console socket got"
+	guest_ok "oci checkpoint of the container with a terminal"
+	guest_ok "the terminal's container is gone after the checkpoint"
+	guest_ok "the first terminal closed with it"
+	guest_ok "oci restore -d --console-socket"
+	guest_ok "the restore's console socket got a terminal master"
+	guest_ok "the restored counter goes on"
+	guest_ok "... and writes on the new terminal from its value"
+	guest_ok "the line typed on the new terminal reached the restored shell"
+	guest_ok "a restore of a terminal without --console-socket is refused in one line"
 }

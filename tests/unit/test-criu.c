@@ -113,13 +113,14 @@ static void test_req_encode(void **state)
 		.root = "/run/x/rootfs", .tcp_established = true, .manage_cgroups = true,
 		.manage_cgroups_mode = RT_CRIU_CG_SOFT, .rst_sibling = true, .ext_mnt = mnt, .n_ext_mnt = 1,
 		.inherit_fd = inh, .n_inherit_fd = 1, .external = ext, .n_external = 1,
-		.network_lock = RT_CRIU_NETLOCK_NFTABLES,
+		.network_lock = RT_CRIU_NETLOCK_NFTABLES, .orphan_pts_master = true, .notify_scripts = true,
 	};
 	struct pb_buf b;
 	struct ember_error e;
 	struct pb_reader r, ro, rm;
 	struct pb_field f, g, h;
 	unsigned seen = 0;
+	bool orphan = false;
 
 	(void)state;
 	assert_int_equal(rt_criu_req_encode(RT_CRIU_RESTORE, &o, false, &b, &e), 0);
@@ -139,6 +140,7 @@ static void test_req_encode(void **state)
 		case 3: fail_msg("leave_running false is not sent"); break;
 		case 5: assert_int_equal(g.v, 1); break;
 		case 9: assert_int_equal(g.v, 4); break;
+		case 12: assert_int_equal(g.v, 1); break;
 		case 10: assert_int_equal(g.len, 11); assert_memory_equal(g.data, "restore.log", 11); break;
 		case 13: assert_int_equal(g.len, 13); break;
 		case 17: assert_int_equal(g.v, 8); break;
@@ -157,12 +159,14 @@ static void test_req_encode(void **state)
 		case 24: case 26: assert_int_equal(g.v, 1); break;
 		case 34: assert_int_equal(g.v, 3); break;
 		case 37: assert_memory_equal(g.data, "file[2a:1f]", 11); seen |= 1; break;
+		case 50: assert_int_equal(g.v, 1); orphan = true; break;
 		case 64: assert_int_equal(g.v, 2); seen |= 1u << 31; break;
 		default: fail_msg("unexpected opts field %u", g.num);
 		}
 	}
-	assert_int_equal(seen, (1u << 1) | (1u << 2) | (1u << 5) | (1u << 9) | (1u << 10) | (1u << 13) | (1u << 17) |
-				       (1u << 23) | (1u << 24) | (1u << 26) | (1u << 27) | (1u << 31) | 1u);
+	assert_int_equal(seen, (1u << 1) | (1u << 2) | (1u << 5) | (1u << 9) | (1u << 10) | (1u << 12) | (1u << 13) |
+				       (1u << 17) | (1u << 23) | (1u << 24) | (1u << 26) | (1u << 27) | (1u << 31) | 1u);
+	assert_true(orphan);
 	pb_buf_done(&b);
 
 	/* A notification's answer: type and notify_success, no opts. */
