@@ -136,7 +136,7 @@ extern const struct cli_command cli_cmd_networks;
 	{ "cap-add", 0, "CAP", "add a capability (repeatable; ALL for every one)" },                        \
 	{ "cap-drop", 0, "CAP", "drop a capability (repeatable; ALL for every one)" },                      \
 	{ "read-only", 0, NULL, "mount the rootfs read-only" },                                             \
-	{ "memory-limit", 0, "BYTES", "memory limit (suffixes k, m, g)" },                                  \
+	{ "memory-limit", 0, "BYTES", "memory limit (bytes; units k, m, g, t, p: 64m, 1.5g)" },             \
 	{ "cpus", 0, "N", "CPU limit, e.g. 0.5" },                                                          \
 	{ "pids-limit", 0, "N", "most processes" },                                                         \
 	{ "hostname", 0, "NAME", "hostname (default: the id)" },                                            \

@@ -2,6 +2,7 @@
 /* ember containers create|ls|info|rm|label, and the flags run shares. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 
 #include "cli/cli.h"
 #include "util/cleanup.h"
+#include "util/size.h"
 
 #define FILE_MAX (1u << 20)
 
@@ -26,27 +28,6 @@ static int read_json_file(const char *what, const char *path, json_t **out)
 		*out = NULL;
 		return -1;
 	}
-	return 0;
-}
-
-static int parse_size(const char *s, json_int_t *out)
-{
-	char *end;
-	errno = 0;
-	double v = strtod(s, &end);
-	if (errno || end == s || v < 0)
-		return -1;
-	switch (*end) {
-	case 'k': case 'K': v *= 1024; end++; break;
-	case 'm': case 'M': v *= 1024 * 1024; end++; break;
-	case 'g': case 'G': v *= 1024.0 * 1024 * 1024; end++; break;
-	default: break;
-	}
-	if (*end == 'b' || *end == 'B')
-		end++;
-	if (*end || v > 9.0e18)
-		return -1;
-	*out = (json_int_t)v;
 	return 0;
 }
 
@@ -146,13 +127,13 @@ int cli_container_params(const struct cli *cli, const struct cli_args *a, int fi
 	}
 	if (env)
 		json_object_set_new(o, "env", env);
-	json_int_t n;
 	if (cli_arg(a, "memory-limit")) {
-		if (parse_size(cli_arg(a, "memory-limit"), &n) < 0) {
+		int64_t n;
+		if (size_parse(cli_arg(a, "memory-limit"), &n) < 0) {
 			cli_usage_error("--memory-limit: \"%s\" is not a size", cli_arg(a, "memory-limit"));
 			goto usage;
 		}
-		json_object_set_new(o, "memory", json_integer(n));
+		json_object_set_new(o, "memory", json_integer((json_int_t)n));
 	}
 	if (cli_arg(a, "pids-limit")) {
 		char *end;

@@ -244,18 +244,33 @@ static int mount_rootfs(json_t *mounts, const char *rootfs, struct ember_error *
 }
 
 int task_restore_run(struct daemon *d, int state_dir, json_t *spec, json_t *mounts, const char *rootfs,
-		     const struct runtime_cgroup *cg, const char *image_path, struct runtime_started *out,
-		     struct ember_error *e)
+		     const struct runtime_cgroup *cg, const char *image_path, const char *log_path,
+		     struct runtime_started *out, struct ember_error *e)
 {
-	char bin[PATH_MAX];
+	char bin[PATH_MAX], work[PATH_MAX];
 	struct runtime_checkpoint c = { .spec = spec, .rootfs = rootfs, .images_fd = -1, .work_fd = -1, .cg = cg };
 	int mounted = 0, pty_fd = -1, r;
 
 	if (runtime_criu_find(bin, sizeof(bin), e) < 0 || binds_check(spec, "restore", e) < 0)
 		return -e->code;
+	c.work_path = image_path;
+	if (log_path) {
+		/* The log's directory is CRIU's work directory, its name the log's. */
+		const char *slash = strrchr(log_path, '/');
+		if (!slash || slash == log_path || !slash[1] || (size_t)(slash - log_path) >= sizeof(work))
+			return err_invalid(e, "restore: log path %s", log_path);
+		snprintf(work, sizeof(work), "%.*s", (int)(slash - log_path), log_path);
+		c.work_path = work;
+		c.log_name = slash + 1;
+		c.work_fd = open(work, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (c.work_fd < 0)
+			return err_sys(e, errno, "restore: %s", work);
+	}
 	c.images_fd = open(image_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (c.images_fd < 0)
-		return err_sys(e, errno, "restore: %s", image_path);
+	if (c.images_fd < 0) {
+		r = err_sys(e, errno, "restore: %s", image_path);
+		goto out;
+	}
 	if ((r = restore_files(d, c.images_fd, state_dir, &c, &pty_fd, e)) < 0) {
 		err_wrap(e, "restore: %s", image_path);
 		goto out;
@@ -265,17 +280,21 @@ int task_restore_run(struct daemon *d, int state_dir, json_t *spec, json_t *moun
 			goto out;
 		mounted = 1;
 	}
-	c.work_path = image_path;
 	c.manage_cgroups = cg != NULL;
 	r = runtime_restore(&c, out, e);
 	/* Restored at the same number in the same init. */
 	if (r == 0)
 		out->init_pty_fd = pty_fd;
+	/* Restored: the log joins the images, where a restore leaves it,
+	   and goes with them (the directories share a file system). */
+	if (r == 0 && c.log_name)
+		(void)renameat(c.work_fd, c.log_name, c.images_fd, "restore.log");
 out:
 	if (mounted)
 		(void)umount2(rootfs, MNT_DETACH);
 	for (size_t i = 0; i < c.n_files; i++)
 		close_keep_errno(c.files[i].fd);
 	close_keep_errno(c.images_fd);
+	close_keep_errno(c.work_fd);
 	return r;
 }

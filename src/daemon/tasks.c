@@ -579,6 +579,22 @@ static int rootfs_mounts(struct daemon *d, const char *ns, json_t *rec, json_t *
 	return 0;
 }
 
+/* Where CRIU's log of a restore goes (see task_restore()): NULL for the
+   images' directory, or beside the CRIU images of a container made from
+   a checkpoint image, which go with it when the restore fails. */
+static const char *restore_log_path(struct task_op *op, json_t *rec, char *buf, size_t size)
+{
+	char dflt[PATH_MAX];
+	struct ember_error ignored;
+
+	if (!json_object_get(rec, "checkpoint") ||
+	    task_checkpoint_path(op->d, op->ns, op->id, dflt, sizeof(dflt), &ignored) < 0 ||
+	    strcmp(dflt, op->image_path))
+		return NULL;
+	int n = snprintf(buf, size, "%s.restore.log", dflt);
+	return n > 0 && (size_t)n < size ? buf : NULL;
+}
+
 static int start_run(struct task_op *op, struct ember_error *e)
 {
 	struct daemon *d = op->d;
@@ -586,6 +602,7 @@ static int start_run(struct task_op *op, struct ember_error *e)
 	struct runtime_seccomp sc = { 0 };
 	struct network_start ns = { .d = d, .ns = op->ns, .id = op->id };
 	struct start_hook hook = { 0 };
+	char log_path[PATH_MAX];
 	int have_sc = 0, r;
 
 	if ((r = container_get(d, op->ns, op->id, &c.rec, e)) < 0)
@@ -650,7 +667,8 @@ static int start_run(struct task_op *op, struct ember_error *e)
 	if (op->image_path[0] && ns.net)
 		r = err_unsupported(e, "restore: container %s has a bridge network: not supported yet", op->id);
 	else if (op->image_path[0])
-		r = task_restore_run(d, c.dir, spec, c.mounts, s.rootfs, op->cg, op->image_path, &op->st, e);
+		r = task_restore_run(d, c.dir, spec, c.mounts, s.rootfs, op->cg, op->image_path,
+				     restore_log_path(op, c.rec, log_path, sizeof(log_path)), &op->st, e);
 	else
 		r = runtime_start(&s, &op->st, e);
 	if (ENABLED(CONFIG_SECCOMP) && have_sc)

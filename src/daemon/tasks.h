@@ -238,7 +238,14 @@ struct task_checkpoint_options {
 int task_checkpoint(struct task *t, const struct task_checkpoint_options *o, task_done_fn done, void *userdata,
 		    struct ember_error *e);
 /* Start the container's task from the checkpoint at image_path instead
-   of its command (a job, as task_start(): done gets the pid). Detached. */
+   of its command (a job, as task_start(): done gets the pid). Detached.
+   CRIU's log is image_path/restore.log, but for a container made from a
+   checkpoint image restored from its default path: the CLI removes such
+   a container, and those images, when the restore fails, so the log is
+   written beside them, <root>/checkpoints/<ns>/<id>.restore.log, the
+   path the error names. A successful restore moves it in with the images
+   (it goes with the container); a failed one's stays until the next
+   restore of that id replaces it or moves it in, or the user removes it. */
 int task_restore(struct daemon *d, const char *ns, const char *id, const char *image_path, task_done_fn done,
 		 void *userdata, struct ember_error *e);
 /* The default image directory of a task: <root>/checkpoints/<ns>/<id>. */
@@ -249,14 +256,15 @@ int task_checkpoint_path(struct daemon *d, const char *ns, const char *id, char 
    dump: the task's PID 1 pid into o->image_path. restore: the container
    (spec, rootfs mounts or NULL for a host directory at rootfs) from
    image_path, its init's files from the new state directory state_dir,
-   into cg. */
+   into cg; CRIU's log at log_path (NULL: image_path/restore.log), moved
+   to image_path/restore.log when the restore succeeds. */
 struct runtime_started;
 #ifdef CONFIG_CHECKPOINT
 int task_dump_run(struct daemon *d, const char *ns, const char *id, pid_t pid, int cgroup,
 		  const struct task_checkpoint_options *o, struct ember_error *e);
 int task_restore_run(struct daemon *d, int state_dir, json_t *spec, json_t *mounts, const char *rootfs,
-		     const struct runtime_cgroup *cg, const char *image_path, struct runtime_started *out,
-		     struct ember_error *e);
+		     const struct runtime_cgroup *cg, const char *image_path, const char *log_path,
+		     struct runtime_started *out, struct ember_error *e);
 #else
 static inline int task_dump_run(struct daemon *d, const char *ns, const char *id, pid_t pid, int cgroup,
 				const struct task_checkpoint_options *o, struct ember_error *e)
@@ -265,10 +273,11 @@ static inline int task_dump_run(struct daemon *d, const char *ns, const char *id
 	return err_set(e, ENOTSUP, "checkpoint: not compiled in");
 }
 static inline int task_restore_run(struct daemon *d, int state_dir, json_t *spec, json_t *mounts, const char *rootfs,
-				   const struct runtime_cgroup *cg, const char *image_path,
+				   const struct runtime_cgroup *cg, const char *image_path, const char *log_path,
 				   struct runtime_started *out, struct ember_error *e)
 {
-	(void)d, (void)state_dir, (void)spec, (void)mounts, (void)rootfs, (void)cg, (void)image_path, (void)out;
+	(void)d, (void)state_dir, (void)spec, (void)mounts, (void)rootfs, (void)cg, (void)image_path, (void)log_path,
+		(void)out;
 	return err_set(e, ENOTSUP, "restore: not compiled in");
 }
 #endif

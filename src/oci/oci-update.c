@@ -24,6 +24,7 @@
 #include "runtime/runtime.h"
 #include "util/cleanup.h"
 #include "util/err.h"
+#include "util/size.h"
 
 #define RESOURCES_MAX ((size_t)1 << 20)
 
@@ -56,49 +57,14 @@ static const struct flag {
 	{ "--blkio-weight", "blockIO", "weight", INT },
 };
 
-/* go-units' RAMInBytes, as runc parses sizes: digits with an optional
-   fraction, an optional space, an optional k/m/g/t/p (powers of 1024),
-   an optional i and an optional b, in either case; "-1" is unlimited. */
+/* runc's size flags: go-units' RAMInBytes, and "-1" for unlimited. */
 static int parse_size(const char *s, int64_t *out)
 {
-	static const char units[] = "kmgtp";
-	const char *p = s;
-	char num[64];
-
 	if (!strcmp(s, "-1")) {
 		*out = -1;
 		return 0;
 	}
-	p += strspn(p, "0123456789");
-	if (p == s)
-		return -1;
-	if (*p == '.') {
-		size_t n = strspn(p + 1, "0123456789");
-		if (!n)
-			return -1;
-		p += 1 + n;
-	}
-	if ((size_t)(p - s) >= sizeof(num))
-		return -1;
-	memcpy(num, s, (size_t)(p - s));
-	num[p - s] = '\0';
-	double v = strtod(num, NULL);
-	if (*p == ' ')
-		p++;
-	const char *u = *p ? strchr(units, *p | 0x20) : NULL;
-	if (u) {
-		for (long i = 0; i <= u - units; i++)
-			v *= 1024;
-		p++;
-	}
-	if (*p == 'i' || *p == 'I')
-		p++;
-	if (*p == 'b' || *p == 'B')
-		p++;
-	if (*p || v >= 9223372036854775807.0)
-		return -1;
-	*out = (int64_t)v;
-	return 0;
+	return size_parse(s, out);
 }
 
 static int parse_int(const char *s, enum kind kind, int64_t *out)

@@ -404,7 +404,7 @@ int runtime_checkpoint(const struct runtime_checkpoint *c, struct ember_error *e
 		return -e->code;
 	for (size_t i = 0; i < c->n_files; i++)
 		ext[i] = c->files[i].key;
-	criu_opts_init(c, &o, "dump.log");
+	criu_opts_init(c, &o, c->log_name ? c->log_name : "dump.log");
 	o.pid = c->pid;
 	o.leave_running = c->leave_running;
 	o.ext_mnt = mnt;
@@ -432,7 +432,7 @@ int runtime_restore(const struct runtime_checkpoint *c, struct runtime_started *
 		inh[i].key = c->files[i].key;
 		inh[i].fd = CRIU_FILE_FD0 + (int)i;
 	}
-	criu_opts_init(c, &o, "restore.log");
+	criu_opts_init(c, &o, c->log_name ? c->log_name : "restore.log");
 	o.rst_sibling = true; /* the tree becomes the caller's child */
 	o.ext_mnt = mnt;
 	o.n_ext_mnt = n_mnt;

@@ -374,6 +374,7 @@ struct runtime_checkpoint {
 	int images_fd;      /* the image directory */
 	int work_fd;        /* CRIU's log; -1: images_fd */
 	const char *work_path; /* the work directory's path, for messages */
+	const char *log_name;  /* CRIU's log in work_fd; NULL: dump.log, restore.log */
 	json_t *spec;       /* the container's spec: its bind mounts are external */
 	const char *rootfs; /* restore: the rootfs, mounted where CRIU sees it */
 	bool leave_running, tcp_established, file_locks;

@@ -377,19 +377,28 @@ tee-gone" ]
 	assert_nothing_of "$id"
 }
 
-@test "checkpoint image: a restore CRIU refuses removes the container it made" {
+@test "checkpoint image: a restore CRIU refuses removes the container it made; CRIU's log stays where the error says" {
 	ck_image v1 "$(image_host_platform | cut -d/ -f2)"
 	local id; id=$(ct badck)
+	local log="$ROOT/checkpoints/default/$id.restore.log"
 	# inventory.img is no CRIU image: criu (or its kernel check) refuses.
 	run -1 e tasks restore --image example.com/ck:v1 "$id"
 	[ "${#lines[@]}" -eq 1 ]
 	[[ "$output" == *restore* ]]
+	[[ "$output" == *"(log: $log)" ]]
 	assert_nothing_of "$id"
+	# The log the error names outlives the container and its images.
+	grep -q 'Error (' "$log"
+	# The next failure's log replaces it.
+	echo "an older restore's log" >"$log"
 	run -125 e run --restore example.com/ck:v1 "$id"
 	[ "${#lines[@]}" -eq 1 ]
 	[[ "$output" == *restore* ]]
 	[[ "$output" != *"--restore REF ID"* ]]
+	[[ "$output" == *"(log: $log)" ]]
 	assert_nothing_of "$id"
+	grep -q 'Error (' "$log"
+	run ! grep -q "an older restore's log" "$log"
 }
 
 @test "checkpoint image: not a checkpoint, another architecture, criu missing, options: one line, nothing left" {

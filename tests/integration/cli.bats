@@ -137,6 +137,19 @@ help_ok() {
 	run -2 "$EMBER" version extra
 }
 
+@test "cli: --memory-limit takes runc's sizes; anything else exits 2 before the daemon is asked" {
+	local v
+	# Taken: the next step is the daemon, which is not there.
+	for v in 4096 64m 1.5g "48 MiB" 2KB 1t; do
+		run -1 "$EMBER" --address "$T/none.sock" containers create --memory-limit "$v" img id
+		[[ "$output" == *connect* ]]
+	done
+	for v in "" -1 12x 1.5.5m 99999999999p; do
+		run -2 "$EMBER" --address "$T/none.sock" containers create --memory-limit "$v" img id
+		[ "$output" = "ember: --memory-limit: \"$v\" is not a size" ]
+	done
+}
+
 # ---- addresses ---------------------------------------------------------------------------
 
 @test "cli: no daemon: exit 1 with a message naming the socket" {

@@ -7,21 +7,7 @@
 # bad input as one line, exit 255, nothing left behind.
 
 bats_require_minimum_version 1.5.0
-load helpers
-load lib/image
-load lib/registry
-load lib/remote
-load lib/unpack
-load lib/tasks
 load lib/oci
-
-# start_bg RUNTIME: the bundle's sleep running detached under RUNTIME
-# (rt sets R), its stdio away from bats.
-start_bg() {
-	rt "$1"
-	"${R[@]}" run -d --bundle "$T/bundle" --pid-file "$T/$1.ct.pid" "$CT_ID" </dev/null >/dev/null 2>&1
-	status_is running
-}
 
 stop_bg() {
 	"${R[@]}" delete --force "$CT_ID"
@@ -247,25 +233,16 @@ set_hooks() {
 	echo "$1 $(cat) args=$* X=$X" >>"${0%/*}/hooks.log"
 	H
 	chmod +x "$T/hook.sh"
-	"$PYTHON" -c '
-import json, sys
-p = sys.argv[1] + "/config.json"
-c = json.load(open(p))
-h = lambda k, **kw: [dict({"path": sys.argv[2], "args": ["hook.sh", k], "env": ["X=" + k]}, **kw)]
+	spec '
+h = lambda k, **kw: [dict({"path": sys.argv[3], "args": ["hook.sh", k], "env": ["X=" + k]}, **kw)]
 hc = lambda k, **kw: h(k, path="/t/hook.sh", **kw)
-c["hooks"] = eval(sys.argv[3])
-json.dump(c, open(p, "w"), indent=1)' "$T/bundle" "$T/hook.sh" "$1"
+c["hooks"] = eval(sys.argv[4])' "$T/hook.sh" "$1"
 }
 
 # bind_t: $T bound at /t in the container (hooks that run there log to
 # the same file).
 bind_t() {
-	"$PYTHON" -c '
-import json, sys
-p = sys.argv[1] + "/config.json"
-c = json.load(open(p))
-c["mounts"].append({"destination": "/t", "type": "bind", "source": sys.argv[2], "options": ["rbind"]})
-json.dump(c, open(p, "w"), indent=1)' "$T/bundle" "$T"
+	spec 'c["mounts"].append({"destination": "/t", "type": "bind", "source": sys.argv[3], "options": ["rbind"]})' "$T"
 }
 
 # hooks_seen: the log's kinds, statuses and state fields, one line each.

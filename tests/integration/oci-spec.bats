@@ -11,33 +11,15 @@
 # do: refused in one line naming the field, nothing left behind.
 
 bats_require_minimum_version 1.5.0
-load helpers
-load lib/image
-load lib/registry
-load lib/remote
-load lib/unpack
-load lib/tasks
 load lib/oci
 
 # lib/oci's teardown (crun's container too), and the mounts a test made
 # for its binds.
-eval "$(declare -f teardown | sed '1s/teardown/oci_teardown/')"
 teardown() {
 	oci_teardown
 	if [ -d "${T:-}/src" ]; then
 		umount -R "$T/src" 2>/dev/null || true
 	fi
-}
-
-# spec PYTHON [ARG]: config.json changed by a python statement on c
-# (ARG: sys.argv[3]).
-spec() {
-	"$PYTHON" -c '
-import json, sys
-p = sys.argv[1] + "/config.json"
-c = json.load(open(p))
-exec(sys.argv[2])
-json.dump(c, open(p, "w"), indent=1)' "$T/bundle" "$@"
 }
 
 # args SHELL-COMMAND: the process, without a terminal.

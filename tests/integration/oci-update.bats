@@ -6,21 +6,7 @@
 # changes nothing.
 
 bats_require_minimum_version 1.5.0
-load helpers
-load lib/image
-load lib/registry
-load lib/remote
-load lib/unpack
-load lib/tasks
 load lib/oci
-
-# start_bg RUNTIME: the bundle's process running detached under RUNTIME
-# (rt sets R), its pid in $T/RUNTIME.ct.pid.
-start_bg() {
-	rt "$1"
-	"${R[@]}" run -d --bundle "$T/bundle" --pid-file "$T/$1.ct.pid" "$CT_ID" </dev/null >/dev/null 2>&1
-	status_is running
-}
 
 # cgfile RUNTIME CONTROLLER FILE: a file of the v1 cgroup RUNTIME's
 # container is in (runc and ember place it differently).
@@ -263,12 +249,7 @@ print(sorted({(j["type"], j["id"], tuple(sorted(j["data"]))) for j in map(json.l
 @test "oci events: an oom line when the OOM killer acts in a container with a small memory limit, as runc prints it" {
 	need_v1
 	set_process '{"terminal": False, "args": ["sleep", "1000"]}'
-	"$PYTHON" -c '
-import json, sys
-p = sys.argv[1] + "/config.json"
-c = json.load(open(p))
-c["linux"].setdefault("resources", {})["memory"] = {"limit": 16777216, "swap": 16777216}
-json.dump(c, open(p, "w"), indent=1)' "$T/bundle"
+	spec 'c["linux"].setdefault("resources", {})["memory"] = {"limit": 16777216, "swap": 16777216}'
 	local rt pid
 	for rt in $(runtimes_runc); do
 		start_bg "$rt"
@@ -288,7 +269,6 @@ json.dump(c, open(p, "w"), indent=1)' "$T/bundle"
 
 # The v2 tests' container lives in the unified tree: what the shared
 # teardown (which sees v1) would miss.
-eval "oci_teardown() $(declare -f teardown | tail -n +2)"
 teardown() {
 	local d=/sys/fs/cgroup/unified/ember-oci/$CT_ID p
 	if [ -d "$d" ]; then

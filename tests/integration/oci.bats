@@ -10,12 +10,6 @@
 # resume, ps, features and hooks are in oci-exec.bats.
 
 bats_require_minimum_version 1.5.0
-load helpers
-load lib/image
-load lib/registry
-load lib/remote
-load lib/unpack
-load lib/tasks
 load lib/oci
 
 @test "oci: spec writes a config.json that ember and runc both run, refuses to overwrite one, and --rootless maps the caller" {
@@ -232,14 +226,9 @@ load lib/oci
 	# (local major 240) and opens it: EPERM from the device cgroup (with
 	# none, ENXIO from the kernel).
 	set_process '{"terminal": False, "args": ["sh", "-c", "head -c1 /dev/zero | wc -c; echo x >/dev/null && echo null ok; rm -f /tmp/k; mknod /tmp/k c 240 7 && head -c0 /tmp/k 2>&1 | sed \"s/.*: //\""]}'
-	"$PYTHON" -c '
-import json, sys
-p = sys.argv[1] + "/config.json"
-c = json.load(open(p))
-c["root"]["readonly"] = False
+	spec 'c["root"]["readonly"] = False
 c["process"]["capabilities"] = {k: ["CAP_MKNOD", "CAP_DAC_OVERRIDE"] for k in ("bounding", "effective", "permitted")}
-c["linux"].setdefault("resources", {})["devices"] = [{"allow": False, "access": "rwm"}]
-json.dump(c, open(p, "w"), indent=1)' "$T/bundle"
+c["linux"].setdefault("resources", {})["devices"] = [{"allow": False, "access": "rwm"}]'
 	local rt want
 	for rt in $(runtimes); do
 		rt "$rt"
@@ -274,12 +263,7 @@ c 10:200 rwm" ]
 		[ ! -e "$dev" ]
 	fi
 	# A bad rule: refused naming it, before anything runs; nothing stays.
-	"$PYTHON" -c '
-import json, sys
-p = sys.argv[1] + "/config.json"
-c = json.load(open(p))
-c["linux"]["resources"]["devices"].append({"allow": True, "type": "c", "access": "rx"})
-json.dump(c, open(p, "w"), indent=1)' "$T/bundle"
+	spec 'c["linux"]["resources"]["devices"].append({"allow": True, "type": "c", "access": "rx"})'
 	run -1 oci run --bundle "$T/bundle" "$CT_ID"
 	[ "$output" = 'ember oci: linux.resources.devices[1].access "rx": letters of "rwm"' ]
 	[ -z "$(ls -A "$OCI_ROOT")" ]

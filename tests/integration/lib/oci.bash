@@ -1,9 +1,18 @@
 # SPDX-License-Identifier: Apache-2.0
 # shellcheck shell=bash
-# What oci.bats, oci-exec.bats and oci-update.bats share: a busybox bundle
-# per test, an --root per runtime (ember oci, and runc and crun as the
+# What oci.bats, oci-exec.bats, oci-update.bats and oci-spec.bats share
+# (each loads this alone): the libraries they use, a busybox bundle per
+# test, an --root per runtime (ember oci, and runc and crun as the
 # references), and teardown of every container, process and cgroup the
-# test made.
+# test made (oci_teardown, for a file's teardown that does more).
+
+# (Paths are the test file's: lib/ is beside it.)
+load helpers
+load lib/image
+load lib/registry
+load lib/remote
+load lib/unpack
+load lib/tasks
 
 setup() {
 	setup_dirs
@@ -19,6 +28,10 @@ setup() {
 }
 
 teardown() {
+	oci_teardown
+}
+
+oci_teardown() {
 	local p d
 	# A setup that skipped before naming the container has nothing to
 	# clean, and an empty id would make /sys/fs/cgroup/*/"$CT_ID" the
@@ -115,12 +128,26 @@ status_is() {
 	[ "$("${R[@]}" state "$CT_ID" 2>/dev/null | jget 'j["status"]')" = "$1" ]
 }
 
-# set_process JSON: the bundle's process fields replaced (python dict syntax).
-set_process() {
+# start_bg RUNTIME: the bundle's process running detached under RUNTIME
+# (rt sets R), its stdio away from bats, its pid in $T/RUNTIME.ct.pid.
+start_bg() {
+	rt "$1"
+	"${R[@]}" run -d --bundle "$T/bundle" --pid-file "$T/$1.ct.pid" "$CT_ID" </dev/null >/dev/null 2>&1
+	status_is running
+}
+
+# spec PYTHON [ARG...]: the bundle's config.json changed by python
+# statements on c (ARGs: sys.argv[3] on).
+spec() {
 	"$PYTHON" -c '
 import json, sys
 p = sys.argv[1] + "/config.json"
 c = json.load(open(p))
-c["process"].update(eval(sys.argv[2]))
-json.dump(c, open(p, "w"), indent=1)' "$T/bundle" "$1"
+exec(sys.argv[2])
+json.dump(c, open(p, "w"), indent=1)' "$T/bundle" "$@"
+}
+
+# set_process JSON: the bundle's process fields replaced (python dict syntax).
+set_process() {
+	spec 'c["process"].update(eval(sys.argv[3]))' "$1"
 }
