@@ -89,6 +89,11 @@ int checkpoint_image_check(struct daemon *d, const char *ns, json_t *rec, struct
 	if (!json_string_value(json_object_get(rec, "image")))
 		return err_unsupported(e, "checkpoint --image: the container runs on a host directory (--rootfs), "
 					  "not an image");
+	/* Its network namespace is in the dump, and a container made from
+	   the image has no network to put its veth on. */
+	if (!strcmp(json_string_value(json_object_get(json_object_get(rec, "network"), "mode")) ?: "", "bridge"))
+		return err_unsupported(e, "checkpoint --image: the container is on a bridge network, which a container "
+					  "made from the image would not have (checkpoint it with --image-path)");
 	int fd = rw_dir(d, ns, rec, NULL, e);
 	if (fd < 0)
 		return err_wrap(e, "checkpoint --image");

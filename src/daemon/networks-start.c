@@ -183,7 +183,7 @@ int networks_start_prepare(struct network_start *s, int dir, const char *dir_pat
 			free(t.p);
 			return err_set(e, ENOMEM, "task state: %s: out of memory", names[i]);
 		}
-		int r = fs_replace(dir, names[i], t.p ? t.p : "", t.len, 0644, e);
+		int r = dir >= 0 ? fs_replace(dir, names[i], t.p ? t.p : "", t.len, 0644, e) : 0;
 		free(t.p);
 		if (r < 0)
 			return err_wrap(e, "task state");
@@ -390,49 +390,57 @@ static int host_ports_free(json_t *net, struct ember_error *e)
 	return 0;
 }
 
-static int attach_locked(struct network_start *s, pid_t pid, const char *key, struct ember_error *e)
+/* What a task's endpoint needs before its veth: an address in the
+   subnet, its published ports free, the bridge up, forwarding. a gets
+   what net_attach() wants but the veth's name. Locked. */
+static int endpoint_prepare(struct network_start *s, struct network *nw, struct net_attach *a, struct ember_error *e)
 {
 	struct daemon *d = s->d;
-	struct networks *n = d->nets;
 	const char *name = json_string_value(json_object_get(s->net, "network"));
 	const char *addr = json_string_value(json_object_get(s->net, "address"));
-	struct network nw;
 	struct net_link br;
-	char veth[NETWORK_VETH_LEN + 1];
-	struct ember_error ignored;
 
 	if (!name || !addr)
 		return err_set_name(e, EMBER_ERROR_FAILED_PRECONDITION, EINVAL, "the container has no address (no lease)");
 	if (network_ports_check(d, s->ns, s->id, s->net, e) < 0 || host_ports_free(s->net, e) < 0 ||
-	    network_load(n, name, &nw, e) < 0)
+	    network_load(d->nets, name, nw, e) < 0)
 		return -e->code;
-	struct net_attach a = { .veth = veth, .peer = "eth0", .mtu = nw.mtu, .prefix = nw.subnet.prefix,
-				.gateway = nw.gateway };
+	*a = (struct net_attach){ .peer = "eth0", .mtu = nw->mtu, .prefix = nw->subnet.prefix, .gateway = nw->gateway };
 	/* Internal: no way out, no default route (the bridge's address is
 	   on the link, reachable all the same). */
-	if (nw.internal)
-		memset(&a.gateway, 0, sizeof(a.gateway));
-	int r = net_addr_parse(addr, &a.addr, e);
-	if (r == 0 && !net_subnet_contains(&nw.subnet, &a.addr))
+	if (nw->internal)
+		memset(&a->gateway, 0, sizeof(a->gateway));
+	int r = net_addr_parse(addr, &a->addr, e);
+	if (r == 0 && !net_subnet_contains(&nw->subnet, &a->addr))
 		r = err_set_name(e, EMBER_ERROR_FAILED_PRECONDITION, EINVAL, "address %s is not in the subnet", addr);
 	if (r == 0)
-		r = bridge_up(n, &nw, &br, e);
-	if (r == 0 && !nw.internal)
+		r = bridge_up(d->nets, nw, &br, e);
+	if (r == 0 && !nw->internal)
 		r = forwarding(d, name, e);
-	if (r < 0)
-		goto out;
-	a.bridge = br.index;
-	network_veth_name(s->ns, s->id, pid, veth);
-	if ((r = veth_into(n, &a, pid, e)) < 0)
-		goto out;
+	a->bridge = br.index;
+	return r;
+}
+
+/* The endpoint whose host end is veth goes into the active set, and the
+   NAT table with it when that changes it; on failure the veth goes.
+   Locked. */
+static int endpoint_activate(struct network_start *s, const char *key, const char *veth, int internal,
+			     struct ember_error *e)
+{
+	struct daemon *d = s->d;
+	struct networks *n = d->nets;
+	const char *name = json_string_value(json_object_get(s->net, "network"));
+	struct ember_error ignored;
+	int r = 0;
+
 	json_t *old = json_incref(json_object_get(n->active, key));
 	/* The table changes only with published ports or a network's first
 	   container (its masquerade): most starts write nothing. */
 	int write = json_array_size(json_object_get(s->net, "publish")) ||
-		    json_array_size(json_object_get(old, "publish")) || (!nw.internal && !network_in_use(n, name, key));
+		    json_array_size(json_object_get(old, "publish")) || (!internal && !network_in_use(n, name, key));
 	json_object_set_new(n->active, key,
-			    json_pack("{s:s, s:s, s:O}", "network", name, "address", addr, "publish",
-				      json_object_get(s->net, "publish")));
+			    json_pack("{s:s, s:O, s:O}", "network", name, "address", json_object_get(s->net, "address"),
+				      "publish", json_object_get(s->net, "publish")));
 	if (write) {
 		r = network_nat_write(d, e);
 		if (r < 0) {
@@ -445,21 +453,96 @@ static int attach_locked(struct network_start *s, pid_t pid, const char *key, st
 		}
 	}
 	json_decref(old);
-out:
+	return r;
+}
+
+static int attach_locked(struct network_start *s, pid_t pid, const char *key, struct ember_error *e)
+{
+	struct network nw = { 0 };
+	struct net_attach a;
+	char veth[NETWORK_VETH_LEN + 1];
+
+	int r = endpoint_prepare(s, &nw, &a, e);
+	if (r == 0) {
+		network_veth_name(s->ns, s->id, pid, veth);
+		a.veth = veth;
+		r = veth_into(s->d->nets, &a, pid, e);
+	}
+	if (r == 0)
+		r = endpoint_activate(s, key, veth, nw.internal, e);
 	network_done(&nw);
 	return r;
+}
+
+static int bridge_mode(const struct network_start *s, char *key, size_t size)
+{
+	snprintf(key, size, "%s/%s", s->ns, s->id);
+	return s->net && !strcmp(json_string_value(json_object_get(s->net, "mode")) ?: "", "bridge");
 }
 
 int networks_attach(struct network_start *s, pid_t pid, struct ember_error *e)
 {
 	char key[200];
 
-	if (!s->net || strcmp(json_string_value(json_object_get(s->net, "mode")) ?: "", "bridge"))
+	if (!bridge_mode(s, key, sizeof(key)))
 		return 0;
-	snprintf(key, sizeof(key), "%s/%s", s->ns, s->id);
 	pthread_mutex_lock(&s->d->nets->mu);
 	int r = attach_locked(s, pid, key, e);
 	pthread_mutex_unlock(&s->d->nets->mu);
+	if (r < 0)
+		return err_wrap(e, "network \"%s\"", json_string_value(json_object_get(s->net, "network")));
+	s->attached = 1;
+	return 0;
+}
+
+/* A restore: CRIU makes the veth pair again (eth0 with its addresses and
+   routes from its images), its host end by a temporary name on the
+   bridge (its external "veth[eth0]:NAME@BRIDGE"); the name is a start's
+   once the pid is known. */
+int networks_restore_prepare(struct network_start *s, char *ext, size_t size, struct ember_error *e)
+{
+	char key[200];
+	struct network nw = { 0 };
+	struct net_attach a;
+
+	ext[0] = '\0';
+	if (!bridge_mode(s, key, sizeof(key)))
+		return 0;
+	pthread_mutex_lock(&s->d->nets->mu);
+	int r = endpoint_prepare(s, &nw, &a, e);
+	/* Not a start's name (network_veth_name_is()): the start-up sweep
+	   leaves it be. */
+	network_veth_name(s->ns, s->id, 0, s->restore_veth);
+	s->restore_veth[1] = 'r';
+	if (r == 0 && snprintf(ext, size, "veth[eth0]:%s@%s", s->restore_veth, nw.bridge) >= (int)size)
+		r = err_invalid(e, "bridge name too long");
+	s->restore_mtu = nw.mtu;
+	s->restore_internal = nw.internal;
+	network_done(&nw);
+	pthread_mutex_unlock(&s->d->nets->mu);
+	return r < 0 ? err_wrap(e, "network \"%s\"", json_string_value(json_object_get(s->net, "network"))) : 0;
+}
+
+int networks_restore_attach(struct network_start *s, pid_t pid, struct ember_error *e)
+{
+	char key[200], veth[NETWORK_VETH_LEN + 1];
+	struct net_link_change down = { .master = NET_KEEP, .up = 0 }, name = { .master = NET_KEEP, .up = NET_KEEP },
+			       up = { .master = NET_KEEP, .up = 1 };
+	struct networks *n = s->d->nets;
+
+	if (!bridge_mode(s, key, sizeof(key)))
+		return 0;
+	network_veth_name(s->ns, s->id, pid, veth);
+	name.rename = veth;
+	up.mtu = s->restore_mtu; /* CRIU's host end has the default */
+	pthread_mutex_lock(&n->mu);
+	int r = 0;
+	if (net_link_set(n->nl, s->restore_veth, &down, e) < 0 || net_link_set(n->nl, s->restore_veth, &name, e) < 0 ||
+	    net_link_set(n->nl, veth, &up, e) < 0)
+		r = -e->code;
+	if (r == 0)
+		r = endpoint_activate(s, key, veth, s->restore_internal, e);
+	pthread_mutex_unlock(&n->mu);
 	if (r < 0)
 		return err_wrap(e, "network \"%s\"", json_string_value(json_object_get(s->net, "network")));
 	s->attached = 1;

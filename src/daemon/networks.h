@@ -57,6 +57,11 @@ struct network_start {
 	const char *ns, *id;
 	json_t *net; /* the record's "network" (borrowed) */
 	int attached;
+	/* A restore's: CRIU's host end of the veth, and what the network's
+	   record said of it (networks_restore_prepare()). */
+	char restore_veth[16];
+	unsigned restore_mtu;
+	int restore_internal;
 };
 
 #if defined(CONFIG_NET) && defined(CONFIG_RUNTIME_DAEMON)
@@ -84,11 +89,18 @@ int networks_lease(struct daemon *d, const char *ns, const char *id, json_t *net
 void networks_release(struct daemon *d, const char *ns, const char *id, json_t *net);
 
 /* The start job, before the clone: hosts, hostname, resolv.conf in the
-   task's state directory (dir, path) and their mounts added to spec. */
+   task's state directory (dir, path) and their mounts added to spec.
+   dir -1: only the mounts, of the files a start wrote (a checkpoint's). */
 int networks_start_prepare(struct network_start *s, int dir, const char *dir_path, json_t *spec,
 			   struct ember_error *e);
 /* The before_setup hook's part: the bridge, the veth, eth0, NAT. */
 int networks_attach(struct network_start *s, pid_t pid, struct ember_error *e);
+/* A restore, in the start job: before CRIU, the checks and the bridge of
+   a start, and CRIU's external for eth0's veth into ext ("" for no
+   bridge network); after CRIU restored pid's tree, its host end named
+   as a start names it, up, and the NAT table as a start writes it. */
+int networks_restore_prepare(struct network_start *s, char *ext, size_t size, struct ember_error *e);
+int networks_restore_attach(struct network_start *s, pid_t pid, struct ember_error *e);
 /* The task is deleted, or its start failed after the attach: its
    published ports and (last of its network) masquerade go. */
 void networks_detach(struct daemon *d, const char *ns, const char *id);
@@ -132,6 +144,17 @@ static inline int networks_start_prepare(struct network_start *s, int dir, const
 	return 0;
 }
 static inline int networks_attach(struct network_start *s, pid_t pid, struct ember_error *e)
+{
+	(void)s, (void)pid, (void)e;
+	return 0;
+}
+static inline int networks_restore_prepare(struct network_start *s, char *ext, size_t size, struct ember_error *e)
+{
+	(void)s, (void)size, (void)e;
+	ext[0] = '\0';
+	return 0;
+}
+static inline int networks_restore_attach(struct network_start *s, pid_t pid, struct ember_error *e)
 {
 	(void)s, (void)pid, (void)e;
 	return 0;

@@ -7,10 +7,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include "daemon/networks.h"
 #include "daemon/tasks.h"
+#include "net/net.h"
 #include "runtime/runtime.h"
 #include "util/cleanup.h"
 #include "util/err.h"
@@ -106,14 +111,27 @@ static int write_meta(struct daemon *d, const char *ns, const char *id, const st
 	return fs_write_atomic(c->images_fd, CHECKPOINT_META, text, strlen(text), 0600, e);
 }
 
+/* The spec as the task runs it: the record's, and the mounts its start
+   added for its network (hosts, hostname, resolv.conf from its state
+   directory), which are bind mounts CRIU must know as external too. */
+static int dump_spec(struct daemon *d, const char *ns, const char *id, json_t *rec, json_t **spec,
+		     struct ember_error *e)
+{
+	char dir[PATH_MAX];
+	struct network_start net = { .d = d, .ns = ns, .id = id, .net = json_object_get(rec, "network") };
+
+	*spec = json_deep_copy(json_object_get(rec, "spec"));
+	if (!*spec)
+		return err_set(e, ENOMEM, "out of memory");
+	snprintf(dir, sizeof(dir), "%s/tasks/%s/%s", d->state_path, ns, id);
+	return net.net ? networks_start_prepare(&net, -1, dir, *spec, e) : 0;
+}
+
 static int dump(struct daemon *d, const char *ns, const char *id, json_t *rec, const struct task_checkpoint_options *o,
 		struct runtime_checkpoint *c, struct ember_error *e)
 {
 	char rootfs[PATH_MAX];
 
-	c->spec = json_object_get(rec, "spec");
-	if (json_object_get(rec, "network"))
-		return err_unsupported(e, "a bridge network is not supported yet");
 	if (binds_check(c->spec, "container", e) < 0 || fs_mkdir_p(o->image_path, 0700, e) < 0)
 		return -e->code;
 	_cleanup_close_ int images = open(o->image_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -156,7 +174,10 @@ int task_dump_run(struct daemon *d, const char *ns, const char *id, pid_t pid, i
 		json_decref(rec);
 		return err_wrap(e, "checkpoint %s", id);
 	}
-	int r = dump(d, ns, id, rec, o, &c, e);
+	int r = dump_spec(d, ns, id, rec, &c.spec, e);
+	if (r == 0)
+		r = dump(d, ns, id, rec, o, &c, e);
+	json_decref(c.spec);
 	json_decref(rec);
 	return r < 0 ? err_wrap(e, "checkpoint %s", id) : 0;
 }
@@ -245,7 +266,7 @@ static int mount_rootfs(json_t *mounts, const char *rootfs, struct ember_error *
 
 int task_restore_run(struct daemon *d, int state_dir, json_t *spec, json_t *mounts, const char *rootfs,
 		     const struct runtime_cgroup *cg, const char *image_path, const char *log_path,
-		     struct runtime_started *out, struct ember_error *e)
+		     const char *net_external, struct runtime_started *out, struct ember_error *e)
 {
 	char bin[PATH_MAX], work[PATH_MAX];
 	struct runtime_checkpoint c = { .spec = spec, .rootfs = rootfs, .images_fd = -1, .work_fd = -1, .cg = cg };
@@ -281,7 +302,17 @@ int task_restore_run(struct daemon *d, int state_dir, json_t *spec, json_t *moun
 		mounted = 1;
 	}
 	c.manage_cgroups = cg != NULL;
+	c.net_external = net_external;
 	r = runtime_restore(&c, out, e);
+	char lock[32];
+	if (r == 0 && ENABLED(CONFIG_NET_NAT) && runtime_criu_netlock(c.images_fd, lock) &&
+	    net_nat_delete_in(out->pid, lock, e) < 0) {
+		r = err_wrap(e, "restore: CRIU's network lock");
+		/* Restored, but cut off: it goes (it is our child). */
+		if (syscall(SYS_pidfd_send_signal, out->pidfd, SIGKILL, NULL, 0) == 0)
+			(void)waitid((idtype_t)3 /* P_PIDFD */, (id_t)out->pidfd, &(siginfo_t){ 0 }, WEXITED);
+		out->pidfd = close_keep_errno(out->pidfd);
+	}
 	/* Restored at the same number in the same init. */
 	if (r == 0)
 		out->init_pty_fd = pty_fd;

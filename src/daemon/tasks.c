@@ -595,6 +595,29 @@ static const char *restore_log_path(struct task_op *op, json_t *rec, char *buf, 
 	return n > 0 && (size_t)n < size ? buf : NULL;
 }
 
+/* A start that restores: CRIU brings the tree back in place of the
+   clone; a bridge network's veth is CRIU's, renamed and put in the NAT
+   table after (networks_restore_*()). A failure once it runs kills it. */
+static int restore(struct task_op *op, struct start_ctx *c, const struct runtime_start *s, struct network_start *ns,
+		   const char *log_path, struct ember_error *e)
+{
+	char ext[128] = "";
+
+	if (ns->net && networks_restore_prepare(ns, ext, sizeof(ext), e) < 0)
+		return -e->code;
+	if (task_restore_run(op->d, c->dir, s->spec, c->mounts, s->rootfs, op->cg, op->image_path, log_path,
+			     ext[0] ? ext : NULL, &op->st, e) < 0)
+		return -e->code;
+	if (!ns->net || networks_restore_attach(ns, op->st.pid, e) == 0)
+		return 0;
+	siginfo_t si;
+	(void)syscall(SYS_pidfd_send_signal, op->st.pidfd, SIGKILL, NULL, 0);
+	while (waitid((idtype_t)P_PIDFD, (id_t)op->st.pidfd, &si, WEXITED) < 0 && errno == EINTR)
+		;
+	op->st.pidfd = close_keep_errno(op->st.pidfd);
+	return -e->code;
+}
+
 static int start_run(struct task_op *op, struct ember_error *e)
 {
 	struct daemon *d = op->d;
@@ -664,11 +687,8 @@ static int start_run(struct task_op *op, struct ember_error *e)
 		goto out;
 	if (have_sc)
 		s.seccomp = &sc;
-	if (op->image_path[0] && ns.net)
-		r = err_unsupported(e, "restore: container %s has a bridge network: not supported yet", op->id);
-	else if (op->image_path[0])
-		r = task_restore_run(d, c.dir, spec, c.mounts, s.rootfs, op->cg, op->image_path,
-				     restore_log_path(op, c.rec, log_path, sizeof(log_path)), &op->st, e);
+	if (op->image_path[0])
+		r = restore(op, &c, &s, &ns, restore_log_path(op, c.rec, log_path, sizeof(log_path)), e);
 	else
 		r = runtime_start(&s, &op->st, e);
 	if (ENABLED(CONFIG_SECCOMP) && have_sc)

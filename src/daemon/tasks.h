@@ -264,7 +264,7 @@ int task_dump_run(struct daemon *d, const char *ns, const char *id, pid_t pid, i
 		  const struct task_checkpoint_options *o, struct ember_error *e);
 int task_restore_run(struct daemon *d, int state_dir, json_t *spec, json_t *mounts, const char *rootfs,
 		     const struct runtime_cgroup *cg, const char *image_path, const char *log_path,
-		     struct runtime_started *out, struct ember_error *e);
+		     const char *net_external, struct runtime_started *out, struct ember_error *e);
 #else
 static inline int task_dump_run(struct daemon *d, const char *ns, const char *id, pid_t pid, int cgroup,
 				const struct task_checkpoint_options *o, struct ember_error *e)
@@ -274,10 +274,10 @@ static inline int task_dump_run(struct daemon *d, const char *ns, const char *id
 }
 static inline int task_restore_run(struct daemon *d, int state_dir, json_t *spec, json_t *mounts, const char *rootfs,
 				   const struct runtime_cgroup *cg, const char *image_path, const char *log_path,
-				   struct runtime_started *out, struct ember_error *e)
+				   const char *net_external, struct runtime_started *out, struct ember_error *e)
 {
 	(void)d, (void)state_dir, (void)spec, (void)mounts, (void)rootfs, (void)cg, (void)image_path, (void)log_path,
-		(void)out;
+		(void)net_external, (void)out;
 	return err_set(e, ENOTSUP, "restore: not compiled in");
 }
 #endif

@@ -152,9 +152,14 @@ int net_link_set(struct net_nl *nl, const char *name, const struct net_link_chan
 	char buf[NET_NL_SEND_MAX] __attribute__((aligned(4)));
 	struct net_reply r = { 0 };
 
-	if (net_ifname_check(name, "change link", e) < 0)
+	struct net_link l;
+	if (net_ifname_check(name, "change link", e) < 0 || (c->rename && net_ifname_check(c->rename, "rename link", e) < 0))
 		return -e->code;
-	struct nlmsghdr *nlh = link_msg(buf, RTM_NEWLINK, 0, 0, name);
+	/* A rename names the link by its index, the new name in IFLA_IFNAME. */
+	if (c->rename && net_link_get(nl, name, 0, &l, e) < 0)
+		return -e->code;
+	struct nlmsghdr *nlh = c->rename ? link_msg(buf, RTM_NEWLINK, 0, l.index, c->rename)
+					 : link_msg(buf, RTM_NEWLINK, 0, 0, name);
 	struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
 	if (c->up != NET_KEEP) {
 		ifi->ifi_change = IFF_UP;

@@ -12,8 +12,12 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_conntrack_common.h>
@@ -450,4 +454,23 @@ int net_nat_delete(struct net_nl *nft, const char *table, struct ember_error *e)
 	if (ret < 0 && r.error)
 		return net_fail(&r, e, "nf_tables table \"%s\": %s", table, what);
 	return ret;
+}
+
+int net_nat_delete_in(pid_t pid, const char *table, struct ember_error *e)
+{
+	struct stat mine, its;
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
+	if (stat(path, &its) < 0 || stat("/proc/self/ns/net", &mine) < 0)
+		return err_sys(e, errno, "network namespace of %d", (int)pid);
+	if (its.st_ino == mine.st_ino && its.st_dev == mine.st_dev)
+		return 0;
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return err_sys(e, errno, "%s", path);
+	_cleanup_net_nl_ struct net_nl *nft = NULL;
+	if (net_nft_open(fd, &nft, e) < 0)
+		return -e->code;
+	return net_nat_delete(nft, table, e);
 }

@@ -18,6 +18,7 @@
  *     subnet "10.1.2.3/24": host bits are set (the subnet is 10.1.2.0/24)
  */
 
+#include <sys/types.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -140,6 +141,7 @@ struct net_link_change {
 	unsigned mtu; /* 0: keep */
 	int master;   /* an index, 0: no master, NET_KEEP */
 	int up;       /* 1 up, 0 down, NET_KEEP */
+	const char *rename; /* a new name (the kernel wants the link down); NULL: keep */
 };
 int net_link_set(struct net_nl *nl, const char *name, const struct net_link_change *c, struct ember_error *e);
 
@@ -225,5 +227,8 @@ struct net_nat {
 int net_nat_add(struct net_nl *nft, const struct net_nat *n, struct ember_error *e);
 /* The table, deleted in one batch (made first if missing: no error). */
 int net_nat_delete(struct net_nl *nft, const char *table, struct ember_error *e);
+/* The same in the network namespace of pid, unless that is the caller's
+   (a table of another program: CRIU's network lock). */
+int net_nat_delete_in(pid_t pid, const char *table, struct ember_error *e);
 
 #endif

@@ -17,6 +17,7 @@
 
 #include <jansson.h>
 
+#include "net/net.h"
 #include "oci/oci-internal.h"
 #include "runtime/runtime.h"
 #include "util/cleanup.h"
@@ -302,6 +303,11 @@ static int restore(const char *root, const struct ck_args *a, struct ember_error
 	stdio_files(images, &c);
 	if ((r = runtime_restore(&c, &s, e)) < 0)
 		goto out;
+	char lock[32];
+	if (ENABLED(CONFIG_NET_NAT) && runtime_criu_netlock(images, lock) && (r = net_nat_delete_in(s.pid, lock, e)) < 0) {
+		err_wrap(e, "CRIU's network lock");
+		goto out;
+	}
 	if (terminal && (r = oci_console_send(TAKE_FD(console), s.pty_master, e)) < 0)
 		goto out;
 	if ((r = write_state(root, a, bundle, rootfs, cg ? rel : "", spec, &s, e)) < 0)

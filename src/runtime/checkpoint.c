@@ -391,6 +391,42 @@ static void criu_opts_init(const struct runtime_checkpoint *c, struct rt_criu_op
 		o->network_lock = RT_CRIU_NETLOCK_NFTABLES;
 }
 
+/*
+ * CRIU before 4.1 names its nftables network lock after the dumped tree's
+ * host pid ("inet CRIU-<pid>"), which goes into the images with the
+ * namespace's rules, and a restore unlocks the table of the restored
+ * tree's pid: the dump's stays in the restored namespace, dropping every
+ * packet (CRIU's commit f83931542 keeps the dump's name since). The
+ * dump's name is kept next to CRIU's images (runtime_criu_netlock()) for
+ * the caller to remove the table once the restore is done; CRIU 4.1 has
+ * removed it itself by then.
+ */
+#define NETLOCK_FILE "ember-netlock"
+
+static int netlock_note(const struct runtime_checkpoint *c, const struct rt_criu_opts *o, struct ember_error *e)
+{
+	char name[32];
+
+	if (o->network_lock != RT_CRIU_NETLOCK_NFTABLES)
+		return 0;
+	int n = snprintf(name, sizeof(name), "CRIU-%d", (int)c->pid);
+	return fs_write_atomic(c->images_fd, NETLOCK_FILE, name, (size_t)n, 0600, e);
+}
+
+int runtime_criu_netlock(int images_fd, char name[32])
+{
+	_cleanup_free_ char *text = NULL;
+	size_t len;
+	struct ember_error none;
+
+	if (fs_read_file(images_fd, NETLOCK_FILE, 31, &text, &len, &none) < 0 || len < 6 || strncmp(text, "CRIU-", 5) ||
+	    strspn(text + 5, "0123456789") != len - 5)
+		return 0;
+	memcpy(name, text, len);
+	name[len] = '\0';
+	return 1;
+}
+
 int runtime_checkpoint(const struct runtime_checkpoint *c, struct ember_error *e)
 {
 	char bin[PATH_MAX];
@@ -412,6 +448,8 @@ int runtime_checkpoint(const struct runtime_checkpoint *c, struct ember_error *e
 	o.external = ext;
 	o.n_external = c->n_files;
 	o.orphan_pts_master = c->terminal;
+	if (netlock_note(c, &o, e) < 0)
+		return err_wrap(e, "criu dump");
 	return criu_call(bin, c, RT_CRIU_DUMP, &o, &r, NULL, e);
 }
 
@@ -439,6 +477,10 @@ int runtime_restore(const struct runtime_checkpoint *c, struct runtime_started *
 	o.inherit_fd = inh;
 	o.n_inherit_fd = c->n_files;
 	o.orphan_pts_master = o.notify_scripts = c->terminal;
+	if (c->net_external) {
+		o.external = &c->net_external;
+		o.n_external = 1;
+	}
 	if (criu_call(bin, c, RT_CRIU_RESTORE, &o, &r, &out->pty_master, e) < 0)
 		return -e->code;
 	int rc = 0;

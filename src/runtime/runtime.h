@@ -383,6 +383,9 @@ struct runtime_checkpoint {
 	   oci`: the caller's, from --console-socket): dumped without it, and
 	   a restore makes a new one (out->pty_master). */
 	bool terminal;
+	/* restore: CRIU's external for the network's veth,
+	   "veth[eth0]:HOST_END@BRIDGE" (NULL: none) */
+	const char *net_external;
 	/* restore: before the request, criu enters the task's cgroup so what
 	   it restores starts there; NULL: none */
 	const struct runtime_cgroup *cg;
@@ -403,6 +406,10 @@ int runtime_checkpoint(const struct runtime_checkpoint *c, struct ember_error *e
    caller (CRIU's rst_sibling): out->pid, pidfd, start_time, and with
    c->terminal the terminal's new master (pty_master; else -1). */
 int runtime_restore(const struct runtime_checkpoint *c, struct runtime_started *out, struct ember_error *e);
+/* The nftables table CRIU before 4.1 leaves locked in a restored tree's
+   network namespace ("CRIU-<pid>"), from the images at images_fd, into
+   name: 1, or 0 for none (net_nat_delete_in() removes it). */
+int runtime_criu_netlock(int images_fd, char name[32]);
 /* Whether an OCI mount m is a bind mount (type bind, or option bind or
    rbind): CRIU restores those from their host source. */
 int runtime_mount_is_bind(json_t *m);
@@ -423,6 +430,12 @@ static inline int runtime_criu_file_key(int fd, char key[48], struct ember_error
 	(void)fd;
 	(void)key;
 	return runtime_criu_unsupported(e);
+}
+static inline int runtime_criu_netlock(int images_fd, char name[32])
+{
+	(void)images_fd;
+	(void)name;
+	return 0;
 }
 static inline int runtime_checkpoint(const struct runtime_checkpoint *c, struct ember_error *e)
 {

@@ -71,8 +71,9 @@ json.dump(c, open(p, "w"), indent=1)' "$root/guest/tbundle" "$TTYCOUNTER"
 	# The root has no modules: what CRIU needs is loaded by the initramfs
 	# (the socket diag modules to dump sockets; tun, veth and nf_tables
 	# for its kernel feature probe and its nftables network lock;
-	# nf_conntrack_netlink to dump a network namespace's conntrack).
-	GUEST_MODULES="unix_diag inet_diag tcp_diag udp_diag raw_diag netlink_diag af_packet_diag tun veth nf_tables nf_conntrack_netlink" \
+	# nf_conntrack_netlink to dump a network namespace's conntrack; the
+	# bridge and what ember's NAT table uses for a bridge network).
+	GUEST_MODULES="unix_diag inet_diag tcp_diag udp_diag raw_diag netlink_diag af_packet_diag tun veth nf_tables nf_conntrack_netlink bridge nft_chain_nat nft_nat nft_masq nft_ct nft_fib_inet" \
 		debian_guest_boot "$root" systemd.getty_auto=0 systemd.firstboot=0
 }
 
@@ -164,7 +165,7 @@ guest_ran() {
 	guest_ok "tasks checkpoint --exit of a task with a terminal"
 	guest_ok "tasks restore of the task with a terminal"
 	guest_ok "the restored terminal's counter goes on"
-	guest_ok "... from its value (the first line it writes is the next one)"
+	guest_ok "... from its value on the terminal (the first line it writes is the next one)"
 	guest_ok "its shell's stdin and stdout are still the terminal"
 	guest_ok "a line sent by tasks attach reaches the restored shell's terminal"
 	guest_ok "... and attach showed the terminal's output"
@@ -178,8 +179,24 @@ guest_ran() {
 	guest_ok "the first terminal closed with it"
 	guest_ok "oci restore -d --console-socket"
 	guest_ok "the restore's console socket got a terminal master"
-	guest_ok "the restored counter goes on"
+	guest_ok "the restored oci counter goes on"
 	guest_ok "... and writes on the new terminal from its value"
 	guest_ok "the line typed on the new terminal reached the restored shell"
 	guest_ok "a restore of a terminal without --console-socket is refused in one line"
+}
+
+@test "guest: checkpoint: a task on a bridge network with a published port: restored on its address, its port published again" {
+	guest_ok "a counter on the bridge network, a port published, serves its count"
+	guest_ok "it serves on its address and on the published port"
+	guest_ok "a checkpoint image of it is refused in one line, and it runs on"
+	guest_ok "tasks checkpoint --exit of a task on a bridge network"
+	guest_ok "its veth went with it"
+	guest_ok "tasks restore of the task on the bridge network"
+	guest_ok "the restored network counter goes on"
+	guest_ok "... from its value on the bridge network (the first line it writes is the next one)"
+	guest_ok "it serves on the same address, its listening socket restored"
+	guest_ok "the published port reaches it again"
+	guest_ok "one host end on the bridge, named as a start names one (em + 10 hex)"
+	guest_ok "after a daemon restart the restored task's veth stays and serves"
+	guest_ok "its veth is gone once it is removed"
 }

@@ -145,6 +145,21 @@ single_operations() {
 	nt "$bin" set x0 --master em1
 	run -0 ipn "$A" link show x0
 	[[ "$output" == *"master em1"* ]]
+
+	# A rename of the link (down: kernels before 6.x refuse one that is
+	# up), which keeps its master, then up again under the new name.
+	nt "$bin" set x0 --rename x1
+	run -1 ipn "$A" link show x0
+	run -0 ipn "$A" link show x1
+	[[ "$output" == *"master em1"* ]]
+	nt "$bin" set x1 --up
+	run -0 ipn "$A" link show x1
+	up "$output"
+	# ... and the old name is gone for good: renaming it fails, naming it.
+	run -1 nt "$bin" set x0 --rename x2
+	[[ "$output" == *'"x0"'* ]]
+	nt "$bin" set x1 --down
+	nt "$bin" set x1 --rename x0
 }
 
 errors() {

@@ -12,7 +12,7 @@
  *   ember-nettest [--in NS] veth NAME PEER (--peer-netns PATH | --peer-fd N)
  *                                  [--master BRIDGE] [--mtu N] [--up]
  *   ember-nettest [--in NS] set NAME [--mtu N] [--master BRIDGE|--nomaster]
- *                                  [--up|--down]
+ *                                  [--up|--down] [--rename NEW]
  *   ember-nettest [--in NS] addr NAME ADDRESS/PREFIX
  *   ember-nettest [--in NS] route NAME GATEWAY
  *   ember-nettest [--in NS] del NAME
@@ -50,7 +50,7 @@
 #define MAX_PUBLISH 8
 
 struct opts {
-	const char *in, *peer_netns, *master, *subnet, *bridge;
+	const char *in, *peer_netns, *master, *subnet, *bridge, *rename;
 	const char *publish[MAX_PUBLISH];
 	int n_publish;
 	int peer_fd, nomaster, up;
@@ -78,6 +78,8 @@ static int parse(int argc, char **argv, struct opts *o, char **pos, int max)
 		const char *a = argv[i];
 		if (!strcmp(a, "--mtu") && i + 1 < argc)
 			o->mtu = (unsigned)strtoul(argv[++i], NULL, 10);
+		else if (!strcmp(a, "--rename") && i + 1 < argc)
+			o->rename = argv[++i];
 		else if (!strcmp(a, "--master") && i + 1 < argc)
 			o->master = argv[++i];
 		else if (!strcmp(a, "--peer-netns") && i + 1 < argc)
@@ -160,7 +162,7 @@ static int cmd_veth(struct net_nl *nl, char **pos, int n, struct opts *o, struct
 
 static int cmd_set(struct net_nl *nl, char **pos, int n, struct opts *o, struct ember_error *e)
 {
-	struct net_link_change c = { .mtu = o->mtu, .master = NET_KEEP, .up = o->up };
+	struct net_link_change c = { .mtu = o->mtu, .master = NET_KEEP, .up = o->up, .rename = o->rename };
 
 	if (n != 1)
 		return usage();
