@@ -400,6 +400,54 @@ ember oci: warning: hooks.poststop[0] /bin/false: exit status 1" ]
 	[ -z "$(ls -A "$OCI_ROOT")" ]
 }
 
+@test "oci hooks: createContainer finds the spec's mounts and /dev under its cwd (the rootfs), and what it puts there the application sees; as runc" {
+	# From its cwd, the rootfs: the container's proc (its pid namespace),
+	# the bind of $T at /t, /dev a tmpfs with its nodes, a tmpfs of the
+	# spec's (where it leaves a file) and the read-only /sys.
+	cat >"$T/mounts.sh" <<-'H'
+	#!/bin/sh
+	{
+		echo "proc: $(test -e "$PWD/proc/self/ns/mnt" && echo self) $(stat -f -c %T "$PWD/proc")"
+		echo "bind: $(cat "$PWD/t/marker")"
+		echo "dev: $(stat -f -c %T "$PWD/dev") $(stat -c %F "$PWD/dev/null") $(readlink "$PWD/dev/fd") $(stat -f -c %T "$PWD/dev/pts")"
+		echo "scratch: $(stat -f -c %T "$PWD/scratch") $(grep " $PWD/scratch " /proc/self/mountinfo | wc -l)"
+		echo "sys: $(stat -f -c %T "$PWD/sys")"
+	} >>"${0%/*}/mounts.log" 2>&1
+	echo left by the hook >"$PWD/scratch/hello"
+	H
+	chmod +x "$T/mounts.sh"
+	echo bound >"$T/marker"
+	bind_t
+	"$PYTHON" -c '
+import json, sys
+p = sys.argv[1] + "/config.json"
+c = json.load(open(p))
+c["mounts"].append({"destination": "/scratch", "type": "tmpfs", "source": "tmpfs", "options": ["size=1m"]})
+json.dump(c, open(p, "w"), indent=1)' "$T/bundle"
+	set_hooks '{"createContainer": [{"path": "'"$T"'/mounts.sh"}]}'
+	set_process '{"terminal": False, "cwd": "/", "args": ["sh", "-c", "echo app: $(cat /scratch/hello) >>/t/mounts.log"]}'
+	# runc is the reference; crun 1.8 runs createContainer from the bundle.
+	local rt
+	for rt in $(runtimes_runc); do
+		rt "$rt"
+		rm -f "$T/mounts.log"
+		run -0 "${R[@]}" run --bundle "$T/bundle" "$CT_ID"
+		cp "$T/mounts.log" "$T/$rt.mounts"
+		echo "$rt:"
+		cat "$T/$rt.mounts"
+	done
+	[ "$(cat "$T/ember.mounts")" = "proc: self proc
+bind: bound
+dev: tmpfs character special file /proc/self/fd devpts
+scratch: tmpfs 1
+sys: sysfs
+app: left by the hook" ]
+	if runc_here; then
+		[ "$(cat "$T/runc.mounts")" = "$(cat "$T/ember.mounts")" ]
+	fi
+	[ -z "$(ls -A "$OCI_ROOT")" ]
+}
+
 @test "oci hooks: a failing createContainer fails create with one line and leaves nothing; a failing startContainer stops the application, as runc's does" {
 	set_process '{"terminal": False, "args": ["sh", "-c", "echo app ran"]}'
 	set_hooks '{"createContainer": [{"path": "/bin/sh", "args": ["sh", "-c", "echo no way; exit 3"]}], "poststop": h("poststop")}'
