@@ -349,8 +349,8 @@ static void mount_rootfs(struct rt_plan *p)
 	}
 	/* Nothing the container mounts may reach the host's mount table.
 	   Shared and unbindable are set on the rootfs's tree only
-	   (enter_rootfs()): pivot_root refuses a shared parent, and an
-	   unbindable tree could not be bound. */
+	   (enter_rootfs()): pivot_root refuses a shared parent or new root
+	   (enter_root()), and an unbindable tree could not be bound. */
 	unsigned long first = (prop & MS_SHARED) ? (MS_SLAVE | MS_REC) : prop;
 	if (mount(NULL, "/", NULL, first, NULL) < 0) {
 		if (errno != EINVAL)
@@ -369,12 +369,15 @@ static void mount_rootfs(struct rt_plan *p)
 			child_fail(p, errno, "make the mounts private");
 	}
 	if (p->root_mnt >= 0) {
-		/* The task's rootfs directory is out of reach in the user
-		   namespace (and a descriptor of it names the host's mount, not
-		   this namespace's copy): stack the rootfs on "/" instead, for
+		/* At the rootfs's own path, as runc has it, where the
+		   createContainer hooks look, when the namespace's root can
+		   reach it. Often it cannot (a root-only store; and a descriptor
+		   of the directory would name the host's mount, not this
+		   namespace's copy): stack the rootfs on "/" then, for
 		   pivot_root. Paths keep resolving from the old root until then:
 		   a walk starts at the root and only crosses mounts below it. */
-		if (syscall(SYS_move_mount, p->root_mnt, "", AT_FDCWD, "/", MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		if (syscall(SYS_move_mount, p->root_mnt, "", AT_FDCWD, s->rootfs, MOVE_MOUNT_F_EMPTY_PATH) < 0 &&
+		    syscall(SYS_move_mount, p->root_mnt, "", AT_FDCWD, "/", MOVE_MOUNT_F_EMPTY_PATH) < 0)
 			child_fail(p, errno, "attach the rootfs");
 		return;
 	}
