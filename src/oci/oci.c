@@ -390,9 +390,9 @@ static int hooks_parent(pid_t pid, void *data, struct ember_error *e)
 }
 
 /* In the container's process: createContainer before pivot_root, from
-   the rootfs's directory as runc runs it, and startContainer before the
-   application's exec. Their state's pid is the process's own, as runc's
-   (1 in a pid namespace). */
+   the rootfs's directory (the spec's mounts in place) as runc runs it,
+   and startContainer before the application's exec. Their state's pid
+   is the process's own, as runc's (1 in a pid namespace). */
 static int hooks_child(int point, void *data, struct ember_error *e)
 {
 	struct run *r = data;

@@ -348,9 +348,9 @@ static void mount_rootfs(struct rt_plan *p)
 			prop = MS_SHARED | MS_REC;
 	}
 	/* Nothing the container mounts may reach the host's mount table.
-	   Shared and unbindable are set once the rootfs is the root
-	   (enter_root()): pivot_root refuses a shared one, and an unbindable
-	   tree could not be bound. */
+	   Shared and unbindable are set on the rootfs's tree only
+	   (enter_rootfs()): pivot_root refuses a shared parent or new root
+	   (enter_root()), and an unbindable tree could not be bound. */
 	unsigned long first = (prop & MS_SHARED) ? (MS_SLAVE | MS_REC) : prop;
 	if (mount(NULL, "/", NULL, first, NULL) < 0) {
 		if (errno != EINVAL)
@@ -369,12 +369,15 @@ static void mount_rootfs(struct rt_plan *p)
 			child_fail(p, errno, "make the mounts private");
 	}
 	if (p->root_mnt >= 0) {
-		/* The task's rootfs directory is out of reach in the user
-		   namespace (and a descriptor of it names the host's mount, not
-		   this namespace's copy): stack the rootfs on "/" instead, for
+		/* At the rootfs's own path, as runc has it, where the
+		   createContainer hooks look, when the namespace's root can
+		   reach it. Often it cannot (a root-only store; and a descriptor
+		   of the directory would name the host's mount, not this
+		   namespace's copy): stack the rootfs on "/" then, for
 		   pivot_root. Paths keep resolving from the old root until then:
 		   a walk starts at the root and only crosses mounts below it. */
-		if (syscall(SYS_move_mount, p->root_mnt, "", AT_FDCWD, "/", MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		if (syscall(SYS_move_mount, p->root_mnt, "", AT_FDCWD, s->rootfs, MOVE_MOUNT_F_EMPTY_PATH) < 0 &&
+		    syscall(SYS_move_mount, p->root_mnt, "", AT_FDCWD, "/", MOVE_MOUNT_F_EMPTY_PATH) < 0)
 			child_fail(p, errno, "attach the rootfs");
 		return;
 	}
@@ -450,8 +453,8 @@ static int early_fs(const struct rt_plan *p, const char *type, const struct moun
 	return (int)fd;
 }
 
-/* Bind sources are host paths: take them (open_tree) before pivot_root
-   hides the host, attach them after. */
+/* Bind sources are host paths: take them (open_tree) before
+   enter_rootfs() hides the host, attach them after. */
 static void open_binds(struct rt_plan *p)
 {
 	json_t *mounts = json_object_get(p->spec, "mounts"), *m;
@@ -500,10 +503,57 @@ static void open_binds(struct rt_plan *p)
 	}
 }
 
+/* rootfsPropagation's shared or unbindable (private and slave are
+   mount_rootfs()'s); 0 for neither. */
+static unsigned long root_propagation(const struct rt_plan *p)
+{
+	const char *rp = json_string_value(json_object_get(p->lx, "rootfsPropagation"));
+
+	return !rp ? 0 : strstr(rp, "shared") ? MS_SHARED : strstr(rp, "unbindable") ? MS_UNBINDABLE : 0;
+}
+
+/* The spec's mounts go in before pivot_root, as runc's do, so that the
+   createContainer hooks find them under the rootfs: chroot into it for
+   that, so each destination (and a symlink on its way) resolves inside
+   the rootfs as it would once it is the root; the descriptor returned
+   is the root to come back to (leave_rootfs()). */
+static int enter_rootfs(const struct rt_plan *p)
+{
+	int host = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (host < 0)
+		child_fail(p, errno, "open \"/\"");
+	if ((p->root_mnt >= 0 ? fchdir(p->root_mnt) : chdir(p->s->rootfs)) < 0 || chroot(".") < 0)
+		child_fail(p, errno, "enter \"%s\"", p->s->rootfs);
+	/* Shared or unbindable before the mounts, which then get what they
+	   got when this came after pivot_root: under a shared parent a mount
+	   is shared, under an unbindable one private, and a mount's own
+	   propagation option still has the last word. */
+	unsigned long prop = root_propagation(p);
+	if (prop && mount(NULL, "/", NULL, prop | MS_REC, NULL) < 0)
+		child_fail(p, errno, "rootfsPropagation \"%s\"",
+			   json_string_value(json_object_get(p->lx, "rootfsPropagation")));
+	return host;
+}
+
+/* Back to the root pivot_root needs (it must be the namespace's root, or
+   the chroot's mount that mount_rootfs() made). */
+static void leave_rootfs(const struct rt_plan *p, int host)
+{
+	if (fchdir(host) < 0 || chroot(".") < 0)
+		child_fail(p, errno, "leave \"%s\"", p->s->rootfs);
+	close(host);
+}
+
 static void enter_root(const struct rt_plan *p)
 {
+	unsigned long prop = root_propagation(p);
+
 	if ((p->root_mnt >= 0 ? fchdir(p->root_mnt) : chdir(p->s->rootfs)) < 0)
 		child_fail(p, errno, "chdir \"%s\"", p->s->rootfs);
+	/* pivot_root refuses a shared new root: its own mount is private for
+	   the move (the mounts below keep theirs), shared again after. */
+	if (prop == MS_SHARED && mount(NULL, ".", NULL, MS_PRIVATE, NULL) < 0)
+		child_fail(p, errno, "make the rootfs private for pivot_root");
 	if (syscall(SYS_pivot_root, ".", ".") < 0) {
 		struct statfs sf;
 		/* The initial root (an initramfs) cannot be pivoted away from. */
@@ -519,10 +569,9 @@ static void enter_root(const struct rt_plan *p)
 		child_fail(p, errno, "detach the old root");
 	if (chdir("/") < 0)
 		child_fail(p, errno, "chdir \"/\"");
-	const char *rp = json_string_value(json_object_get(p->lx, "rootfsPropagation"));
-	unsigned long prop = !rp ? 0 : strstr(rp, "shared") ? MS_SHARED : strstr(rp, "unbindable") ? MS_UNBINDABLE : 0;
-	if (prop && mount(NULL, "/", NULL, prop | MS_REC, NULL) < 0)
-		child_fail(p, errno, "rootfsPropagation \"%s\"", rp);
+	if (prop == MS_SHARED && mount(NULL, "/", NULL, MS_SHARED, NULL) < 0)
+		child_fail(p, errno, "rootfsPropagation \"%s\"",
+			   json_string_value(json_object_get(p->lx, "rootfsPropagation")));
 }
 
 /* A bind's flags (MS_RDONLY, MS_NOSUID...) on its detached tree's top
@@ -980,8 +1029,9 @@ static void keep_fd(const struct rt_plan *p, int fd)
 		child_fail(p, errno, "keep descriptor %d", fd);
 }
 
-/* The caller's hooks before pivot_root: the parent's first (the child
-   waits for its answer), then the child's own. */
+/* The caller's hooks before pivot_root, the spec's mounts and /dev in
+   place under the rootfs: the parent's first (the child waits for its
+   answer), then the child's own. */
 static void create_hooks(const struct rt_plan *p)
 {
 	const struct runtime_start *s = p->s;
@@ -1433,11 +1483,15 @@ __attribute__((noreturn)) static void child_start(struct rt_plan *p)
 	if (p->clone_flags & CLONE_NEWNS) {
 		mount_rootfs(p);
 		open_binds(p);
-		create_hooks(p);
-		enter_root(p);
+		/* Mounts and /dev, then the hooks, then pivot_root: runc's
+		   order, which the hooks see. */
+		int host = enter_rootfs(p);
 		do_mounts(p);
 		make_dev(p);
 		make_nodes(p);
+		leave_rootfs(p, host);
+		create_hooks(p);
+		enter_root(p);
 	}
 	int tty = p->terminal ? make_terminal(p) : -1;
 	/* Before /proc/sys becomes read-only. */

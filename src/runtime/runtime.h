@@ -287,7 +287,8 @@ struct runtime_start {
 				  naming it). 0: none */
 	/* The caller's hooks (the runtime spec's), NULL: none. hooks_parent
 	   runs in the parent once the child has its namespaces and its
-	   rootfs mounted at s->rootfs, before its pivot_root (the child
+	   rootfs mounted at s->rootfs with the spec's mounts and /dev in
+	   place, before its pivot_root (runc's order; the child
 	   waits for it); a failure ends the setup with its error.
 	   hooks_child runs in the child, in the container's namespaces:
 	   RUNTIME_HOOKS_CREATE right after hooks_parent, still before

@@ -377,6 +377,92 @@ ember oci: warning: hooks.poststop[0] /bin/false: exit status 1" ]
 	[ -z "$(ls -A "$OCI_ROOT")" ]
 }
 
+# hook_mounts: for runc (the reference) and ember, $T/RT.mounts: what the
+# createContainer hook $T/mounts.sh found from its cwd, the rootfs, and
+# what the application found of what it left there. Its log is in $T/log
+# (open to the container's root of a user namespace too).
+hook_mounts() {
+	local rt
+	for rt in $(runtimes_runc); do
+		rt "$rt"
+		rm -f "$T/log/mounts.log"
+		run -0 "${R[@]}" run --bundle "$T/bundle" "$CT_ID"
+		cp "$T/log/mounts.log" "$T/$rt.mounts"
+		echo "$rt:"
+		cat "$T/$rt.mounts"
+	done
+}
+
+@test "oci hooks: createContainer finds the spec's mounts and /dev under its cwd (the rootfs), in a user namespace too, and what it puts there the application sees; as runc" {
+	# From its cwd, the rootfs: the container's proc (its pid namespace),
+	# the bind of $T at /t, /dev a tmpfs with its nodes, a tmpfs of the
+	# spec's (where it leaves a file) and /sys.
+	cat >"$T/mounts.sh" <<-'H'
+	#!/bin/sh
+	{
+		echo "proc: $(test -e "$PWD/proc/self/ns/mnt" && echo self) $(stat -f -c %T "$PWD/proc")"
+		echo "bind: $(cat "$PWD/t/marker")"
+		echo "dev: $(stat -f -c %T "$PWD/dev") $(stat -c %F "$PWD/dev/null") $(readlink "$PWD/dev/fd") $(stat -f -c %T "$PWD/dev/pts")"
+		echo "scratch: $(stat -f -c %T "$PWD/scratch") $(grep -c " $PWD/scratch " /proc/self/mountinfo)"
+		echo "sys: $(stat -f -c %T "$PWD/sys")"
+	} >>"${0%/*}/log/mounts.log" 2>&1
+	echo left by the hook >"$PWD/scratch/hello"
+	H
+	chmod +x "$T/mounts.sh"
+	mkdir -m 1777 "$T/log"
+	echo bound >"$T/marker"
+	bind_t
+	"$PYTHON" -c '
+import json, sys
+p = sys.argv[1] + "/config.json"
+c = json.load(open(p))
+c["mounts"].append({"destination": "/scratch", "type": "tmpfs", "source": "tmpfs", "options": ["size=1m"]})
+json.dump(c, open(p, "w"), indent=1)' "$T/bundle"
+	set_hooks '{"createContainer": [{"path": "'"$T"'/mounts.sh"}]}'
+	set_process '{"terminal": False, "cwd": "/", "args": ["sh", "-c", "echo app: $(cat /scratch/hello) >>/t/log/mounts.log"]}'
+	# runc is the reference; crun 1.8 runs createContainer from the bundle.
+	local want="proc: self proc
+bind: bound
+dev: tmpfs character special file /proc/self/fd devpts
+scratch: tmpfs 1
+sys: sysfs
+app: left by the hook"
+	hook_mounts
+	[ "$(cat "$T/ember.mounts")" = "$want" ]
+	if runc_here; then
+		[ "$(cat "$T/runc.mounts")" = "$want" ]
+	fi
+	# In a user namespace: the rootfs the namespace's root owns, on a path
+	# it can walk (runc's conditions; the test's directories are the
+	# host root's, 0700).
+	in_chroot && skip "user namespaces are refused in a chroot"
+	local d modes=()
+	[ "${T%/test/*}" = "$BATS_RUN_TMPDIR" ]
+	for d in "$BATS_RUN_TMPDIR" "$BATS_RUN_TMPDIR/test" "$T" "$T/bundle"; do
+		modes+=("$(stat -c %a "$d")")
+		chmod o+x "$d"
+	done
+	chown -R 100000:100000 "$T/bundle/rootfs"
+	"$PYTHON" -c '
+import json, sys
+p = sys.argv[1] + "/config.json"
+c = json.load(open(p))
+c["linux"]["namespaces"].append({"type": "user"})
+c["linux"]["uidMappings"] = c["linux"]["gidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+c["mounts"] = [m for m in c["mounts"] if m["destination"] != "/sys/fs/cgroup"]
+json.dump(c, open(p, "w"), indent=1)' "$T/bundle"
+	hook_mounts
+	[ "$(cat "$T/ember.mounts")" = "$want" ]
+	if runc_here; then
+		[ "$(cat "$T/runc.mounts")" = "$want" ]
+	fi
+	local i=0
+	for d in "$BATS_RUN_TMPDIR" "$BATS_RUN_TMPDIR/test" "$T" "$T/bundle"; do
+		chmod "${modes[i++]}" "$d"
+	done
+	[ -z "$(ls -A "$OCI_ROOT")" ]
+}
+
 @test "oci hooks: a failing createContainer fails create with one line and leaves nothing; a failing startContainer stops the application, as runc's does" {
 	set_process '{"terminal": False, "args": ["sh", "-c", "echo app ran"]}'
 	set_hooks '{"createContainer": [{"path": "/bin/sh", "args": ["sh", "-c", "echo no way; exit 3"]}], "poststop": h("poststop")}'

@@ -218,6 +218,33 @@ sub 0" ]
 sub 0" ]
 }
 
+@test "oci spec: a mount's destination through a symlink, absolute or climbing with ../, stays in the rootfs (made before pivot_root), as runc's" {
+	# /escape in the rootfs leads to a host directory by its absolute
+	# path, /climb by ../ past the rootfs's root: both land inside the
+	# rootfs, the host's directory gets nothing.
+	mkdir -p "$T/outside" "$T/src"
+	echo bound >"$T/src/f"
+	ln -s "$T/outside" "$T/bundle/rootfs/escape"
+	ln -s "../../../../../../../../../..$T/outside" "$T/bundle/rootfs/climb"
+	spec "c['mounts'] += [{'destination': '/escape/m', 'type': 'tmpfs', 'source': 'tmpfs'},
+		{'destination': '/escape/b', 'type': 'bind', 'source': '$T/src', 'options': ['bind']},
+		{'destination': '/climb/up', 'type': 'tmpfs', 'source': 'tmpfs'}]"
+	args 'stat -f -c %T /escape/m "$1/outside/up"; cat /escape/b/f; touch /escape/m/x "$1/outside/up/y"'
+	spec "c['process']['args'] += ['sh', sys.argv[3]]" "$T"
+	local rt
+	for rt in $(runtimes_runc); do
+		rt "$rt"
+		run -0 "${R[@]}" run --bundle "$T/bundle" "$CT_ID"
+		echo "$rt: $output"
+		[ "$output" = "tmpfs
+tmpfs
+bound" ]
+		[ -z "$(ls -A "$T/outside")" ]
+		[ -d "$T/bundle/rootfs$T/outside/m" ] && [ -d "$T/bundle/rootfs$T/outside/up" ]
+		[ -z "$(grep -F " $T/" /proc/self/mountinfo)" ]
+	done
+}
+
 @test "oci spec: rootfsPropagation rshared (as crun's) and runbindable; sysctl of the container's namespaces, as runc; a host's sysctl refused as runc refuses it" {
 	args 'awk '"'"'$5 == "/" {print $7}'"'"' /proc/self/mountinfo | cut -d: -f1'
 	spec "c['linux']['rootfsPropagation'] = 'rshared'"
