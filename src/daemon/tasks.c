@@ -591,8 +591,13 @@ static const char *restore_log_path(struct task_op *op, json_t *rec, char *buf, 
 	    task_checkpoint_path(op->d, op->ns, op->id, dflt, sizeof(dflt), &ignored) < 0 ||
 	    strcmp(dflt, op->image_path))
 		return NULL;
-	int n = snprintf(buf, size, "%s.restore.log", dflt);
-	return n > 0 && (size_t)n < size ? buf : NULL;
+	static const char ext[] = ".restore.log";
+	size_t n = strlen(dflt);
+	if (n + sizeof(ext) > size)
+		return NULL;
+	memcpy(buf, dflt, n);
+	memcpy(buf + n, ext, sizeof(ext));
+	return buf;
 }
 
 /* A start that restores: CRIU brings the tree back in place of the
