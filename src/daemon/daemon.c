@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <stddef.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -204,13 +205,37 @@ static int apply_logging(struct daemon *d, const struct daemon_config *cfg, stru
 	return log_set_syslog(&d->log, cfg->use_syslog, e);
 }
 
-/* One daemon per root: the lock is held for the daemon's lifetime. */
+/* Whether the daemon whose pid the lock file holds (text) is gone: no
+   such process, or a zombie. */
+static int holder_gone(const char *text)
+{
+	char path[64], st[256];
+	char *end;
+	long pid = strtol(text, &end, 10);
+
+	if (end == text || pid <= 0)
+		return 0;
+	if (kill((pid_t)pid, 0) < 0)
+		return errno == ESRCH;
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, st, sizeof(st) - 1);
+	st[n > 0 ? n : 0] = '\0';
+	const char *paren = strrchr(st, ')');
+	return paren && paren[1] == ' ' && paren[2] == 'Z';
+}
+
+/* One daemon per root: the lock is held for the daemon's lifetime. A
+   daemon killed (kill -9) while it started tasks leaves children that
+   share its lock's open file until they exec or exit, a moment later:
+   when the daemon that wrote its pid there is gone, wait for them (up to
+   5 s) rather than refuse. */
 static int lock_root(struct daemon *d, struct ember_error *e)
 {
 	d->lock_fd = openat(d->root_fd, "ember.lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (d->lock_fd < 0)
 		return err_sys(e, errno, "open %s/ember.lock", d->cfg.root);
-	if (flock(d->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+	for (int tries = 0; flock(d->lock_fd, LOCK_EX | LOCK_NB) < 0; tries++) {
 		char buf[32] = "";
 		int code = errno;
 		if (code != EWOULDBLOCK)
@@ -218,6 +243,10 @@ static int lock_root(struct daemon *d, struct ember_error *e)
 		ssize_t n = pread(d->lock_fd, buf, sizeof(buf) - 1, 0);
 		buf[n > 0 ? n : 0] = '\0';
 		buf[strcspn(buf, "\n")] = '\0';
+		if (tries < 100 && holder_gone(buf)) {
+			(void)usleep(50 * 1000);
+			continue;
+		}
 		return err_set_name(e, EMBER_ERROR_ALREADY_EXISTS, EBUSY,
 				    "root %s is in use by another ember daemon (pid %s, lock %s/ember.lock)",
 				    d->cfg.root, buf[0] ? buf : "unknown", d->cfg.root);
