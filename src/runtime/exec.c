@@ -141,6 +141,15 @@ struct rt_plan {
 	int ns_fd[8], ns_type[8];
 	size_t n_ns;
 	int has_userns, host_cgroup2;
+	/* Namespaces joined by path with a user namespace (or a pid namespace
+	   by path): the child joins those first, as the daemon, then the user
+	   namespace (userns_fd: one given by path, or a new one made here),
+	   then unshares the new ones, which that one owns, and clones PID 1
+	   into them (child_join()). */
+	int join_first;
+	int userns_fd;
+	long long root_uid, root_gid; /* a user namespace's root, as host ids (-1: none) */
+	int setgroups_deny;           /* the user namespace joined denies setgroups() */
 	char *const *argv;
 	char *const *envp;
 	size_t argc;
@@ -412,14 +421,15 @@ static void mount_rootfs(struct rt_plan *p)
    the host's is there, attach them after, like binds. Without a network
    namespace of its own, sysfs cannot be made at all: the host's is bound
    (read-only when asked), as runc does. */
-static int early_fs(const struct rt_plan *p, const char *type, const struct mount_options *mo, const char *dst)
+static int early_fs(const struct rt_plan *p, const char *type, const struct mount_options *mo, const char *dst,
+		    int host_sys)
 {
 	unsigned long flags = mo->flags;
 	unsigned attrs = ((flags & MS_RDONLY) ? RT_MOUNT_ATTR_RDONLY : 0) | ((flags & MS_NOSUID) ? RT_MOUNT_ATTR_NOSUID : 0) |
 			 ((flags & MS_NODEV) ? RT_MOUNT_ATTR_NODEV : 0) | ((flags & MS_NOEXEC) ? RT_MOUNT_ATTR_NOEXEC : 0);
 	int sysfs = !strcmp(type, "sysfs");
 
-	if (sysfs && !(p->clone_flags & CLONE_NEWNET)) {
+	if (sysfs && host_sys) {
 		long fd = syscall(SYS_open_tree, AT_FDCWD, "/sys", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
 		if (fd < 0)
 			child_fail(p, errno, "mount \"%s\": bind the host's /sys", dst);
@@ -453,6 +463,28 @@ static int early_fs(const struct rt_plan *p, const char *type, const struct moun
 	return (int)fd;
 }
 
+/* With a user namespace, a network namespace joined by path is not its
+   own: its sysfs is made by the daemon's child, in it, before it joins
+   the user namespace (there the host's /sys would be bound instead,
+   which shows the host's network). */
+static void joined_net_sysfs(struct rt_plan *p)
+{
+	json_t *m;
+	size_t i;
+	struct mount_options mo;
+	struct ember_error e;
+
+	json_array_foreach(json_object_get(p->spec, "mounts"), i, m) {
+		const char *type = json_string_value(json_object_get(m, "type"));
+		const char *dst = json_string_value(json_object_get(m, "destination"));
+		if (!type || strcmp(type, "sysfs"))
+			continue;
+		if (mount_options_parse(json_object_get(m, "options"), &mo, dst, &e) < 0)
+			child_fail(p, 0, "%s", e.message);
+		p->bind_fd[i] = early_fs(p, type, &mo, dst, 0);
+	}
+}
+
 /* Bind sources are host paths: take them (open_tree) before
    enter_rootfs() hides the host, attach them after. */
 static void open_binds(struct rt_plan *p)
@@ -473,7 +505,9 @@ static void open_binds(struct rt_plan *p)
 		if (type && dst && !strcmp(type, "tmpfs") && !strcmp(dst, "/dev"))
 			dev_tmpfs = 1;
 		if (p->has_userns && type && (!strcmp(type, "proc") || !strcmp(type, "sysfs"))) {
-			p->bind_fd[i] = early_fs(p, type, &mo, dst);
+			/* (A joined network's sysfs is made already: joined_net_sysfs().) */
+			if (p->bind_fd[i] < 0)
+				p->bind_fd[i] = early_fs(p, type, &mo, dst, !(p->clone_flags & CLONE_NEWNET));
 			continue;
 		}
 		if (!(type && !strcmp(type, "bind")) && !(mo.flags & MS_BIND))
@@ -981,8 +1015,13 @@ static void drop_privileges(struct rt_plan *p)
 	/* Always: the daemon's own supplementary groups must not stay (in a
 	   user namespace too: the daemon wrote its gid map, so setgroups is
 	   allowed there). */
-	if (syscall(RT_SYS_SETGROUPS, p->n_groups, p->groups) < 0)
+	if (p->setgroups_deny) {
+		/* The groups stay as they are; none can be added. */
+		if (p->n_groups)
+			child_fail(p, EPERM, "setgroups: the user namespace denies it (its setgroups file)");
+	} else if (syscall(RT_SYS_SETGROUPS, p->n_groups, p->groups) < 0) {
 		child_fail(p, errno, "setgroups");
+	}
 	if (syscall(RT_SYS_SETRESGID, p->gid, p->gid, p->gid) < 0)
 		child_fail(p, errno, "setgid %u", (unsigned)p->gid);
 	if (syscall(RT_SYS_SETRESUID, p->uid, p->uid, p->uid) < 0)
@@ -1194,12 +1233,25 @@ static int send_pid(int sock, pid_t pid, int fd)
 	return sendmsg(sock, &mh, MSG_NOSIGNAL) == (ssize_t)sizeof(msg) ? 0 : -1;
 }
 
+/* Whether the user namespace the child is in refuses setgroups() (a
+   joined one: `unshare -r` makes it so). */
+static int setgroups_denied(void)
+{
+	char buf[8] = "";
+	int fd = open("/proc/self/setgroups", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	return n >= 4 && !strncmp(buf, "deny", 4);
+}
+
 /* In a new user namespace the child still has the host's root ids, which
    the namespace does not map: what it creates in file systems of the
    namespace (its /dev) would have no owner. Become the namespace's root. */
 static void become_root(const struct rt_plan *p)
 {
-	if (syscall(RT_SYS_SETGROUPS, 0, NULL) < 0 || syscall(RT_SYS_SETRESGID, 0, 0, 0) < 0 ||
+	if ((!p->setgroups_deny && syscall(RT_SYS_SETGROUPS, 0, NULL) < 0) || syscall(RT_SYS_SETRESGID, 0, 0, 0) < 0 ||
 	    syscall(RT_SYS_SETRESUID, 0, 0, 0) < 0)
 		child_fail(p, errno, "user namespace: become its root (uid and gid 0 must be mapped)");
 }
@@ -1248,9 +1300,18 @@ static void join_task(struct rt_plan *p)
 	int cgns = open(nspath, O_RDONLY | O_CLOEXEC);
 	if (cgns < 0 && errno != ENOENT)
 		child_fail(p, errno, "open the task's cgroup namespace");
+	/* None of its own: the host's is ours already, and from its user
+	   namespace not ours to join again. */
+	if (cgns >= 0 && fstat(cgns, &its) == 0 && stat("/proc/self/ns/cgroup", &mine) == 0 &&
+	    its.st_ino == mine.st_ino && its.st_dev == mine.st_dev) {
+		close(cgns);
+		cgns = -1;
+	}
 	if (setns(s->join_pidfd, CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWPID |
 					     (userns ? CLONE_NEWUSER : 0) | (timens ? CLONE_NEWTIME : 0)) < 0)
 		child_fail(p, errno, "join the task's namespaces");
+	if (userns)
+		p->setgroups_deny = setgroups_denied();
 	if (fchdir(rootfd) < 0 || chroot(".") < 0 || chdir("/") < 0)
 		child_fail(p, errno, "enter the task's root");
 	close(rootfd);
@@ -1450,7 +1511,69 @@ static void enter_time_ns(const struct rt_plan *p)
 		child_fail(p, errno, "time namespace: write its offsets \"%.*s\"", (int)len - 1, buf);
 }
 
-/* A container's PID 1: its namespaces are new (clone3 made them). */
+static void set_oom_score(const struct rt_plan *p)
+{
+	json_t *oom = json_object_get(p->process, "oomScoreAdj");
+	if (oom) {
+		char v[24];
+		snprintf(v, sizeof(v), "%lld", (long long)json_integer_value(oom));
+		if (write_file("/proc/self/oom_score_adj", v) < 0)
+			child_fail(p, errno, "oom_score_adj");
+	}
+}
+
+/* join_first: the namespaces given by path are joined as the daemon,
+   whose privileges over them the user namespace would not have; then the
+   user namespace; then the new namespaces are unshared, and it owns them.
+   A new or joined pid namespace holds only the children of who made or
+   joined it: PID 1 is cloned now, as a child of the daemon (CLONE_PARENT),
+   and this one goes. PID 1 waits for the daemon's "go" (once before_setup
+   had it: conv_second_child()). */
+static void child_join(struct rt_plan *p)
+{
+	/* Until the execve nothing of a namespace joined may ptrace the
+	   setup or read its /proc (its root is still the host's): not
+	   dumpable, as runc's. /proc/self is the host root's then: what is
+	   written there is written now, as the daemon. */
+	set_oom_score(p);
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		child_fail(p, errno, "make the setup undumpable");
+	for (size_t i = 0; i < p->n_ns; i++) {
+		if (setns(p->ns_fd[i], p->ns_type[i]) < 0)
+			child_fail(p, errno, "join namespace %zu", i);
+		if (p->ns_type[i] == CLONE_NEWNET && p->userns_fd >= 0)
+			joined_net_sysfs(p);
+	}
+	if (p->unshare_time)
+		enter_time_ns(p);
+	if (p->userns_fd >= 0) {
+		if (setns(p->userns_fd, CLONE_NEWUSER) < 0)
+			child_fail(p, errno, "join the user namespace");
+		close(p->userns_fd);
+		p->userns_fd = -1;
+		p->setgroups_deny = setgroups_denied();
+		become_root(p);
+	}
+	if (p->clone_flags && unshare((int)p->clone_flags) < 0)
+		child_fail(p, errno, "make the new namespaces");
+	int pidfd = -1;
+	struct rt_clone_args ca = { .flags = CLONE_PARENT | CLONE_PIDFD, .pidfd = (uint64_t)(uintptr_t)&pidfd };
+	long pid = syscall(SYS_clone3, &ca, sizeof(ca));
+	if (pid < 0)
+		child_fail(p, errno, "clone3 PID 1 into the namespaces");
+	if (pid > 0) {
+		if (send_pid(p->sock, (pid_t)pid, pidfd) < 0)
+			child_fail(p, errno, "report PID 1");
+		_exit(0);
+	}
+	(void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	char go;
+	if (read(p->sock, &go, 1) != 1)
+		_exit(127);
+}
+
+/* A container's PID 1: its namespaces are new (clone3 made them, or
+   child_join()). */
 __attribute__((noreturn)) static void child_start(struct rt_plan *p)
 {
 	const struct runtime_start *s = p->s;
@@ -1460,8 +1583,8 @@ __attribute__((noreturn)) static void child_start(struct rt_plan *p)
 		int keep[12 + ARRAY_SIZE(p->ns_fd) + RT_MAX_BINDS] = { p->sock,     s->stdio[0], s->stdio[1],
 								      s->stdio[2], s->exit_fd,  s->log_fd[0],
 								      s->log_fd[1], s->self_fd, p->root_mnt,
-								      s->start_gate_fd };
-		size_t n = 10;
+								      s->start_gate_fd, p->userns_fd };
+		size_t n = 11;
 		for (size_t i = 0; i < RT_MAX_BINDS; i++)
 			if (p->bind_fd[i] >= 0)
 				keep[n++] = p->bind_fd[i];
@@ -1469,14 +1592,18 @@ __attribute__((noreturn)) static void child_start(struct rt_plan *p)
 			keep[n++] = p->ns_fd[i];
 		close_others(p, keep, n);
 	}
-	if (p->has_userns)
-		become_root(p);
-	for (size_t i = 0; i < p->n_ns; i++)
-		if (setns(p->ns_fd[i], p->ns_type[i]) < 0)
-			child_fail(p, errno, "join namespace %zu", i);
+	if (p->join_first) {
+		child_join(p);
+	} else {
+		if (p->has_userns)
+			become_root(p);
+		for (size_t i = 0; i < p->n_ns; i++)
+			if (setns(p->ns_fd[i], p->ns_type[i]) < 0)
+				child_fail(p, errno, "join namespace %zu", i);
+	}
 	if (p->unshare_cgroup && unshare(CLONE_NEWCGROUP) < 0)
 		child_fail(p, errno, "cgroup namespace");
-	if (p->unshare_time)
+	if (p->unshare_time && !p->join_first)
 		enter_time_ns(p);
 	if (p->clone_flags & CLONE_NEWNET)
 		loopback_up(p);
@@ -1509,13 +1636,8 @@ __attribute__((noreturn)) static void child_start(struct rt_plan *p)
 			child_fail(p, errno, "make the rootfs read-only");
 	}
 	ask_user(p);
-	json_t *oom = json_object_get(p->process, "oomScoreAdj");
-	if (oom) {
-		char v[24];
-		snprintf(v, sizeof(v), "%lld", (long long)json_integer_value(oom));
-		if (write_file("/proc/self/oom_score_adj", v) < 0)
-			child_fail(p, errno, "oom_score_adj");
-	}
+	if (!p->join_first)
+		set_oom_score(p);
 	child_finish(p, tty);
 }
 
@@ -1556,6 +1678,8 @@ static void plan_done(struct rt_plan *p)
 	for (size_t i = 0; i < p->n_ns; i++)
 		close_keep_errno(p->ns_fd[i]);
 	p->n_ns = 0;
+	close_keep_errno(p->userns_fd);
+	p->userns_fd = -1;
 	for (size_t i = 0; i < RT_MAX_BINDS; i++)
 		if (p->bind_fd[i] >= 0)
 			close_keep_errno(p->bind_fd[i]);
@@ -1641,7 +1765,8 @@ static int plan_build(const struct runtime_start *s, struct rt_plan *p, struct e
 
 	memset(p, 0, sizeof(*p));
 	p->s = s;
-	p->sock = p->root_mnt = p->pty_master = -1;
+	p->sock = p->root_mnt = p->pty_master = p->userns_fd = -1;
+	p->root_uid = p->root_gid = -1;
 	for (i = 0; i < ARRAY_SIZE(p->dev_fd); i++)
 		p->dev_fd[i] = -1;
 	for (i = 0; i < RT_MAX_NODES; i++)
@@ -1671,6 +1796,13 @@ static int plan_build(const struct runtime_start *s, struct rt_plan *p, struct e
 			int fd = open(path, O_RDONLY | O_CLOEXEC);
 			if (fd < 0)
 				return err_sys(e, errno, "namespace %s: \"%s\"", type, path);
+			if (ns_types[k].flag == CLONE_NEWUSER) {
+				p->userns_fd = fd;
+				continue;
+			}
+			/* The pid namespace holds the children of who joins it. */
+			if (ns_types[k].flag == CLONE_NEWPID)
+				p->join_first = 1;
 			p->ns_fd[p->n_ns] = fd;
 			p->ns_type[p->n_ns++] = (int)ns_types[k].flag;
 		} else if (ns_types[k].flag == CLONE_NEWTIME) {
@@ -1694,10 +1826,29 @@ static int plan_build(const struct runtime_start *s, struct rt_plan *p, struct e
 	if (p->has_userns && s->join_pidfd < 0) {
 		if (!ENABLED(CONFIG_USERNS))
 			return rt_unsupported(e, "user namespaces are not in this build (CONFIG_USERNS)");
-		/* Its maps are there: runtime_spec_check() says so. */
+		/* Its maps are there (runtime_spec_check() says so), or it has its
+		   own. A new one with namespaces to join by path is made here: the
+		   child joins those as the daemon first, whose privileges over them
+		   a child in the new one would not have. */
+		const char *path = NULL;
+		json_array_foreach(json_object_get(p->lx, "namespaces"), i, x)
+			if (!strcmp(json_string_value(json_object_get(x, "type")), "user"))
+				path = json_string_value(json_object_get(x, "path"));
+		if (ENABLED(CONFIG_USERNS) && path &&
+		    rt_userns_join(p->userns_fd, path, p->lx, &p->root_uid, &p->root_gid, e) < 0)
+			return -e->code;
+		if (ENABLED(CONFIG_USERNS) && !path) {
+			rt_userns_root(p->lx, &p->root_uid, &p->root_gid);
+			if (p->n_ns && (p->userns_fd = rt_userns_new(p->lx, e)) < 0)
+				return -e->code;
+			if (p->userns_fd >= 0)
+				p->clone_flags &= ~(uint64_t)CLONE_NEWUSER; /* joined, not made, by the child */
+		}
 		if (open_binds_here(p, e) < 0)
 			return -e->code;
 	}
+	if (s->join_pidfd < 0 && p->userns_fd >= 0)
+		p->join_first = 1;
 	p->host_cgroup2 = statfs("/sys/fs/cgroup", &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC;
 
 	if (!(p->argv = string_array(json_object_get(p->process, "args"), &p->argc)) ||
@@ -1983,7 +2134,7 @@ static int conv_talk(struct rt_conv *c, int exec, struct ember_error *e)
 			r = err_sys(e, errno, "read the container's setup");
 		} else if (n == 0) {
 			break;
-		} else if (msg[0] == RT_MSG_PID && n == 1 + (int)sizeof(pid_t) && exec && fd >= 0) {
+		} else if (msg[0] == RT_MSG_PID && n == 1 + (int)sizeof(pid_t) && (exec || c->p->join_first) && fd >= 0) {
 			r = conv_second_child(c, msg, &fd, e);
 		} else if (msg[0] == RT_MSG_PTY_FD && n == 1 + (int)sizeof(int) && c->s->pty_to_init) {
 			memcpy(&c->init_pty_fd, msg + 1, sizeof(int));
@@ -2038,6 +2189,24 @@ static void started_init(struct runtime_started *out)
 	out->pidfd = out->pty_master = out->init_pty_fd = -1;
 }
 
+/* The parent's part for a user namespace: the maps of a new one the
+   clone made, and the rootfs's mount for the namespace either way. */
+static int userns_parent(const struct rt_plan *p, pid_t pid, struct ember_error *e)
+{
+	char path[64];
+
+	if (p->userns_fd >= 0)
+		return rt_userns_rootfs(p->s, p->userns_fd, p->root_uid, p->root_gid, e);
+	int r = rt_userns_maps(pid, p->lx, e);
+	if (r < 0)
+		return r;
+	snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)pid);
+	_cleanup_close_ int ns = open(path, O_RDONLY | O_CLOEXEC);
+	if (ns < 0)
+		return err_sys(e, errno, "user namespace: open %s", path);
+	return rt_userns_rootfs(p->s, ns, p->root_uid, p->root_gid, e);
+}
+
 int runtime_start(const struct runtime_start *s, struct runtime_started *out, struct ember_error *e)
 {
 	struct rt_plan p;
@@ -2050,13 +2219,14 @@ int runtime_start(const struct runtime_start *s, struct runtime_started *out, st
 		plan_done(&p);
 		return -e->code;
 	}
-	int r = conv_clone(&c, p.clone_flags, 1, child_start, e);
+	/* Joining first, the child makes its namespaces itself, and PID 1 is
+	   its child: before_setup is for that one (conv_second_child()). */
+	int r = conv_clone(&c, p.join_first ? 0 : p.clone_flags, 1, child_start, e);
 	/* cgroup v1: into the cgroup before anything runs. */
-	if (r == 0 && s->before_setup)
+	if (r == 0 && s->before_setup && !p.join_first)
 		r = s->before_setup(c.pid, s->userdata, e);
 	int root_mnt = -1;
-	if (ENABLED(CONFIG_USERNS) && r == 0 && p.has_userns && (r = rt_userns_maps(c.pid, p.lx, e)) == 0 &&
-	    (root_mnt = rt_userns_rootfs(s, c.pid, p.lx, e)) < 0)
+	if (ENABLED(CONFIG_USERNS) && r == 0 && p.has_userns && (root_mnt = userns_parent(&p, c.pid, e)) < 0)
 		r = root_mnt;
 	if (r == 0 && send_fd(c.sock, 'g', root_mnt) < 0)
 		r = err_sys(e, errno, "start the container's setup");

@@ -131,10 +131,19 @@ struct rt_mount_attr {
 /* Write lx's uidMappings and gidMappings for pid, just cloned into a new
    user namespace. */
 int rt_userns_maps(pid_t pid, json_t *lx, struct ember_error *e);
-/* s's root file system as a detached mount (a descriptor) for pid's user
-   namespace: overlay on idmapped lower layers, or an idmapped bind of a
-   directory. */
-int rt_userns_rootfs(const struct runtime_start *s, pid_t pid, json_t *lx, struct ember_error *e);
+/* The host ids of the container's root in lx's maps (-1: not mapped). */
+void rt_userns_root(json_t *lx, long long *uid, long long *gid);
+/* A new user namespace of lx's maps, made here (a descriptor): for a child
+   that joins namespaces by path first, as the daemon, then this one. */
+int rt_userns_new(json_t *lx, struct ember_error *e);
+/* The user namespace at fd (opened from path), to be joined: a user
+   namespace not ember's own, whose maps are lx's if lx has any (as runc
+   checks them); the host ids of its root into *uid, *gid (-1: none). */
+int rt_userns_join(int fd, const char *path, json_t *lx, long long *uid, long long *gid, struct ember_error *e);
+/* s's root file system as a detached mount (a descriptor) for the user
+   namespace at userns, whose root is host ids ru, rg (-1: none): overlay
+   on idmapped lower layers, or an idmapped bind of a directory. */
+int rt_userns_rootfs(const struct runtime_start *s, int userns, long long ru, long long rg, struct ember_error *e);
 /* A private, detached copy (open_tree) of the tree at path: recursive, made
    read-only, its ids shifted into the user namespace at userns (-1: not).
    Errors name the path. */

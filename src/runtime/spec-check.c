@@ -600,28 +600,21 @@ static int check_namespaces(json_t *lx, unsigned *have, struct ember_error *e)
 }
 
 /* A new user namespace needs both maps (which the kernel takes at most
-   340 lines of); maps without one mean nothing. */
+   340 lines of); maps without one mean nothing. One joined by path has
+   its own: both may be given only as those (the executor compares them,
+   as runc does: containerd and CRI-O write them so), or neither. */
 static int check_idmaps(json_t *lx, struct ember_error *e)
 {
 	static const char *const keys[] = { "uidMappings", "gidMappings" };
 	json_t *x, *userns = NULL;
 	size_t i;
 
-	json_t *joined = NULL;
-	json_array_foreach(json_object_get(lx, "namespaces"), i, x) {
+	json_array_foreach(json_object_get(lx, "namespaces"), i, x)
 		if (!strcmp(json_string_value(json_object_get(x, "type")), "user"))
 			userns = x;
-		else if (json_object_get(x, "path"))
-			joined = x;
-	}
-	/* The executor makes the user namespace with the others, at the clone:
-	   one to join, or others joined from inside a new one (which does not
-	   own them), cannot work. */
-	if (userns && json_object_get(userns, "path"))
-		return bad_at(e, "linux.namespaces", "joining a user namespace by path is not supported");
-	if (userns && joined)
-		return bad_at(e, "linux.namespaces", "with a new user namespace, %s cannot be joined by path",
-			      json_string_value(json_object_get(joined, "type")));
+	int joined = userns && json_object_get(userns, "path");
+	if (joined && !json_array_size(json_object_get(lx, "uidMappings")) != !json_array_size(json_object_get(lx, "gidMappings")))
+		return bad_at(e, "linux.namespaces", "a user namespace joined by path takes both maps (its own) or neither");
 	for (i = 0; i < ARRAY_SIZE(keys); i++) {
 		char sub[PATH_MAX_LEN];
 		json_t *maps = json_object_get(lx, keys[i]), *m;
@@ -632,7 +625,7 @@ static int check_idmaps(json_t *lx, struct ember_error *e)
 				return bad_at(e, sub, "only with a new user namespace");
 			continue;
 		}
-		if (!n)
+		if (!n && !joined)
 			return bad_at(e, sub, "a new user namespace needs one");
 		if (n > RT_IDMAP_MAX)
 			return bad_at(e, sub, "more than %d", RT_IDMAP_MAX);

@@ -22,7 +22,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -45,6 +47,10 @@
 #ifndef AT_RECURSIVE
 #define AT_RECURSIVE 0x8000
 #endif
+#ifndef NS_GET_NSTYPE
+#define NS_GET_NSTYPE _IO(0xb7, 0x3)
+#endif
+
 /* The host id of the container's id 0, or -1 when the map has none. */
 static long long map_zero(json_t *maps)
 {
@@ -86,6 +92,12 @@ static int write_map(pid_t pid, const char *file, json_t *maps, struct ember_err
 	return 0;
 }
 
+void rt_userns_root(json_t *lx, long long *uid, long long *gid)
+{
+	*uid = map_zero(json_object_get(lx, "uidMappings"));
+	*gid = map_zero(json_object_get(lx, "gidMappings"));
+}
+
 int rt_userns_maps(pid_t pid, json_t *lx, struct ember_error *e)
 {
 	int r = write_map(pid, "uid_map", json_object_get(lx, "uidMappings"), e);
@@ -117,7 +129,7 @@ int rt_detached_tree(const char *path, int userns, int recursive, int rdonly, st
    child cloned into a new one waits while its maps are written and the
    namespace is opened, then goes (the descriptor keeps the namespace). In
    the child only read and _exit: the daemon has threads. */
-static int userns_make(json_t *uid_maps, json_t *gid_maps, struct ember_error *e)
+static int userns_make(const char *what, json_t *uid_maps, json_t *gid_maps, struct ember_error *e)
 {
 	struct {
 		uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
@@ -126,7 +138,7 @@ static int userns_make(json_t *uid_maps, json_t *gid_maps, struct ember_error *e
 	char path[64];
 
 	if (pipe2(pfd, O_CLOEXEC) < 0)
-		return err_sys(e, errno, "idmapped mount: pipe");
+		return err_sys(e, errno, "%s: pipe", what);
 	ca.pidfd = (uint64_t)(uintptr_t)&pidfd;
 	long pid = syscall(SYS_clone3, &ca, sizeof(ca));
 	if (pid == 0) {
@@ -138,7 +150,7 @@ static int userns_make(json_t *uid_maps, json_t *gid_maps, struct ember_error *e
 	close(pfd[0]);
 	if (pid < 0) {
 		close(pfd[1]);
-		return err_sys(e, errno, "idmapped mount: clone a user namespace");
+		return err_sys(e, errno, "%s: clone a user namespace", what);
 	}
 	snprintf(path, sizeof(path), "/proc/%ld/ns/user", pid);
 	r = write_map((pid_t)pid, "uid_map", uid_maps, e);
@@ -146,7 +158,7 @@ static int userns_make(json_t *uid_maps, json_t *gid_maps, struct ember_error *e
 		r = write_map((pid_t)pid, "gid_map", gid_maps, e);
 	int fd = r < 0 ? -1 : open(path, O_RDONLY | O_CLOEXEC);
 	if (r == 0 && fd < 0)
-		r = err_sys(e, errno, "idmapped mount: open %s", path);
+		r = err_sys(e, errno, "%s: open %s", what, path);
 	close(pfd[1]);
 	siginfo_t si;
 	while (waitid((idtype_t)3 /* P_PIDFD */, (id_t)pidfd, &si, WEXITED) < 0 && errno == EINTR)
@@ -160,7 +172,8 @@ int rt_idmapped_bind(json_t *m, const struct mount_options *mo, struct ember_err
 	const char *src = json_string_value(json_object_get(m, "source")) ?: "";
 	int recursive = (mo->flags & MS_REC) != 0;
 
-	_cleanup_close_ int userns = userns_make(json_object_get(m, "uidMappings"), json_object_get(m, "gidMappings"), e);
+	_cleanup_close_ int userns =
+		userns_make("idmapped mount", json_object_get(m, "uidMappings"), json_object_get(m, "gidMappings"), e);
 	if (userns < 0)
 		return userns;
 	long fd = syscall(SYS_open_tree, AT_FDCWD, src, OPEN_TREE_CLONE | O_CLOEXEC | (recursive ? AT_RECURSIVE : 0));
@@ -342,16 +355,8 @@ static int overlay_root(const char *rootfs, json_t *options, int userns, uid_t r
 	return r;
 }
 
-int rt_userns_rootfs(const struct runtime_start *s, pid_t pid, json_t *lx, struct ember_error *e)
+int rt_userns_rootfs(const struct runtime_start *s, int userns, long long ru, long long rg, struct ember_error *e)
 {
-	char path[64];
-	long long ru = map_zero(json_object_get(lx, "uidMappings"));
-	long long rg = map_zero(json_object_get(lx, "gidMappings"));
-
-	snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)pid);
-	_cleanup_close_ int userns = open(path, O_RDONLY | O_CLOEXEC);
-	if (userns < 0)
-		return err_sys(e, errno, "user namespace: open %s", path);
 	/* A directory of the user's is bound as it is, as runc does (chown it
 	   to the mapped ids): idmapped, what root writes there would be the
 	   host's root's, and setuid binaries there anyone's way up. */
@@ -377,4 +382,135 @@ int rt_userns_rootfs(const struct runtime_start *s, pid_t pid, json_t *lx, struc
 	/* A snapshot (native): in the root-only store, so ids shift both ways. */
 	int fd = rt_detached_tree(json_string_value(json_object_get(m, "source")) ?: "", userns, 1, rdonly, e);
 	return fd < 0 ? err_wrap(e, "user namespace: rootfs") : fd;
+}
+
+int rt_userns_new(json_t *lx, struct ember_error *e)
+{
+	return userns_make("user namespace", json_object_get(lx, "uidMappings"), json_object_get(lx, "gidMappings"), e);
+}
+
+/* ---- a user namespace joined by path ---- */
+
+#define MAP_TEXT_MAX 8192 /* 340 lines of three numbers of up to 10 digits */
+
+/* The maps of the user namespace at fd, as /proc shows them to the host,
+   into uid and gid (MAP_TEXT_MAX each): read from a child that joins it.
+   The child only makes system calls: the daemon has threads. */
+static int joined_maps(int fd, char *uid, char *gid, struct ember_error *e)
+{
+	struct {
+		uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
+	} ca = { .flags = 0x1000 /* CLONE_PIDFD */, .exit_signal = SIGCHLD };
+	int sv[2], pidfd = -1, err = EIO, r = 0;
+	char path[64];
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return err_sys(e, errno, "socketpair");
+	ca.pidfd = (uint64_t)(uintptr_t)&pidfd;
+	long pid = syscall(SYS_clone3, &ca, sizeof(ca));
+	if (pid == 0) {
+		char c;
+		close(sv[0]);
+		int res = setns(fd, CLONE_NEWUSER) < 0 ? errno : 0;
+		(void)!write(sv[1], &res, sizeof(res));
+		(void)!read(sv[1], &c, 1); /* until the parent has read the maps */
+		_exit(0);
+	}
+	close(sv[1]);
+	if (pid < 0) {
+		close(sv[0]);
+		return err_sys(e, errno, "clone");
+	}
+	if (read(sv[0], &err, sizeof(err)) != (ssize_t)sizeof(err))
+		err = EIO;
+	if (err)
+		r = err_sys(e, err, "join it");
+	for (int i = 0; r == 0 && i < 2; i++) {
+		char *buf = i ? gid : uid;
+		snprintf(path, sizeof(path), "/proc/%ld/%s", pid, i ? "gid_map" : "uid_map");
+		int mfd = open(path, O_RDONLY | O_CLOEXEC);
+		ssize_t n = mfd < 0 ? -1 : read(mfd, buf, MAP_TEXT_MAX - 1);
+		if (n < 0)
+			r = err_sys(e, errno, "read %s", path);
+		else
+			buf[n] = '\0';
+		if (mfd >= 0)
+			close(mfd);
+	}
+	close(sv[0]);
+	siginfo_t si;
+	while (waitid((idtype_t)3 /* P_PIDFD */, (id_t)pidfd, &si, WEXITED) < 0 && errno == EINTR)
+		;
+	close(pidfd);
+	return r;
+}
+
+/* Whether the spec's maps are the lines of text (in any order). */
+static int maps_same(json_t *maps, const char *text)
+{
+	size_t lines = 0, i;
+	json_t *m;
+
+	for (const char *l = text; *l; l++)
+		lines += *l == '\n';
+	if (json_array_size(maps) != lines)
+		return 0;
+	json_array_foreach(maps, i, m) {
+		unsigned long long c = (unsigned long long)json_integer_value(json_object_get(m, "containerID"));
+		unsigned long long h = (unsigned long long)json_integer_value(json_object_get(m, "hostID"));
+		unsigned long long n = (unsigned long long)json_integer_value(json_object_get(m, "size"));
+		int found = 0;
+		for (const char *l = text; *l && !found;) {
+			unsigned long long lc, lh, ln;
+			found = sscanf(l, "%llu %llu %llu", &lc, &lh, &ln) == 3 && lc == c && lh == h && ln == n;
+			l += strcspn(l, "\n");
+			l += *l == '\n';
+		}
+		if (!found)
+			return 0;
+	}
+	return 1;
+}
+
+/* The host id of id 0 in a map's text; -1 when it has none. */
+static long long text_zero(const char *text)
+{
+	for (const char *l = text; *l;) {
+		unsigned long long c, h, n;
+		if (sscanf(l, "%llu %llu %llu", &c, &h, &n) == 3 && c == 0 && n > 0)
+			return (long long)h;
+		l += strcspn(l, "\n");
+		l += *l == '\n';
+	}
+	return -1;
+}
+
+int rt_userns_join(int fd, const char *path, json_t *lx, long long *uid, long long *gid, struct ember_error *e)
+{
+	char q[RT_QUOTE_MAX];
+	struct stat mine, its;
+
+	if (ioctl(fd, NS_GET_NSTYPE) != CLONE_NEWUSER)
+		return rt_bad(e, "namespace user: \"%s\" is not a user namespace", rt_quote(path, q));
+	/* setns() refuses the namespace the caller is in already. */
+	if (fstat(fd, &its) == 0 && stat("/proc/self/ns/user", &mine) == 0 && its.st_ino == mine.st_ino &&
+	    its.st_dev == mine.st_dev)
+		return rt_bad(e, "namespace user: \"%s\" is ember's own (leave the user namespace out)", rt_quote(path, q));
+	char *text = malloc(2 * MAP_TEXT_MAX);
+	if (!text)
+		return rt_oom(e);
+	int r = joined_maps(fd, text, text + MAP_TEXT_MAX, e);
+	if (r < 0) {
+		free(text);
+		return err_wrap(e, "namespace user: \"%s\"", rt_quote(path, q));
+	}
+	json_t *um = json_object_get(lx, "uidMappings"), *gm = json_object_get(lx, "gidMappings");
+	if (json_array_size(um) && (!maps_same(um, text) || !maps_same(gm, text + MAP_TEXT_MAX)))
+		r = rt_bad(e, "spec: linux.uidMappings, linux.gidMappings: not those of the user namespace at \"%s\" "
+			      "(give its own, or none)",
+			   rt_quote(path, q));
+	*uid = text_zero(text);
+	*gid = text_zero(text + MAP_TEXT_MAX);
+	free(text);
+	return r;
 }

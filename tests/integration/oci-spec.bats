@@ -323,7 +323,6 @@ bound" ]
 	refused 'linux.seccomp.listenerPath: ember runs no seccomp agent' "c['linux']['seccomp'] = {'defaultAction': 'SCMP_ACT_ALLOW', 'listenerPath': '/run/agent.sock'}"
 	refused 'linux.personality.flags: "ADDR_NO_RANDOMIZE"' "c['linux']['personality'] = {'domain': 'LINUX', 'flags': ['ADDR_NO_RANDOMIZE']}"
 	refused 'linux.personality.domain: unknown' "c['linux']['personality'] = {'domain': 'SVR4'}"
-	refused 'linux.namespaces: joining a user namespace by path' "c['linux']['namespaces'].append({'type': 'user', 'path': '/proc/1/ns/user'})"
 	refused 'mounts[0].options: "tmpcopyup"' "c['mounts'][0]['options'] = ['tmpcopyup']"
 	refused 'mounts[0].options: "mode=755": a bind mount takes no' "c['mounts'][0] = {'destination': '/mnt', 'type': 'bind', 'source': '/tmp', 'options': ['rbind', 'mode=755']}"
 	refused 'mounts[0].options: "sync"' "c['mounts'][0] = {'destination': '/mnt', 'type': 'bind', 'source': '/tmp', 'options': ['rbind', 'sync']}"

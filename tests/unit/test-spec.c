@@ -1119,10 +1119,7 @@ static void test_spec_check(void **state)
 		  "spec: linux.uidMappings[0]: the range is empty or passes 2^32-1" },
 		{ "linux.namespaces", "[{\"type\": \"mount\"}, {\"type\": \"uts\"}]",
 		  "spec: linux.uidMappings: only with a new user namespace" },
-		{ "linux.namespaces", "[{\"type\": \"mount\"}, {\"type\": \"uts\"}, {\"type\": \"user\", \"path\": \"/proc/1/ns/user\"}]",
-		  "spec: linux.namespaces: joining a user namespace by path is not supported" },
-		{ "linux.namespaces", "[{\"type\": \"mount\"}, {\"type\": \"uts\"}, {\"type\": \"user\"}, {\"type\": \"network\", \"path\": \"/run/netns/x\"}]",
-		  "spec: linux.namespaces: with a new user namespace, network cannot be joined by path" },
+		{ "linux.gidMappings", NULL, "spec: linux.gidMappings: a new user namespace needs one" },
 		{ "linux.sysctl", "{\"net.ipv4.ip_forward\": 1}", "spec: linux.sysctl: must be an object of strings" },
 		{ "linux.seccomp", "{\"syscalls\": []}", "spec: linux.seccomp.defaultAction: missing" },
 		{ "linux.devices", "[{\"path\": \"dev/null\", \"type\": \"c\"}]", "spec: linux.devices[0].path: must be an absolute path" },
@@ -1210,6 +1207,23 @@ static void test_spec_check(void **state)
 			fail_msg("%s = %s: %s", good[i][0], good[i][1], e.message);
 		json_decref(spec);
 	}
+	/* A user namespace joined by path: with its maps (compared when it is
+	   joined) or none, not one of them; a new one with others joined. */
+	spec = edited("linux.namespaces", "[{\"type\": \"mount\"}, {\"type\": \"uts\"}, {\"type\": \"user\", \"path\": \"/proc/9/ns/user\"}]");
+	if (runtime_spec_check(spec, &e) < 0)
+		fail_msg("joined user namespace with maps: %s", e.message);
+	assert_int_equal(json_object_del(jget(spec, "linux"), "gidMappings"), 0);
+	assert_int_equal(runtime_spec_check(spec, &e), -EINVAL);
+	assert_msg_contains(&e, "spec: linux.namespaces: a user namespace joined by path takes both maps (its own) or neither");
+	assert_int_equal(json_object_del(jget(spec, "linux"), "uidMappings"), 0);
+	if (runtime_spec_check(spec, &e) < 0)
+		fail_msg("joined user namespace without maps: %s", e.message);
+	json_decref(spec);
+	spec = edited("linux.namespaces", "[{\"type\": \"mount\"}, {\"type\": \"uts\"}, {\"type\": \"user\"}, {\"type\": \"network\", \"path\": \"/run/netns/x\"}]");
+	if (runtime_spec_check(spec, &e) < 0)
+		fail_msg("new user namespace, network joined: %s", e.message);
+	json_decref(spec);
+
 	/* A time namespace with its offsets. */
 	spec = edited("linux.timeOffsets", "{\"monotonic\": {\"secs\": -5, \"nanosecs\": 7}, \"boottime\": {\"secs\": 9}}");
 	assert_int_equal(json_array_append_new(jget(spec, "linux.namespaces"), J("{\"type\": \"time\"}")), 0);
