@@ -30,15 +30,17 @@ require_userns() {
 	return 0
 }
 
-# spec PYTHON [ARG]: config.json changed by a python statement on c
-# (ARG: sys.argv[3]).
-spec() {
-	"$PYTHON" -c '
-import json, sys
-p = sys.argv[1] + "/config.json"
-c = json.load(open(p))
-exec(sys.argv[2])
-json.dump(c, open(p, "w"), indent=1)' "$T/bundle" "$@"
+# runs_as_runc WANT: the bundle run under runc and under ember, each
+# exiting 0 with WANT as its output.
+runs_as_runc() {
+	local rt
+	for rt in $(runtimes_runc); do
+		rt "$rt"
+		run "${R[@]}" run --bundle "$T/bundle" "$CT_ID"
+		echo "$rt: $output"
+		[ "$status" = 0 ]
+		[ "$output" = "$1" ]
+	done
 }
 
 # args SHELL-COMMAND: the process, without a terminal. No cgroup mount:
@@ -94,22 +96,16 @@ refused() {
 @test "oci userns: a user namespace joined by path is the container's (its maps, its inode, root inside, PID 1 of a new pid namespace), as runc's; and an exec's" {
 	require_userns
 	hold_userns
-	local want_map want_ns rt
+	local want_map want_ns
 	want_map=$(cat "/proc/$HOLDER/uid_map")
 	want_ns=$(readlink "/proc/$HOLDER/ns/user")
 	args 'id -u; cat /proc/self/uid_map; readlink /proc/self/ns/user; echo $$'
 	spec "c['linux']['namespaces'].append({'type': 'user', 'path': sys.argv[3]}); c['linux']['uidMappings'] = c['linux']['gidMappings'] = $MAPS" "/proc/$HOLDER/ns/user"
 	reachable
-	for rt in $(runtimes_runc); do
-		rt "$rt"
-		run "${R[@]}" run --bundle "$T/bundle" "$CT_ID"
-		echo "$rt: $output"
-		[ "$status" = 0 ]
-		[ "$output" = "0
+	runs_as_runc "0
 $want_map
 $want_ns
-1" ]
-	done
+1"
 	# Without the maps (runc 1.2 takes it so too), and an exec joins it.
 	spec "c['linux'].pop('uidMappings'); c['linux'].pop('gidMappings'); c['process']['args'] = ['sleep', '100']"
 	oci run -d --bundle "$T/bundle" "$CT_ID" </dev/null >/dev/null 2>&1
@@ -128,7 +124,7 @@ $want_ns" ]
 	NETNS=e$CT_ID
 	ip netns add "$NETNS"
 	ip -n "$NETNS" link add emb0 type veth peer name emb1
-	local want_ns rt
+	local want_ns
 	want_ns="net:[$(stat -L -c %i "/run/netns/$NETNS")]"
 	args 'id -u; cat /proc/self/uid_map; readlink /proc/self/ns/net; ip -o link | cut -d: -f2 | tr -d " " | sed "s/@.*//" | sort | tr "\n" " "'
 	spec "c['linux']['namespaces'] = [n for n in c['linux']['namespaces'] if n['type'] != 'network'] + [{'type': 'user'}, {'type': 'network', 'path': sys.argv[3]}]; c['linux']['uidMappings'] = c['linux']['gidMappings'] = $MAPS" "/run/netns/$NETNS"
@@ -136,16 +132,10 @@ $want_ns" ]
 	# (runc 1.1.5 cannot mount sysfs there: without it for the comparison.)
 	spec "c['mounts'] = [m for m in c['mounts'] if m['type'] != 'sysfs']"
 	reachable
-	for rt in $(runtimes_runc); do
-		rt "$rt"
-		run "${R[@]}" run --bundle "$T/bundle" "$CT_ID"
-		echo "$rt: $output"
-		[ "$status" = 0 ]
-		[ "$output" = "0
+	runs_as_runc "0
          0     100000      65536
 $want_ns
-emb0 emb1 lo " ]
-	done
+emb0 emb1 lo "
 	# ember's /sys is that network's (made before it joins the user
 	# namespace), not the host's.
 	cp "$T/config.json.sys" "$T/bundle/config.json"
@@ -166,7 +156,7 @@ has-emb1" ]
 	# (The sleep is the namespace's init: TERM does not reach it, and it
 	# dies with unshare, SIGKILL, only by --kill-child.)
 	unshare --pid --fork --kill-child sleep 1000 </dev/null >/dev/null 2>&1 &
-	local unshare=$! holder="" rt
+	local unshare=$! holder=""
 	bg_track "$unshare"
 	wait_until 5 pgrep -P "$unshare" sleep
 	holder=$(pgrep -P "$unshare" sleep)
@@ -174,14 +164,8 @@ has-emb1" ]
 	bg_track "$holder"
 	args 'readlink /proc/$$/ns/pid; [ $$ -gt 1 ] && echo not-pid-1'
 	spec "c['linux']['namespaces'] = [n for n in c['linux']['namespaces'] if n['type'] != 'pid'] + [{'type': 'pid', 'path': sys.argv[3]}]" "/proc/$holder/ns/pid"
-	for rt in $(runtimes_runc); do
-		rt "$rt"
-		run "${R[@]}" run --bundle "$T/bundle" "$CT_ID"
-		echo "$rt: $output"
-		[ "$status" = 0 ]
-		[ "$output" = "$(readlink "/proc/$holder/ns/pid")
-not-pid-1" ]
-	done
+	runs_as_runc "$(readlink "/proc/$holder/ns/pid")
+not-pid-1"
 }
 
 @test "oci userns: what cannot be joined is refused in one line, nothing left behind" {
